@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The network backend: Neutron's model (networks, subnets, ports) behind one
+ * vtable. Backend "ovn" writes OVN's Northbound database directly; backend
+ * "neutron" (later) speaks Neutron's REST API. All calls are thread-safe and
+ * return 0 or -errno with human detail in *reterr_msg:
+ *   -ENOENT no such network/port, -EEXIST name or address taken,
+ *   -EBUSY network still has ports, -EINVAL bad argument,
+ *   -ECONNRESET/-ECONNREFUSED/-ENOENT(socket) backend unreachable,
+ *   -ETIMEDOUT backend did not finish in time. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kuryr_network {
+	char name[128];
+	char id[40];        /* backend's id (OVN: the Logical_Switch _uuid) */
+	char cidr[64];      /* "10.0.0.0/24" */
+	char gateway[48];   /* "10.0.0.1", "" if none */
+	uint32_t mtu;
+	unsigned nports;
+};
+
+enum port_owner {
+	PORT_OWNER_CONTAINER,
+	PORT_OWNER_VM,
+};
+
+struct kuryr_port {
+	char name[64];      /* also the OVS iface-id */
+	char network[128];
+	char mac[18];
+	char ip[48];        /* "" until allocated */
+	uint8_t prefixlen;
+	bool up;            /* the backend reports the port bound and up */
+	enum port_owner owner;
+	char device_id[257]; /* container id or VM name */
+	char ifname[16];    /* CNI_IFNAME for containers */
+};
+
+struct port_spec {
+	const char *network;
+	const char *name;      /* NULL: generate */
+	const char *mac;       /* NULL: generate */
+	const char *ip;        /* NULL: allocate from the subnet */
+	enum port_owner owner;
+	const char *device_id; /* may be NULL */
+	const char *ifname;    /* may be NULL */
+};
+
+struct network_spec {
+	const char *name;
+	const char *cidr;
+	const char *gateway;   /* NULL: first host address; "" none */
+	uint32_t mtu;          /* 0: default */
+};
+
+struct backend;
+
+struct backend_ops {
+	const char *name;
+	int (*network_create)(struct backend *b, const struct network_spec *spec,
+			      struct kuryr_network *ret, char **reterr_msg);
+	int (*network_get)(struct backend *b, const char *name, struct kuryr_network *ret,
+			   char **reterr_msg);
+	/* *ret is a malloc'ed array the caller frees. */
+	int (*network_list)(struct backend *b, struct kuryr_network **ret, size_t *ret_n,
+			    char **reterr_msg);
+	int (*network_delete)(struct backend *b, const char *name, char **reterr_msg);
+	/* Create a port; returns once its MAC and IP are known. */
+	int (*port_create)(struct backend *b, const struct port_spec *spec, struct kuryr_port *ret,
+			   char **reterr_msg);
+	int (*port_get)(struct backend *b, const char *name, struct kuryr_port *ret,
+			char **reterr_msg);
+	/* @network NULL: every port of ours. */
+	int (*port_list)(struct backend *b, const char *network, struct kuryr_port **ret,
+			 size_t *ret_n, char **reterr_msg);
+	/* -ENOENT if there is no such port. */
+	int (*port_delete)(struct backend *b, const char *name, char **reterr_msg);
+	/* Wait at most @timeout_ms until the backend reports port @name bound
+	 * and up (a VM's port after its tap is plugged). -ETIMEDOUT. */
+	int (*port_wait_up)(struct backend *b, const char *name, int timeout_ms,
+			    char **reterr_msg);
+	/* true while the backend connection is usable. */
+	bool (*connected)(struct backend *b);
+	void (*free)(struct backend *b);
+};
+
+struct backend {
+	const struct backend_ops *ops;
+};
+
+#define KURYR_DEFAULT_MTU 1442
+
+/* Backend "ovn": @nb_connection is "unix:PATH" or "tcp:IP:PORT". Connects
+ * at once; fails if OVN NB is unreachable. */
+int backend_ovn_new(const char *nb_connection, struct backend **ret, char **reterr_msg);
+
+static inline void backend_free(struct backend *b)
+{
+	if (b)
+		b->ops->free(b);
+}
+
+/* Helpers shared by backends. */
+
+/* A random locally administered unicast MAC, "xx:xx:xx:xx:xx:xx". */
+void backend_random_mac(char out[18]);
+/* A random UUID v4 string. */
+void backend_random_uuid(char out[37]);
+/* Parse "a.b.c.d/len" (IPv4) into network address and prefix length;
+ * -EINVAL if malformed or host bits are set. */
+int backend_parse_cidr4(const char *cidr, uint32_t *ret_net, uint8_t *ret_len);
+/* true if IPv4 @ip is a usable host address in @net/@len (not the network or
+ * broadcast address). */
+bool backend_ip4_in_subnet(uint32_t ip, uint32_t net, uint8_t len);

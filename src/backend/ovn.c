@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Backend "ovn": Kuryr-C as its own network controller, writing OVN's
+ * Northbound database over OVSDB the way Neutron's ML2/OVN driver does.
+ *
+ *   network -> Logical_Switch: other_config:subnet/exclude_ips drive OVN's
+ *              own IPAM; our facts (cidr, gateway, mtu) in external_ids
+ *   port    -> Logical_Switch_Port: addresses "MAC dynamic" (or "MAC IP"
+ *              when the runtime asked for an address), port_security
+ *              "MAC IP" once the address is known, our facts in external_ids
+ *
+ * Uniqueness (network names, requested IPs) is enforced inside the same
+ * transaction with "wait" operations, so concurrent kuryrds on several nodes
+ * sharing one NB cannot both win. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#include "backend.h"
+#include "json-util.h"
+#include "ovsdb/ovsdb.h"
+
+#define NB "OVN_Northbound"
+#define NB_TIMEOUT_MS 10000
+/* How long ovn-northd may take to hand out a dynamic address. */
+#define IPAM_TIMEOUT_MS 5000
+
+#define EXT_CIDR "kuryr:cidr"
+#define EXT_GATEWAY "kuryr:gateway"
+#define EXT_MTU "kuryr:mtu"
+#define EXT_NETWORK "kuryr:network"
+#define EXT_OWNER "kuryr:device_owner"
+#define EXT_DEVICE "kuryr:device_id"
+#define EXT_IFNAME "kuryr:ifname"
+#define EXT_IP "kuryr:ip"
+
+struct ovn_backend {
+	struct backend base;
+	char *target;
+	pthread_rwlock_t lock; /* guards client: readers transact, writer reconnects */
+	struct ovsdb_client *client;
+};
+
+static struct ovn_backend *to_ovn(struct backend *b)
+{
+	return (struct ovn_backend *)b;
+}
+
+static int ovn_reconnect(struct ovn_backend *ob, char **reterr_msg)
+{
+	int r = 0;
+
+	pthread_rwlock_wrlock(&ob->lock);
+	if (!ob->client || !ovsdb_client_connected(ob->client)) {
+		ovsdb_client_free(ob->client);
+		ob->client = NULL;
+		r = ovsdb_client_connect(ob->target, &ob->client, reterr_msg);
+	}
+	pthread_rwlock_unlock(&ob->lock);
+	return r;
+}
+
+/* Run @ops (stolen). A connection found dead before sending is re-opened
+ * first; a transaction that was sent is never replayed. */
+static int ovn_transact(struct ovn_backend *ob, json_t *ops, int timeout_ms, json_t **ret,
+			char **reterr_msg)
+{
+	int r;
+
+	pthread_rwlock_rdlock(&ob->lock);
+	if (!ob->client || !ovsdb_client_connected(ob->client)) {
+		pthread_rwlock_unlock(&ob->lock);
+		r = ovn_reconnect(ob, reterr_msg);
+		if (r < 0) {
+			json_decref(ops);
+			return r;
+		}
+		pthread_rwlock_rdlock(&ob->lock);
+	}
+	r = ovsdb_transact(ob->client, NB, ops, timeout_ms, ret, reterr_msg);
+	pthread_rwlock_unlock(&ob->lock);
+	return r;
+}
+
+static bool ovn_connected(struct backend *b)
+{
+	struct ovn_backend *ob = to_ovn(b);
+	bool c;
+
+	pthread_rwlock_rdlock(&ob->lock);
+	c = ob->client && ovsdb_client_connected(ob->client);
+	pthread_rwlock_unlock(&ob->lock);
+	return c || ovn_reconnect(ob, NULL) == 0;
+}
+
+static json_t *where_name(const char *name)
+{
+	return json_pack("[o]", ovsdb_cond("name", "==", json_string(name)));
+}
+
+/* A "wait" that fails the transaction unless a row of @table named @name
+ * exists (@exists true) or does not (@exists false). */
+static json_t *op_wait_name(const char *table, const char *name, bool exists)
+{
+	return json_pack("{s:s, s:s, s:o, s:[s], s:s, s:[], s:i}", "op", "wait", "table", table,
+			 "where", where_name(name), "columns", "name", "until",
+			 exists ? "!=" : "==", "rows", "timeout", 0);
+}
+
+static size_t datum_set_size(json_t *d)
+{
+	const char *tag = json_string_value(json_array_get(d, 0));
+
+	if (!tag)
+		return 0;
+	if (streq(tag, "set"))
+		return json_array_size(json_array_get(d, 1));
+	return 1; /* a bare atom, e.g. ["uuid", "..."] */
+}
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+static void row_to_network(json_t *row, struct kuryr_network *n)
+{
+	json_t *ext = json_object_get(row, "external_ids");
+	const char *mtu = ovsdb_map_get(ext, EXT_MTU);
+
+	*n = (struct kuryr_network){ 0 };
+	copy_str(n->name, sizeof(n->name), json_object_get_str(row, "name"));
+	copy_str(n->id, sizeof(n->id), ovsdb_datum_uuid(json_object_get(row, "_uuid")));
+	copy_str(n->cidr, sizeof(n->cidr), ovsdb_map_get(ext, EXT_CIDR));
+	copy_str(n->gateway, sizeof(n->gateway), ovsdb_map_get(ext, EXT_GATEWAY));
+	n->mtu = mtu ? (uint32_t)strtoul(mtu, NULL, 10) : KURYR_DEFAULT_MTU;
+	n->nports = (unsigned)datum_set_size(json_object_get(row, "ports"));
+}
+
+/* "MAC IP [IP...]" -> mac, first ip. */
+static void parse_lsp_address(const char *s, struct kuryr_port *p)
+{
+	char mac[18] = "", ip[48] = "";
+
+	if (!s || sscanf(s, "%17s %47s", mac, ip) < 1)
+		return;
+	if (!streq(mac, "dynamic") && !streq(mac, "unknown") && !streq(mac, "router"))
+		copy_str(p->mac, sizeof(p->mac), mac);
+	if (*ip && !streq(ip, "dynamic"))
+		copy_str(p->ip, sizeof(p->ip), ip);
+}
+
+static void row_to_port(json_t *row, struct kuryr_port *p)
+{
+	json_t *ext = json_object_get(row, "external_ids");
+	const char *addrs[4], *dyn[1], *owner;
+	size_t n;
+
+	*p = (struct kuryr_port){ 0 };
+	copy_str(p->name, sizeof(p->name), json_object_get_str(row, "name"));
+	copy_str(p->network, sizeof(p->network), ovsdb_map_get(ext, EXT_NETWORK));
+	copy_str(p->device_id, sizeof(p->device_id), ovsdb_map_get(ext, EXT_DEVICE));
+	copy_str(p->ifname, sizeof(p->ifname), ovsdb_map_get(ext, EXT_IFNAME));
+	owner = ovsdb_map_get(ext, EXT_OWNER);
+	p->owner = owner && streq(owner, "vm") ? PORT_OWNER_VM : PORT_OWNER_CONTAINER;
+	n = ovsdb_datum_strings(json_object_get(row, "addresses"), addrs, ELEMENTSOF(addrs));
+	if (n > 0)
+		parse_lsp_address(addrs[0], p);
+	if (ovsdb_datum_strings(json_object_get(row, "dynamic_addresses"), dyn, 1) == 1)
+		parse_lsp_address(dyn[0], p);
+	p->up = json_is_true(json_object_get(row, "up"));
+}
+
+static json_t *first_rows(json_t *result)
+{
+	return json_object_get(json_array_get(result, 0), "rows");
+}
+
+/* Select the Logical_Switch named @name that is ours. */
+static int ovn_network_get(struct backend *b, const char *name, struct kuryr_network *ret,
+			   char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	json_t *rows, *ops;
+	int r;
+
+	ops = json_pack("[{s:s, s:s, s:o}]", "op", "select", "table", "Logical_Switch", "where",
+			where_name(name));
+	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	rows = first_rows(res);
+	for (size_t i = 0; i < json_array_size(rows); i++) {
+		json_t *row = json_array_get(rows, i);
+
+		if (ovsdb_map_get(json_object_get(row, "external_ids"), EXT_CIDR)) {
+			row_to_network(row, ret);
+			return 0;
+		}
+	}
+	set_errmsg(reterr_msg, "network \"%s\" does not exist", name);
+	return -ENOENT;
+}
+
+static int ovn_network_list(struct backend *b, struct kuryr_network **ret, size_t *ret_n,
+			    char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	_cleanup_free_ struct kuryr_network *nets = NULL;
+	json_t *rows, *ops;
+	size_t n = 0;
+	int r;
+
+	ops = json_pack("[{s:s, s:s, s:[]}]", "op", "select", "table", "Logical_Switch", "where");
+	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	rows = first_rows(res);
+	nets = calloc(json_array_size(rows) + 1, sizeof(*nets));
+	if (!nets)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_array_size(rows); i++) {
+		json_t *row = json_array_get(rows, i);
+
+		if (ovsdb_map_get(json_object_get(row, "external_ids"), EXT_CIDR))
+			row_to_network(row, &nets[n++]);
+	}
+	*ret = TAKE_PTR(nets);
+	*ret_n = n;
+	return 0;
+}
+
+static int ovn_network_create(struct backend *b, const struct network_spec *spec,
+			      struct kuryr_network *ret, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	char gw[INET_ADDRSTRLEN] = "", mtu[16];
+	uint32_t net;
+	uint8_t len;
+	json_t *ops, *other, *ext;
+	int r;
+
+	if (!spec->name || !*spec->name || strlen(spec->name) >= sizeof(ret->name)) {
+		set_errmsg(reterr_msg, "network name must be 1-%zu bytes", sizeof(ret->name) - 1);
+		return -EINVAL;
+	}
+	if (!spec->cidr || backend_parse_cidr4(spec->cidr, &net, &len) < 0) {
+		set_errmsg(reterr_msg,
+			   "subnet \"%s\" is not an IPv4 network address with prefix length 1-30",
+			   spec->cidr ? spec->cidr : "");
+		return -EINVAL;
+	}
+	if (!spec->gateway) {
+		struct in_addr a = { .s_addr = htonl(net + 1) };
+
+		inet_ntop(AF_INET, &a, gw, sizeof(gw));
+	} else if (*spec->gateway) {
+		struct in_addr a;
+
+		if (inet_pton(AF_INET, spec->gateway, &a) != 1 ||
+		    !backend_ip4_in_subnet(ntohl(a.s_addr), net, len)) {
+			set_errmsg(reterr_msg, "gateway \"%s\" is not a host address of %s",
+				   spec->gateway, spec->cidr);
+			return -EINVAL;
+		}
+		copy_str(gw, sizeof(gw), spec->gateway);
+	}
+	if (spec->mtu && (spec->mtu < 576 || spec->mtu > 9000)) {
+		set_errmsg(reterr_msg, "mtu %u is outside 576-9000", spec->mtu);
+		return -EINVAL;
+	}
+	snprintf(mtu, sizeof(mtu), "%u", spec->mtu ? spec->mtu : KURYR_DEFAULT_MTU);
+
+	other = json_pack("[s, [[s, s]]]", "map", "subnet", spec->cidr);
+	if (*gw)
+		json_array_append_new(json_array_get(other, 1), json_pack("[s, s]", "exclude_ips", gw));
+	ext = ovsdb_string_map((const char *const[]){ EXT_CIDR, spec->cidr, EXT_GATEWAY, gw,
+						       EXT_MTU, mtu, NULL });
+	ops = json_pack("[o, {s:s, s:s, s:{s:s, s:o, s:o}}]",
+			op_wait_name("Logical_Switch", spec->name, false), "op", "insert", "table",
+			"Logical_Switch", "row", "name", spec->name, "other_config", other,
+			"external_ids", ext);
+	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r == -ETIMEDOUT) {
+		set_errmsg(reterr_msg, "network \"%s\" already exists", spec->name);
+		return -EEXIST;
+	}
+	if (r < 0)
+		return r;
+	return ovn_network_get(b, spec->name, ret, reterr_msg);
+}
+
+static int ovn_network_delete(struct backend *b, const char *name, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	struct kuryr_network n;
+	json_t *ops;
+	int r;
+
+	r = ovn_network_get(b, name, &n, reterr_msg);
+	if (r < 0)
+		return r;
+	if (n.nports > 0) {
+		set_errmsg(reterr_msg, "network \"%s\" still has %u ports", name, n.nports);
+		return -EBUSY;
+	}
+	/* Delete by uuid, and only while it still has no ports. */
+	ops = json_pack("[{s:s, s:s, s:[o], s:[s], s:s, s:[{s:[s,[]]}], s:i},"
+			" {s:s, s:s, s:[o]}]",
+			"op", "wait", "table", "Logical_Switch", "where",
+			ovsdb_cond("_uuid", "==", ovsdb_uuid(n.id)), "columns", "ports", "until",
+			"==", "rows", "ports", "set", "timeout", 0, "op", "delete", "table",
+			"Logical_Switch", "where", ovsdb_cond("_uuid", "==", ovsdb_uuid(n.id)));
+	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r == -ETIMEDOUT) {
+		set_errmsg(reterr_msg, "network \"%s\" gained ports while being deleted", name);
+		return -EBUSY;
+	}
+	return r;
+}
+
+static int ovn_port_get(struct backend *b, const char *name, struct kuryr_port *ret,
+			char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	json_t *rows, *ops;
+	int r;
+
+	ops = json_pack("[{s:s, s:s, s:o}]", "op", "select", "table", "Logical_Switch_Port",
+			"where", where_name(name));
+	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	rows = first_rows(res);
+	if (json_array_size(rows) == 0) {
+		set_errmsg(reterr_msg, "port \"%s\" does not exist", name);
+		return -ENOENT;
+	}
+	row_to_port(json_array_get(rows, 0), ret);
+	return 0;
+}
+
+static int ovn_port_list(struct backend *b, const char *network, struct kuryr_port **ret,
+			 size_t *ret_n, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	_cleanup_free_ struct kuryr_port *ports = NULL;
+	json_t *rows, *ops, *where;
+	size_t n = 0;
+	int r;
+
+	/* Every port of ours carries kuryr:network. */
+	where = network ? json_pack("[o]", ovsdb_cond("external_ids", "includes",
+						      ovsdb_string_map((const char *const[]){
+							      EXT_NETWORK, network, NULL })))
+			: json_array();
+	ops = json_pack("[{s:s, s:s, s:o}]", "op", "select", "table", "Logical_Switch_Port",
+			"where", where);
+	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	rows = first_rows(res);
+	ports = calloc(json_array_size(rows) + 1, sizeof(*ports));
+	if (!ports)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_array_size(rows); i++) {
+		json_t *row = json_array_get(rows, i);
+
+		if (ovsdb_map_get(json_object_get(row, "external_ids"), EXT_NETWORK))
+			row_to_port(row, &ports[n++]);
+	}
+	*ret = TAKE_PTR(ports);
+	*ret_n = n;
+	return 0;
+}
+
+static int ovn_port_delete(struct backend *b, const char *name, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	json_t *ops;
+	int r;
+
+	/* Removing the port from its switch's "ports" garbage-collects the
+	 * row: Logical_Switch_Port is not a root table. */
+	ops = json_pack("[{s:s, s:s, s:o, s:[s]}]", "op", "select", "table", "Logical_Switch_Port",
+			"where", where_name(name), "columns", "_uuid");
+	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	if (json_array_size(first_rows(res)) == 0) {
+		set_errmsg(reterr_msg, "port \"%s\" does not exist", name);
+		return -ENOENT;
+	}
+	{
+		const char *uuid = ovsdb_datum_uuid(
+			json_object_get(json_array_get(first_rows(res), 0), "_uuid"));
+		_cleanup_json_ json_t *res2 = NULL;
+
+		ops = json_pack("[{s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]", "op", "mutate",
+				"table", "Logical_Switch", "where",
+				ovsdb_cond("ports", "includes", ovsdb_uuid(uuid)), "mutations",
+				"ports", "delete", "set", ovsdb_uuid(uuid));
+		r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res2, reterr_msg);
+	}
+	return r;
+}
+
+/* Wait for ovn-northd to fill dynamic_addresses, then read it back. */
+static int ovn_wait_dynamic(struct ovn_backend *ob, const char *name, struct kuryr_port *p,
+			    char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	json_t *ops, *rows;
+	int r;
+
+	ops = json_pack("[{s:s, s:s, s:o, s:[s], s:s, s:[{s:[s, []]}], s:i},"
+			" {s:s, s:s, s:o}]",
+			"op", "wait", "table", "Logical_Switch_Port", "where", where_name(name),
+			"columns", "dynamic_addresses", "until", "!=", "rows", "dynamic_addresses",
+			"set", "timeout", IPAM_TIMEOUT_MS, "op", "select", "table",
+			"Logical_Switch_Port", "where", where_name(name));
+	r = ovn_transact(ob, ops, IPAM_TIMEOUT_MS + NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r == -ETIMEDOUT) {
+		set_errmsg(reterr_msg,
+			   "OVN gave port %s no address within %d ms (subnet full, or ovn-northd "
+			   "not running)",
+			   name, IPAM_TIMEOUT_MS);
+		return -ETIMEDOUT;
+	}
+	if (r < 0)
+		return r;
+	rows = json_object_get(json_array_get(res, 1), "rows");
+	if (json_array_size(rows) == 0) {
+		set_errmsg(reterr_msg, "port %s vanished while waiting for its address", name);
+		return -ENOENT;
+	}
+	row_to_port(json_array_get(rows, 0), p);
+	return *p->ip ? 0 : -EIO;
+}
+
+static int ovn_port_create(struct backend *b, const struct port_spec *spec,
+			   struct kuryr_port *ret, char **reterr_msg)
+{
+	struct ovn_backend *ob = to_ovn(b);
+	_cleanup_json_ json_t *res = NULL;
+	struct kuryr_network net;
+	struct kuryr_port p = { 0 };
+	char name[64], mac[18], addr[128], ps[128];
+	uint32_t subnet;
+	uint8_t len;
+	json_t *ops, *ext;
+	int r;
+
+	r = ovn_network_get(b, spec->network, &net, reterr_msg);
+	if (r < 0)
+		return r;
+	if (backend_parse_cidr4(net.cidr, &subnet, &len) < 0) {
+		set_errmsg(reterr_msg, "network %s has a bad subnet \"%s\"", net.name, net.cidr);
+		return -EINVAL;
+	}
+	if (spec->name)
+		copy_str(name, sizeof(name), spec->name);
+	else
+		backend_random_uuid(name);
+	if (spec->mac) {
+		unsigned m[6];
+
+		if (sscanf(spec->mac, "%2x:%2x:%2x:%2x:%2x:%2x", &m[0], &m[1], &m[2], &m[3], &m[4],
+			   &m[5]) != 6 ||
+		    strlen(spec->mac) != 17 || (m[0] & 1)) {
+			set_errmsg(reterr_msg, "MAC \"%s\" is not a unicast MAC address", spec->mac);
+			return -EINVAL;
+		}
+		copy_str(mac, sizeof(mac), spec->mac);
+		for (char *c = mac; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+	} else
+		backend_random_mac(mac);
+
+	if (spec->ip) {
+		struct in_addr a;
+
+		if (inet_pton(AF_INET, spec->ip, &a) != 1 ||
+		    !backend_ip4_in_subnet(ntohl(a.s_addr), subnet, len) ||
+		    streq(spec->ip, net.gateway)) {
+			set_errmsg(reterr_msg, "IP %s is not a free host address of %s (%s)",
+				   spec->ip, net.name, net.cidr);
+			return -EINVAL;
+		}
+		snprintf(addr, sizeof(addr), "%s %s", mac, spec->ip);
+		snprintf(ps, sizeof(ps), "%s %s", mac, spec->ip);
+	} else {
+		snprintf(addr, sizeof(addr), "%s dynamic", mac);
+		snprintf(ps, sizeof(ps), "%s", mac);
+	}
+
+	ext = ovsdb_string_map((const char *const[]){
+		EXT_NETWORK, net.name, EXT_OWNER,
+		spec->owner == PORT_OWNER_VM ? "vm" : "container", EXT_DEVICE,
+		spec->device_id ? spec->device_id : "", EXT_IFNAME, spec->ifname ? spec->ifname : "",
+		spec->ip ? EXT_IP : NULL, spec->ip, NULL });
+	ops = json_pack("[o, o, {s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}},"
+			" {s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]",
+			op_wait_name("Logical_Switch", net.name, true),
+			op_wait_name("Logical_Switch_Port", name, false), "op", "insert", "table",
+			"Logical_Switch_Port", "uuid-name", "lsp", "row", "name", name, "addresses",
+			addr, "port_security", ps, "external_ids", ext, "op", "mutate", "table",
+			"Logical_Switch", "where",
+			ovsdb_cond("_uuid", "==", ovsdb_uuid(net.id)), "mutations", "ports", "insert",
+			"set", ovsdb_named_uuid("lsp"));
+	if (spec->ip) {
+		/* No other port of ours may hold this address. */
+		json_t *w = json_pack(
+			"{s:s, s:s, s:[o], s:[s], s:s, s:[], s:i}", "op", "wait", "table",
+			"Logical_Switch_Port", "where",
+			ovsdb_cond("external_ids", "includes",
+				   ovsdb_string_map((const char *const[]){ EXT_IP, spec->ip,
+									  NULL })),
+			"columns", "name", "until", "==", "rows", "timeout", 0);
+		json_array_insert_new(ops, 0, w);
+	}
+	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r == -ETIMEDOUT) {
+		if (spec->ip)
+			set_errmsg(reterr_msg, "IP %s is already in use on network %s", spec->ip,
+				   net.name);
+		else
+			set_errmsg(reterr_msg, "network %s vanished, or port %s exists", net.name,
+				   name);
+		return -EEXIST;
+	}
+	if (r < 0)
+		return r;
+
+	if (!spec->ip) {
+		_cleanup_json_ json_t *res2 = NULL;
+		char ip_ps[128];
+
+		r = ovn_wait_dynamic(ob, name, &p, reterr_msg);
+		if (r < 0)
+			goto fail;
+		snprintf(ip_ps, sizeof(ip_ps), "%s %s", p.mac, p.ip);
+		ops = json_pack("[{s:s, s:s, s:o, s:{s:s}}, {s:s, s:s, s:o, s:[[s, s, o]]}]", "op",
+				"update", "table", "Logical_Switch_Port", "where", where_name(name),
+				"row", "port_security", ip_ps, "op", "mutate", "table",
+				"Logical_Switch_Port", "where", where_name(name), "mutations",
+				"external_ids", "insert",
+				ovsdb_string_map((const char *const[]){ EXT_IP, p.ip, NULL }));
+		r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res2, reterr_msg);
+		if (r < 0)
+			goto fail;
+	} else {
+		r = ovn_port_get(b, name, &p, reterr_msg);
+		if (r < 0)
+			goto fail;
+	}
+	p.prefixlen = len;
+	*ret = p;
+	return 0;
+fail:
+	(void)ovn_port_delete(b, name, NULL);
+	return r;
+}
+
+static int ovn_port_wait_up(struct backend *b, const char *name, int timeout_ms,
+			    char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	json_t *ops;
+	int r;
+
+	/* ovsdb-server re-evaluates the wait on every commit: no polling. */
+	ops = json_pack("[{s:s, s:s, s:o, s:[s], s:s, s:[{s:b}], s:i}]", "op", "wait", "table",
+			"Logical_Switch_Port", "where", where_name(name), "columns", "up", "until",
+			"==", "rows", "up", 1, "timeout", timeout_ms);
+	r = ovn_transact(to_ovn(b), ops, timeout_ms + NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r == -ETIMEDOUT)
+		set_errmsg(reterr_msg, "port %s did not come up within %d ms", name, timeout_ms);
+	return r;
+}
+
+static void ovn_free(struct backend *b)
+{
+	struct ovn_backend *ob = to_ovn(b);
+
+	ovsdb_client_free(ob->client);
+	pthread_rwlock_destroy(&ob->lock);
+	free(ob->target);
+	free(ob);
+}
+
+static const struct backend_ops ovn_ops = {
+	.name = "ovn",
+	.network_create = ovn_network_create,
+	.network_get = ovn_network_get,
+	.network_list = ovn_network_list,
+	.network_delete = ovn_network_delete,
+	.port_create = ovn_port_create,
+	.port_get = ovn_port_get,
+	.port_list = ovn_port_list,
+	.port_delete = ovn_port_delete,
+	.port_wait_up = ovn_port_wait_up,
+	.connected = ovn_connected,
+	.free = ovn_free,
+};
+
+int backend_ovn_new(const char *nb_connection, struct backend **ret, char **reterr_msg)
+{
+	struct ovn_backend *ob = calloc(1, sizeof(*ob));
+	int r;
+
+	if (!ob)
+		return -ENOMEM;
+	ob->base.ops = &ovn_ops;
+	pthread_rwlock_init(&ob->lock, NULL);
+	ob->target = strdup(nb_connection);
+	if (!ob->target) {
+		ovn_free(&ob->base);
+		return -ENOMEM;
+	}
+	r = ovsdb_client_connect(ob->target, &ob->client, reterr_msg);
+	if (r < 0) {
+		ovn_free(&ob->base);
+		return r;
+	}
+	*ret = &ob->base;
+	return 0;
+}

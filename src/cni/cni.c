@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+
+#include "cni.h"
+#include "macro.h"
+
+static const char *const supported[] = { "0.4.0", "1.0.0", "1.1.0" };
+
+json_t *cni_supported_versions(void)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < ELEMENTSOF(supported); i++)
+		json_array_append_new(a, json_string(supported[i]));
+	return a;
+}
+
+bool cni_version_supported(const char *v)
+{
+	for (size_t i = 0; v && i < ELEMENTSOF(supported); i++)
+		if (streq(v, supported[i]))
+			return true;
+	return false;
+}
+
+int cni_version_cmp(const char *a, const char *b)
+{
+	unsigned x[3] = { 0 }, y[3] = { 0 };
+
+	sscanf(a, "%u.%u.%u", &x[0], &x[1], &x[2]);
+	sscanf(b, "%u.%u.%u", &y[0], &y[1], &y[2]);
+	for (int i = 0; i < 3; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	return 0;
+}
+
+int cni_ifname_check(const char *name, char **reterr_msg)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	if (len == 0) {
+		set_errmsg(reterr_msg, "CNI_IFNAME is empty");
+		return -EINVAL;
+	}
+	if (len > 15) {
+		set_errmsg(reterr_msg, "CNI_IFNAME \"%s\" is %zu bytes long, the limit is 15", name,
+			   len);
+		return -EINVAL;
+	}
+	if (streq(name, ".") || streq(name, "..")) {
+		set_errmsg(reterr_msg, "CNI_IFNAME \"%s\" is not a valid interface name", name);
+		return -EINVAL;
+	}
+	for (const char *p = name; *p; p++)
+		if (*p == '/' || *p == ':' || isspace((unsigned char)*p)) {
+			set_errmsg(reterr_msg, "CNI_IFNAME \"%s\" contains '%c'", name, *p);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+int cni_container_id_check(const char *id, char **reterr_msg)
+{
+	size_t len = id ? strlen(id) : 0;
+
+	if (len == 0) {
+		set_errmsg(reterr_msg, "CNI_CONTAINERID is empty");
+		return -EINVAL;
+	}
+	if (len > 256) {
+		set_errmsg(reterr_msg, "CNI_CONTAINERID is %zu bytes long, the limit is 256", len);
+		return -EINVAL;
+	}
+	for (const char *p = id; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-') {
+			set_errmsg(reterr_msg, "CNI_CONTAINERID contains '%c'", *p);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+json_t *cni_error_new(const char *cni_version, int code, const char *msg, const char *details)
+{
+	json_t *e = json_pack("{s:s, s:i, s:s}", "cniVersion",
+			      cni_version ? cni_version : CNI_VERSION_LATEST, "code", code, "msg",
+			      msg ? msg : "");
+
+	if (e && details && *details)
+		json_object_set_new(e, "details", json_string(details));
+	return e;
+}
+
+json_t *cni_result_new(const char *version, const struct cni_attach_result *a, const json_t *dns)
+{
+	bool v04 = cni_version_cmp(version, "1.0.0") < 0;
+	bool v11 = cni_version_cmp(version, "1.1.0") >= 0;
+	json_t *host, *cont, *ip, *routes;
+	json_t *r;
+
+	host = json_pack("{s:s, s:s}", "name", a->host_ifname, "mac", a->host_mac);
+	cont = json_pack("{s:s, s:s, s:s}", "name", a->ifname, "mac", a->mac, "sandbox",
+			 a->sandbox);
+	if (v11 && a->mtu) {
+		json_object_set_new(host, "mtu", json_integer(a->mtu));
+		json_object_set_new(cont, "mtu", json_integer(a->mtu));
+	}
+	ip = json_pack("{s:s, s:i}", "address", a->ip.address, "interface", 1);
+	if (*a->ip.gateway)
+		json_object_set_new(ip, "gateway", json_string(a->ip.gateway));
+	if (v04)
+		json_object_set_new(ip, "version",
+				    json_string(a->ip.family == AF_INET6 ? "6" : "4"));
+	routes = json_array();
+	if (*a->ip.gateway)
+		json_array_append_new(routes,
+				      json_pack("{s:s, s:s}", "dst",
+						a->ip.family == AF_INET6 ? "::/0" : "0.0.0.0/0",
+						"gw", a->ip.gateway));
+	r = json_pack("{s:s, s:[o,o], s:[o], s:o}", "cniVersion", version, "interfaces", host, cont,
+		      "ips", ip, "routes", routes);
+	json_object_set_new(r, "dns", dns ? json_deep_copy(dns) : json_object());
+	return r;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* CNI specification pieces shared by kuryr-cni and kuryrd: versions, error
+ * codes, input validation and result building. Depends on libc and jansson
+ * only, since kuryr-cni links it and is exec'd once per container. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Error codes of the CNI spec (1-99) and ours (100+). */
+enum cni_error_code {
+	CNI_ERR_INCOMPATIBLE_VERSION = 1,
+	CNI_ERR_UNSUPPORTED_FIELD = 2,
+	CNI_ERR_UNKNOWN_CONTAINER = 3,
+	CNI_ERR_INVALID_ENV = 4,
+	CNI_ERR_IO = 5,
+	CNI_ERR_DECODE = 6,
+	CNI_ERR_INVALID_CONFIG = 7,
+	CNI_ERR_TRY_AGAIN = 11,
+	CNI_ERR_NOT_AVAILABLE = 50,
+	CNI_ERR_LIMITED_CONNECTIVITY = 51,
+	/* The container already has an attachment with this CNI_IFNAME. */
+	KURYR_ERR_ALREADY_ATTACHED = 100,
+	/* A device named CNI_IFNAME already exists in the container netns. */
+	KURYR_ERR_IFNAME_EXISTS = 101,
+	/* The backend refused or failed (detail in the message). */
+	KURYR_ERR_BACKEND = 102,
+	/* Creating or configuring a network device failed. */
+	KURYR_ERR_DATAPATH = 103,
+	/* The requested IP or MAC is invalid or already in use. */
+	KURYR_ERR_ADDRESS = 104,
+};
+
+#define CNI_VERSION_LATEST "1.1.0"
+
+/* The versions this plugin speaks, as a JSON array (new reference). */
+json_t *cni_supported_versions(void);
+bool cni_version_supported(const char *v);
+/* Compare two "x.y.z" versions like strcmp. */
+int cni_version_cmp(const char *a, const char *b);
+
+/* Check a CNI_IFNAME: 1-15 bytes, not "." or "..", no '/', ':' or white
+ * space. 0 or -EINVAL with the reason in *reterr_msg. */
+int cni_ifname_check(const char *name, char **reterr_msg);
+
+/* Check a container id: non-empty, [A-Za-z0-9_.-], up to 256 bytes. */
+int cni_container_id_check(const char *id, char **reterr_msg);
+
+/* A CNI error object {"cniVersion", "code", "msg", "details"}. */
+json_t *cni_error_new(const char *cni_version, int code, const char *msg, const char *details);
+
+struct cni_ip {
+	int family;          /* AF_INET / AF_INET6 */
+	char address[64];    /* "10.0.0.5/24" */
+	char gateway[48];    /* "" if none */
+};
+
+struct cni_attach_result {
+	char host_ifname[16];
+	char host_mac[18];
+	char ifname[16];
+	char mac[18];
+	uint32_t mtu;
+	char sandbox[4096];
+	struct cni_ip ip;
+};
+
+/* Build the ADD result for @version (0.4.0 adds "version" to ips; 1.1.0 adds
+ * "mtu" to interfaces). @dns (borrowed, may be NULL) is copied in. */
+json_t *cni_result_new(const char *version, const struct cni_attach_result *a, const json_t *dns);

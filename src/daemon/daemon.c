@@ -1,0 +1,1130 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* kuryrd's request handling: the CNI verbs, the operator's verbs, crash
+ * recovery, the socket server and /metrics. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include "backend/backend.h"
+#include "build-config.h"
+#include "binding/binding.h"
+#include "cni/cni.h"
+#include "daemon.h"
+#include "json-util.h"
+#include "log.h"
+#include "nl/nl.h"
+#include "proto/proto.h"
+#include "store/store.h"
+
+/* Requests on the same (container, ifname) are serialised on one of these. */
+#define LOCK_STRIPES 64
+
+static const double add_buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+				      0.1,   0.25,   0.5,   1,    2.5,   5 };
+
+struct metrics {
+	atomic_ulong requests[6][2]; /* op x {ok, error} */
+	atomic_ulong add_bucket[ELEMENTSOF(add_buckets) + 1];
+	atomic_ulong add_sum_us;
+	atomic_ulong add_count;
+};
+
+enum metric_op { M_ADD, M_DEL, M_CHECK, M_STATUS, M_GC, M_OTHER };
+static const char *const metric_op_names[] = { "add", "del", "check", "status", "gc", "other" };
+
+struct kuryrd {
+	struct kuryr_config cfg;
+	struct backend *backend;
+	struct binding_ovs *ovs;
+	struct store *store;
+	pthread_mutex_t stripes[LOCK_STRIPES];
+	sem_t workers;
+	struct MHD_Daemon *http;
+	struct metrics m;
+};
+
+/* ---- helpers ---- */
+
+static json_t *error_reply(int code, const char *msg, const char *details)
+{
+	return proto_error(code, msg, details);
+}
+
+static json_t *ok_reply(json_t *result)
+{
+	return json_pack("{s:o}", "result", result ? result : json_null());
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static pthread_mutex_t *stripe(struct kuryrd *d, const char *cid, const char *ifname)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = cid; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	for (const char *p = ifname; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return &d->stripes[h % LOCK_STRIPES];
+}
+
+/* A backend failure: unreachable means "try again later". */
+static int backend_code(int r)
+{
+	switch (r) {
+	case -ECONNRESET:
+	case -ECONNREFUSED:
+	case -ENOTCONN:
+	case -EPIPE:
+	case -ETIMEDOUT:
+	case -ENOENT:
+		return CNI_ERR_TRY_AGAIN;
+	default:
+		return KURYR_ERR_BACKEND;
+	}
+}
+
+/* The host end's name: "kc" + 12 hex digits of the port id. */
+static void host_ifname_for(const char *port, char out[16])
+{
+	size_t n = 0;
+
+	out[n++] = 'k';
+	out[n++] = 'c';
+	for (const char *p = port; *p && n < 14; p++)
+		if (*p != '-')
+			out[n++] = *p;
+	out[n] = 0;
+}
+
+/* Undo whatever an attachment row says exists. Each step tolerates the
+ * piece being gone already, so this is safe to repeat. */
+static int attachment_teardown(struct kuryrd *d, const struct attachment *a, char **reterr_msg)
+{
+	int r;
+
+	if (*a->host_ifname) {
+		r = binding_ovs_unplug_veth(d->ovs, a->host_ifname, reterr_msg);
+		if (r < 0)
+			return r;
+	}
+	if (*a->port) {
+		r = d->backend->ops->port_delete(d->backend, a->port, reterr_msg);
+		if (r < 0 && r != -ENOENT)
+			return r;
+	}
+	return store_delete(d->store, a->container_id, a->ifname);
+}
+
+/* ---- CNI verbs ---- */
+
+struct cni_req {
+	const char *op;
+	const char *version;
+	const char *cid;
+	const char *ifname;
+	const char *netns;
+	const char *network;
+	json_t *conf;
+};
+
+static json_t *parse_cni(json_t *req, struct cni_req *c)
+{
+	json_t *env = json_object_get(req, "env");
+
+	*c = (struct cni_req){ 0 };
+	c->op = json_object_get_str(req, "op");
+	c->conf = json_object_get(req, "config");
+	if (!json_is_object(c->conf))
+		return error_reply(CNI_ERR_DECODE, "request has no network configuration", NULL);
+	c->version = json_object_get_str(c->conf, "cniVersion");
+	if (!cni_version_supported(c->version))
+		return error_reply(CNI_ERR_INCOMPATIBLE_VERSION, "incompatible CNI version", NULL);
+	c->network = json_object_get_str(c->conf, "network");
+	if (!c->network)
+		c->network = json_object_get_str(c->conf, "name");
+	if (!c->network)
+		return error_reply(CNI_ERR_INVALID_CONFIG, "invalid network configuration",
+				   "neither \"network\" nor \"name\" is set");
+	c->cid = json_object_get_str(env, "CNI_CONTAINERID");
+	c->ifname = json_object_get_str(env, "CNI_IFNAME");
+	c->netns = json_object_get_str(env, "CNI_NETNS");
+	return NULL;
+}
+
+static json_t *check_ids(const struct cni_req *c)
+{
+	_cleanup_free_ char *err = NULL;
+
+	if (cni_container_id_check(c->cid, &err) < 0)
+		return error_reply(CNI_ERR_INVALID_ENV, "invalid CNI_CONTAINERID", err);
+	if (cni_ifname_check(c->ifname, &err) < 0)
+		return error_reply(CNI_ERR_INVALID_ENV, "invalid CNI_IFNAME", err);
+	return NULL;
+}
+
+/* runtimeConfig "ips" and "mac" (CNI conventions) ask for fixed addresses. */
+static json_t *requested_addresses(json_t *conf, char ip[48], char mac[18])
+{
+	json_t *rc = json_object_get(conf, "runtimeConfig");
+	json_t *ips = json_object_get(rc, "ips"), *m = json_object_get(rc, "mac");
+
+	*ip = 0;
+	*mac = 0;
+	if (ips && (!json_is_array(ips) || json_array_size(ips) > 1))
+		return error_reply(CNI_ERR_INVALID_CONFIG, "invalid runtimeConfig.ips",
+				   "expected an array of at most one IPv4 address");
+	if (json_array_size(ips) == 1) {
+		const char *s = json_string_value(json_array_get(ips, 0));
+		const char *slash;
+
+		if (!s || strlen(s) >= 48)
+			return error_reply(CNI_ERR_INVALID_CONFIG, "invalid runtimeConfig.ips",
+					   "the address is not a string");
+		slash = strchr(s, '/');
+		snprintf(ip, 48, "%.*s", slash ? (int)(slash - s) : (int)strlen(s), s);
+	}
+	if (m) {
+		if (!json_is_string(m) || strlen(json_string_value(m)) != 17)
+			return error_reply(CNI_ERR_INVALID_CONFIG, "invalid runtimeConfig.mac",
+					   "expected \"xx:xx:xx:xx:xx:xx\"");
+		snprintf(mac, 18, "%s", json_string_value(m));
+	}
+	return NULL;
+}
+
+static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
+{
+	_cleanup_free_ char *err = NULL;
+	_cleanup_close_ int nsfd = -1;
+	struct attachment a = { 0 };
+	struct kuryr_network net;
+	struct kuryr_port port;
+	struct ovs_watch *watch = NULL;
+	struct cni_attach_result res = { 0 };
+	char want_ip[48], want_mac[18], port_name[37];
+	json_t *reply;
+	int r;
+
+	reply = requested_addresses(c->conf, want_ip, want_mac);
+	if (reply)
+		return reply;
+	if (store_get(d->store, c->cid, c->ifname, &a) == 0)
+		return error_reply(KURYR_ERR_ALREADY_ATTACHED, "container is already attached",
+				   "DEL the attachment before adding it again");
+	if (strlen(c->netns) >= sizeof(a.netns))
+		return error_reply(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS", "path too long");
+	r = nl_netns_open(c->netns, &nsfd);
+	if (r == -ENOENT)
+		return error_reply(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS", "path does not exist");
+	if (r < 0)
+		return error_reply(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS",
+				   "not a network namespace");
+
+	r = d->backend->ops->network_get(d->backend, c->network, &net, &err);
+	if (r == -ENOENT && !d->backend->ops->connected(d->backend))
+		return error_reply(CNI_ERR_TRY_AGAIN, "network backend unreachable", err);
+	if (r == -ENOENT)
+		return error_reply(CNI_ERR_INVALID_CONFIG, "unknown network", err);
+	if (r < 0)
+		return error_reply(backend_code(r), "network backend failed", err);
+
+	/* Record the intent before creating anything, so a crash at any
+	 * later point can be rolled back from this row. */
+	backend_random_uuid(port_name);
+	a = (struct attachment){ .mtu = net.mtu, .state = ATTACH_INTENT };
+	snprintf(a.container_id, sizeof(a.container_id), "%s", c->cid);
+	snprintf(a.ifname, sizeof(a.ifname), "%s", c->ifname);
+	snprintf(a.netns, sizeof(a.netns), "%s", c->netns);
+	snprintf(a.network, sizeof(a.network), "%s", net.name);
+	snprintf(a.port, sizeof(a.port), "%s", port_name);
+	host_ifname_for(port_name, a.host_ifname);
+	snprintf(a.gateway, sizeof(a.gateway), "%s", net.gateway);
+	r = store_insert(d->store, &a);
+	if (r < 0)
+		return error_reply(CNI_ERR_IO, "cannot record the attachment", strerror(-r));
+
+	r = d->backend->ops->port_create(d->backend,
+					 &(struct port_spec){ .network = net.name,
+							      .name = port_name,
+							      .mac = *want_mac ? want_mac : NULL,
+							      .ip = *want_ip ? want_ip : NULL,
+							      .owner = PORT_OWNER_CONTAINER,
+							      .device_id = c->cid,
+							      .ifname = c->ifname },
+					 &port, &err);
+	if (r < 0) {
+		reply = error_reply(r == -EINVAL || r == -EEXIST ? KURYR_ERR_ADDRESS
+								  : backend_code(r),
+				    "cannot create the port", err);
+		goto rollback;
+	}
+	a.state = ATTACH_PORT;
+	snprintf(a.mac, sizeof(a.mac), "%s", port.mac);
+	snprintf(a.address, sizeof(a.address), "%s/%u", port.ip, port.prefixlen);
+	r = store_update(d->store, &a);
+	if (r < 0) {
+		reply = error_reply(CNI_ERR_IO, "cannot record the attachment", strerror(-r));
+		goto rollback;
+	}
+
+	r = binding_ovs_watch_new(d->ovs, a.host_ifname, &watch);
+	if (r >= 0)
+		r = binding_ovs_plug_veth(d->ovs,
+					  &(struct veth_plug){ .port = port.name,
+							       .host_ifname = a.host_ifname,
+							       .device_id = c->cid,
+							       .netns_fd = nsfd,
+							       .ifname = c->ifname,
+							       .mac = port.mac,
+							       .mtu = net.mtu,
+							       .family = AF_INET,
+							       .ip = port.ip,
+							       .prefixlen = port.prefixlen,
+							       .gateway = net.gateway },
+					  &err);
+	if (r == -EADDRINUSE) {
+		reply = error_reply(KURYR_ERR_IFNAME_EXISTS, "interface name taken", err);
+		goto rollback;
+	}
+	if (r < 0) {
+		reply = error_reply(KURYR_ERR_DATAPATH, "cannot plug the port", err);
+		goto rollback;
+	}
+	a.state = ATTACH_PLUGGED;
+	r = store_update(d->store, &a);
+	if (r < 0) {
+		reply = error_reply(CNI_ERR_IO, "cannot record the attachment", strerror(-r));
+		goto rollback;
+	}
+	r = binding_ovs_watch_wait(d->ovs, watch, d->cfg.port_up_timeout_ms);
+	if (r < 0) {
+		char det[160];
+
+		snprintf(det, sizeof(det), "OVN did not install port %s within %d ms (%s)",
+			 port.name, d->cfg.port_up_timeout_ms, strerror(-r));
+		reply = error_reply(CNI_ERR_TRY_AGAIN, "port did not come up", det);
+		goto rollback;
+	}
+	binding_ovs_watch_free(d->ovs, TAKE_PTR(watch));
+	a.state = ATTACH_DONE;
+	r = store_update(d->store, &a);
+	if (r < 0) {
+		reply = error_reply(CNI_ERR_IO, "cannot record the attachment", strerror(-r));
+		goto rollback;
+	}
+
+	snprintf(res.host_ifname, sizeof(res.host_ifname), "%s", a.host_ifname);
+	snprintf(res.host_mac, sizeof(res.host_mac), "%s", "");
+	snprintf(res.ifname, sizeof(res.ifname), "%s", c->ifname);
+	snprintf(res.mac, sizeof(res.mac), "%s", port.mac);
+	snprintf(res.sandbox, sizeof(res.sandbox), "%s", c->netns);
+	res.mtu = net.mtu;
+	res.ip.family = AF_INET;
+	snprintf(res.ip.address, sizeof(res.ip.address), "%s", a.address);
+	snprintf(res.ip.gateway, sizeof(res.ip.gateway), "%s", net.gateway);
+	{
+		struct nl_sock *s = NULL;
+		struct nl_link_info li;
+
+		if (nl_sock_open(&s) == 0 && nl_link_get(s, a.host_ifname, &li) == 0)
+			snprintf(res.host_mac, sizeof(res.host_mac),
+				 "%02x:%02x:%02x:%02x:%02x:%02x", li.mac[0], li.mac[1], li.mac[2],
+				 li.mac[3], li.mac[4], li.mac[5]);
+		nl_sock_free(s);
+	}
+	log_info("event=add container=%.12s ifname=%s netns=%s network=%s port=%s ip=%s",
+		 c->cid, c->ifname, c->netns, net.name, port.name, a.address);
+	return ok_reply(cni_result_new(c->version, &res, json_object_get(c->conf, "dns")));
+
+rollback:
+	binding_ovs_watch_free(d->ovs, watch);
+	{
+		_cleanup_free_ char *rerr = NULL;
+
+		if (attachment_teardown(d, &a, &rerr) < 0)
+			log_err("event=add-rollback-failed container=%.12s ifname=%s port=%s: %s",
+				c->cid, c->ifname, a.port, rerr ? rerr : "");
+	}
+	log_warn("event=add-failed container=%.12s ifname=%s network=%s: %s", c->cid, c->ifname,
+		 c->network, err ? err : "");
+	return reply;
+}
+
+static json_t *handle_add(struct kuryrd *d, const struct cni_req *c)
+{
+	pthread_mutex_t *l;
+	uint64_t t0 = now_us(), dt;
+	json_t *reply;
+	size_t i;
+
+	if (!c->netns || !*c->netns)
+		return error_reply(CNI_ERR_INVALID_ENV, "CNI_NETNS is not set", NULL);
+	l = stripe(d, c->cid, c->ifname);
+	pthread_mutex_lock(l);
+	reply = add_locked(d, c);
+	pthread_mutex_unlock(l);
+	dt = now_us() - t0;
+	for (i = 0; i < ELEMENTSOF(add_buckets) && (double)dt / 1e6 > add_buckets[i]; i++)
+		;
+	atomic_fetch_add(&d->m.add_bucket[i], 1);
+	atomic_fetch_add(&d->m.add_sum_us, dt);
+	atomic_fetch_add(&d->m.add_count, 1);
+	return reply;
+}
+
+static json_t *del_one(struct kuryrd *d, const char *cid, const char *ifname)
+{
+	_cleanup_free_ char *err = NULL;
+	pthread_mutex_t *l = stripe(d, cid, ifname);
+	struct attachment a;
+	json_t *reply = NULL;
+	int r;
+
+	pthread_mutex_lock(l);
+	r = store_get(d->store, cid, ifname, &a);
+	if (r == 0) {
+		r = attachment_teardown(d, &a, &err);
+		if (r < 0)
+			reply = error_reply(CNI_ERR_TRY_AGAIN, "cannot remove the attachment", err);
+		else
+			log_info("event=del container=%.12s ifname=%s port=%s", cid, ifname,
+				 a.port);
+	} else if (r != -ENOENT)
+		reply = error_reply(CNI_ERR_IO, "cannot read the attachment store", strerror(-r));
+	pthread_mutex_unlock(l);
+	return reply;
+}
+
+static json_t *handle_del(struct kuryrd *d, const struct cni_req *c)
+{
+	/* DEL of something we never attached succeeds (CNI: idempotent). */
+	return del_one(d, c->cid, c->ifname) ?: ok_reply(NULL);
+}
+
+struct check_addr {
+	const char *want;
+	bool found;
+};
+
+static int check_addr_cb(int family, const void *addr, uint8_t len, void *userdata)
+{
+	struct check_addr *ca = userdata;
+	char s[INET6_ADDRSTRLEN], full[64];
+
+	inet_ntop(family, addr, s, sizeof(s));
+	snprintf(full, sizeof(full), "%s/%u", s, len);
+	if (streq(full, ca->want))
+		ca->found = true;
+	return 0;
+}
+
+static json_t *handle_check(struct kuryrd *d, const struct cni_req *c)
+{
+	_cleanup_free_ char *err = NULL;
+	_cleanup_close_ int nsfd = -1;
+	struct nl_sock *ns = NULL;
+	struct nl_link_info li;
+	struct kuryr_port port;
+	struct attachment a;
+	struct check_addr ca;
+	json_t *prev, *ips;
+	char mac[18];
+	int r;
+
+	if (store_get(d->store, c->cid, c->ifname, &a) < 0 || a.state != ATTACH_DONE)
+		return error_reply(CNI_ERR_UNKNOWN_CONTAINER, "unknown container",
+				   "no attachment for this container and ifname");
+	r = nl_netns_open(c->netns, &nsfd);
+	if (r < 0)
+		return error_reply(CNI_ERR_UNKNOWN_CONTAINER, "container netns is gone", c->netns);
+	r = nl_sock_open_netns(nsfd, &ns);
+	if (r == 0)
+		r = nl_link_get(ns, c->ifname, &li);
+	if (r < 0) {
+		nl_sock_free(ns);
+		return error_reply(KURYR_ERR_DATAPATH, "interface missing in the container",
+				   c->ifname);
+	}
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", li.mac[0], li.mac[1],
+		 li.mac[2], li.mac[3], li.mac[4], li.mac[5]);
+	ca = (struct check_addr){ .want = a.address };
+	nl_addr_foreach(ns, li.ifindex, AF_INET, check_addr_cb, &ca);
+	nl_sock_free(ns);
+	if (!streq(mac, a.mac) || !li.up || li.mtu != a.mtu)
+		return error_reply(KURYR_ERR_DATAPATH, "interface changed in the container",
+				   "MAC, MTU or link state differ from the attachment");
+	if (!ca.found)
+		return error_reply(KURYR_ERR_DATAPATH, "address missing in the container",
+				   a.address);
+	r = d->backend->ops->port_get(d->backend, a.port, &port, &err);
+	if (r < 0)
+		return error_reply(r == -ENOENT ? KURYR_ERR_BACKEND : backend_code(r),
+				   "backend port missing", err);
+	prev = json_object_get(c->conf, "prevResult");
+	ips = json_object_get(prev, "ips");
+	if (prev) {
+		bool match = false;
+
+		for (size_t i = 0; i < json_array_size(ips); i++)
+			if (streq_ptr(json_object_get_str(json_array_get(ips, i), "address"),
+				      a.address))
+				match = true;
+		if (!match)
+			return error_reply(KURYR_ERR_DATAPATH, "prevResult does not match",
+					   "the attachment's address is not in prevResult.ips");
+	}
+	return ok_reply(NULL);
+}
+
+static json_t *handle_status(struct kuryrd *d)
+{
+	if (!d->backend->ops->connected(d->backend))
+		return error_reply(CNI_ERR_NOT_AVAILABLE, "network backend unreachable",
+				   d->cfg.nb_connection);
+	if (!binding_ovs_connected(d->ovs))
+		return error_reply(CNI_ERR_NOT_AVAILABLE, "Open vSwitch database unreachable",
+				   d->cfg.ovs_db);
+	return ok_reply(NULL);
+}
+
+struct gc_ctx {
+	struct kuryrd *d;
+	const char *network;
+	json_t *valid;
+	json_t *error;
+	unsigned removed;
+};
+
+static int gc_cb(const struct attachment *a, void *userdata)
+{
+	struct gc_ctx *g = userdata;
+	json_t *reply;
+
+	if (!streq(a->network, g->network))
+		return 0;
+	for (size_t i = 0; i < json_array_size(g->valid); i++) {
+		json_t *v = json_array_get(g->valid, i);
+
+		if (streq_ptr(json_object_get_str(v, "containerID"), a->container_id) &&
+		    streq_ptr(json_object_get_str(v, "ifname"), a->ifname))
+			return 0;
+	}
+	reply = del_one(g->d, a->container_id, a->ifname);
+	if (reply) {
+		if (!g->error)
+			g->error = reply;
+		else
+			json_decref(reply);
+	} else
+		g->removed++;
+	return 0;
+}
+
+static json_t *handle_gc(struct kuryrd *d, const struct cni_req *c)
+{
+	struct gc_ctx g = { .d = d, .network = c->network };
+	int r;
+
+	g.valid = json_object_get(c->conf, "cni.dev/valid-attachments");
+	if (g.valid && !json_is_array(g.valid))
+		return error_reply(CNI_ERR_INVALID_CONFIG, "invalid network configuration",
+				   "cni.dev/valid-attachments is not an array");
+	r = store_foreach(d->store, gc_cb, &g);
+	if (r < 0)
+		return error_reply(CNI_ERR_IO, "cannot read the attachment store", strerror(-r));
+	if (g.removed)
+		log_info("event=gc network=%s removed=%u", c->network, g.removed);
+	return g.error ?: ok_reply(NULL);
+}
+
+/* ---- operator verbs ---- */
+
+static json_t *network_json(const struct kuryr_network *n)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "name", n->name, "id", n->id, "subnet",
+			 n->cidr, "gateway", n->gateway, "mtu", (int)n->mtu, "ports",
+			 (int)n->nports);
+}
+
+static json_t *port_json(const struct kuryr_port *p)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "name", p->name, "network",
+			 p->network, "mac", p->mac, "ip", p->ip, "up", p->up, "owner",
+			 p->owner == PORT_OWNER_VM ? "vm" : "container", "device_id",
+			 p->device_id, "ifname", p->ifname);
+}
+
+static json_t *backend_error(int r, const char *what, const char *err)
+{
+	return error_reply(r == -ENOENT	 ? 404
+			   : r == -EEXIST ? 409
+			   : r == -EBUSY  ? 409
+			   : r == -EINVAL ? 400
+					  : 503,
+			   what, err);
+}
+
+static json_t *ctl_network(struct kuryrd *d, const char *verb, json_t *args)
+{
+	_cleanup_free_ char *err = NULL;
+	const struct backend_ops *ops = d->backend->ops;
+	const char *name = json_object_get_str(args, "name");
+	struct kuryr_network n;
+	int r;
+
+	if (streq(verb, "network.list")) {
+		_cleanup_free_ struct kuryr_network *nets = NULL;
+		size_t count = 0;
+		json_t *a;
+
+		r = ops->network_list(d->backend, &nets, &count, &err);
+		if (r < 0)
+			return backend_error(r, "cannot list networks", err);
+		a = json_array();
+		for (size_t i = 0; i < count; i++)
+			json_array_append_new(a, network_json(&nets[i]));
+		return ok_reply(a);
+	}
+	if (!name)
+		return error_reply(400, "missing argument", "name");
+	if (streq(verb, "network.create")) {
+		json_t *mtu = json_object_get(args, "mtu");
+
+		r = ops->network_create(
+			d->backend,
+			&(struct network_spec){ .name = name,
+						.cidr = json_object_get_str(args, "subnet"),
+						.gateway = json_object_get_str(args, "gateway"),
+						.mtu = (uint32_t)json_integer_value(mtu) },
+			&n, &err);
+		if (r < 0)
+			return backend_error(r, "cannot create the network", err);
+		log_info("event=network-create network=%s subnet=%s", n.name, n.cidr);
+		return ok_reply(network_json(&n));
+	}
+	if (streq(verb, "network.show")) {
+		r = ops->network_get(d->backend, name, &n, &err);
+		return r < 0 ? backend_error(r, "cannot show the network", err)
+			     : ok_reply(network_json(&n));
+	}
+	r = ops->network_delete(d->backend, name, &err);
+	if (r < 0)
+		return backend_error(r, "cannot delete the network", err);
+	log_info("event=network-delete network=%s", name);
+	return ok_reply(NULL);
+}
+
+static json_t *ctl_port(struct kuryrd *d, const char *verb, json_t *args)
+{
+	_cleanup_free_ char *err = NULL;
+	const struct backend_ops *ops = d->backend->ops;
+	const char *name = json_object_get_str(args, "name");
+	struct kuryr_port p;
+	int r;
+
+	if (streq(verb, "port.list")) {
+		_cleanup_free_ struct kuryr_port *ports = NULL;
+		size_t count = 0;
+		json_t *a;
+
+		r = ops->port_list(d->backend, json_object_get_str(args, "network"), &ports, &count,
+				   &err);
+		if (r < 0)
+			return backend_error(r, "cannot list ports", err);
+		a = json_array();
+		for (size_t i = 0; i < count; i++)
+			json_array_append_new(a, port_json(&ports[i]));
+		return ok_reply(a);
+	}
+	if (streq(verb, "port.create")) {
+		const char *net = json_object_get_str(args, "network");
+
+		if (!net)
+			return error_reply(400, "missing argument", "network");
+		r = ops->port_create(d->backend,
+				     &(struct port_spec){
+					     .network = net,
+					     .name = name,
+					     .mac = json_object_get_str(args, "mac"),
+					     .ip = json_object_get_str(args, "ip"),
+					     .owner = PORT_OWNER_VM,
+					     .device_id = json_object_get_str(args, "device_id"),
+				     },
+				     &p, &err);
+		if (r < 0)
+			return backend_error(r, "cannot create the port", err);
+		log_info("event=port-create port=%s network=%s ip=%s", p.name, net, p.ip);
+		return ok_reply(port_json(&p));
+	}
+	if (!name)
+		return error_reply(400, "missing argument", "name");
+	if (streq(verb, "port.show")) {
+		r = ops->port_get(d->backend, name, &p, &err);
+		return r < 0 ? backend_error(r, "cannot show the port", err) : ok_reply(port_json(&p));
+	}
+	r = ops->port_get(d->backend, name, &p, &err);
+	if (r < 0)
+		return backend_error(r, "cannot delete the port", err);
+	if (p.owner == PORT_OWNER_CONTAINER)
+		return error_reply(409, "cannot delete the port",
+				   "it belongs to a container: DEL the container instead");
+	r = ops->port_delete(d->backend, name, &err);
+	if (r < 0)
+		return backend_error(r, "cannot delete the port", err);
+	return ok_reply(NULL);
+}
+
+static json_t *ctl_vm(struct kuryrd *d, const char *verb, json_t *args)
+{
+	_cleanup_free_ char *err = NULL;
+	const char *tap = json_object_get_str(args, "tap");
+	const char *port_name = json_object_get_str(args, "port");
+	struct ovs_watch *w = NULL;
+	struct kuryr_port p;
+	int r;
+
+	if (!tap)
+		return error_reply(400, "missing argument", "tap");
+	if (streq(verb, "vm.unplug")) {
+		r = binding_ovs_unplug_port(d->ovs, tap, &err);
+		return r < 0 ? backend_error(r, "cannot unplug", err) : ok_reply(NULL);
+	}
+	if (!port_name)
+		return error_reply(400, "missing argument", "port");
+	r = d->backend->ops->port_get(d->backend, port_name, &p, &err);
+	if (r < 0)
+		return backend_error(r, "cannot plug", err);
+	if (p.owner != PORT_OWNER_VM)
+		return error_reply(409, "cannot plug", "the port belongs to a container");
+	r = binding_ovs_watch_new(d->ovs, tap, &w);
+	if (r == 0)
+		r = binding_ovs_plug_tap(d->ovs, tap, p.name, p.mac, p.device_id, &err);
+	if (r < 0) {
+		binding_ovs_watch_free(d->ovs, w);
+		return backend_error(r, "cannot plug", err);
+	}
+	r = binding_ovs_watch_wait(d->ovs, w, d->cfg.port_up_timeout_ms);
+	binding_ovs_watch_free(d->ovs, w);
+	if (r == 0)
+		r = d->backend->ops->port_wait_up(d->backend, p.name, d->cfg.port_up_timeout_ms,
+						  &err);
+	if (r < 0) {
+		(void)binding_ovs_unplug_port(d->ovs, tap, NULL);
+		return error_reply(504, "port did not come up", err ? err : strerror(-r));
+	}
+	r = d->backend->ops->port_get(d->backend, port_name, &p, &err);
+	if (r < 0)
+		return backend_error(r, "cannot show the port", err);
+	log_info("event=vm-plug tap=%s port=%s", tap, p.name);
+	return ok_reply(port_json(&p));
+}
+
+static int attachment_json_cb(const struct attachment *a, void *userdata)
+{
+	json_array_append_new(
+		userdata,
+		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "container_id",
+			  a->container_id, "ifname", a->ifname, "netns", a->netns, "network",
+			  a->network, "port", a->port, "host_ifname", a->host_ifname, "mac", a->mac,
+			  "address", a->address, "state", attach_state_to_string(a->state),
+			  "created", (json_int_t)a->created));
+	return 0;
+}
+
+static json_t *ctl_status(struct kuryrd *d)
+{
+	int n = store_count(d->store);
+
+	return ok_reply(json_pack("{s:s, s:s, s:b, s:s, s:b, s:i}", "version", KURYR_VERSION,
+				  "backend", d->backend->ops->name, "backend_connected",
+				  d->backend->ops->connected(d->backend), "ovs_bridge",
+				  d->cfg.ovs_bridge, "ovs_connected", binding_ovs_connected(d->ovs),
+				  "attachments", n < 0 ? 0 : n));
+}
+
+static enum metric_op metric_op_of(const char *op)
+{
+	for (size_t i = 0; i < M_OTHER; i++)
+		if (streq(op, metric_op_names[i]))
+			return (enum metric_op)i;
+	return M_OTHER;
+}
+
+json_t *kuryrd_handle(struct kuryrd *d, json_t *req)
+{
+	const char *op = json_object_get_str(req, "op");
+	json_t *args = json_object_get(req, "args");
+	struct cni_req c;
+	json_t *reply = NULL;
+
+	if (!op)
+		return error_reply(CNI_ERR_DECODE, "request has no \"op\"", NULL);
+	if (streq(op, "add") || streq(op, "del") || streq(op, "check") || streq(op, "gc") ||
+	    streq(op, "status")) {
+		reply = parse_cni(req, &c);
+		if (!reply && !streq(op, "gc") && !streq(op, "status"))
+			reply = check_ids(&c);
+		if (!reply) {
+			if (streq(op, "add"))
+				reply = handle_add(d, &c);
+			else if (streq(op, "del"))
+				reply = handle_del(d, &c);
+			else if (streq(op, "check"))
+				reply = handle_check(d, &c);
+			else if (streq(op, "gc"))
+				reply = handle_gc(d, &c);
+			else
+				reply = handle_status(d);
+		}
+		atomic_fetch_add(&d->m.requests[metric_op_of(op)]
+					      [json_object_get(reply, "error") ? 1 : 0],
+				 1);
+		return reply;
+	}
+	if (strncmp(op, "network.", 8) == 0 &&
+	    (streq(op + 8, "create") || streq(op + 8, "list") || streq(op + 8, "show") ||
+	     streq(op + 8, "delete")))
+		return ctl_network(d, op, args);
+	if (strncmp(op, "port.", 5) == 0 &&
+	    (streq(op + 5, "create") || streq(op + 5, "list") || streq(op + 5, "show") ||
+	     streq(op + 5, "delete")))
+		return ctl_port(d, op, args);
+	if (streq(op, "vm.plug") || streq(op, "vm.unplug"))
+		return ctl_vm(d, op, args);
+	if (streq(op, "attachment.list")) {
+		json_t *a = json_array();
+		int r = store_foreach(d->store, attachment_json_cb, a);
+
+		if (r < 0) {
+			json_decref(a);
+			return error_reply(500, "cannot read the attachment store", strerror(-r));
+		}
+		return ok_reply(a);
+	}
+	if (streq(op, "daemon.status"))
+		return ctl_status(d);
+	return error_reply(400, "unknown request", op);
+}
+
+/* ---- recovery ---- */
+
+static int recover_cb(const struct attachment *a, void *userdata)
+{
+	struct kuryrd *d = userdata;
+	_cleanup_free_ char *err = NULL;
+	int r;
+
+	if (a->state == ATTACH_DONE)
+		return 0;
+	/* An ADD that never answered: the runtime saw a failure and will
+	 * retry, so roll it back. */
+	r = attachment_teardown(d, a, &err);
+	if (r < 0)
+		log_err("event=recover-failed container=%.12s ifname=%s port=%s: %s",
+			a->container_id, a->ifname, a->port, err ? err : strerror(-r));
+	else
+		log_info("event=recover-rollback container=%.12s ifname=%s port=%s state=%s",
+			 a->container_id, a->ifname, a->port, attach_state_to_string(a->state));
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reterr_msg)
+{
+	struct kuryrd *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	d->cfg = *cfg;
+	for (size_t i = 0; i < LOCK_STRIPES; i++)
+		pthread_mutex_init(&d->stripes[i], NULL);
+	sem_init(&d->workers, 0, (unsigned)cfg->workers);
+	r = store_open(cfg->state_dir, &d->store, reterr_msg);
+	if (r < 0)
+		goto fail;
+	r = backend_ovn_new(cfg->nb_connection, &d->backend, reterr_msg);
+	if (r < 0)
+		goto fail;
+	r = binding_ovs_new(cfg->ovs_db, cfg->ovs_bridge, &d->ovs, reterr_msg);
+	if (r < 0)
+		goto fail;
+	r = store_foreach(d->store, recover_cb, d);
+	if (r < 0) {
+		set_errmsg(reterr_msg, "cannot read the attachment store: %s", strerror(-r));
+		goto fail;
+	}
+	*ret = d;
+	return 0;
+fail:
+	kuryrd_free(d);
+	return r;
+}
+
+void kuryrd_free(struct kuryrd *d)
+{
+	if (!d)
+		return;
+	if (d->http)
+		MHD_stop_daemon(d->http);
+	binding_ovs_free(d->ovs);
+	backend_free(d->backend);
+	store_free(d->store);
+	for (size_t i = 0; i < LOCK_STRIPES; i++)
+		pthread_mutex_destroy(&d->stripes[i]);
+	sem_destroy(&d->workers);
+	free(d);
+}
+
+/* ---- serving ---- */
+
+struct conn {
+	struct kuryrd *d;
+	int fd;
+};
+
+static void *conn_thread(void *arg)
+{
+	struct conn *c = arg;
+	_cleanup_free_ char *err = NULL;
+	_cleanup_json_ json_t *req = NULL, *reply = NULL;
+	int r;
+
+	r = proto_recv(c->fd, 5000, &req, &err);
+	if (r < 0)
+		reply = error_reply(CNI_ERR_DECODE, "cannot read the request",
+				    err ? err : strerror(-r));
+	else
+		reply = kuryrd_handle(c->d, req);
+	r = proto_send(c->fd, reply);
+	if (r < 0)
+		log_warn("event=reply-failed error=\"%s\"", strerror(-r));
+	close(c->fd);
+	sem_post(&c->d->workers);
+	free(c);
+	return NULL;
+}
+
+static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, const char *url,
+				    const char *method, const char *version,
+				    const char *upload_data, size_t *upload_size, void **ptr)
+{
+	struct kuryrd *d = cls;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *body = NULL;
+	size_t len = 0;
+	FILE *f;
+	unsigned long cum = 0;
+	int n;
+
+	if (!streq(method, "GET"))
+		return MHD_NO;
+	if (!streq(url, "/metrics")) {
+		static const char nf[] = "not found: try /metrics\n";
+
+		resp = MHD_create_response_from_buffer(sizeof(nf) - 1, (void *)nf,
+						       MHD_RESPMEM_PERSISTENT);
+		ret = MHD_queue_response(conn, MHD_HTTP_NOT_FOUND, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
+	f = open_memstream(&body, &len);
+	if (!f)
+		return MHD_NO;
+	fprintf(f, "# HELP kuryr_cni_requests_total CNI requests served, by verb and outcome.\n"
+		   "# TYPE kuryr_cni_requests_total counter\n");
+	for (size_t i = 0; i < ELEMENTSOF(metric_op_names); i++)
+		for (int e = 0; e < 2; e++)
+			fprintf(f, "kuryr_cni_requests_total{op=\"%s\",result=\"%s\"} %lu\n",
+				metric_op_names[i], e ? "error" : "ok",
+				atomic_load(&d->m.requests[i][e]));
+	n = store_count(d->store);
+	fprintf(f,
+		"# HELP kuryr_attachments Containers attached on this node.\n"
+		"# TYPE kuryr_attachments gauge\nkuryr_attachments %d\n"
+		"# HELP kuryr_add_duration_seconds Time to answer a CNI ADD.\n"
+		"# TYPE kuryr_add_duration_seconds histogram\n",
+		n < 0 ? 0 : n);
+	for (size_t i = 0; i <= ELEMENTSOF(add_buckets); i++) {
+		cum += atomic_load(&d->m.add_bucket[i]);
+		if (i < ELEMENTSOF(add_buckets))
+			fprintf(f, "kuryr_add_duration_seconds_bucket{le=\"%g\"} %lu\n",
+				add_buckets[i], cum);
+		else
+			fprintf(f, "kuryr_add_duration_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
+	}
+	fprintf(f, "kuryr_add_duration_seconds_sum %.6f\nkuryr_add_duration_seconds_count %lu\n",
+		(double)atomic_load(&d->m.add_sum_us) / 1e6, atomic_load(&d->m.add_count));
+	fclose(f);
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static int start_http(struct kuryrd *d, char **reterr_msg)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char host[64];
+	const char *colon;
+	unsigned port;
+
+	if (!*d->cfg.metrics_address)
+		return 0;
+	colon = strrchr(d->cfg.metrics_address, ':');
+	if (!colon || (size_t)(colon - d->cfg.metrics_address) >= sizeof(host) ||
+	    sscanf(colon + 1, "%u", &port) != 1 || port == 0 || port > 65535) {
+		set_errmsg(reterr_msg, "metrics_address \"%s\" is not IPv4:PORT",
+			   d->cfg.metrics_address);
+		return -EINVAL;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - d->cfg.metrics_address),
+		 d->cfg.metrics_address);
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+		set_errmsg(reterr_msg, "metrics_address \"%s\" is not IPv4:PORT",
+			   d->cfg.metrics_address);
+		return -EINVAL;
+	}
+	sa.sin_port = htons((uint16_t)port);
+	d->http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+				   (uint16_t)port, NULL, NULL, http_handler, d, MHD_OPTION_SOCK_ADDR,
+				   &sa, MHD_OPTION_END);
+	if (!d->http) {
+		set_errmsg(reterr_msg, "cannot serve metrics on %s", d->cfg.metrics_address);
+		return -EADDRINUSE;
+	}
+	return 0;
+}
+
+static int listen_socket(const char *path, char **reterr_msg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_free_ char *dir = strdup(path);
+	_cleanup_close_ int fd = -1;
+	char *slash;
+
+	if (!dir)
+		return -ENOMEM;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		set_errmsg(reterr_msg, "socket path %s is too long", path);
+		return -ENAMETOOLONG;
+	}
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			int r = -errno;
+
+			set_errmsg(reterr_msg, "cannot create %s: %s", dir, strerror(errno));
+			return r;
+		}
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	(void)unlink(path);
+	/* Root only: the socket hands out network access to any netns. */
+	{
+		mode_t old = umask(0177);
+		int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+
+		umask(old);
+		if (r < 0) {
+			r = -errno;
+			set_errmsg(reterr_msg, "cannot bind %s: %s", path, strerror(errno));
+			return r;
+		}
+	}
+	if (listen(fd, 256) < 0)
+		return -errno;
+	return TAKE_FD(fd);
+}
+
+int kuryrd_serve(struct kuryrd *d, char **reterr_msg)
+{
+	_cleanup_close_ int lfd = -1, sfd = -1;
+	struct pollfd p[2];
+	sigset_t mask;
+	int r;
+
+	r = start_http(d, reterr_msg);
+	if (r < 0)
+		return r;
+	lfd = listen_socket(d->cfg.socket, reterr_msg);
+	if (lfd < 0)
+		return lfd;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0)
+		return -errno;
+	log_info("event=ready socket=%s backend=%s nb=%s ovs=%s bridge=%s metrics=%s",
+		 d->cfg.socket, d->backend->ops->name, d->cfg.nb_connection, d->cfg.ovs_db,
+		 d->cfg.ovs_bridge, *d->cfg.metrics_address ? d->cfg.metrics_address : "off");
+	p[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	for (;;) {
+		pthread_attr_t attr;
+		pthread_t t;
+		struct conn *c;
+		int fd;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (p[1].revents)
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		c = malloc(sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		*c = (struct conn){ .d = d, .fd = fd };
+		/* At most cfg.workers requests at once; the rest queue here. */
+		sem_wait(&d->workers);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, 256 * 1024);
+		if (pthread_create(&t, &attr, conn_thread, c) != 0) {
+			sem_post(&d->workers);
+			close(fd);
+			free(c);
+		}
+		pthread_attr_destroy(&attr);
+	}
+	/* Let requests in flight finish. */
+	for (int i = 0; i < d->cfg.workers; i++)
+		sem_wait(&d->workers);
+	(void)unlink(d->cfg.socket);
+	log_info("event=stopped");
+	return 0;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* kuryrd: the node daemon. Owns the backend connection, the binding driver
+ * and the attachment store; serves kuryr-cni and kuryrctl over its unix
+ * socket and /metrics over HTTP. */
+#pragma once
+
+#include <jansson.h>
+
+#include "config.h"
+
+struct kuryrd;
+
+/* Connect to the backend and the switch, open the store, finish or roll
+ * back attachments a previous run left half-done. 0 or -errno with detail. */
+int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reterr_msg);
+void kuryrd_free(struct kuryrd *d);
+
+/* Serve until SIGTERM or SIGINT (which the caller has blocked in every
+ * thread). 0 on a clean stop, -errno if the socket could not be set up. */
+int kuryrd_serve(struct kuryrd *d, char **reterr_msg);
+
+/* Answer one request (the protocol's JSON object); returns the reply. */
+json_t *kuryrd_handle(struct kuryrd *d, json_t *req);

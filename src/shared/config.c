@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "build-config.h"
+#include "config.h"
+#include "macro.h"
+
+int config_init(struct kuryr_config *c)
+{
+	*c = (struct kuryr_config){
+		.backend = strdup("ovn"),
+		.log_level = strdup("info"),
+		.nb_connection = strdup("unix:/run/kuryr-c/ovn/nb.sock"),
+		.ovs_db = strdup("unix:/run/kuryr-c/ovs/db.sock"),
+		.ovs_bridge = strdup("br-int"),
+		.socket = strdup(KURYR_DEFAULT_SOCKET),
+		.state_dir = strdup(KURYR_DEFAULT_STATE_DIR),
+		.metrics_address = strdup(""),
+		.port_up_timeout_ms = 10000,
+		.workers = 32,
+	};
+	if (!c->backend || !c->log_level || !c->nb_connection || !c->ovs_db || !c->ovs_bridge ||
+	    !c->socket || !c->state_dir || !c->metrics_address) {
+		config_release(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void config_release(struct kuryr_config *c)
+{
+	free(c->backend);
+	free(c->log_level);
+	free(c->nb_connection);
+	free(c->ovs_db);
+	free(c->ovs_bridge);
+	free(c->socket);
+	free(c->state_dir);
+	free(c->metrics_address);
+	*c = (struct kuryr_config){ 0 };
+}
+
+struct parse_state {
+	struct kuryr_config *c;
+	char *err;
+};
+
+static int set_str(char **dst, const char *v)
+{
+	char *s = strdup(v);
+
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int set_seconds_ms(int *dst, const char *v)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || end == v || *end || d <= 0 || d > 3600)
+		return -EINVAL;
+	*dst = (int)(d * 1000);
+	return 0;
+}
+
+static int set_int(int *dst, const char *v, int min, int max)
+{
+	char *end;
+	long l;
+
+	errno = 0;
+	l = strtol(v, &end, 10);
+	if (errno || end == v || *end || l < min || l > max)
+		return -EINVAL;
+	*dst = (int)l;
+	return 0;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *st = user;
+	struct kuryr_config *c = st->c;
+	int r = -ENOENT;
+
+	if (st->err) /* report the first error only; inih keeps going */
+		return 0;
+
+	if (streq(section, "DEFAULT") || streq(section, "")) {
+		if (streq(name, "backend")) {
+			if (!streq(value, "ovn")) {
+				set_errmsg(&st->err, "backend \"%s\" is not supported (ovn)", value);
+				return 0;
+			}
+			r = set_str(&c->backend, value);
+		} else if (streq(name, "log_level"))
+			r = set_str(&c->log_level, value);
+	} else if (streq(section, "ovn")) {
+		if (streq(name, "nb_connection"))
+			r = set_str(&c->nb_connection, value);
+	} else if (streq(section, "ovs")) {
+		if (streq(name, "db_connection"))
+			r = set_str(&c->ovs_db, value);
+		else if (streq(name, "bridge"))
+			r = set_str(&c->ovs_bridge, value);
+	} else if (streq(section, "daemon")) {
+		if (streq(name, "socket"))
+			r = set_str(&c->socket, value);
+		else if (streq(name, "state_dir"))
+			r = set_str(&c->state_dir, value);
+		else if (streq(name, "metrics_address"))
+			r = set_str(&c->metrics_address, value);
+		else if (streq(name, "port_up_timeout"))
+			r = set_seconds_ms(&c->port_up_timeout_ms, value);
+		else if (streq(name, "workers"))
+			r = set_int(&c->workers, value, 1, 1024);
+	} else {
+		set_errmsg(&st->err, "unknown section [%s]", section);
+		return 0;
+	}
+	if (r == -ENOENT)
+		set_errmsg(&st->err, "unknown key \"%s\" in [%s]", name, section);
+	else if (r == -EINVAL)
+		set_errmsg(&st->err, "invalid value \"%s\" for %s", value, name);
+	return r == 0;
+}
+
+int config_load(struct kuryr_config *c, const char *path, char **reterr_msg)
+{
+	struct parse_state st = { .c = c };
+	FILE *f = fopen(path, "re");
+	int line;
+
+	if (!f) {
+		int r = -errno;
+
+		set_errmsg(reterr_msg, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	line = ini_parse_file(f, handler, &st);
+	fclose(f);
+	if (line != 0) {
+		set_errmsg(reterr_msg, "%s:%d: %s", path, line, st.err ? st.err : "syntax error");
+		free(st.err);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Identifiers and IPv4 arithmetic shared by the backends. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <sys/random.h>
+
+#include "backend/backend.h"
+#include "macro.h"
+
+static void random_bytes(void *buf, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = getrandom((char *)buf + done, n - done, 0);
+
+		if (r > 0)
+			done += (size_t)r;
+	}
+}
+
+void backend_random_mac(char out[18])
+{
+	uint8_t m[6];
+
+	random_bytes(m, sizeof(m));
+	m[0] = (uint8_t)((m[0] & 0xfe) | 0x02); /* unicast, locally administered */
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+void backend_random_uuid(char out[37])
+{
+	uint8_t u[16];
+
+	random_bytes(u, sizeof(u));
+	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
+	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
+		 u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+		 u[14], u[15]);
+}
+
+int backend_parse_cidr4(const char *cidr, uint32_t *ret_net, uint8_t *ret_len)
+{
+	char buf[32];
+	const char *slash = strchr(cidr, '/');
+	struct in_addr a;
+	char *end;
+	uint32_t mask;
+	long len;
+
+	if (!slash || (size_t)(slash - cidr) >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, cidr, (size_t)(slash - cidr));
+	buf[slash - cidr] = 0;
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		return -EINVAL;
+	errno = 0;
+	len = strtol(slash + 1, &end, 10);
+	if (errno || end == slash + 1 || *end || len < 1 || len > 30)
+		return -EINVAL;
+	mask = len == 32 ? 0xffffffffu : ~(0xffffffffu >> len);
+	if (ntohl(a.s_addr) & ~mask)
+		return -EINVAL;
+	*ret_net = ntohl(a.s_addr);
+	*ret_len = (uint8_t)len;
+	return 0;
+}
+
+bool backend_ip4_in_subnet(uint32_t ip, uint32_t net, uint8_t len)
+{
+	uint32_t mask = ~(0xffffffffu >> len);
+
+	return (ip & mask) == net && ip != net && ip != (net | ~mask);
+}

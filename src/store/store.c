@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "macro.h"
+#include "store.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
+#define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
+
+struct store {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS attachments ("
+	" container_id TEXT NOT NULL, ifname TEXT NOT NULL, netns TEXT NOT NULL,"
+	" network TEXT NOT NULL, port TEXT NOT NULL, host_ifname TEXT NOT NULL,"
+	" mac TEXT NOT NULL, address TEXT NOT NULL, gateway TEXT NOT NULL,"
+	" mtu INTEGER NOT NULL, state INTEGER NOT NULL, created INTEGER NOT NULL,"
+	" PRIMARY KEY (container_id, ifname));";
+
+#define COLUMNS                                                                \
+	"container_id, ifname, netns, network, port, host_ifname, mac, address, gateway, " \
+	"mtu, state, created"
+
+const char *attach_state_to_string(enum attach_state s)
+{
+	static const char *const names[] = { "intent", "port", "plugged", "done" };
+
+	return (unsigned)s < ELEMENTSOF(names) ? names[s] : "unknown";
+}
+
+static int sqlite_to_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	default:
+		return -EIO;
+	}
+}
+
+int store_open(const char *dir, struct store **ret, char **reterr_msg)
+{
+	_cleanup_free_ char *path = NULL;
+	struct store *s;
+	char *err = NULL;
+	int rc;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		int r = -errno;
+
+		set_errmsg(reterr_msg, "cannot create %s: %s", dir, strerror(errno));
+		return r;
+	}
+	if (asprintf(&path, "%s/kuryr.db", dir) < 0)
+		return -ENOMEM;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	rc = sqlite3_open_v2(path, &s->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db,
+				  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+				  "PRAGMA busy_timeout=5000;",
+				  NULL, NULL, &err);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, schema, NULL, NULL, &err);
+	if (rc != SQLITE_OK) {
+		set_errmsg(reterr_msg, "%s: %s", path, err ? err : sqlite3_errmsg(s->db));
+		sqlite3_free(err);
+		store_free(s);
+		return sqlite_to_errno(rc);
+	}
+	*ret = s;
+	return 0;
+}
+
+void store_free(struct store *s)
+{
+	if (!s)
+		return;
+	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static void bind_row(sqlite3_stmt *st, const struct attachment *a)
+{
+	sqlite3_bind_text(st, 1, a->container_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->ifname, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, a->netns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, a->network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, a->port, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, a->host_ifname, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, a->mac, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, a->address, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, a->gateway, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, a->mtu);
+	sqlite3_bind_int(st, 11, (int)a->state);
+	sqlite3_bind_int64(st, 12, a->created);
+}
+
+static void copy_col(char *dst, size_t size, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, size, "%s", t ? (const char *)t : "");
+}
+
+static void read_row(sqlite3_stmt *st, struct attachment *a)
+{
+	*a = (struct attachment){ 0 };
+	copy_col(a->container_id, sizeof(a->container_id), st, 0);
+	copy_col(a->ifname, sizeof(a->ifname), st, 1);
+	copy_col(a->netns, sizeof(a->netns), st, 2);
+	copy_col(a->network, sizeof(a->network), st, 3);
+	copy_col(a->port, sizeof(a->port), st, 4);
+	copy_col(a->host_ifname, sizeof(a->host_ifname), st, 5);
+	copy_col(a->mac, sizeof(a->mac), st, 6);
+	copy_col(a->address, sizeof(a->address), st, 7);
+	copy_col(a->gateway, sizeof(a->gateway), st, 8);
+	a->mtu = (uint32_t)sqlite3_column_int64(st, 9);
+	a->state = (enum attach_state)sqlite3_column_int(st, 10);
+	a->created = sqlite3_column_int64(st, 11);
+}
+
+static int exec_row(struct store *s, const char *sql, const struct attachment *a, bool want_change)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		bind_row(st, a);
+		rc = sqlite3_step(st);
+	}
+	if (rc == SQLITE_DONE && want_change && sqlite3_changes(s->db) == 0)
+		rc = SQLITE_NOTFOUND;
+	pthread_mutex_unlock(&s->lock);
+	if (rc == SQLITE_NOTFOUND)
+		return -ENOENT;
+	return sqlite_to_errno(rc);
+}
+
+int store_insert(struct store *s, const struct attachment *a)
+{
+	struct attachment row = *a;
+
+	if (!row.created)
+		row.created = time(NULL);
+	return exec_row(s, "INSERT INTO attachments (" COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+			&row, false);
+}
+
+int store_update(struct store *s, const struct attachment *a)
+{
+	return exec_row(s,
+			"UPDATE attachments SET netns=?3, network=?4, port=?5, host_ifname=?6,"
+			" mac=?7, address=?8, gateway=?9, mtu=?10, state=?11, created=?12"
+			" WHERE container_id=?1 AND ifname=?2",
+			a, true);
+}
+
+int store_get(struct store *s, const char *container_id, const char *ifname,
+	      struct attachment *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT " COLUMNS
+				" FROM attachments WHERE container_id=?1 AND ifname=?2",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, container_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ifname, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			read_row(st, ret);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	return sqlite_to_errno(rc);
+}
+
+int store_delete(struct store *s, const char *container_id, const char *ifname)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = sqlite3_prepare_v2(s->db, "DELETE FROM attachments WHERE container_id=?1 AND ifname=?2",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, container_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ifname, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return sqlite_to_errno(rc);
+}
+
+int store_foreach(struct store *s, int (*cb)(const struct attachment *a, void *userdata),
+		  void *userdata)
+{
+	_cleanup_free_ struct attachment *rows = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	/* Copy out under the lock, call back without it: callbacks may call
+	 * back into the store. */
+	pthread_mutex_lock(&s->lock);
+	rc = sqlite3_prepare_v2(s->db, "SELECT " COLUMNS " FROM attachments ORDER BY created, rowid",
+				-1, &st, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			struct attachment *nr;
+
+			cap = cap ? cap * 2 : 16;
+			nr = realloc(rows, cap * sizeof(*rows));
+			if (!nr) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			rows = nr;
+		}
+		read_row(st, &rows[n++]);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	if (rc != SQLITE_DONE)
+		return sqlite_to_errno(rc) ?: -EIO;
+	for (size_t i = 0; i < n && r >= 0; i++)
+		r = cb(&rows[i], userdata);
+	return r < 0 ? r : 0;
+}
+
+int store_count(struct store *s)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int rc, n = 0;
+
+	pthread_mutex_lock(&s->lock);
+	rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM attachments", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	pthread_mutex_unlock(&s->lock);
+	return rc == SQLITE_ROW ? n : (sqlite_to_errno(rc) ?: -EIO);
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The attachment store: one SQLite row per (container id, ifname), written
+ * before each step of an ADD touches the kernel or the backend, so a kuryrd
+ * killed at any point can finish or roll back on restart. WAL mode with
+ * synchronous=NORMAL: a committed row survives a crash of the process.
+ * Thread-safe: calls are serialised internally. */
+#pragma once
+
+#include <stdint.h>
+
+struct store;
+
+enum attach_state {
+	ATTACH_INTENT = 0,  /* names chosen, nothing created yet */
+	ATTACH_PORT = 1,    /* backend port exists */
+	ATTACH_PLUGGED = 2, /* veth exists and is on the bridge */
+	ATTACH_DONE = 3,    /* ADD answered with success */
+};
+
+struct attachment {
+	char container_id[257];
+	char ifname[16];
+	char netns[512];
+	char network[256];
+	char port[64];        /* backend port name (OVN LSP name / iface-id) */
+	char host_ifname[16];
+	char mac[18];
+	char address[64];     /* "10.0.0.5/24" */
+	char gateway[48];
+	uint32_t mtu;
+	enum attach_state state;
+	int64_t created;      /* unix seconds */
+};
+
+const char *attach_state_to_string(enum attach_state s);
+
+/* Open (create) DIR/kuryr.db. 0 or -errno with detail in *reterr_msg. */
+int store_open(const char *dir, struct store **ret, char **reterr_msg);
+void store_free(struct store *s);
+
+/* -EEXIST if (container_id, ifname) already has a row. */
+int store_insert(struct store *s, const struct attachment *a);
+/* Replace every column of the row of (a->container_id, a->ifname); -ENOENT. */
+int store_update(struct store *s, const struct attachment *a);
+/* -ENOENT if there is no row. */
+int store_get(struct store *s, const char *container_id, const char *ifname,
+	      struct attachment *ret);
+/* 0 whether or not there was a row. */
+int store_delete(struct store *s, const char *container_id, const char *ifname);
+/* Calls @cb for every row, oldest first; a negative return stops and is
+ * returned. The store's lock is not held while @cb runs. */
+int store_foreach(struct store *s, int (*cb)(const struct attachment *a, void *userdata),
+		  void *userdata);
+/* Number of rows, or -errno. */
+int store_count(struct store *s);

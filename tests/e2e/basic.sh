@@ -1,0 +1,99 @@
+#!/bin/bash
+# Three containers join one OVN network through the real kuryr-cni and
+# kuryrd; their interfaces, OVSDB rows and OVN ports are what the result
+# says; ICMP and TCP pass between them; CHECK and DEL do what the spec says.
+. "$(dirname "$0")/lib.sh"
+env_up
+
+check "kuryrctl creates a network" ctl network create net1 --subnet 10.77.0.0/24 --mtu 1400
+check_eq "OVN NB has the logical switch with the subnet" "subnet=10.77.0.0/24" \
+	"$(nbctl get Logical_Switch net1 other_config:subnet | tr -d '"' | sed 's/^/subnet=/')"
+check_eq "the gateway is excluded from OVN IPAM" "10.77.0.1" \
+	"$(nbctl get Logical_Switch net1 other_config:exclude_ips | tr -d '"')"
+
+declare -A IP MAC NS
+for i in 1 2 3; do
+	pod c$i
+	NS[$i]=$NSPATH
+	cni ADD "$P-ctr$i" eth0 "${NS[$i]}" "$(netconf net1)"
+	check_eq "ADD container $i succeeds" 0 "$RC"
+	[ "$RC" = 0 ] || { echo "$OUT" | diag; continue; }
+	IP[$i]=$(jget '["ips"][0]["address"]')
+	MAC[$i]=$(jget '["interfaces"][1]["mac"]')
+	check_eq "result $i: cniVersion" "1.1.0" "$(jget '["cniVersion"]')"
+	check_eq "result $i: container interface is eth0 in the sandbox" "eth0 ${NS[$i]}" \
+		"$(jget '["interfaces"][1]["name"]') $(jget '["interfaces"][1]["sandbox"]')"
+	check_eq "result $i: ip points at the container interface, gateway set" "1 10.77.0.1" \
+		"$(jget '["ips"][0]["interface"]') $(jget '["ips"][0]["gateway"]')"
+	check_eq "result $i: mtu 1400" "1400" "$(jget '["interfaces"][1]["mtu"]')"
+	check_eq "result $i: default route" "0.0.0.0/0 10.77.0.1" \
+		"$(jget '["routes"][0]["dst"]') $(jget '["routes"][0]["gw"]')"
+	ns=${NS[$i]##*/}
+	check_eq "netlink $i: eth0 has the result's MAC and MTU, is up" "${MAC[$i]} 1400 UP" \
+		"$(ip -n "$ns" -j link show eth0 | python3 -c 'import json,sys; l=json.load(sys.stdin)[0]; print(l["address"], l["mtu"], "UP" if "UP" in l["flags"] else "DOWN")')"
+	check_eq "netlink $i: eth0 has the result's address" "${IP[$i]}" \
+		"$(ip -n "$ns" -o -4 addr show dev eth0 | awk '{print $4}')"
+	check_eq "netlink $i: default route via the gateway" "default via 10.77.0.1 dev eth0" \
+		"$(ip -n "$ns" route show default | awk '{print $1,$2,$3,$4,$5}')"
+	host=$(jget '["interfaces"][0]["name"]')
+	port=$(vsctl get Interface "$host" external_ids:iface-id | tr -d '"')
+	check_eq "OVSDB $i: host end on br-int" "$host" "$(vsctl port-to-br "$host" >/dev/null && echo "$host")"
+	check_eq "OVSDB $i: attached-mac and ovn-installed" "${MAC[$i]} true" \
+		"$(vsctl get Interface "$host" external_ids:attached-mac | tr -d '"') $(vsctl get Interface "$host" external_ids:ovn-installed | tr -d '"')"
+	check_eq "OVN NB $i: port security is MAC + IP" "${MAC[$i]} ${IP[$i]%/*}" \
+		"$(nbctl get Logical_Switch_Port "$port" port_security | tr -d '[]"')"
+	check_eq "OVN NB $i: the port records the container" "$P-ctr$i" \
+		"$(nbctl get Logical_Switch_Port "$port" external_ids:\"kuryr:device_id\" | tr -d '"')"
+	check_eq "store $i: attachment done" "done" \
+		"$(store_sql "select case state when 3 then 'done' else state end from attachments where container_id='$P-ctr$i'")"
+done
+
+check_eq "three distinct addresses" 3 "$(printf '%s\n' "${IP[@]}" | sort -u | wc -l)"
+
+for a in 1 2 3; do
+	for b in 1 2 3; do
+		[ "$a" = "$b" ] && continue
+		check "ping container $a -> $b" ip netns exec "$P-c$a" busybox ping -c 1 -W 2 "${IP[$b]%/*}"
+	done
+done
+
+# TCP: a listener in container 1, a sender in container 2.
+ip netns exec "$P-c1" busybox nc -l -p 5555 >"$T/tcp.out" &
+ncpid=$!
+sleep 0.2
+echo "hello-over-ovn" | ip netns exec "$P-c2" busybox nc -w 2 "${IP[1]%/*}" 5555
+wait "$ncpid"
+check_eq "TCP from container 2 reaches container 1" "hello-over-ovn" "$(cat "$T/tcp.out")"
+
+cni CHECK "$P-ctr1" eth0 "${NS[1]}" "$(netconf net1 1.1.0 "\"prevResult\":{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"${IP[1]}\"}]}")"
+check_eq "CHECK of a healthy attachment succeeds" 0 "$RC"
+ip -n "$P-c1" addr flush dev eth0
+cni CHECK "$P-ctr1" eth0 "${NS[1]}" "$(netconf net1)"
+check_eq "CHECK notices a removed address" 1 "$RC"
+cni CHECK "$P-nosuch" eth0 "${NS[1]}" "$(netconf net1)"
+check_eq "CHECK of an unknown container: error 3" "1 3" "$RC $(jget '["code"]')"
+
+check_eq "kuryrctl attachment list shows three" 3 \
+	"$(ctl -o json attachment list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+
+# Older CNI versions get results in their own format.
+pod v4
+N4=$NSPATH
+cni ADD "$P-v04" eth0 "$N4" "$(netconf net1 0.4.0)"
+check_eq "ADD with cniVersion 0.4.0 answers in 0.4.0 (ips carry version)" "0 0.4.0 4" \
+	"$RC $(jget '["cniVersion"]') $(jget '["ips"][0]["version"]')"
+cni DEL "$P-v04" eth0 "$N4" "$(netconf net1 0.4.0)"
+check_eq "DEL with cniVersion 0.4.0" 0 "$RC"
+
+for i in 1 2 3; do
+	cni DEL "$P-ctr$i" eth0 "${NS[$i]}" "$(netconf net1)"
+	check_eq "DEL container $i succeeds with no output" "0 " "$RC $OUT"
+done
+assert_clean "after DEL"
+cni DEL "$P-ctr1" eth0 "${NS[1]}" "$(netconf net1)"
+check_eq "DEL twice succeeds" 0 "$RC"
+cni DEL "$P-never" eth0 "" "$(netconf net1)"
+check_eq "DEL of a container never added (no netns) succeeds" 0 "$RC"
+
+check "kuryrctl deletes the empty network" ctl network delete net1
+check_eq "OVN NB has no logical switch" "" "$(nbctl --bare --columns=name list Logical_Switch)"

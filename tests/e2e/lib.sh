@@ -1,0 +1,169 @@
+# Sourced by every end-to-end test. Each test gets its own world: a "host"
+# network namespace running a private Open vSwitch (userspace datapath), OVN
+# and kuryrd, plus the container namespaces it makes. Nothing touches the
+# root namespace; everything is named with the test's prefix and removed on
+# exit, even when the test fails. Output is TAP.
+#
+# Assertions look at what the system did: netlink (ip), OVSDB rows
+# (ovs-vsctl, ovn-nbctl), the attachment store (sqlite3) and packets.
+
+set -uo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${KURYR_BUILD:-$SRC/build}
+CNI_BIN=$BUILD/src/kuryr-cni
+CTL_BIN=$BUILD/src/kuryrctl
+KURYRD_BIN=$BUILD/src/kuryrd
+P=kct$$                # prefix of every namespace and file this test makes
+T=$(mktemp -d /tmp/kuryr-e2e.XXXXXX)
+HOSTNS=$P-host
+RUN=$T/run
+SOCK=$T/kuryr.sock
+NB_DB=unix:$RUN/ovn/nb.sock
+OVS_DB=unix:$RUN/ovs/db.sock
+STORE=$T/state/kuryr.db
+PORT_UP_TIMEOUT=${PORT_UP_TIMEOUT:-10}
+
+_n=0
+_failed=0
+_pods=()
+
+ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
+not_ok() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $*"; }
+diag() { sed 's/^/# /'; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+
+# check DESC CMD...: ok if CMD succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@" >"$T/check.out" 2>&1; then ok "$desc"; else
+		not_ok "$desc"
+		diag <"$T/check.out"
+	fi
+}
+# check_eq DESC EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else
+		not_ok "$1"
+		echo "# expected: $2" && echo "#      got: $3"
+	fi
+}
+
+nbctl() { ovn-nbctl --db="$NB_DB" --timeout=10 "$@"; }
+vsctl() { ovs-vsctl --db="$OVS_DB" --timeout=10 "$@"; }
+store_sql() { sqlite3 -cmd '.timeout 5000' "$STORE" "$@"; }
+ctl() { "$CTL_BIN" --socket "$SOCK" "$@"; }
+hostns() { nsenter --net=/run/netns/"$HOSTNS" "$@"; }
+
+start_kuryrd() {
+	nsenter --net=/run/netns/"$HOSTNS" "$KURYRD_BIN" -c "$T/kuryr.conf" >>"$T/kuryrd.log" 2>&1 &
+	echo $! >"$T/kuryrd.pid"
+	for _ in $(seq 200); do
+		[ -S "$SOCK" ] && "$CTL_BIN" --socket "$SOCK" status >/dev/null 2>&1 && return 0
+		kill -0 "$(cat "$T/kuryrd.pid")" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "# kuryrd did not start:"
+	diag <"$T/kuryrd.log"
+	return 1
+}
+
+# stop_kuryrd [SIGNAL]
+stop_kuryrd() {
+	local pid
+	[ -f "$T/kuryrd.pid" ] || return 0
+	pid=$(cat "$T/kuryrd.pid")
+	kill -"${1:-TERM}" "$pid" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rm -f "$T/kuryrd.pid"
+}
+
+env_up() {
+	[ "$(id -u)" = 0 ] || skip_all "needs root (namespaces, Open vSwitch)"
+	command -v ovs-vswitchd >/dev/null || skip_all "Open vSwitch is not installed (scripts/deps.sh)"
+	command -v ovn-northd >/dev/null || skip_all "OVN is not installed (scripts/deps.sh)"
+	[ -x "$KURYRD_BIN" ] || skip_all "kuryrd not built in $BUILD"
+	trap env_down EXIT
+	ip netns add "$HOSTNS" || skip_all "cannot create a network namespace"
+	ip -n "$HOSTNS" link set lo up
+	"$SRC/scripts/ovn.sh" up "$RUN" "$HOSTNS" >"$T/ovn-up.log" 2>&1 || {
+		echo "Bail out! OVS/OVN did not start"
+		diag <"$T/ovn-up.log"
+		exit 1
+	}
+	cat >"$T/kuryr.conf" <<-CONF
+		[DEFAULT]
+		backend = ovn
+		log_level = debug
+		[ovn]
+		nb_connection = $NB_DB
+		[ovs]
+		db_connection = $OVS_DB
+		bridge = br-int
+		[daemon]
+		socket = $SOCK
+		state_dir = $T/state
+		port_up_timeout = $PORT_UP_TIMEOUT
+	CONF
+	start_kuryrd || { echo "Bail out! kuryrd did not start"; exit 1; }
+}
+
+env_down() {
+	local rc=$?
+	stop_kuryrd
+	"$SRC/scripts/ovn.sh" down "$RUN" "$HOSTNS" >/dev/null 2>&1
+	# Every namespace with our prefix, including any a subshell made.
+	for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ "$_failed" -gt 0 ] && [ -f "$T/kuryrd.log" ]; then
+		echo "# kuryrd log (last 40 lines):"
+		tail -n 40 "$T/kuryrd.log" | diag
+	fi
+	rm -rf "$T"
+	echo "1..$_n"
+	[ "$_failed" -eq 0 ] && exit "$rc" || exit 1
+}
+
+# pod NAME: make a container netns $P-NAME; its path is left in NSPATH.
+# (Not for $(...): the namespace must be recorded in this shell.)
+pod() {
+	local ns=$P-$1
+	ip netns add "$ns" && ip -n "$ns" link set lo up
+	_pods+=("$ns")
+	NSPATH=/run/netns/$ns
+}
+
+# netconf NETWORK [VERSION] [EXTRA_JSON_MEMBERS]
+netconf() {
+	printf '{"cniVersion":"%s","name":"%s","type":"kuryr-cni","network":"%s","daemon_socket":"%s"%s}' \
+		"${2:-1.1.0}" "$1" "$1" "$SOCK" "${3:+,$3}"
+}
+
+# cni COMMAND CONTAINERID IFNAME NETNS CONF: run kuryr-cni; sets OUT and RC.
+cni() {
+	OUT=$(CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_IFNAME=$3 CNI_NETNS=$4 CNI_PATH=$BUILD/src \
+		"$CNI_BIN" <<<"$5")
+	RC=$?
+}
+
+# JSON field from $OUT: jq-less, via python3 (always present on Debian).
+jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1" <<<"$OUT"; }
+
+# No veth, port, address or row left anywhere.
+assert_clean() {
+	local what=$1
+	check_eq "$what: no veth left in the host namespace" "" \
+		"$(ip -n "$HOSTNS" -o link show type veth 2>/dev/null)"
+	check_eq "$what: no port left on br-int" "" "$(vsctl list-ports br-int)"
+	check_eq "$what: no Logical_Switch_Port left in OVN NB" "" \
+		"$(nbctl --bare --columns=name list Logical_Switch_Port)"
+	check_eq "$what: no attachment row left" "0" "$(store_sql 'select count(*) from attachments')"
+	for ns in "${_pods[@]}"; do
+		check_eq "$what: only lo in $ns" "lo" \
+			"$(ip -n "$ns" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | tr '\n' ' ' | sed 's/ $//')"
+	done
+}
