@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Netlink (rtnetlink over libmnl): links, addresses, routes, namespaces.
+ *
+ * A struct nl_sock is bound to the network namespace it was opened in for
+ * its whole life. nl_sock_open_netns() opens one inside another namespace
+ * from a short-lived helper thread that setns()es and exits, so the calling
+ * thread never switches namespace. One nl_sock must not be used by two
+ * threads at once; open one per request, they are cheap.
+ *
+ * Every request asks for an ACK; a kernel error comes back as -errno with the
+ * extended ACK message (if any) in *reterr_msg. */
+#pragma once
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct nl_sock;
+
+struct nl_link_info {
+	int ifindex;
+	char name[IF_NAMESIZE];
+	uint8_t mac[6];
+	uint32_t mtu;
+	bool up;           /* IFF_UP set */
+	char kind[16];     /* IFLA_INFO_KIND, "" if none */
+	uint32_t group;    /* IFLA_GROUP */
+};
+
+/* Open a rtnetlink socket in the caller's current network namespace. */
+int nl_sock_open(struct nl_sock **ret);
+/* Open a rtnetlink socket inside the namespace @netns_fd (from a helper
+ * thread; the caller's namespace never changes). */
+int nl_sock_open_netns(int netns_fd, struct nl_sock **ret);
+/* Accepts NULL. */
+void nl_sock_free(struct nl_sock *s);
+/* For _cleanup_(nl_sock_freep). */
+static inline void nl_sock_freep(struct nl_sock **s)
+{
+	nl_sock_free(*s);
+}
+
+/* Open @path and check it is a network namespace (nsfs, CLONE_NEWNET).
+ * Returns 0 with an O_RDONLY|O_CLOEXEC fd in *ret_fd; -ENOENT if missing,
+ * -EINVAL if it is not a network namespace. */
+int nl_netns_open(const char *path, int *ret_fd);
+
+/* Create a veth pair: @name in the socket's namespace (left down), and its
+ * peer @peer_name created directly in namespace @peer_netns_fd (-1: the
+ * socket's own namespace) with MAC @peer_mac (NULL: kernel's choice). Both
+ * ends get @mtu (0: default). -EEXIST if either name is taken. */
+int nl_veth_add(struct nl_sock *s, const char *name, const char *peer_name, int peer_netns_fd,
+		const uint8_t *peer_mac, uint32_t mtu, char **reterr_msg);
+
+/* Delete link @name. -ENODEV if there is none. */
+int nl_link_del(struct nl_sock *s, const char *name, char **reterr_msg);
+
+/* Fill *ret for link @name; -ENODEV if there is none. */
+int nl_link_get(struct nl_sock *s, const char *name, struct nl_link_info *ret);
+
+/* Dump all links; calls @cb for each. @cb returns 0 to continue.
+ * @cb runs only after the whole dump has been read and found consistent, so
+ * it may issue requests on @s itself. A nonzero return from @cb stops the walk
+ * and is returned. -EAGAIN if the link list kept changing during the dump
+ * (NLM_F_DUMP_INTR twice in a row). */
+int nl_link_foreach(struct nl_sock *s, int (*cb)(const struct nl_link_info *l, void *userdata),
+		    void *userdata);
+
+/* Set IFF_UP (or clear it with @up false) on @ifindex. */
+int nl_link_set_up(struct nl_sock *s, int ifindex, bool up, char **reterr_msg);
+
+/* Add address @addr (4 or 16 bytes for AF_INET/AF_INET6) / @prefixlen to
+ * @ifindex. For AF_INET the broadcast address is set too. For AF_INET6 the
+ * address is added with IFA_F_NODAD so it is usable at once. */
+int nl_addr_add(struct nl_sock *s, int ifindex, int family, const void *addr, uint8_t prefixlen,
+		char **reterr_msg);
+
+/* Add a unicast route to @dst/@dst_len (dst NULL with len 0: default route)
+ * via gateway @gw (NULL: on-link) out of @ifindex, main table. */
+int nl_route_add(struct nl_sock *s, int ifindex, int family, const void *dst, uint8_t dst_len,
+		 const void *gw, char **reterr_msg);
+
+/* Addresses of @ifindex for @family (AF_UNSPEC: both): calls @cb for each.
+ * Same dump rules as nl_link_foreach(). */
+int nl_addr_foreach(struct nl_sock *s, int ifindex, int family,
+		    int (*cb)(int family, const void *addr, uint8_t prefixlen, void *userdata),
+		    void *userdata);
+
+/* Rename @ifindex to @name (the link must be down). -EEXIST if taken. */
+int nl_link_set_name(struct nl_sock *s, int ifindex, const char *name, char **reterr_msg);
+
+/* Put @ifindex into link group @group (IFLA_GROUP). */
+int nl_link_set_group(struct nl_sock *s, int ifindex, uint32_t group, char **reterr_msg);
+
+/* Delete every link in group @group with one request (a single RCU grace
+ * period instead of one per link). -EINVAL for group 0 (the default group,
+ * i.e. every link); -ENODEV if the group is empty; -EOPNOTSUPP if it holds a
+ * link that cannot be deleted (a physical NIC), in which case nothing is. */
+int nl_link_del_group(struct nl_sock *s, uint32_t group, char **reterr_msg);
+
+struct nl_route_info {
+	int family;         /* AF_INET or AF_INET6 */
+	uint8_t dst[16];    /* zeros for a default route */
+	uint8_t dst_len;
+	bool has_gw;
+	uint8_t gw[16];     /* RTA_GATEWAY, if has_gw */
+	int oif;            /* RTA_OIF, 0 if none (e.g. multipath) */
+	uint32_t table;     /* RTA_TABLE, or rtm_table */
+	uint8_t protocol;   /* RTPROT_* */
+	uint8_t scope;      /* RT_SCOPE_* */
+	uint8_t type;       /* RTN_* */
+};
+
+/* Dump the routes of every table for @family (AF_UNSPEC: IPv4 and IPv6);
+ * calls @cb for each. Same dump rules as nl_link_foreach(). */
+int nl_route_foreach(struct nl_sock *s, int family,
+		     int (*cb)(const struct nl_route_info *r, void *userdata), void *userdata);
