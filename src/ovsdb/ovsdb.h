@@ -17,7 +17,9 @@
 struct ovsdb_client;
 
 /* Called on the reader thread for every "update" (or "update2") notification
- * of monitor @monitor_id. @table_updates is borrowed. Must not call
+ * of monitor @monitor_id. @table_updates is borrowed and valid only during the
+ * call; to keep it, json_deep_copy() it (jansson's refcount does not make a
+ * json_incref()ed value safe to hand to another thread). Must not call
  * ovsdb_transact() on the same client (it would deadlock the reader): hand
  * work to another thread instead. */
 typedef void (*ovsdb_update_cb)(void *userdata, const char *monitor_id, json_t *table_updates);
@@ -48,8 +50,9 @@ int ovsdb_transact(struct ovsdb_client *c, const char *db, json_t *ops, int time
 
 /* Start monitor @monitor_id on @db with @requests (stolen; the RFC 7047
  * "monitor-requests" object, table name -> request). The initial contents
- * are delivered through @cb (before this returns) exactly like later updates.
- * Returns 0 or -errno as ovsdb_transact(). */
+ * are delivered through @cb (before this returns) exactly like later updates,
+ * on the reader thread and before any later update. Returns 0 or -errno as
+ * ovsdb_transact(); -EEXIST if @monitor_id is already in use on @c. */
 int ovsdb_monitor(struct ovsdb_client *c, const char *db, const char *monitor_id,
 		  json_t *requests, ovsdb_update_cb cb, void *userdata, int timeout_ms,
 		  char **reterr_msg);
