@@ -2,31 +2,70 @@
 # Start or stop a private Open vSwitch (userspace datapath) and a one-node
 # OVN (NB, SB, northd, ovn-controller), without systemd.
 #
-#   scripts/ovn.sh up   DIR [NETNS]   start; DIR holds sockets, dbs, logs, pids
-#   scripts/ovn.sh down DIR [NETNS]   stop by pid file, remove DIR
+#   scripts/ovn.sh up    DIR [NETNS]          start all; DIR holds dbs, sockets, logs
+#   scripts/ovn.sh down  DIR [NETNS]          stop all by pid file, remove DIR
+#   scripts/ovn.sh stop  DIR NETNS DAEMON     stop one daemon (nb, sb, northd,
+#   scripts/ovn.sh start DIR NETNS DAEMON     controller); start it again
 #
-# With NETNS every daemon runs inside that network namespace, so the bridge
-# and its devices never touch the host's. Sockets: DIR/ovs/db.sock,
-# DIR/ovn/nb.sock, DIR/ovn/sb.sock. Bridge: br-int (datapath_type=netdev).
+# With NETNS ("" for none) every daemon runs inside that network namespace,
+# so the bridge and its devices never touch the host's. Sockets:
+# DIR/ovs/db.sock, DIR/ovn/nb.sock, DIR/ovn/sb.sock. Bridge: br-int
+# (datapath_type=netdev: no kernel module needed).
 set -euo pipefail
 
 cmd=${1:-}
 D=${2:-/run/kuryr-c}
 NS=${3:-}
+O=$D/ovs
+N=$D/ovn
+export OVS_RUNDIR=$O OVS_LOGDIR=$O OVS_DBDIR=$O OVN_RUNDIR=$N OVN_LOGDIR=$N OVN_DBDIR=$N
+Q="-vconsole:off -vfile:info"
+
 # nsenter switches only the network namespace (ip netns exec would also
 # give the daemon a private mount namespace).
 run() { if [ -n "$NS" ]; then nsenter --net=/run/netns/"$NS" "$@"; else "$@"; fi; }
+vsctl() { ovs-vsctl --db=unix:"$O/db.sock" --timeout=10 "$@"; }
+sysid() { echo "kuryr-$(hostname)${NS:+-$NS}"; }
+
+start_one() {
+	case "$1" in
+	nb | sb)
+		run ovsdb-server "$N/$1.db" --remote=punix:"$N/$1.sock" --pidfile="$N/$1.pid" \
+			--unixctl="$N/$1.ctl" --log-file="$N/$1.log" --detach $Q
+		;;
+	northd)
+		run ovn-northd --ovnnb-db=unix:"$N/nb.sock" --ovnsb-db=unix:"$N/sb.sock" \
+			--pidfile="$N/northd.pid" --unixctl="$N/northd.ctl" \
+			--log-file="$N/northd.log" --detach $Q
+		;;
+	controller)
+		run ovn-controller unix:"$O/db.sock" --pidfile="$N/controller.pid" \
+			--log-file="$N/controller.log" --detach $Q
+		;;
+	*)
+		echo "ovn.sh: unknown daemon $1" >&2
+		exit 2
+		;;
+	esac
+}
+
+# stop_pid PIDFILE: TERM, wait up to 2.5 s, then KILL.
+stop_pid() {
+	local pid
+	[ -f "$1" ] || return 0
+	pid=$(cat "$1")
+	kill "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	kill -9 "$pid" 2>/dev/null || true
+	rm -f "$1"
+}
 
 case "$cmd" in
 up)
-	mkdir -p "$D/ovs" "$D/ovn"
-	O=$D/ovs N=$D/ovn
-	export OVS_RUNDIR=$O OVS_LOGDIR=$O OVS_DBDIR=$O OVN_RUNDIR=$N OVN_LOGDIR=$N OVN_DBDIR=$N
-	Q="-vconsole:off -vfile:info"
+	mkdir -p "$O" "$N"
 	ovsdb-tool create "$O/conf.db" /usr/share/openvswitch/vswitch.ovsschema
 	run ovsdb-server "$O/conf.db" --remote=punix:"$O/db.sock" --pidfile="$O/ovsdb-server.pid" \
 		--unixctl="$O/ovsdb-server.ctl" --log-file="$O/ovsdb-server.log" --detach $Q
-	vsctl() { ovs-vsctl --db=unix:"$O/db.sock" "$@"; }
 	vsctl --no-wait init
 	# The netdev datapath sends TCP with bad checksums over veth unless
 	# TSO is on, and it must be set before ovs-vswitchd starts.
@@ -37,45 +76,37 @@ up)
 		other_config:disable-in-band=true
 	for db in nb sb; do
 		ovsdb-tool create "$N/$db.db" /usr/share/ovn/ovn-$db.ovsschema
-		run ovsdb-server "$N/$db.db" --remote=punix:"$N/$db.sock" --pidfile="$N/$db.pid" \
-			--unixctl="$N/$db.ctl" --log-file="$N/$db.log" --detach $Q
+		start_one $db
 	done
-	run ovn-northd --ovnnb-db=unix:"$N/nb.sock" --ovnsb-db=unix:"$N/sb.sock" \
-		--pidfile="$N/ovn-northd.pid" --unixctl="$N/ovn-northd.ctl" \
-		--log-file="$N/ovn-northd.log" --detach $Q
-	sysid=kuryr-$(hostname)${NS:+-$NS}
-	vsctl set Open_vSwitch . external_ids:system-id="$sysid" \
-		external_ids:hostname="$sysid" external_ids:ovn-remote=unix:"$N/sb.sock" \
+	start_one northd
+	vsctl set Open_vSwitch . external_ids:system-id="$(sysid)" \
+		external_ids:hostname="$(sysid)" external_ids:ovn-remote=unix:"$N/sb.sock" \
 		external_ids:ovn-encap-type=geneve external_ids:ovn-encap-ip=127.0.0.1 \
 		external_ids:ovn-bridge-datapath-type=netdev
-	run ovn-controller unix:"$O/db.sock" --pidfile="$N/ovn-controller.pid" \
-		--log-file="$N/ovn-controller.log" --detach $Q
-	# Ready when the chassis registered in SB.
-	for _ in $(seq 100); do
-		ovn-sbctl --db=unix:"$N/sb.sock" --timeout=2 --bare --columns=name list Chassis 2>/dev/null |
-			grep -qx "$sysid" && exit 0
+	start_one controller
+	# Ready when the chassis has registered in SB.
+	for _ in $(seq 200); do
+		ovn-sbctl --db=unix:"$N/sb.sock" --timeout=2 --bare --columns=name list Chassis \
+			2>/dev/null | grep -qx "$(sysid)" && exit 0
 		sleep 0.05
 	done
-	echo "ovn.sh: ovn-controller did not register within 5 s (logs in $N)" >&2
+	echo "ovn.sh: ovn-controller did not register within 10 s (logs in $N)" >&2
 	exit 1
 	;;
 down)
-	for p in ovn/ovn-controller ovn/ovn-northd ovn/nb ovn/sb ovs/ovs-vswitchd ovs/ovsdb-server; do
-		f=$D/$p.pid
-		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
-	done
-	# Wait for them to exit so nothing holds DIR or the netns.
-	for p in ovn/ovn-controller ovn/ovn-northd ovn/nb ovn/sb ovs/ovs-vswitchd ovs/ovsdb-server; do
-		f=$D/$p.pid
-		[ -f "$f" ] || continue
-		pid=$(cat "$f")
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-		kill -9 "$pid" 2>/dev/null || true
+	for p in ovn/controller ovn/northd ovn/nb ovn/sb ovs/ovs-vswitchd ovs/ovsdb-server; do
+		stop_pid "$D/$p.pid"
 	done
 	rm -rf "$D"
 	;;
+stop)
+	stop_pid "$N/${4:?daemon}.pid"
+	;;
+start)
+	start_one "${4:?daemon}"
+	;;
 *)
-	echo "usage: $0 up|down [DIR] [NETNS]" >&2
+	echo "usage: $0 up|down DIR [NETNS] | stop|start DIR NETNS DAEMON" >&2
 	exit 2
 	;;
 esac

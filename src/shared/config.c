@@ -2,6 +2,7 @@
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "build-config.h"
 #include "config.h"
@@ -44,8 +45,35 @@ void config_release(struct kuryr_config *c)
 
 struct parse_state {
 	struct kuryr_config *c;
+	FILE *f;
+	int line;          /* lines read so far */
+	int err_line;      /* line of the first error the handler found */
+	int long_line;     /* first line longer than inih's buffer */
 	char *err;
 };
+
+/* inih's line reader, counting lines so the handler knows where it is, and
+ * catching lines longer than inih's fixed buffer, which it would otherwise
+ * split in two. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct parse_state *st = stream;
+	size_t n;
+
+	if (!fgets(str, num, st->f))
+		return NULL;
+	st->line++;
+	n = strlen(str);
+	if (n == (size_t)num - 1 && str[n - 1] != '\n' && !feof(st->f)) {
+		int c;
+
+		if (!st->long_line)
+			st->long_line = st->line;
+		while ((c = fgetc(st->f)) != EOF && c != '\n')
+			;
+	}
+	return str;
+}
 
 static int set_str(char **dst, const char *v)
 {
@@ -65,9 +93,10 @@ static int set_seconds_ms(int *dst, const char *v)
 
 	errno = 0;
 	d = strtod(v, &end);
-	if (errno || end == v || *end || d <= 0 || d > 3600)
+	/* Written so that NaN fails too. */
+	if (errno || end == v || *end || !(d >= 0.001 && d <= 3600))
 		return -EINVAL;
-	*dst = (int)(d * 1000);
+	*dst = (int)(d * 1000 + 0.5);
 	return 0;
 }
 
@@ -92,6 +121,7 @@ static int handler(void *user, const char *section, const char *name, const char
 
 	if (st->err) /* report the first error only; inih keeps going */
 		return 0;
+	st->err_line = st->line;
 
 	if (streq(section, "DEFAULT") || streq(section, "")) {
 		if (streq(name, "backend")) {
@@ -135,19 +165,35 @@ static int handler(void *user, const char *section, const char *name, const char
 int config_load(struct kuryr_config *c, const char *path, char **reterr_msg)
 {
 	struct parse_state st = { .c = c };
-	FILE *f = fopen(path, "re");
+	struct stat sb;
 	int line;
 
-	if (!f) {
+	st.f = fopen(path, "re");
+	if (!st.f) {
 		int r = -errno;
 
 		set_errmsg(reterr_msg, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	line = ini_parse_file(f, handler, &st);
-	fclose(f);
+	if (fstat(fileno(st.f), &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		fclose(st.f);
+		set_errmsg(reterr_msg, "%s: not a regular file", path);
+		return -EINVAL;
+	}
+	line = ini_parse_stream(read_line, &st, handler, &st);
+	fclose(st.f);
+	/* inih returns the first failing line, which may be a syntax error
+	 * before the handler's first complaint. */
+	if (st.long_line && (line == 0 || st.long_line <= line)) {
+		set_errmsg(reterr_msg, "%s:%d: line too long", path, st.long_line);
+		free(st.err);
+		return -EINVAL;
+	}
 	if (line != 0) {
-		set_errmsg(reterr_msg, "%s:%d: %s", path, line, st.err ? st.err : "syntax error");
+		if (st.err && st.err_line == line)
+			set_errmsg(reterr_msg, "%s:%d: %s", path, line, st.err);
+		else
+			set_errmsg(reterr_msg, "%s:%d: syntax error", path, line);
 		free(st.err);
 		return -EINVAL;
 	}

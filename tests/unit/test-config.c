@@ -5,10 +5,7 @@
  * /tmp/kuryr-test-config-XXXXXX per test. The shipped etc/kuryr.conf is
  * loaded too when the source dir is known (KURYR_SRCDIR) and it exists.
  *
- * Tests named test_known_bug_* assert behaviour the code does not have yet
- * (each comment says where it goes wrong). They are left out of the run
- * unless KURYR_TEST_KNOWN_BUGS=1, so the suite stays green until they are
- * fixed; then drop the prefix. */
+ * Each error test checks the message names the file and the first bad line. */
 #include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -374,7 +371,7 @@ static void test_shipped_conf(void **state)
 
 /* config.c set_seconds_ms(): "nan" passes both range checks (NaN compares
  * false) and (int)(NaN * 1000) is undefined behaviour. */
-static void test_known_bug_timeout_nan(void **state)
+static void test_timeout_nan(void **state)
 {
 	struct fixture *f = *state;
 
@@ -385,7 +382,7 @@ static void test_known_bug_timeout_nan(void **state)
 /* config.c set_seconds_ms(): (int)(d * 1000) truncates, so 1.001 s is
  * 1000 ms (1.001 * 1000 == 1000.9999999999999), and a positive value under
  * 1 ms such as 0.0001 is accepted and stored as 0 ms. */
-static void test_known_bug_timeout_rounding(void **state)
+static void test_timeout_rounding(void **state)
 {
 	struct fixture *f = *state;
 	_cleanup_free_ char *msg = NULL;
@@ -400,7 +397,7 @@ static void test_known_bug_timeout_rounding(void **state)
  * calling the handler, so st.err stays NULL and a later handler error fills
  * it: the message pairs the syntax error's line with the later error's
  * text ("PATH:2: unknown key \"nope\" in [ovs]"). */
-static void test_known_bug_syntax_then_error(void **state)
+static void test_syntax_then_error(void **state)
 {
 	struct fixture *f = *state;
 
@@ -411,31 +408,26 @@ static void test_known_bug_syntax_then_error(void **state)
  * first read fails with EISDIR, inih takes that for end of file, and the
  * load returns 0 having read nothing ("--config /etc/kuryr/" silently runs
  * on defaults). */
-static void test_known_bug_load_directory(void **state)
+static void test_load_directory(void **state)
 {
 	struct fixture *f = *state;
 
 	assert_true(config_load(&f->c, f->dir, NULL) < 0);
 }
 
-/* libinih is built with a 200-byte line buffer: a longer line is parsed as
- * two lines, so a long value is rejected as a syntax error (on the wrong
- * line) or silently truncated. */
-static void test_known_bug_long_line(void **state)
+/* libinih is built with a 200-byte line buffer and would parse a longer
+ * line as two: such a line is refused, on its own line number, never split
+ * or truncated. */
+static void test_long_line(void **state)
 {
 	struct fixture *f = *state;
 	char value[301], text[400];
-	_cleanup_free_ char *msg = NULL;
-	int r;
 
 	memset(value, 'a', sizeof(value) - 1);
 	value[sizeof(value) - 1] = '\0';
 	memcpy(value, "unix:/", 6);
 	snprintf(text, sizeof(text), "[ovn]\nnb_connection = %s\n", value);
-	r = load(f, text, &msg);
-	if (r < 0)
-		fail_msg("a %zu-byte value was rejected: %s", strlen(value), msg);
-	assert_string_equal(f->c.nb_connection, value);
+	expect_error(f, text, 2, "line too long");
 }
 
 int main(void)
@@ -455,17 +447,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_first_error_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
 		cmocka_unit_test(test_shipped_conf),
-		cmocka_unit_test_setup_teardown(test_known_bug_timeout_nan, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_known_bug_timeout_rounding, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_known_bug_syntax_then_error, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_known_bug_long_line, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_known_bug_load_directory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_nan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_rounding, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syntax_then_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_directory, setup, teardown),
 	};
-	const char *known_bugs = getenv("KURYR_TEST_KNOWN_BUGS");
-
-	if (known_bugs && streq(known_bugs, "1"))
-		cmocka_set_test_filter("test_known_bug_*");
-	else
-		cmocka_set_skip_filter("test_known_bug_*");
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

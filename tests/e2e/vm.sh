@@ -1,0 +1,52 @@
+#!/bin/bash
+# A VM's port on the same network as containers: kuryrctl creates it and
+# plugs the hypervisor's tap device into br-int the way os-vif does; OVN
+# then shows the port bound and up.
+. "$(dirname "$0")/lib.sh"
+env_up
+ctl network create net1 --subnet 10.82.0.0/24 >/dev/null
+TAP=$P-tap
+ip -n "$HOSTNS" tuntap add "$TAP" mode tap
+
+check "kuryrctl port create for a VM" ctl port create --network net1 --name vm1 --device-id vm-one
+check_eq "OVN NB: the VM port has an address from the subnet" "10.82.0." \
+	"$(nbctl get Logical_Switch_Port vm1 dynamic_addresses | tr -d '"' | awk '{print $2}' | cut -d. -f1-3)."
+check_eq "OVN NB: the VM port is owned by a vm" "vm" \
+	"$(nbctl get Logical_Switch_Port vm1 external_ids:\"kuryr:device_owner\" | tr -d '"')"
+OUT=$(ctl -o json vm plug "$TAP" vm1); RC=$?
+check_eq "kuryrctl vm plug succeeds" 0 "$RC"
+check_eq "kuryrctl vm plug reports the port up" True "$(jget '["up"]')"
+check_eq "OVN NB: Logical_Switch_Port up" true "$(nbctl get Logical_Switch_Port vm1 up)"
+check_eq "OVSDB: the tap is on br-int with iface-id and vm-uuid" "vm1 vm-one" \
+	"$(vsctl get Interface "$TAP" external_ids:iface-id | tr -d '"') $(vsctl get Interface "$TAP" external_ids:vm-uuid | tr -d '"')"
+check_eq "OVN SB: the port is bound to this chassis" "1" \
+	"$(ovn-sbctl --db=unix:"$RUN/ovn/sb.sock" --bare --columns=chassis find Port_Binding logical_port=vm1 | grep -c .)"
+
+pod c1
+cni ADD "$P-ctr1" eth0 "$NSPATH" "$(netconf net1)"
+check_eq "a container joins the VM's network" 0 "$RC"
+check_eq "kuryrctl port list shows the VM and the container port" "container vm" \
+	"$(ctl -o json port list --network net1 | python3 -c 'import json,sys; print(" ".join(sorted(p["owner"] for p in json.load(sys.stdin))))')"
+ctl network list >"$T/list.out"
+check "kuryrctl network list prints a table" grep -Eq '^NAME +SUBNET.*' "$T/list.out"
+
+ctl port delete "$(store_sql 'select port from attachments')" 2>"$T/err"; RC=$?
+check_eq "kuryrctl refuses to delete a container's port" 1 "$RC"
+check "... and says why" grep -q "belongs to a container" "$T/err"
+ctl vm plug "$P-nosuchtap" vm1 2>"$T/err"; RC=$?
+check_eq "vm plug of a missing tap fails" 1 "$RC"
+check "... naming the device" grep -q "$P-nosuchtap" "$T/err"
+ctl network delete net1 2>/dev/null; RC=$?
+check_eq "a network with ports cannot be deleted" 1 "$RC"
+ctl network create net1 --subnet 10.83.0.0/24 2>/dev/null; RC=$?
+check_eq "a second network with the same name is refused" 1 "$RC"
+ctl network create bad --subnet 10.84.0.1/24 2>"$T/err"; RC=$?
+check_eq "a subnet with host bits set is refused" 1 "$RC"
+
+check "kuryrctl vm unplug" ctl vm unplug "$TAP"
+check_eq "OVSDB: the tap is off br-int" "" "$(vsctl list-ports br-int | grep "$TAP")"
+check "kuryrctl port delete" ctl port delete vm1
+check_eq "OVN NB: the VM port is gone" "" "$(nbctl --bare --columns=name find Logical_Switch_Port name=vm1)"
+cni DEL "$P-ctr1" eth0 "$NSPATH" "$(netconf net1)"
+assert_clean "end"
+check "the network can now be deleted" ctl network delete net1
