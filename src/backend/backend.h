@@ -15,9 +15,9 @@
 
 struct kuryr_network {
 	char name[128];
-	char id[40];        /* backend's id (OVN: the Logical_Switch _uuid) */
-	char cidr[64];      /* "10.0.0.0/24" */
-	char gateway[48];   /* "10.0.0.1", "" if none */
+	char id[40];	  /* backend's id (OVN: the Logical_Switch _uuid) */
+	char cidr[64];	  /* "10.0.0.0/24" */
+	char gateway[48]; /* "10.0.0.1", "" if none */
 	uint32_t mtu;
 	unsigned nports;
 };
@@ -28,22 +28,22 @@ enum port_owner {
 };
 
 struct kuryr_port {
-	char name[64];      /* also the OVS iface-id */
+	char name[64]; /* also the OVS iface-id */
 	char network[128];
 	char mac[18];
-	char ip[48];        /* "" until allocated */
+	char ip[48]; /* "" until allocated */
 	uint8_t prefixlen;
-	bool up;            /* the backend reports the port bound and up */
+	bool up; /* the backend reports the port bound and up */
 	enum port_owner owner;
 	char device_id[257]; /* container id or VM name */
-	char ifname[16];    /* CNI_IFNAME for containers */
+	char ifname[16];     /* CNI_IFNAME for containers */
 };
 
 struct port_spec {
 	const char *network;
-	const char *name;      /* NULL: generate */
-	const char *mac;       /* NULL: generate */
-	const char *ip;        /* NULL: allocate from the subnet */
+	const char *name; /* NULL: generate */
+	const char *mac;  /* NULL: generate */
+	const char *ip;	  /* NULL: allocate from the subnet */
 	enum port_owner owner;
 	const char *device_id; /* may be NULL */
 	const char *ifname;    /* may be NULL */
@@ -52,8 +52,8 @@ struct port_spec {
 struct network_spec {
 	const char *name;
 	const char *cidr;
-	const char *gateway;   /* NULL: first host address; "" none */
-	uint32_t mtu;          /* 0: default */
+	const char *gateway; /* NULL: first host address; "" none */
+	uint32_t mtu;	     /* 0: default */
 };
 
 struct backend;
@@ -80,8 +80,7 @@ struct backend_ops {
 	int (*port_delete)(struct backend *b, const char *name, char **reterr_msg);
 	/* Wait at most @timeout_ms until the backend reports port @name bound
 	 * and up (a VM's port after its tap is plugged). -ETIMEDOUT. */
-	int (*port_wait_up)(struct backend *b, const char *name, int timeout_ms,
-			    char **reterr_msg);
+	int (*port_wait_up)(struct backend *b, const char *name, int timeout_ms, char **reterr_msg);
 	/* true while the backend connection is usable. */
 	bool (*connected)(struct backend *b);
 	void (*free)(struct backend *b);

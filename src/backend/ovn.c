@@ -20,19 +20,19 @@
 #include "json-util.h"
 #include "ovsdb/ovsdb.h"
 
-#define NB "OVN_Northbound"
-#define NB_TIMEOUT_MS 10000
+#define NB		"OVN_Northbound"
+#define NB_TIMEOUT_MS	10000
 /* How long ovn-northd may take to hand out a dynamic address. */
 #define IPAM_TIMEOUT_MS 5000
 
-#define EXT_CIDR "kuryr:cidr"
+#define EXT_CIDR    "kuryr:cidr"
 #define EXT_GATEWAY "kuryr:gateway"
-#define EXT_MTU "kuryr:mtu"
+#define EXT_MTU	    "kuryr:mtu"
 #define EXT_NETWORK "kuryr:network"
-#define EXT_OWNER "kuryr:device_owner"
-#define EXT_DEVICE "kuryr:device_id"
-#define EXT_IFNAME "kuryr:ifname"
-#define EXT_IP "kuryr:ip"
+#define EXT_OWNER   "kuryr:device_owner"
+#define EXT_DEVICE  "kuryr:device_id"
+#define EXT_IFNAME  "kuryr:ifname"
+#define EXT_IP	    "kuryr:ip"
 
 struct ovn_backend {
 	struct backend base;
@@ -273,9 +273,10 @@ static int ovn_network_create(struct backend *b, const struct network_spec *spec
 
 	other = json_pack("[s, [[s, s]]]", "map", "subnet", spec->cidr);
 	if (*gw)
-		json_array_append_new(json_array_get(other, 1), json_pack("[s, s]", "exclude_ips", gw));
-	ext = ovsdb_string_map((const char *const[]){ EXT_CIDR, spec->cidr, EXT_GATEWAY, gw,
-						       EXT_MTU, mtu, NULL });
+		json_array_append_new(json_array_get(other, 1),
+				      json_pack("[s, s]", "exclude_ips", gw));
+	ext = ovsdb_string_map(
+	    (const char *const[]){ EXT_CIDR, spec->cidr, EXT_GATEWAY, gw, EXT_MTU, mtu, NULL });
 	ops = json_pack("[o, {s:s, s:s, s:{s:s, s:o, s:o}}]",
 			op_wait_name("Logical_Switch", spec->name, false), "op", "insert", "table",
 			"Logical_Switch", "row", "name", spec->name, "other_config", other,
@@ -352,7 +353,7 @@ static int ovn_port_list(struct backend *b, const char *network, struct kuryr_po
 	/* Every port of ours carries kuryr:network. */
 	where = network ? json_pack("[o]", ovsdb_cond("external_ids", "includes",
 						      ovsdb_string_map((const char *const[]){
-							      EXT_NETWORK, network, NULL })))
+							  EXT_NETWORK, network, NULL })))
 			: json_array();
 	ops = json_pack("[{s:s, s:s, s:o}]", "op", "select", "table", "Logical_Switch_Port",
 			"where", where);
@@ -392,8 +393,8 @@ static int ovn_port_delete(struct backend *b, const char *name, char **reterr_ms
 		return -ENOENT;
 	}
 	{
-		const char *uuid = ovsdb_datum_uuid(
-			json_object_get(json_array_get(first_rows(res), 0), "_uuid"));
+		const char *uuid =
+		    ovsdb_datum_uuid(json_object_get(json_array_get(first_rows(res), 0), "_uuid"));
 		_cleanup_json_ json_t *res2 = NULL;
 
 		ops = json_pack("[{s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]", "op", "mutate",
@@ -438,8 +439,8 @@ static int ovn_wait_dynamic(struct ovn_backend *ob, const char *name, struct kur
 	return *p->ip ? 0 : -EIO;
 }
 
-static int ovn_port_create(struct backend *b, const struct port_spec *spec,
-			   struct kuryr_port *ret, char **reterr_msg)
+static int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kuryr_port *ret,
+			   char **reterr_msg)
 {
 	struct ovn_backend *ob = to_ovn(b);
 	_cleanup_json_ json_t *res = NULL;
@@ -468,7 +469,8 @@ static int ovn_port_create(struct backend *b, const struct port_spec *spec,
 		if (sscanf(spec->mac, "%2x:%2x:%2x:%2x:%2x:%2x", &m[0], &m[1], &m[2], &m[3], &m[4],
 			   &m[5]) != 6 ||
 		    strlen(spec->mac) != 17 || (m[0] & 1)) {
-			set_errmsg(reterr_msg, "MAC \"%s\" is not a unicast MAC address", spec->mac);
+			set_errmsg(reterr_msg, "MAC \"%s\" is not a unicast MAC address",
+				   spec->mac);
 			return -EINVAL;
 		}
 		copy_str(mac, sizeof(mac), spec->mac);
@@ -495,28 +497,25 @@ static int ovn_port_create(struct backend *b, const struct port_spec *spec,
 	}
 
 	ext = ovsdb_string_map((const char *const[]){
-		EXT_NETWORK, net.name, EXT_OWNER,
-		spec->owner == PORT_OWNER_VM ? "vm" : "container", EXT_DEVICE,
-		spec->device_id ? spec->device_id : "", EXT_IFNAME, spec->ifname ? spec->ifname : "",
-		spec->ip ? EXT_IP : NULL, spec->ip, NULL });
+	    EXT_NETWORK, net.name, EXT_OWNER, spec->owner == PORT_OWNER_VM ? "vm" : "container",
+	    EXT_DEVICE, spec->device_id ? spec->device_id : "", EXT_IFNAME,
+	    spec->ifname ? spec->ifname : "", spec->ip ? EXT_IP : NULL, spec->ip, NULL });
 	ops = json_pack("[o, o, {s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}},"
 			" {s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]",
 			op_wait_name("Logical_Switch", net.name, true),
 			op_wait_name("Logical_Switch_Port", name, false), "op", "insert", "table",
 			"Logical_Switch_Port", "uuid-name", "lsp", "row", "name", name, "addresses",
 			addr, "port_security", ps, "external_ids", ext, "op", "mutate", "table",
-			"Logical_Switch", "where",
-			ovsdb_cond("_uuid", "==", ovsdb_uuid(net.id)), "mutations", "ports", "insert",
-			"set", ovsdb_named_uuid("lsp"));
+			"Logical_Switch", "where", ovsdb_cond("_uuid", "==", ovsdb_uuid(net.id)),
+			"mutations", "ports", "insert", "set", ovsdb_named_uuid("lsp"));
 	if (spec->ip) {
 		/* No other port of ours may hold this address. */
 		json_t *w = json_pack(
-			"{s:s, s:s, s:[o], s:[s], s:s, s:[], s:i}", "op", "wait", "table",
-			"Logical_Switch_Port", "where",
-			ovsdb_cond("external_ids", "includes",
-				   ovsdb_string_map((const char *const[]){ EXT_IP, spec->ip,
-									  NULL })),
-			"columns", "name", "until", "==", "rows", "timeout", 0);
+		    "{s:s, s:s, s:[o], s:[s], s:s, s:[], s:i}", "op", "wait", "table",
+		    "Logical_Switch_Port", "where",
+		    ovsdb_cond("external_ids", "includes",
+			       ovsdb_string_map((const char *const[]){ EXT_IP, spec->ip, NULL })),
+		    "columns", "name", "until", "==", "rows", "timeout", 0);
 		json_array_insert_new(ops, 0, w);
 	}
 	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
@@ -562,8 +561,7 @@ fail:
 	return r;
 }
 
-static int ovn_port_wait_up(struct backend *b, const char *name, int timeout_ms,
-			    char **reterr_msg)
+static int ovn_port_wait_up(struct backend *b, const char *name, int timeout_ms, char **reterr_msg)
 {
 	_cleanup_json_ json_t *res = NULL;
 	json_t *ops;

@@ -25,17 +25,17 @@ void binding_ovs_free(struct binding_ovs *b);
 bool binding_ovs_connected(struct binding_ovs *b);
 
 struct veth_plug {
-	const char *port;        /* iface-id */
+	const char *port;	 /* iface-id */
 	const char *host_ifname; /* host end, <= 15 bytes */
-	const char *device_id;   /* vm-uuid: the container id */
-	int netns_fd;            /* the container's netns */
-	const char *ifname;      /* CNI_IFNAME */
-	const char *mac;         /* container end's MAC */
+	const char *device_id;	 /* vm-uuid: the container id */
+	int netns_fd;		 /* the container's netns */
+	const char *ifname;	 /* CNI_IFNAME */
+	const char *mac;	 /* container end's MAC */
 	uint32_t mtu;
-	int family;              /* AF_INET */
-	const char *ip;          /* "10.0.0.5" */
+	int family;	/* AF_INET */
+	const char *ip; /* "10.0.0.5" */
 	uint8_t prefixlen;
-	const char *gateway;     /* "" or NULL: no default route */
+	const char *gateway; /* "" or NULL: no default route */
 };
 
 /* Start watching for ovn-installed on Interface @ifname. Call before the

@@ -9,7 +9,7 @@
 #include "nl/nl.h"
 #include "ovsdb/ovsdb.h"
 
-#define VS "Open_vSwitch"
+#define VS	       "Open_vSwitch"
 #define OVS_TIMEOUT_MS 10000
 
 struct ovs_watch {
@@ -36,11 +36,11 @@ static void on_update(void *userdata, const char *monitor_id, json_t *updates)
 	bool woke = false;
 
 	pthread_mutex_lock(&b->lock);
-	json_object_foreach (rows, uuid, change) {
+	json_object_foreach(rows, uuid, change) {
 		json_t *row = json_object_get(change, "new");
 		const char *name = json_object_get_str(row, "name");
-		const char *inst = ovsdb_map_get(json_object_get(row, "external_ids"),
-						 "ovn-installed");
+		const char *inst =
+		    ovsdb_map_get(json_object_get(row, "external_ids"), "ovn-installed");
 
 		if (!name || !inst || !streq(inst, "true"))
 			continue;
@@ -55,8 +55,7 @@ static void on_update(void *userdata, const char *monitor_id, json_t *updates)
 	pthread_mutex_unlock(&b->lock);
 }
 
-int binding_ovs_new(const char *db, const char *bridge, struct binding_ovs **ret,
-		    char **reterr_msg)
+int binding_ovs_new(const char *db, const char *bridge, struct binding_ovs **ret, char **reterr_msg)
 {
 	_cleanup_json_ json_t *res = NULL;
 	struct binding_ovs *b = calloc(1, sizeof(*b));
@@ -90,9 +89,9 @@ int binding_ovs_new(const char *db, const char *bridge, struct binding_ovs **ret
 		goto fail;
 	}
 	r = ovsdb_monitor(b->client, VS, "kuryr-interfaces",
-			  json_pack("{s:{s:[s, s], s:{s:b, s:b, s:b, s:b}}}", "Interface", "columns",
-				    "name", "external_ids", "select", "initial", 0, "insert", 1,
-				    "delete", 0, "modify", 1),
+			  json_pack("{s:{s:[s, s], s:{s:b, s:b, s:b, s:b}}}", "Interface",
+				    "columns", "name", "external_ids", "select", "initial", 0,
+				    "insert", 1, "delete", 0, "modify", 1),
 			  on_update, b, OVS_TIMEOUT_MS, reterr_msg);
 	if (r < 0)
 		goto fail;
@@ -190,8 +189,8 @@ static int ovs_add_port(struct binding_ovs *b, const char *ifname, const char *p
 	int r;
 
 	ext = ovsdb_string_map((const char *const[]){ "iface-id", port, "attached-mac", mac,
-						       "iface-status", "active", "vm-uuid",
-						       vm_id ? vm_id : "", NULL });
+						      "iface-status", "active", "vm-uuid",
+						      vm_id ? vm_id : "", NULL });
 	ops = json_pack("[{s:s, s:s, s:s, s:{s:s, s:o}},"
 			" {s:s, s:s, s:s, s:{s:s, s:o}},"
 			" {s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]",
@@ -304,7 +303,8 @@ int binding_ovs_plug_veth(struct binding_ovs *b, const struct veth_plug *p, char
 		r = nl_link_get(pod, p->ifname, &li);
 		nl_sock_free(pod);
 		if (r == 0) {
-			set_errmsg(reterr_msg, "a device named %s already exists in the container netns",
+			set_errmsg(reterr_msg,
+				   "a device named %s already exists in the container netns",
 				   p->ifname);
 			return -EADDRINUSE;
 		}

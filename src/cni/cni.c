@@ -101,8 +101,8 @@ json_t *cni_result_new(const char *version, const struct cni_attach_result *a, c
 	json_t *r;
 
 	host = json_pack("{s:s, s:s}", "name", a->host_ifname, "mac", a->host_mac);
-	cont = json_pack("{s:s, s:s, s:s}", "name", a->ifname, "mac", a->mac, "sandbox",
-			 a->sandbox);
+	cont =
+	    json_pack("{s:s, s:s, s:s}", "name", a->ifname, "mac", a->mac, "sandbox", a->sandbox);
 	if (v11 && a->mtu) {
 		json_object_set_new(host, "mtu", json_integer(a->mtu));
 		json_object_set_new(cont, "mtu", json_integer(a->mtu));

@@ -51,9 +51,9 @@ int cni_container_id_check(const char *id, char **reterr_msg);
 json_t *cni_error_new(const char *cni_version, int code, const char *msg, const char *details);
 
 struct cni_ip {
-	int family;          /* AF_INET / AF_INET6 */
-	char address[64];    /* "10.0.0.5/24" */
-	char gateway[48];    /* "" if none */
+	int family;	  /* AF_INET / AF_INET6 */
+	char address[64]; /* "10.0.0.5/24" */
+	char gateway[48]; /* "" if none */
 };
 
 struct cni_attach_result {

@@ -10,7 +10,7 @@
 #include "json-util.h"
 #include "proto/proto.h"
 
-#define STDIN_MAX (1024 * 1024)
+#define STDIN_MAX	 (1024 * 1024)
 /* ADD waits for the port to come up on the daemon side; allow for it. */
 #define REPLY_TIMEOUT_MS 120000
 
@@ -70,8 +70,8 @@ static char *read_stdin(size_t *ret_len)
 	return buf;
 }
 
-static const char *const env_names[] = { "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME",
-					 "CNI_ARGS", "CNI_PATH" };
+static const char *const env_names[] = { "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS",
+					 "CNI_PATH" };
 
 int main(int argc, char **argv)
 {

@@ -120,10 +120,10 @@ static void print_object(const json_t *o)
 	json_t *v;
 	int w = 0;
 
-	json_object_foreach ((json_t *)o, k, v)
+	json_object_foreach((json_t *)o, k, v)
 		if ((int)strlen(k) > w)
 			w = (int)strlen(k);
-	json_object_foreach ((json_t *)o, k, v) {
+	json_object_foreach((json_t *)o, k, v) {
 		printf("%-*s  ", w, k);
 		print_value(v);
 		putchar('\n');
@@ -132,8 +132,8 @@ static void print_object(const json_t *o)
 
 static int call(const char *op, json_t *args, json_t **ret_result)
 {
-	_cleanup_json_ json_t *req = json_pack("{s:s, s:o}", "op", op, "args",
-					       args ? args : json_object());
+	_cleanup_json_ json_t *req =
+	    json_pack("{s:s, s:o}", "op", op, "args", args ? args : json_object());
 	_cleanup_json_ json_t *reply = NULL;
 	_cleanup_free_ char *err = NULL;
 	json_t *e;
@@ -173,14 +173,13 @@ static int output(const json_t *result, const char *const *cols)
 }
 
 static const char *const network_cols[] = { "name", "subnet", "gateway", "mtu", "ports", NULL };
-static const char *const port_cols[] = { "name", "network", "mac", "ip", "up", "owner",
-					 "device_id", NULL };
+static const char *const port_cols[] = { "name", "network", "mac",	 "ip",
+					 "up",	 "owner",   "device_id", NULL };
 static const char *const attach_cols[] = { "container_id", "ifname", "network", "address",
-					   "host_ifname", "state", NULL };
+					   "host_ifname",  "state",  NULL };
 
 /* Parse --key VALUE options after the positional words into @args. */
-static void parse_opts(int argc, char **argv, int first, json_t *args,
-		       const char *const *allowed)
+static void parse_opts(int argc, char **argv, int first, json_t *args, const char *const *allowed)
 {
 	for (int i = first; i < argc; i++) {
 		const char *k = argv[i];

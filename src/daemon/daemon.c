@@ -30,7 +30,7 @@
 #define LOCK_STRIPES 64
 
 static const double add_buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-				      0.1,   0.25,   0.5,   1,    2.5,   5 };
+				      0.1,   0.25,   0.5,   1,	  2.5,	 5 };
 
 struct metrics {
 	atomic_ulong requests[6][2]; /* op x {ok, error} */
@@ -39,7 +39,14 @@ struct metrics {
 	atomic_ulong add_count;
 };
 
-enum metric_op { M_ADD, M_DEL, M_CHECK, M_STATUS, M_GC, M_OTHER };
+enum metric_op {
+	M_ADD,
+	M_DEL,
+	M_CHECK,
+	M_STATUS,
+	M_GC,
+	M_OTHER
+};
 static const char *const metric_op_names[] = { "add", "del", "check", "status", "gc", "other" };
 
 struct kuryrd {
@@ -270,9 +277,9 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 							      .ifname = c->ifname },
 					 &port, &err);
 	if (r < 0) {
-		reply = error_reply(r == -EINVAL || r == -EEXIST ? KURYR_ERR_ADDRESS
-								  : backend_code(r),
-				    "cannot create the port", err);
+		reply =
+		    error_reply(r == -EINVAL || r == -EEXIST ? KURYR_ERR_ADDRESS : backend_code(r),
+				"cannot create the port", err);
 		goto rollback;
 	}
 	a.state = ATTACH_PORT;
@@ -349,8 +356,8 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 				 li.mac[3], li.mac[4], li.mac[5]);
 		nl_sock_free(s);
 	}
-	log_info("event=add container=%.12s ifname=%s netns=%s network=%s port=%s ip=%s",
-		 c->cid, c->ifname, c->netns, net.name, port.name, a.address);
+	log_info("event=add container=%.12s ifname=%s netns=%s network=%s port=%s ip=%s", c->cid,
+		 c->ifname, c->netns, net.name, port.name, a.address);
 	return ok_reply(cni_result_new(c->version, &res, json_object_get(c->conf, "dns")));
 
 rollback:
@@ -462,8 +469,8 @@ static json_t *handle_check(struct kuryrd *d, const struct cni_req *c)
 		return error_reply(KURYR_ERR_DATAPATH, "interface missing in the container",
 				   c->ifname);
 	}
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", li.mac[0], li.mac[1],
-		 li.mac[2], li.mac[3], li.mac[4], li.mac[5]);
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", li.mac[0], li.mac[1], li.mac[2],
+		 li.mac[3], li.mac[4], li.mac[5]);
 	ca = (struct check_addr){ .want = a.address };
 	nl_addr_foreach(ns, li.ifindex, AF_INET, check_addr_cb, &ca);
 	nl_sock_free(ns);
@@ -567,13 +574,13 @@ static json_t *port_json(const struct kuryr_port *p)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "name", p->name, "network",
 			 p->network, "mac", p->mac, "ip", p->ip, "up", p->up, "owner",
-			 p->owner == PORT_OWNER_VM ? "vm" : "container", "device_id",
-			 p->device_id, "ifname", p->ifname);
+			 p->owner == PORT_OWNER_VM ? "vm" : "container", "device_id", p->device_id,
+			 "ifname", p->ifname);
 }
 
 static json_t *backend_error(int r, const char *what, const char *err)
 {
-	return error_reply(r == -ENOENT	 ? 404
+	return error_reply(r == -ENOENT	  ? 404
 			   : r == -EEXIST ? 409
 			   : r == -EBUSY  ? 409
 			   : r == -EINVAL ? 400
@@ -608,12 +615,12 @@ static json_t *ctl_network(struct kuryrd *d, const char *verb, json_t *args)
 		json_t *mtu = json_object_get(args, "mtu");
 
 		r = ops->network_create(
-			d->backend,
-			&(struct network_spec){ .name = name,
-						.cidr = json_object_get_str(args, "subnet"),
-						.gateway = json_object_get_str(args, "gateway"),
-						.mtu = (uint32_t)json_integer_value(mtu) },
-			&n, &err);
+		    d->backend,
+		    &(struct network_spec){ .name = name,
+					    .cidr = json_object_get_str(args, "subnet"),
+					    .gateway = json_object_get_str(args, "gateway"),
+					    .mtu = (uint32_t)json_integer_value(mtu) },
+		    &n, &err);
 		if (r < 0)
 			return backend_error(r, "cannot create the network", err);
 		log_info("event=network-create network=%s subnet=%s", n.name, n.cidr);
@@ -660,12 +667,12 @@ static json_t *ctl_port(struct kuryrd *d, const char *verb, json_t *args)
 			return error_reply(400, "missing argument", "network");
 		r = ops->port_create(d->backend,
 				     &(struct port_spec){
-					     .network = net,
-					     .name = name,
-					     .mac = json_object_get_str(args, "mac"),
-					     .ip = json_object_get_str(args, "ip"),
-					     .owner = PORT_OWNER_VM,
-					     .device_id = json_object_get_str(args, "device_id"),
+					 .network = net,
+					 .name = name,
+					 .mac = json_object_get_str(args, "mac"),
+					 .ip = json_object_get_str(args, "ip"),
+					 .owner = PORT_OWNER_VM,
+					 .device_id = json_object_get_str(args, "device_id"),
 				     },
 				     &p, &err);
 		if (r < 0)
@@ -677,7 +684,8 @@ static json_t *ctl_port(struct kuryrd *d, const char *verb, json_t *args)
 		return error_reply(400, "missing argument", "name");
 	if (streq(verb, "port.show")) {
 		r = ops->port_get(d->backend, name, &p, &err);
-		return r < 0 ? backend_error(r, "cannot show the port", err) : ok_reply(port_json(&p));
+		return r < 0 ? backend_error(r, "cannot show the port", err)
+			     : ok_reply(port_json(&p));
 	}
 	r = ops->port_get(d->backend, name, &p, &err);
 	if (r < 0)
@@ -738,13 +746,13 @@ static json_t *ctl_vm(struct kuryrd *d, const char *verb, json_t *args)
 
 static int attachment_json_cb(const struct attachment *a, void *userdata)
 {
-	json_array_append_new(
-		userdata,
-		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "container_id",
-			  a->container_id, "ifname", a->ifname, "netns", a->netns, "network",
-			  a->network, "port", a->port, "host_ifname", a->host_ifname, "mac", a->mac,
-			  "address", a->address, "state", attach_state_to_string(a->state),
-			  "created", (json_int_t)a->created));
+	json_array_append_new(userdata,
+			      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
+					"container_id", a->container_id, "ifname", a->ifname,
+					"netns", a->netns, "network", a->network, "port", a->port,
+					"host_ifname", a->host_ifname, "mac", a->mac, "address",
+					a->address, "state", attach_state_to_string(a->state),
+					"created", (json_int_t)a->created));
 	return 0;
 }
 
@@ -793,18 +801,15 @@ json_t *kuryrd_handle(struct kuryrd *d, json_t *req)
 			else
 				reply = handle_status(d);
 		}
-		atomic_fetch_add(&d->m.requests[metric_op_of(op)]
-					      [json_object_get(reply, "error") ? 1 : 0],
-				 1);
+		atomic_fetch_add(
+		    &d->m.requests[metric_op_of(op)][json_object_get(reply, "error") ? 1 : 0], 1);
 		return reply;
 	}
-	if (strncmp(op, "network.", 8) == 0 &&
-	    (streq(op + 8, "create") || streq(op + 8, "list") || streq(op + 8, "show") ||
-	     streq(op + 8, "delete")))
+	if (strncmp(op, "network.", 8) == 0 && (streq(op + 8, "create") || streq(op + 8, "list") ||
+						streq(op + 8, "show") || streq(op + 8, "delete")))
 		return ctl_network(d, op, args);
-	if (strncmp(op, "port.", 5) == 0 &&
-	    (streq(op + 5, "create") || streq(op + 5, "list") || streq(op + 5, "show") ||
-	     streq(op + 5, "delete")))
+	if (strncmp(op, "port.", 5) == 0 && (streq(op + 5, "create") || streq(op + 5, "list") ||
+					     streq(op + 5, "show") || streq(op + 5, "delete")))
 		return ctl_port(d, op, args);
 	if (streq(op, "vm.plug") || streq(op, "vm.unplug"))
 		return ctl_vm(d, op, args);
@@ -1007,8 +1012,8 @@ static int start_http(struct kuryrd *d, char **reterr_msg)
 	}
 	sa.sin_port = htons((uint16_t)port);
 	d->http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-				   (uint16_t)port, NULL, NULL, http_handler, d, MHD_OPTION_SOCK_ADDR,
-				   &sa, MHD_OPTION_END);
+				   (uint16_t)port, NULL, NULL, http_handler, d,
+				   MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
 	if (!d->http) {
 		set_errmsg(reterr_msg, "cannot serve metrics on %s", d->cfg.metrics_address);
 		return -EADDRINUSE;

@@ -390,10 +390,8 @@ static bool ifname_valid(const char *name)
 }
 
 static const struct attr_policy link_policy[IFLA_MAX + 1] = {
-	[IFLA_IFNAME] = { .type = MNL_TYPE_STRING },
-	[IFLA_ADDRESS] = { .type = MNL_TYPE_BINARY },
-	[IFLA_MTU] = { .type = MNL_TYPE_U32 },
-	[IFLA_GROUP] = { .type = MNL_TYPE_U32 },
+	[IFLA_IFNAME] = { .type = MNL_TYPE_STRING },   [IFLA_ADDRESS] = { .type = MNL_TYPE_BINARY },
+	[IFLA_MTU] = { .type = MNL_TYPE_U32 },	       [IFLA_GROUP] = { .type = MNL_TYPE_U32 },
 	[IFLA_LINKINFO] = { .type = MNL_TYPE_NESTED },
 };
 
@@ -433,7 +431,8 @@ static int link_info_parse(const struct nlmsghdr *m, struct nl_link_info *ret)
 		if (r < 0)
 			return r;
 		/* Every kernel kind fits; a longer one would not be ours. */
-		if (li[IFLA_INFO_KIND] && attr_copy_str(l.kind, sizeof(l.kind), li[IFLA_INFO_KIND]) < 0)
+		if (li[IFLA_INFO_KIND] &&
+		    attr_copy_str(l.kind, sizeof(l.kind), li[IFLA_INFO_KIND]) < 0)
 			l.kind[0] = '\0';
 	}
 	*ret = l;
@@ -563,8 +562,8 @@ int nl_link_get(struct nl_sock *s, const char *name, struct nl_link_info *ret)
 /* RTM_SETLINK on @ifindex: the IFF_* bits in @change take their value from
  * @flags, and attribute @attr (-1: none) is set to @str if given, else to
  * the u32 @u32. */
-static int link_set(struct nl_sock *s, int ifindex, unsigned flags, unsigned change,
-		    int attr, const char *str, uint32_t u32, char **reterr_msg)
+static int link_set(struct nl_sock *s, int ifindex, unsigned flags, unsigned change, int attr,
+		    const char *str, uint32_t u32, char **reterr_msg)
 {
 	_Alignas(struct nlmsghdr) uint8_t buf[NL_REQ_SIZE] = { 0 };
 	struct nlmsghdr *nlh;

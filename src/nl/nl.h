@@ -22,9 +22,9 @@ struct nl_link_info {
 	char name[IF_NAMESIZE];
 	uint8_t mac[6];
 	uint32_t mtu;
-	bool up;           /* IFF_UP set */
-	char kind[16];     /* IFLA_INFO_KIND, "" if none */
-	uint32_t group;    /* IFLA_GROUP */
+	bool up;	/* IFF_UP set */
+	char kind[16];	/* IFLA_INFO_KIND, "" if none */
+	uint32_t group; /* IFLA_GROUP */
 };
 
 /* Open a rtnetlink socket in the caller's current network namespace. */
@@ -99,16 +99,16 @@ int nl_link_set_group(struct nl_sock *s, int ifindex, uint32_t group, char **ret
 int nl_link_del_group(struct nl_sock *s, uint32_t group, char **reterr_msg);
 
 struct nl_route_info {
-	int family;         /* AF_INET or AF_INET6 */
-	uint8_t dst[16];    /* zeros for a default route */
+	int family;	 /* AF_INET or AF_INET6 */
+	uint8_t dst[16]; /* zeros for a default route */
 	uint8_t dst_len;
 	bool has_gw;
-	uint8_t gw[16];     /* RTA_GATEWAY, if has_gw */
-	int oif;            /* RTA_OIF, 0 if none (e.g. multipath) */
-	uint32_t table;     /* RTA_TABLE, or rtm_table */
-	uint8_t protocol;   /* RTPROT_* */
-	uint8_t scope;      /* RT_SCOPE_* */
-	uint8_t type;       /* RTN_* */
+	uint8_t gw[16];	  /* RTA_GATEWAY, if has_gw */
+	int oif;	  /* RTA_OIF, 0 if none (e.g. multipath) */
+	uint32_t table;	  /* RTA_TABLE, or rtm_table */
+	uint8_t protocol; /* RTPROT_* */
+	uint8_t scope;	  /* RT_SCOPE_* */
+	uint8_t type;	  /* RTN_* */
 };
 
 /* Dump the routes of every table for @family (AF_UNSPEC: IPv4 and IPv6);

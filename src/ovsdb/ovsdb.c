@@ -36,7 +36,7 @@
 /* Upper bound for one message from the server; a larger one is treated as a
  * protocol error rather than growing the buffer without limit. */
 #define OVSDB_MAX_MESSAGE (256u * 1024u * 1024u)
-#define OVSDB_READ_CHUNK 65536u
+#define OVSDB_READ_CHUNK  65536u
 
 struct ovsdb_monitor_reg {
 	struct ovsdb_monitor_reg *next;
@@ -57,8 +57,8 @@ struct ovsdb_call {
 	 * keep waiting even past its deadline. */
 	bool claimed;
 	bool done;
-	int error;    /* with done: 0 or -ECONNRESET */
-	json_t *reply; /* with done and !error: the whole reply object */
+	int error;			   /* with done: 0 or -ECONNRESET */
+	json_t *reply;			   /* with done and !error: the whole reply object */
 	struct ovsdb_monitor_reg *monitor; /* deliver the result here first */
 };
 
@@ -471,7 +471,8 @@ static int reader_consume(struct ovsdb_client *c, struct ovsdb_rbuf *b, bool *wa
 				json_error_t jerr;
 				json_t *msg;
 
-				msg = json_loadb(b->data + b->start, n, JSON_DISABLE_EOF_CHECK, &jerr);
+				msg = json_loadb(b->data + b->start, n, JSON_DISABLE_EOF_CHECK,
+						 &jerr);
 				if (!msg || (size_t)jerr.position != n) {
 					json_decref(msg);
 					*ret_why = strdup_printf("invalid JSON from server: %s",
@@ -823,9 +824,8 @@ int ovsdb_transact(struct ovsdb_client *c, const char *db, json_t *ops, int time
 	return 0;
 }
 
-int ovsdb_monitor(struct ovsdb_client *c, const char *db, const char *monitor_id,
-		  json_t *requests, ovsdb_update_cb cb, void *userdata, int timeout_ms,
-		  char **reterr_msg)
+int ovsdb_monitor(struct ovsdb_client *c, const char *db, const char *monitor_id, json_t *requests,
+		  ovsdb_update_cb cb, void *userdata, int timeout_ms, char **reterr_msg)
 {
 	json_auto_t *requests_owned = requests;
 	json_auto_t *params = NULL;
@@ -945,7 +945,8 @@ static int parse_target(const char *target, union ovsdb_sockaddr *ret, socklen_t
 		n = strlen(p);
 
 		if (n == 0 || n >= sizeof(ret->un.sun_path)) {
-			set_errmsg(reterr_msg, "bad OVSDB target \"%s\": socket path empty or too long",
+			set_errmsg(reterr_msg,
+				   "bad OVSDB target \"%s\": socket path empty or too long",
 				   target);
 			return -EINVAL;
 		}

@@ -53,9 +53,8 @@ int ovsdb_transact(struct ovsdb_client *c, const char *db, json_t *ops, int time
  * are delivered through @cb (before this returns) exactly like later updates,
  * on the reader thread and before any later update. Returns 0 or -errno as
  * ovsdb_transact(); -EEXIST if @monitor_id is already in use on @c. */
-int ovsdb_monitor(struct ovsdb_client *c, const char *db, const char *monitor_id,
-		  json_t *requests, ovsdb_update_cb cb, void *userdata, int timeout_ms,
-		  char **reterr_msg);
+int ovsdb_monitor(struct ovsdb_client *c, const char *db, const char *monitor_id, json_t *requests,
+		  ovsdb_update_cb cb, void *userdata, int timeout_ms, char **reterr_msg);
 
 /* Stop monitor @monitor_id ("monitor_cancel"). Once this returns, @cb of that
  * monitor is not called again, whatever the result, so its userdata may be

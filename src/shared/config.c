@@ -46,9 +46,9 @@ void config_release(struct kuryr_config *c)
 struct parse_state {
 	struct kuryr_config *c;
 	FILE *f;
-	int line;          /* lines read so far */
-	int err_line;      /* line of the first error the handler found */
-	int long_line;     /* first line longer than inih's buffer */
+	int line;      /* lines read so far */
+	int err_line;  /* line of the first error the handler found */
+	int long_line; /* first line longer than inih's buffer */
 	char *err;
 };
 
@@ -126,7 +126,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	if (streq(section, "DEFAULT") || streq(section, "")) {
 		if (streq(name, "backend")) {
 			if (!streq(value, "ovn")) {
-				set_errmsg(&st->err, "backend \"%s\" is not supported (ovn)", value);
+				set_errmsg(&st->err, "backend \"%s\" is not supported (ovn)",
+					   value);
 				return 0;
 			}
 			r = set_str(&c->backend, value);

@@ -5,16 +5,16 @@
 #pragma once
 
 struct kuryr_config {
-	char *backend;           /* [DEFAULT] backend: "ovn" */
-	char *log_level;         /* [DEFAULT] log_level */
-	char *nb_connection;     /* [ovn] nb_connection: unix:PATH | tcp:IP:PORT */
-	char *ovs_db;            /* [ovs] db_connection */
-	char *ovs_bridge;        /* [ovs] bridge */
-	char *socket;            /* [daemon] socket */
-	char *state_dir;         /* [daemon] state_dir */
-	char *metrics_address;   /* [daemon] metrics_address: IP:PORT, "" = off */
-	int port_up_timeout_ms;  /* [daemon] port_up_timeout, seconds in the file */
-	int workers;             /* [daemon] workers: concurrent requests */
+	char *backend;		/* [DEFAULT] backend: "ovn" */
+	char *log_level;	/* [DEFAULT] log_level */
+	char *nb_connection;	/* [ovn] nb_connection: unix:PATH | tcp:IP:PORT */
+	char *ovs_db;		/* [ovs] db_connection */
+	char *ovs_bridge;	/* [ovs] bridge */
+	char *socket;		/* [daemon] socket */
+	char *state_dir;	/* [daemon] state_dir */
+	char *metrics_address;	/* [daemon] metrics_address: IP:PORT, "" = off */
+	int port_up_timeout_ms; /* [daemon] port_up_timeout, seconds in the file */
+	int workers;		/* [daemon] workers: concurrent requests */
 };
 
 /* Fill @c with the built-in defaults. */

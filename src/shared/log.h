@@ -21,11 +21,11 @@ int log_level_from_string(const char *s, enum log_level *ret);
 bool log_enabled(enum log_level level);
 void log_emit(enum log_level level, const char *fmt, ...) _printf_(2, 3);
 
-#define log_err(...) log_emit(LOG_LVL_ERR, __VA_ARGS__)
+#define log_err(...)  log_emit(LOG_LVL_ERR, __VA_ARGS__)
 #define log_warn(...) log_emit(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...) log_emit(LOG_LVL_INFO, __VA_ARGS__)
-#define log_debug(...)                                                         \
-	do {                                                                   \
-		if (log_enabled(LOG_LVL_DEBUG))                                \
-			log_emit(LOG_LVL_DEBUG, __VA_ARGS__);                  \
+#define log_debug(...)                                        \
+	do {                                                  \
+		if (log_enabled(LOG_LVL_DEBUG))               \
+			log_emit(LOG_LVL_DEBUG, __VA_ARGS__); \
 	} while (0)

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define _unused_ __attribute__((unused))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
+#define _unused_       __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _noreturn_ __attribute__((noreturn))
+#define _noreturn_     __attribute__((noreturn))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
@@ -33,24 +33,24 @@ static inline void closep(int *fd)
 #define _cleanup_close_ _cleanup_(closep)
 
 /* Take ownership of a pointer or fd: return it and leave the source empty. */
-#define TAKE_PTR(p)                                                            \
-	({                                                                     \
-		__typeof__(p) _tp = (p);                                       \
-		(p) = NULL;                                                    \
-		_tp;                                                           \
+#define TAKE_PTR(p)                      \
+	({                               \
+		__typeof__(p) _tp = (p); \
+		(p) = NULL;              \
+		_tp;                     \
 	})
-#define TAKE_FD(fd)                                                            \
-	({                                                                     \
-		int _tf = (fd);                                                \
-		(fd) = -1;                                                     \
-		_tf;                                                           \
+#define TAKE_FD(fd)             \
+	({                      \
+		int _tf = (fd); \
+		(fd) = -1;      \
+		_tf;            \
 	})
 
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                \
-	static inline void func##p(type *p)                                    \
-	{                                                                      \
-		if (*p)                                                        \
-			func(*p);                                              \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+	static inline void func##p(type *p)     \
+	{                                       \
+		if (*p)                         \
+			func(*p);               \
 	}
 
 static inline bool streq_ptr(const char *a, const char *b)

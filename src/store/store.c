@@ -17,14 +17,14 @@ struct store {
 };
 
 static const char schema[] =
-	"CREATE TABLE IF NOT EXISTS attachments ("
-	" container_id TEXT NOT NULL, ifname TEXT NOT NULL, netns TEXT NOT NULL,"
-	" network TEXT NOT NULL, port TEXT NOT NULL, host_ifname TEXT NOT NULL,"
-	" mac TEXT NOT NULL, address TEXT NOT NULL, gateway TEXT NOT NULL,"
-	" mtu INTEGER NOT NULL, state INTEGER NOT NULL, created INTEGER NOT NULL,"
-	" PRIMARY KEY (container_id, ifname));";
+    "CREATE TABLE IF NOT EXISTS attachments ("
+    " container_id TEXT NOT NULL, ifname TEXT NOT NULL, netns TEXT NOT NULL,"
+    " network TEXT NOT NULL, port TEXT NOT NULL, host_ifname TEXT NOT NULL,"
+    " mac TEXT NOT NULL, address TEXT NOT NULL, gateway TEXT NOT NULL,"
+    " mtu INTEGER NOT NULL, state INTEGER NOT NULL, created INTEGER NOT NULL,"
+    " PRIMARY KEY (container_id, ifname));";
 
-#define COLUMNS                                                                \
+#define COLUMNS                                                                            \
 	"container_id, ifname, netns, network, port, host_ifname, mac, address, gateway, " \
 	"mtu, state, created"
 
@@ -81,8 +81,8 @@ int store_open(const char *dir, struct store **ret, char **reterr_msg)
 	if (!s)
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
-	rc = sqlite3_open_v2(path, &s->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(
+	    path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->db,
 				  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
@@ -187,17 +187,15 @@ int store_update(struct store *s, const struct attachment *a)
 			a, true);
 }
 
-int store_get(struct store *s, const char *container_id, const char *ifname,
-	      struct attachment *ret)
+int store_get(struct store *s, const char *container_id, const char *ifname, struct attachment *ret)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = sqlite3_prepare_v2(s->db,
-				"SELECT " COLUMNS
-				" FROM attachments WHERE container_id=?1 AND ifname=?2",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+	    s->db, "SELECT " COLUMNS " FROM attachments WHERE container_id=?1 AND ifname=?2", -1,
+	    &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, container_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, ifname, -1, SQLITE_STATIC);
@@ -217,8 +215,8 @@ int store_delete(struct store *s, const char *container_id, const char *ifname)
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = sqlite3_prepare_v2(s->db, "DELETE FROM attachments WHERE container_id=?1 AND ifname=?2",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+	    s->db, "DELETE FROM attachments WHERE container_id=?1 AND ifname=?2", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, container_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, ifname, -1, SQLITE_STATIC);
@@ -239,8 +237,8 @@ int store_foreach(struct store *s, int (*cb)(const struct attachment *a, void *u
 	/* Copy out under the lock, call back without it: callbacks may call
 	 * back into the store. */
 	pthread_mutex_lock(&s->lock);
-	rc = sqlite3_prepare_v2(s->db, "SELECT " COLUMNS " FROM attachments ORDER BY created, rowid",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+	    s->db, "SELECT " COLUMNS " FROM attachments ORDER BY created, rowid", -1, &st, NULL);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == cap) {
 			struct attachment *nr;

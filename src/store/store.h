@@ -22,14 +22,14 @@ struct attachment {
 	char ifname[16];
 	char netns[512];
 	char network[256];
-	char port[64];        /* backend port name (OVN LSP name / iface-id) */
+	char port[64]; /* backend port name (OVN LSP name / iface-id) */
 	char host_ifname[16];
 	char mac[18];
-	char address[64];     /* "10.0.0.5/24" */
+	char address[64]; /* "10.0.0.5/24" */
 	char gateway[48];
 	uint32_t mtu;
 	enum attach_state state;
-	int64_t created;      /* unix seconds */
+	int64_t created; /* unix seconds */
 };
 
 const char *attach_state_to_string(enum attach_state s);

@@ -69,16 +69,24 @@ start_kuryrd() {
 	return 1
 }
 
-# stop_kuryrd [SIGNAL]
+# stop_kuryrd [SIGNAL]: on SIGTERM kuryrd must exit 0 (in a sanitizer
+# build that also means no leak and no undefined behaviour was reported).
 stop_kuryrd() {
-	local pid
+	local pid sig=${1:-TERM} rc
 	[ -f "$T/kuryrd.pid" ] || return 0
 	pid=$(cat "$T/kuryrd.pid")
-	kill -"${1:-TERM}" "$pid" 2>/dev/null
-	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	kill -"$sig" "$pid" 2>/dev/null
+	for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 	kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+	rc=$?
 	rm -f "$T/kuryrd.pid"
+	if [ "$sig" = TERM ]; then
+		if [ "$rc" = 0 ]; then ok "kuryrd exits cleanly on SIGTERM"; else
+			not_ok "kuryrd exits cleanly on SIGTERM (status $rc)"
+			tail -n 30 "$T/kuryrd.log" | diag
+		fi
+	fi
 }
 
 env_up() {

@@ -168,8 +168,8 @@ static void test_container_id(void **state)
 	assert_non_null(strstr(msg, "empty"));
 	free(TAKE_PTR(msg));
 
-	static const char *const bad[] = { "a/b", "a b", "a:b", "a;b", "a$b", "a\nb", "a\\b",
-					   "../x", "a\"b", "a*b" };
+	static const char *const bad[] = { "a/b",  "a b",  "a:b",  "a;b",  "a$b",
+					   "a\nb", "a\\b", "../x", "a\"b", "a*b" };
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
 		char quoted[8];
 
@@ -317,9 +317,8 @@ static void check_default_route(const json_t *r, const char *dst, const char *gw
 	assert_int_equal(json_object_size(rt), 2);
 	assert_string_equal(json_object_get_str(rt, "dst"), dst);
 	assert_string_equal(json_object_get_str(rt, "gw"), gw);
-	assert_string_equal(json_object_get_str(json_array_get(json_object_get(r, "ips"), 0),
-						"gateway"),
-			    gw);
+	assert_string_equal(
+	    json_object_get_str(json_array_get(json_object_get(r, "ips"), 0), "gateway"), gw);
 }
 
 static void test_result_040(void **state)
@@ -389,7 +388,7 @@ static void test_result_110_v6(void **state)
 	check_result_common(r, "1.1.0", &a);
 	assert_null(json_object_get(json_array_get(json_object_get(r, "ips"), 0), "version"));
 	assert_int_equal(json_integer_value(json_object_get(
-				 json_array_get(json_object_get(r, "interfaces"), 1), "mtu")),
+			     json_array_get(json_object_get(r, "interfaces"), 1), "mtu")),
 			 1400);
 	check_default_route(r, "::/0", "fd00::1");
 }
@@ -425,9 +424,9 @@ static void test_result_no_gateway(void **state)
 static void test_result_dns_copied(void **state)
 {
 	struct cni_attach_result a = sample_v4(true);
-	_cleanup_json_ json_t *dns = json_pack("{s:[s,s], s:s, s:[s]}", "nameservers", "10.0.0.2",
-					       "10.0.0.3", "domain", "cluster.local", "search",
-					       "svc.cluster.local");
+	_cleanup_json_ json_t *dns =
+	    json_pack("{s:[s,s], s:s, s:[s]}", "nameservers", "10.0.0.2", "10.0.0.3", "domain",
+		      "cluster.local", "search", "svc.cluster.local");
 	_cleanup_json_ json_t *r = NULL, *expect = NULL;
 	json_t *got;
 
@@ -447,24 +446,15 @@ static void test_result_dns_copied(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_supported_versions),
-		cmocka_unit_test(test_version_supported),
-		cmocka_unit_test(test_version_cmp),
-		cmocka_unit_test(test_ifname_valid),
-		cmocka_unit_test(test_ifname_empty),
-		cmocka_unit_test(test_ifname_too_long),
-		cmocka_unit_test(test_ifname_dots),
-		cmocka_unit_test(test_ifname_bad_chars),
-		cmocka_unit_test(test_container_id),
-		cmocka_unit_test(test_error_new),
-		cmocka_unit_test(test_error_codes),
-		cmocka_unit_test(test_result_040),
-		cmocka_unit_test(test_result_040_v6),
-		cmocka_unit_test(test_result_100),
-		cmocka_unit_test(test_result_110),
-		cmocka_unit_test(test_result_110_v6),
-		cmocka_unit_test(test_result_110_no_mtu),
-		cmocka_unit_test(test_result_no_gateway),
+		cmocka_unit_test(test_supported_versions), cmocka_unit_test(test_version_supported),
+		cmocka_unit_test(test_version_cmp),	   cmocka_unit_test(test_ifname_valid),
+		cmocka_unit_test(test_ifname_empty),	   cmocka_unit_test(test_ifname_too_long),
+		cmocka_unit_test(test_ifname_dots),	   cmocka_unit_test(test_ifname_bad_chars),
+		cmocka_unit_test(test_container_id),	   cmocka_unit_test(test_error_new),
+		cmocka_unit_test(test_error_codes),	   cmocka_unit_test(test_result_040),
+		cmocka_unit_test(test_result_040_v6),	   cmocka_unit_test(test_result_100),
+		cmocka_unit_test(test_result_110),	   cmocka_unit_test(test_result_110_v6),
+		cmocka_unit_test(test_result_110_no_mtu),  cmocka_unit_test(test_result_no_gateway),
 		cmocka_unit_test(test_result_dns_copied),
 	};
 

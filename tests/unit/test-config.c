@@ -119,26 +119,25 @@ static void test_defaults(void **state)
 
 /* ---- loading ---- */
 
-static const char full_conf[] =
-	"# every key\n"
-	"[DEFAULT]\n"
-	"backend = ovn\n"
-	"log_level = debug\n"
-	"\n"
-	"[ovn]\n"
-	"nb_connection = tcp:192.0.2.10:6641\n"
-	"\n"
-	"; OVS\n"
-	"[ovs]\n"
-	"db_connection = unix:/var/run/openvswitch/db.sock\n"
-	"bridge = br-test\n"
-	"\n"
-	"[daemon]\n"
-	"socket = /tmp/kuryr-test.sock\n"
-	"state_dir = /tmp/kuryr-test-state\n"
-	"metrics_address = 127.0.0.1:9655\n"
-	"port_up_timeout = 2.5\n"
-	"workers = 8\n";
+static const char full_conf[] = "# every key\n"
+				"[DEFAULT]\n"
+				"backend = ovn\n"
+				"log_level = debug\n"
+				"\n"
+				"[ovn]\n"
+				"nb_connection = tcp:192.0.2.10:6641\n"
+				"\n"
+				"; OVS\n"
+				"[ovs]\n"
+				"db_connection = unix:/var/run/openvswitch/db.sock\n"
+				"bridge = br-test\n"
+				"\n"
+				"[daemon]\n"
+				"socket = /tmp/kuryr-test.sock\n"
+				"state_dir = /tmp/kuryr-test-state\n"
+				"metrics_address = 127.0.0.1:9655\n"
+				"port_up_timeout = 2.5\n"
+				"workers = 8\n";
 
 static void test_load_full(void **state)
 {
@@ -196,7 +195,7 @@ static void test_load_last_wins(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(
-		load(f, "[ovs]\nbridge = br-a\nbridge = br-b\n[ovs]\nbridge = br-c\n", NULL), 0);
+	    load(f, "[ovs]\nbridge = br-a\nbridge = br-b\n[ovs]\nbridge = br-c\n", NULL), 0);
 	assert_string_equal(f->c.ovs_bridge, "br-c");
 }
 
@@ -206,12 +205,12 @@ static void test_port_up_timeout(void **state)
 		const char *v;
 		int ms;
 	} ok[] = {
-		{ "1", 1000 },     { "0.5", 500 },   { "2.25", 2250 },   { "10", 10000 },
-		{ "0.1", 100 },    { "0.001", 1 },   { "3600", 3600000 }, { "1e1", 10000 },
-		{ "  7  ", 7000 },
+		{ "1", 1000 },	     { "0.5", 500 },   { "2.25", 2250 },
+		{ "10", 10000 },     { "0.1", 100 },   { "0.001", 1 },
+		{ "3600", 3600000 }, { "1e1", 10000 }, { "  7  ", 7000 },
 	};
-	static const char *const bad[] = { "0", "-1", "-0.5", "3601", "3600.5", "abc", "1s",
-					   "5 s", "0x", "inf", "-inf", "1,5" };
+	static const char *const bad[] = { "0",	 "-1",	"-0.5", "3601", "3600.5", "abc",
+					   "1s", "5 s", "0x",	"inf",	"-inf",	  "1,5" };
 	struct fixture *f = *state;
 	char text[128];
 
@@ -297,27 +296,27 @@ static void test_syntax_error(void **state)
 static void test_first_error_reported(void **state)
 {
 	struct fixture *f = *state;
-	static const char three_errors[] = "[daemon]\n"       /* 1 */
+	static const char three_errors[] = "[daemon]\n"	      /* 1 */
 					   "workers = 2\n"    /* 2 */
 					   "workers = lots\n" /* 3: first error */
-					   "[bogus]\n"        /* 4 */
-					   "key = 1\n"        /* 5: second error */
-					   "[ovs]\n"          /* 6 */
+					   "[bogus]\n"	      /* 4 */
+					   "key = 1\n"	      /* 5: second error */
+					   "[ovs]\n"	      /* 6 */
 					   "nope = 1\n";      /* 7: third error */
 
 	expect_error(f, three_errors, 3, "\"lots\"");
 	expect_error(f,
 		     "[ovs]\n"
 		     "bridge = br-int\n"
-		     "colour = blue\n"      /* 3: first error */
+		     "colour = blue\n" /* 3: first error */
 		     "[DEFAULT]\n"
-		     "backend = other\n",   /* 5: second error */
+		     "backend = other\n", /* 5: second error */
 		     3, "\"colour\"");
 	expect_error(f,
 		     "[daemon]\n"
 		     "port_up_timeout = 1\n"
 		     "[x]\n"
-		     "a = 1\n"              /* 4: first error */
+		     "a = 1\n" /* 4: first error */
 		     "[daemon]\n"
 		     "port_up_timeout = -3\n", /* 6: second error */
 		     4, "[x]");

@@ -22,11 +22,15 @@
 #include "macro.h"
 #include "nl/nl.h"
 
-enum { NS_A, NS_B, NS_COUNT };
+enum {
+	NS_A,
+	NS_B,
+	NS_COUNT
+};
 
 static struct testbed {
-	char skip_reason[512];  /* the environment cannot run these tests */
-	char setup_error[512];  /* our own code failed during setup */
+	char skip_reason[512]; /* the environment cannot run these tests */
+	char setup_error[512]; /* our own code failed during setup */
 	char name[NS_COUNT][64];
 	char path[NS_COUNT][128];
 	bool made[NS_COUNT];
@@ -410,8 +414,9 @@ static void test_addr_add_and_dump(void **state)
 	/* Other links' addresses are not reported (lo has 127.0.0.1 once up,
 	 * and kct4a has none). */
 	seen = (struct addr_seen){ 0 };
-	assert_int_equal(nl_addr_foreach(tb.sk[NS_A], link_get_ok(NS_A, "kct4a").ifindex,
-					 AF_UNSPEC, addr_cb, &seen), 0);
+	assert_int_equal(nl_addr_foreach(tb.sk[NS_A], link_get_ok(NS_A, "kct4a").ifindex, AF_UNSPEC,
+					 addr_cb, &seen),
+			 0);
 	assert_int_equal(seen.n, 0);
 
 	/* What iproute2 sees: the broadcast address and NODAD. */
@@ -474,34 +479,40 @@ static void test_route_add_and_dump(void **state)
 	r = nl_route_add(tb.sk[NS_B], b.ifindex, AF_INET, NULL, 0, gw4, &err);
 	if (r != 0)
 		fail_msg("default route: %s (%s)", strerror(-r), err ? err : "-");
-	assert_int_equal(nl_route_add(tb.sk[NS_B], b.ifindex, AF_INET, NULL, 0, gw4, NULL), -EEXIST);
+	assert_int_equal(nl_route_add(tb.sk[NS_B], b.ifindex, AF_INET, NULL, 0, gw4, NULL),
+			 -EEXIST);
 	r = nl_route_add(tb.sk[NS_B], b.ifindex, AF_INET6, NULL, 0, gw6, &err);
 	if (r != 0)
 		fail_msg("default v6 route: %s (%s)", strerror(-r), err ? err : "-");
 	assert_int_equal(nl_route_add(tb.sk[NS_B], b.ifindex, AF_INET, net4, 24, NULL, NULL), 0);
-	assert_int_equal(nl_route_add(tb.sk[NS_B], b.ifindex, AF_INET, NULL, 8, gw4, NULL), -EINVAL);
+	assert_int_equal(nl_route_add(tb.sk[NS_B], b.ifindex, AF_INET, NULL, 8, gw4, NULL),
+			 -EINVAL);
 
-	w = (struct route_want){ .family = AF_INET, .has_gw = true, .oif = b.ifindex,
-				 .scope = RT_SCOPE_UNIVERSE };
+	w = (struct route_want){
+		.family = AF_INET, .has_gw = true, .oif = b.ifindex, .scope = RT_SCOPE_UNIVERSE
+	};
 	memcpy(w.gw, gw4, 4);
 	assert_int_equal(nl_route_foreach(tb.sk[NS_B], AF_UNSPEC, route_cb, &w), 0);
 	assert_true(w.found);
 
-	w = (struct route_want){ .family = AF_INET6, .has_gw = true, .oif = b.ifindex,
-				 .scope = RT_SCOPE_UNIVERSE };
+	w = (struct route_want){
+		.family = AF_INET6, .has_gw = true, .oif = b.ifindex, .scope = RT_SCOPE_UNIVERSE
+	};
 	memcpy(w.gw, gw6, 16);
 	assert_int_equal(nl_route_foreach(tb.sk[NS_B], AF_INET6, route_cb, &w), 0);
 	assert_true(w.found);
 
-	w = (struct route_want){ .family = AF_INET, .dst_len = 24, .oif = b.ifindex,
-				 .scope = RT_SCOPE_LINK };
+	w = (struct route_want){
+		.family = AF_INET, .dst_len = 24, .oif = b.ifindex, .scope = RT_SCOPE_LINK
+	};
 	memcpy(w.dst, net4, 4);
 	assert_int_equal(nl_route_foreach(tb.sk[NS_B], AF_INET, route_cb, &w), 0);
 	assert_true(w.found);
 
 	/* Nothing of it in A. */
-	w = (struct route_want){ .family = AF_INET, .has_gw = true, .oif = b.ifindex,
-				 .scope = RT_SCOPE_UNIVERSE };
+	w = (struct route_want){
+		.family = AF_INET, .has_gw = true, .oif = b.ifindex, .scope = RT_SCOPE_UNIVERSE
+	};
 	memcpy(w.gw, gw4, 4);
 	assert_int_equal(nl_route_foreach(tb.sk[NS_A], AF_INET, route_cb, &w), 0);
 	assert_false(w.found);
@@ -509,7 +520,7 @@ static void test_route_add_and_dump(void **state)
 	/* And iproute2 agrees (-d: it hides "proto boot" otherwise). */
 	snprintf(cmd, sizeof(cmd), "ip -d -n %s route show default", tb.name[NS_B]);
 	assert_true(cmd_output_contains(
-		cmd, "unicast default via 10.99.5.254 dev kct5b proto boot scope global"));
+	    cmd, "unicast default via 10.99.5.254 dev kct5b proto boot scope global"));
 }
 
 static void test_link_del_removes_both_ends(void **state)
@@ -781,8 +792,9 @@ static void test_veth_timing(void **state)
 	for (int i = 0; i < TIMING_ROUNDS; i++) {
 		double t0 = now_ms(), t1, t2;
 
-		assert_int_equal(nl_veth_add(tb.sk[NS_A], "kctt0", "kctt1", tb.fd[NS_B], test_mac,
-					     1400, NULL), 0);
+		assert_int_equal(
+		    nl_veth_add(tb.sk[NS_A], "kctt0", "kctt1", tb.fd[NS_B], test_mac, 1400, NULL),
+		    0);
 		t1 = now_ms();
 		assert_int_equal(nl_link_del(tb.sk[NS_A], "kctt0", NULL), 0);
 		t2 = now_ms();

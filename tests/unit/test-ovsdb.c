@@ -33,7 +33,7 @@
 #include "macro.h"
 #include "ovsdb/ovsdb.h"
 
-#define NB_DB "OVN_Northbound"
+#define NB_DB	   "OVN_Northbound"
 #define TIMEOUT_MS 10000
 
 extern char **environ;
@@ -47,14 +47,14 @@ struct test_server {
 };
 
 static struct {
-	bool tools;       /* ovsdb-server, ovsdb-tool and the schema exist */
+	bool tools;		  /* ovsdb-server, ovsdb-tool and the schema exist */
 	char why[PATH_MAX + 256]; /* why live tests cannot run */
 	char server_bin[PATH_MAX];
 	char tool_bin[PATH_MAX];
 	char schema[PATH_MAX];
 	struct test_server main;
 	struct test_server aux; /* per-test server, stopped by test_cleanup */
-	struct fake *fake;      /* per-test fake server, closed by test_cleanup */
+	struct fake *fake;	/* per-test fake server, closed by test_cleanup */
 	int watchdog_fd;
 	pid_t watchdog_pid;
 } fx = { .watchdog_fd = -1, .watchdog_pid = -1 };
@@ -337,8 +337,10 @@ static void probe_tools(void)
 		return;
 	}
 	if (access(fx.schema, R_OK) < 0) {
-		snprintf(fx.why, sizeof(fx.why), "OVN NB schema %s not readable: %s (install "
-			 "ovn-central)", fx.schema, strerror(errno));
+		snprintf(fx.why, sizeof(fx.why),
+			 "OVN NB schema %s not readable: %s (install "
+			 "ovn-central)",
+			 fx.schema, strerror(errno));
 		return;
 	}
 	fx.tools = true;
@@ -405,8 +407,8 @@ static json_t *select_switches(struct ovsdb_client *c, json_t *where)
 {
 	json_auto_t *res = NULL;
 	_cleanup_free_ char *msg = NULL;
-	json_t *ops = json_pack("[{s:s,s:s,s:o}]", "op", "select", "table", "Logical_Switch",
-				"where", where);
+	json_t *ops =
+	    json_pack("[{s:s,s:s,s:o}]", "op", "select", "table", "Logical_Switch", "where", where);
 	int r;
 
 	assert_non_null(ops);
@@ -440,7 +442,8 @@ static void assert_json_eq(json_t *got, const char *want_text)
 	json_auto_t *want = jparse(want_text);
 
 	if (!got || !json_equal(got, want)) {
-		_cleanup_free_ char *g = got ? json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+		_cleanup_free_ char *g =
+		    got ? json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 		fail_msg("got %s, want %s", g ?: "NULL", want_text);
 	}
 }
@@ -558,9 +561,18 @@ static void test_map_get(void **state)
 static void test_connect_bad_target(void **state)
 {
 	static const char *const bad[] = {
-		"", "unix:", "tcp:", "tcp:127.0.0.1", "tcp:127.0.0.1:", "tcp:127.0.0.1:0",
-		"tcp:127.0.0.1:65536", "tcp:127.0.0.1:12x", "tcp:localhost:6641",
-		"tcp:1.2.3:6641", "ssl:127.0.0.1:6641", "/run/ovn/ovnnb_db.sock",
+		"",
+		"unix:",
+		"tcp:",
+		"tcp:127.0.0.1",
+		"tcp:127.0.0.1:",
+		"tcp:127.0.0.1:0",
+		"tcp:127.0.0.1:65536",
+		"tcp:127.0.0.1:12x",
+		"tcp:localhost:6641",
+		"tcp:1.2.3:6641",
+		"ssl:127.0.0.1:6641",
+		"/run/ovn/ovnnb_db.sock",
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
@@ -640,10 +652,9 @@ static void record_update(void *userdata, const char *monitor_id, json_t *table_
 
 	pthread_mutex_lock(&rec->lock);
 	/* A copy: the reader frees its message after we return. */
-	json_array_append_new(rec->updates,
-			      json_pack("{s:s,s:o,s:b}", "id", monitor_id, "u",
-					json_deep_copy(table_updates), "after_return",
-					rec->monitor_returned));
+	json_array_append_new(rec->updates, json_pack("{s:s,s:o,s:b}", "id", monitor_id, "u",
+						      json_deep_copy(table_updates), "after_return",
+						      rec->monitor_returned));
 	pthread_cond_broadcast(&rec->cond);
 	pthread_mutex_unlock(&rec->lock);
 }
@@ -905,8 +916,8 @@ static void test_wire_fake_server(void **state)
 	{
 		json_int_t id4 = fake_expect_transact(&f);
 		json_auto_t *j3 = json_pack("{s:I,s:[{}],s:n}", "id", id, "result", "error");
-		json_auto_t *j4 = json_pack("{s:I,s:[{s:[]}],s:n}", "id", id4, "result", "rows",
-					    "error");
+		json_auto_t *j4 =
+		    json_pack("{s:I,s:[{s:[]}],s:n}", "id", id4, "result", "rows", "error");
 		_cleanup_free_ char *s3 = dump(j3), *s4 = dump(j4);
 
 		assert_true(asprintf(&late, "%s%s", s3, s4) > 0);
@@ -923,11 +934,10 @@ static void test_wire_fake_server(void **state)
 
 	assert_int_equal(fc.r[0], 0);
 	assert_null(fc.msg[0]);
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(json_object_get(json_array_get(fc.res[0], 0), "rows"),
-						   0),
-				    "name")),
-			    TRICKY);
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(json_array_get(fc.res[0], 0), "rows"), 0), "name")),
+	    TRICKY);
 
 	assert_int_equal(fc.r[1], -EPROTO);
 	assert_string_equal(fc.msg[1], "commit failed: disk on fire");
@@ -1022,9 +1032,9 @@ static void *stuck_client_main(void *userdata)
 				      sc->rec, 5000, &sc->msg);
 	memset(big, 'b', (1 << 20) - 1);
 	big[(1 << 20) - 1] = '\0';
-	sc->r_big = ovsdb_transact(c, "fakedb",
-				   json_pack("[{s:s,s:s}]", "op", "comment", "comment", big), 20000,
-				   NULL, &sc->msg);
+	sc->r_big =
+	    ovsdb_transact(c, "fakedb", json_pack("[{s:s,s:s}]", "op", "comment", "comment", big),
+			   20000, NULL, &sc->msg);
 	__atomic_store_n(&sc->big_done, 1, __ATOMIC_RELEASE);
 	ovsdb_client_free(c);
 	return NULL;
@@ -1111,10 +1121,10 @@ static void test_insert_select(void **state)
 	require_server();
 	c = connect_main();
 
-	ops = json_pack("[{s:s,s:s,s:s,s:{s:s,s:o,s:o}}]", "op", "insert", "table",
-			"Logical_Switch", "uuid-name", "ls", "row", "name", "kuryr-test-ls-1",
-			"other_config", ovsdb_string_map(other), "external_ids",
-			ovsdb_string_map(ext));
+	ops =
+	    json_pack("[{s:s,s:s,s:s,s:{s:s,s:o,s:o}}]", "op", "insert", "table", "Logical_Switch",
+		      "uuid-name", "ls", "row", "name", "kuryr-test-ls-1", "other_config",
+		      ovsdb_string_map(other), "external_ids", ovsdb_string_map(ext));
 	assert_non_null(ops);
 	assert_int_equal(tx(c, TAKE_PTR(ops), &res, &msg), 0);
 	assert_null(msg);
@@ -1204,8 +1214,8 @@ static void test_unknown_database(void **state)
 
 	require_server();
 	c = connect_main();
-	assert_int_equal(ovsdb_transact(c, "Kuryr_No_Such_DB", json_array(), TIMEOUT_MS, &res, &msg),
-			 -EPROTO);
+	assert_int_equal(
+	    ovsdb_transact(c, "Kuryr_No_Such_DB", json_array(), TIMEOUT_MS, &res, &msg), -EPROTO);
 	assert_null(res);
 	assert_non_null(msg);
 	if (!strstr(msg, "unknown database"))
@@ -1323,8 +1333,8 @@ static void test_monitor(void **state)
 {
 	struct ovsdb_client *c, *c2;
 	static struct recorder rec; /* the reader may outlive a failed test */
-	json_auto_t *res_old = NULL, *res_new = NULL, *res_late = NULL, *row = NULL,
-		    *row2 = NULL, *first = NULL;
+	json_auto_t *res_old = NULL, *res_new = NULL, *res_late = NULL, *row = NULL, *row2 = NULL,
+		    *first = NULL;
 	_cleanup_free_ char *msg = NULL, *msg2 = NULL, *msg3 = NULL, *msg4 = NULL;
 	const char *old_uuid, *new_uuid;
 	json_t *ops;
@@ -1355,9 +1365,9 @@ static void test_monitor(void **state)
 	assert_string_equal(json_string_value(json_object_get(first, "id")), "kuryr-test-mon");
 	assert_false(json_is_true(json_object_get(first, "after_return")));
 	row = json_incref(json_object_get(
-		json_object_get(json_object_get(json_object_get(first, "u"), "Logical_Switch"),
-				old_uuid),
-		"new"));
+	    json_object_get(json_object_get(json_object_get(first, "u"), "Logical_Switch"),
+			    old_uuid),
+	    "new"));
 	assert_non_null(row);
 	assert_string_equal(json_string_value(json_object_get(row, "name")), "kuryr-test-mon-old");
 	assert_string_equal(ovsdb_map_get(json_object_get(row, "external_ids"), "kuryr-test"),
@@ -1385,17 +1395,19 @@ static void test_monitor(void **state)
 
 	/* A modification carries the old values of changed columns. */
 	n = recorder_count(&rec);
-	ops = json_pack("[{s:s,s:s,s:o,s:{s:s}}]", "op", "update", "table", "Logical_Switch",
-			"where", where_name("kuryr-test-mon-new"), "row", "name",
-			"kuryr-test-mon-renamed");
+	ops =
+	    json_pack("[{s:s,s:s,s:o,s:{s:s}}]", "op", "update", "table", "Logical_Switch", "where",
+		      where_name("kuryr-test-mon-new"), "row", "name", "kuryr-test-mon-renamed");
 	assert_int_equal(tx(c2, ops, NULL, &msg3), 0);
 	row2 = recorder_wait_row(&rec, n, new_uuid, 5000);
 	if (!row2)
 		fail_msg("no update for the renamed row within 5 s");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(row2, "old"), "name")),
-			    "kuryr-test-mon-new");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(row2, "new"), "name")),
-			    "kuryr-test-mon-renamed");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(row2, "old"), "name")),
+	    "kuryr-test-mon-new");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(row2, "new"), "name")),
+	    "kuryr-test-mon-renamed");
 
 	/* After cancel the callback is not called again. */
 	assert_int_equal(ovsdb_monitor_cancel(c, "kuryr-test-mon", TIMEOUT_MS, &msg4), 0);
@@ -1411,7 +1423,7 @@ static void test_monitor(void **state)
 	recorder_done(&rec);
 }
 
-#define CONC_THREADS 8
+#define CONC_THREADS	8
 #define CONC_PER_THREAD 50
 
 struct conc {
@@ -1438,9 +1450,9 @@ static void *conc_main(void *userdata)
 		snprintf(name, sizeof(name), "kuryr-test-conc-%d-%d", w->idx, i);
 		/* The padding makes the final select reply several times the
 		 * client's initial receive buffer. */
-		ops = json_pack("[{s:s,s:s,s:{s:s,s:[s,[[s,s],[s,s]]]}}]", "op", "insert",
-				"table", "Logical_Switch", "row", "name", name, "external_ids",
-				"map", "kuryr-test", "conc", "kuryr-test-pad", conc_pad);
+		ops = json_pack("[{s:s,s:s,s:{s:s,s:[s,[[s,s],[s,s]]]}}]", "op", "insert", "table",
+				"Logical_Switch", "row", "name", name, "external_ids", "map",
+				"kuryr-test", "conc", "kuryr-test-pad", conc_pad);
 		r = ovsdb_transact(w->c, NB_DB, ops, 30000, &res, &msg);
 		if (r < 0 || !ovsdb_datum_uuid(json_object_get(json_array_get(res, 0), "uuid"))) {
 			if (w->failures++ == 0) {
@@ -1482,9 +1494,9 @@ static void test_concurrent_transacts(void **state)
 				 w[k].first_error, w[k].first_msg ?: "");
 	}
 
-	rows = select_switches(c, json_pack("[o]", ovsdb_cond("external_ids", "includes",
-							      json_pack("[s,[[s,s]]]", "map",
-									"kuryr-test", "conc"))));
+	rows = select_switches(
+	    c, json_pack("[o]", ovsdb_cond("external_ids", "includes",
+					   json_pack("[s,[[s,s]]]", "map", "kuryr-test", "conc"))));
 	assert_int_equal(json_array_size(rows), CONC_THREADS * CONC_PER_THREAD);
 	json_array_foreach(rows, i, row) {
 		const char *name = json_string_value(json_object_get(row, "name"));
@@ -1492,9 +1504,9 @@ static void test_concurrent_transacts(void **state)
 		assert_non_null(name);
 		assert_null(json_object_get(seen, name));
 		json_object_set_new(seen, name, json_true());
-		assert_string_equal(ovsdb_map_get(json_object_get(row, "external_ids"),
-						  "kuryr-test-pad"),
-				    conc_pad);
+		assert_string_equal(
+		    ovsdb_map_get(json_object_get(row, "external_ids"), "kuryr-test-pad"),
+		    conc_pad);
 	}
 	for (int k = 0; k < CONC_THREADS; k++)
 		for (int n = 0; n < CONC_PER_THREAD; n++) {
@@ -1530,18 +1542,19 @@ static int bound_port(struct ovsdb_client *c, const char *target)
 	for (int i = 0; i < 100; i++) {
 		_cleanup_free_ char *msg = NULL;
 		json_auto_t *res = NULL;
-		json_t *ops = json_pack("[{s:s,s:s,s:[[s,s,s]],s:[s]}]", "op", "select", "table",
-					"Connection", "where", "target", "==", target, "columns",
-					"status");
+		json_t *ops =
+		    json_pack("[{s:s,s:s,s:[[s,s,s]],s:[s]}]", "op", "select", "table",
+			      "Connection", "where", "target", "==", target, "columns", "status");
 		const char *port;
 		int r = tx(c, ops, &res, &msg);
 
 		if (r < 0)
 			fail_msg("select Connection: %d %s", r, msg ?: "");
-		port = ovsdb_map_get(json_object_get(json_array_get(json_object_get(
-							 json_array_get(res, 0), "rows"), 0),
-						     "status"),
-				     "bound_port");
+		port = ovsdb_map_get(
+		    json_object_get(
+			json_array_get(json_object_get(json_array_get(res, 0), "rows"), 0),
+			"status"),
+		    "bound_port");
 		if (port)
 			return atoi(port);
 		sleep_ms(100);
@@ -1566,14 +1579,14 @@ static void test_echo_unix_and_tcp(void **state)
 	c = connect_main();
 	snprintf(sock, sizeof(sock), "%s/probe.sock", fx.main.dir);
 	snprintf(target, sizeof(target), "unix:%s", sock);
-	ops = json_pack("[{s:s,s:s,s:s,s:{s:o,s:i}},{s:s,s:s,s:s,s:{s:s,s:i}},"
-			"{s:s,s:s,s:{s:[s,[[s,s],[s,s]]]}}]",
-			"op", "insert", "table", "Connection", "uuid-name", "cu", "row", "target",
-			json_sprintf("punix:%s", sock), "inactivity_probe", 1000,
-			"op", "insert", "table", "Connection", "uuid-name", "ct", "row", "target",
-			"ptcp:0:127.0.0.1", "inactivity_probe", 1000,
-			"op", "insert", "table", "NB_Global", "row", "connections", "set",
-			"named-uuid", "cu", "named-uuid", "ct");
+	ops =
+	    json_pack("[{s:s,s:s,s:s,s:{s:o,s:i}},{s:s,s:s,s:s,s:{s:s,s:i}},"
+		      "{s:s,s:s,s:{s:[s,[[s,s],[s,s]]]}}]",
+		      "op", "insert", "table", "Connection", "uuid-name", "cu", "row", "target",
+		      json_sprintf("punix:%s", sock), "inactivity_probe", 1000, "op", "insert",
+		      "table", "Connection", "uuid-name", "ct", "row", "target", "ptcp:0:127.0.0.1",
+		      "inactivity_probe", 1000, "op", "insert", "table", "NB_Global", "row",
+		      "connections", "set", "named-uuid", "cu", "named-uuid", "ct");
 	assert_non_null(ops);
 	if (tx(c, ops, NULL, &msg) < 0)
 		fail_msg("configuring remotes: %s", msg);

@@ -314,17 +314,17 @@ static void test_send_to_closed_peer(void **state)
 /* ---- connect / call ---- */
 
 enum server_mode {
-	SERVER_ECHO,     /* reply {"result": <request>} */
-	SERVER_CLOSE,    /* read the request, close without a reply */
-	SERVER_GARBAGE,  /* reply with bytes that are not JSON */
-	SERVER_SILENT,   /* read the request, wait for the client to go */
+	SERVER_ECHO,	/* reply {"result": <request>} */
+	SERVER_CLOSE,	/* read the request, close without a reply */
+	SERVER_GARBAGE, /* reply with bytes that are not JSON */
+	SERVER_SILENT,	/* read the request, wait for the client to go */
 };
 
 struct server {
 	int listen_fd;
 	enum server_mode mode;
 	pthread_t thread;
-	int error;       /* first errno the server hit, 0 if none */
+	int error; /* first errno the server hit, 0 if none */
 };
 
 static void *server_main(void *arg)
@@ -441,8 +441,8 @@ static void test_call_stale_socket(void **state)
 static void test_call_echo(void **state)
 {
 	struct fixture *f = *state;
-	_cleanup_json_ json_t *req = json_pack("{s:s, s:{s:s}}", "op", "add", "env",
-					       "CNI_IFNAME", "eth0");
+	_cleanup_json_ json_t *req =
+	    json_pack("{s:s, s:{s:s}}", "op", "add", "env", "CNI_IFNAME", "eth0");
 	_cleanup_json_ json_t *reply = NULL;
 	_cleanup_free_ char *msg = NULL;
 	struct server s;

@@ -20,7 +20,7 @@
 #include "macro.h"
 #include "store/store.h"
 
-#define N_THREADS 8
+#define N_THREADS    8
 #define N_PER_THREAD 50
 
 struct fixture {
@@ -117,7 +117,7 @@ static void test_state_names(void **state)
 	assert_string_equal(attach_state_to_string(ATTACH_PLUGGED), "plugged");
 	assert_string_equal(attach_state_to_string(ATTACH_DONE), "done");
 	assert_string_equal(attach_state_to_string((enum attach_state)4), "unknown");
-	assert_string_equal(attach_state_to_string((enum attach_state)-1), "unknown");
+	assert_string_equal(attach_state_to_string((enum attach_state) - 1), "unknown");
 }
 
 static void test_open_creates_dir(void **state)
@@ -333,8 +333,8 @@ static void test_delete(void **state)
 struct collect {
 	char ids[16][sizeof(((struct attachment *)0)->container_id) + 16];
 	int n;
-	int stop_at;   /* return -42 from the call with this index, -1: never */
-	int positive;  /* return this (>= 0) otherwise */
+	int stop_at;  /* return -42 from the call with this index, -1: never */
+	int positive; /* return this (>= 0) otherwise */
 };
 
 static int collect_cb(const struct attachment *a, void *userdata)
