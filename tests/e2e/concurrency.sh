@@ -27,6 +27,17 @@ ipn=$(ip -n "$P-c$N" -o -4 addr show dev eth0 | awk '{print $4}')
 check "container 1 reaches container 2" ip netns exec "$P-c1" busybox ping -c 1 -W 2 "${ip2%/*}"
 check "container 1 reaches container $N" ip netns exec "$P-c1" busybox ping -c 1 -W 2 "${ipn%/*}"
 
+# CNI GC: every attachment of the network not in the valid list goes.
+valid=$(for i in $(seq 1 2 $N); do printf '{"containerID":"%s","ifname":"eth0"},' "$P-ctr$i"; done)
+cni GC "" "" "" "$(netconf net1 1.1.0 "\"cni.dev/valid-attachments\":[${valid%,}]")"
+check_eq "GC succeeds" 0 "$RC"
+check_eq "GC kept the $((N / 2)) valid attachments" $((N / 2)) "$(store_sql 'select count(*) from attachments')"
+check_eq "GC removed the others' OVS ports" $((N / 2)) "$(vsctl list-ports br-int | wc -l)"
+check_eq "GC removed the others' OVN ports" $((N / 2)) "$(nbctl --bare --columns=name list Logical_Switch_Port | grep -c .)"
+check_eq "GC removed the others' interfaces" "" "$(ip -n "$P-c2" -o link show type veth)"
+check_eq "GC kept the valid ones' interfaces" "eth0" \
+	"$(ip -n "$P-c1" -o link show type veth | awk -F': ' '{print $2}' | cut -d@ -f1)"
+
 pids=()
 for i in $(seq $N); do
 	( cni DEL "$P-ctr$i" eth0 "/run/netns/$P-c$i" "$C"; echo "$RC" >"$T/rc.$i" ) &

@@ -112,3 +112,20 @@ start_kuryrd
 CNI_COMMAND=STATUS "$CNI_BIN" <<<"$C"; RC=$?
 check_eq "STATUS with everything up succeeds" 0 "$RC"
 assert_clean "end"
+
+# The binaries' own command lines.
+OUT=$(CNI_COMMAND=VERSION "$CNI_BIN" </dev/null); RC=$?
+check_eq "VERSION lists the supported versions" "0 ['0.4.0', '1.0.0', '1.1.0']" \
+	"$RC $(jget '["supportedVersions"]')"
+for b in "$CNI_BIN" "$KURYRD_BIN" "$CTL_BIN"; do
+	check "$(basename "$b") --version" sh -c "'$b' --version | grep -q '[0-9]\.[0-9]'"
+	check "$(basename "$b") --help names the program" sh -c "'$b' --help | grep -q '^$(basename "$b") '"
+done
+printf '[daemon]\nsocket = %s/x.sock\nbogus = 1\n' "$T" >"$T/bad.conf"
+"$KURYRD_BIN" -c "$T/bad.conf" 2>"$T/err"; RC=$?
+check_eq "kuryrd refuses a config with an unknown key" 1 "$RC"
+check_eq "... in one line naming file, line and key" "1 yes" \
+	"$(wc -l <"$T/err") $(grep -q "$T/bad.conf:3: unknown key \"bogus\"" "$T/err" && echo yes)"
+"$CTL_BIN" --socket "$T/nosuch.sock" status 2>"$T/err"; RC=$?
+check_eq "kuryrctl without kuryrd: exit 1, one line naming the socket" "1 1 yes" \
+	"$RC $(wc -l <"$T/err") $(grep -q "$T/nosuch.sock" "$T/err" && echo yes)"
