@@ -9,7 +9,7 @@ PKGS=(
 	libmnl-dev libjansson-dev libsqlite3-dev libinih-dev libmicrohttpd-dev
 	libcmocka-dev libclang-rt-14-dev
 	# run: Open vSwitch (userspace datapath) and OVN
-	openvswitch-switch ovn-central ovn-host iproute2 sqlite3
+	openvswitch-switch ovn-central ovn-host iproute2 sqlite3 python3
 	# test: reference CNI plugins, busybox (ping, nc), Go to build cnitool
 	containernetworking-plugins busybox-static golang-go golang-github-appc-cni-dev
 	dpkg-dev hyperfine

@@ -76,6 +76,14 @@ check_eq "CHECK of an unknown container: error 3" "1 3" "$RC $(jget '["code"]')"
 check_eq "kuryrctl attachment list shows three" 3 \
 	"$(ctl -o json attachment list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 
+# /metrics (Prometheus text), served inside the host namespace.
+hostns python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9655/metrics").read().decode())' >"$T/metrics" 2>&1
+check_eq "/metrics counts the three successful ADDs" 3 \
+	"$(awk '/^kuryr_cni_requests_total\{op="add",result="ok"\}/ {print $2}' "$T/metrics")"
+check_eq "/metrics has the ADD latency histogram" 3 \
+	"$(awk '/^kuryr_add_duration_seconds_count/ {print $2}' "$T/metrics")"
+check_eq "/metrics shows three attachments" 3 "$(awk '/^kuryr_attachments / {print $2}' "$T/metrics")"
+
 # Older CNI versions get results in their own format.
 pod v4
 N4=$NSPATH

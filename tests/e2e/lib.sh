@@ -115,6 +115,7 @@ env_up() {
 		socket = $SOCK
 		state_dir = $T/state
 		port_up_timeout = $PORT_UP_TIMEOUT
+		metrics_address = 127.0.0.1:9655
 	CONF
 	start_kuryrd || { echo "Bail out! kuryrd did not start"; exit 1; }
 }
