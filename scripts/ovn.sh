@@ -4,8 +4,9 @@
 #
 #   scripts/ovn.sh up    DIR [NETNS]          start all; DIR holds dbs, sockets, logs
 #   scripts/ovn.sh down  DIR [NETNS]          stop all by pid file, remove DIR
-#   scripts/ovn.sh stop  DIR NETNS DAEMON     stop one daemon (nb, sb, northd,
-#   scripts/ovn.sh start DIR NETNS DAEMON     controller); start it again
+#   scripts/ovn.sh stop  DIR NETNS DAEMON     stop one daemon (ovsdb: the switch's
+#   scripts/ovn.sh start DIR NETNS DAEMON     database, nb, sb, northd, controller);
+#                                             start it again
 #
 # With NETNS ("" for none) every daemon runs inside that network namespace,
 # so the bridge and its devices never touch the host's. Sockets:
@@ -29,6 +30,11 @@ sysid() { echo "kuryr-$(hostname)${NS:+-$NS}"; }
 
 start_one() {
 	case "$1" in
+	ovsdb)
+		run ovsdb-server "$O/conf.db" --remote=punix:"$O/db.sock" \
+			--pidfile="$O/ovsdb-server.pid" --unixctl="$O/ovsdb-server.ctl" \
+			--log-file="$O/ovsdb-server.log" --detach $Q
+		;;
 	nb | sb)
 		run ovsdb-server "$N/$1.db" --remote=punix:"$N/$1.sock" --pidfile="$N/$1.pid" \
 			--unixctl="$N/$1.ctl" --log-file="$N/$1.log" --detach $Q
@@ -64,8 +70,7 @@ case "$cmd" in
 up)
 	mkdir -p "$O" "$N"
 	ovsdb-tool create "$O/conf.db" /usr/share/openvswitch/vswitch.ovsschema
-	run ovsdb-server "$O/conf.db" --remote=punix:"$O/db.sock" --pidfile="$O/ovsdb-server.pid" \
-		--unixctl="$O/ovsdb-server.ctl" --log-file="$O/ovsdb-server.log" --detach $Q
+	start_one ovsdb
 	vsctl --no-wait init
 	# The netdev datapath sends TCP with bad checksums over veth unless
 	# TSO is on, and it must be set before ovs-vswitchd starts.
@@ -100,7 +105,7 @@ down)
 	rm -rf "$D"
 	;;
 stop)
-	stop_pid "$N/${4:?daemon}.pid"
+	if [ "${4:?daemon}" = ovsdb ]; then stop_pid "$O/ovsdb-server.pid"; else stop_pid "$N/$4.pid"; fi
 	;;
 start)
 	start_one "${4:?daemon}"

@@ -19,6 +19,10 @@ struct ovs_watch {
 };
 
 struct binding_ovs {
+	char *db;
+	/* Readers transact; the writer swaps in a new client when the old
+	 * connection died (ovsdb-server restarted). */
+	pthread_rwlock_t conn_lock;
 	struct ovsdb_client *client;
 	char *bridge;
 	pthread_mutex_t lock; /* guards watches */
@@ -55,50 +59,98 @@ static void on_update(void *userdata, const char *monitor_id, json_t *updates)
 	pthread_mutex_unlock(&b->lock);
 }
 
-int binding_ovs_new(const char *db, const char *bridge, struct binding_ovs **ret, char **reterr_msg)
+/* Open a connection, check the bridge, start the Interface monitor. */
+static int ovs_connect(struct binding_ovs *b, struct ovsdb_client **ret, char **reterr_msg)
 {
 	_cleanup_json_ json_t *res = NULL;
-	struct binding_ovs *b = calloc(1, sizeof(*b));
-	pthread_condattr_t ca;
+	struct ovsdb_client *c = NULL;
 	json_t *ops;
 	int r;
 
-	if (!b)
-		return -ENOMEM;
-	pthread_mutex_init(&b->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&b->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	b->bridge = strdup(bridge);
-	if (!b->bridge) {
-		binding_ovs_free(b);
-		return -ENOMEM;
-	}
-	r = ovsdb_client_connect(db, &b->client, reterr_msg);
+	r = ovsdb_client_connect(b->db, &c, reterr_msg);
 	if (r < 0)
-		goto fail;
+		return r;
 	ops = json_pack("[{s:s, s:s, s:[o], s:[s]}]", "op", "select", "table", "Bridge", "where",
-			ovsdb_cond("name", "==", json_string(bridge)), "columns", "name");
-	r = ovsdb_transact(b->client, VS, ops, OVS_TIMEOUT_MS, &res, reterr_msg);
+			ovsdb_cond("name", "==", json_string(b->bridge)), "columns", "name");
+	r = ovsdb_transact(c, VS, ops, OVS_TIMEOUT_MS, &res, reterr_msg);
 	if (r < 0)
 		goto fail;
 	if (json_array_size(json_object_get(json_array_get(res, 0), "rows")) != 1) {
-		set_errmsg(reterr_msg, "bridge %s does not exist in %s", bridge, db);
+		set_errmsg(reterr_msg, "bridge %s does not exist in %s", b->bridge, b->db);
 		r = -ENOENT;
 		goto fail;
 	}
-	r = ovsdb_monitor(b->client, VS, "kuryr-interfaces",
+	r = ovsdb_monitor(c, VS, "kuryr-interfaces",
 			  json_pack("{s:{s:[s, s], s:{s:b, s:b, s:b, s:b}}}", "Interface",
 				    "columns", "name", "external_ids", "select", "initial", 0,
 				    "insert", 1, "delete", 0, "modify", 1),
 			  on_update, b, OVS_TIMEOUT_MS, reterr_msg);
 	if (r < 0)
 		goto fail;
-	*ret = b;
+	*ret = c;
 	return 0;
 fail:
-	binding_ovs_free(b);
+	ovsdb_client_free(c);
+	return r;
+}
+
+int binding_ovs_new(const char *db, const char *bridge, struct binding_ovs **ret, char **reterr_msg)
+{
+	struct binding_ovs *b = calloc(1, sizeof(*b));
+	pthread_condattr_t ca;
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_rwlock_init(&b->conn_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&b->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	b->bridge = strdup(bridge);
+	b->db = strdup(db);
+	if (!b->bridge || !b->db) {
+		binding_ovs_free(b);
+		return -ENOMEM;
+	}
+	r = ovs_connect(b, &b->client, reterr_msg);
+	if (r < 0) {
+		binding_ovs_free(b);
+		return r;
+	}
+	*ret = b;
+	return 0;
+}
+
+/* Run @ops (stolen) on the Open_vSwitch database. A connection found dead
+ * is re-opened first; a transaction that was sent is never replayed. */
+static int ovs_transact(struct binding_ovs *b, json_t *ops, json_t **ret, char **reterr_msg)
+{
+	int r = 0;
+
+	pthread_rwlock_rdlock(&b->conn_lock);
+	if (!ovsdb_client_connected(b->client)) {
+		pthread_rwlock_unlock(&b->conn_lock);
+		pthread_rwlock_wrlock(&b->conn_lock);
+		if (!ovsdb_client_connected(b->client)) {
+			struct ovsdb_client *c = NULL;
+
+			r = ovs_connect(b, &c, reterr_msg);
+			if (r == 0) {
+				ovsdb_client_free(b->client);
+				b->client = c;
+			}
+		}
+		pthread_rwlock_unlock(&b->conn_lock);
+		if (r < 0) {
+			json_decref(ops);
+			return r;
+		}
+		pthread_rwlock_rdlock(&b->conn_lock);
+	}
+	r = ovsdb_transact(b->client, VS, ops, OVS_TIMEOUT_MS, ret, reterr_msg);
+	pthread_rwlock_unlock(&b->conn_lock);
 	return r;
 }
 
@@ -116,13 +168,22 @@ void binding_ovs_free(struct binding_ovs *b)
 	}
 	pthread_cond_destroy(&b->cond);
 	pthread_mutex_destroy(&b->lock);
+	pthread_rwlock_destroy(&b->conn_lock);
 	free(b->bridge);
+	free(b->db);
 	free(b);
 }
 
 bool binding_ovs_connected(struct binding_ovs *b)
 {
-	return ovsdb_client_connected(b->client);
+	_cleanup_json_ json_t *res = NULL;
+	bool c;
+
+	pthread_rwlock_rdlock(&b->conn_lock);
+	c = ovsdb_client_connected(b->client);
+	pthread_rwlock_unlock(&b->conn_lock);
+	/* A dead connection is retried once, with a no-op transaction. */
+	return c || ovs_transact(b, json_array(), &res, NULL) == 0;
 }
 
 int binding_ovs_watch_new(struct binding_ovs *b, const char *ifname, struct ovs_watch **ret)
@@ -153,13 +214,8 @@ int binding_ovs_watch_wait(struct binding_ovs *b, struct ovs_watch *w, int timeo
 		dl.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&b->lock);
-	while (!w->installed && r == 0) {
-		if (!ovsdb_client_connected(b->client)) {
-			r = -ECONNRESET;
-			break;
-		}
+	while (!w->installed && r == 0)
 		r = -pthread_cond_timedwait(&b->cond, &b->lock, &dl);
-	}
 	if (w->installed)
 		r = 0;
 	pthread_mutex_unlock(&b->lock);
@@ -200,7 +256,7 @@ static int ovs_add_port(struct binding_ovs *b, const char *ifname, const char *p
 			"op", "mutate", "table", "Bridge", "where",
 			ovsdb_cond("name", "==", json_string(b->bridge)), "mutations", "ports",
 			"insert", "set", ovsdb_named_uuid("port"));
-	r = ovsdb_transact(b->client, VS, ops, OVS_TIMEOUT_MS, &res, reterr_msg);
+	r = ovs_transact(b, ops, &res, reterr_msg);
 	if (r < 0)
 		return r;
 	if (json_integer_value(json_object_get(json_array_get(res, 2), "count")) != 1) {
@@ -219,7 +275,7 @@ int binding_ovs_unplug_port(struct binding_ovs *b, const char *ifname, char **re
 
 	ops = json_pack("[{s:s, s:s, s:[o], s:[s]}]", "op", "select", "table", "Port", "where",
 			ovsdb_cond("name", "==", json_string(ifname)), "columns", "_uuid");
-	r = ovsdb_transact(b->client, VS, ops, OVS_TIMEOUT_MS, &res, reterr_msg);
+	r = ovs_transact(b, ops, &res, reterr_msg);
 	if (r < 0)
 		return r;
 	rows = json_object_get(json_array_get(res, 0), "rows");
@@ -233,7 +289,7 @@ int binding_ovs_unplug_port(struct binding_ovs *b, const char *ifname, char **re
 	ops = json_pack("[{s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]", "op", "mutate", "table",
 			"Bridge", "where", ovsdb_cond("ports", "includes", ovsdb_uuid(uuid)),
 			"mutations", "ports", "delete", "set", ovsdb_uuid(uuid));
-	return ovsdb_transact(b->client, VS, ops, OVS_TIMEOUT_MS, &res2, reterr_msg);
+	return ovs_transact(b, ops, &res2, reterr_msg);
 }
 
 /* Configure the container end from a socket opened inside its netns. */

@@ -311,7 +311,10 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 		goto rollback;
 	}
 	if (r < 0) {
-		reply = error_reply(KURYR_ERR_DATAPATH, "cannot plug the port", err);
+		/* The switch's database unreachable is worth a retry. */
+		reply = error_reply(backend_code(r) == CNI_ERR_TRY_AGAIN ? CNI_ERR_TRY_AGAIN
+									 : KURYR_ERR_DATAPATH,
+				    "cannot plug the port", err);
 		goto rollback;
 	}
 	a.state = ATTACH_PLUGGED;

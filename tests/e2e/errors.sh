@@ -101,6 +101,19 @@ check_eq "ADD works again once NB is back (kuryrd reconnects)" 0 "$RC"
 cni DEL "$P-a" eth0 "$NS1" "$C"
 assert_clean "NB back"
 
+# The switch's own database restarts (an OVS upgrade): kuryrd reconnects.
+"$SRC/scripts/ovn.sh" stop "$RUN" "$HOSTNS" ovsdb 2>>"$T/ovn.log"
+CNI_COMMAND=STATUS "$CNI_BIN" <<<"$C" >"$T/status.out"; RC=$?; OUT=$(cat "$T/status.out")
+expect_err "STATUS with the OVS database down" 50
+cni ADD "$P-a" eth0 "$NS1" "$C"
+expect_err "ADD with the OVS database down" 11
+assert_clean "OVS database down"
+"$SRC/scripts/ovn.sh" start "$RUN" "$HOSTNS" ovsdb 2>>"$T/ovn.log"
+cni ADD "$P-a" eth0 "$NS1" "$C"
+check_eq "ADD works again once the OVS database is back" 0 "$RC"
+cni DEL "$P-a" eth0 "$NS1" "$C"
+assert_clean "OVS database back"
+
 # kuryrd not running.
 stop_kuryrd
 cni ADD "$P-a" eth0 "$NS1" "$C"
