@@ -41,6 +41,8 @@ struct kuryr_port {
 
 struct port_spec {
 	const char *network;
+	/* The network as the caller just read it (saves a lookup), or NULL. */
+	const struct kuryr_network *net;
 	const char *name; /* NULL: generate */
 	const char *mac;  /* NULL: generate */
 	const char *ip;	  /* NULL: allocate from the subnet */

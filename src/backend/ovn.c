@@ -452,9 +452,14 @@ static int ovn_port_create(struct backend *b, const struct port_spec *spec, stru
 	json_t *ops, *ext;
 	int r;
 
-	r = ovn_network_get(b, spec->network, &net, reterr_msg);
-	if (r < 0)
-		return r;
+	/* The transaction below re-checks that the network still exists. */
+	if (spec->net)
+		net = *spec->net;
+	else {
+		r = ovn_network_get(b, spec->network, &net, reterr_msg);
+		if (r < 0)
+			return r;
+	}
 	if (backend_parse_cidr4(net.cidr, &subnet, &len) < 0) {
 		set_errmsg(reterr_msg, "network %s has a bad subnet \"%s\"", net.name, net.cidr);
 		return -EINVAL;
@@ -530,6 +535,15 @@ static int ovn_port_create(struct backend *b, const struct port_spec *spec, stru
 	}
 	if (r < 0)
 		return r;
+	/* The last operation adds the port to the switch by uuid: a switch
+	 * deleted and re-created under the same name since the caller read
+	 * it matches nothing, and the orphaned port row is dropped. */
+	if (json_integer_value(json_object_get(json_array_get(res, spec->ip ? 4 : 3), "count")) !=
+	    1) {
+		set_errmsg(reterr_msg, "network %s changed while the port was being created",
+			   net.name);
+		return -ENOENT;
+	}
 
 	if (!spec->ip) {
 		_cleanup_json_ json_t *res2 = NULL;

@@ -269,6 +269,7 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 
 	r = d->backend->ops->port_create(d->backend,
 					 &(struct port_spec){ .network = net.name,
+							      .net = &net,
 							      .name = port_name,
 							      .mac = *want_mac ? want_mac : NULL,
 							      .ip = *want_ip ? want_ip : NULL,
