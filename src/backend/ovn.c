@@ -377,12 +377,11 @@ static int ovn_port_list(struct backend *b, const char *network, struct kuryr_po
 
 static int ovn_port_delete(struct backend *b, const char *name, char **reterr_msg)
 {
-	_cleanup_json_ json_t *res = NULL;
+	_cleanup_json_ json_t *res = NULL, *res2 = NULL;
+	const char *uuid;
 	json_t *ops;
 	int r;
 
-	/* Removing the port from its switch's "ports" garbage-collects the
-	 * row: Logical_Switch_Port is not a root table. */
 	ops = json_pack("[{s:s, s:s, s:o, s:[s]}]", "op", "select", "table", "Logical_Switch_Port",
 			"where", where_name(name), "columns", "_uuid");
 	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
@@ -392,18 +391,14 @@ static int ovn_port_delete(struct backend *b, const char *name, char **reterr_ms
 		set_errmsg(reterr_msg, "port \"%s\" does not exist", name);
 		return -ENOENT;
 	}
-	{
-		const char *uuid =
-		    ovsdb_datum_uuid(json_object_get(json_array_get(first_rows(res), 0), "_uuid"));
-		_cleanup_json_ json_t *res2 = NULL;
-
-		ops = json_pack("[{s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]", "op", "mutate",
-				"table", "Logical_Switch", "where",
-				ovsdb_cond("ports", "includes", ovsdb_uuid(uuid)), "mutations",
-				"ports", "delete", "set", ovsdb_uuid(uuid));
-		r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res2, reterr_msg);
-	}
-	return r;
+	uuid = ovsdb_datum_uuid(json_object_get(json_array_get(first_rows(res), 0), "_uuid"));
+	/* Removing the port from its switch's "ports" garbage-collects the
+	 * row: Logical_Switch_Port is not a root table. */
+	ops =
+	    json_pack("[{s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]", "op", "mutate", "table",
+		      "Logical_Switch", "where", ovsdb_cond("ports", "includes", ovsdb_uuid(uuid)),
+		      "mutations", "ports", "delete", "set", ovsdb_uuid(uuid));
+	return ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res2, reterr_msg);
 }
 
 /* Wait for ovn-northd to fill dynamic_addresses, then read it back. */

@@ -45,10 +45,12 @@ int binding_ovs_watch_new(struct binding_ovs *b, const char *ifname, struct ovs_
 int binding_ovs_watch_wait(struct binding_ovs *b, struct ovs_watch *w, int timeout_ms);
 void binding_ovs_watch_free(struct binding_ovs *b, struct ovs_watch *w);
 
-/* Create and configure the veth pair and put its host end on the bridge.
- * On failure nothing is left behind. -EADDRINUSE: a device named @ifname
- * already exists in the netns; -EEXIST: @host_ifname is taken. */
-int binding_ovs_plug_veth(struct binding_ovs *b, const struct veth_plug *p, char **reterr_msg);
+/* Create and configure the veth pair and put its host end on the bridge;
+ * the host end's MAC goes to @ret_host_mac when non-NULL. On failure
+ * nothing is left behind. -EADDRINUSE: a device named @ifname already
+ * exists in the netns; -EEXIST: @host_ifname is taken. */
+int binding_ovs_plug_veth(struct binding_ovs *b, const struct veth_plug *p, char ret_host_mac[18],
+			  char **reterr_msg);
 
 /* Take @host_ifname off the bridge and delete the veth pair (both ends).
  * Missing pieces are not an error. */

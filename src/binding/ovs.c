@@ -8,6 +8,7 @@
 #include "json-util.h"
 #include "nl/nl.h"
 #include "ovsdb/ovsdb.h"
+#include "time-util.h"
 
 #define VS	       "Open_vSwitch"
 #define OVS_TIMEOUT_MS 10000
@@ -206,13 +207,7 @@ int binding_ovs_watch_wait(struct binding_ovs *b, struct ovs_watch *w, int timeo
 	struct timespec dl;
 	int r = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += timeout_ms / 1000;
-	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
+	timespec_deadline_ms(&dl, timeout_ms);
 	pthread_mutex_lock(&b->lock);
 	while (!w->installed && r == 0)
 		r = -pthread_cond_timedwait(&b->cond, &b->lock, &dl);
@@ -292,51 +287,38 @@ int binding_ovs_unplug_port(struct binding_ovs *b, const char *ifname, char **re
 	return ovs_transact(b, ops, &res2, reterr_msg);
 }
 
-/* Configure the container end from a socket opened inside its netns. */
-static int configure_pod_end(const struct veth_plug *p, char **reterr_msg)
+/* Configure the container end through @ns, a socket inside its netns. */
+static int configure_pod_end(struct nl_sock *ns, const struct veth_plug *p, char **reterr_msg)
 {
-	struct nl_sock *ns = NULL;
 	struct nl_link_info li;
 	uint8_t ip[16], gw[16];
 	int r;
 
-	r = nl_sock_open_netns(p->netns_fd, &ns);
-	if (r < 0) {
-		set_errmsg(reterr_msg, "cannot open netlink in the container netns: %s",
-			   strerror(-r));
-		return r;
-	}
 	r = nl_link_get(ns, p->ifname, &li);
 	if (r < 0) {
 		set_errmsg(reterr_msg, "%s missing in the container netns after creation",
 			   p->ifname);
-		goto out;
+		return r;
 	}
 	if (inet_pton(p->family, p->ip, ip) != 1) {
 		set_errmsg(reterr_msg, "bad IP \"%s\"", p->ip);
-		r = -EINVAL;
-		goto out;
+		return -EINVAL;
 	}
 	r = nl_addr_add(ns, li.ifindex, p->family, ip, p->prefixlen, reterr_msg);
 	if (r < 0)
-		goto out;
+		return r;
 	r = nl_link_set_up(ns, li.ifindex, true, reterr_msg);
-	if (r < 0)
-		goto out;
-	if (p->gateway && *p->gateway) {
-		if (inet_pton(p->family, p->gateway, gw) != 1) {
-			set_errmsg(reterr_msg, "bad gateway \"%s\"", p->gateway);
-			r = -EINVAL;
-			goto out;
-		}
-		r = nl_route_add(ns, li.ifindex, p->family, NULL, 0, gw, reterr_msg);
+	if (r < 0 || !p->gateway || !*p->gateway)
+		return r;
+	if (inet_pton(p->family, p->gateway, gw) != 1) {
+		set_errmsg(reterr_msg, "bad gateway \"%s\"", p->gateway);
+		return -EINVAL;
 	}
-out:
-	nl_sock_free(ns);
-	return r;
+	return nl_route_add(ns, li.ifindex, p->family, NULL, 0, gw, reterr_msg);
 }
 
-int binding_ovs_plug_veth(struct binding_ovs *b, const struct veth_plug *p, char **reterr_msg)
+int binding_ovs_plug_veth(struct binding_ovs *b, const struct veth_plug *p, char ret_host_mac[18],
+			  char **reterr_msg)
 {
 	struct nl_sock *host = NULL, *pod = NULL;
 	struct nl_link_info li;
@@ -352,28 +334,31 @@ int binding_ovs_plug_veth(struct binding_ovs *b, const struct veth_plug *p, char
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)m[i];
 
-	/* The veth creation would also fail on a taken name, but could not
-	 * say which end collided. */
+	/* One socket inside the container netns serves the name check and the
+	 * configuration. The check comes first because the veth creation
+	 * would also fail on a taken name but could not say which end. */
 	r = nl_sock_open_netns(p->netns_fd, &pod);
-	if (r >= 0) {
-		r = nl_link_get(pod, p->ifname, &li);
-		nl_sock_free(pod);
-		if (r == 0) {
-			set_errmsg(reterr_msg,
-				   "a device named %s already exists in the container netns",
-				   p->ifname);
-			return -EADDRINUSE;
-		}
-	}
-	if (r < 0 && r != -ENODEV) {
-		set_errmsg(reterr_msg, "cannot inspect the container netns: %s", strerror(-r));
+	if (r < 0) {
+		set_errmsg(reterr_msg, "cannot open netlink in the container netns: %s",
+			   strerror(-r));
 		return r;
+	}
+	r = nl_link_get(pod, p->ifname, &li);
+	if (r == 0) {
+		set_errmsg(reterr_msg, "a device named %s already exists in the container netns",
+			   p->ifname);
+		r = -EADDRINUSE;
+		goto out;
+	}
+	if (r != -ENODEV) {
+		set_errmsg(reterr_msg, "cannot inspect the container netns: %s", strerror(-r));
+		goto out;
 	}
 
 	r = nl_sock_open(&host);
 	if (r < 0) {
 		set_errmsg(reterr_msg, "cannot open netlink: %s", strerror(-r));
-		return r;
+		goto out;
 	}
 	r = nl_veth_add(host, p->host_ifname, p->ifname, p->netns_fd, mac, p->mtu, reterr_msg);
 	if (r < 0)
@@ -383,18 +368,22 @@ int binding_ovs_plug_veth(struct binding_ovs *b, const struct veth_plug *p, char
 		r = nl_link_set_up(host, li.ifindex, true, reterr_msg);
 	if (r < 0)
 		goto fail;
-	r = configure_pod_end(p, reterr_msg);
+	r = configure_pod_end(pod, p, reterr_msg);
 	if (r < 0)
 		goto fail;
 	r = ovs_add_port(b, p->host_ifname, p->port, p->mac, p->device_id, reterr_msg);
 	if (r < 0)
 		goto fail;
+	if (ret_host_mac)
+		snprintf(ret_host_mac, 18, "%02x:%02x:%02x:%02x:%02x:%02x", li.mac[0], li.mac[1],
+			 li.mac[2], li.mac[3], li.mac[4], li.mac[5]);
 	goto out;
 fail:
 	/* Deleting one end of a veth deletes both. */
 	(void)nl_link_del(host, p->host_ifname, NULL);
 out:
 	nl_sock_free(host);
+	nl_sock_free(pod);
 	return r;
 }
 

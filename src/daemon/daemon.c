@@ -306,7 +306,7 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 							       .ip = port.ip,
 							       .prefixlen = port.prefixlen,
 							       .gateway = net.gateway },
-					  &err);
+					  res.host_mac, &err);
 	if (r == -EADDRINUSE) {
 		reply = error_reply(KURYR_ERR_IFNAME_EXISTS, "interface name taken", err);
 		goto rollback;
@@ -342,7 +342,6 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 	}
 
 	snprintf(res.host_ifname, sizeof(res.host_ifname), "%s", a.host_ifname);
-	snprintf(res.host_mac, sizeof(res.host_mac), "%s", "");
 	snprintf(res.ifname, sizeof(res.ifname), "%s", c->ifname);
 	snprintf(res.mac, sizeof(res.mac), "%s", port.mac);
 	snprintf(res.sandbox, sizeof(res.sandbox), "%s", c->netns);
@@ -350,16 +349,6 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 	res.ip.family = AF_INET;
 	snprintf(res.ip.address, sizeof(res.ip.address), "%s", a.address);
 	snprintf(res.ip.gateway, sizeof(res.ip.gateway), "%s", net.gateway);
-	{
-		struct nl_sock *s = NULL;
-		struct nl_link_info li;
-
-		if (nl_sock_open(&s) == 0 && nl_link_get(s, a.host_ifname, &li) == 0)
-			snprintf(res.host_mac, sizeof(res.host_mac),
-				 "%02x:%02x:%02x:%02x:%02x:%02x", li.mac[0], li.mac[1], li.mac[2],
-				 li.mac[3], li.mac[4], li.mac[5]);
-		nl_sock_free(s);
-	}
 	log_info("event=add container=%.12s ifname=%s netns=%s network=%s port=%s ip=%s", c->cid,
 		 c->ifname, c->netns, net.name, port.name, a.address);
 	return ok_reply(cni_result_new(c->version, &res, json_object_get(c->conf, "dns")));

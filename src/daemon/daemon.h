@@ -11,7 +11,8 @@
 struct kuryrd;
 
 /* Connect to the backend and the switch, open the store, finish or roll
- * back attachments a previous run left half-done. 0 or -errno with detail. */
+ * back attachments a previous run left half-done. 0 or -errno with detail.
+ * @cfg is copied shallowly: its strings must outlive the daemon. */
 int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reterr_msg);
 void kuryrd_free(struct kuryrd *d);
 

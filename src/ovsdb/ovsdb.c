@@ -32,6 +32,7 @@
 
 #include "macro.h"
 #include "ovsdb.h"
+#include "time-util.h"
 
 /* Upper bound for one message from the server; a larger one is treated as a
  * protocol error rather than growing the buffer without limit. */
@@ -83,17 +84,6 @@ struct ovsdb_client {
 	char *outq; /* echo replies not yet sent */
 	size_t outq_len;
 };
-
-static void deadline_after(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
 
 static char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
 static char *strdup_printf(const char *fmt, ...)
@@ -663,7 +653,7 @@ static int rpc_call(struct ovsdb_client *c, const char *method, json_t *params, 
 	pthread_cond_init(&call.cond, &attr);
 	pthread_condattr_destroy(&attr);
 	if (timeout_ms > 0)
-		deadline_after(&deadline, timeout_ms);
+		timespec_deadline_ms(&deadline, timeout_ms);
 
 	pthread_mutex_lock(&c->lock);
 	if (!c->connected) {

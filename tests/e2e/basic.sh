@@ -37,7 +37,10 @@ for i in 1 2 3; do
 		"$(ip -n "$ns" route show default | awk '{print $1,$2,$3,$4,$5}')"
 	host=$(jget '["interfaces"][0]["name"]')
 	port=$(vsctl get Interface "$host" external_ids:iface-id | tr -d '"')
-	check_eq "OVSDB $i: host end on br-int" "$host" "$(vsctl port-to-br "$host" >/dev/null && echo "$host")"
+	check_eq "OVSDB $i: host end on br-int" "br-int" "$(vsctl port-to-br "$host")"
+	check_eq "result $i: host interface MAC is the host veth's" \
+		"$(ip -n "$HOSTNS" -j link show "$host" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')" \
+		"$(jget '["interfaces"][0]["mac"]')"
 	check_eq "OVSDB $i: attached-mac and ovn-installed" "${MAC[$i]} true" \
 		"$(vsctl get Interface "$host" external_ids:attached-mac | tr -d '"') $(vsctl get Interface "$host" external_ids:ovn-installed | tr -d '"')"
 	check_eq "OVN NB $i: port security is MAC + IP" "${MAC[$i]} ${IP[$i]%/*}" \

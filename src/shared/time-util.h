@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Deadlines for pthread_cond_timedwait on CLOCK_MONOTONIC condvars. */
+#pragma once
+
+#include <time.h>
+
+/* *ts = now (CLOCK_MONOTONIC) + @ms milliseconds. */
+static inline void timespec_deadline_ms(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
