@@ -326,11 +326,9 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 	}
 	r = binding_ovs_watch_wait(d->ovs, watch, d->cfg.port_up_timeout_ms);
 	if (r < 0) {
-		char det[160];
-
-		snprintf(det, sizeof(det), "OVN did not install port %s within %d ms (%s)",
-			 port.name, d->cfg.port_up_timeout_ms, strerror(-r));
-		reply = error_reply(CNI_ERR_TRY_AGAIN, "port did not come up", det);
+		set_errmsg(&err, "OVN did not install port %s within %d ms (%s)", port.name,
+			   d->cfg.port_up_timeout_ms, strerror(-r));
+		reply = error_reply(CNI_ERR_TRY_AGAIN, "port did not come up", err);
 		goto rollback;
 	}
 	binding_ovs_watch_free(d->ovs, TAKE_PTR(watch));
