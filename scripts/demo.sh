@@ -2,8 +2,9 @@
 # The main job, on the embedded default (local OVS + OVN, no OpenStack):
 # install what is needed, build, start Open vSwitch (userspace datapath),
 # OVN and kuryrd, create a network, attach three containers (network
-# namespaces) through the real kuryr-cni, plug a VM's tap device for a port
-# on the same network, and prove the containers reach each other.
+# namespaces) through the real kuryr-cni from a pool of pre-wired ports, plug
+# a VM's tap device for a port on the same network, and prove the
+# containers reach each other.
 #
 #   scripts/demo.sh         set everything up and run the checks (re-runnable)
 #   scripts/demo.sh down    remove everything the demo made
@@ -30,6 +31,7 @@ down() {
 		done
 		"$B/kuryrctl" vm unplug kc-demo-vm >/dev/null 2>&1 || true
 		"$B/kuryrctl" port delete demo-vm >/dev/null 2>&1 || true
+		"$B/kuryrctl" pool free >/dev/null 2>&1 || true
 		"$B/kuryrctl" network delete "$NET" >/dev/null 2>&1 || true
 	fi
 	if [ -f "$RUN/kuryrd.pid" ]; then
@@ -38,6 +40,7 @@ down() {
 		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 	fi
 	ip link del kc-demo-vm 2>/dev/null || true
+	ip netns del kc-demo-hold 2>/dev/null || true
 	for i in 1 2 3; do ip netns del kc-demo-$i 2>/dev/null || true; done
 	[ -d "$RUN" ] && scripts/ovn.sh down "$RUN" || true
 }
@@ -72,6 +75,12 @@ bridge = br-int
 socket = $SOCK
 state_dir = $RUN/state
 metrics_address = 127.0.0.1:9655
+[vif_pool]
+enabled = true
+prewire = true
+ports_pool_min = 5
+ports_pool_batch = 5
+holding_netns = kc-demo-hold
 CONF
 say "starting kuryrd (log: $RUN/kuryrd.log)"
 "$B/kuryrd" -c "$RUN/kuryr.conf" >"$RUN/kuryrd.log" 2>&1 &
@@ -81,6 +90,8 @@ for _ in $(seq 100); do "$B/kuryrctl" status >/dev/null 2>&1 && break; sleep 0.0
 
 say "creating network $NET ($SUBNET)"
 "$B/kuryrctl" network create "$NET" --subnet "$SUBNET"
+say "filling its port pool: OVN ports pre-wired to stubs parked in netns kc-demo-hold"
+"$B/kuryrctl" pool populate "$NET"
 
 declare -A IP
 for i in 1 2 3; do
@@ -89,7 +100,8 @@ for i in 1 2 3; do
 	out=$(CNI_COMMAND=ADD CNI_CONTAINERID=kc-demo-$i CNI_IFNAME=eth0 CNI_NETNS=/run/netns/kc-demo-$i \
 		CNI_PATH=$B "$B/kuryr-cni" <<<"$(conf)") || die "ADD of container $i failed: $out"
 	IP[$i]=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["ips"][0]["address"])' <<<"$out")
-	say "container kc-demo-$i attached through kuryr-cni: eth0 ${IP[$i]}"
+	kind=$(ip -n kc-demo-$i -d -j link show eth0 | python3 -c 'import json,sys; l=json.load(sys.stdin)[0]["linkinfo"]; print(l["info_kind"], l.get("info_data", {}).get("mode", ""))')
+	say "container kc-demo-$i attached through kuryr-cni: eth0 ${IP[$i]} ($kind)"
 done
 
 say "VM port: create it and plug the hypervisor's tap device (kc-demo-vm)"
@@ -122,4 +134,6 @@ say "what kuryrd knows"
 "$B/kuryrctl" attachment list
 echo
 "$B/kuryrctl" port list --network "$NET"
+echo
+"$B/kuryrctl" pool list
 say "done: three containers and a VM port on one OVN network. Remove with: scripts/demo.sh down"

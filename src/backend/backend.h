@@ -25,6 +25,7 @@ struct kuryr_network {
 enum port_owner {
 	PORT_OWNER_CONTAINER,
 	PORT_OWNER_VM,
+	PORT_OWNER_POOL, /* pre-created by a node's pool; device_id is the node */
 };
 
 struct kuryr_port {
@@ -73,6 +74,11 @@ struct backend_ops {
 	/* Create a port; returns once its MAC and IP are known. */
 	int (*port_create)(struct backend *b, const struct port_spec *spec, struct kuryr_port *ret,
 			   char **reterr_msg);
+	/* Create @n ports like @spec (names generated, spec->name and ->ip
+	 * ignored) in as few backend round trips as it allows; fills
+	 * ret[0..n). All or nothing. */
+	int (*port_create_bulk)(struct backend *b, const struct port_spec *spec, unsigned n,
+				struct kuryr_port *ret, char **reterr_msg);
 	int (*port_get)(struct backend *b, const char *name, struct kuryr_port *ret,
 			char **reterr_msg);
 	/* @network NULL: every port of ours. */
@@ -108,6 +114,9 @@ static inline void backend_free(struct backend *b)
 
 /* A random locally administered unicast MAC, "xx:xx:xx:xx:xx:xx". */
 void backend_random_mac(char out[18]);
+/* A device name for port @port: @prefix (2 chars) + 12 hex digits of the
+ * port's id, so it is stable across restarts. */
+void backend_ifname(const char *prefix, const char *port, char out[16]);
 /* A random UUID v4 string. */
 void backend_random_uuid(char out[37]);
 /* Parse "a.b.c.d/len" (IPv4) into network address and prefix length;

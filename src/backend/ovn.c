@@ -162,13 +162,21 @@ static void row_to_port(json_t *row, struct kuryr_port *p)
 	copy_str(p->device_id, sizeof(p->device_id), ovsdb_map_get(ext, EXT_DEVICE));
 	copy_str(p->ifname, sizeof(p->ifname), ovsdb_map_get(ext, EXT_IFNAME));
 	owner = ovsdb_map_get(ext, EXT_OWNER);
-	p->owner = owner && streq(owner, "vm") ? PORT_OWNER_VM : PORT_OWNER_CONTAINER;
+	p->owner = !owner		  ? PORT_OWNER_CONTAINER
+		   : streq(owner, "vm")	  ? PORT_OWNER_VM
+		   : streq(owner, "pool") ? PORT_OWNER_POOL
+					  : PORT_OWNER_CONTAINER;
 	n = ovsdb_datum_strings(json_object_get(row, "addresses"), addrs, ELEMENTSOF(addrs));
 	if (n > 0)
 		parse_lsp_address(addrs[0], p);
 	if (ovsdb_datum_strings(json_object_get(row, "dynamic_addresses"), dyn, 1) == 1)
 		parse_lsp_address(dyn[0], p);
 	p->up = json_is_true(json_object_get(row, "up"));
+}
+
+static const char *owner_name(enum port_owner o)
+{
+	return o == PORT_OWNER_VM ? "vm" : o == PORT_OWNER_POOL ? "pool" : "container";
 }
 
 static json_t *first_rows(json_t *result)
@@ -497,9 +505,9 @@ static int ovn_port_create(struct backend *b, const struct port_spec *spec, stru
 	}
 
 	ext = ovsdb_string_map((const char *const[]){
-	    EXT_NETWORK, net.name, EXT_OWNER, spec->owner == PORT_OWNER_VM ? "vm" : "container",
-	    EXT_DEVICE, spec->device_id ? spec->device_id : "", EXT_IFNAME,
-	    spec->ifname ? spec->ifname : "", spec->ip ? EXT_IP : NULL, spec->ip, NULL });
+	    EXT_NETWORK, net.name, EXT_OWNER, owner_name(spec->owner), EXT_DEVICE,
+	    spec->device_id ? spec->device_id : "", EXT_IFNAME, spec->ifname ? spec->ifname : "",
+	    spec->ip ? EXT_IP : NULL, spec->ip, NULL });
 	ops = json_pack("[o, o, {s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}},"
 			" {s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]",
 			op_wait_name("Logical_Switch", net.name, true),
@@ -570,6 +578,141 @@ fail:
 	return r;
 }
 
+/* Bulk creation for pools: one transaction inserts every port, one "wait"
+ * lets ovn-northd hand out all the addresses, one transaction sets every
+ * port_security. Three round trips whatever @n. */
+static int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec, unsigned n,
+				struct kuryr_port *ret, char **reterr_msg)
+{
+	struct ovn_backend *ob = to_ovn(b);
+	_cleanup_json_ json_t *res = NULL, *res2 = NULL, *res3 = NULL;
+	struct kuryr_network net;
+	json_t *ops, *refs, *rows, *batch_map;
+	char batch[37];
+	uint32_t subnet;
+	uint8_t len;
+	unsigned got = 0;
+	int r;
+
+	if (n == 0)
+		return 0;
+	if (spec->net)
+		net = *spec->net;
+	else {
+		r = ovn_network_get(b, spec->network, &net, reterr_msg);
+		if (r < 0)
+			return r;
+	}
+	if (backend_parse_cidr4(net.cidr, &subnet, &len) < 0) {
+		set_errmsg(reterr_msg, "network %s has a bad subnet \"%s\"", net.name, net.cidr);
+		return -EINVAL;
+	}
+	backend_random_uuid(batch);
+	batch_map = ovsdb_string_map((const char *const[]){ "kuryr:batch", batch, NULL });
+	ops = json_pack("[o]", op_wait_name("Logical_Switch", net.name, true));
+	refs = json_array();
+	for (unsigned i = 0; i < n; i++) {
+		char name[37], mac[18], addr[64], uname[16];
+
+		backend_random_uuid(name);
+		backend_random_mac(mac);
+		snprintf(addr, sizeof(addr), "%s dynamic", mac);
+		snprintf(uname, sizeof(uname), "lsp%u", i);
+		json_array_append_new(
+		    ops,
+		    json_pack(
+			"{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}}", "op", "insert", "table",
+			"Logical_Switch_Port", "uuid-name", uname, "row", "name", name, "addresses",
+			addr, "port_security", mac, "external_ids",
+			ovsdb_string_map((const char *const[]){
+			    EXT_NETWORK, net.name, EXT_OWNER, owner_name(spec->owner), EXT_DEVICE,
+			    spec->device_id ? spec->device_id : "", "kuryr:batch", batch, NULL })));
+		json_array_append_new(refs, ovsdb_named_uuid(uname));
+	}
+	json_array_append_new(ops, json_pack("{s:s, s:s, s:[o], s:[[s, s, [s, o]]]}", "op",
+					     "mutate", "table", "Logical_Switch", "where",
+					     ovsdb_cond("_uuid", "==", ovsdb_uuid(net.id)),
+					     "mutations", "ports", "insert", "set", refs));
+	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r == -ETIMEDOUT) {
+		set_errmsg(reterr_msg, "network %s vanished", net.name);
+		r = -ENOENT;
+	}
+	if (r < 0) {
+		json_decref(batch_map);
+		return r;
+	}
+	/* Wait until no port of the batch lacks an address, then read them. */
+	ops = json_pack("[{s:s, s:s, s:[o, [s, s, [s, []]]], s:[s], s:s, s:[], s:i},"
+			" {s:s, s:s, s:[o]}]",
+			"op", "wait", "table", "Logical_Switch_Port", "where",
+			ovsdb_cond("external_ids", "includes", json_deep_copy(batch_map)),
+			"dynamic_addresses", "==", "set", "columns", "name", "until", "==", "rows",
+			"timeout", IPAM_TIMEOUT_MS, "op", "select", "table", "Logical_Switch_Port",
+			"where", ovsdb_cond("external_ids", "includes", json_deep_copy(batch_map)));
+	r = ovn_transact(ob, ops, IPAM_TIMEOUT_MS + NB_TIMEOUT_MS, &res2, reterr_msg);
+	if (r == -ETIMEDOUT)
+		set_errmsg(reterr_msg, "OVN gave %u ports on %s no address within %d ms", n,
+			   net.name, IPAM_TIMEOUT_MS);
+	if (r < 0)
+		goto fail;
+	rows = json_object_get(json_array_get(res2, 1), "rows");
+	ops = json_array();
+	for (size_t i = 0; i < json_array_size(rows) && got < n; i++) {
+		struct kuryr_port *p = &ret[got];
+		char ps[128];
+
+		row_to_port(json_array_get(rows, i), p);
+		if (!*p->ip || !*p->mac)
+			continue;
+		p->prefixlen = len;
+		got++;
+		snprintf(ps, sizeof(ps), "%s %s", p->mac, p->ip);
+		json_array_append_new(ops,
+				      json_pack("{s:s, s:s, s:o, s:{s:s}}", "op", "update", "table",
+						"Logical_Switch_Port", "where", where_name(p->name),
+						"row", "port_security", ps));
+		json_array_append_new(
+		    ops, json_pack("{s:s, s:s, s:o, s:[[s, s, o]]}", "op", "mutate", "table",
+				   "Logical_Switch_Port", "where", where_name(p->name), "mutations",
+				   "external_ids", "insert",
+				   ovsdb_string_map((const char *const[]){ EXT_IP, p->ip, NULL })));
+	}
+	if (got != n) {
+		json_decref(ops);
+		set_errmsg(reterr_msg, "OVN returned %u of %u ports on %s", got, n, net.name);
+		r = -EIO;
+		goto fail;
+	}
+	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res3, reterr_msg);
+	if (r < 0)
+		goto fail;
+	json_decref(batch_map);
+	return 0;
+fail : {
+	/* Drop the whole batch: its ports leave the switch and are collected. */
+	_cleanup_json_ json_t *sel = NULL, *del = NULL;
+	json_t *srows, *uuids;
+
+	ops = json_pack("[{s:s, s:s, s:[o], s:[s]}]", "op", "select", "table",
+			"Logical_Switch_Port", "where",
+			ovsdb_cond("external_ids", "includes", batch_map), "columns", "_uuid");
+	if (ovn_transact(ob, ops, NB_TIMEOUT_MS, &sel, NULL) == 0) {
+		srows = first_rows(sel);
+		uuids = json_array();
+		for (size_t i = 0; i < json_array_size(srows); i++)
+			json_array_append_new(uuids, json_deep_copy(json_object_get(
+							 json_array_get(srows, i), "_uuid")));
+		ops = json_pack("[{s:s, s:s, s:[o], s:[[s, s, [s, o]]]}]", "op", "mutate", "table",
+				"Logical_Switch", "where",
+				ovsdb_cond("_uuid", "==", ovsdb_uuid(net.id)), "mutations", "ports",
+				"delete", "set", uuids);
+		(void)ovn_transact(ob, ops, NB_TIMEOUT_MS, &del, NULL);
+	}
+}
+	return r;
+}
+
 static int ovn_port_wait_up(struct backend *b, const char *name, int timeout_ms, char **reterr_msg)
 {
 	_cleanup_json_ json_t *res = NULL;
@@ -603,6 +746,7 @@ static const struct backend_ops ovn_ops = {
 	.network_list = ovn_network_list,
 	.network_delete = ovn_network_delete,
 	.port_create = ovn_port_create,
+	.port_create_bulk = ovn_port_create_bulk,
 	.port_get = ovn_port_get,
 	.port_list = ovn_port_list,
 	.port_delete = ovn_port_delete,

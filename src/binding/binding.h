@@ -33,7 +33,7 @@ struct veth_plug {
 	const char *mac;	 /* container end's MAC */
 	uint32_t mtu;
 	int family;	/* AF_INET */
-	const char *ip; /* "10.0.0.5" */
+	const char *ip; /* "10.0.0.5"; NULL: only bring that end up */
 	uint8_t prefixlen;
 	const char *gateway; /* "" or NULL: no default route */
 };
@@ -61,3 +61,7 @@ int binding_ovs_plug_tap(struct binding_ovs *b, const char *ifname, const char *
 			 const char *mac, const char *vm_id, char **reterr_msg);
 /* Take @ifname off the bridge; -ENOENT if it is not on it. */
 int binding_ovs_unplug_port(struct binding_ovs *b, const char *ifname, char **reterr_msg);
+
+/* 1 if Interface @ifname is on the switch and marked ovn-installed, 0 if it
+ * is there but not installed, -ENOENT if it is not there. */
+int binding_ovs_installed(struct binding_ovs *b, const char *ifname, char **reterr_msg);

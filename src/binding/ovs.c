@@ -300,6 +300,8 @@ static int configure_pod_end(struct nl_sock *ns, const struct veth_plug *p, char
 			   p->ifname);
 		return r;
 	}
+	if (!p->ip) /* a pool's stub: up, nothing more */
+		return nl_link_set_up(ns, li.ifindex, true, reterr_msg);
 	if (inet_pton(p->family, p->ip, ip) != 1) {
 		set_errmsg(reterr_msg, "bad IP \"%s\"", p->ip);
 		return -EINVAL;
@@ -431,4 +433,24 @@ int binding_ovs_plug_tap(struct binding_ovs *b, const char *ifname, const char *
 out:
 	nl_sock_free(host);
 	return r;
+}
+
+int binding_ovs_installed(struct binding_ovs *b, const char *ifname, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	json_t *ops, *rows;
+	const char *inst;
+	int r;
+
+	ops = json_pack("[{s:s, s:s, s:[o], s:[s]}]", "op", "select", "table", "Interface", "where",
+			ovsdb_cond("name", "==", json_string(ifname)), "columns", "external_ids");
+	r = ovs_transact(b, ops, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	rows = json_object_get(json_array_get(res, 0), "rows");
+	if (json_array_size(rows) == 0)
+		return -ENOENT;
+	inst = ovsdb_map_get(json_object_get(json_array_get(rows, 0), "external_ids"),
+			     "ovn-installed");
+	return inst && streq(inst, "true");
 }

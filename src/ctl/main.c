@@ -27,6 +27,9 @@ static void usage(FILE *f)
 		"  port list [--network NET] | port show NAME | port delete NAME\n"
 		"  vm plug TAP PORT        put a hypervisor's tap device on the bridge for PORT\n"
 		"  vm unplug TAP\n"
+		"  pool list [--network NET] | pool show NET\n"
+		"  pool populate NET       fill NET's pool to ports_pool_min now\n"
+		"  pool free [NET]         delete the ready entries of NET's pool (all pools)\n"
 		"  attachment list         containers attached on this node\n"
 		"  status                  daemon and backend state\n\n"
 		"  --socket PATH  kuryrd's socket (default %s)\n"
@@ -175,6 +178,8 @@ static int output(const json_t *result, const char *const *cols)
 static const char *const network_cols[] = { "name", "subnet", "gateway", "mtu", "ports", NULL };
 static const char *const port_cols[] = { "name", "network", "mac",	 "ip",
 					 "up",	 "owner",   "device_id", NULL };
+static const char *const pool_cols[] = { "network",  "ready", "in_use", "draining",
+					 "creating", "hits",  "misses", NULL };
 static const char *const attach_cols[] = { "container_id", "ifname", "network", "address",
 					   "host_ifname",  "state",  NULL };
 
@@ -326,6 +331,26 @@ int main(int argc, char **argv)
 			return call("vm.unplug", args, &result);
 		}
 		die("unknown vm command \"%s\" (see --help)", verb);
+	}
+	if (streq(obj, "pool")) {
+		char op[32];
+
+		if (streq(verb, "list")) {
+			parse_opts(argc, argv, 2, args, (const char *const[]){ "network", NULL });
+		} else if (streq(verb, "show") || streq(verb, "populate")) {
+			if (argc != 3)
+				die("pool %s needs exactly one network", verb);
+			json_object_set_new(args, "network", json_string(argv[2]));
+		} else if (streq(verb, "free")) {
+			if (argc > 3)
+				die("%s", "pool free takes at most one network");
+			if (argc == 3)
+				json_object_set_new(args, "network", json_string(argv[2]));
+		} else
+			die("unknown pool command \"%s\" (see --help)", verb);
+		snprintf(op, sizeof(op), "pool.%s", verb);
+		r = call(op, args, &result);
+		return r ?: output(result, pool_cols);
 	}
 	if (streq(obj, "attachment") && streq(verb, "list")) {
 		r = call("attachment.list", args, &result);

@@ -23,6 +23,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "nl/nl.h"
+#include "pool/pool.h"
 #include "proto/proto.h"
 #include "store/store.h"
 
@@ -54,6 +55,7 @@ struct kuryrd {
 	struct backend *backend;
 	struct binding_ovs *ovs;
 	struct store *store;
+	struct pool_mgr *pool; /* NULL: pools switched off */
 	pthread_mutex_t stripes[LOCK_STRIPES];
 	sem_t workers;
 	struct MHD_Daemon *http;
@@ -107,24 +109,19 @@ static int backend_code(int r)
 	}
 }
 
-/* The host end's name: "kc" + 12 hex digits of the port id. */
-static void host_ifname_for(const char *port, char out[16])
-{
-	size_t n = 0;
-
-	out[n++] = 'k';
-	out[n++] = 'c';
-	for (const char *p = port; *p && n < 14; p++)
-		if (*p != '-')
-			out[n++] = *p;
-	out[n] = 0;
-}
-
 /* Undo whatever an attachment row says exists. Each step tolerates the
  * piece being gone already, so this is safe to repeat. */
 static int attachment_teardown(struct kuryrd *d, const struct attachment *a, char **reterr_msg)
 {
 	int r;
+
+	/* A finished attachment on a pool entry hands the entry back. */
+	if (a->pooled && d->pool && a->state == ATTACH_DONE) {
+		r = pool_release(d->pool, a, reterr_msg);
+		if (r < 0)
+			return r;
+		return store_delete(d->store, a->container_id, a->ifname);
+	}
 
 	if (*a->host_ifname) {
 		r = binding_ovs_unplug_veth(d->ovs, a->host_ifname, reterr_msg);
@@ -216,6 +213,121 @@ static json_t *requested_addresses(json_t *conf, char ip[48], char mac[18])
 	return NULL;
 }
 
+static json_t *add_result(const struct cni_req *c, const struct attachment *a, const char *host_mac)
+{
+	struct cni_attach_result res = { 0 };
+
+	snprintf(res.host_ifname, sizeof(res.host_ifname), "%s", a->host_ifname);
+	snprintf(res.host_mac, sizeof(res.host_mac), "%s", host_mac);
+	snprintf(res.ifname, sizeof(res.ifname), "%s", c->ifname);
+	snprintf(res.mac, sizeof(res.mac), "%s", a->mac);
+	snprintf(res.sandbox, sizeof(res.sandbox), "%s", c->netns);
+	res.mtu = a->mtu;
+	res.ip.family = AF_INET;
+	snprintf(res.ip.address, sizeof(res.ip.address), "%s", a->address);
+	snprintf(res.ip.gateway, sizeof(res.ip.gateway), "%s", a->gateway);
+	log_info("event=add container=%.12s ifname=%s netns=%s network=%s port=%s ip=%s pool=%s",
+		 c->cid, c->ifname, c->netns, a->network, a->port, a->address,
+		 a->pooled == 2 ? "prewired"
+		 : a->pooled	? "port"
+				: "miss");
+	return ok_reply(cni_result_new(c->version, &res, json_object_get(c->conf, "dns")));
+}
+
+/* ADD from a pool entry: no backend call. NULL asks the caller to fall
+ * back to creating a port (the entry was unusable and is destroyed). */
+static json_t *add_from_pool(struct kuryrd *d, const struct cni_req *c, const struct pool_entry *e,
+			     int nsfd)
+{
+	_cleanup_free_ char *err = NULL;
+	struct ovs_watch *watch = NULL;
+	struct attachment a = { .mtu = e->mtu, .state = ATTACH_PORT };
+	char host_mac[18] = "";
+	int r;
+
+	snprintf(a.container_id, sizeof(a.container_id), "%s", c->cid);
+	snprintf(a.ifname, sizeof(a.ifname), "%s", c->ifname);
+	snprintf(a.netns, sizeof(a.netns), "%s", c->netns);
+	snprintf(a.network, sizeof(a.network), "%s", e->network);
+	snprintf(a.port, sizeof(a.port), "%s", e->port);
+	snprintf(a.mac, sizeof(a.mac), "%s", e->mac);
+	snprintf(a.address, sizeof(a.address), "%s/%u", e->ip, e->prefixlen);
+	snprintf(a.gateway, sizeof(a.gateway), "%s", e->gateway);
+	if (e->prewired) {
+		snprintf(a.host_ifname, sizeof(a.host_ifname), "%s", e->host_ifname);
+		snprintf(a.stub, sizeof(a.stub), "%s", e->stub);
+		a.pooled = 2;
+	} else {
+		backend_ifname("kc", e->port, a.host_ifname);
+		a.pooled = 1;
+	}
+	/* Recorded first: a crash from here on destroys the entry on restart. */
+	r = store_insert(d->store, &a);
+	if (r < 0) {
+		pool_give_back(d->pool, e);
+		return error_reply(CNI_ERR_IO, "cannot record the attachment", strerror(-r));
+	}
+
+	if (e->prewired) {
+		r = pool_attach(d->pool, e, nsfd, c->ifname, &err);
+		snprintf(host_mac, sizeof(host_mac), "%s", e->host_mac);
+	} else {
+		r = binding_ovs_watch_new(d->ovs, a.host_ifname, &watch);
+		if (r == 0)
+			r = binding_ovs_plug_veth(d->ovs,
+						  &(struct veth_plug){ .port = e->port,
+								       .host_ifname = a.host_ifname,
+								       .device_id = c->cid,
+								       .netns_fd = nsfd,
+								       .ifname = c->ifname,
+								       .mac = e->mac,
+								       .mtu = e->mtu,
+								       .family = AF_INET,
+								       .ip = e->ip,
+								       .prefixlen = e->prefixlen,
+								       .gateway = e->gateway },
+						  host_mac, &err);
+		if (r == 0) {
+			r = binding_ovs_watch_wait(d->ovs, watch, d->cfg.port_up_timeout_ms);
+			if (r < 0) {
+				set_errmsg(&err, "OVN did not install port %s within %d ms",
+					   e->port, d->cfg.port_up_timeout_ms);
+				(void)binding_ovs_unplug_veth(d->ovs, a.host_ifname, NULL);
+			}
+		}
+		binding_ovs_watch_free(d->ovs, watch);
+	}
+	if (r == -EADDRINUSE || r == -ETIMEDOUT || (r < 0 && !e->prewired)) {
+		/* The entry itself is fine: back to the pool. */
+		pool_give_back(d->pool, e);
+		store_delete(d->store, c->cid, c->ifname);
+		log_warn("event=add-failed container=%.12s ifname=%s network=%s: %s", c->cid,
+			 c->ifname, c->network, err ? err : "");
+		if (r == -EADDRINUSE)
+			return error_reply(KURYR_ERR_IFNAME_EXISTS, "interface name taken", err);
+		if (r == -ETIMEDOUT)
+			return error_reply(CNI_ERR_TRY_AGAIN, "port did not come up", err);
+		return error_reply(KURYR_ERR_DATAPATH, "cannot plug the port", err);
+	}
+	if (r < 0) {
+		log_warn("event=pool-entry-unusable port=%s: %s", e->port, err ? err : "");
+		pool_destroy(d->pool, e);
+		store_delete(d->store, c->cid, c->ifname);
+		return NULL;
+	}
+	a.state = ATTACH_DONE;
+	r = store_update(d->store, &a);
+	if (r < 0) {
+		/* Not recorded as done: give nothing out, destroy the entry. */
+		if (e->prewired)
+			(void)pool_release(d->pool, &a, NULL);
+		pool_destroy(d->pool, e);
+		store_delete(d->store, c->cid, c->ifname);
+		return error_reply(CNI_ERR_IO, "cannot record the attachment", strerror(-r));
+	}
+	return add_result(c, &a, host_mac);
+}
+
 static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 {
 	_cleanup_free_ char *err = NULL;
@@ -244,6 +356,16 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 		return error_reply(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS",
 				   "not a network namespace");
 
+	if (d->pool && !*want_ip && !*want_mac) {
+		struct pool_entry e;
+
+		if (pool_take(d->pool, c->network, &e) == 0) {
+			reply = add_from_pool(d, c, &e, nsfd);
+			if (reply)
+				return reply;
+		}
+	}
+
 	r = d->backend->ops->network_get(d->backend, c->network, &net, &err);
 	if (r == -ENOENT && !d->backend->ops->connected(d->backend))
 		return error_reply(CNI_ERR_TRY_AGAIN, "network backend unreachable", err);
@@ -251,6 +373,9 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 		return error_reply(CNI_ERR_INVALID_CONFIG, "unknown network", err);
 	if (r < 0)
 		return error_reply(backend_code(r), "network backend failed", err);
+
+	if (d->pool && !*want_ip && !*want_mac)
+		pool_want(d->pool, net.name);
 
 	/* Record the intent before creating anything, so a crash at any
 	 * later point can be rolled back from this row. */
@@ -261,7 +386,7 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 	snprintf(a.netns, sizeof(a.netns), "%s", c->netns);
 	snprintf(a.network, sizeof(a.network), "%s", net.name);
 	snprintf(a.port, sizeof(a.port), "%s", port_name);
-	host_ifname_for(port_name, a.host_ifname);
+	backend_ifname("kc", port_name, a.host_ifname);
 	snprintf(a.gateway, sizeof(a.gateway), "%s", net.gateway);
 	r = store_insert(d->store, &a);
 	if (r < 0)
@@ -339,17 +464,7 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 		goto rollback;
 	}
 
-	snprintf(res.host_ifname, sizeof(res.host_ifname), "%s", a.host_ifname);
-	snprintf(res.ifname, sizeof(res.ifname), "%s", c->ifname);
-	snprintf(res.mac, sizeof(res.mac), "%s", port.mac);
-	snprintf(res.sandbox, sizeof(res.sandbox), "%s", c->netns);
-	res.mtu = net.mtu;
-	res.ip.family = AF_INET;
-	snprintf(res.ip.address, sizeof(res.ip.address), "%s", a.address);
-	snprintf(res.ip.gateway, sizeof(res.ip.gateway), "%s", net.gateway);
-	log_info("event=add container=%.12s ifname=%s netns=%s network=%s port=%s ip=%s", c->cid,
-		 c->ifname, c->netns, net.name, port.name, a.address);
-	return ok_reply(cni_result_new(c->version, &res, json_object_get(c->conf, "dns")));
+	return add_result(c, &a, res.host_mac);
 
 rollback:
 	binding_ovs_watch_free(d->ovs, watch);
@@ -565,8 +680,10 @@ static json_t *port_json(const struct kuryr_port *p)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "name", p->name, "network",
 			 p->network, "mac", p->mac, "ip", p->ip, "up", p->up, "owner",
-			 p->owner == PORT_OWNER_VM ? "vm" : "container", "device_id", p->device_id,
-			 "ifname", p->ifname);
+			 p->owner == PORT_OWNER_VM     ? "vm"
+			 : p->owner == PORT_OWNER_POOL ? "pool"
+						       : "container",
+			 "device_id", p->device_id, "ifname", p->ifname);
 }
 
 static json_t *backend_error(int r, const char *what, const char *err)
@@ -684,6 +801,9 @@ static json_t *ctl_port(struct kuryrd *d, const char *verb, json_t *args)
 	if (p.owner == PORT_OWNER_CONTAINER)
 		return error_reply(409, "cannot delete the port",
 				   "it belongs to a container: DEL the container instead");
+	if (p.owner == PORT_OWNER_POOL)
+		return error_reply(409, "cannot delete the port",
+				   "it belongs to a port pool: use kuryrctl pool free");
 	r = ops->port_delete(d->backend, name, &err);
 	if (r < 0)
 		return backend_error(r, "cannot delete the port", err);
@@ -733,6 +853,40 @@ static json_t *ctl_vm(struct kuryrd *d, const char *verb, json_t *args)
 		return backend_error(r, "cannot show the port", err);
 	log_info("event=vm-plug tap=%s port=%s", tap, p.name);
 	return ok_reply(port_json(&p));
+}
+
+static json_t *ctl_pool(struct kuryrd *d, const char *verb, json_t *args)
+{
+	_cleanup_free_ char *err = NULL;
+	const char *net = json_object_get_str(args, "network");
+	int r;
+
+	if (!d->pool)
+		return error_reply(409, "pools are switched off", "[vif_pool] enabled = false");
+	if (streq(verb, "pool.list"))
+		return ok_reply(pool_list_json(d->pool, net));
+	if (streq(verb, "pool.free")) { /* no network: every pool */
+		r = pool_free_ready(d->pool, net, &err);
+		if (r < 0)
+			return backend_error(r, "cannot free the pool", err);
+		return ok_reply(pool_list_json(d->pool, net));
+	}
+	if (!net)
+		return error_reply(400, "missing argument", "network");
+	if (streq(verb, "pool.show")) {
+		json_t *a = pool_list_json(d->pool, net);
+		json_t *one = json_incref(json_array_get(a, 0));
+
+		json_decref(a);
+		return one ? ok_reply(one) : error_reply(404, "no pool for this network", net);
+	}
+	if (streq(verb, "pool.populate")) {
+		r = pool_populate(d->pool, net, &err);
+		if (r < 0)
+			return backend_error(r, "cannot populate the pool", err);
+		return ok_reply(pool_list_json(d->pool, net));
+	}
+	return error_reply(400, "unknown request", verb);
 }
 
 static int attachment_json_cb(const struct attachment *a, void *userdata)
@@ -804,6 +958,8 @@ json_t *kuryrd_handle(struct kuryrd *d, json_t *req)
 		return ctl_port(d, op, args);
 	if (streq(op, "vm.plug") || streq(op, "vm.unplug"))
 		return ctl_vm(d, op, args);
+	if (strncmp(op, "pool.", 5) == 0)
+		return ctl_pool(d, op, args);
 	if (streq(op, "attachment.list")) {
 		json_t *a = json_array();
 		int r = store_foreach(d->store, attachment_json_cb, a);
@@ -827,10 +983,11 @@ static int recover_cb(const struct attachment *a, void *userdata)
 	_cleanup_free_ char *err = NULL;
 	int r;
 
-	if (a->state == ATTACH_DONE)
+	if (a->state == ATTACH_DONE && access(a->netns, F_OK) == 0)
 		return 0;
-	/* An ADD that never answered: the runtime saw a failure and will
-	 * retry, so roll it back. */
+	/* An ADD that never answered (the runtime saw a failure and will
+	 * retry), or a container whose netns is gone: roll it back. Pools do
+	 * not exist yet here, so a pool entry is destroyed, not returned. */
 	r = attachment_teardown(d, a, &err);
 	if (r < 0)
 		log_err("event=recover-failed container=%.12s ifname=%s port=%s: %s",
@@ -868,6 +1025,20 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 		set_errmsg(reterr_msg, "cannot read the attachment store: %s", strerror(-r));
 		goto fail;
 	}
+	if (cfg->pool_enabled) {
+		r = pool_mgr_new(
+		    &(struct pool_params){ .prewire = cfg->pool_prewire,
+					   .min = cfg->pool_min,
+					   .max = cfg->pool_max,
+					   .batch = cfg->pool_batch,
+					   .update_ms = cfg->pool_update_ms,
+					   .port_up_timeout_ms = cfg->port_up_timeout_ms,
+					   .holding_netns = cfg->holding_netns,
+					   .host = cfg->host },
+		    d->backend, d->ovs, d->store, &d->pool, reterr_msg);
+		if (r < 0)
+			goto fail;
+	}
 	*ret = d;
 	return 0;
 fail:
@@ -881,6 +1052,7 @@ void kuryrd_free(struct kuryrd *d)
 		return;
 	if (d->http)
 		MHD_stop_daemon(d->http);
+	pool_mgr_free(d->pool); /* before what its threads use */
 	binding_ovs_free(d->ovs);
 	backend_free(d->backend);
 	store_free(d->store);
@@ -970,6 +1142,8 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
 	}
 	fprintf(f, "kuryr_add_duration_seconds_sum %.6f\nkuryr_add_duration_seconds_count %lu\n",
 		(double)atomic_load(&d->m.add_sum_us) / 1e6, atomic_load(&d->m.add_count));
+	if (d->pool)
+		pool_write_metrics(d->pool, f);
 	fclose(f);
 	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");

@@ -18,6 +18,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -245,6 +247,62 @@ int nl_netns_open(const char *path, int *ret_fd)
 	return 0;
 }
 
+struct netns_create_args {
+	const char *path;
+	int r;
+};
+
+/* A throwaway thread: unshare its network namespace and pin it with a bind
+ * mount, the way "ip netns add" does. The calling thread never moves. */
+static void *netns_create_thread(void *arg)
+{
+	struct netns_create_args *a = arg;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		a->r = -errno;
+	else if (mount("/proc/thread-self/ns/net", a->path, "none", MS_BIND, NULL) < 0)
+		a->r = -errno;
+	else
+		a->r = 0;
+	return NULL;
+}
+
+int nl_netns_create(const char *name, int *ret_fd)
+{
+	struct netns_create_args a = { .r = -EIO };
+	char path[256];
+	sigset_t all, old;
+	pthread_t t;
+	int fd, r;
+
+	if (!name || !*name || strchr(name, '/') ||
+	    snprintf(path, sizeof(path), "/run/netns/%s", name) >= (int)sizeof(path))
+		return -EINVAL;
+	if (nl_netns_open(path, ret_fd) == 0)
+		return 0;
+	if (mkdir("/run/netns", 0755) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	a.path = path;
+	sigfillset(&all);
+	r = pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (r != 0)
+		return -r;
+	r = pthread_create(&t, NULL, netns_create_thread, &a);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		return -r;
+	pthread_join(t, NULL);
+	if (a.r < 0) {
+		(void)unlink(path);
+		return a.r;
+	}
+	return nl_netns_open(path, ret_fd);
+}
+
 /* ---- request/reply ----------------------------------------------------- */
 
 static const struct attr_policy extack_policy[NLMSGERR_ATTR_MAX + 1] = {
@@ -417,6 +475,7 @@ static int link_info_parse(const struct nlmsghdr *m, struct nl_link_info *ret)
 		return -EBADMSG;
 	l.ifindex = ifm->ifi_index;
 	l.up = ifm->ifi_flags & IFF_UP;
+	l.flags = ifm->ifi_flags;
 	if (attr_copy_str(l.name, sizeof(l.name), tb[IFLA_IFNAME]) < 0 || l.name[0] == '\0')
 		return -EBADMSG;
 	/* Links without an Ethernet address (tun, ip tunnels) keep zeros. */
@@ -483,6 +542,38 @@ int nl_veth_add(struct nl_sock *s, const char *name, const char *peer_name, int 
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, linkinfo);
 
+	return nl_transact(s, nlh, NULL, NULL, NULL, reterr_msg);
+}
+
+int nl_macvlan_passthru_add(struct nl_sock *s, const char *name, int link_ifindex, int netns_fd,
+			    const uint8_t *mac, uint32_t mtu, char **reterr_msg)
+{
+	_Alignas(struct nlmsghdr) uint8_t buf[NL_REQ_SIZE] = { 0 };
+	struct nlattr *linkinfo, *data;
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifm;
+
+	if (!s || !ifname_valid(name) || link_ifindex <= 0)
+		return -EINVAL;
+	nlh = req_new(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	/* The lower device is looked up in the socket's namespace; the new
+	 * device is born in @netns_fd's. */
+	mnl_attr_put_u32(nlh, IFLA_LINK, (uint32_t)link_ifindex);
+	if (netns_fd >= 0)
+		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)netns_fd);
+	if (mac)
+		mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+	if (mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "macvlan");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	mnl_attr_put_u32(nlh, IFLA_MACVLAN_MODE, MACVLAN_MODE_PASSTHRU);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, linkinfo);
 	return nl_transact(s, nlh, NULL, NULL, NULL, reterr_msg);
 }
 
@@ -701,6 +792,27 @@ int nl_link_foreach(struct nl_sock *s, int (*cb)(const struct nl_link_info *l, v
 }
 
 /* ---- addresses --------------------------------------------------------- */
+
+int nl_addr_del(struct nl_sock *s, int ifindex, int family, const void *addr, uint8_t prefixlen,
+		char **reterr_msg)
+{
+	_Alignas(struct nlmsghdr) uint8_t buf[NL_REQ_SIZE] = { 0 };
+	size_t alen = family_addr_len(family);
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+
+	if (!s || ifindex <= 0 || !addr)
+		return -EINVAL;
+	if (alen == 0)
+		return -EAFNOSUPPORT;
+	nlh = req_new(buf, RTM_DELADDR, 0);
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = (uint8_t)family;
+	ifa->ifa_prefixlen = prefixlen;
+	ifa->ifa_index = (uint32_t)ifindex;
+	mnl_attr_put(nlh, IFA_LOCAL, alen, addr);
+	return nl_transact(s, nlh, NULL, NULL, NULL, reterr_msg);
+}
 
 int nl_addr_add(struct nl_sock *s, int ifindex, int family, const void *addr, uint8_t prefixlen,
 		char **reterr_msg)

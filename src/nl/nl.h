@@ -25,6 +25,7 @@ struct nl_link_info {
 	bool up;	/* IFF_UP set */
 	char kind[16];	/* IFLA_INFO_KIND, "" if none */
 	uint32_t group; /* IFLA_GROUP */
+	uint32_t flags; /* ifi_flags: IFF_UP, IFF_PROMISC, ... */
 };
 
 /* Open a rtnetlink socket in the caller's current network namespace. */
@@ -45,12 +46,23 @@ static inline void nl_sock_freep(struct nl_sock **s)
  * -EINVAL if it is not a network namespace. */
 int nl_netns_open(const char *path, int *ret_fd);
 
+/* Open the named network namespace /run/netns/@name, creating it (like
+ * "ip netns add") if it does not exist. 0 with an fd in *ret_fd. */
+int nl_netns_create(const char *name, int *ret_fd);
+
 /* Create a veth pair: @name in the socket's namespace (left down), and its
  * peer @peer_name created directly in namespace @peer_netns_fd (-1: the
  * socket's own namespace) with MAC @peer_mac (NULL: kernel's choice). Both
  * ends get @mtu (0: default). -EEXIST if either name is taken. */
 int nl_veth_add(struct nl_sock *s, const char *name, const char *peer_name, int peer_netns_fd,
 		const uint8_t *peer_mac, uint32_t mtu, char **reterr_msg);
+
+/* Create a macvlan in passthru mode named @name on top of @link_ifindex (in
+ * the socket's namespace), directly inside namespace @netns_fd (-1: the
+ * socket's own), with MAC @mac (NULL: the lower device's) and @mtu (0:
+ * inherit). Left down. Passthru allows one macvlan per lower device. */
+int nl_macvlan_passthru_add(struct nl_sock *s, const char *name, int link_ifindex, int netns_fd,
+			    const uint8_t *mac, uint32_t mtu, char **reterr_msg);
 
 /* Delete link @name. -ENODEV if there is none. */
 int nl_link_del(struct nl_sock *s, const char *name, char **reterr_msg);
@@ -73,6 +85,11 @@ int nl_link_set_up(struct nl_sock *s, int ifindex, bool up, char **reterr_msg);
  * @ifindex. For AF_INET the broadcast address is set too. For AF_INET6 the
  * address is added with IFA_F_NODAD so it is usable at once. */
 int nl_addr_add(struct nl_sock *s, int ifindex, int family, const void *addr, uint8_t prefixlen,
+		char **reterr_msg);
+
+/* Remove address @addr/@prefixlen from @ifindex (and with it the routes
+ * that used it). -EADDRNOTAVAIL if it is not there. */
+int nl_addr_del(struct nl_sock *s, int ifindex, int family, const void *addr, uint8_t prefixlen,
 		char **reterr_msg);
 
 /* Add a unicast route to @dst/@dst_len (dst NULL with len 0: default route)

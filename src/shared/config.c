@@ -21,9 +21,23 @@ int config_init(struct kuryr_config *c)
 		.metrics_address = strdup(""),
 		.port_up_timeout_ms = 10000,
 		.workers = 32,
+		.host = NULL,
+		.pool_enabled = true,
+		.pool_prewire = true,
+		.pool_min = 5,
+		.pool_max = 0,
+		.pool_batch = 10,
+		.pool_update_ms = 20000,
+		.holding_netns = strdup("kuryr-hold"),
 	};
+	{
+		char h[256] = "localhost";
+
+		(void)gethostname(h, sizeof(h) - 1);
+		c->host = strdup(h);
+	}
 	if (!c->backend || !c->log_level || !c->nb_connection || !c->ovs_db || !c->ovs_bridge ||
-	    !c->socket || !c->state_dir || !c->metrics_address) {
+	    !c->socket || !c->state_dir || !c->metrics_address || !c->host || !c->holding_netns) {
 		config_release(c);
 		return -ENOMEM;
 	}
@@ -40,6 +54,8 @@ void config_release(struct kuryr_config *c)
 	free(c->socket);
 	free(c->state_dir);
 	free(c->metrics_address);
+	free(c->host);
+	free(c->holding_netns);
 	*c = (struct kuryr_config){ 0 };
 }
 
@@ -113,6 +129,17 @@ static int set_int(int *dst, const char *v, int min, int max)
 	return 0;
 }
 
+static int set_bool(bool *dst, const char *v)
+{
+	if (streq(v, "true") || streq(v, "yes") || streq(v, "1"))
+		*dst = true;
+	else if (streq(v, "false") || streq(v, "no") || streq(v, "0"))
+		*dst = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *st = user;
@@ -133,6 +160,8 @@ static int handler(void *user, const char *section, const char *name, const char
 			r = set_str(&c->backend, value);
 		} else if (streq(name, "log_level"))
 			r = set_str(&c->log_level, value);
+		else if (streq(name, "host"))
+			r = *value ? set_str(&c->host, value) : -EINVAL;
 	} else if (streq(section, "ovn")) {
 		if (streq(name, "nb_connection"))
 			r = set_str(&c->nb_connection, value);
@@ -152,6 +181,22 @@ static int handler(void *user, const char *section, const char *name, const char
 			r = set_seconds_ms(&c->port_up_timeout_ms, value);
 		else if (streq(name, "workers"))
 			r = set_int(&c->workers, value, 1, 1024);
+	} else if (streq(section, "vif_pool")) {
+		if (streq(name, "enabled"))
+			r = set_bool(&c->pool_enabled, value);
+		else if (streq(name, "prewire"))
+			r = set_bool(&c->pool_prewire, value);
+		else if (streq(name, "ports_pool_min"))
+			r = set_int(&c->pool_min, value, 0, 100000);
+		else if (streq(name, "ports_pool_max"))
+			r = set_int(&c->pool_max, value, 0, 100000);
+		else if (streq(name, "ports_pool_batch"))
+			r = set_int(&c->pool_batch, value, 1, 1000);
+		else if (streq(name, "ports_pool_update_frequency"))
+			r = set_seconds_ms(&c->pool_update_ms, value);
+		else if (streq(name, "holding_netns"))
+			r = *value && !strchr(value, '/') ? set_str(&c->holding_netns, value)
+							  : -EINVAL;
 	} else {
 		set_errmsg(&st->err, "unknown section [%s]", section);
 		return 0;

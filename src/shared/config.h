@@ -4,6 +4,8 @@
  * default. */
 #pragma once
 
+#include <stdbool.h>
+
 struct kuryr_config {
 	char *backend;		/* [DEFAULT] backend: "ovn" */
 	char *log_level;	/* [DEFAULT] log_level */
@@ -15,6 +17,15 @@ struct kuryr_config {
 	char *metrics_address;	/* [daemon] metrics_address: IP:PORT, "" = off */
 	int port_up_timeout_ms; /* [daemon] port_up_timeout, seconds in the file */
 	int workers;		/* [daemon] workers: concurrent requests */
+	char *host;		/* [DEFAULT] host: this node's name (default: hostname) */
+	/* [vif_pool]: upstream Kuryr's names and meanings. */
+	bool pool_enabled;   /* enabled */
+	bool pool_prewire;   /* prewire */
+	int pool_min;	     /* ports_pool_min */
+	int pool_max;	     /* ports_pool_max: 0 = no limit */
+	int pool_batch;	     /* ports_pool_batch */
+	int pool_update_ms;  /* ports_pool_update_frequency, seconds in the file */
+	char *holding_netns; /* holding_netns: where pre-wired stubs wait */
 };
 
 /* Fill @c with the built-in defaults. */

@@ -28,6 +28,18 @@ void backend_random_mac(char out[18])
 	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
+void backend_ifname(const char *prefix, const char *port, char out[16])
+{
+	size_t n = 0;
+
+	for (const char *p = prefix; *p && n < 2; p++)
+		out[n++] = *p;
+	for (const char *p = port; *p && n < 14; p++)
+		if (*p != '-')
+			out[n++] = *p;
+	out[n] = 0;
+}
+
 void backend_random_uuid(char out[37])
 {
 	uint8_t u[16];

@@ -22,11 +22,12 @@ static const char schema[] =
     " network TEXT NOT NULL, port TEXT NOT NULL, host_ifname TEXT NOT NULL,"
     " mac TEXT NOT NULL, address TEXT NOT NULL, gateway TEXT NOT NULL,"
     " mtu INTEGER NOT NULL, state INTEGER NOT NULL, created INTEGER NOT NULL,"
+    " stub TEXT NOT NULL DEFAULT '', pooled INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (container_id, ifname));";
 
 #define COLUMNS                                                                            \
 	"container_id, ifname, netns, network, port, host_ifname, mac, address, gateway, " \
-	"mtu, state, created"
+	"mtu, state, created, stub, pooled"
 
 const char *attach_state_to_string(enum attach_state s)
 {
@@ -90,6 +91,17 @@ int store_open(const char *dir, struct store **ret, char **reterr_msg)
 				  NULL, NULL, &err);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->db, schema, NULL, NULL, &err);
+	/* A store written before pools existed lacks these two columns; the
+	 * ALTERs fail harmlessly ("duplicate column") on a current one. */
+	if (rc == SQLITE_OK) {
+		(void)sqlite3_exec(
+		    s->db, "ALTER TABLE attachments ADD COLUMN stub TEXT NOT NULL DEFAULT ''", NULL,
+		    NULL, NULL);
+		(void)sqlite3_exec(s->db,
+				   "ALTER TABLE attachments ADD COLUMN pooled INTEGER NOT NULL "
+				   "DEFAULT 0",
+				   NULL, NULL, NULL);
+	}
 	if (rc != SQLITE_OK) {
 		set_errmsg(reterr_msg, "%s: %s", path, err ? err : sqlite3_errmsg(s->db));
 		sqlite3_free(err);
@@ -123,6 +135,8 @@ static void bind_row(sqlite3_stmt *st, const struct attachment *a)
 	sqlite3_bind_int64(st, 10, a->mtu);
 	sqlite3_bind_int(st, 11, (int)a->state);
 	sqlite3_bind_int64(st, 12, a->created);
+	sqlite3_bind_text(st, 13, a->stub, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 14, a->pooled);
 }
 
 static void copy_col(char *dst, size_t size, sqlite3_stmt *st, int col)
@@ -147,6 +161,8 @@ static void read_row(sqlite3_stmt *st, struct attachment *a)
 	a->mtu = (uint32_t)sqlite3_column_int64(st, 9);
 	a->state = (enum attach_state)sqlite3_column_int(st, 10);
 	a->created = sqlite3_column_int64(st, 11);
+	copy_col(a->stub, sizeof(a->stub), st, 12);
+	a->pooled = sqlite3_column_int(st, 13);
 }
 
 static int exec_row(struct store *s, const char *sql, const struct attachment *a, bool want_change)
@@ -174,15 +190,17 @@ int store_insert(struct store *s, const struct attachment *a)
 
 	if (!row.created)
 		row.created = time(NULL);
-	return exec_row(s, "INSERT INTO attachments (" COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-			&row, false);
+	return exec_row(
+	    s, "INSERT INTO attachments (" COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &row,
+	    false);
 }
 
 int store_update(struct store *s, const struct attachment *a)
 {
 	return exec_row(s,
 			"UPDATE attachments SET netns=?3, network=?4, port=?5, host_ifname=?6,"
-			" mac=?7, address=?8, gateway=?9, mtu=?10, state=?11, created=?12"
+			" mac=?7, address=?8, gateway=?9, mtu=?10, state=?11, created=?12,"
+			" stub=?13, pooled=?14"
 			" WHERE container_id=?1 AND ifname=?2",
 			a, true);
 }

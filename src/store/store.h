@@ -28,6 +28,8 @@ struct attachment {
 	char address[64]; /* "10.0.0.5/24" */
 	char gateway[48];
 	uint32_t mtu;
+	char stub[16]; /* pre-wired pool entry's stub, "" if none */
+	int pooled;    /* 0 own port, 1 pool port, 2 pre-wired pool entry */
 	enum attach_state state;
 	int64_t created; /* unix seconds */
 };

@@ -116,7 +116,12 @@ env_up() {
 		state_dir = $T/state
 		port_up_timeout = $PORT_UP_TIMEOUT
 		metrics_address = 127.0.0.1:9655
+		[vif_pool]
+		enabled = ${POOLS:-false}
+		holding_netns = $P-hold
 	CONF
+	# Further config lines from the test (sections may repeat; last wins).
+	[ -n "${KURYR_CONF_EXTRA:-}" ] && printf '%s\n' "$KURYR_CONF_EXTRA" >>"$T/kuryr.conf"
 	start_kuryrd || { echo "Bail out! kuryrd did not start"; exit 1; }
 }
 

@@ -1,0 +1,1031 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "json-util.h"
+#include "log.h"
+#include "nl/nl.h"
+#include "pool.h"
+#include "time-util.h"
+
+enum entry_state {
+	E_READY,
+	E_IN_USE,
+	E_DRAINING,
+};
+
+struct entry {
+	struct entry *next;
+	struct pool_entry e;
+	enum entry_state st;
+};
+
+struct pool {
+	struct pool *next;
+	char network[128];
+	struct entry *entries;
+	unsigned ready, in_use, draining, creating;
+	unsigned long hits, misses, refills, refill_errors;
+	double refill_seconds;
+};
+
+/* A pod-side device to delete in the background. */
+struct drain_job {
+	struct drain_job *next;
+	int netns_fd; /* -1: the pod's netns was already gone */
+	char tmpname[16];
+	char port[64];
+};
+
+struct pool_mgr {
+	struct pool_params pp;
+	char *holding_netns, *host;
+	struct backend *b;
+	struct binding_ovs *ovs;
+	struct store *st;
+	int hold_fd;
+	pthread_mutex_t hold_lock; /* guards hold_sock */
+	struct nl_sock *hold_sock; /* inside the holding netns */
+
+	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t wake;  /* refill thread */
+	pthread_cond_t drain_wake;
+	struct pool *pools;
+	struct drain_job *jobs;
+	bool stop;
+	pthread_t refill_thread, drain_thread;
+	bool threads_started;
+};
+
+/* ---- bookkeeping (under m->lock) ---- */
+
+static struct pool *pool_find(struct pool_mgr *m, const char *network, bool create)
+{
+	struct pool *p;
+
+	for (p = m->pools; p; p = p->next)
+		if (streq(p->network, network))
+			return p;
+	if (!create)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	snprintf(p->network, sizeof(p->network), "%s", network);
+	p->next = m->pools;
+	m->pools = p;
+	return p;
+}
+
+static struct entry *entry_find(struct pool_mgr *m, const char *port, struct pool **ret_pool)
+{
+	for (struct pool *p = m->pools; p; p = p->next)
+		for (struct entry *e = p->entries; e; e = e->next)
+			if (streq(e->e.port, port)) {
+				if (ret_pool)
+					*ret_pool = p;
+				return e;
+			}
+	return NULL;
+}
+
+static void count(struct pool *p, enum entry_state st, int delta)
+{
+	unsigned *c = st == E_READY ? &p->ready : st == E_IN_USE ? &p->in_use : &p->draining;
+
+	*c = (unsigned)((int)*c + delta);
+}
+
+static void entry_set_state(struct pool *p, struct entry *e, enum entry_state st)
+{
+	count(p, e->st, -1);
+	e->st = st;
+	count(p, st, +1);
+}
+
+static int entry_add(struct pool_mgr *m, struct pool *p, const struct pool_entry *pe,
+		     enum entry_state st)
+{
+	struct entry *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	e->e = *pe;
+	e->st = st;
+	e->next = p->entries;
+	p->entries = e;
+	count(p, st, +1);
+	return 0;
+}
+
+static void entry_remove(struct pool *p, struct entry *e)
+{
+	for (struct entry **pp = &p->entries; *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	count(p, e->st, -1);
+	free(e);
+}
+
+/* Entries beyond ports_pool_max are not kept when they come back. */
+static bool over_max(struct pool_mgr *m, struct pool *p)
+{
+	return m->pp.max > 0 &&
+	       p->ready + p->in_use + p->draining + p->creating > (unsigned)m->pp.max;
+}
+
+/* ---- devices ---- */
+
+static int hold_link(struct pool_mgr *m, const char *name, struct nl_link_info *ret)
+{
+	int r;
+
+	pthread_mutex_lock(&m->hold_lock);
+	if (!m->hold_sock)
+		r = nl_sock_open_netns(m->hold_fd, &m->hold_sock);
+	else
+		r = 0;
+	if (r == 0)
+		r = nl_link_get(m->hold_sock, name, ret);
+	pthread_mutex_unlock(&m->hold_lock);
+	return r;
+}
+
+static void hold_del(struct pool_mgr *m, const char *name)
+{
+	pthread_mutex_lock(&m->hold_lock);
+	if (m->hold_sock || nl_sock_open_netns(m->hold_fd, &m->hold_sock) == 0)
+		(void)nl_link_del(m->hold_sock, name, NULL);
+	pthread_mutex_unlock(&m->hold_lock);
+}
+
+/* Everything an entry owns: the veth pair (host end, stub, and with the
+ * stub any macvlan still stacked on it in some pod), the backend port. */
+static void destroy_entry_resources(struct pool_mgr *m, const struct pool_entry *e)
+{
+	_cleanup_free_ char *err = NULL;
+	int r;
+
+	if (*e->host_ifname)
+		(void)binding_ovs_unplug_veth(m->ovs, e->host_ifname, NULL);
+	if (*e->stub)
+		hold_del(m, e->stub);
+	r = m->b->ops->port_delete(m->b, e->port, &err);
+	if (r < 0 && r != -ENOENT)
+		log_warn("event=pool-destroy-failed port=%s: %s", e->port, err ? err : "");
+}
+
+/* Pre-wire @n fresh ports: veths with the stub in the holding netns, host
+ * ends on the bridge, then wait for OVN to install them all. Entries that
+ * fail are torn down and their .port cleared. */
+static void prewire(struct pool_mgr *m, struct pool_entry *es, unsigned n)
+{
+	struct ovs_watch **w = calloc(n, sizeof(*w));
+	_cleanup_free_ char *err = NULL;
+	int r;
+
+	if (!w) {
+		for (unsigned i = 0; i < n; i++)
+			destroy_entry_resources(m, &es[i]), es[i].port[0] = 0;
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct pool_entry *e = &es[i];
+
+		backend_ifname("kc", e->port, e->host_ifname);
+		backend_ifname("ks", e->port, e->stub);
+		r = binding_ovs_watch_new(m->ovs, e->host_ifname, &w[i]);
+		if (r == 0)
+			r = binding_ovs_plug_veth(
+			    m->ovs,
+			    &(struct veth_plug){ .port = e->port,
+						 .host_ifname = e->host_ifname,
+						 .device_id = m->host,
+						 .netns_fd = m->hold_fd,
+						 .ifname = e->stub,
+						 .mac = e->mac,
+						 .mtu = e->mtu },
+			    e->host_mac, &err);
+		if (r < 0) {
+			log_warn("event=prewire-failed port=%s: %s", e->port,
+				 err ? err : strerror(-r));
+			binding_ovs_watch_free(m->ovs, w[i]);
+			w[i] = NULL;
+			e->host_ifname[0] = 0;
+			destroy_entry_resources(m, e);
+			e->port[0] = 0;
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct pool_entry *e = &es[i];
+		struct nl_link_info li;
+
+		if (!w[i])
+			continue;
+		r = binding_ovs_watch_wait(m->ovs, w[i], m->pp.port_up_timeout_ms);
+		binding_ovs_watch_free(m->ovs, w[i]);
+		if (r == 0)
+			r = hold_link(m, e->stub, &li);
+		if (r < 0) {
+			log_warn("event=prewire-failed port=%s: not installed (%s)", e->port,
+				 strerror(-r));
+			destroy_entry_resources(m, e);
+			e->port[0] = 0;
+			continue;
+		}
+		e->stub_ifindex = li.ifindex;
+		e->prewired = true;
+	}
+	free(w);
+}
+
+/* Create @n entries for @network outside the lock; add them as ready. */
+static int refill(struct pool_mgr *m, const char *network, unsigned n, char **reterr_msg)
+{
+	_cleanup_free_ struct kuryr_port *ports = calloc(n, sizeof(*ports));
+	_cleanup_free_ struct pool_entry *es = calloc(n, sizeof(*es));
+	struct kuryr_network net;
+	struct timespec t0, t1;
+	struct pool *p;
+	unsigned ok = 0;
+	int r;
+
+	if (!ports || !es)
+		return -ENOMEM;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = m->b->ops->network_get(m->b, network, &net, reterr_msg);
+	if (r == 0)
+		r = m->b->ops->port_create_bulk(m->b,
+						&(struct port_spec){ .network = network,
+								     .net = &net,
+								     .owner = PORT_OWNER_POOL,
+								     .device_id = m->host },
+						n, ports, reterr_msg);
+	if (r < 0)
+		goto out;
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(es[i].port, sizeof(es[i].port), "%s", ports[i].name);
+		snprintf(es[i].network, sizeof(es[i].network), "%s", network);
+		snprintf(es[i].mac, sizeof(es[i].mac), "%s", ports[i].mac);
+		snprintf(es[i].ip, sizeof(es[i].ip), "%s", ports[i].ip);
+		es[i].prefixlen = ports[i].prefixlen;
+		snprintf(es[i].gateway, sizeof(es[i].gateway), "%s", net.gateway);
+		es[i].mtu = net.mtu;
+	}
+	if (m->pp.prewire)
+		prewire(m, es, n);
+out:
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_mutex_lock(&m->lock);
+	p = pool_find(m, network, true);
+	if (p) {
+		for (unsigned i = 0; r == 0 && i < n; i++)
+			if (es[i].port[0] && entry_add(m, p, &es[i], E_READY) == 0)
+				ok++;
+		p->refills++;
+		p->refill_seconds +=
+		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		if (r < 0 || ok < n)
+			p->refill_errors++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (r == 0 && ok < n) {
+		set_errmsg(reterr_msg, "%u of %u pool entries could not be prepared", n - ok, n);
+		r = -EIO;
+	}
+	return r;
+}
+
+/* How many entries @p should get now (under the lock). */
+static unsigned deficit(struct pool_mgr *m, struct pool *p)
+{
+	unsigned have = p->ready + p->creating, n;
+
+	if (have >= (unsigned)m->pp.min)
+		return 0;
+	n = (unsigned)m->pp.min - have;
+	if (n < (unsigned)m->pp.batch)
+		n = (unsigned)m->pp.batch;
+	if (m->pp.max > 0) {
+		unsigned all = p->ready + p->in_use + p->draining + p->creating;
+
+		n = all >= (unsigned)m->pp.max ? 0 : n < m->pp.max - all ? n : m->pp.max - all;
+	}
+	return n;
+}
+
+/* Fill @network's pool while it is short; called with the lock held,
+ * returns with it held. */
+static int fill(struct pool_mgr *m, const char *network, char **reterr_msg)
+{
+	struct pool *p;
+	unsigned n;
+	int r = 0;
+
+	while (!m->stop && (p = pool_find(m, network, false)) && (n = deficit(m, p)) > 0) {
+		p->creating += n;
+		pthread_mutex_unlock(&m->lock);
+		r = refill(m, network, n, reterr_msg);
+		pthread_mutex_lock(&m->lock);
+		p = pool_find(m, network, false);
+		if (p)
+			p->creating -= n;
+		if (r < 0)
+			break;
+	}
+	return r;
+}
+
+static void *refill_thread(void *arg)
+{
+	struct pool_mgr *m = arg;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->stop) {
+		struct timespec dl;
+		char network[128];
+		bool again = false;
+
+		for (struct pool *p = m->pools; p && !m->stop; p = p->next) {
+			_cleanup_free_ char *err = NULL;
+
+			if (p->creating || deficit(m, p) == 0)
+				continue;
+			snprintf(network, sizeof(network), "%s", p->network);
+			if (fill(m, network, &err) < 0)
+				log_warn("event=pool-refill-failed network=%s: %s", network,
+					 err ? err : "");
+			again = true; /* the list may have changed while unlocked */
+			break;
+		}
+		if (again)
+			continue;
+		timespec_deadline_ms(&dl, m->pp.update_ms);
+		pthread_cond_timedwait(&m->wake, &m->lock, &dl);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+static void *drain_thread(void *arg)
+{
+	struct pool_mgr *m = arg;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->stop || m->jobs) {
+		struct drain_job *jobs;
+
+		if (!m->jobs) {
+			pthread_cond_wait(&m->drain_wake, &m->lock);
+			continue;
+		}
+		jobs = m->jobs;
+		m->jobs = NULL;
+		pthread_mutex_unlock(&m->lock);
+		while (jobs) {
+			struct drain_job *j = jobs;
+			struct pool_entry doomed = { 0 };
+			bool destroy = false, busy = false;
+			struct entry *e;
+			struct pool *p;
+
+			jobs = j->next;
+			if (j->netns_fd >= 0) {
+				struct nl_sock *s = NULL;
+				int r;
+
+				/* The RCU grace period is paid here, off the ADD/DEL
+				 * path. A device that is already gone is fine; one
+				 * that would not go keeps the stub taken (passthru
+				 * allows one macvlan), so the entry is destroyed. */
+				r = nl_sock_open_netns(j->netns_fd, &s);
+				if (r == 0)
+					r = nl_link_del(s, j->tmpname, NULL);
+				busy = r < 0 && r != -ENODEV;
+				nl_sock_free(s);
+				close(j->netns_fd);
+			}
+			pthread_mutex_lock(&m->lock);
+			e = entry_find(m, j->port, &p);
+			if (e && e->st == E_DRAINING) {
+				if (busy || over_max(m, p)) {
+					doomed = e->e;
+					destroy = true;
+					entry_remove(p, e);
+				} else
+					entry_set_state(p, e, E_READY);
+			}
+			pthread_mutex_unlock(&m->lock);
+			if (destroy)
+				destroy_entry_resources(m, &doomed);
+			free(j);
+		}
+		pthread_mutex_lock(&m->lock);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+/* ---- public ---- */
+
+int pool_take(struct pool_mgr *m, const char *network, struct pool_entry *ret)
+{
+	struct pool *p;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&m->lock);
+	p = pool_find(m, network, false);
+	if (p) {
+		for (struct entry *e = p->entries; e; e = e->next)
+			if (e->st == E_READY && (e->e.prewired || !m->pp.prewire)) {
+				entry_set_state(p, e, E_IN_USE);
+				*ret = e->e;
+				r = 0;
+				break;
+			}
+		if (r == 0)
+			p->hits++;
+		else
+			p->misses++;
+		/* Refill as soon as the pool runs below its minimum. */
+		if (deficit(m, p) > 0 && !p->creating)
+			pthread_cond_signal(&m->wake);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+void pool_want(struct pool_mgr *m, const char *network)
+{
+	pthread_mutex_lock(&m->lock);
+	if (!pool_find(m, network, false)) {
+		struct pool *p = pool_find(m, network, true);
+
+		if (p)
+			p->misses++;
+		pthread_cond_signal(&m->wake);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void pool_give_back(struct pool_mgr *m, const struct pool_entry *pe)
+{
+	struct entry *e;
+	struct pool *p;
+
+	pthread_mutex_lock(&m->lock);
+	e = entry_find(m, pe->port, &p);
+	if (e && e->st == E_IN_USE)
+		entry_set_state(p, e, E_READY);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void pool_destroy(struct pool_mgr *m, const struct pool_entry *pe)
+{
+	struct entry *e;
+	struct pool *p;
+
+	pthread_mutex_lock(&m->lock);
+	e = entry_find(m, pe->port, &p);
+	if (e)
+		entry_remove(p, e);
+	pthread_cond_signal(&m->wake);
+	pthread_mutex_unlock(&m->lock);
+	destroy_entry_resources(m, pe);
+}
+
+int pool_lookup(struct pool_mgr *m, const char *port, struct pool_entry *ret)
+{
+	struct entry *e;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&m->lock);
+	e = entry_find(m, port, NULL);
+	if (e) {
+		*ret = e->e;
+		r = 0;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+int pool_attach(struct pool_mgr *m, const struct pool_entry *e, int netns_fd, const char *ifname,
+		char **reterr_msg)
+{
+	struct nl_sock *pod = NULL;
+	struct nl_link_info li;
+	uint8_t mac[6], ip[4], gw[4];
+	unsigned x[6];
+	int r;
+
+	if (sscanf(e->mac, "%2x:%2x:%2x:%2x:%2x:%2x", &x[0], &x[1], &x[2], &x[3], &x[4], &x[5]) !=
+		6 ||
+	    inet_pton(AF_INET, e->ip, ip) != 1) {
+		set_errmsg(reterr_msg, "pool entry %s has a bad MAC or IP", e->port);
+		return -EINVAL;
+	}
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)x[i];
+
+	/* The macvlan is born in the pod: no move, no grace period. */
+	pthread_mutex_lock(&m->hold_lock);
+	r = m->hold_sock ? 0 : nl_sock_open_netns(m->hold_fd, &m->hold_sock);
+	if (r == 0)
+		r = nl_macvlan_passthru_add(m->hold_sock, ifname, e->stub_ifindex, netns_fd, mac,
+					    e->mtu, reterr_msg);
+	pthread_mutex_unlock(&m->hold_lock);
+	if (r == -EEXIST) {
+		set_errmsg(reterr_msg, "a device named %s already exists in the container netns",
+			   ifname);
+		return -EADDRINUSE;
+	}
+	if (r < 0)
+		return r;
+
+	r = nl_sock_open_netns(netns_fd, &pod);
+	if (r == 0)
+		r = nl_link_get(pod, ifname, &li);
+	if (r == 0)
+		r = nl_addr_add(pod, li.ifindex, AF_INET, ip, e->prefixlen, reterr_msg);
+	if (r == 0)
+		r = nl_link_set_up(pod, li.ifindex, true, reterr_msg);
+	if (r == 0 && *e->gateway) {
+		if (inet_pton(AF_INET, e->gateway, gw) != 1) {
+			set_errmsg(reterr_msg, "bad gateway \"%s\"", e->gateway);
+			r = -EINVAL;
+		} else
+			r = nl_route_add(pod, li.ifindex, AF_INET, NULL, 0, gw, reterr_msg);
+	}
+	if (r < 0 && pod)
+		(void)nl_link_del(pod, ifname, NULL); /* leave the stub free again */
+	nl_sock_free(pod);
+	return r;
+}
+
+int pool_release(struct pool_mgr *m, const struct attachment *a, char **reterr_msg)
+{
+	struct drain_job *j;
+	struct entry *e;
+	struct pool *p;
+	struct pool_entry pe;
+	int r;
+
+	pthread_mutex_lock(&m->lock);
+	e = entry_find(m, a->port, &p);
+	if (e)
+		pe = e->e;
+	pthread_mutex_unlock(&m->lock);
+	if (!e) {
+		/* Not ours any more (pools switched off, or a lost entry):
+		 * tear everything down the plain way. */
+		struct pool_entry gone = { 0 };
+
+		snprintf(gone.port, sizeof(gone.port), "%s", a->port);
+		snprintf(gone.host_ifname, sizeof(gone.host_ifname), "%s", a->host_ifname);
+		snprintf(gone.stub, sizeof(gone.stub), "%s", a->stub);
+		destroy_entry_resources(m, &gone);
+		return 0;
+	}
+
+	if (!pe.prewired) {
+		/* Port-only: the veth goes, the port stays. */
+		r = binding_ovs_unplug_veth(m->ovs, a->host_ifname, reterr_msg);
+		if (r < 0)
+			return r;
+		pthread_mutex_lock(&m->lock);
+		e = entry_find(m, a->port, &p);
+		if (e && over_max(m, p)) {
+			entry_remove(p, e);
+			pthread_mutex_unlock(&m->lock);
+			destroy_entry_resources(m, &pe);
+			return 0;
+		}
+		if (e)
+			entry_set_state(p, e, E_READY);
+		pthread_mutex_unlock(&m->lock);
+		return 0;
+	}
+
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->netns_fd = -1;
+	snprintf(j->port, sizeof(j->port), "%s", a->port);
+	if (nl_netns_open(a->netns, &j->netns_fd) == 0) {
+		struct nl_sock *s = NULL;
+		struct nl_link_info li;
+		uint32_t rnd = 0;
+
+		/* Out of the way at once: a private name and no address (which
+		 * takes its routes along), so an ADD with the same name, address
+		 * or default route in this netns can follow immediately. Not
+		 * set down: on a passthru macvlan that costs an RCU grace period
+		 * (~20 ms here), renaming a running device does not. */
+		(void)getrandom(&rnd, sizeof(rnd), 0);
+		snprintf(j->tmpname, sizeof(j->tmpname), "kcd%08x", rnd);
+		r = nl_sock_open_netns(j->netns_fd, &s);
+		if (r == 0)
+			r = nl_link_get(s, a->ifname, &li);
+		if (r == 0)
+			r = nl_link_set_name(s, li.ifindex, j->tmpname, reterr_msg);
+		if (r == 0) {
+			char ip[48];
+			const char *slash = strchr(a->address, '/');
+			uint8_t bin[4];
+
+			snprintf(ip, sizeof(ip), "%.*s",
+				 slash ? (int)(slash - a->address) : (int)strlen(a->address),
+				 a->address);
+			if (slash && inet_pton(AF_INET, ip, bin) == 1)
+				(void)nl_addr_del(s, li.ifindex, AF_INET, bin,
+						  (uint8_t)atoi(slash + 1), NULL);
+		}
+		nl_sock_free(s);
+		if (r < 0) {
+			/* Already gone, or not ours to touch: nothing to delete. */
+			close(j->netns_fd);
+			j->netns_fd = -1;
+		}
+	}
+	pthread_mutex_lock(&m->lock);
+	e = entry_find(m, a->port, &p);
+	if (e && e->st == E_IN_USE)
+		entry_set_state(p, e, E_DRAINING);
+	j->next = m->jobs;
+	m->jobs = j;
+	pthread_cond_signal(&m->drain_wake);
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+int pool_populate(struct pool_mgr *m, const char *network, char **reterr_msg)
+{
+	struct kuryr_network net;
+	int r;
+
+	/* Refuse a network that does not exist before making a pool for it. */
+	r = m->b->ops->network_get(m->b, network, &net, reterr_msg);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&m->lock);
+	if (!pool_find(m, network, true))
+		r = -ENOMEM;
+	else
+		r = fill(m, network, reterr_msg);
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+int pool_free_ready(struct pool_mgr *m, const char *network, char **reterr_msg)
+{
+	for (;;) {
+		struct pool_entry doomed;
+		bool found = false;
+
+		pthread_mutex_lock(&m->lock);
+		for (struct pool *p = m->pools; p && !found; p = p->next) {
+			if (network && !streq(p->network, network))
+				continue;
+			for (struct entry *e = p->entries; e; e = e->next)
+				if (e->st == E_READY) {
+					doomed = e->e;
+					entry_remove(p, e);
+					found = true;
+					break;
+				}
+		}
+		pthread_mutex_unlock(&m->lock);
+		if (!found)
+			return 0;
+		destroy_entry_resources(m, &doomed);
+	}
+}
+
+json_t *pool_list_json(struct pool_mgr *m, const char *network)
+{
+	json_t *a = json_array();
+
+	pthread_mutex_lock(&m->lock);
+	for (struct pool *p = m->pools; p; p = p->next) {
+		if (network && !streq(p->network, network))
+			continue;
+		json_array_append_new(
+		    a, json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:b}", "network", p->network,
+				 "ready", (int)p->ready, "in_use", (int)p->in_use, "draining",
+				 (int)p->draining, "creating", (int)p->creating, "hits",
+				 (json_int_t)p->hits, "misses", (json_int_t)p->misses, "prewire",
+				 m->pp.prewire));
+	}
+	pthread_mutex_unlock(&m->lock);
+	return a;
+}
+
+void pool_write_metrics(struct pool_mgr *m, FILE *f)
+{
+	static const char *const states[] = { "ready", "in_use", "draining", "creating" };
+
+	fprintf(f, "# HELP kuryr_pool_ports Pool entries by network and state.\n"
+		   "# TYPE kuryr_pool_ports gauge\n");
+	pthread_mutex_lock(&m->lock);
+	for (struct pool *p = m->pools; p; p = p->next) {
+		unsigned v[] = { p->ready, p->in_use, p->draining, p->creating };
+
+		for (size_t i = 0; i < ELEMENTSOF(v); i++)
+			fprintf(f, "kuryr_pool_ports{network=\"%s\",state=\"%s\"} %u\n", p->network,
+				states[i], v[i]);
+	}
+	fprintf(f, "# HELP kuryr_pool_hits_total ADDs served from a pool.\n"
+		   "# TYPE kuryr_pool_hits_total counter\n");
+	for (struct pool *p = m->pools; p; p = p->next)
+		fprintf(f, "kuryr_pool_hits_total{network=\"%s\"} %lu\n", p->network, p->hits);
+	fprintf(f, "# HELP kuryr_pool_misses_total ADDs that found the pool empty.\n"
+		   "# TYPE kuryr_pool_misses_total counter\n");
+	for (struct pool *p = m->pools; p; p = p->next)
+		fprintf(f, "kuryr_pool_misses_total{network=\"%s\"} %lu\n", p->network, p->misses);
+	fprintf(f, "# HELP kuryr_pool_refill_seconds Time spent refilling pools.\n"
+		   "# TYPE kuryr_pool_refill_seconds summary\n");
+	for (struct pool *p = m->pools; p; p = p->next)
+		fprintf(f,
+			"kuryr_pool_refill_seconds_sum{network=\"%s\"} %.6f\n"
+			"kuryr_pool_refill_seconds_count{network=\"%s\"} %lu\n",
+			p->network, p->refill_seconds, p->network, p->refills);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* ---- start, recovery, stop ---- */
+
+struct rows_ctx {
+	struct attachment *rows;
+	size_t n, cap;
+};
+
+static int collect_row(const struct attachment *a, void *userdata)
+{
+	struct rows_ctx *c = userdata;
+
+	if (c->n == c->cap) {
+		struct attachment *nr;
+
+		c->cap = c->cap ? c->cap * 2 : 16;
+		nr = realloc(c->rows, c->cap * sizeof(*nr));
+		if (!nr)
+			return -ENOMEM;
+		c->rows = nr;
+	}
+	c->rows[c->n++] = *a;
+	return 0;
+}
+
+struct stubs_ctx {
+	char (*names)[IF_NAMESIZE];
+	size_t n, cap;
+};
+
+static int collect_stub(const struct nl_link_info *l, void *userdata)
+{
+	struct stubs_ctx *c = userdata;
+
+	if (strncmp(l->name, "ks", 2) != 0)
+		return 0;
+	if (c->n == c->cap) {
+		char(*nn)[IF_NAMESIZE];
+
+		c->cap = c->cap ? c->cap * 2 : 16;
+		nn = realloc(c->names, c->cap * sizeof(*nn));
+		if (!nn)
+			return -ENOMEM;
+		c->names = nn;
+	}
+	snprintf(c->names[c->n++], IF_NAMESIZE, "%s", l->name);
+	return 0;
+}
+
+/* Adopt one pool port found in the backend, or tear it down. */
+static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
+			 const struct rows_ctx *rows, struct stubs_ctx *stubs)
+{
+	struct pool_entry e = { 0 };
+	struct kuryr_network net;
+	struct nl_link_info li;
+	const struct attachment *row = NULL;
+	struct nl_sock *host = NULL;
+	struct pool *p;
+	bool intact = false;
+
+	snprintf(e.port, sizeof(e.port), "%s", kp->name);
+	snprintf(e.network, sizeof(e.network), "%s", kp->network);
+	snprintf(e.mac, sizeof(e.mac), "%s", kp->mac);
+	snprintf(e.ip, sizeof(e.ip), "%s", kp->ip);
+	backend_ifname("kc", e.port, e.host_ifname);
+	backend_ifname("ks", e.port, e.stub);
+	for (size_t i = 0; i < rows->n; i++)
+		if (streq(rows->rows[i].port, kp->name))
+			row = &rows->rows[i];
+	for (size_t i = 0; i < stubs->n; i++)
+		if (streq(stubs->names[i], e.stub))
+			stubs->names[i][0] = 0; /* claimed */
+	if (m->b->ops->network_get(m->b, kp->network, &net, NULL) < 0)
+		goto destroy;
+	e.mtu = net.mtu;
+	snprintf(e.gateway, sizeof(e.gateway), "%s", net.gateway);
+	{
+		uint32_t sub;
+
+		if (backend_parse_cidr4(net.cidr, &sub, &e.prefixlen) < 0)
+			goto destroy;
+	}
+	if (row) {
+		/* In use by a container: keep it as it is. */
+		e.prewired = row->pooled == 2;
+		if (e.prewired && hold_link(m, e.stub, &li) == 0)
+			e.stub_ifindex = li.ifindex;
+		if (!e.prewired)
+			e.stub[0] = 0;
+		pthread_mutex_lock(&m->lock);
+		p = pool_find(m, e.network, true);
+		if (p)
+			entry_add(m, p, &e, E_IN_USE);
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	if (m->pp.prewire) {
+		intact = hold_link(m, e.stub, &li) == 0 && !(li.flags & IFF_PROMISC) &&
+			 binding_ovs_installed(m->ovs, e.host_ifname, NULL) == 1;
+		if (intact) {
+			struct nl_link_info hl;
+
+			e.stub_ifindex = li.ifindex;
+			e.prewired = true;
+			intact =
+			    nl_sock_open(&host) == 0 && nl_link_get(host, e.host_ifname, &hl) == 0;
+			if (intact)
+				snprintf(e.host_mac, sizeof(e.host_mac),
+					 "%02x:%02x:%02x:%02x:%02x:%02x", hl.mac[0], hl.mac[1],
+					 hl.mac[2], hl.mac[3], hl.mac[4], hl.mac[5]);
+			nl_sock_free(host);
+		}
+	} else {
+		/* Port-only pools keep the port and drop any devices. */
+		(void)binding_ovs_unplug_veth(m->ovs, e.host_ifname, NULL);
+		hold_del(m, e.stub);
+		e.host_ifname[0] = e.stub[0] = 0;
+		intact = true;
+	}
+	if (intact) {
+		pthread_mutex_lock(&m->lock);
+		p = pool_find(m, e.network, true);
+		if (p)
+			entry_add(m, p, &e, E_READY);
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+destroy:
+	log_info("event=pool-recover-delete port=%s network=%s", e.port, e.network);
+	destroy_entry_resources(m, &e);
+}
+
+static int recover(struct pool_mgr *m, char **reterr_msg)
+{
+	_cleanup_free_ struct kuryr_port *ports = NULL;
+	struct rows_ctx rows = { 0 };
+	struct stubs_ctx stubs = { 0 };
+	size_t n = 0;
+	int r;
+
+	r = m->b->ops->port_list(m->b, NULL, &ports, &n, reterr_msg);
+	if (r < 0)
+		return r;
+	r = store_foreach(m->st, collect_row, &rows);
+	if (r < 0)
+		goto out;
+	pthread_mutex_lock(&m->hold_lock);
+	r = m->hold_sock ? 0 : nl_sock_open_netns(m->hold_fd, &m->hold_sock);
+	if (r == 0)
+		r = nl_link_foreach(m->hold_sock, collect_stub, &stubs);
+	pthread_mutex_unlock(&m->hold_lock);
+	if (r < 0) {
+		set_errmsg(reterr_msg, "cannot list the holding netns %s: %s", m->holding_netns,
+			   strerror(-r));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (ports[i].owner == PORT_OWNER_POOL && streq(ports[i].device_id, m->host))
+			recover_port(m, &ports[i], &rows, &stubs);
+	/* Stubs whose port is gone. */
+	for (size_t i = 0; i < stubs.n; i++)
+		if (stubs.names[i][0]) {
+			char host[16];
+
+			snprintf(host, sizeof(host), "kc%s", stubs.names[i] + 2);
+			(void)binding_ovs_unplug_veth(m->ovs, host, NULL);
+			hold_del(m, stubs.names[i]);
+		}
+out:
+	free(rows.rows);
+	free(stubs.names);
+	return r;
+}
+
+int pool_mgr_new(const struct pool_params *pp, struct backend *b, struct binding_ovs *ovs,
+		 struct store *st, struct pool_mgr **ret, char **reterr_msg)
+{
+	struct pool_mgr *m = calloc(1, sizeof(*m));
+	pthread_condattr_t ca;
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	m->pp = *pp;
+	m->b = b;
+	m->ovs = ovs;
+	m->st = st;
+	m->hold_fd = -1;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->hold_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&m->drain_wake, NULL);
+	m->holding_netns = strdup(pp->holding_netns);
+	m->host = strdup(pp->host);
+	if (!m->holding_netns || !m->host) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	m->pp.holding_netns = m->holding_netns;
+	m->pp.host = m->host;
+	r = nl_netns_create(m->holding_netns, &m->hold_fd);
+	if (r < 0) {
+		set_errmsg(reterr_msg, "cannot open or create the holding netns %s: %s",
+			   m->holding_netns, strerror(-r));
+		goto fail;
+	}
+	r = recover(m, reterr_msg);
+	if (r < 0)
+		goto fail;
+	if (pthread_create(&m->refill_thread, NULL, refill_thread, m) != 0) {
+		r = -EAGAIN;
+		goto fail;
+	}
+	if (pthread_create(&m->drain_thread, NULL, drain_thread, m) != 0) {
+		pthread_mutex_lock(&m->lock);
+		m->stop = true;
+		pthread_cond_broadcast(&m->wake);
+		pthread_mutex_unlock(&m->lock);
+		pthread_join(m->refill_thread, NULL);
+		r = -EAGAIN;
+		goto fail;
+	}
+	m->threads_started = true;
+	*ret = m;
+	return 0;
+fail:
+	pool_mgr_free(m);
+	return r;
+}
+
+void pool_mgr_free(struct pool_mgr *m)
+{
+	if (!m)
+		return;
+	if (m->threads_started) {
+		pthread_mutex_lock(&m->lock);
+		m->stop = true;
+		pthread_cond_broadcast(&m->wake);
+		pthread_cond_broadcast(&m->drain_wake);
+		pthread_mutex_unlock(&m->lock);
+		pthread_join(m->refill_thread, NULL);
+		pthread_join(m->drain_thread, NULL); /* finishes queued deletions */
+	}
+	/* Entries stay as they are (ports, stubs, host ends): the next start
+	 * adopts them. Only the memory goes. */
+	while (m->pools) {
+		struct pool *p = m->pools;
+
+		m->pools = p->next;
+		while (p->entries) {
+			struct entry *e = p->entries;
+
+			p->entries = e->next;
+			free(e);
+		}
+		free(p);
+	}
+	nl_sock_free(m->hold_sock);
+	if (m->hold_fd >= 0)
+		close(m->hold_fd);
+	pthread_cond_destroy(&m->wake);
+	pthread_cond_destroy(&m->drain_wake);
+	pthread_mutex_destroy(&m->lock);
+	pthread_mutex_destroy(&m->hold_lock);
+	free(m->holding_netns);
+	free(m->host);
+	free(m);
+}
