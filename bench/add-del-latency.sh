@@ -1,52 +1,85 @@
 #!/bin/bash
-# ADD and DEL latency through the real kuryr-cni binary, side by side with
-# the reference "bridge" + "host-local" plugins, interleaved in one run on
-# the same kind of namespace (this machine is noisy: compare ratios).
+# ADD and DEL latency through the real kuryr-cni binary, in three modes,
+# each interleaved with the reference "bridge" + "host-local" plugins in the
+# same run on the same kind of namespace (this machine is noisy: compare
+# the ratios):
+#   prewired  pool hit on a pre-wired entry (macvlan on a parked stub)
+#   portonly  pool hit on a port-only entry (veth created, OVN wait)
+#   miss      no pool: OVN port created, veth, OVN wait
 #
-#   bench/add-del-latency.sh [ITERATIONS]     (default 100; needs a build in ./build)
+#   bench/add-del-latency.sh [ITERATIONS] [MODES]   (default 200 "prewired portonly miss")
 #
-# Both run inside a private "host" namespace; kuryr-cni goes through
-# kuryrd, OVN NB (port + IPAM), OVS and waits for ovn-installed.
-ITER=${1:-100}
+# Needs a build in ./build. Everything runs inside a private "host"
+# namespace (tests/e2e/lib.sh); nothing touches the root namespace.
+ITER=${1:-200}
+MODES=${2:-prewired portonly miss}
 . "$(dirname "$0")/../tests/e2e/lib.sh"
 [ -x /usr/lib/cni/bridge ] || skip_all "reference plugins missing (containernetworking-plugins)"
 exec 3>&1 1>"$T/tap.log" # keep lib.sh's TAP lines out of the report
 env_up
-ctl network create bench --subnet 10.91.0.0/16 >/dev/null
-KC=$(netconf bench 1.0.0)
-REF=$(printf '{"cniVersion":"1.0.0","name":"ref","type":"bridge","bridge":"kcbench0","isGateway":true,"ipam":{"type":"host-local","subnet":"10.92.0.0/16","dataDir":"%s/ipam"}}' "$T")
 
-ms() { python3 -c "print(f'{($2 - $1) * 1000:.3f}')" 2>/dev/null; }
-declare -a kadd kdel radd rdel
-for i in $(seq "$ITER"); do
-	ip netns add "$P-k$i"; ip netns add "$P-r$i"
-	t0=$EPOCHREALTIME
-	CNI_COMMAND=ADD CNI_CONTAINERID=$P-k$i CNI_IFNAME=eth0 CNI_NETNS=/run/netns/$P-k$i \
-		"$CNI_BIN" <<<"$KC" >/dev/null || { echo "kuryr ADD failed" >&3; exit 1; }
-	t1=$EPOCHREALTIME
-	hostns env CNI_COMMAND=ADD CNI_CONTAINERID=$P-r$i CNI_IFNAME=eth0 CNI_NETNS=/run/netns/$P-r$i \
-		CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge <<<"$REF" >/dev/null || { echo "bridge ADD failed" >&3; exit 1; }
-	t2=$EPOCHREALTIME
-	CNI_COMMAND=DEL CNI_CONTAINERID=$P-k$i CNI_IFNAME=eth0 CNI_NETNS=/run/netns/$P-k$i \
-		"$CNI_BIN" <<<"$KC" >/dev/null || { echo "kuryr DEL failed" >&3; exit 1; }
-	t3=$EPOCHREALTIME
-	hostns env CNI_COMMAND=DEL CNI_CONTAINERID=$P-r$i CNI_IFNAME=eth0 CNI_NETNS=/run/netns/$P-r$i \
-		CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge <<<"$REF" >/dev/null || { echo "bridge DEL failed" >&3; exit 1; }
-	t4=$EPOCHREALTIME
-	echo "$t0 $t1 $t2 $t3 $t4" >>"$T/times"
-	ip netns del "$P-k$i"; ip netns del "$P-r$i"
+# restart_with CONF_LINES: kuryrd again, with these lines appended.
+restart_with() {
+	stop_kuryrd
+	printf '%s\n' "$1" >>"$T/kuryr.conf"
+	start_kuryrd || { echo "kuryrd did not restart" >&3; exit 1; }
+}
+
+run_mode() { # MODE INDEX
+	local mode=$1 n=$2 net=bench-$1 t0 t1 t2 t3 t4
+	case "$mode" in
+	prewired) restart_with $'[vif_pool]\nenabled = true\nprewire = true\nports_pool_min = 20\nports_pool_batch = 20\nports_pool_update_frequency = 1' ;;
+	portonly) restart_with $'[vif_pool]\nenabled = true\nprewire = false\nports_pool_min = 20\nports_pool_batch = 20\nports_pool_update_frequency = 1' ;;
+	miss) restart_with $'[vif_pool]\nenabled = false' ;;
+	*) echo "unknown mode $mode" >&3; exit 2 ;;
+	esac
+	ctl network create "$net" --subnet "10.$((100 + n)).0.0/16" >/dev/null
+	[ "$mode" = miss ] || ctl pool populate "$net" >/dev/null
+	local KC REF
+	KC=$(netconf "$net" 1.0.0)
+	REF=$(printf '{"cniVersion":"1.0.0","name":"ref","type":"bridge","bridge":"kcbr%s","isGateway":true,"ipam":{"type":"host-local","subnet":"10.%s.0.0/16","dataDir":"%s/ipam-%s"}}' "$n" "$((110 + n))" "$T" "$mode")
+	: >"$T/times-$mode"
+	for i in $(seq "$ITER"); do
+		ip netns add "$P-k$i"
+		ip netns add "$P-r$i"
+		t0=$EPOCHREALTIME
+		CNI_COMMAND=ADD CNI_CONTAINERID=$P-k$mode$i CNI_IFNAME=eth0 CNI_NETNS=/run/netns/$P-k$i \
+			"$CNI_BIN" <<<"$KC" >/dev/null || { echo "kuryr ADD failed ($mode)" >&3; exit 1; }
+		t1=$EPOCHREALTIME
+		hostns env CNI_COMMAND=ADD CNI_CONTAINERID=$P-r$mode$i CNI_IFNAME=eth0 CNI_NETNS=/run/netns/$P-r$i \
+			CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge <<<"$REF" >/dev/null || { echo "bridge ADD failed" >&3; exit 1; }
+		t2=$EPOCHREALTIME
+		CNI_COMMAND=DEL CNI_CONTAINERID=$P-k$mode$i CNI_IFNAME=eth0 CNI_NETNS=/run/netns/$P-k$i \
+			"$CNI_BIN" <<<"$KC" >/dev/null || { echo "kuryr DEL failed ($mode)" >&3; exit 1; }
+		t3=$EPOCHREALTIME
+		hostns env CNI_COMMAND=DEL CNI_CONTAINERID=$P-r$mode$i CNI_IFNAME=eth0 CNI_NETNS=/run/netns/$P-r$i \
+			CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge <<<"$REF" >/dev/null || { echo "bridge DEL failed" >&3; exit 1; }
+		t4=$EPOCHREALTIME
+		echo "$t0 $t1 $t2 $t3 $t4" >>"$T/times-$mode"
+		ip netns del "$P-k$i"
+		ip netns del "$P-r$i"
+	done
+	[ "$mode" = miss ] || echo "# $mode pool: $(ctl -o json pool list --network "$net" | tr -d '\n ')" >>"$T/pools"
+	[ "$mode" = miss ] || ctl pool free "$net" >/dev/null
+}
+
+n=0
+for mode in $MODES; do
+	n=$((n + 1))
+	run_mode "$mode" "$n"
 done
-python3 - "$T/times" "$ITER" >&3 <<'PY'
+
+echo "$(date -u +%F) iterations: $ITER per mode, each interleaved with the reference in the same run" >&3
+python3 - "$T" $MODES >&3 <<'PY'
 import sys, statistics
-rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
-def col(a, b): return sorted((r[b] - r[a]) * 1000 for r in rows)
+d = sys.argv[1]
 def p99(v): return v[min(len(v) - 1, int(round(0.99 * (len(v) - 1))))]
-k_add, r_add, k_del, r_del = col(0, 1), col(1, 2), col(2, 3), col(3, 4)
-print(f"iterations: {sys.argv[2]} (interleaved, same run)")
-print(f"{'':22}{'median ms':>10}{'p99 ms':>10}")
-for name, v in (("kuryr-cni ADD", k_add), ("bridge+host-local ADD", r_add),
-                ("kuryr-cni DEL", k_del), ("bridge+host-local DEL", r_del)):
-    print(f"{name:22}{statistics.median(v):10.2f}{p99(v):10.2f}")
-print(f"ratio ADD kuryr/bridge: {statistics.median(k_add) / statistics.median(r_add):.2f}")
-print(f"ratio DEL kuryr/bridge: {statistics.median(k_del) / statistics.median(r_del):.2f}")
+print(f"{'mode':10}{'op':5}{'kuryr med':>11}{'p99':>8}{'bridge med':>12}{'p99':>8}{'ratio':>8}   (ms)")
+for mode in sys.argv[2:]:
+    rows = [list(map(float, l.split())) for l in open(f"{d}/times-{mode}")]
+    col = lambda a, b: sorted((r[b] - r[a]) * 1000 for r in rows)
+    for op, k, r in (("ADD", col(0, 1), col(1, 2)), ("DEL", col(2, 3), col(3, 4))):
+        km, rm = statistics.median(k), statistics.median(r)
+        print(f"{mode:10}{op:5}{km:11.2f}{p99(k):8.2f}{rm:12.2f}{p99(r):8.2f}{km / rm:8.2f}")
 PY
+cat "$T/pools" >&3 2>/dev/null

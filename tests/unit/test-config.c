@@ -158,6 +158,39 @@ static void test_load_full(void **state)
 	assert_int_equal(f->c.workers, 8);
 }
 
+/* [vif_pool]: upstream Kuryr's names, our defaults, and their bounds. */
+static void test_vif_pool(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_true(f->c.pool_enabled);
+	assert_true(f->c.pool_prewire);
+	assert_int_equal(f->c.pool_min, 5);
+	assert_int_equal(f->c.pool_max, 0);
+	assert_int_equal(f->c.pool_batch, 10);
+	assert_int_equal(f->c.pool_update_ms, 20000);
+	assert_string_equal(f->c.holding_netns, "kuryr-hold");
+	assert_non_null(f->c.host);
+	assert_true(f->c.host[0] != '\0');
+	assert_int_equal(load(f,
+			      "[DEFAULT]\nhost = node7\n[vif_pool]\nenabled = false\nprewire = no\n"
+			      "ports_pool_min = 3\nports_pool_max = 9\nports_pool_batch = 2\n"
+			      "ports_pool_update_frequency = 0.5\nholding_netns = hold7\n",
+			      NULL),
+			 0);
+	assert_string_equal(f->c.host, "node7");
+	assert_false(f->c.pool_enabled);
+	assert_false(f->c.pool_prewire);
+	assert_int_equal(f->c.pool_min, 3);
+	assert_int_equal(f->c.pool_max, 9);
+	assert_int_equal(f->c.pool_batch, 2);
+	assert_int_equal(f->c.pool_update_ms, 500);
+	assert_string_equal(f->c.holding_netns, "hold7");
+	expect_error(f, "[vif_pool]\nenabled = maybe\n", 2, "enabled");
+	expect_error(f, "[vif_pool]\nports_pool_batch = 0\n", 2, "ports_pool_batch");
+	expect_error(f, "[vif_pool]\nholding_netns = a/b\n", 2, "holding_netns");
+}
+
 static void test_load_partial_keeps_rest(void **state)
 {
 	struct fixture *f = *state;
@@ -434,6 +467,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test_setup_teardown(test_load_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vif_pool, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_partial_keeps_rest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_no_section_is_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_last_wins, setup, teardown),
