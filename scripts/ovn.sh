@@ -55,13 +55,17 @@ start_one() {
 	esac
 }
 
+# alive PID: running, and not a zombie (where nothing reaps, an exited
+# daemon stays one, and kill -0 still succeeds on it).
+alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+
 # stop_pid PIDFILE: TERM, wait up to 2.5 s, then KILL.
 stop_pid() {
 	local pid
 	[ -f "$1" ] || return 0
 	pid=$(cat "$1")
 	kill "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
-	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	for _ in $(seq 50); do alive "$pid" || break; sleep 0.05; done
 	kill -9 "$pid" 2>/dev/null || true
 	rm -f "$1"
 }

@@ -140,6 +140,16 @@ static bool over_max(struct pool_mgr *m, struct pool *p)
 	       p->ready + p->in_use + p->draining + p->creating > (unsigned)m->pp.max;
 }
 
+static bool stopping(struct pool_mgr *m)
+{
+	bool stop;
+
+	pthread_mutex_lock(&m->lock);
+	stop = m->stop;
+	pthread_mutex_unlock(&m->lock);
+	return stop;
+}
+
 /* ---- devices ---- */
 
 static int hold_link(struct pool_mgr *m, const char *name, struct nl_link_info *ret)
@@ -228,8 +238,22 @@ static void prewire(struct pool_mgr *m, struct pool_entry *es, unsigned n)
 
 		if (!w[i])
 			continue;
-		r = binding_ovs_watch_wait(m->ovs, w[i], m->pp.port_up_timeout_ms);
+		/* Wait in slices so a stopping kuryrd is not held up; what is
+		 * left half-made is for the next start's recovery to judge. */
+		r = -ETIMEDOUT;
+		for (int waited = 0; waited < m->pp.port_up_timeout_ms && r == -ETIMEDOUT;
+		     waited += 200) {
+			if (stopping(m)) {
+				r = -ECANCELED;
+				break;
+			}
+			r = binding_ovs_watch_wait(m->ovs, w[i], 200);
+		}
 		binding_ovs_watch_free(m->ovs, w[i]);
+		if (r == -ECANCELED) {
+			e->port[0] = 0;
+			continue;
+		}
 		if (r == 0)
 			r = hold_link(m, e->stub, &li);
 		if (r < 0) {
@@ -278,7 +302,7 @@ static int refill(struct pool_mgr *m, const char *network, unsigned n, char **re
 		snprintf(es[i].gateway, sizeof(es[i].gateway), "%s", net.gateway);
 		es[i].mtu = net.mtu;
 	}
-	if (m->pp.prewire)
+	if (m->pp.prewire && !stopping(m))
 		prewire(m, es, n);
 out:
 	clock_gettime(CLOCK_MONOTONIC, &t1);
