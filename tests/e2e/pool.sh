@@ -162,6 +162,38 @@ start_kuryrd
 check_eq "restart: the row of a vanished netns is gone" 0 "$(store_sql 'select count(*) from attachments')"
 check_eq "restart: its entry is destroyed, not reused" "" "$(pool_lsps | grep "$gone_port")"
 
+# SIGKILL in the middle of churn (ADDs, DELs, drains and a refill all in
+# flight), then restart: the pool is consistent and nothing leaked.
+pids=()
+for i in $(seq 8); do
+	pod k$i
+	( cni ADD "$P-k$i" eth0 "/run/netns/$P-k$i" "$C"; cni DEL "$P-k$i" eth0 "/run/netns/$P-k$i" "$C" ) &
+	pids+=($!)
+done
+sleep 0.15
+stop_kuryrd KILL
+wait "${pids[@]}"
+start_kuryrd
+# What the runtime does next: DEL whatever it may not have seen finish.
+for i in $(seq 8); do cni DEL "$P-k$i" eth0 "/run/netns/$P-k$i" "$C"; done
+wait_for "after churn + SIGKILL: nothing in use or draining" \
+	"echo \$(pool_field in_use) \$(pool_field draining)" "0 0"
+check_eq "after churn + SIGKILL: no attachment rows" 0 "$(store_sql 'select count(*) from attachments')"
+check_eq "after churn + SIGKILL: every pool port has its stub and nothing else is parked" \
+	"$(for p in $(pool_lsps); do echo "ks$(echo "$p" | tr -d - | cut -c1-12)"; done | sort)" "$(stubs)"
+check_eq "after churn + SIGKILL: every port on br-int belongs to a pool port, installed" \
+	"$(for p in $(pool_lsps); do echo "kc$(echo "$p" | tr -d - | cut -c1-12) true"; done | sort)" \
+	"$(for i in $(vsctl list-ports br-int); do echo "$i $(vsctl get Interface "$i" external_ids:ovn-installed | tr -d '"')"; done | sort)"
+check_eq "after churn + SIGKILL: the ready count matches the pool ports" \
+	"$(pool_lsps | wc -l)" "$(pool_field ready)"
+check_eq "after churn + SIGKILL: no device left in any container" "" \
+	"$(for i in $(seq 8); do ip -n "$P-k$i" -o link show | grep -v ': lo:'; done)"
+pod k9
+cni ADD "$P-k9" eth0 "$NSPATH" "$C"
+check_eq "after churn + SIGKILL: a pool hit works" "0 1" "$RC $(pool_field hits)"
+cni DEL "$P-k9" eth0 "$NSPATH" "$C"
+wait_for "and its entry comes back" "pool_field in_use" 0
+
 # Freeing the pool deletes every entry, so the network can go.
 check "kuryrctl pool free" ctl pool free net1
 check_eq "no pool ports left in OVN NB" "" "$(pool_lsps)"
