@@ -3,7 +3,6 @@
 #include <net/if.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "json-util.h"
@@ -31,6 +30,10 @@ struct pool {
 	unsigned ready, in_use, draining, creating;
 	unsigned long hits, misses, refills, refill_errors;
 	double refill_seconds;
+	/* "pool free" in progress: no refill, and entries coming back (from
+	 * containers or from a refill in flight) are destroyed. Cleared by the
+	 * next use of the network. */
+	bool freeing;
 };
 
 /* A pod-side device to delete in the background. */
@@ -136,6 +139,8 @@ static void entry_remove(struct pool *p, struct entry *e)
 /* Entries beyond ports_pool_max are not kept when they come back. */
 static bool over_max(struct pool_mgr *m, struct pool *p)
 {
+	if (p->freeing)
+		return true;
 	return m->pp.max > 0 &&
 	       p->ready + p->in_use + p->draining + p->creating > (unsigned)m->pp.max;
 }
@@ -310,8 +315,10 @@ out:
 	p = pool_find(m, network, true);
 	if (p) {
 		for (unsigned i = 0; r == 0 && i < n; i++)
-			if (es[i].port[0] && entry_add(m, p, &es[i], E_READY) == 0)
+			if (es[i].port[0] && !p->freeing && entry_add(m, p, &es[i], E_READY) == 0) {
+				es[i].port[0] = 0; /* kept */
 				ok++;
+			}
 		p->refills++;
 		p->refill_seconds +=
 		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -319,6 +326,12 @@ out:
 			p->refill_errors++;
 	}
 	pthread_mutex_unlock(&m->lock);
+	/* Entries not kept (the pool is being freed) go again. */
+	for (unsigned i = 0; r == 0 && i < n; i++)
+		if (es[i].port[0]) {
+			destroy_entry_resources(m, &es[i]);
+			ok++;
+		}
 	if (r == 0 && ok < n) {
 		set_errmsg(reterr_msg, "%u of %u pool entries could not be prepared", n - ok, n);
 		r = -EIO;
@@ -331,6 +344,8 @@ static unsigned deficit(struct pool_mgr *m, struct pool *p)
 {
 	unsigned have = p->ready + p->creating, n;
 
+	if (p->freeing)
+		return 0;
 	if (have >= (unsigned)m->pp.min)
 		return 0;
 	n = (unsigned)m->pp.min - have;
@@ -487,12 +502,18 @@ int pool_take(struct pool_mgr *m, const char *network, struct pool_entry *ret)
 
 void pool_want(struct pool_mgr *m, const char *network)
 {
-	pthread_mutex_lock(&m->lock);
-	if (!pool_find(m, network, false)) {
-		struct pool *p = pool_find(m, network, true);
+	struct pool *p;
 
+	pthread_mutex_lock(&m->lock);
+	p = pool_find(m, network, false);
+	if (!p || p->freeing) {
+		if (!p) {
+			p = pool_find(m, network, true);
+			if (p)
+				p->misses++;
+		}
 		if (p)
-			p->misses++;
+			p->freeing = false;
 		pthread_cond_signal(&m->wake);
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -644,19 +665,27 @@ int pool_release(struct pool_mgr *m, const struct attachment *a, char **reterr_m
 	if (nl_netns_open(a->netns, &j->netns_fd) == 0) {
 		struct nl_sock *s = NULL;
 		struct nl_link_info li;
-		uint32_t rnd = 0;
+		char mac[18];
 
 		/* Out of the way at once: a private name and no address (which
 		 * takes its routes along), so an ADD with the same name, address
 		 * or default route in this netns can follow immediately. Not
 		 * set down: on a passthru macvlan that costs an RCU grace period
-		 * (~20 ms here), renaming a running device does not. */
-		(void)getrandom(&rnd, sizeof(rnd), 0);
-		snprintf(j->tmpname, sizeof(j->tmpname), "kcd%08x", rnd);
+		 * (~20 ms here), renaming a running device does not. The name
+		 * derives from the port, so a DEL repeated after a crash between
+		 * the rename and the deletion still finds the device. */
+		backend_ifname("kd", a->port, j->tmpname);
 		r = nl_sock_open_netns(j->netns_fd, &s);
-		if (r == 0)
-			r = nl_link_get(s, a->ifname, &li);
-		if (r == 0)
+		if (r == 0 && nl_link_get(s, a->ifname, &li) < 0)
+			r = nl_link_get(s, j->tmpname, &li);
+		if (r == 0) {
+			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", li.mac[0],
+				 li.mac[1], li.mac[2], li.mac[3], li.mac[4], li.mac[5]);
+			/* Only the device this entry made. */
+			if (!streq(li.kind, "macvlan") || !streq(mac, pe.mac))
+				r = -ENODEV;
+		}
+		if (r == 0 && !streq(li.name, j->tmpname))
 			r = nl_link_set_name(s, li.ifindex, j->tmpname, reterr_msg);
 		if (r == 0) {
 			char ip[48];
@@ -691,6 +720,7 @@ int pool_release(struct pool_mgr *m, const struct attachment *a, char **reterr_m
 int pool_populate(struct pool_mgr *m, const char *network, char **reterr_msg)
 {
 	struct kuryr_network net;
+	struct pool *p;
 	int r;
 
 	/* Refuse a network that does not exist before making a pool for it. */
@@ -698,24 +728,35 @@ int pool_populate(struct pool_mgr *m, const char *network, char **reterr_msg)
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&m->lock);
-	if (!pool_find(m, network, true))
+	p = pool_find(m, network, true);
+	if (!p)
 		r = -ENOMEM;
-	else
+	else {
+		p->freeing = false;
 		r = fill(m, network, reterr_msg);
+	}
 	pthread_mutex_unlock(&m->lock);
 	return r;
 }
 
 int pool_free_ready(struct pool_mgr *m, const char *network, char **reterr_msg)
 {
-	for (;;) {
+	/* Stop refills first, so nothing new lands while we delete. */
+	pthread_mutex_lock(&m->lock);
+	for (struct pool *p = m->pools; p; p = p->next)
+		if (!network || streq(p->network, network))
+			p->freeing = true;
+	pthread_mutex_unlock(&m->lock);
+
+	for (int waited = 0;; waited++) {
 		struct pool_entry doomed;
-		bool found = false;
+		bool found = false, busy = false;
 
 		pthread_mutex_lock(&m->lock);
 		for (struct pool *p = m->pools; p && !found; p = p->next) {
 			if (network && !streq(p->network, network))
 				continue;
+			busy |= p->creating > 0;
 			for (struct entry *e = p->entries; e; e = e->next)
 				if (e->st == E_READY) {
 					doomed = e->e;
@@ -725,10 +766,32 @@ int pool_free_ready(struct pool_mgr *m, const char *network, char **reterr_msg)
 				}
 		}
 		pthread_mutex_unlock(&m->lock);
-		if (!found)
-			return 0;
-		destroy_entry_resources(m, &doomed);
+		if (found) {
+			destroy_entry_resources(m, &doomed);
+			continue;
+		}
+		/* A refill in flight destroys what it made once it sees the
+		 * flag; wait for it (bounded) so the caller sees the end state. */
+		if (!busy || waited > 600)
+			break;
+		usleep(50000);
 	}
+
+	/* Pools left with nothing are dropped; in-use entries keep theirs
+	 * until their containers go (and are destroyed then). */
+	pthread_mutex_lock(&m->lock);
+	for (struct pool **pp = &m->pools; *pp;) {
+		struct pool *p = *pp;
+
+		if ((!network || streq(p->network, network)) && !p->entries && !p->creating) {
+			*pp = p->next;
+			free(p);
+		} else
+			pp = &p->next;
+	}
+	pthread_mutex_unlock(&m->lock);
+	(void)reterr_msg;
+	return 0;
 }
 
 json_t *pool_list_json(struct pool_mgr *m, const char *network)
