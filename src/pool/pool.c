@@ -893,6 +893,23 @@ static int collect_stub(const struct nl_link_info *l, void *userdata)
 	return 0;
 }
 
+/* Fill e->host_mac from the host end in our own namespace. */
+static int host_mac_of(struct pool_entry *e)
+{
+	struct nl_sock *host = NULL;
+	struct nl_link_info hl;
+	int r;
+
+	r = nl_sock_open(&host);
+	if (r == 0)
+		r = nl_link_get(host, e->host_ifname, &hl);
+	if (r == 0)
+		snprintf(e->host_mac, sizeof(e->host_mac), "%02x:%02x:%02x:%02x:%02x:%02x",
+			 hl.mac[0], hl.mac[1], hl.mac[2], hl.mac[3], hl.mac[4], hl.mac[5]);
+	nl_sock_free(host);
+	return r;
+}
+
 /* Adopt one pool port found in the backend, or tear it down. */
 static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
 			 const struct rows_ctx *rows, struct stubs_ctx *stubs)
@@ -901,7 +918,6 @@ static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
 	struct kuryr_network net;
 	struct nl_link_info li;
 	const struct attachment *row = NULL;
-	struct nl_sock *host = NULL;
 	struct pool *p;
 	bool intact = false;
 
@@ -932,7 +948,9 @@ static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
 		e.prewired = row->pooled == 2;
 		if (e.prewired && hold_link(m, e.stub, &li) == 0)
 			e.stub_ifindex = li.ifindex;
-		if (!e.prewired)
+		if (e.prewired)
+			(void)host_mac_of(&e);
+		else
 			e.stub[0] = 0;
 		pthread_mutex_lock(&m->lock);
 		p = pool_find(m, e.network, true);
@@ -945,17 +963,9 @@ static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
 		intact = hold_link(m, e.stub, &li) == 0 && !(li.flags & IFF_PROMISC) &&
 			 binding_ovs_installed(m->ovs, e.host_ifname, NULL) == 1;
 		if (intact) {
-			struct nl_link_info hl;
-
 			e.stub_ifindex = li.ifindex;
 			e.prewired = true;
-			intact =
-			    nl_sock_open(&host) == 0 && nl_link_get(host, e.host_ifname, &hl) == 0;
-			if (intact)
-				snprintf(e.host_mac, sizeof(e.host_mac),
-					 "%02x:%02x:%02x:%02x:%02x:%02x", hl.mac[0], hl.mac[1],
-					 hl.mac[2], hl.mac[3], hl.mac[4], hl.mac[5]);
-			nl_sock_free(host);
+			intact = host_mac_of(&e) == 0;
 		}
 	} else {
 		/* Port-only pools keep the port and drop any devices. */

@@ -144,6 +144,10 @@ pod r2
 cni ADD "$P-r2" eth0 "$NSPATH" "$C"
 check_eq "ADD from an adopted entry after the restart (a pool hit)" "0 1" "$RC $(pool_field hits)"
 ipr2=$(jget '["ips"][0]["address"]')
+hostr2=$(jget '["interfaces"][0]["name"]')
+check_eq "the result's host MAC is the adopted host end's" \
+	"$(ip -n "$HOSTNS" -j link show "$hostr2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')" \
+	"$(jget '["interfaces"][0]["mac"]')"
 check "the container attached before the crash reaches the new one" \
 	ip netns exec "$P-r1" busybox ping -c 1 -W 2 "${ipr2%/*}"
 cni DEL "$P-r2" eth0 "$NSPATH" "$C"
