@@ -104,7 +104,16 @@ for r in json.load(sys.stdin):
         print("pool " + " ".join(f"{k}={r.get(k)}" for k in
               ("ready", "in_use", "draining", "creating", "hits", "misses", "prewire")))' "$NET"
 }
-# pairs TAG: EXTRA timed ADD+DEL pairs on fresh namespaces, into $T/pairs.TAG.
+# The reference plugin as a control for the machine's load: OVS and OVN
+# themselves burn more CPU the more ports there are, which slows every
+# process on this 2-core machine, not only kuryrd.
+REF=$(printf '{"cniVersion":"1.0.0","name":"ref","type":"bridge","bridge":"kcsc0","isGateway":true,"ipam":{"type":"host-local","subnet":"10.94.0.0/16","dataDir":"%s/ipam"}}' "$T")
+bridge() { # CMD ID NETNS
+	hostns env CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_IFNAME=eth0 CNI_NETNS=$3 \
+		CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge <<<"$REF"
+}
+# pairs TAG: EXTRA timed ADD+DEL pairs on fresh namespaces, into $T/pairs.TAG,
+# each followed by a bridge ADD+DEL pair, into $T/ref.TAG.
 pairs() {
 	local j ns t0 t1 t2
 	for ((j = 1; j <= EXTRA; j++)); do
@@ -116,6 +125,12 @@ pairs() {
 		kuryr DEL "$ns" "/run/netns/$ns" >"$T/pair.out" 2>&1 || die "extra DEL $ns: $(head -c 300 "$T/pair.out")"
 		t2=$EPOCHREALTIME
 		echo "$t0 $t1 $t2" >>"$T/pairs.$1"
+		t0=$EPOCHREALTIME
+		bridge ADD "ref$1$j" "/run/netns/$ns" >"$T/pair.out" 2>&1 || die "bridge ADD $ns: $(head -c 300 "$T/pair.out")"
+		t1=$EPOCHREALTIME
+		bridge DEL "ref$1$j" "/run/netns/$ns" >"$T/pair.out" 2>&1 || die "bridge DEL $ns: $(head -c 300 "$T/pair.out")"
+		t2=$EPOCHREALTIME
+		echo "$t0 $t1 $t2" >>"$T/ref.$1"
 		ip netns del "$ns"
 	done
 }
@@ -174,6 +189,13 @@ RSS_N=$(rss "$KPID")
 VRSS_N=$(rss "$VPID")
 say "attached $N in $ATTACH_S s"
 say "ports on br-int: $(vsctl list-ports br-int | wc -l), attachment rows: $(store_sql 'select count(*) from attachments')"
+# The pairs at 10 ran with the pool at rest; let a refill that the attach
+# phase started finish (90 s at most) so the pairs at N are like for like.
+if [ "$POOLS" = true ]; then
+	W0=$EPOCHREALTIME
+	while [ "$(pool_field creating)" != 0 ] && [ "${EPOCHREALTIME%.*}" -lt $((${W0%.*} + 90)) ]; do sleep 0.5; done
+	say "pool at rest before the pairs at N after $(now "$W0") s: $(pool_line)"
+fi
 pairs N
 HWM=$(hwm "$KPID")
 [ "$POOLS" = true ] && POOL_END=$(pool_line)
@@ -215,9 +237,9 @@ if [ "$POOLS" = true ]; then
 	SETTLE="pool after the DELs, $(now "$S0") s later ($([ "$b" = 0 ] && echo settled || echo 'still busy after 90 s')): $(pool_line)"
 fi
 
-python3 - "$T/times" "$T/pairs.10" "$T/pairs.N" "$T/rss" "$N" "$block" >&3 <<'PY'
+python3 - "$T/times" "$T/pairs.10" "$T/pairs.N" "$T/rss" "$N" "$block" "$T/ref.10" "$T/ref.N" >&3 <<'PY'
 import statistics as st, sys
-times, p10, pn, rssf, n, block = sys.argv[1:7]
+times, p10, pn, rssf, n, block, r10, rn = sys.argv[1:9]
 n, block = int(n), int(block)
 add = [(int(i), (float(b) - float(a)) * 1000) for i, a, b in (l.split() for l in open(times))]
 def pairs(f):
@@ -233,6 +255,10 @@ def row(name, a, b): print(f"  {name:38}{a:8.2f}{b:8.2f}{b / a:8.2f}")
 row(f"ADD, attachments 1-10 vs {n - 9}-{n}", first, last)
 row(f"ADD, {len(a10)} extra at 10 vs at {n} attached", st.median(a10), st.median(an))
 row(f"DEL, {len(d10)} extra at 10 vs at {n} attached", st.median(d10), st.median(dn))
+ra10, rd10 = pairs(r10)
+ran, rdn = pairs(rn)
+row(f"control: bridge ADD at 10 vs at {n}", st.median(ra10), st.median(ran))
+row(f"control: bridge DEL at 10 vs at {n}", st.median(rd10), st.median(rdn))
 allv = sorted(v for _, v in add)
 print(f"  all {n} sequential ADDs: median {st.median(allv):.2f}, "
       f"p99 {allv[min(len(allv) - 1, round(0.99 * (len(allv) - 1)))]:.2f}, max {allv[-1]:.2f}")

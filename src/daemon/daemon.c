@@ -375,7 +375,7 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 		return error_reply(backend_code(r), "network backend failed", err);
 
 	if (d->pool && !*want_ip && !*want_mac)
-		pool_want(d->pool, net.name);
+		pool_want(d->pool, net.name, true);
 
 	/* Record the intent before creating anything, so a crash at any
 	 * later point can be rolled back from this row. */
@@ -732,6 +732,9 @@ static json_t *ctl_network(struct kuryrd *d, const char *verb, json_t *args)
 		if (r < 0)
 			return backend_error(r, "cannot create the network", err);
 		log_info("event=network-create network=%s subnet=%s", n.name, n.cidr);
+		/* Warm this node's pool now, so the first container hits it. */
+		if (d->pool)
+			pool_want(d->pool, n.name, false);
 		return ok_reply(network_json(&n));
 	}
 	if (streq(verb, "network.show")) {

@@ -500,7 +500,7 @@ int pool_take(struct pool_mgr *m, const char *network, struct pool_entry *ret)
 	return r;
 }
 
-void pool_want(struct pool_mgr *m, const char *network)
+void pool_want(struct pool_mgr *m, const char *network, bool count_miss)
 {
 	struct pool *p;
 
@@ -509,7 +509,7 @@ void pool_want(struct pool_mgr *m, const char *network)
 	if (!p || p->freeing) {
 		if (!p) {
 			p = pool_find(m, network, true);
-			if (p)
+			if (p && count_miss)
 				p->misses++;
 		}
 		if (p)

@@ -61,8 +61,8 @@ void pool_mgr_free(struct pool_mgr *m);
  * scheduled if the network has a pool). */
 int pool_take(struct pool_mgr *m, const char *network, struct pool_entry *ret);
 /* @network (which exists) is in use on this node: give it a pool if it has
- * none yet, counting the miss that revealed it, and start filling it. */
-void pool_want(struct pool_mgr *m, const char *network);
+ * none yet (counting a miss if an ADD revealed it) and start filling it. */
+void pool_want(struct pool_mgr *m, const char *network, bool count_miss);
 /* Give an untouched entry back (an ADD failed before using it). */
 void pool_give_back(struct pool_mgr *m, const struct pool_entry *e);
 /* Tear an entry down for good (backend port, devices) and forget it. */

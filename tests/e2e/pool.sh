@@ -32,6 +32,9 @@ wait_for() {
 	check_eq "$1" "$3" "$got"
 }
 
+wait_for "creating a network warms its pool to ports_pool_min without any ADD" \
+	"pool_field ready 2>/dev/null" 4
+check_eq "... and that counted no miss" 0 "$(pool_field misses)"
 check "kuryrctl pool populate" ctl pool populate net1
 check_eq "4 ready entries" 4 "$(pool_field ready)"
 check_eq "OVN NB: 4 pool ports marked with this node" 4 \
