@@ -742,6 +742,9 @@ static json_t *ctl_network(struct kuryrd *d, const char *verb, json_t *args)
 		return r < 0 ? backend_error(r, "cannot show the network", err)
 			     : ok_reply(network_json(&n));
 	}
+	/* This node's idle pool ports would keep the network busy. */
+	if (d->pool)
+		(void)pool_free_ready(d->pool, name, NULL);
 	r = ops->network_delete(d->backend, name, &err);
 	if (r < 0)
 		return backend_error(r, "cannot delete the network", err);

@@ -201,6 +201,14 @@ check_eq "after churn + SIGKILL: a pool hit works" "0 1" "$RC $(pool_field hits)
 cni DEL "$P-k9" eth0 "$NSPATH" "$C"
 wait_for "and its entry comes back" "pool_field in_use" 0
 
+# Deleting a network frees this node's idle pool of it first.
+ctl network create net2 --subnet 10.86.0.0/24 >/dev/null
+wait_for "a second network gets its own warm pool" \
+	"ctl -o json pool list --network net2 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0][\"ready\"])' 2>/dev/null" 4
+check "deleting a network with only idle pool ports works" ctl network delete net2
+check_eq "its pool ports went with it" "" \
+	"$(nbctl --bare --columns=name find Logical_Switch_Port "external_ids:\"kuryr:network\"=net2")"
+
 # Freeing the pool deletes every entry, so the network can go.
 check "kuryrctl pool free" ctl pool free net1
 check_eq "no pool ports left in OVN NB" "" "$(pool_lsps)"
