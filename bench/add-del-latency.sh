@@ -16,6 +16,7 @@ MODES=${2:-prewired portonly miss}
 . "$(dirname "$0")/../tests/e2e/lib.sh"
 [ -x /usr/lib/cni/bridge ] || skip_all "reference plugins missing (containernetworking-plugins)"
 exec 3>&1 1>"$T/tap.log" # keep lib.sh's TAP lines out of the report
+REPORT_FD=3
 env_up
 
 # restart_with CONF_LINES: kuryrd again, with these lines appended.

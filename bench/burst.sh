@@ -56,21 +56,7 @@ export POOLS KURYR_CONF_EXTRA PORT_UP_TIMEOUT
 [ -x /usr/lib/cni/bridge ] || skip_all "reference plugins missing (containernetworking-plugins)"
 exec 3>&1 1>"$T/tap.log" # keep lib.sh's TAP lines out of the report
 
-# On exit, stop kuryrd first (lib.sh's stop_kuryrd: SIGTERM must give exit
-# status 0) and, if that or the run failed (kuryrd refused its config, a
-# bail-out...), show why on the report before lib.sh's env_down removes $T.
-eval "_lib_$(declare -f env_down)"
-env_down() {
-	local rc=$? t0=$EPOCHREALTIME
-	stop_kuryrd
-	if [ "$rc" != 0 ] || [ "$_failed" != 0 ]; then
-		echo "kuryrd stopped in $(python3 -c "print(f'{$EPOCHREALTIME - $t0:.1f}')") s" >&3
-		grep -E '^(Bail out|not ok|# )' "$T/tap.log" >&3 2>/dev/null
-		[ -f "$T/kuryrd.log" ] && { echo "--- kuryrd log (last 15 lines)"; tail -n 15 "$T/kuryrd.log"; } >&3
-	fi
-	(exit "$rc")
-	_lib_env_down
-}
+REPORT_FD=3 # lib.sh's env_down reports a failed run here
 say() { echo "$*" >&3; }
 die() { say "FAILED: $*"; exit 1; }
 

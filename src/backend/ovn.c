@@ -409,6 +409,27 @@ static int ovn_port_delete(struct backend *b, const char *name, char **reterr_ms
 	return ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res2, reterr_msg);
 }
 
+/* The network a port spec names: as the caller already read it, or from NB;
+ * with its subnet parsed. */
+static int spec_network(struct backend *b, const struct port_spec *spec, struct kuryr_network *net,
+			uint32_t *subnet, uint8_t *len, char **reterr_msg)
+{
+	int r;
+
+	if (spec->net)
+		*net = *spec->net;
+	else {
+		r = ovn_network_get(b, spec->network, net, reterr_msg);
+		if (r < 0)
+			return r;
+	}
+	if (backend_parse_cidr4(net->cidr, subnet, len) < 0) {
+		set_errmsg(reterr_msg, "network %s has a bad subnet \"%s\"", net->name, net->cidr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Wait for ovn-northd to fill dynamic_addresses, then read it back. */
 static int ovn_wait_dynamic(struct ovn_backend *ob, const char *name, struct kuryr_port *p,
 			    char **reterr_msg)
@@ -456,17 +477,9 @@ static int ovn_port_create(struct backend *b, const struct port_spec *spec, stru
 	int r;
 
 	/* The transaction below re-checks that the network still exists. */
-	if (spec->net)
-		net = *spec->net;
-	else {
-		r = ovn_network_get(b, spec->network, &net, reterr_msg);
-		if (r < 0)
-			return r;
-	}
-	if (backend_parse_cidr4(net.cidr, &subnet, &len) < 0) {
-		set_errmsg(reterr_msg, "network %s has a bad subnet \"%s\"", net.name, net.cidr);
-		return -EINVAL;
-	}
+	r = spec_network(b, spec, &net, &subnet, &len, reterr_msg);
+	if (r < 0)
+		return r;
 	if (spec->name)
 		copy_str(name, sizeof(name), spec->name);
 	else
@@ -596,17 +609,9 @@ static int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec,
 
 	if (n == 0)
 		return 0;
-	if (spec->net)
-		net = *spec->net;
-	else {
-		r = ovn_network_get(b, spec->network, &net, reterr_msg);
-		if (r < 0)
-			return r;
-	}
-	if (backend_parse_cidr4(net.cidr, &subnet, &len) < 0) {
-		set_errmsg(reterr_msg, "network %s has a bad subnet \"%s\"", net.name, net.cidr);
-		return -EINVAL;
-	}
+	r = spec_network(b, spec, &net, &subnet, &len, reterr_msg);
+	if (r < 0)
+		return r;
 	backend_random_uuid(batch);
 	batch_map = ovsdb_string_map((const char *const[]){ "kuryr:batch", batch, NULL });
 	ops = json_pack("[o]", op_wait_name("Logical_Switch", net.name, true));

@@ -733,7 +733,18 @@ int pool_populate(struct pool_mgr *m, const char *network, char **reterr_msg)
 		r = -ENOMEM;
 	else {
 		p->freeing = false;
-		r = fill(m, network, reterr_msg);
+		/* A refill already in flight (the refill thread's) counts
+		 * towards the minimum: wait for it, so that "populated" means
+		 * ready entries, then top up. */
+		for (int waited = 0; waited < 1200; waited++) {
+			r = fill(m, network, reterr_msg);
+			p = pool_find(m, network, false);
+			if (r < 0 || !p || !p->creating)
+				break;
+			pthread_mutex_unlock(&m->lock);
+			usleep(50000);
+			pthread_mutex_lock(&m->lock);
+		}
 	}
 	pthread_mutex_unlock(&m->lock);
 	return r;

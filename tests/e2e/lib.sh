@@ -137,6 +137,13 @@ env_down() {
 		echo "# kuryrd log (last 40 lines):"
 		tail -n 40 "$T/kuryrd.log" | diag
 	fi
+	# Benchmarks send TAP to a log and their report to REPORT_FD: put the
+	# reason for a failed run there too, before $T goes.
+	if [ -n "${REPORT_FD:-}" ] && { [ "$rc" != 0 ] || [ "$_failed" != 0 ]; }; then
+		grep -E '^(Bail out|not ok|# )' "$T/tap.log" >&"$REPORT_FD" 2>/dev/null
+		[ -f "$T/kuryrd.log" ] &&
+			{ echo "--- kuryrd log (last 15 lines)"; tail -n 15 "$T/kuryrd.log"; } >&"$REPORT_FD"
+	fi
 	rm -rf "$T"
 	echo "1..$_n"
 	[ "$_failed" -eq 0 ] && exit "$rc" || exit 1
