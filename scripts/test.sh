@@ -11,8 +11,8 @@ SRC=$PWD
 
 scripts/deps.sh
 
-if ! find src tests -name '*.[ch]' -print0 | xargs -0 clang-format --dry-run --Werror >/dev/null 2>&1; then
-	echo "test.sh: sources differ from .clang-format; fix with: find src tests -name '*.[ch]' | xargs clang-format -i" >&2
+if ! find src tests fuzz -name '*.[ch]' -print0 | xargs -0 clang-format --dry-run --Werror >/dev/null 2>&1; then
+	echo "test.sh: sources differ from .clang-format; fix with: find src tests fuzz -name '*.[ch]' | xargs clang-format -i" >&2
 	exit 1
 fi
 

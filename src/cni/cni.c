@@ -124,3 +124,132 @@ json_t *cni_result_new(const char *version, const struct cni_attach_result *a, c
 	json_object_set_new(r, "dns", dns ? json_deep_copy(dns) : json_object());
 	return r;
 }
+
+static int request_error(json_t **ret, const char *version, int code, const char *msg,
+			 const char *details)
+{
+	*ret = cni_error_new(version, code, msg, details);
+	return code;
+}
+
+int cni_request_build(const struct cni_env *env, const char *in, size_t len, json_t **ret)
+{
+	static const char *const commands[][2] = {
+		{ "ADD", "add" },	{ "DEL", "del" }, { "CHECK", "check" },
+		{ "STATUS", "status" }, { "GC", "gc" },
+	};
+	const char *op = NULL, *ver, *version = CNI_VERSION_LATEST;
+	char *err = NULL, details[256];
+	json_error_t jerr;
+	json_t *conf, *o, *e, *req;
+	int code;
+
+	if (!env->command || !*env->command)
+		return request_error(ret, version, CNI_ERR_INVALID_ENV, "CNI_COMMAND is not set",
+				     "expected one of ADD, DEL, CHECK, STATUS, GC, VERSION");
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+		if (streq(env->command, commands[i][0]))
+			op = commands[i][1];
+	if (!op)
+		return request_error(ret, version, CNI_ERR_INVALID_ENV, "unknown CNI_COMMAND",
+				     "expected one of ADD, DEL, CHECK, STATUS, GC, VERSION");
+
+	conf = json_loadb(in, len, 0, &jerr);
+	if (!conf) {
+		snprintf(details, sizeof(details), "stdin line %d column %d: %s", jerr.line,
+			 jerr.column, jerr.text);
+		return request_error(ret, version, CNI_ERR_DECODE,
+				     "cannot decode the network configuration", details);
+	}
+	if (!json_is_object(conf)) {
+		json_decref(conf);
+		return request_error(ret, version, CNI_ERR_DECODE,
+				     "cannot decode the network configuration",
+				     "stdin is not a JSON object");
+	}
+	ver = json_string_value(json_object_get(conf, "cniVersion"));
+	if (!ver) {
+		code = request_error(ret, version, CNI_ERR_INVALID_CONFIG,
+				     "invalid network configuration",
+				     "\"cniVersion\" is missing or not a string");
+		goto out;
+	}
+	if (!cni_version_supported(ver)) {
+		snprintf(details, sizeof(details),
+			 "cniVersion \"%.64s\" is not one of 0.4.0, 1.0.0, 1.1.0", ver);
+		code = request_error(ret, version, CNI_ERR_INCOMPATIBLE_VERSION,
+				     "incompatible CNI version", details);
+		goto out;
+	}
+	version = ver;
+	if ((streq(op, "status") || streq(op, "gc")) && cni_version_cmp(ver, "1.1.0") < 0) {
+		code = request_error(ret, version, CNI_ERR_INCOMPATIBLE_VERSION,
+				     "incompatible CNI version",
+				     "STATUS and GC need cniVersion 1.1.0");
+		goto out;
+	}
+	static const char *const strings[] = { "name", "type", "network", "daemon_socket" };
+	for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
+		o = json_object_get(conf, strings[i]);
+		/* name and type are required; the others optional. */
+		if ((i < 2 && !o) || (o && !json_is_string(o))) {
+			snprintf(details, sizeof(details), "\"%s\" is %s", strings[i],
+				 o ? "not a string" : "missing");
+			code = request_error(ret, version, CNI_ERR_INVALID_CONFIG,
+					     "invalid network configuration", details);
+			goto out;
+		}
+	}
+
+	if (streq(op, "add") || streq(op, "del") || streq(op, "check")) {
+		if (!env->container_id) {
+			code = request_error(ret, version, CNI_ERR_INVALID_ENV,
+					     "CNI_CONTAINERID is not set", NULL);
+			goto out;
+		}
+		if (cni_container_id_check(env->container_id, &err) < 0) {
+			code = request_error(ret, version, CNI_ERR_INVALID_ENV,
+					     "invalid CNI_CONTAINERID", err);
+			goto out;
+		}
+		if (!env->ifname) {
+			code = request_error(ret, version, CNI_ERR_INVALID_ENV,
+					     "CNI_IFNAME is not set", NULL);
+			goto out;
+		}
+		if (cni_ifname_check(env->ifname, &err) < 0) {
+			code = request_error(ret, version, CNI_ERR_INVALID_ENV,
+					     "invalid CNI_IFNAME", err);
+			goto out;
+		}
+		/* DEL may come without a netns (the container is gone). */
+		if (!streq(op, "del") && (!env->netns || !*env->netns)) {
+			code = request_error(ret, version, CNI_ERR_INVALID_ENV,
+					     "CNI_NETNS is not set", NULL);
+			goto out;
+		}
+	}
+
+	e = json_object();
+	if (env->container_id)
+		json_object_set_new(e, "CNI_CONTAINERID", json_string(env->container_id));
+	if (env->netns)
+		json_object_set_new(e, "CNI_NETNS", json_string(env->netns));
+	if (env->ifname)
+		json_object_set_new(e, "CNI_IFNAME", json_string(env->ifname));
+	if (env->args)
+		json_object_set_new(e, "CNI_ARGS", json_string(env->args));
+	if (env->path)
+		json_object_set_new(e, "CNI_PATH", json_string(env->path));
+	req = json_pack("{s:s, s:o, s:O}", "op", op, "env", e, "config", conf);
+	if (!req) {
+		code = request_error(ret, version, CNI_ERR_IO, "out of memory", NULL);
+		goto out;
+	}
+	*ret = req;
+	code = 0;
+out:
+	free(err);
+	json_decref(conf); /* error objects hold copies of its strings */
+	return code;
+}

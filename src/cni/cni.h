@@ -69,3 +69,20 @@ struct cni_attach_result {
 /* Build the ADD result for @version (0.4.0 adds "version" to ips; 1.1.0 adds
  * "mtu" to interfaces). @dns (borrowed, may be NULL) is copied in. */
 json_t *cni_result_new(const char *version, const struct cni_attach_result *a, const json_t *dns);
+
+/* The CNI_* environment of one invocation (NULL where unset). */
+struct cni_env {
+	const char *command;
+	const char *container_id;
+	const char *netns;
+	const char *ifname;
+	const char *args;
+	const char *path;
+};
+
+/* Check an ADD/DEL/CHECK/STATUS/GC invocation (not VERSION) with the
+ * netconf @in (@len bytes, untrusted) and build the kuryrd request
+ * {"op", "env", "config"}. Returns 0 and the request in *ret, or a CNI
+ * error code (> 0) and the CNI error object, in the netconf's version when
+ * it got that far, in *ret. */
+int cni_request_build(const struct cni_env *env, const char *in, size_t len, json_t **ret);

@@ -70,19 +70,21 @@ static char *read_stdin(size_t *ret_len)
 	return buf;
 }
 
-static const char *const env_names[] = { "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS",
-					 "CNI_PATH" };
-
 int main(int argc, char **argv)
 {
-	_cleanup_json_ json_t *conf = NULL, *req = NULL, *reply = NULL, *env = NULL;
+	_cleanup_json_ json_t *req = NULL, *reply = NULL;
 	_cleanup_free_ char *in = NULL, *err = NULL;
-	const char *cmd = getenv("CNI_COMMAND");
-	const char *ver, *sock, *op;
-	json_error_t jerr;
-	json_t *o;
+	const struct cni_env env = {
+		.command = getenv("CNI_COMMAND"),
+		.container_id = getenv("CNI_CONTAINERID"),
+		.netns = getenv("CNI_NETNS"),
+		.ifname = getenv("CNI_IFNAME"),
+		.args = getenv("CNI_ARGS"),
+		.path = getenv("CNI_PATH"),
+	};
+	const char *sock, *op;
+	json_t *o, *conf;
 	size_t len = 0;
-	bool needs_container;
 	int r;
 
 	if (argc > 1) {
@@ -95,107 +97,31 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kuryr-cni: unknown argument \"%s\" (see --help)\n", argv[1]);
 		return 2;
 	}
-	if (!cmd || !*cmd)
-		return fail(CNI_ERR_INVALID_ENV, "CNI_COMMAND is not set",
-			    "expected one of ADD, DEL, CHECK, STATUS, GC, VERSION");
-
-	if (streq(cmd, "VERSION")) {
+	if (env.command && streq(env.command, "VERSION")) {
 		_cleanup_json_ json_t *v = json_pack("{s:s, s:o}", "cniVersion", CNI_VERSION_LATEST,
 						     "supportedVersions", cni_supported_versions());
 		json_dumpf(v, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 		return 0;
 	}
-
-	if (streq(cmd, "ADD"))
-		op = "add";
-	else if (streq(cmd, "DEL"))
-		op = "del";
-	else if (streq(cmd, "CHECK"))
-		op = "check";
-	else if (streq(cmd, "STATUS"))
-		op = "status";
-	else if (streq(cmd, "GC"))
-		op = "gc";
-	else
-		return fail(CNI_ERR_INVALID_ENV, "unknown CNI_COMMAND",
-			    "expected one of ADD, DEL, CHECK, STATUS, GC, VERSION");
-
-	in = read_stdin(&len);
-	if (!in)
-		return fail(CNI_ERR_IO, "cannot read the network configuration from stdin",
-			    "larger than 1 MiB or out of memory");
-	conf = json_loadb(in, len, 0, &jerr);
-	if (!conf) {
-		char d[256];
-
-		snprintf(d, sizeof(d), "stdin line %d column %d: %s", jerr.line, jerr.column,
-			 jerr.text);
-		return fail(CNI_ERR_DECODE, "cannot decode the network configuration", d);
+	if (env.command && *env.command) {
+		in = read_stdin(&len);
+		if (!in)
+			return fail(CNI_ERR_IO, "cannot read the network configuration from stdin",
+				    "larger than 1 MiB or out of memory");
 	}
-	if (!json_is_object(conf))
-		return fail(CNI_ERR_DECODE, "cannot decode the network configuration",
-			    "stdin is not a JSON object");
-
-	ver = json_object_get_str(conf, "cniVersion");
-	if (!ver)
-		return fail(CNI_ERR_INVALID_CONFIG, "invalid network configuration",
-			    "\"cniVersion\" is missing or not a string");
-	if (!cni_version_supported(ver)) {
-		char d[256];
-
-		snprintf(d, sizeof(d), "cniVersion \"%.64s\" is not one of 0.4.0, 1.0.0, 1.1.0",
-			 ver);
-		return fail(CNI_ERR_INCOMPATIBLE_VERSION, "incompatible CNI version", d);
+	r = cni_request_build(&env, in ? in : "", len, &req);
+	if (r > 0) {
+		json_dumpf(req, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		return 1;
 	}
-	version_out = ver;
-	if ((streq(op, "status") || streq(op, "gc")) && cni_version_cmp(ver, "1.1.0") < 0)
-		return fail(CNI_ERR_INCOMPATIBLE_VERSION, "incompatible CNI version",
-			    "STATUS and GC need cniVersion 1.1.0");
-	if (!json_object_get_str(conf, "name"))
-		return fail(CNI_ERR_INVALID_CONFIG, "invalid network configuration",
-			    "\"name\" is missing or not a string");
-	if (!json_object_get_str(conf, "type"))
-		return fail(CNI_ERR_INVALID_CONFIG, "invalid network configuration",
-			    "\"type\" is missing or not a string");
-	o = json_object_get(conf, "network");
-	if (o && !json_is_string(o))
-		return fail(CNI_ERR_INVALID_CONFIG, "invalid network configuration",
-			    "\"network\" is not a string");
-	o = json_object_get(conf, "daemon_socket");
-	if (o && !json_is_string(o))
-		return fail(CNI_ERR_INVALID_CONFIG, "invalid network configuration",
-			    "\"daemon_socket\" is not a string");
-	sock = o ? json_string_value(o) : KURYR_DEFAULT_SOCKET;
-
-	needs_container = streq(op, "add") || streq(op, "del") || streq(op, "check");
-	if (needs_container) {
-		const char *id = getenv("CNI_CONTAINERID"), *ifname = getenv("CNI_IFNAME");
-		const char *netns = getenv("CNI_NETNS");
-
-		if (!id)
-			return fail(CNI_ERR_INVALID_ENV, "CNI_CONTAINERID is not set", NULL);
-		if (cni_container_id_check(id, &err) < 0)
-			return fail(CNI_ERR_INVALID_ENV, "invalid CNI_CONTAINERID", err);
-		if (!ifname)
-			return fail(CNI_ERR_INVALID_ENV, "CNI_IFNAME is not set", NULL);
-		if (cni_ifname_check(ifname, &err) < 0)
-			return fail(CNI_ERR_INVALID_ENV, "invalid CNI_IFNAME", err);
-		/* DEL may come without a netns (the container is gone). */
-		if (!streq(op, "del") && (!netns || !*netns))
-			return fail(CNI_ERR_INVALID_ENV, "CNI_NETNS is not set", NULL);
-	}
-
-	env = json_object();
-	for (size_t i = 0; i < ELEMENTSOF(env_names); i++) {
-		const char *v = getenv(env_names[i]);
-
-		if (v)
-			json_object_set_new(env, env_names[i], json_string(v));
-	}
-	req = json_pack("{s:s, s:O, s:O}", "op", op, "env", env, "config", conf);
-	if (!req)
-		return fail(CNI_ERR_IO, "out of memory", NULL);
+	conf = json_object_get(req, "config");
+	version_out = json_string_value(json_object_get(conf, "cniVersion"));
+	op = json_string_value(json_object_get(req, "op"));
+	sock = json_string_value(json_object_get(conf, "daemon_socket"));
+	if (!sock)
+		sock = KURYR_DEFAULT_SOCKET;
 
 	r = proto_call(sock, req, REPLY_TIMEOUT_MS, &reply, &err);
 	if (r < 0) {

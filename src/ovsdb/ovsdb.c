@@ -998,8 +998,6 @@ int ovsdb_client_connect(const char *target, struct ovsdb_client **ret, char **r
 	union ovsdb_sockaddr addr;
 	socklen_t addr_len;
 	_cleanup_close_ int fd = -1;
-	struct ovsdb_client *c;
-	sigset_t all, saved;
 	int r;
 
 	if (!ret) {
@@ -1031,12 +1029,22 @@ int ovsdb_client_connect(const char *target, struct ovsdb_client **ret, char **r
 		}
 	}
 
+	return ovsdb_client_adopt_fd(TAKE_FD(fd), target, ret, reterr_msg);
+}
+
+int ovsdb_client_adopt_fd(int fd, const char *target, struct ovsdb_client **ret, char **reterr_msg)
+{
+	struct ovsdb_client *c;
+	sigset_t all, saved;
+	int r;
+
 	c = calloc(1, sizeof(*c));
 	if (!c) {
+		close(fd);
 		set_errmsg(reterr_msg, "out of memory");
 		return -ENOMEM;
 	}
-	c->fd = -1;
+	c->fd = fd; /* client_destroy closes it from here on */
 	pthread_mutex_init(&c->monitor_lock, NULL);
 	pthread_mutex_init(&c->write_lock, NULL);
 	pthread_mutex_init(&c->lock, NULL);
@@ -1049,7 +1057,6 @@ int ovsdb_client_connect(const char *target, struct ovsdb_client **ret, char **r
 		set_errmsg(reterr_msg, "out of memory");
 		return -ENOMEM;
 	}
-	c->fd = TAKE_FD(fd);
 
 	/* The reader must not take the process's signals. */
 	sigfillset(&all);

@@ -29,6 +29,10 @@ typedef void (*ovsdb_update_cb)(void *userdata, const char *monitor_id, json_t *
  * message in *reterr_msg when non-NULL. */
 int ovsdb_client_connect(const char *target, struct ovsdb_client **ret, char **reterr_msg);
 
+/* Run the client over @fd, an already connected stream socket (owned from
+ * now on, closed on failure too); @target only names it in messages. */
+int ovsdb_client_adopt_fd(int fd, const char *target, struct ovsdb_client **ret, char **reterr_msg);
+
 /* Close the connection, stop the reader thread, fail all pending calls with
  * -ECONNRESET, free. Accepts NULL. */
 void ovsdb_client_free(struct ovsdb_client *c);

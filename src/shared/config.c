@@ -208,40 +208,49 @@ static int handler(void *user, const char *section, const char *name, const char
 	return r == 0;
 }
 
-int config_load(struct kuryr_config *c, const char *path, char **reterr_msg)
+int config_load_stream(struct kuryr_config *c, FILE *f, const char *name, char **reterr_msg)
 {
-	struct parse_state st = { .c = c };
-	struct stat sb;
+	struct parse_state st = { .c = c, .f = f };
 	int line;
 
-	st.f = fopen(path, "re");
-	if (!st.f) {
-		int r = -errno;
-
-		set_errmsg(reterr_msg, "%s: %s", path, strerror(-r));
-		return r;
-	}
-	if (fstat(fileno(st.f), &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		fclose(st.f);
-		set_errmsg(reterr_msg, "%s: not a regular file", path);
-		return -EINVAL;
-	}
 	line = ini_parse_stream(read_line, &st, handler, &st);
-	fclose(st.f);
 	/* inih returns the first failing line, which may be a syntax error
 	 * before the handler's first complaint. */
 	if (st.long_line && (line == 0 || st.long_line <= line)) {
-		set_errmsg(reterr_msg, "%s:%d: line too long", path, st.long_line);
+		set_errmsg(reterr_msg, "%s:%d: line too long", name, st.long_line);
 		free(st.err);
 		return -EINVAL;
 	}
 	if (line != 0) {
 		if (st.err && st.err_line == line)
-			set_errmsg(reterr_msg, "%s:%d: %s", path, line, st.err);
+			set_errmsg(reterr_msg, "%s:%d: %s", name, line, st.err);
 		else
-			set_errmsg(reterr_msg, "%s:%d: syntax error", path, line);
+			set_errmsg(reterr_msg, "%s:%d: syntax error", name, line);
 		free(st.err);
 		return -EINVAL;
 	}
+	free(st.err);
 	return 0;
+}
+
+int config_load(struct kuryr_config *c, const char *path, char **reterr_msg)
+{
+	struct stat sb;
+	FILE *f;
+	int r;
+
+	f = fopen(path, "re");
+	if (!f) {
+		r = -errno;
+		set_errmsg(reterr_msg, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	if (fstat(fileno(f), &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		fclose(f);
+		set_errmsg(reterr_msg, "%s: not a regular file", path);
+		return -EINVAL;
+	}
+	r = config_load_stream(c, f, path, reterr_msg);
+	fclose(f);
+	return r;
 }

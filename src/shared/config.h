@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdio.h>
 
 struct kuryr_config {
 	char *backend;		/* [DEFAULT] backend: "ovn" */
@@ -33,4 +34,6 @@ int config_init(struct kuryr_config *c);
 /* Read @path over the current values. 0, or -errno with "PATH:LINE: what" in
  * *reterr_msg. */
 int config_load(struct kuryr_config *c, const char *path, char **reterr_msg);
+/* The same from an open stream; @name stands for the file in messages. */
+int config_load_stream(struct kuryr_config *c, FILE *f, const char *name, char **reterr_msg);
 void config_release(struct kuryr_config *c);
