@@ -752,6 +752,27 @@ static json_t *ctl_network(struct kuryrd *d, const char *verb, json_t *args)
 	return ok_reply(NULL);
 }
 
+struct port_array {
+	struct kuryr_port *ports;
+	size_t n;
+};
+
+static int claim_pool_port(const struct attachment *a, void *userdata)
+{
+	struct port_array *pa = userdata;
+
+	if (!a->pooled)
+		return 0;
+	for (size_t i = 0; i < pa->n; i++)
+		if (pa->ports[i].owner == PORT_OWNER_POOL && streq(pa->ports[i].name, a->port)) {
+			pa->ports[i].owner = PORT_OWNER_CONTAINER;
+			snprintf(pa->ports[i].device_id, sizeof(pa->ports[i].device_id), "%s",
+				 a->container_id);
+			snprintf(pa->ports[i].ifname, sizeof(pa->ports[i].ifname), "%s", a->ifname);
+		}
+	return 0;
+}
+
 static json_t *ctl_port(struct kuryrd *d, const char *verb, json_t *args)
 {
 	_cleanup_free_ char *err = NULL;
@@ -769,6 +790,11 @@ static json_t *ctl_port(struct kuryrd *d, const char *verb, json_t *args)
 				   &err);
 		if (r < 0)
 			return backend_error(r, "cannot list ports", err);
+		/* A pool hit does not touch the backend, so a pool port in use
+		 * shows its container from this node's attachment store. */
+		if (d->pool)
+			(void)store_foreach(d->store, claim_pool_port,
+					    &(struct port_array){ ports, count });
 		a = json_array();
 		for (size_t i = 0; i < count; i++)
 			json_array_append_new(a, port_json(&ports[i]));

@@ -62,6 +62,8 @@ check_eq "eth0 has the pool port's MAC and address" "$mac1 $ip1" \
 port1=$(store_sql "select port from attachments where container_id='$P-a'")
 check_eq "OVN NB: the port's security is that MAC and IP" "$mac1 ${ip1%/*}" \
 	"$(nbctl get Logical_Switch_Port "$port1" port_security | tr -d '[]"')"
+check_eq "kuryrctl port list shows the pool port in use by the container" "container $P-a eth0" \
+	"$(ctl -o json port list --network net1 | python3 -c "import json,sys; p=[x for x in json.load(sys.stdin) if x['name']=='$port1'][0]; print(p['owner'], p['device_id'], p['ifname'])")"
 check_eq "store: pre-wired attachment" "2 3" \
 	"$(store_sql "select pooled, state from attachments where container_id='$P-a'" | tr '|' ' ')"
 # A container from the miss path (a requested address bypasses the pool).
