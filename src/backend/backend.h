@@ -117,6 +117,8 @@ void backend_random_mac(char out[18]);
 /* A device name for port @port: @prefix (2 chars) + 12 hex digits of the
  * port's id, so it is stable across restarts. */
 void backend_ifname(const char *prefix, const char *port, char out[16]);
+/* Parse "xx:xx:xx:xx:xx:xx" (exactly 17 characters) into @out: 0 or -EINVAL. */
+int backend_parse_mac(const char *s, uint8_t out[6]);
 /* A random UUID v4 string. */
 void backend_random_uuid(char out[37]);
 /* Parse "a.b.c.d/len" (IPv4) into network address and prefix length;

@@ -485,11 +485,9 @@ static int ovn_port_create(struct backend *b, const struct port_spec *spec, stru
 	else
 		backend_random_uuid(name);
 	if (spec->mac) {
-		unsigned m[6];
+		uint8_t m[6];
 
-		if (sscanf(spec->mac, "%2x:%2x:%2x:%2x:%2x:%2x", &m[0], &m[1], &m[2], &m[3], &m[4],
-			   &m[5]) != 6 ||
-		    strlen(spec->mac) != 17 || (m[0] & 1)) {
+		if (backend_parse_mac(spec->mac, m) < 0 || (m[0] & 1)) {
 			set_errmsg(reterr_msg, "MAC \"%s\" is not a unicast MAC address",
 				   spec->mac);
 			return -EINVAL;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "backend/backend.h"
 #include "binding.h"
 #include "json-util.h"
 #include "nl/nl.h"
@@ -325,16 +326,12 @@ int binding_ovs_plug_veth(struct binding_ovs *b, const struct veth_plug *p, char
 	struct nl_sock *host = NULL, *pod = NULL;
 	struct nl_link_info li;
 	uint8_t mac[6];
-	unsigned m[6];
 	int r;
 
-	if (sscanf(p->mac, "%2x:%2x:%2x:%2x:%2x:%2x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) !=
-	    6) {
+	if (backend_parse_mac(p->mac, mac) < 0) {
 		set_errmsg(reterr_msg, "bad MAC \"%s\"", p->mac);
 		return -EINVAL;
 	}
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)m[i];
 
 	/* One socket inside the container netns serves the name check and the
 	 * configuration. The check comes first because the veth creation

@@ -545,38 +545,18 @@ void pool_destroy(struct pool_mgr *m, const struct pool_entry *pe)
 	destroy_entry_resources(m, pe);
 }
 
-int pool_lookup(struct pool_mgr *m, const char *port, struct pool_entry *ret)
-{
-	struct entry *e;
-	int r = -ENOENT;
-
-	pthread_mutex_lock(&m->lock);
-	e = entry_find(m, port, NULL);
-	if (e) {
-		*ret = e->e;
-		r = 0;
-	}
-	pthread_mutex_unlock(&m->lock);
-	return r;
-}
-
 int pool_attach(struct pool_mgr *m, const struct pool_entry *e, int netns_fd, const char *ifname,
 		char **reterr_msg)
 {
 	struct nl_sock *pod = NULL;
 	struct nl_link_info li;
 	uint8_t mac[6], ip[4], gw[4];
-	unsigned x[6];
 	int r;
 
-	if (sscanf(e->mac, "%2x:%2x:%2x:%2x:%2x:%2x", &x[0], &x[1], &x[2], &x[3], &x[4], &x[5]) !=
-		6 ||
-	    inet_pton(AF_INET, e->ip, ip) != 1) {
+	if (backend_parse_mac(e->mac, mac) < 0 || inet_pton(AF_INET, e->ip, ip) != 1) {
 		set_errmsg(reterr_msg, "pool entry %s has a bad MAC or IP", e->port);
 		return -EINVAL;
 	}
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)x[i];
 
 	/* The macvlan is born in the pod: no move, no grace period. */
 	pthread_mutex_lock(&m->hold_lock);

@@ -81,10 +81,6 @@ int pool_attach(struct pool_mgr *m, const struct pool_entry *e, int netns_fd, co
  * veth is unplugged first. */
 int pool_release(struct pool_mgr *m, const struct attachment *a, char **reterr_msg);
 
-/* The entry of port @port, as recorded (for rows written by an earlier
- * run); -ENOENT if this pool does not know it. */
-int pool_lookup(struct pool_mgr *m, const char *port, struct pool_entry *ret);
-
 /* Fill @network's pool to ports_pool_min now; returns when done. */
 int pool_populate(struct pool_mgr *m, const char *network, char **reterr_msg);
 /* Destroy every ready entry of @network (NULL: all networks). */

@@ -40,6 +40,18 @@ void backend_ifname(const char *prefix, const char *port, char out[16])
 	out[n] = 0;
 }
 
+int backend_parse_mac(const char *s, uint8_t out[6])
+{
+	unsigned m[6];
+
+	if (!s || strlen(s) != 17 ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		out[i] = (uint8_t)m[i];
+	return 0;
+}
+
 void backend_random_uuid(char out[37])
 {
 	uint8_t u[16];
