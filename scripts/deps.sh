@@ -6,13 +6,15 @@ set -euo pipefail
 PKGS=(
 	# build
 	meson ninja-build pkg-config gcc clang clang-format
-	libmnl-dev libjansson-dev libsqlite3-dev libinih-dev libmicrohttpd-dev
+	libmnl-dev libjansson-dev libsqlite3-dev libinih-dev libmicrohttpd-dev libcurl4-openssl-dev
 	libcmocka-dev libclang-rt-14-dev
 	# run: Open vSwitch (userspace datapath) and OVN
 	openvswitch-switch ovn-central ovn-host iproute2 sqlite3 python3
 	# test: reference CNI plugins, busybox (ping, nc), Go to build cnitool
 	containernetworking-plugins busybox-static golang-go golang-github-appc-cni-dev
 	dpkg-dev hyperfine
+	# test: a real neutron-server (ML2/OVN) with MariaDB, and the openstack CLI
+	neutron-server python3-pymysql mariadb-server python3-openstackclient
 )
 
 missing=()

@@ -89,6 +89,9 @@ struct backend_ops {
 	/* Wait at most @timeout_ms until the backend reports port @name bound
 	 * and up (a VM's port after its tap is plugged). -ETIMEDOUT. */
 	int (*port_wait_up)(struct backend *b, const char *name, int timeout_ms, char **reterr_msg);
+	/* ADD also waits for port_wait_up after the datapath reports the port
+	 * installed (Neutron: the port must be ACTIVE). */
+	bool wait_active_on_add;
 	/* true while the backend connection is usable. */
 	bool (*connected)(struct backend *b);
 	void (*free)(struct backend *b);
@@ -103,6 +106,11 @@ struct backend {
 /* Backend "ovn": @nb_connection is "unix:PATH" or "tcp:IP:PORT". Connects
  * at once; fails if OVN NB is unreachable. */
 int backend_ovn_new(const char *nb_connection, struct backend **ret, char **reterr_msg);
+
+/* Backend "neutron": Neutron API v2.0 at @endpoint ("http://HOST:PORT"),
+ * noauth; ports in @project, bound to @host. */
+int backend_neutron_new(const char *endpoint, const char *project, const char *host,
+			struct backend **ret, char **reterr_msg);
 
 static inline void backend_free(struct backend *b)
 {

@@ -457,6 +457,14 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 		goto rollback;
 	}
 	binding_ovs_watch_free(d->ovs, TAKE_PTR(watch));
+	if (d->backend->ops->wait_active_on_add) {
+		r = d->backend->ops->port_wait_up(d->backend, port.name, d->cfg.port_up_timeout_ms,
+						  &err);
+		if (r < 0) {
+			reply = error_reply(backend_code(r), "port did not become active", err);
+			goto rollback;
+		}
+	}
 	a.state = ATTACH_DONE;
 	r = store_update(d->store, &a);
 	if (r < 0) {
@@ -1046,7 +1054,11 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 	r = store_open(cfg->state_dir, &d->store, reterr_msg);
 	if (r < 0)
 		goto fail;
-	r = backend_ovn_new(cfg->nb_connection, &d->backend, reterr_msg);
+	if (streq(cfg->backend, "neutron"))
+		r = backend_neutron_new(cfg->neutron_endpoint, cfg->neutron_project, cfg->host,
+					&d->backend, reterr_msg);
+	else
+		r = backend_ovn_new(cfg->nb_connection, &d->backend, reterr_msg);
 	if (r < 0)
 		goto fail;
 	r = binding_ovs_new(cfg->ovs_db, cfg->ovs_bridge, &d->ovs, reterr_msg);

@@ -29,6 +29,8 @@ int config_init(struct kuryr_config *c)
 		.pool_batch = 10,
 		.pool_update_ms = 20000,
 		.holding_netns = strdup("kuryr-hold"),
+		.neutron_endpoint = strdup(""),
+		.neutron_project = strdup("kuryr"),
 	};
 	{
 		char h[256] = "localhost";
@@ -37,7 +39,8 @@ int config_init(struct kuryr_config *c)
 		c->host = strdup(h);
 	}
 	if (!c->backend || !c->log_level || !c->nb_connection || !c->ovs_db || !c->ovs_bridge ||
-	    !c->socket || !c->state_dir || !c->metrics_address || !c->host || !c->holding_netns) {
+	    !c->socket || !c->state_dir || !c->metrics_address || !c->host || !c->holding_netns ||
+	    !c->neutron_endpoint || !c->neutron_project) {
 		config_release(c);
 		return -ENOMEM;
 	}
@@ -56,6 +59,8 @@ void config_release(struct kuryr_config *c)
 	free(c->metrics_address);
 	free(c->host);
 	free(c->holding_netns);
+	free(c->neutron_endpoint);
+	free(c->neutron_project);
 	*c = (struct kuryr_config){ 0 };
 }
 
@@ -152,9 +157,9 @@ static int handler(void *user, const char *section, const char *name, const char
 
 	if (streq(section, "DEFAULT") || streq(section, "")) {
 		if (streq(name, "backend")) {
-			if (!streq(value, "ovn")) {
-				set_errmsg(&st->err, "backend \"%s\" is not supported (ovn)",
-					   value);
+			if (!streq(value, "ovn") && !streq(value, "neutron")) {
+				set_errmsg(&st->err,
+					   "backend \"%s\" is not supported (ovn, neutron)", value);
 				return 0;
 			}
 			r = set_str(&c->backend, value);
@@ -181,6 +186,20 @@ static int handler(void *user, const char *section, const char *name, const char
 			r = set_seconds_ms(&c->port_up_timeout_ms, value);
 		else if (streq(name, "workers"))
 			r = set_int(&c->workers, value, 1, 1024);
+	} else if (streq(section, "neutron")) {
+		if (streq(name, "endpoint_override"))
+			r = set_str(&c->neutron_endpoint, value);
+		else if (streq(name, "auth_type")) {
+			if (!streq(value, "none")) {
+				set_errmsg(&st->err, "auth_type \"%s\" is not supported yet (none)",
+					   value);
+				return 0;
+			}
+			r = 0;
+		}
+	} else if (streq(section, "neutron_defaults")) {
+		if (streq(name, "project"))
+			r = *value ? set_str(&c->neutron_project, value) : -EINVAL;
 	} else if (streq(section, "vif_pool")) {
 		if (streq(name, "enabled"))
 			r = set_bool(&c->pool_enabled, value);

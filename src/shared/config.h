@@ -20,13 +20,15 @@ struct kuryr_config {
 	int workers;		/* [daemon] workers: concurrent requests */
 	char *host;		/* [DEFAULT] host: this node's name (default: hostname) */
 	/* [vif_pool]: upstream Kuryr's names and meanings. */
-	bool pool_enabled;   /* enabled */
-	bool pool_prewire;   /* prewire */
-	int pool_min;	     /* ports_pool_min */
-	int pool_max;	     /* ports_pool_max: 0 = no limit */
-	int pool_batch;	     /* ports_pool_batch */
-	int pool_update_ms;  /* ports_pool_update_frequency, seconds in the file */
-	char *holding_netns; /* holding_netns: where pre-wired stubs wait */
+	bool pool_enabled;	/* enabled */
+	bool pool_prewire;	/* prewire */
+	int pool_min;		/* ports_pool_min */
+	int pool_max;		/* ports_pool_max: 0 = no limit */
+	int pool_batch;		/* ports_pool_batch */
+	int pool_update_ms;	/* ports_pool_update_frequency, seconds in the file */
+	char *holding_netns;	/* holding_netns: where pre-wired stubs wait */
+	char *neutron_endpoint; /* [neutron] endpoint_override */
+	char *neutron_project;	/* [neutron_defaults] project */
 };
 
 /* Fill @c with the built-in defaults. */

@@ -1,4 +1,6 @@
-# Sourced by every end-to-end test. Each test gets its own world: a "host"
+# Sourced by every end-to-end test. NEUTRON=true adds a real neutron-server
+# (ML2/OVN on the same OVN, scripts/neutron.sh) and BACKEND=neutron points
+# kuryrd at it. Each test gets its own world: a "host"
 # network namespace running a private Open vSwitch (userspace datapath), OVN
 # and kuryrd, plus the container namespaces it makes. Nothing touches the
 # root namespace; everything is named with the test's prefix and removed on
@@ -102,9 +104,18 @@ env_up() {
 		diag <"$T/ovn-up.log"
 		exit 1
 	}
+	if [ "${NEUTRON:-false}" = true ]; then
+		command -v neutron-server >/dev/null || skip_all "neutron-server is not installed (scripts/deps.sh)"
+		"$SRC/scripts/neutron.sh" up "$RUN" "$HOSTNS" 19696 >"$T/neutron-up.log" 2>&1 || {
+			echo "Bail out! neutron-server did not start"
+			diag <"$T/neutron-up.log"
+			exit 1
+		}
+	fi
 	cat >"$T/kuryr.conf" <<-CONF
 		[DEFAULT]
-		backend = ovn
+		backend = ${BACKEND:-ovn}
+		host = kuryr-$(hostname)-$HOSTNS
 		log_level = debug
 		[ovn]
 		nb_connection = $NB_DB
@@ -116,6 +127,11 @@ env_up() {
 		state_dir = $T/state
 		port_up_timeout = $PORT_UP_TIMEOUT
 		metrics_address = 127.0.0.1:9655
+		[neutron]
+		auth_type = none
+		endpoint_override = http://127.0.0.1:19696
+		[neutron_defaults]
+		project = kuryr-e2e
 		[vif_pool]
 		enabled = ${POOLS:-false}
 		holding_netns = $P-hold
@@ -128,6 +144,7 @@ env_up() {
 env_down() {
 	local rc=$?
 	stop_kuryrd
+	[ "${NEUTRON:-false}" = true ] && "$SRC/scripts/neutron.sh" down "$RUN" >/dev/null 2>&1
 	"$SRC/scripts/ovn.sh" down "$RUN" "$HOSTNS" >/dev/null 2>&1
 	# Every namespace with our prefix, including any a subshell made.
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do

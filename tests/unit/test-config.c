@@ -304,15 +304,35 @@ static void test_unknown_section(void **state)
 {
 	struct fixture *f = *state;
 
-	expect_error(f, "[DEFAULT]\nbackend = ovn\n\n[neutron]\nurl = http://x\n", 5,
-		     "unknown section [neutron]");
+	expect_error(f, "[DEFAULT]\nbackend = ovn\n\n[nova]\nurl = http://x\n", 5,
+		     "unknown section [nova]");
+	/* A known section with an unknown key names the key. */
+	expect_error(f, "[neutron]\nurl = http://x\n", 2, "unknown key \"url\" in [neutron]");
+}
+
+/* Backend "neutron": upstream Kuryr's / keystoneauth's key names. */
+static void test_neutron(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load(f,
+			      "[DEFAULT]\nbackend = neutron\n[neutron]\nauth_type = none\n"
+			      "endpoint_override = http://127.0.0.1:9696\n"
+			      "[neutron_defaults]\nproject = p1\n",
+			      NULL),
+			 0);
+	assert_string_equal(f->c.backend, "neutron");
+	assert_string_equal(f->c.neutron_endpoint, "http://127.0.0.1:9696");
+	assert_string_equal(f->c.neutron_project, "p1");
+	expect_error(f, "[neutron]\nauth_type = password\n", 2, "auth_type");
+	expect_error(f, "[neutron_defaults]\nproject =\n", 2, "project");
 }
 
 static void test_bad_backend(void **state)
 {
 	struct fixture *f = *state;
 
-	expect_error(f, "[DEFAULT]\nbackend = neutron\n", 2, "\"neutron\"");
+	expect_error(f, "[DEFAULT]\nbackend = vpp\n", 2, "\"vpp\"");
 	assert_string_equal(f->c.backend, "ovn");
 	expect_error(f, "backend = OVN\n", 1, "\"OVN\"");
 	expect_error(f, "backend =\n", 1, "backend");
@@ -476,6 +496,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_section, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_backend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_neutron, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syntax_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_first_error_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),

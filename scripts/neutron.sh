@@ -1,0 +1,121 @@
+#!/bin/bash
+# A real neutron-server (Debian's, OpenStack Zed) with ML2/OVN on top of the
+# private OVN that scripts/ovn.sh started, MariaDB with a private data
+# directory, noauth, no message bus. For the neutron backend's tests.
+#
+#   scripts/neutron.sh up   DIR [NETNS] [PORT]   after "scripts/ovn.sh up DIR NETNS"
+#   scripts/neutron.sh down DIR
+#   scripts/neutron.sh stop-server DIR        neutron-server only
+#
+# The API listens on 127.0.0.1:PORT (default 19696) inside NETNS. Ready when
+# the API answers and ML2/OVN sees this node's chassis as an alive agent.
+set -euo pipefail
+cmd=${1:-}
+D=${2:?usage: $0 up|down DIR [NETNS] [PORT]}
+NS=${3:-}
+PORT=${4:-19696}
+M=$D/mysql
+N=$D/neutron
+run() { if [ -n "$NS" ]; then nsenter --net=/run/netns/"$NS" "$@"; else "$@"; fi; }
+alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+stop_pid() {
+	local pid
+	[ -f "$1" ] || return 0
+	pid=$(cat "$1")
+	kill "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
+	for _ in $(seq 100); do alive "$pid" || break; sleep 0.05; done
+	kill -9 "$pid" 2>/dev/null || true
+	rm -f "$1"
+}
+
+case "$cmd" in
+up)
+	mkdir -p "$M" "$N/state" "$N/lock"
+	mariadb-install-db --no-defaults --datadir="$M/data" --user=root \
+		--auth-root-authentication-method=normal --skip-test-db >"$M/install.log" 2>&1
+	/usr/sbin/mariadbd --no-defaults --datadir="$M/data" --user=root --skip-networking \
+		--socket="$M/sock" --pid-file="$M/mariadbd.pidfile" --log-error="$M/err.log" \
+		--innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
+		--innodb-flush-log-at-trx-commit=0 --skip-log-bin --character-set-server=utf8mb4 \
+		--collation-server=utf8mb4_general_ci >"$M/out.log" 2>&1 &
+	echo $! >"$M/pid"
+	for _ in $(seq 200); do
+		mariadb --no-defaults -S "$M/sock" -uroot -e 'select 1' >/dev/null 2>&1 && break
+		sleep 0.05
+	done
+	mariadb --no-defaults -S "$M/sock" -uroot -e 'CREATE DATABASE neutron CHARACTER SET utf8mb4'
+	cat >"$N/neutron.conf" <<-CONF
+		[DEFAULT]
+		bind_host = 127.0.0.1
+		bind_port = $PORT
+		auth_strategy = noauth
+		core_plugin = ml2
+		# ML2/OVN needs an L3 plugin loaded, and api_workers >= 1 to join OVN's hash ring.
+		service_plugins = ovn-router,trunk,qos
+		api_workers = 1
+		rpc_workers = 0
+		rpc_state_report_workers = 0
+		transport_url = fake://
+		notify_nova_on_port_status_changes = false
+		notify_nova_on_port_data_changes = false
+		dhcp_agent_notification = false
+		state_path = $N/state
+		api_paste_config = /etc/neutron/api-paste.ini
+		log_file = $N/neutron-server.log
+		[database]
+		connection = mysql+pymysql://root@localhost/neutron?unix_socket=$M/sock&charset=utf8
+		[oslo_concurrency]
+		lock_path = $N/lock
+		[ml2]
+		type_drivers = local,flat,geneve
+		tenant_network_types = geneve
+		mechanism_drivers = ovn
+		extension_drivers = port_security,qos
+		overlay_ip_version = 4
+		[ml2_type_geneve]
+		vni_ranges = 1:65536
+		max_header_size = 38
+		[securitygroup]
+		enable_security_group = true
+		[ovn]
+		ovn_nb_connection = unix:$D/ovn/nb.sock
+		ovn_sb_connection = unix:$D/ovn/sb.sock
+		ovn_metadata_enabled = false
+		neutron_sync_mode = off
+	CONF
+	neutron-db-manage --config-file "$N/neutron.conf" upgrade heads >"$N/db-manage.log" 2>&1 ||
+		{ tail -5 "$N/db-manage.log" >&2; exit 1; }
+	run /usr/bin/neutron-server --config-file "$N/neutron.conf" >"$N/server.out" 2>&1 &
+	echo $! >"$N/pid"
+	for _ in $(seq 240); do
+		run python3 -c "
+import json, sys, urllib.request
+a = json.load(urllib.request.urlopen('http://127.0.0.1:$PORT/v2.0/agents', timeout=2))
+sys.exit(0 if any(x['alive'] for x in a['agents']) else 1)" 2>/dev/null && exit 0
+		alive "$(cat "$N/pid")" || { tail -20 "$N/neutron-server.log" >&2; exit 1; }
+		sleep 0.25
+	done
+	echo "neutron.sh: neutron-server not ready after 60 s (log: $N/neutron-server.log)" >&2
+	exit 1
+	;;
+stop-server)
+	# neutron-server alone (tests: the API goes away mid-run).
+	kids=$(cat /proc/"$(cat "$N/pid")"/task/*/children 2>/dev/null || true)
+	stop_pid "$N/pid"
+	for k in $kids; do kill -9 "$k" 2>/dev/null || true; done
+	;;
+down)
+	if [ -f "$N/pid" ]; then
+		# neutron-server forks its API worker: stop the children too, by pid.
+		kids=$(cat /proc/"$(cat "$N/pid")"/task/*/children 2>/dev/null || true)
+		stop_pid "$N/pid"
+		for k in $kids; do kill -9 "$k" 2>/dev/null || true; done
+	fi
+	stop_pid "$M/pid"
+	rm -rf "$M" "$N"
+	;;
+*)
+	echo "usage: $0 up|down DIR [NETNS] [PORT]" >&2
+	exit 2
+	;;
+esac
