@@ -259,6 +259,9 @@ static void prewire(struct pool_mgr *m, struct pool_entry *es, unsigned n)
 			e->port[0] = 0;
 			continue;
 		}
+		/* Ready means ready for the backend too (Neutron: ACTIVE). */
+		if (r == 0 && m->b->ops->wait_active_on_add)
+			r = m->b->ops->port_wait_up(m->b, e->port, m->pp.port_up_timeout_ms, NULL);
 		if (r == 0)
 			r = hold_link(m, e->stub, &li);
 		if (r < 0) {

@@ -75,6 +75,29 @@ done
 check_eq "Neutron: the container ports are gone" 0 "$(kuryr_ports)"
 assert_clean "after DEL"
 
+# Pools on Neutron: one bulk POST fills the pool, pre-wired entries serve
+# ADD with no Neutron call, and freeing the pool deletes the ports.
+stop_kuryrd
+printf '[vif_pool]\nenabled = true\nprewire = true\nports_pool_min = 3\nports_pool_batch = 3\n' >>"$T/kuryr.conf"
+start_kuryrd
+check "kuryrctl pool populate on Neutron" ctl pool populate nnet
+check_eq "Neutron: 3 pool ports of this host, no device_id" "3" \
+	"$(nq GET "/ports?device_owner=compute:kuryr&binding:host_id=$HOST&device_id=" | jq1 '["ports"].__len__()')"
+check_eq "and they are ACTIVE (plugged, parked)" "ACTIVE ACTIVE ACTIVE" \
+	"$(nq GET "/ports?device_owner=compute:kuryr" | python3 -c 'import json,sys; print(" ".join(p["status"] for p in json.load(sys.stdin)["ports"]))')"
+cni ADD "$P-p1" eth0 "/run/netns/$P-c1" "$C"
+check_eq "ADD from the Neutron pool" "0 1" \
+	"$RC $(ctl -o json pool list --network nnet | jq1 '[0]["hits"]')"
+pip=$(jget '["ips"][0]["address"]')
+cni ADD "$P-p2" eth0 "/run/netns/$P-c2" "$C"
+check "two pool containers talk through ML2/OVN" \
+	ip netns exec "$P-c2" busybox ping -c 1 -W 2 "${pip%/*}"
+cni DEL "$P-p1" eth0 "/run/netns/$P-c1" "$C"
+cni DEL "$P-p2" eth0 "/run/netns/$P-c2" "$C"
+check "kuryrctl pool free" ctl pool free nnet
+check_eq "Neutron: no container or pool ports left" 0 "$(kuryr_ports)"
+assert_clean "after the pool"
+
 # Failures: nothing left behind, in Neutron or on the node.
 cni ADD "$P-x" eth0 "/run/netns/$P-c1" "$(netconf nosuchnet)"
 check_eq "unknown network: error 7" "1 7" "$RC $(jget '["code"]')"
