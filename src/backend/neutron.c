@@ -87,8 +87,17 @@ static int http_to_errno(long code)
 /* One API call. @body (stolen) may be NULL. *ret gets the decoded reply
  * (NULL for 204). Neutron's fault message goes to *reterr_msg. Idempotent
  * requests (GET, DELETE) are retried on connection errors and 5xx. */
+static int api_t(struct neutron_backend *nb, const char *method, const char *path, json_t *body,
+		 long timeout_ms, json_t **ret, char **reterr_msg);
+
 static int api(struct neutron_backend *nb, const char *method, const char *path, json_t *body,
 	       json_t **ret, char **reterr_msg)
+{
+	return api_t(nb, method, path, body, HTTP_TIMEOUT_MS, ret, reterr_msg);
+}
+
+static int api_t(struct neutron_backend *nb, const char *method, const char *path, json_t *body,
+		 long timeout_ms, json_t **ret, char **reterr_msg)
 {
 	_cleanup_free_ char *url = NULL, *payload = NULL;
 	bool idempotent = streq(method, "GET") || streq(method, "DELETE");
@@ -118,7 +127,7 @@ static int api(struct neutron_backend *nb, const char *method, const char *path,
 		curl_easy_setopt(c, CURLOPT_URL, url);
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)HTTP_TIMEOUT_MS);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
 		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
@@ -468,6 +477,7 @@ static int neutron_port_create_bulk(struct backend *b, const struct port_spec *s
 	_cleanup_json_ json_t *res = NULL;
 	struct kuryr_network net;
 	json_t *list, *ports;
+	char batch[12 + 37];
 	uint32_t subnet;
 	uint8_t len = 24;
 	int r;
@@ -480,11 +490,31 @@ static int neutron_port_create_bulk(struct backend *b, const struct port_spec *s
 			return r;
 	}
 	(void)backend_parse_cidr4(net.cidr, &subnet, &len);
+	/* The batch's ports share a name: if the POST's outcome is lost (a
+	 * timeout), whatever it created is found by that name and deleted,
+	 * never created twice. */
+	backend_random_uuid(batch + 12);
+	memcpy(batch, "kuryr-batch-", 12);
 	list = json_array();
 	for (unsigned i = 0; i < n; i++)
-		json_array_append_new(list, port_body(nb, spec, &net, NULL));
-	/* One bulk POST: Neutron creates all or none. */
-	r = api(nb, "POST", "/ports", json_pack("{s:o}", "ports", list), &res, reterr_msg);
+		json_array_append_new(list, port_body(nb, spec, &net, batch));
+	/* One bulk POST: Neutron creates all or none, at ~0.4 s of server time
+	 * per port here, so the timeout grows with the batch. */
+	r = api_t(nb, "POST", "/ports", json_pack("{s:o}", "ports", list),
+		  HTTP_TIMEOUT_MS + 1000L * n, &res, reterr_msg);
+	if (r == -ETIMEDOUT || r == -ECONNREFUSED) {
+		_cleanup_json_ json_t *found = NULL;
+		_cleanup_free_ char *path = NULL;
+		json_t *made;
+
+		if (asprintf(&path, "/ports?name=%s&fields=id", batch) >= 0 &&
+		    api(nb, "GET", path, NULL, &found, NULL) == 0) {
+			made = json_object_get(found, "ports");
+			for (size_t i = 0; i < json_array_size(made); i++)
+				(void)b->ops->port_delete(
+				    b, json_object_get_str(json_array_get(made, i), "id"), NULL);
+		}
+	}
 	if (r < 0)
 		return r;
 	ports = json_object_get(res, "ports");
