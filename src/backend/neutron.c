@@ -460,6 +460,19 @@ static int neutron_port_create(struct backend *b, const struct port_spec *spec,
 		return r == -EEXIST ? -EEXIST : r;
 	p = json_object_get(res, "port");
 	row_to_port(nb, p, net.name, ret);
+	if (spec->owner != PORT_OWNER_VM) {
+		/* The vif_type picks the binding driver: only "ovs" exists here. */
+		const char *vif = json_object_get_str(p, "binding:vif_type");
+
+		if (!streq_ptr(vif, "ovs")) {
+			set_errmsg(reterr_msg,
+				   "Neutron bound port %s as vif_type \"%s\" on host %s; kuryrd "
+				   "plugs only \"ovs\"",
+				   ret->name, vif ? vif : "", nb->host);
+			(void)b->ops->port_delete(b, ret->name, NULL);
+			return -EPROTONOSUPPORT;
+		}
+	}
 	if (backend_parse_cidr4(net.cidr, &subnet, &len) == 0)
 		ret->prefixlen = len;
 	if (!*ret->ip || !*ret->mac) {

@@ -403,9 +403,10 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 							      .ifname = c->ifname },
 					 &port, &err);
 	if (r < 0) {
-		reply =
-		    error_reply(r == -EINVAL || r == -EEXIST ? KURYR_ERR_ADDRESS : backend_code(r),
-				"cannot create the port", err);
+		reply = error_reply(r == -EINVAL || r == -EEXIST ? KURYR_ERR_ADDRESS
+				    : r == -EPROTONOSUPPORT	 ? KURYR_ERR_DATAPATH
+								 : backend_code(r),
+				    "cannot create the port", err);
 		goto rollback;
 	}
 	a.state = ATTACH_PORT;

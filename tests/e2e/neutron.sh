@@ -101,6 +101,17 @@ assert_clean "after the pool"
 # Failures: nothing left behind, in Neutron or on the node.
 cni ADD "$P-x" eth0 "/run/netns/$P-c1" "$(netconf nosuchnet)"
 check_eq "unknown network: error 7" "1 7" "$RC $(jget '["code"]')"
+# This node claims a host name no chassis has: Neutron cannot bind the port
+# for OVS, and kuryrd refuses it with an error naming the vif_type.
+stop_kuryrd
+printf '[DEFAULT]\nhost = kct-no-such-chassis\n[vif_pool]\nenabled = false\n' >>"$T/kuryr.conf"
+start_kuryrd
+cni ADD "$P-x" eth0 "/run/netns/$P-c1" "$C"
+check_eq "a port Neutron cannot bind for OVS: error 103" "1 103" "$RC $(jget '["code"]')"
+check "... naming the vif_type" grep -q 'vif_type' <<<"$(jget '["details"]')"
+check_eq "... and the port is gone from Neutron" 0 "$(kuryr_ports)"
+check_eq "... and nothing is left on the node" "" "$(ip -n "$P-c1" -o link show type veth)"
+
 "$SRC/scripts/neutron.sh" stop-server "$RUN" 2>>"$T/neutron.log"
 cni ADD "$P-x" eth0 "/run/netns/$P-c1" "$C"
 check_eq "neutron-server stopped: error 11" "1 11" "$RC $(jget '["code"]')"
