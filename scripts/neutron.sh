@@ -10,23 +10,13 @@
 # The API listens on 127.0.0.1:PORT (default 19696) inside NETNS. Ready when
 # the API answers and ML2/OVN sees this node's chassis as an alive agent.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cmd=${1:-}
 D=${2:?usage: $0 up|down DIR [NETNS] [PORT]}
 NS=${3:-}
 PORT=${4:-19696}
 M=$D/mysql
 N=$D/neutron
-run() { if [ -n "$NS" ]; then nsenter --net=/run/netns/"$NS" "$@"; else "$@"; fi; }
-alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
-stop_pid() {
-	local pid
-	[ -f "$1" ] || return 0
-	pid=$(cat "$1")
-	kill "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
-	for _ in $(seq 100); do alive "$pid" || break; sleep 0.05; done
-	kill -9 "$pid" 2>/dev/null || true
-	rm -f "$1"
-}
 
 case "$cmd" in
 up)

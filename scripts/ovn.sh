@@ -13,6 +13,7 @@
 # DIR/ovs/db.sock, DIR/ovn/nb.sock, DIR/ovn/sb.sock. Bridge: br-int
 # (datapath_type=netdev: no kernel module needed).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 cmd=${1:-}
 D=${2:-/run/kuryr-c}
@@ -22,9 +23,6 @@ N=$D/ovn
 export OVS_RUNDIR=$O OVS_LOGDIR=$O OVS_DBDIR=$O OVN_RUNDIR=$N OVN_LOGDIR=$N OVN_DBDIR=$N
 Q="-vconsole:off -vfile:info"
 
-# nsenter switches only the network namespace (ip netns exec would also
-# give the daemon a private mount namespace).
-run() { if [ -n "$NS" ]; then nsenter --net=/run/netns/"$NS" "$@"; else "$@"; fi; }
 vsctl() { ovs-vsctl --db=unix:"$O/db.sock" --timeout=10 "$@"; }
 sysid() { echo "kuryr-$(hostname)${NS:+-$NS}"; }
 
@@ -55,20 +53,7 @@ start_one() {
 	esac
 }
 
-# alive PID: running, and not a zombie (where nothing reaps, an exited
-# daemon stays one, and kill -0 still succeeds on it).
-alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 
-# stop_pid PIDFILE: TERM, wait up to 2.5 s, then KILL.
-stop_pid() {
-	local pid
-	[ -f "$1" ] || return 0
-	pid=$(cat "$1")
-	kill "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
-	for _ in $(seq 50); do alive "$pid" || break; sleep 0.05; done
-	kill -9 "$pid" 2>/dev/null || true
-	rm -f "$1"
-}
 
 case "$cmd" in
 up)

@@ -192,6 +192,30 @@ static void copy_str(char *dst, size_t size, const char *src)
 	snprintf(dst, size, "%s", src ? src : "");
 }
 
+/* The first "@kind"s object named @name (GET /@kinds?name=@name): 0 with
+ * a new reference in *ret, or -ENOENT. */
+static int first_by_name(struct neutron_backend *nb, const char *kind, const char *name,
+			 json_t **ret, char **reterr_msg)
+{
+	_cleanup_free_ char *path = NULL, *e = escape(name), *key = NULL;
+	_cleanup_json_ json_t *res = NULL;
+	json_t *list;
+	int r;
+
+	if (!e || asprintf(&path, "/%ss?name=%s", kind, e) < 0 || asprintf(&key, "%ss", kind) < 0)
+		return -ENOMEM;
+	r = api(nb, "GET", path, NULL, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	list = json_object_get(res, key);
+	if (json_array_size(list) == 0) {
+		set_errmsg(reterr_msg, "%s \"%s\" does not exist", kind, name);
+		return -ENOENT;
+	}
+	*ret = json_incref(json_array_get(list, 0));
+	return 0;
+}
+
 /* Network @name (or @id) and its first IPv4 subnet. */
 static int fill_network(struct neutron_backend *nb, json_t *net, struct kuryr_network *ret,
 			char **reterr_msg)
@@ -222,22 +246,13 @@ static int neutron_network_get(struct backend *b, const char *name, struct kuryr
 			       char **reterr_msg)
 {
 	struct neutron_backend *nb = to_neutron(b);
-	_cleanup_json_ json_t *res = NULL;
-	_cleanup_free_ char *path = NULL, *e = escape(name);
-	json_t *nets;
+	_cleanup_json_ json_t *net = NULL;
 	int r;
 
-	if (!e || asprintf(&path, "/networks?name=%s", e) < 0)
-		return -ENOMEM;
-	r = api(nb, "GET", path, NULL, &res, reterr_msg);
+	r = first_by_name(nb, "network", name, &net, reterr_msg);
 	if (r < 0)
 		return r;
-	nets = json_object_get(res, "networks");
-	if (json_array_size(nets) == 0) {
-		set_errmsg(reterr_msg, "network \"%s\" does not exist", name);
-		return -ENOENT;
-	}
-	return fill_network(nb, json_array_get(nets, 0), ret, reterr_msg);
+	return fill_network(nb, net, ret, reterr_msg);
 }
 
 static int neutron_network_list(struct backend *b, struct kuryr_network **ret, size_t *ret_n,
@@ -358,7 +373,6 @@ static int find_port(struct neutron_backend *nb, const char *name, json_t **ret,
 {
 	_cleanup_free_ char *path = NULL, *e = escape(name);
 	_cleanup_json_ json_t *res = NULL;
-	json_t *ports;
 	int r;
 
 	if (!e || asprintf(&path, "/ports/%s", e) < 0)
@@ -368,22 +382,7 @@ static int find_port(struct neutron_backend *nb, const char *name, json_t **ret,
 		*ret = json_incref(json_object_get(res, "port"));
 		return 0;
 	}
-	free(path);
-	path = NULL;
-	json_decref(res);
-	res = NULL;
-	if (asprintf(&path, "/ports?name=%s", e) < 0)
-		return -ENOMEM;
-	r = api(nb, "GET", path, NULL, &res, reterr_msg);
-	if (r < 0)
-		return r;
-	ports = json_object_get(res, "ports");
-	if (json_array_size(ports) == 0) {
-		set_errmsg(reterr_msg, "port \"%s\" does not exist", name);
-		return -ENOENT;
-	}
-	*ret = json_incref(json_array_get(ports, 0));
-	return 0;
+	return first_by_name(nb, "port", name, ret, reterr_msg);
 }
 
 static int network_name_of(struct neutron_backend *nb, const char *id, char *out, size_t size)
