@@ -2,6 +2,7 @@
 /* Deadlines for pthread_cond_timedwait on CLOCK_MONOTONIC condvars. */
 #pragma once
 
+#include <errno.h>
 #include <time.h>
 
 /* *ts = now (CLOCK_MONOTONIC) + @ms milliseconds. */
@@ -14,4 +15,13 @@ static inline void timespec_deadline_ms(struct timespec *ts, int ms)
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000L;
 	}
+}
+
+/* Sleep @ms milliseconds (restarting after signals). */
+static inline void msleep(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }

@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Tests for the OpenStack session (src/openstack/session.c) against a small
+ * HTTP server in this process that plays Keystone and a service: the token
+ * is fetched once and reused, renewed when the service refuses it, wrong
+ * credentials fail without showing the secret, 503 + Retry-After is waited
+ * out, a POST is never repeated after a 500 while a GET is, the cap on
+ * concurrent requests holds, connections are reused, and a closed port
+ * fails fast. Also the pure Keystone helpers (auth body, catalog, times). */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "json-util.h"
+#include "macro.h"
+#include "openstack/session.h"
+
+#define PASSWORD "s3cret-pa55"
+
+struct server {
+	struct MHD_Daemon *d;
+	unsigned port;
+	atomic_int token_fetches, connections, busy_calls, fail_calls, in_flight, max_in_flight;
+	atomic_int token_gen; /* the valid token is "tok-<gen>" */
+	pthread_mutex_t lock;
+};
+
+struct upload {
+	char *data;
+	size_t len;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body,
+			     const char *h1, const char *v1)
+{
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	if (h1)
+		MHD_add_response_header(r, h1, v1);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result token_reply(struct server *s, struct MHD_Connection *c, const char *body)
+{
+	_cleanup_json_ json_t *req = json_loads(body ? body : "", 0, NULL);
+	json_t *pw = json_object_get(
+	    json_object_get(
+		json_object_get(json_object_get(json_object_get(req, "auth"), "identity"),
+				"password"),
+		"user"),
+	    "password");
+	_cleanup_free_ char *tok = NULL, *out = NULL;
+	char exp[32];
+	time_t t = time(NULL) + 3600;
+
+	atomic_fetch_add(&s->token_fetches, 1);
+	if (!streq_ptr(json_string_value(pw), PASSWORD))
+		return reply(c, 401,
+			     "{\"error\":{\"code\":401,\"message\":\"The request you have made "
+			     "requires authentication.\"}}",
+			     NULL, NULL);
+	strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%S.000000Z", gmtime(&t));
+	assert_true(asprintf(&tok, "tok-%d", atomic_load(&s->token_gen)) > 0);
+	assert_true(asprintf(&out,
+			     "{\"token\":{\"expires_at\":\"%s\",\"project\":{\"id\":\"p1\"},"
+			     "\"catalog\":[{\"type\":\"identity\",\"endpoints\":[]},"
+			     "{\"type\":\"network\",\"endpoints\":["
+			     "{\"interface\":\"internal\",\"region_id\":\"R1\",\"url\":\"http://"
+			     "127.0.0.1:1/\"},"
+			     "{\"interface\":\"public\",\"region_id\":\"R1\",\"url\":\"http://"
+			     "127.0.0.1:%u/\"}]}]}}",
+			     exp, s->port) > 0);
+	return reply(c, 201, out, "X-Subject-Token", tok);
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+			       const char *method, const char *version, const char *data,
+			       size_t *data_size, void **con_cls)
+{
+	struct server *s = cls;
+	struct upload *u = *con_cls;
+	const char *tok;
+	char want[32];
+
+	if (!u) {
+		*con_cls = calloc(1, sizeof(struct upload));
+		return *con_cls ? MHD_YES : MHD_NO;
+	}
+	if (*data_size) {
+		u->data = realloc(u->data, u->len + *data_size + 1);
+		memcpy(u->data + u->len, data, *data_size);
+		u->len += *data_size;
+		u->data[u->len] = 0;
+		*data_size = 0;
+		return MHD_YES;
+	}
+	if (streq(url, "/v3/auth/tokens"))
+		return token_reply(s, c, u->data);
+	snprintf(want, sizeof(want), "tok-%d", atomic_load(&s->token_gen));
+	tok = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Auth-Token");
+	if (!streq_ptr(tok, want))
+		return reply(c, 401, "{\"message\":\"token refused\"}", NULL, NULL);
+	if (streq(url, "/v2.0/ok"))
+		return reply(c, 200, "{\"ok\":true}", NULL, NULL);
+	if (streq(url, "/v2.0/busy")) {
+		if (atomic_fetch_add(&s->busy_calls, 1) == 0)
+			return reply(c, 503, "{\"message\":\"busy\"}", "Retry-After", "1");
+		return reply(c, 200, "{\"ok\":true}", NULL, NULL);
+	}
+	if (streq(url, "/v2.0/fail")) {
+		atomic_fetch_add(&s->fail_calls, 1);
+		return reply(c, 500, "{\"NeutronError\":{\"type\":\"X\",\"message\":\"it broke\"}}",
+			     NULL, NULL);
+	}
+	if (streq(url, "/v2.0/quota"))
+		return reply(c, 409,
+			     "{\"NeutronError\":{\"type\":\"OverQuota\",\"message\":\"Quota "
+			     "exceeded for resources: ['port'].\"}}",
+			     NULL, NULL);
+	if (streq(url, "/v2.0/slow")) {
+		int n = atomic_fetch_add(&s->in_flight, 1) + 1, m;
+
+		while ((m = atomic_load(&s->max_in_flight)) < n &&
+		       !atomic_compare_exchange_weak(&s->max_in_flight, &m, n))
+			;
+		usleep(100 * 1000);
+		atomic_fetch_sub(&s->in_flight, 1);
+		return reply(c, 200, "{}", NULL, NULL);
+	}
+	return reply(c, 404, "{\"message\":\"no such thing\"}", NULL, NULL);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct upload *u = *con_cls;
+
+	if (u)
+		free(u->data);
+	free(u);
+	*con_cls = NULL;
+}
+
+static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
+			enum MHD_ConnectionNotificationCode code)
+{
+	struct server *s = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add(&s->connections, 1);
+}
+
+struct fixture {
+	struct server srv;
+	struct os_auth_config auth;
+	struct os_session *s;
+	char auth_url[64];
+};
+
+static int setup_with(void **state, const char *password, int max_concurrent)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	_cleanup_free_ char *err = NULL;
+
+	if (!f)
+		return -1;
+	f->srv.d = MHD_start_daemon(
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handler,
+	    &f->srv, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+	    notify_conn, &f->srv, MHD_OPTION_SOCK_ADDR,
+	    &(struct sockaddr_in){ .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) },
+	    MHD_OPTION_END);
+	if (!f->srv.d)
+		return -1;
+	f->srv.port = MHD_get_daemon_info(f->srv.d, MHD_DAEMON_INFO_BIND_PORT)->port;
+	snprintf(f->auth_url, sizeof(f->auth_url), "http://127.0.0.1:%u/v3", f->srv.port);
+	f->auth = (struct os_auth_config){
+		.auth_type = OS_AUTH_PASSWORD,
+		.auth_url = f->auth_url,
+		.username = (char *)"kuryr",
+		.user_id = (char *)"",
+		.password = (char *)password,
+		.user_domain_name = (char *)"Default",
+		.user_domain_id = (char *)"",
+		.project_name = (char *)"kuryr",
+		.project_id = (char *)"",
+		.project_domain_name = (char *)"Default",
+		.project_domain_id = (char *)"",
+		.application_credential_id = (char *)"",
+		.application_credential_name = (char *)"",
+		.application_credential_secret = (char *)"",
+		.region_name = (char *)"R1",
+		.interface = (char *)"public",
+		.endpoint_override = (char *)"",
+		.cafile = (char *)"",
+	};
+	if (os_session_new(&(struct os_session_opts){ .auth = &f->auth,
+						      .service_type = "network",
+						      .timeout_ms = 5000,
+						      .max_concurrent = max_concurrent },
+			   &f->s, &err) < 0) {
+		print_error("os_session_new: %s\n", err ? err : "?");
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, PASSWORD, 8);
+}
+
+static int setup_bad_password(void **state)
+{
+	return setup_with(state, "wrong-" PASSWORD, 8);
+}
+
+static int setup_cap2(void **state)
+{
+	return setup_with(state, PASSWORD, 2);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	os_session_free(f->s);
+	MHD_stop_daemon(f->srv.d);
+	free(f);
+	return 0;
+}
+
+static int get(struct fixture *f, const char *method, const char *path, char **err)
+{
+	_cleanup_json_ json_t *res = NULL;
+
+	return os_request(f->s, method, path, NULL, 0,
+			  streq(method, "POST") ? 0 : OS_REQ_IDEMPOTENT, &res, NULL, err);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_token_reused_and_connections_kept(void **state)
+{
+	struct fixture *f = *state;
+	char project[64];
+
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(get(f, "GET", "/v2.0/ok", NULL), 0);
+	assert_int_equal(atomic_load(&f->srv.token_fetches), 1);
+	/* One connection for Keystone, one kept open for the service. */
+	assert_int_equal(atomic_load(&f->srv.connections), 2);
+	os_session_project_id(f->s, project, sizeof(project));
+	assert_string_equal(project, "p1");
+}
+
+static void test_revoked_token_renewed(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(get(f, "GET", "/v2.0/ok", NULL), 0);
+	atomic_fetch_add(&f->srv.token_gen, 1); /* the server forgets tok-0 */
+	assert_int_equal(get(f, "GET", "/v2.0/ok", NULL), 0);
+	assert_int_equal(atomic_load(&f->srv.token_fetches), 2);
+	/* A POST is renewed the same way: the service refused it unread. */
+	atomic_fetch_add(&f->srv.token_gen, 1);
+	assert_int_equal(get(f, "POST", "/v2.0/ok", NULL), 0);
+	assert_int_equal(atomic_load(&f->srv.token_fetches), 3);
+}
+
+static void test_wrong_password(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *err = NULL;
+
+	assert_int_equal(get(f, "GET", "/v2.0/ok", &err), -EACCES);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "refused the credentials"));
+	assert_non_null(strstr(err, "\"kuryr\""));
+	assert_null(strstr(err, PASSWORD));
+	/* Refused credentials are not retried. */
+	assert_int_equal(atomic_load(&f->srv.token_fetches), 1);
+}
+
+static void test_retry_after(void **state)
+{
+	struct fixture *f = *state;
+	struct os_session_stats st;
+	double t0 = now_s();
+
+	assert_int_equal(get(f, "GET", "/v2.0/busy", NULL), 0);
+	assert_true(now_s() - t0 >= 0.95);
+	assert_int_equal(atomic_load(&f->srv.busy_calls), 2);
+	os_session_stats(f->s, &st);
+	assert_int_equal(st.retries, 1);
+}
+
+static void test_post_not_repeated_after_500(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *err = NULL;
+
+	assert_int_equal(get(f, "POST", "/v2.0/fail", &err), -EIO);
+	assert_int_equal(atomic_load(&f->srv.fail_calls), 1);
+	assert_non_null(strstr(err, "HTTP 500: it broke"));
+	assert_int_equal(get(f, "GET", "/v2.0/fail", NULL), -EIO);
+	assert_int_equal(atomic_load(&f->srv.fail_calls), 1 + 4);
+}
+
+static void test_over_quota(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *err = NULL;
+
+	assert_int_equal(get(f, "POST", "/v2.0/quota", &err), -EDQUOT);
+	assert_non_null(strstr(err, "Quota exceeded"));
+	assert_int_equal(get(f, "GET", "/v2.0/nothing", NULL), -ENOENT);
+}
+
+static void *slow_get(void *arg)
+{
+	return (void *)(intptr_t)get(arg, "GET", "/v2.0/slow", NULL);
+}
+
+static void test_concurrency_cap(void **state)
+{
+	struct fixture *f = *state;
+	pthread_t t[6];
+	void *rv;
+
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, slow_get, f), 0);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(pthread_join(t[i], &rv), 0);
+		assert_int_equal((intptr_t)rv, 0);
+	}
+	assert_int_equal(atomic_load(&f->srv.max_in_flight), 2);
+}
+
+static void test_connection_refused(void **state)
+{
+	struct os_auth_config a;
+	struct os_session *s;
+	_cleanup_free_ char *err = NULL;
+	double t0;
+	int r;
+
+	assert_int_equal(os_auth_config_init(&a), 0);
+	assert_int_equal(os_auth_config_set(&a, "endpoint_override", "http://127.0.0.1:1", NULL),
+			 0);
+	assert_int_equal(
+	    os_session_new(&(struct os_session_opts){ .auth = &a, .service_type = "network" }, &s,
+			   NULL),
+	    0);
+	t0 = now_s();
+	r = os_request(s, "POST", "/v2.0/ports", json_object(), 0, 0, NULL, NULL, &err);
+	assert_int_equal(r, -ECONNREFUSED);
+	assert_true(now_s() - t0 < 3.0);
+	assert_false(os_session_reachable(s));
+	os_session_free(s);
+	os_auth_config_release(&a);
+}
+
+static void test_keystone_helpers(void **state)
+{
+	_cleanup_json_ json_t *tok = json_loads(
+	    "{\"token\":{\"expires_at\":\"2026-11-27T13:00:00.000000Z\",\"project\":{\"id\":"
+	    "\"p9\"},\"catalog\":[{\"type\":\"network\",\"endpoints\":["
+	    "{\"interface\":\"public\",\"region_id\":\"A\",\"url\":\"http://a:9696/\"},"
+	    "{\"interface\":\"public\",\"region_id\":\"B\",\"url\":\"http://b:9696/v2.0/\"}]}]}}",
+	    0, NULL);
+	_cleanup_free_ char *ep = NULL, *proj = NULL, *err = NULL;
+	time_t exp;
+
+	assert_int_equal(
+	    keystone_parse_token(tok, "network", "public", "B", &exp, &proj, &ep, NULL), 0);
+	assert_string_equal(ep, "http://b:9696");
+	assert_string_equal(proj, "p9");
+	assert_int_equal(exp, keystone_parse_time("2026-11-27T13:00:00Z"));
+	assert_int_equal(
+	    keystone_parse_token(tok, "network", "internal", "", &exp, &proj, &ep, &err), -ENOENT);
+	assert_non_null(strstr(err, "no internal endpoint"));
+	assert_int_equal(keystone_parse_time("2026-11-27T13:00:00+00:00") -
+			     keystone_parse_time("2026-11-27T12:00:00.5Z"),
+			 3600);
+	assert_int_equal(keystone_parse_time("yesterday"), -1);
+	assert_int_equal(http_retry_after_ms("3", 0), 3000);
+	assert_int_equal(http_retry_after_ms("Fri, 27 Nov 2026 13:00:05 GMT",
+					     keystone_parse_time("2026-11-27T13:00:00Z")),
+			 5000);
+	assert_int_equal(http_retry_after_ms("soon", 0), -1);
+}
+
+static void test_auth_bodies(void **state)
+{
+	struct os_auth_config a = {
+		.auth_type = OS_AUTH_APPCRED,
+		.username = (char *)"",
+		.user_id = (char *)"",
+		.user_domain_name = (char *)"",
+		.user_domain_id = (char *)"",
+		.application_credential_id = (char *)"ac1",
+		.application_credential_name = (char *)"",
+		.application_credential_secret = (char *)"acsecret",
+	};
+	_cleanup_json_ json_t *b = keystone_auth_body(&a), *p = NULL;
+	_cleanup_free_ char *s = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS), *ps = NULL;
+
+	assert_string_equal(s, "{\"auth\":{\"identity\":{\"application_credential\":{\"id\":"
+			       "\"ac1\",\"secret\":\"acsecret\"},\"methods\":[\"application_"
+			       "credential\"]}}}");
+	a = (struct os_auth_config){ .auth_type = OS_AUTH_PASSWORD,
+				     .username = (char *)"u",
+				     .user_id = (char *)"",
+				     .password = (char *)"pw",
+				     .user_domain_name = (char *)"",
+				     .user_domain_id = (char *)"",
+				     .project_name = (char *)"pr",
+				     .project_id = (char *)"",
+				     .project_domain_name = (char *)"D2",
+				     .project_domain_id = (char *)"" };
+	p = keystone_auth_body(&a);
+	ps = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(ps, "{\"auth\":{\"identity\":{\"methods\":[\"password\"],"
+				"\"password\":{\"user\":{\"domain\":{\"name\":\"Default\"},"
+				"\"name\":\"u\",\"password\":\"pw\"}}},\"scope\":{\"project\":{"
+				"\"domain\":{\"name\":\"D2\"},\"name\":\"pr\"}}}}");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_token_reused_and_connections_kept, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_revoked_token_renewed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_password, setup_bad_password, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_after, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_post_not_repeated_after_500, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_over_quota, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrency_cap, setup_cap2, teardown),
+		cmocka_unit_test(test_connection_refused),
+		cmocka_unit_test(test_keystone_helpers),
+		cmocka_unit_test(test_auth_bodies),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
