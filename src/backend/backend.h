@@ -5,6 +5,8 @@
  * return 0 or -errno with human detail in *reterr_msg:
  *   -ENOENT no such network/port, -EEXIST name or address taken,
  *   -EBUSY network still has ports, -EINVAL bad argument,
+ *   -ESRCH a security group, QoS policy or subnet named in the request
+ *   does not exist,
  *   -ECONNRESET/-ECONNREFUSED/-ENOENT(socket) backend unreachable,
  *   -ETIMEDOUT backend did not finish in time. */
 #pragma once
@@ -13,13 +15,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define KURYR_MAX_DNS	 4
+#define KURYR_MAX_ROUTES 8
+
+struct kuryr_route {
+	char dst[64]; /* "192.168.0.0/16" */
+	char gw[48];
+};
+
+/* What a subnet tells its ports beyond address and gateway. */
+struct kuryr_subnet_info {
+	char dns[KURYR_MAX_DNS][48];
+	unsigned n_dns;
+	struct kuryr_route routes[KURYR_MAX_ROUTES]; /* host routes */
+	unsigned n_routes;
+};
+
 struct kuryr_network {
 	char name[128];
-	char id[40];	  /* backend's id (OVN: the Logical_Switch _uuid) */
-	char cidr[64];	  /* "10.0.0.0/24" */
-	char gateway[48]; /* "10.0.0.1", "" if none */
+	char id[40];	    /* backend's id (OVN: the Logical_Switch _uuid) */
+	char cidr[64];	    /* "10.0.0.0/24" */
+	char gateway[48];   /* "10.0.0.1", "" if none */
+	char subnet_id[40]; /* the subnet ports are made in; "": the backend picks */
 	uint32_t mtu;
 	unsigned nports;
+	struct kuryr_subnet_info info;
 };
 
 enum port_owner {
@@ -50,6 +70,11 @@ struct port_spec {
 	enum port_owner owner;
 	const char *device_id; /* may be NULL */
 	const char *ifname;    /* may be NULL */
+	/* Backend "neutron" only. NULL: the node's defaults
+	 * ([neutron_defaults]). Names or ids. */
+	const char *const *security_groups; /* NULL-terminated */
+	const char *qos_policy;
+	const char *project;
 };
 
 struct network_spec {
@@ -107,10 +132,32 @@ struct backend {
  * at once; fails if OVN NB is unreachable. */
 int backend_ovn_new(const char *nb_connection, struct backend **ret, char **reterr_msg);
 
-/* Backend "neutron": Neutron API v2.0 at @endpoint ("http://HOST:PORT"),
- * noauth; ports in @project, bound to @host. */
-int backend_neutron_new(const char *endpoint, const char *project, const char *host,
-			struct backend **ret, char **reterr_msg);
+struct os_auth_config;
+
+struct neutron_opts {
+	/* Keystone credentials or noauth, and the endpoint (kept by the
+	 * caller for the backend's lifetime). */
+	const struct os_auth_config *auth;
+	/* [neutron_defaults] project: the project_id of ports and networks;
+	 * "" = the token's project (without Keystone: "kuryr"). */
+	const char *project;
+	const char *host; /* binding:host_id */
+	int timeout_ms;	  /* per request */
+	int max_concurrent;
+	/* [neutron_defaults]: the subnet ports take their address from
+	 * ("": the network's first IPv4 subnet), their security groups
+	 * (NULL: Neutron's default group) and QoS policy ("": none). Names
+	 * or ids. */
+	const char *pod_subnet;
+	const char *const *security_groups;
+	const char *qos_policy;
+};
+
+/* Backend "neutron": Neutron API v2.0, found in Keystone's catalog or at
+ * auth->endpoint_override. Does not contact anything yet. */
+int backend_neutron_new(const struct neutron_opts *o, struct backend **ret, char **reterr_msg);
+/* Authenticate now: -EACCES if Keystone refuses the credentials. */
+int backend_neutron_login(struct backend *b, char **reterr_msg);
 
 static inline void backend_free(struct backend *b)
 {

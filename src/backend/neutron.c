@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Backend "neutron": containers get real OpenStack Neutron ports, through
- * the Neutron API v2.0 (libcurl + jansson). This first cut speaks to a
- * neutron-server with auth_strategy=noauth at an explicit endpoint; the
- * ML2 driver (ML2/OVN here) programs the datapath, kuryrd plugs the port.
+ * the Neutron API v2.0 (an os_session: Keystone or noauth, libcurl +
+ * jansson). The ML2 driver (ML2/OVN here) programs the datapath, kuryrd
+ * plugs the port.
  *
  * Mapping:
  *   network -> Neutron network (by name) with its first IPv4 subnet
@@ -13,23 +13,35 @@
  *              which is also the OVS iface-id ML2/OVN expects.
  *   pool    -> device_owner "compute:kuryr", no device_id. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <curl/curl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 
 #include "backend.h"
 #include "json-util.h"
+#include "openstack/session.h"
 
-#define HTTP_TIMEOUT_MS 10000
-#define DEVICE_OWNER	"compute:kuryr"
+#define DEVICE_OWNER "compute:kuryr"
 
 struct neutron_backend {
 	struct backend base;
-	char *endpoint; /* "http://127.0.0.1:9696" (no /v2.0) */
-	char *project;
+	struct os_session *s;
+	char *project; /* sent as project_id (without Keystone: required) */
 	char *host;
-	bool last_ok;
+	int timeout_ms;
+	/* [neutron_defaults] */
+	char *pod_subnet;
+	char **security_groups; /* NULL-terminated; NULL: Neutron's default */
+	char *qos_policy;
+};
+
+/* What a port gets beyond its network, resolved to Neutron ids once per
+ * create (or per bulk create). */
+struct port_opts {
+	json_t *sg_ids; /* array; NULL: Neutron's default group */
+	char qos_id[40];
+	const char *project;
 };
 
 static struct neutron_backend *to_neutron(struct backend *b)
@@ -37,142 +49,26 @@ static struct neutron_backend *to_neutron(struct backend *b)
 	return (struct neutron_backend *)b;
 }
 
-struct buf {
-	char *data;
-	size_t len;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *userdata)
-{
-	struct buf *b = userdata;
-	size_t add = size * n;
-	char *nd;
-
-	if (b->len + add > 64u * 1024 * 1024)
-		return 0;
-	nd = realloc(b->data, b->len + add + 1);
-	if (!nd)
-		return 0;
-	memcpy(nd + b->len, p, add);
-	b->data = nd;
-	b->len += add;
-	b->data[b->len] = 0;
-	return add;
-}
-
-static int http_to_errno(long code)
-{
-	if (code >= 200 && code < 300)
-		return 0;
-	switch (code) {
-	case 400:
-		return -EINVAL;
-	case 401:
-	case 403:
-		return -EACCES;
-	case 404:
-		return -ENOENT;
-	case 409:
-		return -EEXIST;
-	case 413:
-		return -E2BIG;
-	case 503:
-	case 429:
-		return -EAGAIN;
-	default:
-		return -EIO;
-	}
-}
-
-/* One API call. @body (stolen) may be NULL. *ret gets the decoded reply
- * (NULL for 204). Neutron's fault message goes to *reterr_msg. Idempotent
- * requests (GET, DELETE) are retried on connection errors and 5xx. */
+/* One Neutron API call (@path under /v2.0). @body (stolen) may be NULL.
+ * GET, PUT and DELETE are retried; a POST only when it provably did not
+ * reach Neutron. */
 static int api_t(struct neutron_backend *nb, const char *method, const char *path, json_t *body,
-		 long timeout_ms, json_t **ret, char **reterr_msg);
+		 int timeout_ms, json_t **ret, char **reterr_msg)
+{
+	_cleanup_free_ char *full = NULL;
+
+	if (asprintf(&full, "/v2.0%s", path) < 0) {
+		json_decref(body);
+		return -ENOMEM;
+	}
+	return os_request(nb->s, method, full, body, timeout_ms,
+			  streq(method, "POST") ? 0 : OS_REQ_IDEMPOTENT, ret, NULL, reterr_msg);
+}
 
 static int api(struct neutron_backend *nb, const char *method, const char *path, json_t *body,
 	       json_t **ret, char **reterr_msg)
 {
-	return api_t(nb, method, path, body, HTTP_TIMEOUT_MS, ret, reterr_msg);
-}
-
-static int api_t(struct neutron_backend *nb, const char *method, const char *path, json_t *body,
-		 long timeout_ms, json_t **ret, char **reterr_msg)
-{
-	_cleanup_free_ char *url = NULL, *payload = NULL;
-	bool idempotent = streq(method, "GET") || streq(method, "DELETE");
-	int attempts = idempotent ? 4 : 1, r = -EIO;
-
-	if (asprintf(&url, "%s/v2.0%s", nb->endpoint, path) < 0) {
-		json_decref(body);
-		return -ENOMEM;
-	}
-	if (body) {
-		payload = json_dumps(body, JSON_COMPACT);
-		json_decref(body);
-		if (!payload)
-			return -ENOMEM;
-	}
-	for (int a = 0; a < attempts; a++) {
-		struct buf b = { 0 };
-		struct curl_slist *h = NULL;
-		CURL *c = curl_easy_init();
-		CURLcode cc;
-		long code = 0;
-
-		if (!c)
-			return -ENOMEM;
-		h = curl_slist_append(h, "Content-Type: application/json");
-		h = curl_slist_append(h, "Accept: application/json");
-		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-		if (payload)
-			curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
-		cc = curl_easy_perform(c);
-		if (cc == CURLE_OK)
-			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-		curl_slist_free_all(h);
-		curl_easy_cleanup(c);
-
-		if (cc != CURLE_OK) {
-			r = cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNREFUSED;
-			set_errmsg(reterr_msg, "%s %s: %s", method, path, curl_easy_strerror(cc));
-		} else {
-			r = http_to_errno(code);
-			if (r < 0) {
-				_cleanup_json_ json_t *fault =
-				    json_loads(b.data ? b.data : "", 0, NULL);
-				const char *msg = json_object_get_str(
-				    json_object_get(fault, "NeutronError"), "message");
-
-				set_errmsg(reterr_msg, "%s %s: HTTP %ld: %s", method, path, code,
-					   msg ? msg : "no message");
-			} else if (ret) {
-				*ret = b.len ? json_loadb(b.data, b.len, 0, NULL) : NULL;
-				if (b.len && !*ret) {
-					set_errmsg(reterr_msg, "%s %s: reply is not JSON", method,
-						   path);
-					r = -EBADMSG;
-				}
-			}
-		}
-		free(b.data);
-		nb->last_ok = cc == CURLE_OK;
-		if (!(r == -ECONNREFUSED || r == -EIO || r == -EAGAIN || r == -ETIMEDOUT))
-			break;
-		if (a + 1 < attempts) {
-			/* Back off 50, 100, 200 ms. */
-			struct timespec ts = { 0, 50000000L << a };
-
-			nanosleep(&ts, NULL);
-		}
-	}
-	return r;
+	return api_t(nb, method, path, body, nb->timeout_ms, ret, reterr_msg);
 }
 
 static char *escape(const char *s)
@@ -185,6 +81,44 @@ static char *escape(const char *s)
 	if (c)
 		curl_easy_cleanup(c);
 	return r;
+}
+
+/* Every item of a listing (@path has a query already), a page of
+ * LIST_PAGE at a time, in *ret (an array). */
+#define LIST_PAGE 500
+static int list_all(struct neutron_backend *nb, const char *path, const char *key, json_t **ret,
+		    char **reterr_msg)
+{
+	_cleanup_json_ json_t *all = json_array();
+	_cleanup_free_ char *marker = NULL;
+
+	if (!all)
+		return -ENOMEM;
+	for (;;) {
+		_cleanup_free_ char *page = NULL;
+		_cleanup_json_ json_t *res = NULL;
+		json_t *items;
+		size_t n;
+		int r;
+
+		if (asprintf(&page, "%s&limit=%d%s%s", path, LIST_PAGE, marker ? "&marker=" : "",
+			     marker ? marker : "") < 0)
+			return -ENOMEM;
+		r = api(nb, "GET", page, NULL, &res, reterr_msg);
+		if (r < 0)
+			return r;
+		items = json_object_get(res, key);
+		n = json_array_size(items);
+		json_array_extend(all, items);
+		if (n < LIST_PAGE)
+			break;
+		free(marker);
+		marker = strdup(json_object_get_str(json_array_get(items, n - 1), "id") ?: "");
+		if (!marker || !*marker)
+			break;
+	}
+	*ret = TAKE_PTR(all);
+	return 0;
 }
 
 static void copy_str(char *dst, size_t size, const char *src)
@@ -216,6 +150,31 @@ static int first_by_name(struct neutron_backend *nb, const char *kind, const cha
 	return 0;
 }
 
+/* The subnet's DNS servers and host routes (as many as fit). */
+static void subnet_info(json_t *sub, struct kuryr_subnet_info *info)
+{
+	json_t *v;
+	size_t i;
+
+	*info = (struct kuryr_subnet_info){ 0 };
+	json_array_foreach(json_object_get(sub, "dns_nameservers"), i, v) {
+		if (info->n_dns < KURYR_MAX_DNS && json_is_string(v))
+			copy_str(info->dns[info->n_dns++], sizeof(info->dns[0]),
+				 json_string_value(v));
+	}
+	json_array_foreach(json_object_get(sub, "host_routes"), i, v) {
+		struct kuryr_route *rt = &info->routes[info->n_routes];
+		const char *dst = json_object_get_str(v, "destination");
+		const char *gw = json_object_get_str(v, "nexthop");
+
+		if (info->n_routes >= KURYR_MAX_ROUTES || !dst || !gw || strchr(dst, ':'))
+			continue;
+		copy_str(rt->dst, sizeof(rt->dst), dst);
+		copy_str(rt->gw, sizeof(rt->gw), gw);
+		info->n_routes++;
+	}
+}
+
 /* Network @name (or @id) and its first IPv4 subnet. */
 static int fill_network(struct neutron_backend *nb, json_t *net, struct kuryr_network *ret,
 			char **reterr_msg)
@@ -236,9 +195,25 @@ static int fill_network(struct neutron_backend *nb, json_t *net, struct kuryr_ne
 	r = api(nb, "GET", path, NULL, &subs, reterr_msg);
 	if (r < 0)
 		return r;
+	/* [neutron_defaults] pod_subnet where the network has it, else the
+	 * first IPv4 subnet. */
 	sub = json_array_get(json_object_get(subs, "subnets"), 0);
+	if (*nb->pod_subnet) {
+		json_t *s;
+		size_t i;
+
+		json_array_foreach(json_object_get(subs, "subnets"), i, s) {
+			if (streq_ptr(json_object_get_str(s, "id"), nb->pod_subnet) ||
+			    streq_ptr(json_object_get_str(s, "name"), nb->pod_subnet)) {
+				sub = s;
+				copy_str(ret->subnet_id, sizeof(ret->subnet_id),
+					 json_object_get_str(s, "id"));
+			}
+		}
+	}
 	copy_str(ret->cidr, sizeof(ret->cidr), json_object_get_str(sub, "cidr"));
 	copy_str(ret->gateway, sizeof(ret->gateway), json_object_get_str(sub, "gateway_ip"));
+	subnet_info(sub, &ret->info);
 	return 0;
 }
 
@@ -265,10 +240,11 @@ static int neutron_network_list(struct backend *b, struct kuryr_network **ret, s
 	size_t n = 0;
 	int r;
 
-	r = api(nb, "GET", "/networks", NULL, &res, reterr_msg);
+	r = list_all(nb, "/networks?fields=id&fields=name&fields=mtu", "networks", &res,
+		     reterr_msg);
 	if (r < 0)
 		return r;
-	nets = json_object_get(res, "networks");
+	nets = res;
 	out = calloc(json_array_size(nets) + 1, sizeof(*out));
 	if (!out)
 		return -ENOMEM;
@@ -298,8 +274,10 @@ static int neutron_network_create(struct backend *b, const struct network_spec *
 		set_errmsg(reterr_msg, "network \"%s\" already exists", spec->name);
 		return -EEXIST;
 	}
-	body =
-	    json_pack("{s:{s:s, s:s}}", "network", "name", spec->name, "project_id", nb->project);
+	body = json_pack("{s:{s:s}}", "network", "name", spec->name);
+	if (*nb->project)
+		json_object_set_new(json_object_get(body, "network"), "project_id",
+				    json_string(nb->project));
 	if (spec->mtu)
 		json_object_set_new(json_object_get(body, "network"), "mtu",
 				    json_integer(spec->mtu));
@@ -307,9 +285,11 @@ static int neutron_network_create(struct backend *b, const struct network_spec *
 	if (r < 0)
 		return r;
 	id = json_object_get_str(json_object_get(res, "network"), "id");
-	sub = json_pack("{s:{s:s, s:s, s:i, s:s, s:s}}", "subnet", "network_id", id ? id : "",
-			"cidr", spec->cidr ? spec->cidr : "", "ip_version", 4, "project_id",
-			nb->project, "name", spec->name);
+	sub = json_pack("{s:{s:s, s:s, s:i, s:s}}", "subnet", "network_id", id ? id : "", "cidr",
+			spec->cidr ? spec->cidr : "", "ip_version", 4, "name", spec->name);
+	if (*nb->project)
+		json_object_set_new(json_object_get(sub, "subnet"), "project_id",
+				    json_string(nb->project));
 	if (spec->gateway)
 		json_object_set_new(json_object_get(sub, "subnet"), "gateway_ip",
 				    *spec->gateway ? json_string(spec->gateway) : json_null());
@@ -414,23 +394,123 @@ static int neutron_port_get(struct backend *b, const char *name, struct kuryr_po
 	return 0;
 }
 
-static json_t *port_body(struct neutron_backend *nb, const struct port_spec *spec,
-			 const struct kuryr_network *net, const char *name)
+static bool is_uuid(const char *s)
 {
-	json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "network_id", net->id, "project_id",
-			      nb->project, "binding:host_id", nb->host, "device_owner",
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' : !isxdigit(s[i]))
+			return false;
+	return true;
+}
+
+/* The id of the @what named (or with id) @ref at @collection ("/security-
+ * groups", "/qos/policies"), in @project if given. -ESRCH if there is none
+ * or the name is ambiguous. */
+static int resolve_id(struct neutron_backend *nb, const char *collection, const char *key,
+		      const char *what, const char *ref, const char *project, char out[40],
+		      char **reterr_msg)
+{
+	_cleanup_free_ char *path = NULL, *e = escape(ref);
+	_cleanup_json_ json_t *res = NULL;
+	json_t *list;
+	int r;
+
+	if (!e ||
+	    asprintf(&path, "%s?%s=%s&fields=id%s%s", collection, is_uuid(ref) ? "id" : "name", e,
+		     *project ? "&project_id=" : "", project) < 0)
+		return -ENOMEM;
+	r = api(nb, "GET", path, NULL, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	list = json_object_get(res, key);
+	if (json_array_size(list) == 0) {
+		set_errmsg(reterr_msg, "%s \"%s\" does not exist%s%s", what, ref,
+			   *project ? " in project " : "", project);
+		return -ESRCH;
+	}
+	if (json_array_size(list) > 1) {
+		set_errmsg(reterr_msg, "%zu %ss are named \"%s\": give its id",
+			   json_array_size(list), what, ref);
+		return -ESRCH;
+	}
+	copy_str(out, 40, json_object_get_str(json_array_get(list, 0), "id"));
+	return 0;
+}
+
+static void port_opts_release(struct port_opts *o)
+{
+	json_decref(o->sg_ids);
+	o->sg_ids = NULL;
+}
+
+static int port_opts_resolve(struct neutron_backend *nb, const struct port_spec *spec,
+			     struct port_opts *o, char **reterr_msg)
+{
+	const char *const *sgs = spec->security_groups ? spec->security_groups
+						       : (const char *const *)nb->security_groups;
+	const char *qos = spec->qos_policy ? spec->qos_policy : nb->qos_policy;
+	int r;
+
+	*o = (struct port_opts){ .project = spec->project && *spec->project ? spec->project
+									    : nb->project };
+	if (spec->owner == PORT_OWNER_VM)
+		return 0;
+	if (sgs) {
+		o->sg_ids = json_array();
+		for (; *sgs; sgs++) {
+			char id[40];
+
+			r = resolve_id(nb, "/security-groups", "security_groups", "security group",
+				       *sgs, o->project, id, reterr_msg);
+			if (r < 0) {
+				port_opts_release(o);
+				return r;
+			}
+			json_array_append_new(o->sg_ids, json_string(id));
+		}
+	}
+	if (qos && *qos) {
+		r = resolve_id(nb, "/qos/policies", "policies", "QoS policy", qos, o->project,
+			       o->qos_id, reterr_msg);
+		if (r < 0) {
+			port_opts_release(o);
+			return r;
+		}
+	}
+	return 0;
+}
+
+static json_t *port_body(struct neutron_backend *nb, const struct port_spec *spec,
+			 const struct kuryr_network *net, const char *name,
+			 const struct port_opts *o)
+{
+	json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s}", "network_id", net->id, "binding:host_id",
+			      nb->host, "device_owner",
 			      spec->owner == PORT_OWNER_VM ? "" : DEVICE_OWNER, "device_id",
 			      spec->owner == PORT_OWNER_POOL ? ""
 			      : spec->device_id		     ? spec->device_id
 							     : "",
 			      "name", name ? name : "");
 
+	if (*o->project)
+		json_object_set_new(p, "project_id", json_string(o->project));
 	if (spec->owner == PORT_OWNER_VM)
 		json_object_set_new(p, "binding:host_id", json_string(""));
 	if (spec->mac)
 		json_object_set_new(p, "mac_address", json_string(spec->mac));
-	if (spec->ip)
+	if (*net->subnet_id) {
+		json_t *fip = json_pack("{s:s}", "subnet_id", net->subnet_id);
+
+		if (spec->ip)
+			json_object_set_new(fip, "ip_address", json_string(spec->ip));
+		json_object_set_new(p, "fixed_ips", json_pack("[o]", fip));
+	} else if (spec->ip)
 		json_object_set_new(p, "fixed_ips", json_pack("[{s:s}]", "ip_address", spec->ip));
+	if (o->sg_ids)
+		json_object_set(p, "security_groups", o->sg_ids);
+	if (*o->qos_id)
+		json_object_set_new(p, "qos_policy_id", json_string(o->qos_id));
 	return p;
 }
 
@@ -440,6 +520,7 @@ static int neutron_port_create(struct backend *b, const struct port_spec *spec,
 	struct neutron_backend *nb = to_neutron(b);
 	_cleanup_json_ json_t *res = NULL;
 	struct kuryr_network net;
+	struct port_opts o;
 	uint32_t subnet;
 	uint8_t len;
 	json_t *p;
@@ -452,11 +533,15 @@ static int neutron_port_create(struct backend *b, const struct port_spec *spec,
 		if (r < 0)
 			return r;
 	}
-	r = api(nb, "POST", "/ports",
-		json_pack("{s:o}", "port", port_body(nb, spec, &net, spec->name)), &res,
-		reterr_msg);
+	r = port_opts_resolve(nb, spec, &o, reterr_msg);
 	if (r < 0)
-		return r == -EEXIST ? -EEXIST : r;
+		return r;
+	r = api(nb, "POST", "/ports",
+		json_pack("{s:o}", "port", port_body(nb, spec, &net, spec->name, &o)), &res,
+		reterr_msg);
+	port_opts_release(&o);
+	if (r < 0)
+		return r;
 	p = json_object_get(res, "port");
 	row_to_port(nb, p, net.name, ret);
 	if (spec->owner != PORT_OWNER_VM) {
@@ -489,6 +574,7 @@ static int neutron_port_create_bulk(struct backend *b, const struct port_spec *s
 	_cleanup_json_ json_t *res = NULL;
 	struct kuryr_network net;
 	json_t *list, *ports;
+	struct port_opts o;
 	char batch[12 + 37];
 	uint32_t subnet;
 	uint8_t len = 24;
@@ -507,13 +593,17 @@ static int neutron_port_create_bulk(struct backend *b, const struct port_spec *s
 	 * never created twice. */
 	backend_random_uuid(batch + 12);
 	memcpy(batch, "kuryr-batch-", 12);
+	r = port_opts_resolve(nb, spec, &o, reterr_msg);
+	if (r < 0)
+		return r;
 	list = json_array();
 	for (unsigned i = 0; i < n; i++)
-		json_array_append_new(list, port_body(nb, spec, &net, batch));
+		json_array_append_new(list, port_body(nb, spec, &net, batch, &o));
+	port_opts_release(&o);
 	/* One bulk POST: Neutron creates all or none, at ~0.4 s of server time
 	 * per port here, so the timeout grows with the batch. */
 	r = api_t(nb, "POST", "/ports", json_pack("{s:o}", "ports", list),
-		  HTTP_TIMEOUT_MS + 1000L * n, &res, reterr_msg);
+		  nb->timeout_ms + 1000 * (int)n, &res, reterr_msg);
 	if (r == -ETIMEDOUT || r == -ECONNREFUSED) {
 		_cleanup_json_ json_t *found = NULL;
 		_cleanup_free_ char *path = NULL;
@@ -545,41 +635,50 @@ static int neutron_port_create_bulk(struct backend *b, const struct port_spec *s
 	return 0;
 }
 
+#define PORT_FIELDS                                                                    \
+	"&fields=id&fields=name&fields=network_id&fields=mac_address&fields=fixed_ips" \
+	"&fields=status&fields=device_owner&fields=device_id&fields=binding:host_id"
+
 static int neutron_port_list(struct backend *b, const char *network, struct kuryr_port **ret,
 			     size_t *ret_n, char **reterr_msg)
 {
 	struct neutron_backend *nb = to_neutron(b);
-	_cleanup_json_ json_t *res = NULL;
+	_cleanup_json_ json_t *ports = NULL, *nets = NULL;
 	_cleanup_free_ struct kuryr_port *out = NULL;
 	_cleanup_free_ char *path = NULL;
 	struct kuryr_network net = { 0 };
-	json_t *ports;
 	int r;
 
 	if (network) {
 		r = neutron_network_get(b, network, &net, reterr_msg);
 		if (r < 0)
 			return r;
-		if (asprintf(&path, "/ports?network_id=%s", net.id) < 0)
+		if (asprintf(&path, "/ports?network_id=%s" PORT_FIELDS, net.id) < 0)
 			return -ENOMEM;
-	} else if (!(path = strdup("/ports?device_owner=" DEVICE_OWNER)))
-		return -ENOMEM;
-	r = api(nb, "GET", path, NULL, &res, reterr_msg);
+	} else {
+		if (!(path = strdup("/ports?device_owner=" DEVICE_OWNER PORT_FIELDS)))
+			return -ENOMEM;
+		/* Network names in one listing, not one GET per port. */
+		r = list_all(nb, "/networks?fields=id&fields=name", "networks", &nets, reterr_msg);
+		if (r < 0)
+			return r;
+	}
+	r = list_all(nb, path, "ports", &ports, reterr_msg);
 	if (r < 0)
 		return r;
-	ports = json_object_get(res, "ports");
 	out = calloc(json_array_size(ports) + 1, sizeof(*out));
 	if (!out)
 		return -ENOMEM;
 	for (size_t i = 0; i < json_array_size(ports); i++) {
-		json_t *p = json_array_get(ports, i);
-		char name[128] = "";
+		json_t *p = json_array_get(ports, i), *n;
+		const char *name = net.name;
+		size_t j;
 
-		if (network)
-			copy_str(name, sizeof(name), net.name);
-		else
-			(void)network_name_of(nb, json_object_get_str(p, "network_id"), name,
-					      sizeof(name));
+		json_array_foreach(nets, j, n) {
+			if (streq_ptr(json_object_get_str(n, "id"),
+				      json_object_get_str(p, "network_id")))
+				name = json_object_get_str(n, "name") ?: "";
+		}
 		row_to_port(nb, p, name, &out[i]);
 	}
 	*ret_n = json_array_size(ports);
@@ -636,7 +735,12 @@ static void neutron_free(struct backend *b)
 {
 	struct neutron_backend *nb = to_neutron(b);
 
-	free(nb->endpoint);
+	os_session_free(nb->s);
+	for (char **g = nb->security_groups; g && *g; g++)
+		free(*g);
+	free(nb->security_groups);
+	free(nb->pod_subnet);
+	free(nb->qos_policy);
 	free(nb->project);
 	free(nb->host);
 	free(nb);
@@ -659,34 +763,65 @@ static const struct backend_ops neutron_ops = {
 	.free = neutron_free,
 };
 
-int backend_neutron_new(const char *endpoint, const char *project, const char *host,
-			struct backend **ret, char **reterr_msg)
+int backend_neutron_new(const struct neutron_opts *o, struct backend **ret, char **reterr_msg)
 {
+	const struct os_auth_config *a = o->auth;
 	struct neutron_backend *nb;
-	size_t len;
+	int r;
 
-	if (!endpoint || strncmp(endpoint, "http", 4) != 0) {
+	if (*a->endpoint_override && strncmp(a->endpoint_override, "http://", 7) != 0 &&
+	    strncmp(a->endpoint_override, "https://", 8) != 0) {
 		set_errmsg(reterr_msg, "[neutron] endpoint_override \"%s\" is not an http(s) URL",
-			   endpoint ? endpoint : "");
+			   a->endpoint_override);
 		return -EINVAL;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	nb = calloc(1, sizeof(*nb));
 	if (!nb)
 		return -ENOMEM;
 	nb->base.ops = &neutron_ops;
-	nb->endpoint = strdup(endpoint);
-	nb->project = strdup(project);
-	nb->host = strdup(host);
-	if (!nb->endpoint || !nb->project || !nb->host) {
+	nb->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
+	/* Without Keystone, Neutron needs the project in every body; with
+	 * it, the token's project unless one is configured. */
+	nb->project = strdup(o->project && *o->project	    ? o->project
+			     : a->auth_type == OS_AUTH_NONE ? "kuryr"
+							    : "");
+	nb->host = strdup(o->host);
+	nb->pod_subnet = strdup(o->pod_subnet ? o->pod_subnet : "");
+	nb->qos_policy = strdup(o->qos_policy ? o->qos_policy : "");
+	if (o->security_groups) {
+		size_t n = 0;
+
+		while (o->security_groups[n])
+			n++;
+		nb->security_groups = calloc(n + 1, sizeof(char *));
+		for (size_t i = 0; nb->security_groups && i < n; i++)
+			if (!(nb->security_groups[i] = strdup(o->security_groups[i]))) {
+				neutron_free(&nb->base);
+				return -ENOMEM;
+			}
+		if (!nb->security_groups) {
+			neutron_free(&nb->base);
+			return -ENOMEM;
+		}
+	}
+	if (!nb->project || !nb->host || !nb->pod_subnet || !nb->qos_policy) {
 		neutron_free(&nb->base);
 		return -ENOMEM;
 	}
-	len = strlen(nb->endpoint);
-	while (len && nb->endpoint[len - 1] == '/')
-		nb->endpoint[--len] = 0;
-	if (len > 5 && streq(nb->endpoint + len - 5, "/v2.0"))
-		nb->endpoint[len - 5] = 0;
+	r = os_session_new(&(struct os_session_opts){ .auth = a,
+						      .service_type = "network",
+						      .timeout_ms = nb->timeout_ms,
+						      .max_concurrent = o->max_concurrent },
+			   &nb->s, reterr_msg);
+	if (r < 0) {
+		neutron_free(&nb->base);
+		return r;
+	}
 	*ret = &nb->base;
 	return 0;
+}
+
+int backend_neutron_login(struct backend *b, char **reterr_msg)
+{
+	return os_session_login(to_neutron(b)->s, reterr_msg);
 }

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "backend/backend.h"
+
 struct binding_ovs;
 struct ovs_watch;
 
@@ -35,8 +37,15 @@ struct veth_plug {
 	int family;	/* AF_INET */
 	const char *ip; /* "10.0.0.5"; NULL: only bring that end up */
 	uint8_t prefixlen;
-	const char *gateway; /* "" or NULL: no default route */
+	const char *gateway;		      /* "" or NULL: no default route */
+	const struct kuryr_subnet_info *info; /* host routes; may be NULL */
 };
+
+struct nl_sock;
+/* In a pod (@ns), on @ifindex: the default route via @gateway (if any) and
+ * @info's host routes. */
+int binding_pod_routes(struct nl_sock *ns, int ifindex, const char *gateway,
+		       const struct kuryr_subnet_info *info, char **reterr_msg);
 
 /* Start watching for ovn-installed on Interface @ifname. Call before the
  * interface is added so the mark cannot be missed. */

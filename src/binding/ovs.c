@@ -288,11 +288,44 @@ int binding_ovs_unplug_port(struct binding_ovs *b, const char *ifname, char **re
 	return ovs_transact(b, ops, &res2, reterr_msg);
 }
 
+int binding_pod_routes(struct nl_sock *ns, int ifindex, const char *gateway,
+		       const struct kuryr_subnet_info *info, char **reterr_msg)
+{
+	uint8_t gw[16], dst[16];
+	int r;
+
+	if (gateway && *gateway) {
+		if (inet_pton(AF_INET, gateway, gw) != 1) {
+			set_errmsg(reterr_msg, "bad gateway \"%s\"", gateway);
+			return -EINVAL;
+		}
+		r = nl_route_add(ns, ifindex, AF_INET, NULL, 0, gw, reterr_msg);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned i = 0; info && i < info->n_routes; i++) {
+		const struct kuryr_route *rt = &info->routes[i];
+		uint32_t net;
+		uint8_t len;
+
+		if (backend_parse_cidr4(rt->dst, &net, &len) < 0 ||
+		    inet_pton(AF_INET, rt->gw, gw) != 1) {
+			set_errmsg(reterr_msg, "bad host route \"%s via %s\"", rt->dst, rt->gw);
+			return -EINVAL;
+		}
+		memcpy(dst, &net, 4);
+		r = nl_route_add(ns, ifindex, AF_INET, dst, len, gw, reterr_msg);
+		if (r < 0 && r != -EEXIST)
+			return r;
+	}
+	return 0;
+}
+
 /* Configure the container end through @ns, a socket inside its netns. */
 static int configure_pod_end(struct nl_sock *ns, const struct veth_plug *p, char **reterr_msg)
 {
 	struct nl_link_info li;
-	uint8_t ip[16], gw[16];
+	uint8_t ip[16];
 	int r;
 
 	r = nl_link_get(ns, p->ifname, &li);
@@ -311,13 +344,9 @@ static int configure_pod_end(struct nl_sock *ns, const struct veth_plug *p, char
 	if (r < 0)
 		return r;
 	r = nl_link_set_up(ns, li.ifindex, true, reterr_msg);
-	if (r < 0 || !p->gateway || !*p->gateway)
+	if (r < 0)
 		return r;
-	if (inet_pton(p->family, p->gateway, gw) != 1) {
-		set_errmsg(reterr_msg, "bad gateway \"%s\"", p->gateway);
-		return -EINVAL;
-	}
-	return nl_route_add(ns, li.ifindex, p->family, NULL, 0, gw, reterr_msg);
+	return binding_pod_routes(ns, li.ifindex, p->gateway, p->info, reterr_msg);
 }
 
 int binding_ovs_plug_veth(struct binding_ovs *b, const struct veth_plug *p, char ret_host_mac[18],

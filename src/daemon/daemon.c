@@ -23,9 +23,11 @@
 #include "json-util.h"
 #include "log.h"
 #include "nl/nl.h"
+#include "openstack/auth.h"
 #include "pool/pool.h"
 #include "proto/proto.h"
 #include "store/store.h"
+#include "time-util.h"
 
 /* Requests on the same (container, ifname) are serialised on one of these. */
 #define LOCK_STRIPES 64
@@ -60,6 +62,13 @@ struct kuryrd {
 	sem_t workers;
 	struct MHD_Daemon *http;
 	struct metrics m;
+	struct os_auth_config auth;
+	/* The janitor retries rollbacks that failed (the backend was
+	 * unreachable), so a failed ADD leaves nothing behind for long. */
+	pthread_mutex_t jlock;
+	pthread_cond_t jwake;
+	bool jstop, jpending, jstarted;
+	pthread_t janitor;
 };
 
 /* ---- helpers ---- */
@@ -134,6 +143,93 @@ static int attachment_teardown(struct kuryrd *d, const struct attachment *a, cha
 			return r;
 	}
 	return store_delete(d->store, a->container_id, a->ifname);
+}
+
+/* ---- janitor ---- */
+
+static void janitor_kick(struct kuryrd *d)
+{
+	pthread_mutex_lock(&d->jlock);
+	d->jpending = true;
+	pthread_mutex_unlock(&d->jlock);
+}
+
+struct stale_rows {
+	struct attachment *a;
+	size_t n, cap;
+};
+
+static int collect_stale(const struct attachment *a, void *userdata)
+{
+	struct stale_rows *s = userdata;
+
+	if (a->state == ATTACH_DONE || a->pooled)
+		return 0;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+		struct attachment *na = realloc(s->a, cap * sizeof(*na));
+
+		if (!na)
+			return -ENOMEM;
+		s->a = na;
+		s->cap = cap;
+	}
+	s->a[s->n++] = *a;
+	return 0;
+}
+
+/* Roll back every unfinished, unlocked attachment; true if one failed. */
+static bool janitor_pass(struct kuryrd *d)
+{
+	struct stale_rows s = { 0 };
+	bool failed = false;
+
+	if (store_foreach(d->store, collect_stale, &s) < 0) {
+		free(s.a);
+		return true;
+	}
+	for (size_t i = 0; i < s.n; i++) {
+		_cleanup_free_ char *err = NULL;
+		pthread_mutex_t *l = stripe(d, s.a[i].container_id, s.a[i].ifname);
+		struct attachment a;
+
+		/* An ADD in flight holds the lock; after it the row is done or
+		 * gone, or its own rollback failed and it is ours. */
+		pthread_mutex_lock(l);
+		if (store_get(d->store, s.a[i].container_id, s.a[i].ifname, &a) == 0 &&
+		    a.state != ATTACH_DONE && !a.pooled) {
+			if (attachment_teardown(d, &a, &err) < 0)
+				failed = true;
+			else
+				log_info("event=rollback-retried container=%.12s ifname=%s port=%s",
+					 a.container_id, a.ifname, a.port);
+		}
+		pthread_mutex_unlock(l);
+	}
+	free(s.a);
+	return failed;
+}
+
+static void *janitor_thread(void *arg)
+{
+	struct kuryrd *d = arg;
+
+	pthread_mutex_lock(&d->jlock);
+	while (!d->jstop) {
+		struct timespec ts;
+
+		timespec_deadline_ms(&ts, 2000);
+		pthread_cond_timedwait(&d->jwake, &d->jlock, &ts);
+		if (d->jstop || !d->jpending)
+			continue;
+		d->jpending = false;
+		pthread_mutex_unlock(&d->jlock);
+		if (janitor_pass(d))
+			janitor_kick(d);
+		pthread_mutex_lock(&d->jlock);
+	}
+	pthread_mutex_unlock(&d->jlock);
+	return NULL;
 }
 
 /* ---- CNI verbs ---- */
@@ -213,9 +309,80 @@ static json_t *requested_addresses(json_t *conf, char ip[48], char mac[18])
 	return NULL;
 }
 
-static json_t *add_result(const struct cni_req *c, const struct attachment *a, const char *host_mac)
+/* The CNI result's "dns": the netconf's own if it has one (CNI
+ * convention), else the subnet's name servers. */
+static json_t *result_dns(const struct cni_req *c, const struct kuryr_subnet_info *info)
+{
+	json_t *dns = json_object_get(c->conf, "dns"), *ns;
+
+	if (json_is_object(dns) && json_object_size(dns))
+		return json_incref(dns);
+	ns = json_array();
+	for (unsigned i = 0; info && i < info->n_dns; i++)
+		json_array_append_new(ns, json_string(info->dns[i]));
+	if (!json_array_size(ns)) {
+		json_decref(ns);
+		return json_object();
+	}
+	return json_pack("{s:o}", "nameservers", ns);
+}
+
+/* Per-container Neutron port options from the netconf: "security_groups"
+ * (names or ids), "qos_policy", "project". *ret_set tells whether any was
+ * given (such ports do not come from the node's pools). */
+struct port_choice {
+	const char *sgs[17];
+	bool has_sgs;
+	const char *qos;
+	const char *project;
+	bool set;
+};
+
+static json_t *port_choice_parse(struct kuryrd *d, json_t *conf, struct port_choice *pc)
+{
+	json_t *sgs = json_object_get(conf, "security_groups");
+	json_t *qos = json_object_get(conf, "qos_policy");
+	json_t *proj = json_object_get(conf, "project");
+	json_t *v;
+	size_t i;
+
+	*pc = (struct port_choice){ 0 };
+	if (!sgs && !qos && !proj)
+		return NULL;
+	if (!streq(d->backend->ops->name, "neutron"))
+		return error_reply(CNI_ERR_UNSUPPORTED_FIELD, "unsupported field",
+				   "security_groups, qos_policy and project need backend neutron");
+	if (sgs) {
+		if (!json_is_array(sgs) || json_array_size(sgs) >= ELEMENTSOF(pc->sgs))
+			return error_reply(CNI_ERR_INVALID_CONFIG, "invalid security_groups",
+					   "expected an array of at most 16 names or ids");
+		json_array_foreach(sgs, i, v) {
+			if (!json_is_string(v) || !*json_string_value(v))
+				return error_reply(CNI_ERR_INVALID_CONFIG,
+						   "invalid security_groups",
+						   "each security group is a non-empty string");
+			pc->sgs[i] = json_string_value(v);
+		}
+		pc->has_sgs = true;
+	}
+	if (qos && (!json_is_string(qos) || !*json_string_value(qos)))
+		return error_reply(CNI_ERR_INVALID_CONFIG, "invalid qos_policy",
+				   "expected a QoS policy name or id");
+	if (proj && (!json_is_string(proj) || !*json_string_value(proj)))
+		return error_reply(CNI_ERR_INVALID_CONFIG, "invalid project",
+				   "expected a project id");
+	pc->qos = json_string_value(qos);
+	pc->project = json_string_value(proj);
+	pc->set = true;
+	return NULL;
+}
+
+static json_t *add_result(const struct cni_req *c, const struct attachment *a, const char *host_mac,
+			  const struct kuryr_subnet_info *info)
 {
 	struct cni_attach_result res = { 0 };
+	_cleanup_json_ json_t *dns = result_dns(c, info);
+	json_t *r, *routes;
 
 	snprintf(res.host_ifname, sizeof(res.host_ifname), "%s", a->host_ifname);
 	snprintf(res.host_mac, sizeof(res.host_mac), "%s", host_mac);
@@ -231,7 +398,12 @@ static json_t *add_result(const struct cni_req *c, const struct attachment *a, c
 		 a->pooled == 2 ? "prewired"
 		 : a->pooled	? "port"
 				: "miss");
-	return ok_reply(cni_result_new(c->version, &res, json_object_get(c->conf, "dns")));
+	r = cni_result_new(c->version, &res, dns);
+	routes = json_object_get(r, "routes");
+	for (unsigned i = 0; info && i < info->n_routes; i++)
+		json_array_append_new(routes, json_pack("{s:s, s:s}", "dst", info->routes[i].dst,
+							"gw", info->routes[i].gw));
+	return ok_reply(r);
 }
 
 /* ADD from a pool entry: no backend call. NULL asks the caller to fall
@@ -285,7 +457,8 @@ static json_t *add_from_pool(struct kuryrd *d, const struct cni_req *c, const st
 								       .family = AF_INET,
 								       .ip = e->ip,
 								       .prefixlen = e->prefixlen,
-								       .gateway = e->gateway },
+								       .gateway = e->gateway,
+								       .info = &e->info },
 						  host_mac, &err);
 		if (r == 0) {
 			r = binding_ovs_watch_wait(d->ovs, watch, d->cfg.port_up_timeout_ms);
@@ -325,7 +498,7 @@ static json_t *add_from_pool(struct kuryrd *d, const struct cni_req *c, const st
 		store_delete(d->store, c->cid, c->ifname);
 		return error_reply(CNI_ERR_IO, "cannot record the attachment", strerror(-r));
 	}
-	return add_result(c, &a, host_mac);
+	return add_result(c, &a, host_mac, &e->info);
 }
 
 static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
@@ -338,15 +511,27 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 	struct ovs_watch *watch = NULL;
 	struct cni_attach_result res = { 0 };
 	char want_ip[48], want_mac[18], port_name[37];
+	struct port_choice pc;
 	json_t *reply;
 	int r;
 
 	reply = requested_addresses(c->conf, want_ip, want_mac);
 	if (reply)
 		return reply;
-	if (store_get(d->store, c->cid, c->ifname, &a) == 0)
-		return error_reply(KURYR_ERR_ALREADY_ATTACHED, "container is already attached",
-				   "DEL the attachment before adding it again");
+	reply = port_choice_parse(d, c->conf, &pc);
+	if (reply)
+		return reply;
+	if (store_get(d->store, c->cid, c->ifname, &a) == 0) {
+		if (a.state == ATTACH_DONE)
+			return error_reply(KURYR_ERR_ALREADY_ATTACHED,
+					   "container is already attached",
+					   "DEL the attachment before adding it again");
+		/* A failed ADD whose rollback could not finish: finish it. */
+		r = attachment_teardown(d, &a, &err);
+		if (r < 0)
+			return error_reply(CNI_ERR_TRY_AGAIN,
+					   "cannot roll back an earlier failed ADD", err);
+	}
 	if (strlen(c->netns) >= sizeof(a.netns))
 		return error_reply(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS", "path too long");
 	r = nl_netns_open(c->netns, &nsfd);
@@ -356,7 +541,7 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 		return error_reply(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS",
 				   "not a network namespace");
 
-	if (d->pool && !*want_ip && !*want_mac) {
+	if (d->pool && !*want_ip && !*want_mac && !pc.set) {
 		struct pool_entry e;
 
 		if (pool_take(d->pool, c->network, &e) == 0) {
@@ -374,7 +559,7 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 	if (r < 0)
 		return error_reply(backend_code(r), "network backend failed", err);
 
-	if (d->pool && !*want_ip && !*want_mac)
+	if (d->pool && !*want_ip && !*want_mac && !pc.set)
 		pool_want(d->pool, net.name, true);
 
 	/* Record the intent before creating anything, so a crash at any
@@ -392,21 +577,28 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 	if (r < 0)
 		return error_reply(CNI_ERR_IO, "cannot record the attachment", strerror(-r));
 
-	r = d->backend->ops->port_create(d->backend,
-					 &(struct port_spec){ .network = net.name,
-							      .net = &net,
-							      .name = port_name,
-							      .mac = *want_mac ? want_mac : NULL,
-							      .ip = *want_ip ? want_ip : NULL,
-							      .owner = PORT_OWNER_CONTAINER,
-							      .device_id = c->cid,
-							      .ifname = c->ifname },
-					 &port, &err);
+	r = d->backend->ops->port_create(
+	    d->backend,
+	    &(struct port_spec){ .network = net.name,
+				 .net = &net,
+				 .name = port_name,
+				 .mac = *want_mac ? want_mac : NULL,
+				 .ip = *want_ip ? want_ip : NULL,
+				 .owner = PORT_OWNER_CONTAINER,
+				 .device_id = c->cid,
+				 .ifname = c->ifname,
+				 .security_groups = pc.has_sgs ? pc.sgs : NULL,
+				 .qos_policy = pc.qos,
+				 .project = pc.project },
+	    &port, &err);
 	if (r < 0) {
-		reply = error_reply(r == -EINVAL || r == -EEXIST ? KURYR_ERR_ADDRESS
-				    : r == -EPROTONOSUPPORT	 ? KURYR_ERR_DATAPATH
-								 : backend_code(r),
-				    "cannot create the port", err);
+		reply =
+		    error_reply(r == -EINVAL || r == -EEXIST ? KURYR_ERR_ADDRESS
+				: r == -EPROTONOSUPPORT	     ? KURYR_ERR_DATAPATH
+				: r == -ESRCH		     ? CNI_ERR_INVALID_CONFIG
+				: r == -EDQUOT		     ? KURYR_ERR_BACKEND
+							     : backend_code(r),
+				r == -EDQUOT ? "quota exceeded" : "cannot create the port", err);
 		goto rollback;
 	}
 	a.state = ATTACH_PORT;
@@ -431,7 +623,8 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 							       .family = AF_INET,
 							       .ip = port.ip,
 							       .prefixlen = port.prefixlen,
-							       .gateway = net.gateway },
+							       .gateway = net.gateway,
+							       .info = &net.info },
 					  res.host_mac, &err);
 	if (r == -EADDRINUSE) {
 		reply = error_reply(KURYR_ERR_IFNAME_EXISTS, "interface name taken", err);
@@ -473,16 +666,18 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 		goto rollback;
 	}
 
-	return add_result(c, &a, res.host_mac);
+	return add_result(c, &a, res.host_mac, &net.info);
 
 rollback:
 	binding_ovs_watch_free(d->ovs, watch);
 	{
 		_cleanup_free_ char *rerr = NULL;
 
-		if (attachment_teardown(d, &a, &rerr) < 0)
+		if (attachment_teardown(d, &a, &rerr) < 0) {
 			log_err("event=add-rollback-failed container=%.12s ifname=%s port=%s: %s",
 				c->cid, c->ifname, a.port, rerr ? rerr : "");
+			janitor_kick(d);
+		}
 	}
 	log_warn("event=add-failed container=%.12s ifname=%s network=%s: %s", c->cid, c->ifname,
 		 c->network, err ? err : "");
@@ -1030,10 +1225,11 @@ static int recover_cb(const struct attachment *a, void *userdata)
 	 * retry), or a container whose netns is gone: roll it back. Pools do
 	 * not exist yet here, so a pool entry is destroyed, not returned. */
 	r = attachment_teardown(d, a, &err);
-	if (r < 0)
+	if (r < 0) {
 		log_err("event=recover-failed container=%.12s ifname=%s port=%s: %s",
 			a->container_id, a->ifname, a->port, err ? err : strerror(-r));
-	else
+		janitor_kick(d);
+	} else
 		log_info("event=recover-rollback container=%.12s ifname=%s port=%s state=%s",
 			 a->container_id, a->ifname, a->port, attach_state_to_string(a->state));
 	return 0;
@@ -1052,13 +1248,32 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 	for (size_t i = 0; i < LOCK_STRIPES; i++)
 		pthread_mutex_init(&d->stripes[i], NULL);
 	sem_init(&d->workers, 0, (unsigned)cfg->workers);
+	pthread_mutex_init(&d->jlock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&d->jwake, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	r = store_open(cfg->state_dir, &d->store, reterr_msg);
 	if (r < 0)
 		goto fail;
-	if (streq(cfg->backend, "neutron"))
-		r = backend_neutron_new(cfg->neutron_endpoint, cfg->neutron_project, cfg->host,
-					&d->backend, reterr_msg);
-	else
+	if (streq(cfg->backend, "neutron")) {
+		r = os_auth_config_init(&d->auth);
+		if (r == 0)
+			r = os_auth_config_set(&d->auth, "endpoint_override", cfg->neutron_endpoint,
+					       reterr_msg);
+		if (r == 0)
+			r = backend_neutron_new(
+			    &(struct neutron_opts){ .auth = &d->auth,
+						    .project = cfg->neutron_project,
+						    .host = cfg->host,
+						    .timeout_ms = 10000,
+						    .max_concurrent = 8 },
+			    &d->backend, reterr_msg);
+	} else
 		r = backend_ovn_new(cfg->nb_connection, &d->backend, reterr_msg);
 	if (r < 0)
 		goto fail;
@@ -1084,6 +1299,12 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 		if (r < 0)
 			goto fail;
 	}
+	if (pthread_create(&d->janitor, NULL, janitor_thread, d) != 0) {
+		r = -EAGAIN;
+		set_errmsg(reterr_msg, "cannot start the janitor thread");
+		goto fail;
+	}
+	d->jstarted = true;
 	*ret = d;
 	return 0;
 fail:
@@ -1097,9 +1318,19 @@ void kuryrd_free(struct kuryrd *d)
 		return;
 	if (d->http)
 		MHD_stop_daemon(d->http);
+	if (d->jstarted) {
+		pthread_mutex_lock(&d->jlock);
+		d->jstop = true;
+		pthread_cond_signal(&d->jwake);
+		pthread_mutex_unlock(&d->jlock);
+		pthread_join(d->janitor, NULL);
+	}
+	pthread_mutex_destroy(&d->jlock);
+	pthread_cond_destroy(&d->jwake);
 	pool_mgr_free(d->pool); /* before what its threads use */
 	binding_ovs_free(d->ovs);
 	backend_free(d->backend);
+	os_auth_config_release(&d->auth);
 	store_free(d->store);
 	for (size_t i = 0; i < LOCK_STRIPES; i++)
 		pthread_mutex_destroy(&d->stripes[i]);

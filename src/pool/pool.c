@@ -308,6 +308,7 @@ static int refill(struct pool_mgr *m, const char *network, unsigned n, char **re
 		snprintf(es[i].ip, sizeof(es[i].ip), "%s", ports[i].ip);
 		es[i].prefixlen = ports[i].prefixlen;
 		snprintf(es[i].gateway, sizeof(es[i].gateway), "%s", net.gateway);
+		es[i].info = net.info;
 		es[i].mtu = net.mtu;
 	}
 	if (m->pp.prewire && !stopping(m))
@@ -553,7 +554,7 @@ int pool_attach(struct pool_mgr *m, const struct pool_entry *e, int netns_fd, co
 {
 	struct nl_sock *pod = NULL;
 	struct nl_link_info li;
-	uint8_t mac[6], ip[4], gw[4];
+	uint8_t mac[6], ip[4];
 	int r;
 
 	if (backend_parse_mac(e->mac, mac) < 0 || inet_pton(AF_INET, e->ip, ip) != 1) {
@@ -583,13 +584,8 @@ int pool_attach(struct pool_mgr *m, const struct pool_entry *e, int netns_fd, co
 		r = nl_addr_add(pod, li.ifindex, AF_INET, ip, e->prefixlen, reterr_msg);
 	if (r == 0)
 		r = nl_link_set_up(pod, li.ifindex, true, reterr_msg);
-	if (r == 0 && *e->gateway) {
-		if (inet_pton(AF_INET, e->gateway, gw) != 1) {
-			set_errmsg(reterr_msg, "bad gateway \"%s\"", e->gateway);
-			r = -EINVAL;
-		} else
-			r = nl_route_add(pod, li.ifindex, AF_INET, NULL, 0, gw, reterr_msg);
-	}
+	if (r == 0)
+		r = binding_pod_routes(pod, li.ifindex, e->gateway, &e->info, reterr_msg);
 	if (r < 0 && pod)
 		(void)nl_link_del(pod, ifname, NULL); /* leave the stub free again */
 	nl_sock_free(pod);
@@ -931,6 +927,7 @@ static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
 		goto destroy;
 	e.mtu = net.mtu;
 	snprintf(e.gateway, sizeof(e.gateway), "%s", net.gateway);
+	e.info = net.info;
 	{
 		uint32_t sub;
 

@@ -42,6 +42,7 @@ struct pool_entry {
 	char ip[48];
 	uint8_t prefixlen;
 	char gateway[48]; /* the network's, so a hit needs no backend call */
+	struct kuryr_subnet_info info;
 	uint32_t mtu;
 	bool prewired;
 	char host_ifname[16]; /* pre-wired: host end, on the bridge */
