@@ -21,6 +21,7 @@
 #include "backend.h"
 #include "json-util.h"
 #include "openstack/session.h"
+#include "time-util.h"
 
 #define DEVICE_OWNER "compute:kuryr"
 
@@ -705,21 +706,49 @@ static int neutron_port_wait_up(struct backend *b, const char *name, int timeout
 				char **reterr_msg)
 {
 	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_free_ char *e = escape(name), *path = NULL;
+	struct timespec t0, t;
+	int r = -ETIMEDOUT;
 
-	/* Neutron has no watch: poll the port's status. */
-	for (int waited = 0; waited <= timeout_ms; waited += 50) {
-		_cleanup_json_ json_t *p = NULL;
-		struct timespec ts = { 0, 50000000L };
-		int r = find_port(nb, name, &p, reterr_msg);
+	if (!e || asprintf(&path, "/ports/%s?fields=status", e) < 0)
+		return -ENOMEM;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* Neutron has no watch: poll the port's status, every request
+	 * bounded by what is left of the wait. */
+	for (;;) {
+		_cleanup_json_ json_t *res = NULL;
+		long left;
 
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = timeout_ms -
+		       ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0)
+			break;
+		r = api_t(nb, "GET", path, NULL, (int)left, &res, reterr_msg);
+		if (r == -ENOENT) {
+			/* A name, not an id. */
+			_cleanup_json_ json_t *p = NULL;
+
+			r = find_port(nb, name, &p, reterr_msg);
+			if (r < 0)
+				return r;
+			free(path);
+			path = NULL;
+			if (asprintf(&path, "/ports/%s?fields=status",
+				     json_object_get_str(p, "id")) < 0)
+				return -ENOMEM;
+			continue;
+		}
 		if (r < 0)
 			return r;
-		if (streq_ptr(json_object_get_str(p, "status"), "ACTIVE"))
+		if (streq_ptr(json_object_get_str(json_object_get(res, "port"), "status"),
+			      "ACTIVE"))
 			return 0;
-		nanosleep(&ts, NULL);
+		msleep(50);
 	}
-	set_errmsg(reterr_msg, "Neutron port %s did not become ACTIVE within %d ms", name,
-		   timeout_ms);
+	if (r == 0 || r == -ETIMEDOUT)
+		set_errmsg(reterr_msg, "Neutron port %s did not become ACTIVE within %d ms", name,
+			   timeout_ms);
 	return -ETIMEDOUT;
 }
 

@@ -511,6 +511,14 @@ static char *endpoint_url(struct os_session *s, const char *path)
 	return url;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static long backoff_ms(int attempt)
 {
 	long d = BACKOFF_BASE_MS << attempt;
@@ -526,6 +534,7 @@ int os_request(struct os_session *s, const char *method, const char *path, json_
 {
 	_cleanup_free_ char *payload = NULL;
 	bool idempotent = flags & OS_REQ_IDEMPOTENT, renewed = false;
+	int64_t deadline, left;
 	int attempts = idempotent ? ATTEMPTS_IDEMPOTENT : ATTEMPTS_OTHER, r = -EIO;
 	long code = 0;
 
@@ -539,6 +548,7 @@ int os_request(struct os_session *s, const char *method, const char *path, json_
 	}
 	if (timeout_ms <= 0)
 		timeout_ms = s->timeout_ms;
+	deadline = now_ms() + timeout_ms;
 	atomic_fetch_add(&s->requests, 1);
 	for (int a = 0; a < attempts; a++) {
 		_cleanup_free_ char *token = NULL, *url = NULL, *auth_hdr = NULL;
@@ -554,7 +564,8 @@ int os_request(struct os_session *s, const char *method, const char *path, json_
 		if (r < 0) {
 			/* Keystone unreachable is worth another try; refused
 			 * credentials are not. */
-			if ((r == -ECONNREFUSED || r == -ETIMEDOUT) && a + 1 < attempts) {
+			if ((r == -ECONNREFUSED || r == -ETIMEDOUT) && a + 1 < attempts &&
+			    now_ms() + backoff_ms(a) < deadline) {
 				atomic_fetch_add(&s->retries, 1);
 				msleep(backoff_ms(a));
 				continue;
@@ -582,7 +593,8 @@ int os_request(struct os_session *s, const char *method, const char *path, json_
 			r = -ENOMEM;
 			break;
 		}
-		setup_handle(s, c, url, method, payload, h, timeout_ms, &b);
+		left = deadline - now_ms();
+		setup_handle(s, c, url, method, payload, h, left > 1 ? (int)left : 1, &b);
 		cc = curl_easy_perform(c);
 		if (cc == CURLE_OK)
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
@@ -622,10 +634,15 @@ int os_request(struct os_session *s, const char *method, const char *path, json_
 		reply_release(&b);
 		if (!retry || a + 1 >= attempts)
 			break;
-		atomic_fetch_add(&s->retries, 1);
 		if (delay > RETRY_AFTER_MAX_MS)
 			delay = RETRY_AFTER_MAX_MS;
-		msleep(delay >= 0 ? delay : backoff_ms(a));
+		if (delay < 0)
+			delay = backoff_ms(a);
+		/* The whole request, retries included, fits in timeout_ms. */
+		if (now_ms() + delay >= deadline)
+			break;
+		atomic_fetch_add(&s->retries, 1);
+		msleep(delay);
 	}
 	if (ret_status)
 		*ret_status = code;

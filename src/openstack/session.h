@@ -20,7 +20,7 @@ struct os_session;
 struct os_session_opts {
 	const struct os_auth_config *auth;
 	const char *service_type; /* catalog type, e.g. "network" */
-	int timeout_ms;		  /* per attempt; default 10000 */
+	int timeout_ms;		  /* per request, retries included; default 10000 */
 	int max_concurrent;	  /* requests in flight at once; default 8 */
 };
 
