@@ -313,6 +313,7 @@ int binding_pod_routes(struct nl_sock *ns, int ifindex, const char *gateway,
 			set_errmsg(reterr_msg, "bad host route \"%s via %s\"", rt->dst, rt->gw);
 			return -EINVAL;
 		}
+		net = htonl(net);
 		memcpy(dst, &net, 4);
 		r = nl_route_add(ns, ifindex, AF_INET, dst, len, gw, reterr_msg);
 		if (r < 0 && r != -EEXIST)

@@ -10,12 +10,16 @@ BACKEND=neutron
 env_up
 HOST=kuryr-$(hostname)-$HOSTNS
 
-# nq METHOD PATH: Neutron's JSON answer (noauth, inside the host netns).
+# nq METHOD PATH [BODY]: Neutron's JSON answer (noauth, inside the host netns).
 nq() {
 	hostns python3 -c '
 import json, sys, urllib.request
-r = urllib.request.Request("http://127.0.0.1:19696/v2.0" + sys.argv[2], method=sys.argv[1])
-print(json.dumps(json.load(urllib.request.urlopen(r, timeout=10))))' "$1" "$2"
+body = sys.argv[3].encode() if len(sys.argv) > 3 else None
+r = urllib.request.Request("http://127.0.0.1:19696/v2.0" + sys.argv[2], data=body,
+                           method=sys.argv[1], headers={"Content-Type": "application/json"})
+with urllib.request.urlopen(r, timeout=10) as f:
+    raw = f.read()
+print(json.dumps(json.loads(raw)) if raw else "{}")' "$@"
 }
 jq1() { python3 -c "import json,sys; d=json.load(sys.stdin); v=eval('d' + sys.argv[1]); print(json.dumps(v) if isinstance(v, (dict, list)) else v)" "$1"; }
 kuryr_ports() { nq GET "/ports?device_owner=compute:kuryr" | jq1 '["ports"].__len__()'; }
@@ -67,6 +71,42 @@ check_eq "kuryrctl port list shows both containers and the VM" "container contai
 	"$(ctl -o json port list --network nnet | python3 -c 'import json,sys; print(" ".join(sorted(p["owner"] for p in json.load(sys.stdin))))')"
 check "kuryrctl vm unplug" ctl vm unplug "$TAP"
 nq DELETE "/ports/$vm_port" >/dev/null 2>&1
+
+# Security groups chosen in the netconf are on the port and enforced:
+# group "web" lets TCP 8080 in and nothing else.
+sg=$(nq POST /security-groups '{"security_group":{"name":"web","project_id":"kuryr-e2e"}}' | jq1 '["security_group"]["id"]')
+nq POST /security-group-rules "{\"security_group_rule\":{\"security_group_id\":\"$sg\",\"direction\":\"ingress\",\"ethertype\":\"IPv4\",\"protocol\":\"tcp\",\"port_range_min\":8080,\"port_range_max\":8080,\"project_id\":\"kuryr-e2e\"}}" >/dev/null
+# The subnet's host routes and DNS servers reach the pod and the result.
+nq PUT "/subnets/$(nq GET "/subnets?network_id=$net_id" | jq1 '["subnets"][0]["id"]')" \
+	'{"subnet":{"dns_nameservers":["10.62.0.53"],"host_routes":[{"destination":"192.168.77.0/24","nexthop":"10.62.0.254"}]}}' >/dev/null
+pod web
+cni ADD "$P-web" eth0 "$NSPATH" "$(netconf nnet 1.1.0 '"security_groups":["web"]')"
+check_eq "ADD with security_groups [web]" 0 "$RC"
+webip=$(jget '["ips"][0]["address"]')
+check_eq "the Neutron port has exactly group web" "[\"$sg\"]" \
+	"$(nq GET "/ports?device_id=$P-web" | jq1 '["ports"][0]["security_groups"]')"
+check_eq "result: the subnet's DNS server" '["10.62.0.53"]' "$(jget '["dns"]["nameservers"]' | tr "'" '"')"
+check "result: the subnet's host route" grep -q "'dst': '192.168.77.0/24', 'gw': '10.62.0.254'" <<<"$(jget '["routes"]')"
+check "pod: the host route is in its table" \
+	grep -q '192.168.77.0/24 via 10.62.0.254 dev eth0' <<<"$(ip -n "$P-web" route)"
+for port in 8080 9090; do
+	ip netns exec "$P-web" busybox nc -l -p $port >"$T/sg$port.out" &
+	echo $! >"$T/sg$port.pid"
+done
+sleep 0.3
+echo allowed | ip netns exec "$P-c2" busybox nc -w 2 "${webip%/*}" 8080
+echo denied | ip netns exec "$P-c2" busybox nc -w 2 "${webip%/*}" 9090
+sleep 0.3
+for port in 8080 9090; do kill "$(cat "$T/sg$port.pid")" 2>/dev/null; wait "$(cat "$T/sg$port.pid")" 2>/dev/null; done
+check_eq "group web lets TCP 8080 in" allowed "$(cat "$T/sg8080.out")"
+check_eq "group web keeps TCP 9090 out" "" "$(cat "$T/sg9090.out")"
+cni DEL "$P-web" eth0 "$NSPATH" "$C"
+check_eq "DEL of the web container" 0 "$RC"
+cni ADD "$P-web" eth0 "$NSPATH" "$(netconf nnet 1.1.0 '"security_groups":["no-such-group"]')"
+check_eq "an unknown security group: error 7" "1 7" "$RC $(jget '["code"]')"
+check "... naming it" grep -q 'no-such-group' <<<"$(jget '["details"]')"
+check_eq "... and no port, veth or row is left" "0  0" \
+	"$(nq GET "/ports?device_id=$P-web" | jq1 '["ports"].__len__()') $(ip -n "$P-web" -o link show type veth) $(store_sql "select count(*) from attachments where container_id='$P-web'")"
 
 for i in 1 2; do
 	cni DEL "$P-ctr$i" eth0 "/run/netns/$P-c$i" "$C"
