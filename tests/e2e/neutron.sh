@@ -102,6 +102,18 @@ check_eq "group web lets TCP 8080 in" allowed "$(cat "$T/sg8080.out")"
 check_eq "group web keeps TCP 9090 out" "" "$(cat "$T/sg9090.out")"
 cni DEL "$P-web" eth0 "$NSPATH" "$C"
 check_eq "DEL of the web container" 0 "$RC"
+# A QoS policy chosen in the netconf: on the Neutron port, and ML2/OVN
+# turns its bandwidth limit into an OVN QoS rule for that port.
+qos=$(nq POST /qos/policies '{"policy":{"name":"slow","project_id":"kuryr-e2e"}}' | jq1 '["policy"]["id"]')
+nq POST "/qos/policies/$qos/bandwidth_limit_rules" '{"bandwidth_limit_rule":{"max_kbps":2000,"max_burst_kbps":200}}' >/dev/null
+cni ADD "$P-web" eth0 "$NSPATH" "$(netconf nnet 1.1.0 '"qos_policy":"slow"')"
+check_eq "ADD with qos_policy slow" 0 "$RC"
+qport=$(nq GET "/ports?device_id=$P-web" | jq1 '["ports"][0]')
+check_eq "the Neutron port carries the policy" "$qos" "$(jq1 '["qos_policy_id"]' <<<"$qport")"
+check "OVN NB has a 2000 kbps QoS rule for the port" grep -q "rate=2000" \
+	<<<"$(nbctl --bare --columns=match,bandwidth list QoS | grep -A1 "$(jq1 '["id"]' <<<"$qport")")"
+cni DEL "$P-web" eth0 "$NSPATH" "$C"
+check_eq "DEL of the QoS container" 0 "$RC"
 cni ADD "$P-web" eth0 "$NSPATH" "$(netconf nnet 1.1.0 '"security_groups":["no-such-group"]')"
 check_eq "an unknown security group: error 7" "1 7" "$RC $(jget '["code"]')"
 check "... naming it" grep -q 'no-such-group' <<<"$(jget '["details"]')"
