@@ -11,7 +11,7 @@
 enum os_auth_type {
 	OS_AUTH_NONE,	  /* "none" / "noauth": explicit endpoint, no token */
 	OS_AUTH_PASSWORD, /* "password" / "v3password" */
-	OS_AUTH_APPCRED,  /* "v3applicationcredential" */
+	OS_AUTH_APPCRED,  /* "v3applicationcredential" / "applicationcredential" */
 };
 
 struct os_auth_config {
@@ -47,8 +47,13 @@ void os_auth_config_release(struct os_auth_config *c);
  * *reterr_msg never contains the value of a secret key. */
 int os_auth_config_set(struct os_auth_config *c, const char *key, const char *value,
 		       char **reterr_msg);
+/* Make @dst, uninitialized, a copy of @src. 0 or -ENOMEM (then @dst is
+ * left empty, safe to release). */
+int os_auth_config_copy(struct os_auth_config *dst, const struct os_auth_config *src);
 /* Parse an auth_type name. -EINVAL if unknown. */
 int os_auth_type_parse(const char *s, enum os_auth_type *ret);
+/* The canonical name of @t: "none", "password", "v3applicationcredential". */
+const char *os_auth_type_to_string(enum os_auth_type t);
 /* Check that @c has what its auth_type needs (auth_url and a user and
  * password, or an application credential id/name and secret; for none, an
  * endpoint_override). -EINVAL with what is missing. */
