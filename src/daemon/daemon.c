@@ -1056,8 +1056,8 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 	if (r < 0)
 		goto fail;
 	if (streq(cfg->backend, "neutron"))
-		r = backend_neutron_new(cfg->neutron_endpoint, cfg->neutron_project, cfg->host,
-					&d->backend, reterr_msg);
+		r = backend_neutron_new(cfg->neutron_auth.endpoint_override, cfg->neutron_project,
+					cfg->host, &d->backend, reterr_msg);
 	else
 		r = backend_ovn_new(cfg->nb_connection, &d->backend, reterr_msg);
 	if (r < 0)
