@@ -788,6 +788,48 @@ static void test_missing_file(void **state)
 	assert_int_equal(config_load(&f->c, path, NULL), -ENOENT);
 }
 
+/* Every commented-out "#key = value" of etc/kuryr.conf's [neutron] and
+ * [neutron_defaults], uncommented, is a key we take with a value we take. */
+static void check_shipped_neutron(const char *path)
+{
+	_cleanup_free_ char *line = NULL, *text = NULL, *msg = NULL;
+	bool in_neutron = false;
+	struct kuryr_config c;
+	size_t cap = 0, size = 0;
+	int n = 0, r;
+	FILE *in, *out;
+
+	in = fopen(path, "re");
+	assert_non_null(in);
+	out = open_memstream(&text, &size);
+	assert_non_null(out);
+	while (getline(&line, &cap, in) > 0) {
+		if (line[0] == '[') {
+			in_neutron = strncmp(line, "[neutron]", 9) == 0 ||
+				     strncmp(line, "[neutron_defaults]", 18) == 0;
+			fputs(line, out);
+		} else if (in_neutron && line[0] == '#' && line[1] >= 'a' && line[1] <= 'z' &&
+			   strstr(line, " =")) {
+			fputs(line + 1, out);
+			n++;
+		}
+	}
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+	assert_true(n >= 20);
+	assert_int_equal(config_init(&c), 0);
+	out = fmemopen(text, size, "r");
+	assert_non_null(out);
+	r = config_load_stream(&c, out, "kuryr.conf (uncommented)", &msg);
+	fclose(out);
+	if (r < 0)
+		fail_msg("%s\n%s", msg ? msg : strerror(-r), text);
+	assert_int_equal(c.neutron_auth.auth_type, OS_AUTH_NONE);
+	assert_int_equal(c.neutron_timeout_ms, 10000);
+	assert_int_equal(c.neutron_max_concurrent_requests, 8);
+	config_release(&c);
+}
+
 static void test_shipped_conf(void **state)
 {
 	const char *srcdir = getenv("KURYR_SRCDIR");
@@ -814,6 +856,7 @@ static void test_shipped_conf(void **state)
 	assert_true(c.workers >= 1);
 	assert_true(c.port_up_timeout_ms > 0);
 	config_release(&c);
+	check_shipped_neutron(path);
 }
 
 /* ---- known bugs (see the file comment) ---- */
