@@ -7,6 +7,7 @@ PKGS=(
 	# build
 	meson ninja-build pkg-config gcc clang clang-format
 	libmnl-dev libjansson-dev libsqlite3-dev libinih-dev libmicrohttpd-dev libcurl4-openssl-dev
+	libyaml-dev
 	libcmocka-dev libclang-rt-14-dev
 	# run: Open vSwitch (userspace datapath) and OVN
 	openvswitch-switch ovn-central ovn-host iproute2 sqlite3 python3

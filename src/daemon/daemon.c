@@ -23,7 +23,6 @@
 #include "json-util.h"
 #include "log.h"
 #include "nl/nl.h"
-#include "openstack/auth.h"
 #include "pool/pool.h"
 #include "proto/proto.h"
 #include "store/store.h"
@@ -62,7 +61,6 @@ struct kuryrd {
 	sem_t workers;
 	struct MHD_Daemon *http;
 	struct metrics m;
-	struct os_auth_config auth;
 	/* The janitor retries rollbacks that failed (the backend was
 	 * unreachable), so a failed ADD leaves nothing behind for long. */
 	pthread_mutex_t jlock;
@@ -1261,23 +1259,44 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 	if (r < 0)
 		goto fail;
 	if (streq(cfg->backend, "neutron")) {
-		r = os_auth_config_init(&d->auth);
-		if (r == 0)
-			r = os_auth_config_set(&d->auth, "endpoint_override", cfg->neutron_endpoint,
-					       reterr_msg);
-		if (r == 0)
-			r = backend_neutron_new(
-			    &(struct neutron_opts){ .auth = &d->auth,
-						    .project = cfg->neutron_project,
-						    .host = cfg->host,
-						    .timeout_ms = 10000,
-						    .max_concurrent = 8 },
-			    &d->backend, reterr_msg);
+		char *const *sgs = cfg->neutron_pod_security_groups;
+
+		r = backend_neutron_new(
+		    &(struct neutron_opts){
+			.auth = &d->cfg.neutron_auth,
+			.project = cfg->neutron_project,
+			.host = cfg->host,
+			.timeout_ms = cfg->neutron_timeout_ms,
+			.max_concurrent = cfg->neutron_max_concurrent_requests,
+			.pod_subnet = cfg->neutron_pod_subnet,
+			.security_groups = sgs && *sgs ? (const char *const *)sgs : NULL,
+			.qos_policy = cfg->neutron_pod_qos_policy,
+		    },
+		    &d->backend, reterr_msg);
+		if (r == 0) {
+			_cleanup_free_ char *err = NULL;
+
+			/* Refused credentials are a configuration error; an
+			 * unreachable Keystone is retried at the first use. */
+			r = backend_neutron_login(d->backend, &err);
+			if (r == -EACCES) {
+				set_errmsg(reterr_msg, "%s", err ? err : "Keystone refused us");
+				goto fail;
+			}
+			if (r < 0)
+				log_warn("event=keystone-unreachable: %s", err ? err : strerror(-r));
+			r = 0;
+		}
 	} else
 		r = backend_ovn_new(cfg->nb_connection, &d->backend, reterr_msg);
 	if (r < 0)
 		goto fail;
-	r = binding_ovs_new(cfg->ovs_db, cfg->ovs_bridge, &d->ovs, reterr_msg);
+	/* [neutron_defaults] ovs_bridge, upstream's name, wins on Neutron. */
+	r = binding_ovs_new(cfg->ovs_db,
+			    streq(cfg->backend, "neutron") && *cfg->neutron_ovs_bridge
+				? cfg->neutron_ovs_bridge
+				: cfg->ovs_bridge,
+			    &d->ovs, reterr_msg);
 	if (r < 0)
 		goto fail;
 	r = store_foreach(d->store, recover_cb, d);
@@ -1330,7 +1349,6 @@ void kuryrd_free(struct kuryrd *d)
 	pool_mgr_free(d->pool); /* before what its threads use */
 	binding_ovs_free(d->ovs);
 	backend_free(d->backend);
-	os_auth_config_release(&d->auth);
 	store_free(d->store);
 	for (size_t i = 0; i < LOCK_STRIPES; i++)
 		pthread_mutex_destroy(&d->stripes[i]);

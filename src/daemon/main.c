@@ -74,6 +74,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	r = config_apply_cloud(&cfg, &err);
+	if (r < 0) {
+		fprintf(stderr, "kuryrd: %s\n", err ? err : strerror(-r));
+		config_release(&cfg);
+		return 1;
+	}
 	if (!level)
 		level = cfg.log_level;
 	if (log_level_from_string(level, &lvl) < 0) {

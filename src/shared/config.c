@@ -7,6 +7,19 @@
 #include "build-config.h"
 #include "config.h"
 #include "macro.h"
+#include "openstack/clouds.h"
+
+static char **strv_new_empty(void)
+{
+	return calloc(1, sizeof(char *));
+}
+
+static void strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
 
 int config_init(struct kuryr_config *c)
 {
@@ -29,8 +42,14 @@ int config_init(struct kuryr_config *c)
 		.pool_batch = 10,
 		.pool_update_ms = 20000,
 		.holding_netns = strdup("kuryr-hold"),
-		.neutron_endpoint = strdup(""),
-		.neutron_project = strdup("kuryr"),
+		.neutron_cloud = strdup(""),
+		.neutron_timeout_ms = 10000,
+		.neutron_max_concurrent_requests = 8,
+		.neutron_project = strdup(""),
+		.neutron_pod_subnet = strdup(""),
+		.neutron_pod_security_groups = strv_new_empty(),
+		.neutron_ovs_bridge = strdup(""),
+		.neutron_pod_qos_policy = strdup(""),
 	};
 	{
 		char h[256] = "localhost";
@@ -40,11 +59,21 @@ int config_init(struct kuryr_config *c)
 	}
 	if (!c->backend || !c->log_level || !c->nb_connection || !c->ovs_db || !c->ovs_bridge ||
 	    !c->socket || !c->state_dir || !c->metrics_address || !c->host || !c->holding_netns ||
-	    !c->neutron_endpoint || !c->neutron_project) {
+	    !c->neutron_cloud || !c->neutron_project || !c->neutron_pod_subnet ||
+	    !c->neutron_pod_security_groups || !c->neutron_ovs_bridge ||
+	    !c->neutron_pod_qos_policy || os_auth_config_init(&c->neutron_auth) < 0) {
 		config_release(c);
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+static void kv_release(struct config_kv *kv)
+{
+	/* The value may be a password. */
+	explicit_bzero(kv->value, strlen(kv->value));
+	free(kv->value);
+	free(kv->key);
 }
 
 void config_release(struct kuryr_config *c)
@@ -59,8 +88,16 @@ void config_release(struct kuryr_config *c)
 	free(c->metrics_address);
 	free(c->host);
 	free(c->holding_netns);
-	free(c->neutron_endpoint);
+	os_auth_config_release(&c->neutron_auth);
+	free(c->neutron_cloud);
+	for (size_t i = 0; i < c->n_neutron_explicit; i++)
+		kv_release(&c->neutron_explicit[i]);
+	free(c->neutron_explicit);
 	free(c->neutron_project);
+	free(c->neutron_pod_subnet);
+	strv_free(c->neutron_pod_security_groups);
+	free(c->neutron_ovs_bridge);
+	free(c->neutron_pod_qos_policy);
 	*c = (struct kuryr_config){ 0 };
 }
 
@@ -145,6 +182,89 @@ static int set_bool(bool *dst, const char *v)
 	return 0;
 }
 
+/* A comma-separated list (oslo.config's ListOpt): blanks around items are
+ * dropped, an empty item is an error, an empty value the empty list. */
+static int set_list(char ***dst, const char *v)
+{
+	_cleanup_free_ char *copy = strdup(v);
+	char **list, *p, *item;
+	size_t n = 0, max = 2;
+
+	if (!copy)
+		return -ENOMEM;
+	for (const char *q = v; *q; q++)
+		max += *q == ',';
+	list = calloc(max, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	p = copy[strspn(copy, " \t")] ? copy : NULL;
+	while ((item = strsep(&p, ","))) {
+		char *end;
+
+		item += strspn(item, " \t");
+		end = item + strlen(item);
+		while (end > item && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (!*item) {
+			strv_free(list);
+			return -EINVAL;
+		}
+		list[n] = strdup(item);
+		if (!list[n++]) {
+			strv_free(list);
+			return -ENOMEM;
+		}
+	}
+	strv_free(*dst);
+	*dst = list;
+	return 0;
+}
+
+/* Remember that the file set @key of neutron_auth, once, as the newest. */
+static int remember_neutron_key(struct kuryr_config *c, const char *key, const char *value)
+{
+	struct config_kv kv = { strdup(key), strdup(value) }, *n;
+
+	if (!kv.key || !kv.value) {
+		free(kv.key);
+		free(kv.value);
+		return -ENOMEM;
+	}
+	n = realloc(c->neutron_explicit, (c->n_neutron_explicit + 1) * sizeof(*n));
+	if (!n) {
+		kv_release(&kv);
+		return -ENOMEM;
+	}
+	c->neutron_explicit = n;
+	for (size_t i = 0; i < c->n_neutron_explicit; i++)
+		if (streq(n[i].key, key)) {
+			kv_release(&n[i]);
+			memmove(&n[i], &n[i + 1], (c->n_neutron_explicit - i - 1) * sizeof(*n));
+			c->n_neutron_explicit--;
+			break;
+		}
+	n[c->n_neutron_explicit++] = kv;
+	return 0;
+}
+
+/* A neutron_auth key: its own message on a bad value, which never holds a
+ * secret (the handler's generic one would print the value). */
+static int set_neutron_auth(struct parse_state *st, const char *name, const char *value)
+{
+	_cleanup_free_ char *msg = NULL;
+	int r;
+
+	r = os_auth_config_set(&st->c->neutron_auth, name, value, &msg);
+	/* -EBADMSG: the message is already in st->err. */
+	if (r == -EINVAL) {
+		set_errmsg(&st->err, "%s", msg ? msg : "invalid value");
+		return -EBADMSG;
+	}
+	if (r < 0)
+		return r;
+	return remember_neutron_key(st->c, name, value);
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *st = user;
@@ -187,19 +307,28 @@ static int handler(void *user, const char *section, const char *name, const char
 		else if (streq(name, "workers"))
 			r = set_int(&c->workers, value, 1, 1024);
 	} else if (streq(section, "neutron")) {
-		if (streq(name, "endpoint_override"))
-			r = set_str(&c->neutron_endpoint, value);
-		else if (streq(name, "auth_type")) {
-			if (!streq(value, "none")) {
-				set_errmsg(&st->err, "auth_type \"%s\" is not supported yet (none)",
-					   value);
+		if (streq(name, "cloud"))
+			r = set_str(&c->neutron_cloud, value);
+		else if (streq(name, "timeout"))
+			r = set_seconds_ms(&c->neutron_timeout_ms, value);
+		else if (streq(name, "max_concurrent_requests"))
+			r = set_int(&c->neutron_max_concurrent_requests, value, 1, 256);
+		else {
+			r = set_neutron_auth(st, name, value);
+			if (r == -EBADMSG)
 				return 0;
-			}
-			r = 0;
 		}
 	} else if (streq(section, "neutron_defaults")) {
 		if (streq(name, "project"))
-			r = *value ? set_str(&c->neutron_project, value) : -EINVAL;
+			r = set_str(&c->neutron_project, value);
+		else if (streq(name, "pod_subnet"))
+			r = set_str(&c->neutron_pod_subnet, value);
+		else if (streq(name, "pod_security_groups"))
+			r = set_list(&c->neutron_pod_security_groups, value);
+		else if (streq(name, "ovs_bridge"))
+			r = set_str(&c->neutron_ovs_bridge, value);
+		else if (streq(name, "pod_qos_policy"))
+			r = set_str(&c->neutron_pod_qos_policy, value);
 	} else if (streq(section, "vif_pool")) {
 		if (streq(name, "enabled"))
 			r = set_bool(&c->pool_enabled, value);
@@ -272,4 +401,40 @@ int config_load(struct kuryr_config *c, const char *path, char **reterr_msg)
 	r = config_load_stream(c, f, path, reterr_msg);
 	fclose(f);
 	return r;
+}
+
+int config_apply_cloud(struct kuryr_config *c, char **reterr_msg)
+{
+	const char *cloud = *c->neutron_cloud ? c->neutron_cloud : getenv("OS_CLOUD");
+	_cleanup_free_ char *msg = NULL;
+	struct os_auth_config a;
+	int r;
+
+	if (!cloud || !*cloud)
+		return 0;
+	r = os_auth_config_init(&a);
+	if (r < 0)
+		return r;
+	r = clouds_load(cloud, NULL, &a, &msg);
+	if (r < 0) {
+		if (*c->neutron_cloud)
+			set_errmsg(reterr_msg, "[neutron] cloud %s: %s", cloud,
+				   msg ? msg : strerror(-r));
+		else
+			set_errmsg(reterr_msg, "OS_CLOUD=%s: %s", cloud, msg ? msg : strerror(-r));
+		os_auth_config_release(&a);
+		return r;
+	}
+	/* Each was accepted when the file was read; only memory can fail. */
+	for (size_t i = 0; i < c->n_neutron_explicit; i++) {
+		r = os_auth_config_set(&a, c->neutron_explicit[i].key, c->neutron_explicit[i].value,
+				       reterr_msg);
+		if (r < 0) {
+			os_auth_config_release(&a);
+			return r;
+		}
+	}
+	os_auth_config_release(&c->neutron_auth);
+	c->neutron_auth = a;
+	return 1;
 }

@@ -6,6 +6,7 @@
  * loaded too when the source dir is known (KURYR_SRCDIR) and it exists.
  *
  * Each error test checks the message names the file and the first bad line. */
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -20,6 +21,9 @@
 #include "build-config.h"
 #include "config.h"
 #include "macro.h"
+
+#define PW     "pw-S3cr3t-7f1a"
+#define APPSEC "app-S3cr3t-99b2"
 
 struct fixture {
 	char dir[64];
@@ -109,6 +113,20 @@ static void test_defaults(void **state)
 	assert_string_equal(c.metrics_address, "");
 	assert_int_equal(c.port_up_timeout_ms, 10000);
 	assert_int_equal(c.workers, 32);
+	assert_int_equal(c.neutron_auth.auth_type, OS_AUTH_NONE);
+	assert_string_equal(c.neutron_auth.endpoint_override, "");
+	assert_string_equal(c.neutron_auth.interface, "public");
+	assert_false(c.neutron_auth.insecure);
+	assert_string_equal(c.neutron_cloud, "");
+	assert_int_equal(c.neutron_timeout_ms, 10000);
+	assert_int_equal(c.neutron_max_concurrent_requests, 8);
+	assert_int_equal(c.n_neutron_explicit, 0);
+	assert_string_equal(c.neutron_project, "");
+	assert_string_equal(c.neutron_pod_subnet, "");
+	assert_non_null(c.neutron_pod_security_groups);
+	assert_null(c.neutron_pod_security_groups[0]);
+	assert_string_equal(c.neutron_ovs_bridge, "");
+	assert_string_equal(c.neutron_pod_qos_policy, "");
 
 	config_release(&c);
 	assert_null(c.backend);
@@ -322,10 +340,391 @@ static void test_neutron(void **state)
 			      NULL),
 			 0);
 	assert_string_equal(f->c.backend, "neutron");
-	assert_string_equal(f->c.neutron_endpoint, "http://127.0.0.1:9696");
+	assert_int_equal(f->c.neutron_auth.auth_type, OS_AUTH_NONE);
+	assert_string_equal(f->c.neutron_auth.endpoint_override, "http://127.0.0.1:9696");
 	assert_string_equal(f->c.neutron_project, "p1");
-	expect_error(f, "[neutron]\nauth_type = password\n", 2, "auth_type");
-	expect_error(f, "[neutron_defaults]\nproject =\n", 2, "project");
+	expect_error(f, "[neutron]\nauth_type = kerberos\n", 2, "auth_type \"kerberos\"");
+	assert_int_equal(f->c.neutron_auth.auth_type, OS_AUTH_NONE);
+	/* Empty: the token's project. */
+	assert_int_equal(load(f, "[neutron_defaults]\nproject =\n", NULL), 0);
+	assert_string_equal(f->c.neutron_project, "");
+}
+
+/* [neutron]: every keystoneauth key upstream Kuryr's kuryr.conf has, and
+ * clouds.yaml's spellings of some. */
+static void test_neutron_auth_keys(void **state)
+{
+	struct fixture *f = *state;
+	const struct os_auth_config *a = &f->c.neutron_auth;
+	_cleanup_free_ char *msg = NULL;
+
+	assert_int_equal(load(f,
+			      "[neutron]\n"
+			      "auth_type = password\n"
+			      "auth_url = http://ks:5000/v3\n"
+			      "username = kuryr\n"
+			      "password = " PW "\n"
+			      "project_name = k8s\n"
+			      "user_domain_name = Users\n"
+			      "project_domain_name = Projects\n"
+			      "region_name = RegionTwo\n"
+			      "cafile = /etc/kuryr/ca.pem\n"
+			      "insecure = true\n"
+			      "endpoint_override = https://neutron:9696\n"
+			      "user_id = uid\n"
+			      "project_id = pid\n"
+			      "user_domain_id = udid\n"
+			      "project_domain_id = pdid\n"
+			      "application_credential_id = acid\n"
+			      "application_credential_name = acname\n"
+			      "application_credential_secret = " APPSEC "\n"
+			      "interface = internalURL\n"
+			      "timeout = 2.5\n"
+			      "max_concurrent_requests = 256\n"
+			      "cloud = prod\n",
+			      &msg),
+			 0);
+	assert_null(msg);
+	assert_int_equal(a->auth_type, OS_AUTH_PASSWORD);
+	assert_string_equal(a->auth_url, "http://ks:5000/v3");
+	assert_string_equal(a->username, "kuryr");
+	assert_string_equal(a->password, PW);
+	assert_string_equal(a->project_name, "k8s");
+	assert_string_equal(a->user_domain_name, "Users");
+	assert_string_equal(a->project_domain_name, "Projects");
+	assert_string_equal(a->region_name, "RegionTwo");
+	assert_string_equal(a->cafile, "/etc/kuryr/ca.pem");
+	assert_true(a->insecure);
+	assert_string_equal(a->endpoint_override, "https://neutron:9696");
+	assert_string_equal(a->user_id, "uid");
+	assert_string_equal(a->project_id, "pid");
+	assert_string_equal(a->user_domain_id, "udid");
+	assert_string_equal(a->project_domain_id, "pdid");
+	assert_string_equal(a->application_credential_id, "acid");
+	assert_string_equal(a->application_credential_name, "acname");
+	assert_string_equal(a->application_credential_secret, APPSEC);
+	assert_string_equal(a->interface, "internal");
+	assert_int_equal(f->c.neutron_timeout_ms, 2500);
+	assert_int_equal(f->c.neutron_max_concurrent_requests, 256);
+	assert_string_equal(f->c.neutron_cloud, "prod");
+	/* The auth keys are remembered, the others are not. */
+	assert_int_equal(f->c.n_neutron_explicit, 19);
+
+	/* clouds.yaml's names; the last one written is what counts. */
+	assert_int_equal(
+	    load(f,
+		 "[neutron]\nverify = true\ncacert = /ca2.pem\nauth_type = "
+		 "v3applicationcredential\ninsecure = yes\nmax_concurrent_requests = 1\n",
+		 NULL),
+	    0);
+	assert_true(a->insecure);
+	assert_string_equal(a->cafile, "/ca2.pem");
+	assert_int_equal(a->auth_type, OS_AUTH_APPCRED);
+	assert_int_equal(f->c.neutron_max_concurrent_requests, 1);
+	/* Each key once: auth_type and insecure moved to the end, verify and
+	 * cacert added. */
+	assert_int_equal(f->c.n_neutron_explicit, 21);
+	assert_string_equal(f->c.neutron_explicit[f->c.n_neutron_explicit - 1].key, "insecure");
+}
+
+static void test_neutron_bad_values(void **state)
+{
+	static const char *const bad[] = {
+		"[neutron]\ntimeout = 0\n",
+		"[neutron]\ntimeout = soon\n",
+		"[neutron]\nmax_concurrent_requests = 0\n",
+		"[neutron]\nmax_concurrent_requests = 257\n",
+		"[neutron]\nmax_concurrent_requests = many\n",
+		"[neutron]\ninsecure = maybe\n",
+		"[neutron]\nverify = 2\n",
+		"[neutron]\ninterface = private\n",
+		"[neutron]\nauth_type =\n",
+		"[neutron]\nauth_type = token\n",
+		"[neutron_defaults]\npod_security_groups = a,,b\n",
+		"[neutron_defaults]\npod_security_groups = a, \n",
+		"[neutron_defaults]\npod_security_groups = ,\n",
+	};
+	struct fixture *f = *state;
+	char text[256];
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		snprintf(text, sizeof(text), "[neutron]\npassword = " PW "\n%s", bad[i]);
+		expect_error(f, text, 4, NULL);
+	}
+	expect_error(f, "[neutron]\ntimeout = soon\n", 2, "timeout");
+	expect_error(f, "[neutron]\nmax_concurrent_requests = 0\n", 2, "max_concurrent_requests");
+	expect_error(f, "[neutron]\ninsecure = maybe\n", 2, "insecure");
+	expect_error(f, "[neutron]\ninterface = private\n", 2, "interface");
+	expect_error(f, "[neutron]\nendpoint = http://x\n", 2, "unknown key \"endpoint\"");
+	expect_error(f, "[neutron_defaults]\npod_security_groups = a,,b\n", 2,
+		     "pod_security_groups");
+	/* Nothing was taken from the failed files' bad lines. */
+	assert_int_equal(f->c.neutron_timeout_ms, 10000);
+	assert_int_equal(f->c.neutron_max_concurrent_requests, 8);
+	assert_string_equal(f->c.neutron_auth.interface, "public");
+	assert_null(f->c.neutron_pod_security_groups[0]);
+}
+
+/* The value of a secret key never reaches a message, whatever goes wrong
+ * on its line or around it. */
+static void test_neutron_no_secret(void **state)
+{
+	static const char *const bad[] = {
+		"[neutron]\npassword = " PW "\ninsecure = maybe\n",
+		"[neutron]\npasword = " PW "\n",
+		"[neutron]\ntoken = " PW "\n",
+		"[neutron]\npassword " PW "\n",
+		"[neutron]\napplication_credential_secret " APPSEC "\n",
+		"[neutron_defaults]\npassword = " PW "\n",
+		"[neutron]\napplication_credential_secret = " APPSEC "\nauth_type = x\n",
+		"[keystone]\npassword = " PW "\n",
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		_cleanup_free_ char *msg = NULL;
+
+		assert_int_equal(load(f, bad[i], &msg), -EINVAL);
+		assert_non_null(msg);
+		if (strstr(msg, PW) || strstr(msg, APPSEC) || strstr(msg, "S3cr3t"))
+			fail_msg("message leaks a secret: %s", msg);
+	}
+}
+
+static void test_neutron_defaults(void **state)
+{
+	struct fixture *f = *state;
+	char **sg;
+
+	assert_int_equal(load(f,
+			      "[neutron_defaults]\nproject = p2\npod_subnet = pods-v4\n"
+			      "pod_security_groups = default, 6f1a-allow-dns ,k8s pods\n"
+			      "ovs_bridge = br-neutron\npod_qos_policy = gold\n",
+			      NULL),
+			 0);
+	sg = f->c.neutron_pod_security_groups;
+	assert_string_equal(f->c.neutron_project, "p2");
+	assert_string_equal(f->c.neutron_pod_subnet, "pods-v4");
+	assert_string_equal(sg[0], "default");
+	assert_string_equal(sg[1], "6f1a-allow-dns");
+	assert_string_equal(sg[2], "k8s pods");
+	assert_null(sg[3]);
+	assert_string_equal(f->c.neutron_ovs_bridge, "br-neutron");
+	assert_string_equal(f->c.neutron_pod_qos_policy, "gold");
+
+	assert_int_equal(load(f, "[neutron_defaults]\npod_security_groups = one\n", NULL), 0);
+	assert_string_equal(f->c.neutron_pod_security_groups[0], "one");
+	assert_null(f->c.neutron_pod_security_groups[1]);
+	/* Empty: no security groups (Neutron's default group applies). */
+	assert_int_equal(load(f, "[neutron_defaults]\npod_security_groups =\n", NULL), 0);
+	assert_non_null(f->c.neutron_pod_security_groups);
+	assert_null(f->c.neutron_pod_security_groups[0]);
+	/* A bad list leaves the old one. */
+	assert_int_equal(load(f, "[neutron_defaults]\npod_security_groups = x,y\n", NULL), 0);
+	expect_error(f, "[neutron_defaults]\npod_security_groups = x,,y\n", 2, NULL);
+	assert_string_equal(f->c.neutron_pod_security_groups[1], "y");
+	assert_null(f->c.neutron_pod_security_groups[2]);
+}
+
+/* ---- [neutron] cloud / OS_CLOUD: clouds.yaml under kuryr.conf ---- */
+
+static const char *const env_vars[] = { "OS_CLOUD", "OS_CLIENT_CONFIG_FILE",
+					"OS_CLIENT_SECURE_FILE", "XDG_CONFIG_HOME", "HOME" };
+
+struct env_fixture {
+	struct fixture *f;
+	int old_cwd;
+	char *old_env[ELEMENTSOF(env_vars)];
+	char clouds[160];
+};
+
+static const char clouds_yaml[] = "clouds:\n"
+				  "  prod:\n"
+				  "    region_name: CloudRegion\n"
+				  "    verify: false\n"
+				  "    cacert: /cloud/ca.pem\n"
+				  "    network_endpoint_override: http://cloud-neutron:9696\n"
+				  "    auth:\n"
+				  "      auth_url: http://cloud-ks:5000/v3\n"
+				  "      username: cloud-user\n"
+				  "      password: cloud-" PW "\n"
+				  "      project_name: cloud-project\n"
+				  "      domain_name: CloudDomain\n"
+				  "  other:\n"
+				  "    auth:\n"
+				  "      auth_url: http://other-ks:5000/v3\n"
+				  "      application_credential_id: oac\n"
+				  "      application_credential_secret: " APPSEC "\n";
+
+/* setup(), with clouds.yaml at $OS_CLIENT_CONFIG_FILE and every other place
+ * clouds.yaml could be read from pointed into the test's directory. */
+static int setup_env(void **state)
+{
+	struct env_fixture *e = calloc(1, sizeof(*e));
+	void *fs = NULL;
+	char p[160];
+	FILE *fp;
+
+	if (!e || setup(&fs) < 0)
+		return -1;
+	e->f = fs;
+	for (size_t i = 0; i < ELEMENTSOF(env_vars); i++) {
+		const char *v = getenv(env_vars[i]);
+
+		e->old_env[i] = v ? strdup(v) : NULL;
+		unsetenv(env_vars[i]);
+	}
+	snprintf(p, sizeof(p), "%s/xdg", e->f->dir);
+	setenv("XDG_CONFIG_HOME", p, 1);
+	setenv("HOME", e->f->dir, 1);
+	snprintf(e->clouds, sizeof(e->clouds), "%s/clouds.yaml", e->f->dir);
+	setenv("OS_CLIENT_CONFIG_FILE", e->clouds, 1);
+	fp = fopen(e->clouds, "we");
+	if (!fp || fputs(clouds_yaml, fp) < 0 || fclose(fp) != 0)
+		return -1;
+	e->old_cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (e->old_cwd < 0 || chdir(e->f->dir) < 0)
+		return -1;
+	*state = e;
+	return 0;
+}
+
+static int teardown_env(void **state)
+{
+	struct env_fixture *e = *state;
+	void *fs = e->f;
+	int r = fchdir(e->old_cwd);
+
+	close(e->old_cwd);
+	for (size_t i = 0; i < ELEMENTSOF(env_vars); i++) {
+		if (e->old_env[i])
+			setenv(env_vars[i], e->old_env[i], 1);
+		else
+			unsetenv(env_vars[i]);
+		free(e->old_env[i]);
+	}
+	if (teardown(&fs) < 0)
+		r = -1;
+	free(e);
+	return r == 0 ? 0 : -1;
+}
+
+static int apply_cloud(struct fixture *f, char **ret_msg)
+{
+	_cleanup_free_ char *msg = NULL;
+	int r = config_apply_cloud(&f->c, &msg);
+
+	if (msg && (strstr(msg, PW) || strstr(msg, APPSEC)))
+		fail_msg("message leaks a secret: %s", msg);
+	if (ret_msg)
+		*ret_msg = TAKE_PTR(msg);
+	return r;
+}
+
+static void test_cloud_file_wins(void **state)
+{
+	struct env_fixture *e = *state;
+	struct fixture *f = e->f;
+	const struct os_auth_config *a = &f->c.neutron_auth;
+
+	assert_int_equal(load(f,
+			      "[neutron]\ncloud = prod\nusername = file-user\n"
+			      "password = file-" PW "\ninsecure = false\ncafile = /file/ca.pem\n"
+			      "user_domain_name = FileDomain\n",
+			      NULL),
+			 0);
+	/* Before: only what the file says. */
+	assert_string_equal(a->auth_url, "");
+	assert_int_equal(apply_cloud(f, NULL), 1);
+	/* From the file, whatever clouds.yaml says... */
+	assert_string_equal(a->username, "file-user");
+	assert_string_equal(a->password, "file-" PW);
+	assert_false(a->insecure); /* clouds.yaml: verify: false */
+	assert_string_equal(a->cafile, "/file/ca.pem");
+	assert_string_equal(a->user_domain_name, "FileDomain");
+	/* ...and from clouds.yaml what the file does not set. */
+	assert_int_equal(a->auth_type, OS_AUTH_PASSWORD);
+	assert_string_equal(a->auth_url, "http://cloud-ks:5000/v3");
+	assert_string_equal(a->project_name, "cloud-project");
+	assert_string_equal(a->project_domain_name, "CloudDomain");
+	assert_string_equal(a->region_name, "CloudRegion");
+	assert_string_equal(a->endpoint_override, "http://cloud-neutron:9696");
+	assert_int_equal(os_auth_config_check(a, NULL), 0);
+
+	/* An explicit auth_type in the file beats the one clouds.yaml implies;
+	 * a second file's value beats the first's. */
+	assert_int_equal(load(f, "[neutron]\nauth_type = none\nusername = second\n", NULL), 0);
+	assert_int_equal(apply_cloud(f, NULL), 1);
+	assert_int_equal(a->auth_type, OS_AUTH_NONE);
+	assert_string_equal(a->username, "second");
+	assert_string_equal(a->auth_url, "http://cloud-ks:5000/v3");
+}
+
+static void test_cloud_from_env(void **state)
+{
+	struct env_fixture *e = *state;
+	struct fixture *f = e->f;
+	const struct os_auth_config *a = &f->c.neutron_auth;
+	_cleanup_free_ char *msg = NULL;
+
+	/* Neither [neutron] cloud nor OS_CLOUD: nothing is read. */
+	assert_int_equal(load(f, "[neutron]\nregion_name = FileRegion\n", NULL), 0);
+	assert_int_equal(apply_cloud(f, NULL), 0);
+	assert_string_equal(a->auth_url, "");
+	assert_string_equal(a->region_name, "FileRegion");
+
+	setenv("OS_CLOUD", "other", 1);
+	assert_int_equal(apply_cloud(f, NULL), 1);
+	assert_int_equal(a->auth_type, OS_AUTH_APPCRED);
+	assert_string_equal(a->auth_url, "http://other-ks:5000/v3");
+	assert_string_equal(a->application_credential_secret, APPSEC);
+	assert_string_equal(a->region_name, "FileRegion");
+
+	/* [neutron] cloud wins over OS_CLOUD. */
+	assert_int_equal(load(f, "[neutron]\ncloud = prod\n", NULL), 0);
+	assert_int_equal(apply_cloud(f, NULL), 1);
+	assert_string_equal(a->auth_url, "http://cloud-ks:5000/v3");
+	assert_string_equal(a->application_credential_secret, "");
+	assert_string_equal(a->region_name, "FileRegion");
+
+	/* A cloud clouds.yaml does not have: an error that names it and the
+	 * file, and nothing changes. */
+	assert_int_equal(load(f, "[neutron]\ncloud = staging\n", NULL), 0);
+	assert_int_equal(apply_cloud(f, &msg), -ENOENT);
+	assert_non_null(strstr(msg, "\"staging\""));
+	assert_non_null(strstr(msg, e->clouds));
+	assert_string_equal(a->auth_url, "http://cloud-ks:5000/v3");
+	free(msg);
+	msg = NULL;
+	assert_int_equal(load(f, "[neutron]\ncloud =\n", NULL), 0);
+	setenv("OS_CLOUD", "nope", 1);
+	assert_int_equal(apply_cloud(f, &msg), -ENOENT);
+	assert_non_null(strstr(msg, "OS_CLOUD=nope"));
+}
+
+static void test_cloud_errors(void **state)
+{
+	struct env_fixture *e = *state;
+	struct fixture *f = e->f;
+	_cleanup_free_ char *msg = NULL, *msg2 = NULL;
+	FILE *fp;
+
+	/* A clouds.yaml error: file and line, no secret. */
+	fp = fopen(e->clouds, "we");
+	assert_non_null(fp);
+	fputs("clouds:\n  prod:\n    auth:\n      password: " PW "\n      username: [a]\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(load(f, "[neutron]\ncloud = prod\npassword = " PW "\n", NULL), 0);
+	assert_int_equal(apply_cloud(f, &msg), -EINVAL);
+	assert_non_null(strstr(msg, ":5: clouds.prod.auth.username must be a string"));
+	assert_string_equal(f->c.neutron_auth.auth_url, "");
+
+	/* No clouds.yaml anywhere (unless this machine has one in /etc). */
+	unlink(e->clouds);
+	if (access("/etc/openstack/clouds.yaml", F_OK) == 0)
+		return;
+	assert_int_equal(apply_cloud(f, &msg2), -ENOENT);
+	assert_non_null(strstr(msg2, "no clouds.yaml in: "));
 }
 
 static void test_bad_backend(void **state)
@@ -391,6 +790,48 @@ static void test_missing_file(void **state)
 	assert_int_equal(config_load(&f->c, path, NULL), -ENOENT);
 }
 
+/* Every commented-out "#key = value" of etc/kuryr.conf's [neutron] and
+ * [neutron_defaults], uncommented, is a key we take with a value we take. */
+static void check_shipped_neutron(const char *path)
+{
+	_cleanup_free_ char *line = NULL, *text = NULL, *msg = NULL;
+	bool in_neutron = false;
+	struct kuryr_config c;
+	size_t cap = 0, size = 0;
+	int n = 0, r;
+	FILE *in, *out;
+
+	in = fopen(path, "re");
+	assert_non_null(in);
+	out = open_memstream(&text, &size);
+	assert_non_null(out);
+	while (getline(&line, &cap, in) > 0) {
+		if (line[0] == '[') {
+			in_neutron = strncmp(line, "[neutron]", 9) == 0 ||
+				     strncmp(line, "[neutron_defaults]", 18) == 0;
+			fputs(line, out);
+		} else if (in_neutron && line[0] == '#' && line[1] >= 'a' && line[1] <= 'z' &&
+			   strstr(line, " =")) {
+			fputs(line + 1, out);
+			n++;
+		}
+	}
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+	assert_true(n >= 20);
+	assert_int_equal(config_init(&c), 0);
+	out = fmemopen(text, size, "r");
+	assert_non_null(out);
+	r = config_load_stream(&c, out, "kuryr.conf (uncommented)", &msg);
+	fclose(out);
+	if (r < 0)
+		fail_msg("%s\n%s", msg ? msg : strerror(-r), text);
+	assert_int_equal(c.neutron_auth.auth_type, OS_AUTH_NONE);
+	assert_int_equal(c.neutron_timeout_ms, 10000);
+	assert_int_equal(c.neutron_max_concurrent_requests, 8);
+	config_release(&c);
+}
+
 static void test_shipped_conf(void **state)
 {
 	const char *srcdir = getenv("KURYR_SRCDIR");
@@ -417,6 +858,7 @@ static void test_shipped_conf(void **state)
 	assert_true(c.workers >= 1);
 	assert_true(c.port_up_timeout_ms > 0);
 	config_release(&c);
+	check_shipped_neutron(path);
 }
 
 /* ---- known bugs (see the file comment) ---- */
@@ -497,6 +939,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_section, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_neutron, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_neutron_auth_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_neutron_bad_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_neutron_no_secret, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_neutron_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cloud_file_wins, setup_env, teardown_env),
+		cmocka_unit_test_setup_teardown(test_cloud_from_env, setup_env, teardown_env),
+		cmocka_unit_test_setup_teardown(test_cloud_errors, setup_env, teardown_env),
 		cmocka_unit_test_setup_teardown(test_syntax_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_first_error_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
