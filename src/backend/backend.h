@@ -11,9 +11,11 @@
  *   -ETIMEDOUT backend did not finish in time. */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define KURYR_MAX_DNS	 4
 #define KURYR_MAX_ROUTES 8
@@ -114,11 +116,29 @@ struct backend_ops {
 	/* Wait at most @timeout_ms until the backend reports port @name bound
 	 * and up (a VM's port after its tap is plugged). -ETIMEDOUT. */
 	int (*port_wait_up)(struct backend *b, const char *name, int timeout_ms, char **reterr_msg);
+	/* port_wait_up for @n ports at once (one poll for all where the
+	 * backend polls): ok[i] tells which came up in time. NULL: wait for
+	 * each in turn. */
+	void (*ports_wait_up)(struct backend *b, const char *const *names, size_t n, int timeout_ms,
+			      bool *ok);
 	/* ADD also waits for port_wait_up after the datapath reports the port
 	 * installed (Neutron: the port must be ACTIVE). */
 	bool wait_active_on_add;
+	/* Trunks (NULL where the backend has none): a VM's parent port that
+	 * carries other ports, containers' inside that VM, as VLAN subports.
+	 * Trunks and ports by name or id. *ret is
+	 * {"id","name","port","status","subports":[{"port","vlan"}]}. */
+	int (*trunk_create)(struct backend *b, const char *parent, const char *name, json_t **ret,
+			    char **reterr_msg);
+	int (*trunk_get)(struct backend *b, const char *trunk, json_t **ret, char **reterr_msg);
+	int (*trunk_delete)(struct backend *b, const char *trunk, char **reterr_msg);
+	/* Add @port as subport @vlan (1..4094), or remove it (@vlan ignored). */
+	int (*trunk_subport)(struct backend *b, const char *trunk, bool add, const char *port,
+			     unsigned vlan, char **reterr_msg);
 	/* true while the backend connection is usable. */
 	bool (*connected)(struct backend *b);
+	/* Prometheus text about the backend's client; may be NULL. */
+	void (*write_metrics)(struct backend *b, FILE *f);
 	void (*free)(struct backend *b);
 };
 

@@ -604,7 +604,7 @@ static int neutron_port_create_bulk(struct backend *b, const struct port_spec *s
 	/* One bulk POST: Neutron creates all or none, at ~0.4 s of server time
 	 * per port here, so the timeout grows with the batch. */
 	r = api_t(nb, "POST", "/ports", json_pack("{s:o}", "ports", list),
-		  nb->timeout_ms + 1000 * (int)n, &res, reterr_msg);
+		  nb->timeout_ms + 2000 * (int)n, &res, reterr_msg);
 	if (r == -ETIMEDOUT || r == -ECONNREFUSED) {
 		_cleanup_json_ json_t *found = NULL;
 		_cleanup_free_ char *path = NULL;
@@ -752,6 +752,187 @@ static int neutron_port_wait_up(struct backend *b, const char *name, int timeout
 	return -ETIMEDOUT;
 }
 
+/* ---- trunks ---- */
+
+static json_t *trunk_json(json_t *t)
+{
+	json_t *subs = json_array(), *sp;
+	size_t i;
+
+	json_array_foreach(json_object_get(t, "sub_ports"), i, sp) {
+		json_array_append_new(
+		    subs,
+		    json_pack("{s:s?, s:I}", "port", json_object_get_str(sp, "port_id"), "vlan",
+			      json_integer_value(json_object_get(sp, "segmentation_id"))));
+	}
+	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:o}", "id", json_object_get_str(t, "id"),
+			 "name", json_object_get_str(t, "name"), "port",
+			 json_object_get_str(t, "port_id"), "status",
+			 json_object_get_str(t, "status"), "subports", subs);
+}
+
+/* The trunk by id or by name, as Neutron has it. */
+static int find_trunk(struct neutron_backend *nb, const char *ref, json_t **ret, char **reterr_msg)
+{
+	_cleanup_free_ char *path = NULL, *e = escape(ref);
+	_cleanup_json_ json_t *res = NULL;
+
+	if (!e || asprintf(&path, "/trunks/%s", e) < 0)
+		return -ENOMEM;
+	if (is_uuid(ref) && api(nb, "GET", path, NULL, &res, NULL) == 0) {
+		*ret = json_incref(json_object_get(res, "trunk"));
+		return 0;
+	}
+	return first_by_name(nb, "trunk", ref, ret, reterr_msg);
+}
+
+static int neutron_trunk_create(struct backend *b, const char *parent, const char *name,
+				json_t **ret, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *p = NULL, *res = NULL;
+	json_t *body;
+	int r;
+
+	r = find_port(nb, parent, &p, reterr_msg);
+	if (r < 0)
+		return r;
+	body = json_pack("{s:s, s:s}", "port_id", json_object_get_str(p, "id"), "name",
+			 name ? name : "");
+	if (*nb->project)
+		json_object_set_new(body, "project_id", json_string(nb->project));
+	r = api(nb, "POST", "/trunks", json_pack("{s:o}", "trunk", body), &res, reterr_msg);
+	if (r < 0)
+		return r;
+	*ret = trunk_json(json_object_get(res, "trunk"));
+	return 0;
+}
+
+static int neutron_trunk_get(struct backend *b, const char *trunk, json_t **ret, char **reterr_msg)
+{
+	_cleanup_json_ json_t *t = NULL;
+	int r = find_trunk(to_neutron(b), trunk, &t, reterr_msg);
+
+	if (r == 0)
+		*ret = trunk_json(t);
+	return r;
+}
+
+static int neutron_trunk_delete(struct backend *b, const char *trunk, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *t = NULL;
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	r = find_trunk(nb, trunk, &t, reterr_msg);
+	if (r < 0)
+		return r;
+	if (asprintf(&path, "/trunks/%s", json_object_get_str(t, "id")) < 0)
+		return -ENOMEM;
+	return api(nb, "DELETE", path, NULL, NULL, reterr_msg);
+}
+
+static int neutron_trunk_subport(struct backend *b, const char *trunk, bool add, const char *port,
+				 unsigned vlan, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *t = NULL, *p = NULL;
+	_cleanup_free_ char *path = NULL;
+	json_t *sp;
+	int r;
+
+	if (add && (vlan < 1 || vlan > 4094)) {
+		set_errmsg(reterr_msg, "VLAN %u is not in 1..4094", vlan);
+		return -EINVAL;
+	}
+	r = find_trunk(nb, trunk, &t, reterr_msg);
+	if (r == 0)
+		r = find_port(nb, port, &p, reterr_msg);
+	if (r < 0)
+		return r;
+	if (asprintf(&path, "/trunks/%s/%s", json_object_get_str(t, "id"),
+		     add ? "add_subports" : "remove_subports") < 0)
+		return -ENOMEM;
+	sp = add ? json_pack("{s:s, s:s, s:i}", "port_id", json_object_get_str(p, "id"),
+			     "segmentation_type", "vlan", "segmentation_id", (int)vlan)
+		 : json_pack("{s:s}", "port_id", json_object_get_str(p, "id"));
+	/* PUT: repeating it is harmless, so it is retried like a GET. */
+	return api(nb, "PUT", path, json_pack("{s:[o]}", "sub_ports", sp), NULL, reterr_msg);
+}
+
+/* Poll the status of @n ports by id in one listing every 200 ms. */
+static void neutron_ports_wait_up(struct backend *b, const char *const *ids, size_t n,
+				  int timeout_ms, bool *ok)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	struct timespec t0, t;
+	size_t left = n;
+
+	memset(ok, 0, n * sizeof(*ok));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (left) {
+		_cleanup_json_ json_t *res = NULL;
+		_cleanup_free_ char *path = NULL;
+		size_t len = 64;
+		char *p;
+		json_t *port;
+		size_t i, j;
+		long spent;
+
+		for (i = 0; i < n; i++)
+			len += 4 + strlen(ids[i]);
+		p = path = malloc(len);
+		if (!path)
+			return;
+		p += sprintf(p, "/ports?fields=id&fields=status");
+		for (i = 0; i < n; i++)
+			if (!ok[i])
+				p += sprintf(p, "&id=%s", ids[i]);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (spent >= timeout_ms ||
+		    api_t(nb, "GET", path, NULL, (int)(timeout_ms - spent), &res, NULL) < 0)
+			return;
+		json_array_foreach(json_object_get(res, "ports"), j, port) {
+			if (!streq_ptr(json_object_get_str(port, "status"), "ACTIVE"))
+				continue;
+			for (i = 0; i < n; i++)
+				if (!ok[i] && streq_ptr(json_object_get_str(port, "id"), ids[i])) {
+					ok[i] = true;
+					left--;
+				}
+		}
+		if (left)
+			msleep(200);
+	}
+}
+
+static void neutron_write_metrics(struct backend *b, FILE *f)
+{
+	struct os_session_stats st;
+
+	os_session_stats(to_neutron(b)->s, &st);
+	fprintf(f,
+		"# HELP kuryr_neutron_requests_total Neutron API requests.\n"
+		"# TYPE kuryr_neutron_requests_total counter\n"
+		"kuryr_neutron_requests_total %lu\n"
+		"# HELP kuryr_neutron_retries_total Neutron API requests repeated.\n"
+		"# TYPE kuryr_neutron_retries_total counter\n"
+		"kuryr_neutron_retries_total %lu\n"
+		"# HELP kuryr_neutron_token_fetches_total Keystone tokens fetched.\n"
+		"# TYPE kuryr_neutron_token_fetches_total counter\n"
+		"kuryr_neutron_token_fetches_total %lu\n"
+		"# HELP kuryr_neutron_requests_in_flight Neutron API requests in flight.\n"
+		"# TYPE kuryr_neutron_requests_in_flight gauge\n"
+		"kuryr_neutron_requests_in_flight %lu\n"
+		"# HELP kuryr_neutron_requests_queued_total Requests that waited for the "
+		"concurrency cap.\n"
+		"# TYPE kuryr_neutron_requests_queued_total counter\n"
+		"kuryr_neutron_requests_queued_total %lu\n",
+		st.requests, st.retries, st.token_fetches, st.in_flight, st.waited);
+}
+
 static bool neutron_connected(struct backend *b)
 {
 	struct neutron_backend *nb = to_neutron(b);
@@ -787,7 +968,13 @@ static const struct backend_ops neutron_ops = {
 	.port_list = neutron_port_list,
 	.port_delete = neutron_port_delete,
 	.port_wait_up = neutron_port_wait_up,
+	.ports_wait_up = neutron_ports_wait_up,
+	.trunk_create = neutron_trunk_create,
+	.trunk_get = neutron_trunk_get,
+	.trunk_delete = neutron_trunk_delete,
+	.trunk_subport = neutron_trunk_subport,
 	.connected = neutron_connected,
+	.write_metrics = neutron_write_metrics,
 	.wait_active_on_add = true,
 	.free = neutron_free,
 };

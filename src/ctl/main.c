@@ -27,6 +27,9 @@ static void usage(FILE *f)
 		"  port list [--network NET] | port show NAME | port delete NAME\n"
 		"  vm plug TAP PORT        put a hypervisor's tap device on the bridge for PORT\n"
 		"  vm unplug TAP\n"
+		"  trunk create PARENT_PORT [--name N]   (backend neutron)\n"
+		"  trunk show TRUNK | trunk delete TRUNK\n"
+		"  trunk add-subport TRUNK PORT VLAN | trunk remove-subport TRUNK PORT\n"
 		"  pool list [--network NET] | pool show NET\n"
 		"  pool populate NET       fill NET's pool to ports_pool_min now\n"
 		"  pool free [NET]         delete the ready entries of NET's pool (all pools)\n"
@@ -331,6 +334,41 @@ int main(int argc, char **argv)
 			return call("vm.unplug", args, &result);
 		}
 		die("unknown vm command \"%s\" (see --help)", verb);
+	}
+	if (streq(obj, "trunk")) {
+		char op[32];
+
+		if (streq(verb, "create")) {
+			if (argc < 3 || strncmp(argv[2], "--", 2) == 0)
+				die("%s", "trunk create needs a PARENT_PORT");
+			json_object_set_new(args, "port", json_string(argv[2]));
+			parse_opts(argc, argv, 3, args, (const char *const[]){ "name", NULL });
+		} else if (streq(verb, "show") || streq(verb, "delete")) {
+			if (argc != 3)
+				die("trunk %s needs exactly one TRUNK", verb);
+			json_object_set_new(args, "trunk", json_string(argv[2]));
+		} else if (streq(verb, "add-subport")) {
+			char *end;
+			long vlan;
+
+			if (argc != 5)
+				die("%s", "trunk add-subport needs TRUNK PORT VLAN");
+			vlan = strtol(argv[4], &end, 10);
+			if (*end || vlan < 1 || vlan > 4094)
+				die("VLAN \"%s\" is not a number in 1..4094", argv[4]);
+			json_object_set_new(args, "trunk", json_string(argv[2]));
+			json_object_set_new(args, "port", json_string(argv[3]));
+			json_object_set_new(args, "vlan", json_integer(vlan));
+		} else if (streq(verb, "remove-subport")) {
+			if (argc != 4)
+				die("%s", "trunk remove-subport needs TRUNK PORT");
+			json_object_set_new(args, "trunk", json_string(argv[2]));
+			json_object_set_new(args, "port", json_string(argv[3]));
+		} else
+			die("unknown trunk command \"%s\" (see --help)", verb);
+		snprintf(op, sizeof(op), "trunk.%s", verb);
+		r = call(op, args, &result);
+		return r ?: output(result, NULL);
 	}
 	if (streq(obj, "pool")) {
 		char op[32];

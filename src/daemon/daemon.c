@@ -1044,6 +1044,59 @@ static json_t *ctl_port(struct kuryrd *d, const char *verb, json_t *args)
 	return ok_reply(NULL);
 }
 
+/* trunk.create {port, name?}, trunk.show|delete {trunk},
+ * trunk.add-subport {trunk, port, vlan}, trunk.remove-subport {trunk, port} */
+static json_t *ctl_trunk(struct kuryrd *d, const char *verb, json_t *args)
+{
+	_cleanup_free_ char *err = NULL;
+	const struct backend_ops *ops = d->backend->ops;
+	const char *trunk = json_object_get_str(args, "trunk");
+	const char *port = json_object_get_str(args, "port");
+	json_t *t = NULL;
+	int r;
+
+	if (!ops->trunk_create)
+		return error_reply(501, "not supported",
+				   "trunks need backend neutron (this node runs backend ovn)");
+	if (streq(verb, "trunk.create")) {
+		if (!port)
+			return error_reply(400, "missing argument", "port");
+		r = ops->trunk_create(d->backend, port, json_object_get_str(args, "name"), &t,
+				      &err);
+		if (r < 0)
+			return backend_error(r, "cannot create the trunk", err);
+		log_info("event=trunk-create trunk=%s port=%s", json_object_get_str(t, "id"), port);
+		return ok_reply(t);
+	}
+	if (!trunk)
+		return error_reply(400, "missing argument", "trunk");
+	if (streq(verb, "trunk.show")) {
+		r = ops->trunk_get(d->backend, trunk, &t, &err);
+		return r < 0 ? backend_error(r, "cannot show the trunk", err) : ok_reply(t);
+	}
+	if (streq(verb, "trunk.delete")) {
+		r = ops->trunk_delete(d->backend, trunk, &err);
+		return r < 0 ? backend_error(r, "cannot delete the trunk", err) : ok_reply(NULL);
+	}
+	if (!port)
+		return error_reply(400, "missing argument", "port");
+	if (streq(verb, "trunk.add-subport")) {
+		json_t *vlan = json_object_get(args, "vlan");
+
+		if (!json_is_integer(vlan))
+			return error_reply(400, "missing argument", "vlan");
+		r = ops->trunk_subport(d->backend, trunk, true, port,
+				       (unsigned)json_integer_value(vlan), &err);
+	} else if (streq(verb, "trunk.remove-subport"))
+		r = ops->trunk_subport(d->backend, trunk, false, port, 0, &err);
+	else
+		return error_reply(400, "unknown request", verb);
+	if (r < 0)
+		return backend_error(r, "cannot change the trunk's subports", err);
+	r = ops->trunk_get(d->backend, trunk, &t, &err);
+	return r < 0 ? backend_error(r, "cannot show the trunk", err) : ok_reply(t);
+}
+
 static json_t *ctl_vm(struct kuryrd *d, const char *verb, json_t *args)
 {
 	_cleanup_free_ char *err = NULL;
@@ -1192,6 +1245,8 @@ json_t *kuryrd_handle(struct kuryrd *d, json_t *req)
 		return ctl_port(d, op, args);
 	if (streq(op, "vm.plug") || streq(op, "vm.unplug"))
 		return ctl_vm(d, op, args);
+	if (strncmp(op, "trunk.", 6) == 0)
+		return ctl_trunk(d, op, args);
 	if (strncmp(op, "pool.", 5) == 0)
 		return ctl_pool(d, op, args);
 	if (streq(op, "attachment.list")) {
@@ -1284,7 +1339,8 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 				goto fail;
 			}
 			if (r < 0)
-				log_warn("event=keystone-unreachable: %s", err ? err : strerror(-r));
+				log_warn("event=keystone-unreachable: %s",
+					 err ? err : strerror(-r));
 			r = 0;
 		}
 	} else
@@ -1438,6 +1494,8 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
 		(double)atomic_load(&d->m.add_sum_us) / 1e6, atomic_load(&d->m.add_count));
 	if (d->pool)
 		pool_write_metrics(d->pool, f);
+	if (d->backend->ops->write_metrics)
+		d->backend->ops->write_metrics(d->backend, f);
 	fclose(f);
 	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");

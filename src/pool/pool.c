@@ -196,6 +196,42 @@ static void destroy_entry_resources(struct pool_mgr *m, const struct pool_entry 
 		log_warn("event=pool-destroy-failed port=%s: %s", e->port, err ? err : "");
 }
 
+/* Tear down the pre-wired entries of @es the backend does not report up
+ * within port_up_timeout. */
+static void wait_backend_up(struct pool_mgr *m, struct pool_entry *es, unsigned n)
+{
+	_cleanup_free_ const char **ids = calloc(n, sizeof(*ids));
+	_cleanup_free_ bool *ok = calloc(n, sizeof(*ok));
+	_cleanup_free_ unsigned *idx = calloc(n, sizeof(*idx));
+	size_t k = 0;
+
+	if (!ids || !ok || !idx)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		if (es[i].prewired) {
+			idx[k] = i;
+			ids[k++] = es[i].port;
+		}
+	if (!k)
+		return;
+	if (m->b->ops->ports_wait_up)
+		m->b->ops->ports_wait_up(m->b, ids, k, m->pp.port_up_timeout_ms, ok);
+	else
+		for (size_t j = 0; j < k; j++)
+			ok[j] = m->b->ops->port_wait_up(m->b, ids[j], m->pp.port_up_timeout_ms,
+							NULL) == 0;
+	for (size_t j = 0; j < k; j++) {
+		struct pool_entry *e = &es[idx[j]];
+
+		if (ok[j])
+			continue;
+		log_warn("event=prewire-failed port=%s: the backend did not report it up", e->port);
+		destroy_entry_resources(m, e);
+		e->prewired = false;
+		e->port[0] = 0;
+	}
+}
+
 /* Pre-wire @n fresh ports: veths with the stub in the holding netns, host
  * ends on the bridge, then wait for OVN to install them all. Entries that
  * fail are torn down and their .port cleared. */
@@ -255,13 +291,11 @@ static void prewire(struct pool_mgr *m, struct pool_entry *es, unsigned n)
 			r = binding_ovs_watch_wait(m->ovs, w[i], 200);
 		}
 		binding_ovs_watch_free(m->ovs, w[i]);
+		w[i] = NULL;
 		if (r == -ECANCELED) {
 			e->port[0] = 0;
 			continue;
 		}
-		/* Ready means ready for the backend too (Neutron: ACTIVE). */
-		if (r == 0 && m->b->ops->wait_active_on_add)
-			r = m->b->ops->port_wait_up(m->b, e->port, m->pp.port_up_timeout_ms, NULL);
 		if (r == 0)
 			r = hold_link(m, e->stub, &li);
 		if (r < 0) {
@@ -275,6 +309,10 @@ static void prewire(struct pool_mgr *m, struct pool_entry *es, unsigned n)
 		e->prewired = true;
 	}
 	free(w);
+	/* Ready means ready for the backend too (Neutron: ACTIVE), asked for
+	 * the whole batch at once. */
+	if (m->b->ops->wait_active_on_add)
+		wait_backend_up(m, es, n);
 }
 
 /* Create @n entries for @network outside the lock; add them as ready. */
@@ -352,9 +390,10 @@ static unsigned deficit(struct pool_mgr *m, struct pool *p)
 		return 0;
 	if (have >= (unsigned)m->pp.min)
 		return 0;
-	n = (unsigned)m->pp.min - have;
-	if (n < (unsigned)m->pp.batch)
-		n = (unsigned)m->pp.batch;
+	/* One backend bulk request of ports_pool_batch at a time (upstream's
+	 * meaning), however short the pool is: a bulk POST of hundreds of
+	 * ports would hold Neutron for minutes. */
+	n = (unsigned)m->pp.batch;
 	if (m->pp.max > 0) {
 		unsigned all = p->ready + p->in_use + p->draining + p->creating;
 

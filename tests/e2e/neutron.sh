@@ -69,6 +69,23 @@ check_eq "kuryrctl vm plug of the CLI's port" 0 "$RC"
 check_eq "Neutron shows the VM port ACTIVE" ACTIVE "$(nq GET "/ports/$vm_port" | jq1 '["port"]["status"]')"
 check_eq "kuryrctl port list shows both containers and the VM" "container container vm" \
 	"$(ctl -o json port list --network nnet | python3 -c 'import json,sys; print(" ".join(sorted(p["owner"] for p in json.load(sys.stdin))))')"
+# The VM's port as a trunk carrying another port as VLAN 101 (how
+# containers inside a VM get their own Neutron ports).
+check "kuryrctl trunk create on the VM's port" ctl trunk create "$vm_port" --name vmtrunk
+check "kuryrctl port create for a nested container" ctl port create --network nnet --name nested1
+check "kuryrctl trunk add-subport vmtrunk nested1 101" ctl trunk add-subport vmtrunk nested1 101
+nested_id=$(nq GET "/ports?name=nested1" | jq1 '["ports"][0]["id"]')
+check_eq "Neutron: the trunk on the VM's port carries nested1 as VLAN 101" \
+	"$vm_port [{'port_id': '$nested_id', 'segmentation_type': 'vlan', 'segmentation_id': 101}]" \
+	"$(nq GET "/trunks?name=vmtrunk" | jq1 '["trunks"][0]["port_id"]') $(nq GET "/trunks?name=vmtrunk" | python3 -c 'import json,sys; print(json.load(sys.stdin)["trunks"][0]["sub_ports"])')"
+OUT=$(ctl trunk add-subport vmtrunk nested1 5000 2>&1); RC=$?
+check_eq "VLAN 5000 is refused before it reaches Neutron" "2" "$RC"
+check "kuryrctl trunk remove-subport" ctl trunk remove-subport vmtrunk nested1
+check_eq "Neutron: no subports left" "[]" \
+	"$(nq GET "/trunks?name=vmtrunk" | jq1 '["trunks"][0]["sub_ports"]')"
+check "kuryrctl trunk delete" ctl trunk delete vmtrunk
+check_eq "Neutron: the trunk is gone" 0 "$(nq GET "/trunks?name=vmtrunk" | jq1 '["trunks"].__len__()')"
+check "kuryrctl port delete nested1" ctl port delete nested1
 check "kuryrctl vm unplug" ctl vm unplug "$TAP"
 nq DELETE "/ports/$vm_port" >/dev/null 2>&1
 
