@@ -60,6 +60,7 @@ struct kuryr_port {
 	enum port_owner owner;
 	char device_id[257]; /* container id or VM name */
 	char ifname[16];     /* CNI_IFNAME for containers */
+	char pool_key[256];  /* a pool port: the pool it was made for ("": by network) */
 };
 
 struct port_spec {
@@ -77,6 +78,9 @@ struct port_spec {
 	const char *const *security_groups; /* NULL-terminated */
 	const char *qos_policy;
 	const char *project;
+	/* A pool port: its pool's key, kept with the port (Neutron: its
+	 * description) so a restarted kuryrd gives it back to that pool. */
+	const char *pool_key;
 };
 
 struct network_spec {

@@ -341,6 +341,8 @@ static void row_to_port(struct neutron_backend *nb, json_t *p, const char *netwo
 			ret->owner = PORT_OWNER_POOL;
 			copy_str(ret->device_id, sizeof(ret->device_id),
 				 json_object_get_str(p, "binding:host_id"));
+			copy_str(ret->pool_key, sizeof(ret->pool_key),
+				 json_object_get_str(p, "description"));
 		}
 	} else {
 		ret->owner = PORT_OWNER_VM;
@@ -512,6 +514,8 @@ static json_t *port_body(struct neutron_backend *nb, const struct port_spec *spe
 		json_object_set(p, "security_groups", o->sg_ids);
 	if (*o->qos_id)
 		json_object_set_new(p, "qos_policy_id", json_string(o->qos_id));
+	if (spec->owner == PORT_OWNER_POOL && spec->pool_key)
+		json_object_set_new(p, "description", json_string(spec->pool_key));
 	return p;
 }
 
@@ -638,7 +642,8 @@ static int neutron_port_create_bulk(struct backend *b, const struct port_spec *s
 
 #define PORT_FIELDS                                                                    \
 	"&fields=id&fields=name&fields=network_id&fields=mac_address&fields=fixed_ips" \
-	"&fields=status&fields=device_owner&fields=device_id&fields=binding:host_id"
+	"&fields=status&fields=device_owner&fields=device_id&fields=binding:host_id"   \
+	"&fields=description"
 
 static int neutron_port_list(struct backend *b, const char *network, struct kuryr_port **ret,
 			     size_t *ret_n, char **reterr_msg)

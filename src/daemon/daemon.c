@@ -326,14 +326,13 @@ static json_t *result_dns(const struct cni_req *c, const struct kuryr_subnet_inf
 }
 
 /* Per-container Neutron port options from the netconf: "security_groups"
- * (names or ids), "qos_policy", "project". *ret_set tells whether any was
- * given (such ports do not come from the node's pools). */
+ * (names or ids), "qos_policy", "project". Such ports come from pools of
+ * their own (see pool_key()). */
 struct port_choice {
 	const char *sgs[17];
 	bool has_sgs;
 	const char *qos;
 	const char *project;
-	bool set;
 };
 
 static json_t *port_choice_parse(struct kuryrd *d, json_t *conf, struct port_choice *pc)
@@ -371,7 +370,6 @@ static json_t *port_choice_parse(struct kuryrd *d, json_t *conf, struct port_cho
 				   "expected a project id");
 	pc->qos = json_string_value(qos);
 	pc->project = json_string_value(proj);
-	pc->set = true;
 	return NULL;
 }
 
@@ -510,6 +508,8 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 	struct cni_attach_result res = { 0 };
 	char want_ip[48], want_mac[18], port_name[37];
 	struct port_choice pc;
+	char key[POOL_KEY_MAX];
+	bool pooled;
 	json_t *reply;
 	int r;
 
@@ -539,10 +539,14 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 		return error_reply(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS",
 				   "not a network namespace");
 
-	if (d->pool && !*want_ip && !*want_mac && !pc.set) {
+	/* Ports with fixed addresses never come from a pool; the others from
+	 * the pool of their network and project, groups and QoS policy. */
+	pooled = d->pool && !*want_ip && !*want_mac &&
+		 pool_key(key, c->network, pc.project, pc.has_sgs ? pc.sgs : NULL, pc.qos) == 0;
+	if (pooled) {
 		struct pool_entry e;
 
-		if (pool_take(d->pool, c->network, &e) == 0) {
+		if (pool_take(d->pool, key, &e) == 0) {
 			reply = add_from_pool(d, c, &e, nsfd);
 			if (reply)
 				return reply;
@@ -557,8 +561,8 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 	if (r < 0)
 		return error_reply(backend_code(r), "network backend failed", err);
 
-	if (d->pool && !*want_ip && !*want_mac && !pc.set)
-		pool_want(d->pool, net.name, true);
+	if (pooled && pool_key(key, net.name, pc.project, pc.has_sgs ? pc.sgs : NULL, pc.qos) == 0)
+		pool_want(d->pool, key, true);
 
 	/* Record the intent before creating anything, so a crash at any
 	 * later point can be rolled back from this row. */

@@ -25,7 +25,7 @@ struct entry {
 
 struct pool {
 	struct pool *next;
-	char network[128];
+	char key[POOL_KEY_MAX]; /* see pool_key() */
 	struct entry *entries;
 	unsigned ready, in_use, draining, creating;
 	unsigned long hits, misses, refills, refill_errors;
@@ -66,19 +66,109 @@ struct pool_mgr {
 
 /* ---- bookkeeping (under m->lock) ---- */
 
-static struct pool *pool_find(struct pool_mgr *m, const char *network, bool create)
+/* ---- keys ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int pool_key(char out[POOL_KEY_MAX], const char *network, const char *project,
+	     const char *const *sgs, const char *qos)
+{
+	const char *sorted[17];
+	char groups[POOL_KEY_MAX] = "-"; /* "-": the node's default groups */
+	size_t n = 0, len = 0;
+	int w;
+
+	project = project ? project : "";
+	qos = qos ? qos : "";
+	if (strchr(network, '|') || strpbrk(project, "|,") || strpbrk(qos, "|,"))
+		return -EINVAL;
+	if (!sgs && !*project && !*qos) {
+		w = snprintf(out, POOL_KEY_MAX, "%s", network);
+		return w >= POOL_KEY_MAX ? -E2BIG : 0;
+	}
+	for (; sgs && sgs[n]; n++) {
+		if (n >= ELEMENTSOF(sorted) || strpbrk(sgs[n], "|,") || streq(sgs[n], "-"))
+			return -EINVAL;
+		sorted[n] = sgs[n];
+	}
+	if (sgs) {
+		qsort(sorted, n, sizeof(*sorted), cmp_str);
+		groups[0] = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (i && streq(sorted[i], sorted[i - 1]))
+				continue; /* a group named twice is one group */
+			w = snprintf(groups + len, sizeof(groups) - len, "%s%s", len ? "," : "",
+				     sorted[i]);
+			if (w < 0 || (size_t)w >= sizeof(groups) - len)
+				return -E2BIG;
+			len += (size_t)w;
+		}
+	}
+	w = snprintf(out, POOL_KEY_MAX, "%s|%s|%s|%s", network, project, groups, qos);
+	return w >= POOL_KEY_MAX ? -E2BIG : 0;
+}
+
+/* A key's parts: the network; and, for a key with choices, the project,
+ * the groups (NULL-terminated in @sgs, pointing into @buf; *ret_sgs NULL
+ * when the key leaves them to the node's defaults) and the QoS policy. */
+struct key_parts {
+	char buf[POOL_KEY_MAX];
+	const char *network, *project, *qos;
+	const char *sgs[18];
+	bool has_sgs;
+};
+
+static void key_split(const char *key, struct key_parts *k)
+{
+	char *f[4] = { 0 }, *save = NULL, *tok;
+	int n = 0;
+
+	*k = (struct key_parts){ 0 };
+	snprintf(k->buf, sizeof(k->buf), "%s", key);
+	for (char *p = k->buf; n < 4; n++) {
+		f[n] = p;
+		p = strchr(p, '|');
+		if (!p)
+			break;
+		*p++ = 0;
+	}
+	k->network = f[0];
+	k->project = f[1] ? f[1] : "";
+	k->qos = f[3] ? f[3] : "";
+	if (f[2] && !streq(f[2], "-")) {
+		size_t i = 0;
+
+		k->has_sgs = true;
+		for (tok = strtok_r(f[2], ",", &save); tok && i + 1 < ELEMENTSOF(k->sgs);
+		     tok = strtok_r(NULL, ",", &save))
+			k->sgs[i++] = tok;
+	}
+}
+
+/* Does pool @key belong to @network? */
+static bool key_of_network(const char *key, const char *network)
+{
+	size_t l = strlen(network);
+
+	return strncmp(key, network, l) == 0 && (key[l] == 0 || key[l] == '|');
+}
+
+static struct pool *pool_find(struct pool_mgr *m, const char *key, bool create)
 {
 	struct pool *p;
 
 	for (p = m->pools; p; p = p->next)
-		if (streq(p->network, network))
+		if (streq(p->key, key))
 			return p;
 	if (!create)
 		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	snprintf(p->network, sizeof(p->network), "%s", network);
+	snprintf(p->key, sizeof(p->key), "%s", key);
 	p->next = m->pools;
 	m->pools = p;
 	return p;
@@ -316,8 +406,9 @@ static void prewire(struct pool_mgr *m, struct pool_entry *es, unsigned n)
 }
 
 /* Create @n entries for @network outside the lock; add them as ready. */
-static int refill(struct pool_mgr *m, const char *network, unsigned n, char **reterr_msg)
+static int refill(struct pool_mgr *m, const char *key, unsigned n, char **reterr_msg)
 {
+	struct key_parts k;
 	_cleanup_free_ struct kuryr_port *ports = calloc(n, sizeof(*ports));
 	_cleanup_free_ struct pool_entry *es = calloc(n, sizeof(*es));
 	struct kuryr_network net;
@@ -329,19 +420,26 @@ static int refill(struct pool_mgr *m, const char *network, unsigned n, char **re
 	if (!ports || !es)
 		return -ENOMEM;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	r = m->b->ops->network_get(m->b, network, &net, reterr_msg);
+	key_split(key, &k);
+	r = m->b->ops->network_get(m->b, k.network, &net, reterr_msg);
 	if (r == 0)
-		r = m->b->ops->port_create_bulk(m->b,
-						&(struct port_spec){ .network = network,
-								     .net = &net,
-								     .owner = PORT_OWNER_POOL,
-								     .device_id = m->host },
-						n, ports, reterr_msg);
+		r = m->b->ops->port_create_bulk(
+		    m->b,
+		    &(struct port_spec){ .network = k.network,
+					 .net = &net,
+					 .owner = PORT_OWNER_POOL,
+					 .device_id = m->host,
+					 .security_groups = k.has_sgs ? k.sgs : NULL,
+					 .qos_policy = *k.qos ? k.qos : NULL,
+					 .project = *k.project ? k.project : NULL,
+					 .pool_key = key },
+		    n, ports, reterr_msg);
 	if (r < 0)
 		goto out;
 	for (unsigned i = 0; i < n; i++) {
 		snprintf(es[i].port, sizeof(es[i].port), "%s", ports[i].name);
-		snprintf(es[i].network, sizeof(es[i].network), "%s", network);
+		snprintf(es[i].network, sizeof(es[i].network), "%s", k.network);
+		snprintf(es[i].key, sizeof(es[i].key), "%s", key);
 		snprintf(es[i].mac, sizeof(es[i].mac), "%s", ports[i].mac);
 		snprintf(es[i].ip, sizeof(es[i].ip), "%s", ports[i].ip);
 		es[i].prefixlen = ports[i].prefixlen;
@@ -354,7 +452,7 @@ static int refill(struct pool_mgr *m, const char *network, unsigned n, char **re
 out:
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	pthread_mutex_lock(&m->lock);
-	p = pool_find(m, network, true);
+	p = pool_find(m, key, true);
 	if (p) {
 		for (unsigned i = 0; r == 0 && i < n; i++)
 			if (es[i].port[0] && !p->freeing && entry_add(m, p, &es[i], E_READY) == 0) {
@@ -402,20 +500,20 @@ static unsigned deficit(struct pool_mgr *m, struct pool *p)
 	return n;
 }
 
-/* Fill @network's pool while it is short; called with the lock held,
- * returns with it held. */
-static int fill(struct pool_mgr *m, const char *network, char **reterr_msg)
+/* Fill pool @key while it is short; called with the lock held, returns
+ * with it held. */
+static int fill(struct pool_mgr *m, const char *key, char **reterr_msg)
 {
 	struct pool *p;
 	unsigned n;
 	int r = 0;
 
-	while (!m->stop && (p = pool_find(m, network, false)) && (n = deficit(m, p)) > 0) {
+	while (!m->stop && (p = pool_find(m, key, false)) && (n = deficit(m, p)) > 0) {
 		p->creating += n;
 		pthread_mutex_unlock(&m->lock);
-		r = refill(m, network, n, reterr_msg);
+		r = refill(m, key, n, reterr_msg);
 		pthread_mutex_lock(&m->lock);
-		p = pool_find(m, network, false);
+		p = pool_find(m, key, false);
 		if (p)
 			p->creating -= n;
 		if (r < 0)
@@ -431,7 +529,7 @@ static void *refill_thread(void *arg)
 	pthread_mutex_lock(&m->lock);
 	while (!m->stop) {
 		struct timespec dl;
-		char network[128];
+		char key[POOL_KEY_MAX];
 		bool again = false;
 
 		for (struct pool *p = m->pools; p && !m->stop; p = p->next) {
@@ -439,9 +537,9 @@ static void *refill_thread(void *arg)
 
 			if (p->creating || deficit(m, p) == 0)
 				continue;
-			snprintf(network, sizeof(network), "%s", p->network);
-			if (fill(m, network, &err) < 0)
-				log_warn("event=pool-refill-failed network=%s: %s", network,
+			snprintf(key, sizeof(key), "%s", p->key);
+			if (fill(m, key, &err) < 0)
+				log_warn("event=pool-refill-failed pool=%s: %s", key,
 					 err ? err : "");
 			again = true; /* the list may have changed while unlocked */
 			break;
@@ -516,13 +614,13 @@ static void *drain_thread(void *arg)
 
 /* ---- public ---- */
 
-int pool_take(struct pool_mgr *m, const char *network, struct pool_entry *ret)
+int pool_take(struct pool_mgr *m, const char *key, struct pool_entry *ret)
 {
 	struct pool *p;
 	int r = -ENOENT;
 
 	pthread_mutex_lock(&m->lock);
-	p = pool_find(m, network, false);
+	p = pool_find(m, key, false);
 	if (p) {
 		for (struct entry *e = p->entries; e; e = e->next)
 			if (e->st == E_READY && (e->e.prewired || !m->pp.prewire)) {
@@ -543,15 +641,15 @@ int pool_take(struct pool_mgr *m, const char *network, struct pool_entry *ret)
 	return r;
 }
 
-void pool_want(struct pool_mgr *m, const char *network, bool count_miss)
+void pool_want(struct pool_mgr *m, const char *key, bool count_miss)
 {
 	struct pool *p;
 
 	pthread_mutex_lock(&m->lock);
-	p = pool_find(m, network, false);
+	p = pool_find(m, key, false);
 	if (!p || p->freeing) {
 		if (!p) {
-			p = pool_find(m, network, true);
+			p = pool_find(m, key, true);
 			if (p && count_miss)
 				p->misses++;
 		}
@@ -735,18 +833,20 @@ int pool_release(struct pool_mgr *m, const struct attachment *a, char **reterr_m
 	return 0;
 }
 
-int pool_populate(struct pool_mgr *m, const char *network, char **reterr_msg)
+int pool_populate(struct pool_mgr *m, const char *key, char **reterr_msg)
 {
 	struct kuryr_network net;
+	struct key_parts k;
 	struct pool *p;
 	int r;
 
 	/* Refuse a network that does not exist before making a pool for it. */
-	r = m->b->ops->network_get(m->b, network, &net, reterr_msg);
+	key_split(key, &k);
+	r = m->b->ops->network_get(m->b, k.network, &net, reterr_msg);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&m->lock);
-	p = pool_find(m, network, true);
+	p = pool_find(m, key, true);
 	if (!p)
 		r = -ENOMEM;
 	else {
@@ -755,8 +855,8 @@ int pool_populate(struct pool_mgr *m, const char *network, char **reterr_msg)
 		 * towards the minimum: wait for it, so that "populated" means
 		 * ready entries, then top up. */
 		for (int waited = 0; waited < 1200; waited++) {
-			r = fill(m, network, reterr_msg);
-			p = pool_find(m, network, false);
+			r = fill(m, key, reterr_msg);
+			p = pool_find(m, key, false);
 			if (r < 0 || !p || !p->creating)
 				break;
 			pthread_mutex_unlock(&m->lock);
@@ -773,7 +873,7 @@ int pool_free_ready(struct pool_mgr *m, const char *network, char **reterr_msg)
 	/* Stop refills first, so nothing new lands while we delete. */
 	pthread_mutex_lock(&m->lock);
 	for (struct pool *p = m->pools; p; p = p->next)
-		if (!network || streq(p->network, network))
+		if (!network || key_of_network(p->key, network))
 			p->freeing = true;
 	pthread_mutex_unlock(&m->lock);
 
@@ -783,7 +883,7 @@ int pool_free_ready(struct pool_mgr *m, const char *network, char **reterr_msg)
 
 		pthread_mutex_lock(&m->lock);
 		for (struct pool *p = m->pools; p && !found; p = p->next) {
-			if (network && !streq(p->network, network))
+			if (network && !key_of_network(p->key, network))
 				continue;
 			busy |= p->creating > 0;
 			for (struct entry *e = p->entries; e; e = e->next)
@@ -812,7 +912,7 @@ int pool_free_ready(struct pool_mgr *m, const char *network, char **reterr_msg)
 	for (struct pool **pp = &m->pools; *pp;) {
 		struct pool *p = *pp;
 
-		if ((!network || streq(p->network, network)) && !p->entries && !p->creating) {
+		if ((!network || key_of_network(p->key, network)) && !p->entries && !p->creating) {
 			*pp = p->next;
 			free(p);
 		} else
@@ -829,14 +929,17 @@ json_t *pool_list_json(struct pool_mgr *m, const char *network)
 
 	pthread_mutex_lock(&m->lock);
 	for (struct pool *p = m->pools; p; p = p->next) {
-		if (network && !streq(p->network, network))
+		struct key_parts k;
+
+		if (network && !key_of_network(p->key, network))
 			continue;
+		key_split(p->key, &k);
 		json_array_append_new(
-		    a, json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:b}", "network", p->network,
-				 "ready", (int)p->ready, "in_use", (int)p->in_use, "draining",
-				 (int)p->draining, "creating", (int)p->creating, "hits",
-				 (json_int_t)p->hits, "misses", (json_int_t)p->misses, "prewire",
-				 m->pp.prewire));
+		    a, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:b}", "network",
+				 k.network, "key", p->key, "ready", (int)p->ready, "in_use",
+				 (int)p->in_use, "draining", (int)p->draining, "creating",
+				 (int)p->creating, "hits", (json_int_t)p->hits, "misses",
+				 (json_int_t)p->misses, "prewire", m->pp.prewire));
 	}
 	pthread_mutex_unlock(&m->lock);
 	return a;
@@ -853,24 +956,24 @@ void pool_write_metrics(struct pool_mgr *m, FILE *f)
 		unsigned v[] = { p->ready, p->in_use, p->draining, p->creating };
 
 		for (size_t i = 0; i < ELEMENTSOF(v); i++)
-			fprintf(f, "kuryr_pool_ports{network=\"%s\",state=\"%s\"} %u\n", p->network,
+			fprintf(f, "kuryr_pool_ports{network=\"%s\",state=\"%s\"} %u\n", p->key,
 				states[i], v[i]);
 	}
 	fprintf(f, "# HELP kuryr_pool_hits_total ADDs served from a pool.\n"
 		   "# TYPE kuryr_pool_hits_total counter\n");
 	for (struct pool *p = m->pools; p; p = p->next)
-		fprintf(f, "kuryr_pool_hits_total{network=\"%s\"} %lu\n", p->network, p->hits);
+		fprintf(f, "kuryr_pool_hits_total{network=\"%s\"} %lu\n", p->key, p->hits);
 	fprintf(f, "# HELP kuryr_pool_misses_total ADDs that found the pool empty.\n"
 		   "# TYPE kuryr_pool_misses_total counter\n");
 	for (struct pool *p = m->pools; p; p = p->next)
-		fprintf(f, "kuryr_pool_misses_total{network=\"%s\"} %lu\n", p->network, p->misses);
+		fprintf(f, "kuryr_pool_misses_total{network=\"%s\"} %lu\n", p->key, p->misses);
 	fprintf(f, "# HELP kuryr_pool_refill_seconds Time spent refilling pools.\n"
 		   "# TYPE kuryr_pool_refill_seconds summary\n");
 	for (struct pool *p = m->pools; p; p = p->next)
 		fprintf(f,
 			"kuryr_pool_refill_seconds_sum{network=\"%s\"} %.6f\n"
 			"kuryr_pool_refill_seconds_count{network=\"%s\"} %lu\n",
-			p->network, p->refill_seconds, p->network, p->refills);
+			p->key, p->refill_seconds, p->key, p->refills);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -952,6 +1055,12 @@ static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
 
 	snprintf(e.port, sizeof(e.port), "%s", kp->name);
 	snprintf(e.network, sizeof(e.network), "%s", kp->network);
+	/* The pool it was made for, if the backend kept that and it still
+	 * names this network (a renamed network's ports join its default
+	 * pool). */
+	snprintf(e.key, sizeof(e.key), "%s",
+		 *kp->pool_key && key_of_network(kp->pool_key, kp->network) ? kp->pool_key
+									    : kp->network);
 	snprintf(e.mac, sizeof(e.mac), "%s", kp->mac);
 	snprintf(e.ip, sizeof(e.ip), "%s", kp->ip);
 	backend_ifname("kc", e.port, e.host_ifname);
@@ -983,7 +1092,7 @@ static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
 		else
 			e.stub[0] = 0;
 		pthread_mutex_lock(&m->lock);
-		p = pool_find(m, e.network, true);
+		p = pool_find(m, e.key, true);
 		if (p)
 			entry_add(m, p, &e, E_IN_USE);
 		pthread_mutex_unlock(&m->lock);
@@ -1006,7 +1115,7 @@ static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
 	}
 	if (intact) {
 		pthread_mutex_lock(&m->lock);
-		p = pool_find(m, e.network, true);
+		p = pool_find(m, e.key, true);
 		if (p)
 			entry_add(m, p, &e, E_READY);
 		pthread_mutex_unlock(&m->lock);

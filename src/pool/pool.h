@@ -35,9 +35,21 @@ struct pool_params {
 	const char *host; /* this node, marks our pool ports */
 };
 
+/* A pool is per network and, for ports with their own project, security
+ * groups or QoS policy, per such choice: its key is the network's name, or
+ * "network|project|sg1,sg2|qos" with the groups sorted. */
+#define POOL_KEY_MAX 256
+
+/* The canonical key; @project/@qos may be NULL or "", @sgs NULL (the node's
+ * default groups) or a NULL-terminated list. -E2BIG if it is too long,
+ * -EINVAL if a name contains '|' or ','. */
+int pool_key(char out[POOL_KEY_MAX], const char *network, const char *project,
+	     const char *const *sgs, const char *qos);
+
 struct pool_entry {
 	char port[64];
 	char network[128];
+	char key[POOL_KEY_MAX];
 	char mac[18];
 	char ip[48];
 	uint8_t prefixlen;
@@ -58,12 +70,13 @@ int pool_mgr_new(const struct pool_params *pp, struct backend *b, struct binding
 		 struct store *st, struct pool_mgr **ret, char **reterr_msg);
 void pool_mgr_free(struct pool_mgr *m);
 
-/* Take a ready entry of @network: 0, or -ENOENT on a miss (a refill is then
- * scheduled if the network has a pool). */
-int pool_take(struct pool_mgr *m, const char *network, struct pool_entry *ret);
-/* @network (which exists) is in use on this node: give it a pool if it has
- * none yet (counting a miss if an ADD revealed it) and start filling it. */
-void pool_want(struct pool_mgr *m, const char *network, bool count_miss);
+/* Take a ready entry of pool @key: 0, or -ENOENT on a miss (a refill is
+ * then scheduled if the pool exists). */
+int pool_take(struct pool_mgr *m, const char *key, struct pool_entry *ret);
+/* Pool @key (whose network exists) is in use on this node: create it if it
+ * does not exist yet (counting a miss if an ADD revealed it) and start
+ * filling it. */
+void pool_want(struct pool_mgr *m, const char *key, bool count_miss);
 /* Give an untouched entry back (an ADD failed before using it). */
 void pool_give_back(struct pool_mgr *m, const struct pool_entry *e);
 /* Tear an entry down for good (backend port, devices) and forget it. */
@@ -82,12 +95,13 @@ int pool_attach(struct pool_mgr *m, const struct pool_entry *e, int netns_fd, co
  * veth is unplugged first. */
 int pool_release(struct pool_mgr *m, const struct attachment *a, char **reterr_msg);
 
-/* Fill @network's pool to ports_pool_min now; returns when done. */
-int pool_populate(struct pool_mgr *m, const char *network, char **reterr_msg);
-/* Destroy every ready entry of @network (NULL: all networks). */
+/* Fill pool @key (a network's name: its default pool) to ports_pool_min
+ * now; returns when done. */
+int pool_populate(struct pool_mgr *m, const char *key, char **reterr_msg);
+/* Destroy every ready entry of @network's pools (NULL: all networks). */
 int pool_free_ready(struct pool_mgr *m, const char *network, char **reterr_msg);
 
-/* [{network, ready, in_use, draining, creating, hits, misses, prewire}] */
+/* [{network, key, ready, in_use, draining, creating, hits, misses, prewire}] */
 json_t *pool_list_json(struct pool_mgr *m, const char *network);
 /* Prometheus text for /metrics. */
 void pool_write_metrics(struct pool_mgr *m, FILE *f);
