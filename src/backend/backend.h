@@ -61,6 +61,7 @@ struct kuryr_port {
 	char device_id[257]; /* container id or VM name */
 	char ifname[16];     /* CNI_IFNAME for containers */
 	char pool_key[256];  /* a pool port: the pool it was made for ("": by network) */
+	char host[64];	     /* the node it is bound to, where the backend says */
 };
 
 struct port_spec {

@@ -333,6 +333,7 @@ static void row_to_port(struct neutron_backend *nb, json_t *p, const char *netwo
 	copy_str(ret->mac, sizeof(ret->mac), json_object_get_str(p, "mac_address"));
 	copy_str(ret->ip, sizeof(ret->ip), json_object_get_str(ip, "ip_address"));
 	ret->up = streq_ptr(json_object_get_str(p, "status"), "ACTIVE");
+	copy_str(ret->host, sizeof(ret->host), json_object_get_str(p, "binding:host_id"));
 	if (owner && streq(owner, DEVICE_OWNER)) {
 		if (dev && *dev) {
 			ret->owner = PORT_OWNER_CONTAINER;

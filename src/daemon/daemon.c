@@ -604,6 +604,9 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 		goto rollback;
 	}
 	a.state = ATTACH_PORT;
+	/* From now on the port by the backend's own id (Neutron's differs
+	 * from the name kuryrd gave it). */
+	snprintf(a.port, sizeof(a.port), "%s", port.name);
 	snprintf(a.mac, sizeof(a.mac), "%s", port.mac);
 	snprintf(a.address, sizeof(a.address), "%s/%u", port.ip, port.prefixlen);
 	r = store_update(d->store, &a);
@@ -1292,6 +1295,68 @@ static int recover_cb(const struct attachment *a, void *userdata)
 	return 0;
 }
 
+struct port_names {
+	char (*names)[64];
+	size_t n, cap;
+};
+
+static int collect_port(const struct attachment *a, void *userdata)
+{
+	struct port_names *p = userdata;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 64;
+		char(*nn)[64] = realloc(p->names, cap * sizeof(*nn));
+
+		if (!nn)
+			return -ENOMEM;
+		p->names = nn;
+		p->cap = cap;
+	}
+	snprintf(p->names[p->n++], 64, "%s", a->port);
+	return 0;
+}
+
+/* Container ports bound to this node that no attachment knows (their
+ * containers went while kuryrd was away, or its state was lost): delete
+ * them. Only where the backend reports each port's node. */
+static void reap_leftover_ports(struct kuryrd *d)
+{
+	_cleanup_free_ struct kuryr_port *ports = NULL;
+	_cleanup_free_ char *err = NULL;
+	struct port_names known = { 0 };
+	size_t n = 0;
+
+	if (d->backend->ops->port_list(d->backend, NULL, &ports, &n, &err) < 0) {
+		log_warn("event=leftover-scan-failed: %s", err ? err : "");
+		return;
+	}
+	if (store_foreach(d->store, collect_port, &known) < 0) {
+		free(known.names);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct kuryr_port *p = &ports[i];
+		bool found = false;
+
+		if (p->owner != PORT_OWNER_CONTAINER || !streq(p->host, d->cfg.host))
+			continue;
+		for (size_t j = 0; j < known.n && !found; j++)
+			found = streq(known.names[j], p->name);
+		if (found)
+			continue;
+		free(err);
+		err = NULL;
+		if (d->backend->ops->port_delete(d->backend, p->name, &err) < 0)
+			log_warn("event=leftover-delete-failed port=%s: %s", p->name,
+				 err ? err : "");
+		else
+			log_info("event=leftover-deleted port=%s container=%.12s", p->name,
+				 p->device_id);
+	}
+	free(known.names);
+}
+
 /* ---- lifecycle ---- */
 
 int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reterr_msg)
@@ -1364,6 +1429,7 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 		set_errmsg(reterr_msg, "cannot read the attachment store: %s", strerror(-r));
 		goto fail;
 	}
+	reap_leftover_ports(d);
 	if (cfg->pool_enabled) {
 		r = pool_mgr_new(
 		    &(struct pool_params){ .prewire = cfg->pool_prewire,

@@ -186,6 +186,25 @@ check "kuryrctl pool free" ctl pool free nnet
 check_eq "Neutron: no container or pool ports left" 0 "$(kuryr_ports)"
 assert_clean "after the pool"
 
+# Leftovers: a container port of this node that no attachment knows (its
+# container went while kuryrd was away) is deleted when kuryrd starts; one
+# of another node is not.
+pod keep
+cni ADD "$P-keep" eth0 "$NSPATH" "$C"
+check_eq "a container attached across the restart" 0 "$RC"
+stop_kuryrd
+left=$(nq POST /ports "{\"port\":{\"network_id\":\"$net_id\",\"project_id\":\"kuryr-e2e\",\"device_owner\":\"compute:kuryr\",\"device_id\":\"gone-container\",\"binding:host_id\":\"$HOST\"}}" | jq1 '["port"]["id"]')
+other=$(nq POST /ports "{\"port\":{\"network_id\":\"$net_id\",\"project_id\":\"kuryr-e2e\",\"device_owner\":\"compute:kuryr\",\"device_id\":\"elsewhere\",\"binding:host_id\":\"another-node\"}}" | jq1 '["port"]["id"]')
+start_kuryrd
+check_eq "kuryrd deletes this node's leftover container port at start" 0 \
+	"$(nq GET "/ports?id=$left" | jq1 '["ports"].__len__()')"
+check_eq "... and leaves another node's alone" 1 "$(nq GET "/ports?id=$other" | jq1 '["ports"].__len__()')"
+check_eq "... and the attached container's port alone" 1 \
+	"$(nq GET "/ports?device_id=$P-keep" | jq1 '["ports"].__len__()')"
+nq DELETE "/ports/$other" >/dev/null
+cni DEL "$P-keep" eth0 "/run/netns/$P-keep" "$C"
+check_eq "DEL of that container" "0 0" "$RC $(nq GET "/ports?device_id=$P-keep" | jq1 '["ports"].__len__()')"
+
 # Failures: nothing left behind, in Neutron or on the node.
 cni ADD "$P-x" eth0 "/run/netns/$P-c1" "$(netconf nosuchnet)"
 check_eq "unknown network: error 7" "1 7" "$RC $(jget '["code"]')"
