@@ -10,13 +10,6 @@ BACKEND=neutron
 env_up
 HOST=kuryr-$(hostname)-$HOSTNS
 
-# nq METHOD PATH: Neutron's JSON answer (noauth, inside the host netns).
-nq() {
-	hostns python3 -c '
-import json, sys, urllib.request
-r = urllib.request.Request("http://127.0.0.1:19696/v2.0" + sys.argv[2], method=sys.argv[1])
-print(json.dumps(json.load(urllib.request.urlopen(r, timeout=10))))' "$1" "$2"
-}
 jq1() { python3 -c "import json,sys; d=json.load(sys.stdin); v=eval('d' + sys.argv[1]); print(json.dumps(v) if isinstance(v, (dict, list)) else v)" "$1"; }
 kuryr_ports() { nq GET "/ports?device_owner=compute:kuryr" | jq1 '["ports"].__len__()'; }
 
