@@ -16,6 +16,8 @@ PKGS=(
 	dpkg-dev hyperfine
 	# test: a real neutron-server (ML2/OVN) with MariaDB, and the openstack CLI
 	neutron-server python3-pymysql mariadb-server python3-openstackclient
+	# test: a real Keystone, and neutron-server's middleware that asks it
+	keystone python3-keystonemiddleware
 )
 
 missing=()

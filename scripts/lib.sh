@@ -1,9 +1,20 @@
-# Sourced by scripts/ovn.sh and scripts/neutron.sh: running daemons inside
-# an optional network namespace ($NS) and stopping them by pid file.
+# Sourced by scripts/ovn.sh, neutron.sh and keystone.sh: running daemons inside
+# an optional network namespace ($NS), stopping them by pid file, and
+# asking Keystone for a token.
 
 # run CMD...: in $NS when set. nsenter switches only the network namespace
 # (ip netns exec would also give the daemon a private mount namespace).
 run() { if [ -n "${NS:-}" ]; then nsenter --net=/run/netns/"$NS" "$@"; else "$@"; fi; }
+
+# run_bg PIDFILE CMD...: CMD in the background in $NS; PIDFILE gets CMD's own
+# pid (nsenter execs it), not a subshell's that a kill would leave it behind.
+run_bg() {
+	local pidfile=$1
+	shift
+	if [ -n "${NS:-}" ]; then set -- nsenter --net=/run/netns/"$NS" "$@"; fi
+	"$@" &
+	echo $! >"$pidfile"
+}
 
 # alive PID: running, and not a zombie (where nothing reaps, an exited
 # daemon stays one, and kill -0 still succeeds on it).
@@ -18,4 +29,21 @@ stop_pid() {
 	for _ in $(seq 100); do alive "$pid" || break; sleep 0.05; done
 	kill -9 "$pid" 2>/dev/null || true
 	rm -f "$1"
+}
+
+# ks_token URL USER PASSWORD PROJECT: print a Keystone token for USER
+# scoped to PROJECT (all in domain Default), asked from inside $NS.
+ks_token() {
+	run /usr/bin/python3 - "$@" <<-'PY'
+		import json, sys, urllib.request
+		url, user, password, project = sys.argv[1:5]
+		dom = {"id": "default"}
+		body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+		    "name": user, "domain": dom, "password": password}}},
+		    "scope": {"project": {"name": project, "domain": dom}}}}
+		req = urllib.request.Request(url + "/auth/tokens", json.dumps(body).encode(),
+		                             {"Content-Type": "application/json"})
+		with urllib.request.urlopen(req, timeout=10) as r:
+		    print(r.headers["X-Subject-Token"])
+	PY
 }

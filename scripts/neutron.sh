@@ -9,6 +9,11 @@
 #
 # The API listens on 127.0.0.1:PORT (default 19696) inside NETNS. Ready when
 # the API answers and ML2/OVN sees this node's chassis as an alive agent.
+#
+# AUTH=keystone KS_URL=http://127.0.0.1:15000/v3 (after "scripts/keystone.sh
+# up DIR NETNS"): auth_strategy = keystone instead of noauth; the service
+# user is KS_SERVICE_USER/KS_SERVICE_PASSWORD (default neutron/neutronpw,
+# project service), the readiness probe asks as admin/KS_ADMIN_PASSWORD.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cmd=${1:-}
@@ -17,9 +22,15 @@ NS=${3:-}
 PORT=${4:-19696}
 M=$D/mysql
 N=$D/neutron
+AUTH=${AUTH:-noauth}
 
 case "$cmd" in
 up)
+	case "$AUTH" in
+	noauth) ;;
+	keystone) : "${KS_URL:?AUTH=keystone needs KS_URL, e.g. http://127.0.0.1:15000/v3}" ;;
+	*) echo "neutron.sh: AUTH is noauth or keystone, not $AUTH" >&2; exit 2 ;;
+	esac
 	mkdir -p "$M" "$N/state" "$N/lock"
 	mariadb-install-db --no-defaults --datadir="$M/data" --user=root \
 		--auth-root-authentication-method=normal --skip-test-db >"$M/install.log" 2>&1
@@ -38,7 +49,7 @@ up)
 		[DEFAULT]
 		bind_host = 127.0.0.1
 		bind_port = $PORT
-		auth_strategy = noauth
+		auth_strategy = $AUTH
 		core_plugin = ml2
 		# ML2/OVN needs an L3 plugin loaded, and api_workers >= 1 to join OVN's hash ring.
 		service_plugins = ovn-router,trunk,qos
@@ -73,15 +84,40 @@ up)
 		ovn_metadata_enabled = false
 		neutron_sync_mode = off
 	CONF
+	if [ "$AUTH" = keystone ]; then
+		# No memcached_servers: keystonemiddleware caches validations in
+		# process for token_cache_time seconds. At the default 300 a revoked
+		# token kept passing for ~300 s; at 1 it is refused within ~1 s.
+		cat >>"$N/neutron.conf" <<-CONF
+			[keystone_authtoken]
+			www_authenticate_uri = $KS_URL
+			auth_url = $KS_URL
+			auth_type = password
+			username = ${KS_SERVICE_USER:-neutron}
+			password = ${KS_SERVICE_PASSWORD:-neutronpw}
+			project_name = service
+			user_domain_name = Default
+			project_domain_name = Default
+			region_name = RegionOne
+			token_cache_time = 1
+		CONF
+	fi
 	neutron-db-manage --config-file "$N/neutron.conf" upgrade heads >"$N/db-manage.log" 2>&1 ||
 		{ tail -5 "$N/db-manage.log" >&2; exit 1; }
 	run /usr/bin/neutron-server --config-file "$N/neutron.conf" >"$N/server.out" 2>&1 &
 	echo $! >"$N/pid"
 	for _ in $(seq 240); do
+		token=
+		if [ "$AUTH" = keystone ]; then
+			token=$(ks_token "$KS_URL" admin "${KS_ADMIN_PASSWORD:-secret}" admin 2>/dev/null) || true
+		fi
 		run python3 -c "
 import json, sys, urllib.request
-a = json.load(urllib.request.urlopen('http://127.0.0.1:$PORT/v2.0/agents', timeout=2))
-sys.exit(0 if any(x['alive'] for x in a['agents']) else 1)" 2>/dev/null && exit 0
+r = urllib.request.Request('http://127.0.0.1:$PORT/v2.0/agents')
+if sys.argv[1]:
+    r.add_header('X-Auth-Token', sys.argv[1])
+a = json.load(urllib.request.urlopen(r, timeout=2))
+sys.exit(0 if any(x['alive'] for x in a['agents']) else 1)" "$token" 2>/dev/null && exit 0
 		alive "$(cat "$N/pid")" || { tail -20 "$N/neutron-server.log" >&2; exit 1; }
 		sleep 0.25
 	done

@@ -1,6 +1,10 @@
 # Sourced by every end-to-end test. NEUTRON=true adds a real neutron-server
 # (ML2/OVN on the same OVN, scripts/neutron.sh) and BACKEND=neutron points
-# kuryrd at it. Each test gets its own world: a "host"
+# kuryrd at it. KEYSTONE=true (implies NEUTRON=true) adds a real Keystone
+# (scripts/keystone.sh), runs neutron-server with auth_strategy = keystone,
+# has kuryrd authenticate as user kuryr, and gives the test the variables of
+# scripts/keystone.sh's env file (KS_URL, KURYR_PROJECT_ID, AC_ID, ...) and
+# os_token. Each test gets its own world: a "host"
 # network namespace running a private Open vSwitch (userspace datapath), OVN
 # and kuryrd, plus the container namespaces it makes. Nothing touches the
 # root namespace; everything is named with the test's prefix and removed on
@@ -58,6 +62,26 @@ store_sql() { sqlite3 -cmd '.timeout 5000' "$STORE" "$@"; }
 ctl() { "$CTL_BIN" --socket "$SOCK" "$@"; }
 hostns() { nsenter --net=/run/netns/"$HOSTNS" "$@"; }
 
+# os_token [admin|kuryr]: a Keystone token (KEYSTONE=true), scoped to
+# project admin as admin, or to project kuryr as kuryr.
+os_token() { "$SRC/scripts/keystone.sh" token "$RUN" "${1:-admin}"; }
+
+# nq METHOD PATH [JSON]: Neutron's JSON answer (empty for none), asked from
+# the host netns; with KEYSTONE=true as admin, with a fresh token.
+nq() {
+	local token=
+	if [ "${KEYSTONE:-false}" = true ]; then token=$(os_token admin) || return 1; fi
+	hostns python3 -c '
+import json, sys, urllib.request
+r = urllib.request.Request("http://127.0.0.1:19696/v2.0" + sys.argv[2], method=sys.argv[1],
+                           data=sys.argv[3].encode() or None, headers={"Content-Type": "application/json"})
+if sys.argv[4]:
+    r.add_header("X-Auth-Token", sys.argv[4])
+body = urllib.request.urlopen(r, timeout=10).read()
+if body:
+    print(json.dumps(json.loads(body)))' "$1" "$2" "${3:-}" "$token"
+}
+
 start_kuryrd() {
 	nsenter --net=/run/netns/"$HOSTNS" "$KURYRD_BIN" -c "$T/kuryr.conf" >>"$T/kuryrd.log" 2>&1 &
 	echo $! >"$T/kuryrd.pid"
@@ -96,6 +120,7 @@ env_up() {
 	command -v ovs-vswitchd >/dev/null || skip_all "Open vSwitch is not installed (scripts/deps.sh)"
 	command -v ovn-northd >/dev/null || skip_all "OVN is not installed (scripts/deps.sh)"
 	[ -x "$KURYRD_BIN" ] || skip_all "kuryrd not built in $BUILD"
+	[ "${KEYSTONE:-false}" = true ] && NEUTRON=true
 	trap env_down EXIT
 	ip netns add "$HOSTNS" || skip_all "cannot create a network namespace"
 	ip -n "$HOSTNS" link set lo up
@@ -104,9 +129,28 @@ env_up() {
 		diag <"$T/ovn-up.log"
 		exit 1
 	}
+	local auth=noauth project=kuryr-e2e neutron_conf
+	neutron_conf=$(printf '%s\n' "auth_type = none" "endpoint_override = http://127.0.0.1:19696")
+	if [ "${KEYSTONE:-false}" = true ]; then
+		[ -x /usr/bin/keystone-wsgi-public ] || skip_all "keystone is not installed (scripts/deps.sh)"
+		"$SRC/scripts/keystone.sh" up "$RUN" "$HOSTNS" 15000 >"$T/keystone-up.log" 2>&1 || {
+			echo "Bail out! Keystone did not start"
+			diag <"$T/keystone-up.log"
+			exit 1
+		}
+		# shellcheck source=/dev/null
+		. "$RUN/keystone/env"
+		auth=keystone project=$KURYR_PROJECT_ID
+		# Upstream Kuryr's names; Neutron is found in the catalog.
+		neutron_conf=$(printf '%s\n' "auth_type = password" "auth_url = $KS_URL" \
+			"username = $KURYR_USER" "password = $KURYR_PASSWORD" \
+			"project_name = $KURYR_PROJECT" "user_domain_name = Default" \
+			"project_domain_name = Default" "region_name = $KS_REGION")
+	fi
 	if [ "${NEUTRON:-false}" = true ]; then
 		command -v neutron-server >/dev/null || skip_all "neutron-server is not installed (scripts/deps.sh)"
-		"$SRC/scripts/neutron.sh" up "$RUN" "$HOSTNS" 19696 >"$T/neutron-up.log" 2>&1 || {
+		AUTH=$auth KS_URL=${KS_URL:-} "$SRC/scripts/neutron.sh" up "$RUN" "$HOSTNS" 19696 \
+			>"$T/neutron-up.log" 2>&1 || {
 			echo "Bail out! neutron-server did not start"
 			diag <"$T/neutron-up.log"
 			exit 1
@@ -128,10 +172,9 @@ env_up() {
 		port_up_timeout = $PORT_UP_TIMEOUT
 		metrics_address = 127.0.0.1:9655
 		[neutron]
-		auth_type = none
-		endpoint_override = http://127.0.0.1:19696
+		$neutron_conf
 		[neutron_defaults]
-		project = kuryr-e2e
+		project = $project
 		[vif_pool]
 		enabled = ${POOLS:-false}
 		holding_netns = $P-hold
@@ -145,6 +188,7 @@ env_down() {
 	local rc=$?
 	stop_kuryrd
 	[ "${NEUTRON:-false}" = true ] && "$SRC/scripts/neutron.sh" down "$RUN" >/dev/null 2>&1
+	[ "${KEYSTONE:-false}" = true ] && "$SRC/scripts/keystone.sh" down "$RUN" >/dev/null 2>&1
 	"$SRC/scripts/ovn.sh" down "$RUN" "$HOSTNS" >/dev/null 2>&1
 	# Every namespace with our prefix, including any a subshell made.
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do

@@ -10,17 +10,6 @@ BACKEND=neutron
 env_up
 HOST=kuryr-$(hostname)-$HOSTNS
 
-# nq METHOD PATH [BODY]: Neutron's JSON answer (noauth, inside the host netns).
-nq() {
-	hostns python3 -c '
-import json, sys, urllib.request
-body = sys.argv[3].encode() if len(sys.argv) > 3 else None
-r = urllib.request.Request("http://127.0.0.1:19696/v2.0" + sys.argv[2], data=body,
-                           method=sys.argv[1], headers={"Content-Type": "application/json"})
-with urllib.request.urlopen(r, timeout=10) as f:
-    raw = f.read()
-print(json.dumps(json.loads(raw)) if raw else "{}")' "$@"
-}
 jq1() { python3 -c "import json,sys; d=json.load(sys.stdin); v=eval('d' + sys.argv[1]); print(json.dumps(v) if isinstance(v, (dict, list)) else v)" "$1"; }
 kuryr_ports() { nq GET "/ports?device_owner=compute:kuryr" | jq1 '["ports"].__len__()'; }
 
