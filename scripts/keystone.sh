@@ -14,7 +14,8 @@
 # password token is issued. Then it provisions:
 #   - service "neutron" (type network), endpoints public/internal/admin at
 #     $NEUTRON_URL (default http://127.0.0.1:19696) in RegionOne;
-#   - project kuryr; user kuryr/kuryrpw, role member on it; application
+#   - project kuryr; user kuryr/kuryrpw, roles member and admin on it
+#     (Neutron lets only admins bind a port to a host); application
 #     credential kuryr-ac/acsecret of user kuryr; admin has role admin on it;
 #   - project service; user neutron/neutronpw, role admin on it (for
 #     neutron-server's [keystone_authtoken]).
@@ -95,7 +96,10 @@ provision() {
 		                        "default_project_id": kuryr_project}, t)
 		neutron = create("user", {"name": "neutron", "domain_id": "default",
 		                          "password": "neutronpw"}, t)
+		# kuryr also needs admin there, as upstream Kuryr's service user
+		# does: Neutron's policy lets only admins set binding:host_id.
 		for project, user, role in ((kuryr_project, kuryr, member),
+		                            (kuryr_project, kuryr, admin),
 		                            (kuryr_project, admin_id, admin),
 		                            (service_project, neutron, admin)):
 		    call("PUT", "/projects/%s/users/%s/roles/%s" % (project, user, role), t)
