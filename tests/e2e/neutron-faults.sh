@@ -1,11 +1,11 @@
 #!/bin/bash
 # Neutron faults in the middle of ADD, against a real neutron-server (ML2/OVN):
-# its database gone or refusing writes, the project over its port quota, a
-# port that never goes ACTIVE, neutron-server stopped after the port was
-# made. Each ADD must end in the CNI error a runtime can act on, and leave
-# nothing behind: no Neutron port, no veth, no OVS port, no attachment row —
-# at once, or, when Neutron itself is down, as soon as it is back.
-# (An unknown network is covered by neutron.sh.)
+# its database gone, refusing writes or slower than kuryrd's deadline, the
+# project over its port quota, a port that never goes ACTIVE, neutron-server
+# stopped after the port was made. Each ADD must end in the CNI error a
+# runtime can act on, and leave nothing behind: no Neutron port, no veth, no
+# OVS port, no attachment row — at once, or, when Neutron itself is down, as
+# soon as it is back. (An unknown network is covered by neutron.sh.)
 NEUTRON=true
 BACKEND=neutron
 PORT_UP_TIMEOUT=3
@@ -44,6 +44,16 @@ neutron() { "$SRC/scripts/neutron.sh" "$1" "$RUN" "${@:2}" >>"$T/neutron.log" 2>
 db_sql() { mariadb --no-defaults -S "$RUN/mysql/sock" -uroot neutron -e "$1"; }
 ms() { echo $(($(date +%s%N) / 1000000)); }
 code() { echo "$RC $(jget '["code"]' 2>/dev/null)"; }
+
+# todo_eq DESC WHY EXPECTED ACTUAL: check_eq for a known bug (TAP TODO): its
+# failure does not fail the test, its success is reported as unexpected.
+todo_eq() {
+	_n=$((_n + 1))
+	if [ "$3" = "$4" ]; then echo "ok $_n - $1 # TODO $2"; else
+		echo "not ok $_n - $1 # TODO $2"
+		echo "# expected: $3" && echo "#      got: $4"
+	fi
+}
 
 # Nothing left anywhere: no container port in Neutron (nor its
 # Logical_Switch_Port in OVN), no veth, no OVS port, no row.
@@ -94,6 +104,29 @@ echo "$OUT" | diag
 assert_none "port POST answered 500"
 db_sql "DROP TRIGGER kct_fault"
 add_del "database writable again"
+
+# 1c. Neutron slower than kuryrd's deadline: the database holds the port's
+# INSERT for 12 s. kuryrd gives up on the POST after 10 s ("try again
+# later") and rolls back by the port's name, finding nothing yet; Neutron
+# then finishes the POST.
+db_sql "CREATE TRIGGER kct_slow BEFORE INSERT ON ports FOR EACH ROW SET @x = SLEEP(12)"
+t0=$(ms)
+cni ADD "$P-slow" eth0 "$NSPATH" "$C"
+dt=$(($(ms) - t0))
+check_eq "port POST slower than kuryrd's deadline: error 11" "1 11" "$(code)"
+check "... when the deadline passes ($dt ms)" test "$dt" -ge 10000 -a "$dt" -lt 15000
+echo "$OUT" | diag
+# DROP TRIGGER waits for Neutron's transaction, which holds the table.
+db_sql "DROP TRIGGER kct_slow"
+t0=$(ms)
+while [ $(($(ms) - t0)) -lt 5000 ] && [ "$(kuryr_ports)" != 0 ]; do sleep 0.2; done
+todo_eq "... and the port Neutron made after kuryrd gave up is deleted" \
+	"nothing looks for a port whose POST timed out once the rollback found none" \
+	0 "$(kuryr_ports)"
+for id in $(nq GET "/ports?device_id=$P-slow&fields=id" | python3 -c 'import json,sys; print(" ".join(p["id"] for p in json.load(sys.stdin)["ports"]))'); do
+	nq DELETE "/ports/$id" >/dev/null
+done
+assert_none "port POST slower than the deadline"
 
 # 2. Over quota: Neutron refuses the port with 409 OverQuota.
 n=$(nq GET "/ports?project_id=kuryr-e2e&fields=id" | jq1 '["ports"].__len__()')
