@@ -5,7 +5,10 @@
 #
 #   scripts/neutron.sh up   DIR [NETNS] [PORT]   after "scripts/ovn.sh up DIR NETNS"
 #   scripts/neutron.sh down DIR
-#   scripts/neutron.sh stop-server DIR        neutron-server only
+#   scripts/neutron.sh stop-server  DIR                 neutron-server only; the
+#   scripts/neutron.sh start-server DIR [NETNS] [PORT]  config and database stay
+#   scripts/neutron.sh stop-db  DIR                     MariaDB only; its data
+#   scripts/neutron.sh start-db DIR                     stays
 #
 # The API listens on 127.0.0.1:PORT (default 19696) inside NETNS. Ready when
 # the API answers and ML2/OVN sees this node's chassis as an alive agent.
@@ -17,12 +20,53 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cmd=${1:-}
-D=${2:?usage: $0 up|down DIR [NETNS] [PORT]}
+D=${2:?usage: $0 up|down|stop-server|start-server|stop-db|start-db DIR [NETNS] [PORT]}
 NS=${3:-}
 PORT=${4:-19696}
 M=$D/mysql
 N=$D/neutron
 AUTH=${AUTH:-noauth}
+
+# MariaDB on its private data directory; ready when it answers.
+start_db() {
+	/usr/sbin/mariadbd --no-defaults --datadir="$M/data" --user=root --skip-networking \
+		--socket="$M/sock" --pid-file="$M/mariadbd.pidfile" --log-error="$M/err.log" \
+		--innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
+		--innodb-flush-log-at-trx-commit=0 --skip-log-bin --character-set-server=utf8mb4 \
+		--collation-server=utf8mb4_general_ci >>"$M/out.log" 2>&1 &
+	echo $! >"$M/pid"
+	for _ in $(seq 200); do
+		mariadb --no-defaults -S "$M/sock" -uroot -e 'select 1' >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	echo "neutron.sh: MariaDB not ready after 10 s (log: $M/err.log)" >&2
+	exit 1
+}
+
+# neutron-server with the configuration in $N; ready as described above.
+start_server() {
+	run /usr/bin/neutron-server --config-file "$N/neutron.conf" >>"$N/server.out" 2>&1 &
+	echo $! >"$N/pid"
+	# Behind Keystone (the config says so) the probe needs an admin token.
+	local ks token=
+	ks=$(sed -n 's/^www_authenticate_uri = //p' "$N/neutron.conf")
+	for _ in $(seq 240); do
+		if [ -n "$ks" ]; then
+			token=$(ks_token "$ks" admin "${KS_ADMIN_PASSWORD:-secret}" admin 2>/dev/null) || true
+		fi
+		run python3 -c "
+import json, sys, urllib.request
+r = urllib.request.Request('http://127.0.0.1:$PORT/v2.0/agents')
+if sys.argv[1]:
+    r.add_header('X-Auth-Token', sys.argv[1])
+a = json.load(urllib.request.urlopen(r, timeout=2))
+sys.exit(0 if any(x['alive'] for x in a['agents']) else 1)" "$token" 2>/dev/null && return 0
+		alive "$(cat "$N/pid")" || { tail -20 "$N/neutron-server.log" >&2; exit 1; }
+		sleep 0.25
+	done
+	echo "neutron.sh: neutron-server not ready after 60 s (log: $N/neutron-server.log)" >&2
+	exit 1
+}
 
 case "$cmd" in
 up)
@@ -34,16 +78,7 @@ up)
 	mkdir -p "$M" "$N/state" "$N/lock"
 	mariadb-install-db --no-defaults --datadir="$M/data" --user=root \
 		--auth-root-authentication-method=normal --skip-test-db >"$M/install.log" 2>&1
-	/usr/sbin/mariadbd --no-defaults --datadir="$M/data" --user=root --skip-networking \
-		--socket="$M/sock" --pid-file="$M/mariadbd.pidfile" --log-error="$M/err.log" \
-		--innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
-		--innodb-flush-log-at-trx-commit=0 --skip-log-bin --character-set-server=utf8mb4 \
-		--collation-server=utf8mb4_general_ci >"$M/out.log" 2>&1 &
-	echo $! >"$M/pid"
-	for _ in $(seq 200); do
-		mariadb --no-defaults -S "$M/sock" -uroot -e 'select 1' >/dev/null 2>&1 && break
-		sleep 0.05
-	done
+	start_db
 	mariadb --no-defaults -S "$M/sock" -uroot -e 'CREATE DATABASE neutron CHARACTER SET utf8mb4'
 	cat >"$N/neutron.conf" <<-CONF
 		[DEFAULT]
@@ -104,31 +139,22 @@ up)
 	fi
 	neutron-db-manage --config-file "$N/neutron.conf" upgrade heads >"$N/db-manage.log" 2>&1 ||
 		{ tail -5 "$N/db-manage.log" >&2; exit 1; }
-	run /usr/bin/neutron-server --config-file "$N/neutron.conf" >"$N/server.out" 2>&1 &
-	echo $! >"$N/pid"
-	for _ in $(seq 240); do
-		token=
-		if [ "$AUTH" = keystone ]; then
-			token=$(ks_token "$KS_URL" admin "${KS_ADMIN_PASSWORD:-secret}" admin 2>/dev/null) || true
-		fi
-		run python3 -c "
-import json, sys, urllib.request
-r = urllib.request.Request('http://127.0.0.1:$PORT/v2.0/agents')
-if sys.argv[1]:
-    r.add_header('X-Auth-Token', sys.argv[1])
-a = json.load(urllib.request.urlopen(r, timeout=2))
-sys.exit(0 if any(x['alive'] for x in a['agents']) else 1)" "$token" 2>/dev/null && exit 0
-		alive "$(cat "$N/pid")" || { tail -20 "$N/neutron-server.log" >&2; exit 1; }
-		sleep 0.25
-	done
-	echo "neutron.sh: neutron-server not ready after 60 s (log: $N/neutron-server.log)" >&2
-	exit 1
+	start_server
+	;;
+start-server)
+	start_server
 	;;
 stop-server)
 	# neutron-server alone (tests: the API goes away mid-run).
 	kids=$(cat /proc/"$(cat "$N/pid")"/task/*/children 2>/dev/null || true)
 	stop_pid "$N/pid"
 	for k in $kids; do kill -9 "$k" 2>/dev/null || true; done
+	;;
+stop-db)
+	stop_pid "$M/pid"
+	;;
+start-db)
+	start_db
 	;;
 down)
 	if [ -f "$N/pid" ]; then
@@ -141,7 +167,7 @@ down)
 	rm -rf "$M" "$N"
 	;;
 *)
-	echo "usage: $0 up|down DIR [NETNS] [PORT]" >&2
+	echo "usage: $0 up|down|stop-server|start-server|stop-db|start-db DIR [NETNS] [PORT]" >&2
 	exit 2
 	;;
 esac

@@ -67,6 +67,9 @@ struct kuryrd {
 	pthread_cond_t jwake;
 	bool jstop, jpending, jstarted;
 	pthread_t janitor;
+	/* After a create whose outcome was lost, the port may still appear:
+	 * sweep for leftovers every SWEEP_EVERY_MS until this (monotonic ms). */
+	uint64_t sweep_until_ms, next_sweep_ms;
 };
 
 /* ---- helpers ---- */
@@ -110,6 +113,7 @@ static int backend_code(int r)
 	case -EPIPE:
 	case -ETIMEDOUT:
 	case -ENOENT:
+	case -EAGAIN: /* the backend said so (429, 503) */
 		return CNI_ERR_TRY_AGAIN;
 	default:
 		return KURYR_ERR_BACKEND;
@@ -144,6 +148,22 @@ static int attachment_teardown(struct kuryrd *d, const struct attachment *a, cha
 }
 
 /* ---- janitor ---- */
+
+#define SWEEP_WINDOW_MS (5 * 60 * 1000)
+#define SWEEP_EVERY_MS	10000
+
+static void reap_leftover_ports(struct kuryrd *d);
+
+/* A port create failed without an answer (timeout, connection lost):
+ * Neutron may still make the port. */
+static void janitor_sweep_soon(struct kuryrd *d)
+{
+	pthread_mutex_lock(&d->jlock);
+	d->sweep_until_ms = now_us() / 1000 + SWEEP_WINDOW_MS;
+	if (!d->next_sweep_ms)
+		d->next_sweep_ms = now_us() / 1000 + SWEEP_EVERY_MS;
+	pthread_mutex_unlock(&d->jlock);
+}
 
 static void janitor_kick(struct kuryrd *d)
 {
@@ -216,14 +236,24 @@ static void *janitor_thread(void *arg)
 	while (!d->jstop) {
 		struct timespec ts;
 
+		uint64_t now;
+		bool pass, sweep;
+
 		timespec_deadline_ms(&ts, 2000);
 		pthread_cond_timedwait(&d->jwake, &d->jlock, &ts);
-		if (d->jstop || !d->jpending)
+		if (d->jstop)
 			continue;
+		now = now_us() / 1000;
+		pass = d->jpending;
+		sweep = d->next_sweep_ms && now >= d->next_sweep_ms;
+		if (sweep)
+			d->next_sweep_ms = now < d->sweep_until_ms ? now + SWEEP_EVERY_MS : 0;
 		d->jpending = false;
 		pthread_mutex_unlock(&d->jlock);
-		if (janitor_pass(d))
+		if (pass && janitor_pass(d))
 			janitor_kick(d);
+		if (sweep)
+			reap_leftover_ports(d);
 		pthread_mutex_lock(&d->jlock);
 	}
 	pthread_mutex_unlock(&d->jlock);
@@ -601,6 +631,8 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 				: r == -EDQUOT		     ? KURYR_ERR_BACKEND
 							     : backend_code(r),
 				r == -EDQUOT ? "quota exceeded" : "cannot create the port", err);
+		if (r == -ETIMEDOUT || r == -ECONNREFUSED || r == -ECONNRESET)
+			janitor_sweep_soon(d);
 		goto rollback;
 	}
 	a.state = ATTACH_PORT;
@@ -1296,30 +1328,34 @@ static int recover_cb(const struct attachment *a, void *userdata)
 }
 
 struct port_names {
-	char (*names)[64];
+	char (*names)[257]; /* container ids */
 	size_t n, cap;
 };
 
-static int collect_port(const struct attachment *a, void *userdata)
+static int collect_container(const struct attachment *a, void *userdata)
 {
 	struct port_names *p = userdata;
 
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? 2 * p->cap : 64;
-		char(*nn)[64] = realloc(p->names, cap * sizeof(*nn));
+		char(*nn)[257] = realloc(p->names, cap * sizeof(*nn));
 
 		if (!nn)
 			return -ENOMEM;
 		p->names = nn;
 		p->cap = cap;
 	}
-	snprintf(p->names[p->n++], 64, "%s", a->port);
+	snprintf(p->names[p->n++], sizeof(p->names[0]), "%s", a->container_id);
 	return 0;
 }
 
-/* Container ports bound to this node that no attachment knows (their
- * containers went while kuryrd was away, or its state was lost): delete
- * them. Only where the backend reports each port's node. */
+/* Container ports bound to this node whose container no attachment knows
+ * (it went while kuryrd was away, kuryrd's state was lost, or a create
+ * kuryrd gave up on finished after its ADD was rolled back): delete them.
+ * Ports are listed before the attachments are read, and every ADD records
+ * its container before it creates a port, so a port of an ADD in flight
+ * is never taken for a leftover. Only where the backend reports each
+ * port's node. */
 static void reap_leftover_ports(struct kuryrd *d)
 {
 	_cleanup_free_ struct kuryr_port *ports = NULL;
@@ -1331,7 +1367,7 @@ static void reap_leftover_ports(struct kuryrd *d)
 		log_warn("event=leftover-scan-failed: %s", err ? err : "");
 		return;
 	}
-	if (store_foreach(d->store, collect_port, &known) < 0) {
+	if (store_foreach(d->store, collect_container, &known) < 0) {
 		free(known.names);
 		return;
 	}
@@ -1342,7 +1378,7 @@ static void reap_leftover_ports(struct kuryrd *d)
 		if (p->owner != PORT_OWNER_CONTAINER || !streq(p->host, d->cfg.host))
 			continue;
 		for (size_t j = 0; j < known.n && !found; j++)
-			found = streq(known.names[j], p->name);
+			found = streq(known.names[j], p->device_id);
 		if (found)
 			continue;
 		free(err);
