@@ -78,6 +78,31 @@ check "kuryrctl port delete nested1" ctl port delete nested1
 check "kuryrctl vm unplug" ctl vm unplug "$TAP"
 nq DELETE "/ports/$vm_port" >/dev/null 2>&1
 
+# Traffic between a container and a VM on the same Neutron network. The
+# guest is a netns whose NIC is a veth standing in for QEMU's tap: its host
+# end is plugged with kuryrctl vm plug exactly as a tap is, for a port the
+# openstack CLI made. It is in the containers' default security group,
+# which lets its members reach each other.
+defsg=$(nq GET "/security-groups?project_id=kuryr-e2e&name=default" | jq1 '["security_groups"][0]["id"]')
+vm2_id=$(hostns env OS_AUTH_TYPE=none OS_ENDPOINT=http://127.0.0.1:19696 \
+	openstack port create --network "$net_id" --host "$HOST" --security-group "$defsg" \
+	-f value -c id vm-guest 2>>"$T/os.err")
+vm2=$(nq GET "/ports/$vm2_id" | jq1 '["port"]')
+vm2_ip=$(jq1 '["fixed_ips"][0]["ip_address"]' <<<"$vm2")
+pod guest
+ip -n "$HOSTNS" link add "$P-vnic" type veth peer name eth0 netns "$P-guest"
+ip -n "$P-guest" link set eth0 address "$(jq1 '["mac_address"]' <<<"$vm2")" mtu 1442 up
+ip -n "$P-guest" addr add "$vm2_ip/24" dev eth0
+ip -n "$HOSTNS" link set "$P-vnic" up
+check "kuryrctl vm plug of the guest's NIC" ctl vm plug "$P-vnic" "$vm2_id"
+check "container 1 reaches the VM guest through ML2/OVN" \
+	ip netns exec "$P-c1" busybox ping -c 1 -W 2 "$vm2_ip"
+check "the VM guest reaches container 2" \
+	ip netns exec "$P-guest" busybox ping -c 1 -W 2 "${IP[2]%/*}"
+check "kuryrctl vm unplug of the guest's NIC" ctl vm unplug "$P-vnic"
+ip -n "$HOSTNS" link del "$P-vnic" 2>/dev/null
+nq DELETE "/ports/$vm2_id" >/dev/null
+
 # Security groups chosen in the netconf are on the port and enforced:
 # group "web" lets TCP 8080 in and nothing else.
 sg=$(nq POST /security-groups '{"security_group":{"name":"web","project_id":"kuryr-e2e"}}' | jq1 '["security_group"]["id"]')
