@@ -19,6 +19,7 @@ SOCK=/run/kuryr/kuryr.sock
 NET=demo
 SUBNET=10.88.0.0/24
 B=$SRC/build/src
+. scripts/lib.sh
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { echo "demo: $*" >&2; exit 1; }
@@ -34,11 +35,7 @@ down() {
 		"$B/kuryrctl" pool free >/dev/null 2>&1 || true
 		"$B/kuryrctl" network delete "$NET" >/dev/null 2>&1 || true
 	fi
-	if [ -f "$RUN/kuryrd.pid" ]; then
-		pid=$(cat "$RUN/kuryrd.pid")
-		kill "$pid" 2>/dev/null || true
-		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-	fi
+	stop_pid "$RUN/kuryrd.pid"
 	ip link del kc-demo-vm 2>/dev/null || true
 	ip netns del kc-demo-hold 2>/dev/null || true
 	for i in 1 2 3; do ip netns del kc-demo-$i 2>/dev/null || true; done

@@ -181,7 +181,7 @@ static int output(const json_t *result, const char *const *cols)
 static const char *const network_cols[] = { "name", "subnet", "gateway", "mtu", "ports", NULL };
 static const char *const port_cols[] = { "name", "network", "mac",	 "ip",
 					 "up",	 "owner",   "device_id", NULL };
-static const char *const pool_cols[] = { "network",  "ready", "in_use", "draining",
+static const char *const pool_cols[] = { "key",	     "ready", "in_use", "draining",
 					 "creating", "hits",  "misses", NULL };
 static const char *const attach_cols[] = { "container_id", "ifname", "network", "address",
 					   "host_ifname",  "state",  NULL };
