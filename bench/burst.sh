@@ -58,6 +58,10 @@ prewired | portonly)
 	;;
 *) echo "usage: bench/burst.sh [nopool|prewired|portonly] [\"SIZES\"]" >&2; exit 2 ;;
 esac
+# NEUTRON_CONF: extra [neutron] lines, e.g. "max_concurrent_requests = 2".
+if [ -n "${NEUTRON_CONF:-}" ]; then
+	KURYR_CONF_EXTRA=$(printf '%s\n[neutron]\n%s' "$KURYR_CONF_EXTRA" "$NEUTRON_CONF")
+fi
 export POOLS KURYR_CONF_EXTRA PORT_UP_TIMEOUT NEUTRON BACKEND
 
 . "$(dirname "$0")/../tests/e2e/lib.sh"
