@@ -121,6 +121,10 @@ struct backend_ops {
 	/* Wait at most @timeout_ms until the backend reports port @name bound
 	 * and up (a VM's port after its tap is plugged). -ETIMEDOUT. */
 	int (*port_wait_up)(struct backend *b, const char *name, int timeout_ms, char **reterr_msg);
+	/* Record which container uses pool port @name (""): none). NULL where
+	 * the backend keeps no such record. */
+	int (*port_set_device)(struct backend *b, const char *name, const char *device_id,
+			       char **reterr_msg);
 	/* port_wait_up for @n ports at once (one poll for all where the
 	 * backend polls): ok[i] tells which came up in time. NULL: wait for
 	 * each in turn. */

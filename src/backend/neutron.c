@@ -11,7 +11,9 @@
  *              creating it (so a port whose creation outcome was lost is
  *              still found and deleted); kuryr_port.name is Neutron's id,
  *              which is also the OVS iface-id ML2/OVN expects.
- *   pool    -> device_owner "compute:kuryr", no device_id. */
+ *   pool    -> device_owner "compute:kuryr", description = its pool's key,
+ *              device_id = the container using it ("" while ready), written
+ *              after the fact, off the ADD/DEL path. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
@@ -335,15 +337,19 @@ static void row_to_port(struct neutron_backend *nb, json_t *p, const char *netwo
 	ret->up = streq_ptr(json_object_get_str(p, "status"), "ACTIVE");
 	copy_str(ret->host, sizeof(ret->host), json_object_get_str(p, "binding:host_id"));
 	if (owner && streq(owner, DEVICE_OWNER)) {
-		if (dev && *dev) {
+		const char *key = json_object_get_str(p, "description");
+
+		if (key && *key) {
+			/* A pool port (its description is its pool's key),
+			 * ready or in use by container device_id. */
+			ret->owner = PORT_OWNER_POOL;
+			copy_str(ret->device_id, sizeof(ret->device_id), dev);
+			copy_str(ret->pool_key, sizeof(ret->pool_key), key);
+		} else if (dev && *dev) {
 			ret->owner = PORT_OWNER_CONTAINER;
 			copy_str(ret->device_id, sizeof(ret->device_id), dev);
 		} else {
 			ret->owner = PORT_OWNER_POOL;
-			copy_str(ret->device_id, sizeof(ret->device_id),
-				 json_object_get_str(p, "binding:host_id"));
-			copy_str(ret->pool_key, sizeof(ret->pool_key),
-				 json_object_get_str(p, "description"));
 		}
 	} else {
 		ret->owner = PORT_OWNER_VM;
@@ -758,6 +764,17 @@ static int neutron_port_wait_up(struct backend *b, const char *name, int timeout
 	return -ETIMEDOUT;
 }
 
+static int neutron_port_set_device(struct backend *b, const char *name, const char *device_id,
+				   char **reterr_msg)
+{
+	_cleanup_free_ char *path = NULL, *e = escape(name);
+
+	if (!e || asprintf(&path, "/ports/%s", e) < 0)
+		return -ENOMEM;
+	return api(to_neutron(b), "PUT", path,
+		   json_pack("{s:{s:s}}", "port", "device_id", device_id), NULL, reterr_msg);
+}
+
 /* ---- trunks ---- */
 
 static json_t *trunk_json(json_t *t)
@@ -975,6 +992,7 @@ static const struct backend_ops neutron_ops = {
 	.port_delete = neutron_port_delete,
 	.port_wait_up = neutron_port_wait_up,
 	.ports_wait_up = neutron_ports_wait_up,
+	.port_set_device = neutron_port_set_device,
 	.trunk_create = neutron_trunk_create,
 	.trunk_get = neutron_trunk_get,
 	.trunk_delete = neutron_trunk_delete,

@@ -524,6 +524,7 @@ static json_t *add_from_pool(struct kuryrd *d, const struct cni_req *c, const st
 		store_delete(d->store, c->cid, c->ifname);
 		return error_reply(CNI_ERR_IO, "cannot record the attachment", strerror(-r));
 	}
+	pool_note_user(d->pool, e->port, c->cid);
 	return add_result(c, &a, host_mac, &e->info);
 }
 

@@ -36,6 +36,13 @@ struct pool {
 	bool freeing;
 };
 
+/* A pool port's user to record in the backend, in the background. */
+struct note_job {
+	struct note_job *next;
+	char port[64];
+	char device_id[257];
+};
+
 /* A pod-side device to delete in the background. */
 struct drain_job {
 	struct drain_job *next;
@@ -60,8 +67,10 @@ struct pool_mgr {
 	struct pool *pools;
 	struct drain_job *jobs;
 	bool stop;
-	pthread_t refill_thread, drain_thread;
+	pthread_t refill_thread, drain_thread, note_thread;
 	bool threads_started;
+	struct note_job *notes, **notes_tail; /* FIFO: a port's last note wins */
+	pthread_cond_t note_wake;
 };
 
 /* ---- bookkeeping (under m->lock) ---- */
@@ -553,6 +562,56 @@ static void *refill_thread(void *arg)
 	return NULL;
 }
 
+void pool_note_user(struct pool_mgr *m, const char *port, const char *device_id)
+{
+	struct note_job *j;
+
+	if (!m->b->ops->port_set_device || !(j = calloc(1, sizeof(*j))))
+		return;
+	snprintf(j->port, sizeof(j->port), "%s", port);
+	snprintf(j->device_id, sizeof(j->device_id), "%s", device_id);
+	pthread_mutex_lock(&m->lock);
+	*m->notes_tail = j;
+	m->notes_tail = &j->next;
+	pthread_cond_signal(&m->note_wake);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Writes the notes in order; what is left at stop is dropped (a restart
+ * clears the user of every ready entry). */
+static void *note_thread(void *arg)
+{
+	struct pool_mgr *m = arg;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->stop) {
+		_cleanup_free_ struct note_job *j = m->notes;
+		_cleanup_free_ char *err = NULL;
+
+		if (!j) {
+			pthread_cond_wait(&m->note_wake, &m->lock);
+			continue;
+		}
+		m->notes = j->next;
+		if (!m->notes)
+			m->notes_tail = &m->notes;
+		pthread_mutex_unlock(&m->lock);
+		if (m->b->ops->port_set_device(m->b, j->port, j->device_id, &err) < 0 &&
+		    !strstr(err ? err : "", "404"))
+			log_warn("event=pool-note-failed port=%s: %s", j->port, err ? err : "");
+		pthread_mutex_lock(&m->lock);
+	}
+	while (m->notes) {
+		struct note_job *j = m->notes;
+
+		m->notes = j->next;
+		free(j);
+	}
+	m->notes_tail = &m->notes;
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
 static void *drain_thread(void *arg)
 {
 	struct pool_mgr *m = arg;
@@ -754,6 +813,7 @@ int pool_release(struct pool_mgr *m, const struct attachment *a, char **reterr_m
 		return 0;
 	}
 
+	pool_note_user(m, a->port, "");
 	if (!pe.prewired) {
 		/* Port-only: the veth goes, the port stays. */
 		r = binding_ovs_unplug_veth(m->ovs, a->host_ifname, reterr_msg);
@@ -1119,6 +1179,9 @@ static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
 		if (p)
 			entry_add(m, p, &e, E_READY);
 		pthread_mutex_unlock(&m->lock);
+		/* Its container went while kuryrd was away. */
+		if (*kp->device_id && !streq(kp->device_id, m->host))
+			pool_note_user(m, e.port, "");
 		return;
 	}
 destroy:
@@ -1151,7 +1214,8 @@ static int recover(struct pool_mgr *m, char **reterr_msg)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (ports[i].owner == PORT_OWNER_POOL && streq(ports[i].device_id, m->host))
+		if (ports[i].owner == PORT_OWNER_POOL &&
+		    streq(*ports[i].host ? ports[i].host : ports[i].device_id, m->host))
 			recover_port(m, &ports[i], &rows, &stubs);
 	/* Stubs whose port is gone. */
 	for (size_t i = 0; i < stubs.n; i++)
@@ -1189,6 +1253,8 @@ int pool_mgr_new(const struct pool_params *pp, struct backend *b, struct binding
 	pthread_cond_init(&m->wake, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&m->drain_wake, NULL);
+	pthread_cond_init(&m->note_wake, NULL);
+	m->notes_tail = &m->notes;
 	m->holding_netns = strdup(pp->holding_netns);
 	m->host = strdup(pp->host);
 	if (!m->holding_netns || !m->host) {
@@ -1219,6 +1285,17 @@ int pool_mgr_new(const struct pool_params *pp, struct backend *b, struct binding
 		r = -EAGAIN;
 		goto fail;
 	}
+	if (pthread_create(&m->note_thread, NULL, note_thread, m) != 0) {
+		pthread_mutex_lock(&m->lock);
+		m->stop = true;
+		pthread_cond_broadcast(&m->wake);
+		pthread_cond_broadcast(&m->drain_wake);
+		pthread_mutex_unlock(&m->lock);
+		pthread_join(m->refill_thread, NULL);
+		pthread_join(m->drain_thread, NULL);
+		r = -EAGAIN;
+		goto fail;
+	}
 	m->threads_started = true;
 	*ret = m;
 	return 0;
@@ -1236,9 +1313,17 @@ void pool_mgr_free(struct pool_mgr *m)
 		m->stop = true;
 		pthread_cond_broadcast(&m->wake);
 		pthread_cond_broadcast(&m->drain_wake);
+		pthread_cond_broadcast(&m->note_wake);
 		pthread_mutex_unlock(&m->lock);
 		pthread_join(m->refill_thread, NULL);
 		pthread_join(m->drain_thread, NULL); /* finishes queued deletions */
+		pthread_join(m->note_thread, NULL);
+	}
+	while (m->notes) {
+		struct note_job *j = m->notes;
+
+		m->notes = j->next;
+		free(j);
 	}
 	/* Entries stay as they are (ports, stubs, host ends): the next start
 	 * adopts them. Only the memory goes. */
@@ -1259,6 +1344,7 @@ void pool_mgr_free(struct pool_mgr *m)
 		close(m->hold_fd);
 	pthread_cond_destroy(&m->wake);
 	pthread_cond_destroy(&m->drain_wake);
+	pthread_cond_destroy(&m->note_wake);
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->hold_lock);
 	free(m->holding_netns);

@@ -77,6 +77,9 @@ int pool_take(struct pool_mgr *m, const char *key, struct pool_entry *ret);
  * does not exist yet (counting a miss if an ADD revealed it) and start
  * filling it. */
 void pool_want(struct pool_mgr *m, const char *key, bool count_miss);
+/* Record in the backend, in the background and in order, that container
+ * @device_id ("": nobody) uses pool port @port. */
+void pool_note_user(struct pool_mgr *m, const char *port, const char *device_id);
 /* Give an untouched entry back (an ADD failed before using it). */
 void pool_give_back(struct pool_mgr *m, const struct pool_entry *e);
 /* Tear an entry down for good (backend port, devices) and forget it. */

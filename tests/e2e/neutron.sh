@@ -172,10 +172,23 @@ cni ADD "$P-p1" eth0 "/run/netns/$P-c1" "$C"
 check_eq "ADD from the Neutron pool" "0 1" \
 	"$RC $(ctl -o json pool list --network nnet | jq1 '[0]["hits"]')"
 pip=$(jget '["ips"][0]["address"]')
+# Neutron learns the pool port's container after the fact, off the ADD path.
+for _ in $(seq 50); do
+	pport=$(nq GET "/ports?device_id=$P-p1" | jq1 '["ports"][0]["id"]' 2>/dev/null) && break
+	sleep 0.1
+done
+check_eq "Neutron: the pool port's device_id becomes its container" "${pip%/*}" \
+	"$(nq GET "/ports?device_id=$P-p1" | jq1 '["ports"][0]["fixed_ips"][0]["ip_address"]')"
 cni ADD "$P-p2" eth0 "/run/netns/$P-c2" "$C"
 check "two pool containers talk through ML2/OVN" \
 	ip netns exec "$P-c2" busybox ping -c 1 -W 2 "${pip%/*}"
 cni DEL "$P-p1" eth0 "/run/netns/$P-c1" "$C"
+for _ in $(seq 50); do
+	[ -z "$(nq GET "/ports/$pport" | jq1 '["port"]["device_id"]')" ] && break
+	sleep 0.1
+done
+check_eq "... and nobody again after DEL (the port is back in the pool)" "" \
+	"$(nq GET "/ports/$pport" | jq1 '["port"]["device_id"]')"
 cni DEL "$P-p2" eth0 "/run/netns/$P-c2" "$C"
 # Ports with their own security groups come from a pool of their own,
 # which a restarted kuryrd finds again (the key is kept on the port).
