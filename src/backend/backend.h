@@ -91,6 +91,13 @@ struct network_spec {
 	uint32_t mtu;	     /* 0: default */
 };
 
+struct sg_rule {
+	const char *direction;	      /* "ingress" or "egress" */
+	const char *protocol;	      /* "tcp", "udp", "icmp" or NULL: any */
+	int port_min, port_max;	      /* 0: any */
+	const char *remote_ip_prefix; /* NULL: anywhere */
+};
+
 struct backend;
 
 struct backend_ops {
@@ -144,6 +151,18 @@ struct backend_ops {
 	/* Add @port as subport @vlan (1..4094), or remove it (@vlan ignored). */
 	int (*trunk_subport)(struct backend *b, const char *trunk, bool add, const char *port,
 			     unsigned vlan, char **reterr_msg);
+	/* Security groups and QoS policies (NULL where the backend has none),
+	 * by name or id. A group is {"id","name","rules":[{"direction",
+	 * "protocol","port_min","port_max","remote_ip_prefix"}]}, a policy
+	 * {"id","name","max_kbps","max_burst_kbps"}. */
+	int (*sg_create)(struct backend *b, const char *name, json_t **ret, char **reterr_msg);
+	int (*sg_get)(struct backend *b, const char *sg, json_t **ret, char **reterr_msg);
+	int (*sg_rule_add)(struct backend *b, const char *sg, const struct sg_rule *rule,
+			   char **reterr_msg);
+	int (*sg_delete)(struct backend *b, const char *sg, char **reterr_msg);
+	int (*qos_create)(struct backend *b, const char *name, unsigned max_kbps,
+			  unsigned max_burst_kbps, json_t **ret, char **reterr_msg);
+	int (*qos_delete)(struct backend *b, const char *qos, char **reterr_msg);
 	/* true while the backend connection is usable. */
 	bool (*connected)(struct backend *b);
 	/* Prometheus text about the backend's client; may be NULL. */

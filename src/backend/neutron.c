@@ -775,6 +775,178 @@ static int neutron_port_set_device(struct backend *b, const char *name, const ch
 		   json_pack("{s:{s:s}}", "port", "device_id", device_id), NULL, reterr_msg);
 }
 
+/* ---- security groups and QoS policies ---- */
+
+static json_t *sg_json(json_t *g)
+{
+	json_t *rules = json_array(), *r;
+	size_t i;
+
+	json_array_foreach(json_object_get(g, "security_group_rules"), i, r) {
+		json_array_append_new(
+		    rules,
+		    json_pack("{s:s?, s:s?, s:I, s:I, s:s?, s:s?}", "direction",
+			      json_object_get_str(r, "direction"), "protocol",
+			      json_object_get_str(r, "protocol"), "port_min",
+			      json_integer_value(json_object_get(r, "port_range_min")), "port_max",
+			      json_integer_value(json_object_get(r, "port_range_max")),
+			      "remote_ip_prefix", json_object_get_str(r, "remote_ip_prefix"),
+			      "ethertype", json_object_get_str(r, "ethertype")));
+	}
+	return json_pack("{s:s?, s:s?, s:o}", "id", json_object_get_str(g, "id"), "name",
+			 json_object_get_str(g, "name"), "rules", rules);
+}
+
+static int sg_id(struct neutron_backend *nb, const char *sg, char id[40], char **reterr_msg)
+{
+	return resolve_id(nb, "/security-groups", "security_groups", "security group", sg,
+			  nb->project, id, reterr_msg);
+}
+
+static int neutron_sg_get(struct backend *b, const char *sg, json_t **ret, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *res = NULL;
+	_cleanup_free_ char *path = NULL;
+	char id[40];
+	int r;
+
+	r = sg_id(nb, sg, id, reterr_msg);
+	if (r < 0)
+		return r;
+	if (asprintf(&path, "/security-groups/%s", id) < 0)
+		return -ENOMEM;
+	r = api(nb, "GET", path, NULL, &res, reterr_msg);
+	if (r == 0)
+		*ret = sg_json(json_object_get(res, "security_group"));
+	return r;
+}
+
+static int neutron_sg_create(struct backend *b, const char *name, json_t **ret, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *res = NULL;
+	json_t *body = json_pack("{s:s}", "name", name);
+	char id[40];
+	int r;
+
+	if (sg_id(nb, name, id, NULL) == 0) {
+		json_decref(body);
+		set_errmsg(reterr_msg, "security group \"%s\" already exists", name);
+		return -EEXIST;
+	}
+	if (*nb->project)
+		json_object_set_new(body, "project_id", json_string(nb->project));
+	r = api(nb, "POST", "/security-groups", json_pack("{s:o}", "security_group", body), &res,
+		reterr_msg);
+	if (r == 0)
+		*ret = sg_json(json_object_get(res, "security_group"));
+	return r;
+}
+
+static int neutron_sg_rule_add(struct backend *b, const char *sg, const struct sg_rule *rule,
+			       char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *res = NULL;
+	json_t *body;
+	char id[40];
+	int r;
+
+	r = sg_id(nb, sg, id, reterr_msg);
+	if (r < 0)
+		return r;
+	body = json_pack("{s:s, s:s, s:s}", "security_group_id", id, "direction", rule->direction,
+			 "ethertype", "IPv4");
+	if (rule->protocol)
+		json_object_set_new(body, "protocol", json_string(rule->protocol));
+	if (rule->port_min) {
+		json_object_set_new(body, "port_range_min", json_integer(rule->port_min));
+		json_object_set_new(body, "port_range_max",
+				    json_integer(rule->port_max ? rule->port_max : rule->port_min));
+	}
+	if (rule->remote_ip_prefix)
+		json_object_set_new(body, "remote_ip_prefix", json_string(rule->remote_ip_prefix));
+	if (*nb->project)
+		json_object_set_new(body, "project_id", json_string(nb->project));
+	return api(nb, "POST", "/security-group-rules",
+		   json_pack("{s:o}", "security_group_rule", body), &res, reterr_msg);
+}
+
+static int neutron_sg_delete(struct backend *b, const char *sg, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_free_ char *path = NULL;
+	char id[40];
+	int r;
+
+	r = sg_id(nb, sg, id, reterr_msg);
+	if (r < 0)
+		return r;
+	if (asprintf(&path, "/security-groups/%s", id) < 0)
+		return -ENOMEM;
+	r = api(nb, "DELETE", path, NULL, NULL, reterr_msg);
+	return r == -EEXIST ? -EBUSY : r; /* 409: ports still use it */
+}
+
+static int neutron_qos_create(struct backend *b, const char *name, unsigned max_kbps,
+			      unsigned max_burst_kbps, json_t **ret, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *res = NULL;
+	_cleanup_free_ char *path = NULL;
+	json_t *body = json_pack("{s:s}", "name", name);
+	const char *id;
+	char old[40];
+	int r;
+
+	if (resolve_id(nb, "/qos/policies", "policies", "QoS policy", name, nb->project, old,
+		       NULL) == 0) {
+		json_decref(body);
+		set_errmsg(reterr_msg, "QoS policy \"%s\" already exists", name);
+		return -EEXIST;
+	}
+	if (*nb->project)
+		json_object_set_new(body, "project_id", json_string(nb->project));
+	r = api(nb, "POST", "/qos/policies", json_pack("{s:o}", "policy", body), &res, reterr_msg);
+	if (r < 0)
+		return r;
+	id = json_object_get_str(json_object_get(res, "policy"), "id");
+	if (!id || asprintf(&path, "/qos/policies/%s/bandwidth_limit_rules", id) < 0)
+		return -ENOMEM;
+	r = api(nb, "POST", path,
+		json_pack("{s:{s:i, s:i}}", "bandwidth_limit_rule", "max_kbps", (int)max_kbps,
+			  "max_burst_kbps", (int)max_burst_kbps),
+		NULL, reterr_msg);
+	if (r < 0) {
+		/* No policy without its limit. */
+		free(path);
+		if (asprintf(&path, "/qos/policies/%s", id) >= 0)
+			(void)api(nb, "DELETE", path, NULL, NULL, NULL);
+		return r;
+	}
+	*ret = json_pack("{s:s, s:s, s:i, s:i}", "id", id, "name", name, "max_kbps", (int)max_kbps,
+			 "max_burst_kbps", (int)max_burst_kbps);
+	return 0;
+}
+
+static int neutron_qos_delete(struct backend *b, const char *qos, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_free_ char *path = NULL;
+	char id[40];
+	int r;
+
+	r = resolve_id(nb, "/qos/policies", "policies", "QoS policy", qos, nb->project, id,
+		       reterr_msg);
+	if (r < 0)
+		return r;
+	if (asprintf(&path, "/qos/policies/%s", id) < 0)
+		return -ENOMEM;
+	r = api(nb, "DELETE", path, NULL, NULL, reterr_msg);
+	return r == -EEXIST ? -EBUSY : r;
+}
+
 /* ---- trunks ---- */
 
 static json_t *trunk_json(json_t *t)
@@ -997,6 +1169,12 @@ static const struct backend_ops neutron_ops = {
 	.trunk_get = neutron_trunk_get,
 	.trunk_delete = neutron_trunk_delete,
 	.trunk_subport = neutron_trunk_subport,
+	.sg_create = neutron_sg_create,
+	.sg_get = neutron_sg_get,
+	.sg_rule_add = neutron_sg_rule_add,
+	.sg_delete = neutron_sg_delete,
+	.qos_create = neutron_qos_create,
+	.qos_delete = neutron_qos_delete,
 	.connected = neutron_connected,
 	.write_metrics = neutron_write_metrics,
 	.wait_active_on_add = true,

@@ -30,6 +30,10 @@ static void usage(FILE *f)
 		"  trunk create PARENT_PORT [--name N]   (backend neutron)\n"
 		"  trunk show TRUNK | trunk delete TRUNK\n"
 		"  trunk add-subport TRUNK PORT VLAN | trunk remove-subport TRUNK PORT\n"
+		"  security-group create NAME | show NAME | delete NAME   (backend neutron)\n"
+		"  security-group rule-add NAME [--direction ingress|egress]\n"
+		"      [--protocol tcp|udp|icmp] [--port N[:M]] [--remote-ip CIDR]\n"
+		"  qos create NAME --max-kbps N [--max-burst-kbps N] | qos delete NAME\n"
 		"  pool list [--network NET] | pool show NET\n"
 		"  pool populate NET       fill NET's pool to ports_pool_min now\n"
 		"  pool free [NET]         delete the ready entries of NET's pool (all pools)\n"
@@ -334,6 +338,28 @@ int main(int argc, char **argv)
 			return call("vm.unplug", args, &result);
 		}
 		die("unknown vm command \"%s\" (see --help)", verb);
+	}
+	if (streq(obj, "security-group") || streq(obj, "qos")) {
+		char op[48];
+
+		if (argc < 3 || strncmp(argv[2], "--", 2) == 0)
+			die("%s %s needs a NAME", obj, verb);
+		json_object_set_new(args, "name", json_string(argv[2]));
+		if (streq(obj, "security-group") && streq(verb, "rule-add"))
+			parse_opts(argc, argv, 3, args,
+				   (const char *const[]){ "direction", "protocol", "port",
+							  "remote-ip", NULL });
+		else if (streq(obj, "qos") && streq(verb, "create"))
+			parse_opts(argc, argv, 3, args,
+				   (const char *const[]){ "max-kbps", "max-burst-kbps", NULL });
+		else if (streq(verb, "create") || streq(verb, "show") || streq(verb, "delete")) {
+			if (argc != 3 || (streq(obj, "qos") && streq(verb, "show")))
+				die("%s %s takes exactly one NAME", obj, verb);
+		} else
+			die("unknown %s command \"%s\" (see --help)", obj, verb);
+		snprintf(op, sizeof(op), "%s.%s", obj, verb);
+		r = call(op, args, &result);
+		return r ?: output(result, NULL);
 	}
 	if (streq(obj, "trunk")) {
 		char op[32];

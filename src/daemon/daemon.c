@@ -930,11 +930,11 @@ static json_t *port_json(const struct kuryr_port *p)
 
 static json_t *backend_error(int r, const char *what, const char *err)
 {
-	return error_reply(r == -ENOENT	  ? 404
-			   : r == -EEXIST ? 409
-			   : r == -EBUSY  ? 409
-			   : r == -EINVAL ? 400
-					  : 503,
+	return error_reply(r == -ENOENT || r == -ESRCH ? 404
+			   : r == -EEXIST	       ? 409
+			   : r == -EBUSY	       ? 409
+			   : r == -EINVAL	       ? 400
+						       : 503,
 			   what, err);
 }
 
@@ -1137,6 +1137,111 @@ static json_t *ctl_trunk(struct kuryrd *d, const char *verb, json_t *args)
 	return r < 0 ? backend_error(r, "cannot show the trunk", err) : ok_reply(t);
 }
 
+/* A decimal in [lo, hi] from string @s: 0, or -EINVAL. */
+static int parse_uint(const char *s, long lo, long hi, long *ret)
+{
+	char *end;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	*ret = strtol(s, &end, 10);
+	return *end || errno || *ret < lo || *ret > hi ? -EINVAL : 0;
+}
+
+/* security-group.create|show|delete {name}, security-group.rule-add {name,
+ * direction?, protocol?, port? ("N" or "N:M"), remote_ip?};
+ * qos.create {name, max_kbps, max_burst_kbps?}, qos.delete {name} */
+static json_t *ctl_policy(struct kuryrd *d, const char *verb, json_t *args)
+{
+	_cleanup_free_ char *err = NULL;
+	const struct backend_ops *ops = d->backend->ops;
+	const char *name = json_object_get_str(args, "name");
+	json_t *out = NULL;
+	int r;
+
+	if (!ops->sg_create)
+		return error_reply(501, "not supported",
+				   "security groups and QoS policies need backend neutron");
+	if (!name || !*name)
+		return error_reply(400, "missing argument", "name");
+	if (streq(verb, "security-group.create")) {
+		r = ops->sg_create(d->backend, name, &out, &err);
+		return r < 0 ? backend_error(r, "cannot create the security group", err)
+			     : ok_reply(out);
+	}
+	if (streq(verb, "security-group.show")) {
+		r = ops->sg_get(d->backend, name, &out, &err);
+		return r < 0 ? backend_error(r, "cannot show the security group", err)
+			     : ok_reply(out);
+	}
+	if (streq(verb, "security-group.delete")) {
+		r = ops->sg_delete(d->backend, name, &err);
+		return r < 0 ? backend_error(r, "cannot delete the security group", err)
+			     : ok_reply(NULL);
+	}
+	if (streq(verb, "security-group.rule-add")) {
+		const char *dir = json_object_get_str(args, "direction");
+		const char *proto = json_object_get_str(args, "protocol");
+		const char *port = json_object_get_str(args, "port");
+		struct sg_rule rule = { .direction = dir ? dir : "ingress",
+					.protocol = proto,
+					.remote_ip_prefix =
+					    json_object_get_str(args, "remote_ip") };
+		long lo = 0, hi = 0;
+
+		if (!streq(rule.direction, "ingress") && !streq(rule.direction, "egress"))
+			return error_reply(400, "invalid argument",
+					   "--direction is ingress or egress");
+		if (proto && !streq(proto, "tcp") && !streq(proto, "udp") && !streq(proto, "icmp"))
+			return error_reply(400, "invalid argument",
+					   "--protocol is tcp, udp or icmp");
+		if (port) {
+			_cleanup_free_ char *p = strdup(port);
+			char *colon = p ? strchr(p, ':') : NULL;
+
+			if (colon)
+				*colon = 0;
+			if (!p || parse_uint(p, 1, 65535, &lo) < 0 ||
+			    parse_uint(colon ? colon + 1 : p, lo, 65535, &hi) < 0)
+				return error_reply(400, "invalid argument",
+						   "--port is N or N:M, within 1..65535");
+			if (!proto || streq(proto, "icmp"))
+				return error_reply(400, "invalid argument",
+						   "--port needs --protocol tcp or udp");
+		}
+		rule.port_min = (int)lo;
+		rule.port_max = (int)hi;
+		r = ops->sg_rule_add(d->backend, name, &rule, &err);
+		if (r < 0)
+			return backend_error(r, "cannot add the rule", err);
+		r = ops->sg_get(d->backend, name, &out, &err);
+		return r < 0 ? backend_error(r, "cannot show the security group", err)
+			     : ok_reply(out);
+	}
+	if (streq(verb, "qos.create")) {
+		long kbps, burst = 0;
+
+		if (parse_uint(json_object_get_str(args, "max_kbps"), 1, INT32_MAX, &kbps) < 0)
+			return error_reply(400, "invalid argument",
+					   "--max-kbps is a positive number of kbit/s");
+		if (json_object_get(args, "max_burst_kbps") &&
+		    parse_uint(json_object_get_str(args, "max_burst_kbps"), 0, INT32_MAX, &burst) <
+			0)
+			return error_reply(400, "invalid argument",
+					   "--max-burst-kbps is a number of kbit");
+		r = ops->qos_create(d->backend, name, (unsigned)kbps, (unsigned)burst, &out, &err);
+		return r < 0 ? backend_error(r, "cannot create the QoS policy", err)
+			     : ok_reply(out);
+	}
+	if (streq(verb, "qos.delete")) {
+		r = ops->qos_delete(d->backend, name, &err);
+		return r < 0 ? backend_error(r, "cannot delete the QoS policy", err)
+			     : ok_reply(NULL);
+	}
+	return error_reply(400, "unknown request", verb);
+}
+
 static json_t *ctl_vm(struct kuryrd *d, const char *verb, json_t *args)
 {
 	_cleanup_free_ char *err = NULL;
@@ -1287,6 +1392,8 @@ json_t *kuryrd_handle(struct kuryrd *d, json_t *req)
 		return ctl_vm(d, op, args);
 	if (strncmp(op, "trunk.", 6) == 0)
 		return ctl_trunk(d, op, args);
+	if (strncmp(op, "security-group.", 15) == 0 || strncmp(op, "qos.", 4) == 0)
+		return ctl_policy(d, op, args);
 	if (strncmp(op, "pool.", 5) == 0)
 		return ctl_pool(d, op, args);
 	if (streq(op, "attachment.list")) {

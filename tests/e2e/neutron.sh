@@ -105,8 +105,14 @@ nq DELETE "/ports/$vm2_id" >/dev/null
 
 # Security groups chosen in the netconf are on the port and enforced:
 # group "web" lets TCP 8080 in and nothing else.
-sg=$(nq POST /security-groups '{"security_group":{"name":"web","project_id":"kuryr-e2e"}}' | jq1 '["security_group"]["id"]')
-nq POST /security-group-rules "{\"security_group_rule\":{\"security_group_id\":\"$sg\",\"direction\":\"ingress\",\"ethertype\":\"IPv4\",\"protocol\":\"tcp\",\"port_range_min\":8080,\"port_range_max\":8080,\"project_id\":\"kuryr-e2e\"}}" >/dev/null
+check "kuryrctl security-group create web" ctl security-group create web
+check "kuryrctl security-group rule-add web: TCP 8080 in" \
+	ctl security-group rule-add web --protocol tcp --port 8080
+sg=$(nq GET "/security-groups?name=web&project_id=kuryr-e2e" | jq1 '["security_groups"][0]["id"]')
+check_eq "Neutron: group web in project kuryr-e2e, with the ingress TCP 8080 rule" "tcp 8080 8080" \
+	"$(nq GET "/security-group-rules?security_group_id=$sg&direction=ingress" | jq1 '["security_group_rules"][0]' | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["protocol"], r["port_range_min"], r["port_range_max"])')"
+OUT=$(ctl security-group rule-add web --port 70000 2>&1); RC=$?
+check_eq "a rule for port 70000 is refused" 1 "$RC"
 # The subnet's host routes and DNS servers reach the pod and the result.
 nq PUT "/subnets/$(nq GET "/subnets?network_id=$net_id" | jq1 '["subnets"][0]["id"]')" \
 	'{"subnet":{"dns_nameservers":["10.62.0.53"],"host_routes":[{"destination":"192.168.77.0/24","nexthop":"10.62.0.254"}]}}' >/dev/null
@@ -135,8 +141,9 @@ cni DEL "$P-web" eth0 "$NSPATH" "$C"
 check_eq "DEL of the web container" 0 "$RC"
 # A QoS policy chosen in the netconf: on the Neutron port, and ML2/OVN
 # turns its bandwidth limit into an OVN QoS rule for that port.
-qos=$(nq POST /qos/policies '{"policy":{"name":"slow","project_id":"kuryr-e2e"}}' | jq1 '["policy"]["id"]')
-nq POST "/qos/policies/$qos/bandwidth_limit_rules" '{"bandwidth_limit_rule":{"max_kbps":2000,"max_burst_kbps":200}}' >/dev/null
+OUT=$(ctl -o json qos create slow --max-kbps 2000 --max-burst-kbps 200); RC=$?
+check_eq "kuryrctl qos create slow (2000 kbps)" 0 "$RC"
+qos=$(jget '["id"]')
 cni ADD "$P-web" eth0 "$NSPATH" "$(netconf nnet 1.1.0 '"qos_policy":"slow"')"
 check_eq "ADD with qos_policy slow" 0 "$RC"
 qport=$(nq GET "/ports?device_id=$P-web" | jq1 '["ports"][0]')
@@ -212,6 +219,10 @@ cni DEL "$P-k2" eth1 "/run/netns/$P-c2" "$WEB"
 check "kuryrctl pool free" ctl pool free nnet
 check_eq "Neutron: no container or pool ports left" 0 "$(kuryr_ports)"
 assert_clean "after the pool"
+check "kuryrctl qos delete slow" ctl qos delete slow
+check "kuryrctl security-group delete web" ctl security-group delete web
+check_eq "Neutron: neither is left" "0 0" \
+	"$(nq GET "/qos/policies?name=slow" | jq1 '["policies"].__len__()') $(nq GET "/security-groups?name=web" | jq1 '["security_groups"].__len__()')"
 
 # Leftovers: a container port of this node that no attachment knows (its
 # container went while kuryrd was away) is deleted when kuryrd starts; one
