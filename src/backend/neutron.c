@@ -74,6 +74,17 @@ static int api(struct neutron_backend *nb, const char *method, const char *path,
 	return api_t(nb, method, path, body, nb->timeout_ms, ret, reterr_msg);
 }
 
+/* DELETE @collection/@id ("/ports", "/trunks", ...). */
+static int api_delete(struct neutron_backend *nb, const char *collection, const char *id,
+		      char **reterr_msg)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (!id || asprintf(&path, "%s/%s", collection, id) < 0)
+		return -ENOMEM;
+	return api(nb, "DELETE", path, NULL, NULL, reterr_msg);
+}
+
 static char *escape(const char *s)
 {
 	CURL *c = curl_easy_init();
@@ -703,15 +714,12 @@ static int neutron_port_delete(struct backend *b, const char *name, char **reter
 {
 	struct neutron_backend *nb = to_neutron(b);
 	_cleanup_json_ json_t *p = NULL;
-	_cleanup_free_ char *path = NULL;
 	int r;
 
 	r = find_port(nb, name, &p, reterr_msg);
 	if (r < 0)
 		return r;
-	if (asprintf(&path, "/ports/%s", json_object_get_str(p, "id")) < 0)
-		return -ENOMEM;
-	return api(nb, "DELETE", path, NULL, NULL, reterr_msg);
+	return api_delete(nb, "/ports", json_object_get_str(p, "id"), reterr_msg);
 }
 
 static int neutron_port_wait_up(struct backend *b, const char *name, int timeout_ms,
@@ -876,16 +884,13 @@ static int neutron_sg_rule_add(struct backend *b, const char *sg, const struct s
 static int neutron_sg_delete(struct backend *b, const char *sg, char **reterr_msg)
 {
 	struct neutron_backend *nb = to_neutron(b);
-	_cleanup_free_ char *path = NULL;
 	char id[40];
 	int r;
 
 	r = sg_id(nb, sg, id, reterr_msg);
 	if (r < 0)
 		return r;
-	if (asprintf(&path, "/security-groups/%s", id) < 0)
-		return -ENOMEM;
-	r = api(nb, "DELETE", path, NULL, NULL, reterr_msg);
+	r = api_delete(nb, "/security-groups", id, reterr_msg);
 	return r == -EEXIST ? -EBUSY : r; /* 409: ports still use it */
 }
 
@@ -919,10 +924,7 @@ static int neutron_qos_create(struct backend *b, const char *name, unsigned max_
 			  "max_burst_kbps", (int)max_burst_kbps),
 		NULL, reterr_msg);
 	if (r < 0) {
-		/* No policy without its limit. */
-		free(path);
-		if (asprintf(&path, "/qos/policies/%s", id) >= 0)
-			(void)api(nb, "DELETE", path, NULL, NULL, NULL);
+		(void)api_delete(nb, "/qos/policies", id, NULL); /* no policy without its limit */
 		return r;
 	}
 	*ret = json_pack("{s:s, s:s, s:i, s:i}", "id", id, "name", name, "max_kbps", (int)max_kbps,
@@ -933,7 +935,6 @@ static int neutron_qos_create(struct backend *b, const char *name, unsigned max_
 static int neutron_qos_delete(struct backend *b, const char *qos, char **reterr_msg)
 {
 	struct neutron_backend *nb = to_neutron(b);
-	_cleanup_free_ char *path = NULL;
 	char id[40];
 	int r;
 
@@ -941,9 +942,7 @@ static int neutron_qos_delete(struct backend *b, const char *qos, char **reterr_
 		       reterr_msg);
 	if (r < 0)
 		return r;
-	if (asprintf(&path, "/qos/policies/%s", id) < 0)
-		return -ENOMEM;
-	r = api(nb, "DELETE", path, NULL, NULL, reterr_msg);
+	r = api_delete(nb, "/qos/policies", id, reterr_msg);
 	return r == -EEXIST ? -EBUSY : r;
 }
 
@@ -1017,15 +1016,12 @@ static int neutron_trunk_delete(struct backend *b, const char *trunk, char **ret
 {
 	struct neutron_backend *nb = to_neutron(b);
 	_cleanup_json_ json_t *t = NULL;
-	_cleanup_free_ char *path = NULL;
 	int r;
 
 	r = find_trunk(nb, trunk, &t, reterr_msg);
 	if (r < 0)
 		return r;
-	if (asprintf(&path, "/trunks/%s", json_object_get_str(t, "id")) < 0)
-		return -ENOMEM;
-	return api(nb, "DELETE", path, NULL, NULL, reterr_msg);
+	return api_delete(nb, "/trunks", json_object_get_str(t, "id"), reterr_msg);
 }
 
 static int neutron_trunk_subport(struct backend *b, const char *trunk, bool add, const char *port,
