@@ -1573,7 +1573,9 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 		set_errmsg(reterr_msg, "cannot read the attachment store: %s", strerror(-r));
 		goto fail;
 	}
-	reap_leftover_ports(d);
+	/* Leftover ports are looked for by the janitor's first pass, so an
+	 * unreachable backend does not hold up the start. */
+	d->next_sweep_ms = now_us() / 1000 + 1;
 	if (cfg->pool_enabled) {
 		r = pool_mgr_new(
 		    &(struct pool_params){ .prewire = cfg->pool_prewire,
