@@ -199,6 +199,7 @@ struct neutron_opts {
 	const char *pod_subnet;
 	const char *const *security_groups;
 	const char *qos_policy;
+	const char *bridge; /* the node's OVS bridge, to check vif_details against */
 };
 
 /* Backend "neutron": Neutron API v2.0, found in Keystone's catalog or at

@@ -35,6 +35,7 @@ struct neutron_backend {
 	int timeout_ms;
 	/* [neutron_defaults] */
 	char *pod_subnet;
+	char *bridge;		/* where this node plugs ports */
 	char **security_groups; /* NULL-terminated; NULL: Neutron's default */
 	char *qos_policy;
 };
@@ -571,11 +572,24 @@ static int neutron_port_create(struct backend *b, const struct port_spec *spec,
 		/* The vif_type picks the binding driver: only "ovs" exists here. */
 		const char *vif = json_object_get_str(p, "binding:vif_type");
 
+		const char *bridge =
+		    json_object_get_str(json_object_get(p, "binding:vif_details"), "bridge_name");
+
 		if (!streq_ptr(vif, "ovs")) {
 			set_errmsg(reterr_msg,
 				   "Neutron bound port %s as vif_type \"%s\" on host %s; kuryrd "
 				   "plugs only \"ovs\"",
 				   ret->name, vif ? vif : "", nb->host);
+			(void)b->ops->port_delete(b, ret->name, NULL);
+			return -EPROTONOSUPPORT;
+		}
+		/* Where vif_details names the bridge (newer ML2/OVN does;
+		 * Zed's does not), this node plugs into its own one only. */
+		if (bridge && *nb->bridge && !streq(bridge, nb->bridge)) {
+			set_errmsg(reterr_msg,
+				   "Neutron wants port %s on bridge %s; this node plugs into %s "
+				   "([neutron_defaults] ovs_bridge or [ovs] bridge)",
+				   ret->name, bridge, nb->bridge);
 			(void)b->ops->port_delete(b, ret->name, NULL);
 			return -EPROTONOSUPPORT;
 		}
@@ -1141,6 +1155,7 @@ static void neutron_free(struct backend *b)
 		free(*g);
 	free(nb->security_groups);
 	free(nb->pod_subnet);
+	free(nb->bridge);
 	free(nb->qos_policy);
 	free(nb->project);
 	free(nb->host);
@@ -1201,6 +1216,7 @@ int backend_neutron_new(const struct neutron_opts *o, struct backend **ret, char
 							    : "");
 	nb->host = strdup(o->host);
 	nb->pod_subnet = strdup(o->pod_subnet ? o->pod_subnet : "");
+	nb->bridge = strdup(o->bridge ? o->bridge : "");
 	nb->qos_policy = strdup(o->qos_policy ? o->qos_policy : "");
 	if (o->security_groups) {
 		size_t n = 0;
@@ -1218,7 +1234,7 @@ int backend_neutron_new(const struct neutron_opts *o, struct backend **ret, char
 			return -ENOMEM;
 		}
 	}
-	if (!nb->project || !nb->host || !nb->pod_subnet || !nb->qos_policy) {
+	if (!nb->project || !nb->host || !nb->pod_subnet || !nb->bridge || !nb->qos_policy) {
 		neutron_free(&nb->base);
 		return -ENOMEM;
 	}

@@ -1539,6 +1539,8 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 			.pod_subnet = cfg->neutron_pod_subnet,
 			.security_groups = sgs && *sgs ? (const char *const *)sgs : NULL,
 			.qos_policy = cfg->neutron_pod_qos_policy,
+			.bridge =
+			    *cfg->neutron_ovs_bridge ? cfg->neutron_ovs_bridge : cfg->ovs_bridge,
 		    },
 		    &d->backend, reterr_msg);
 		if (r == 0) {

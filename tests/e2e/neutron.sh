@@ -162,6 +162,24 @@ check "... naming it" grep -q 'no-such-group' <<<"$(jget '["details"]')"
 check_eq "... and no port, veth or row is left" "0  0" \
 	"$(nq GET "/ports?device_id=$P-web" | jq1 '["ports"].__len__()') $(ip -n "$P-web" -o link show type veth) $(store_sql "select count(*) from attachments where container_id='$P-web'")"
 
+# The node's defaults, upstream's [neutron_defaults] keys: groups and the
+# subnet pod ports take their address from.
+sub2=$(nq POST /subnets "{\"subnet\":{\"network_id\":\"$net_id\",\"cidr\":\"10.64.0.0/24\",\"ip_version\":4,\"name\":\"pods2\",\"project_id\":\"kuryr-e2e\"}}" | jq1 '["subnet"]["id"]')
+stop_kuryrd
+printf '[neutron_defaults]\npod_security_groups = web\npod_subnet = pods2\n' >>"$T/kuryr.conf"
+start_kuryrd
+cni ADD "$P-web" eth0 "$NSPATH" "$C"
+check_eq "ADD with the node's default group and subnet" 0 "$RC"
+check_eq "... the port has group web and its address from subnet pods2" "[\"$sg\"] $sub2" \
+	"$(nq GET "/ports?device_id=$P-web" | jq1 '["ports"][0]["security_groups"]') $(nq GET "/ports?device_id=$P-web" | jq1 '["ports"][0]["fixed_ips"][0]["subnet_id"]')"
+check_eq "... and the pod has that address and pods2's gateway" "10.64.0. 10.64.0.1" \
+	"$(jget '["ips"][0]["address"]' | cut -d. -f1-3). $(jget '["ips"][0]["gateway"]')"
+cni DEL "$P-web" eth0 "$NSPATH" "$C"
+stop_kuryrd
+printf '[neutron_defaults]\npod_security_groups =\npod_subnet =\n' >>"$T/kuryr.conf"
+start_kuryrd
+nq DELETE "/subnets/$sub2" >/dev/null
+
 for i in 1 2; do
 	cni DEL "$P-ctr$i" eth0 "/run/netns/$P-c$i" "$C"
 	check_eq "DEL container $i" 0 "$RC"
