@@ -68,6 +68,13 @@ up)
 		--unixctl="$O/ovs-vswitchd.ctl" --log-file="$O/ovs-vswitchd.log" --detach $Q
 	vsctl add-br br-int -- set bridge br-int datapath_type=netdev fail-mode=secure \
 		other_config:disable-in-band=true
+	# ovs-vsctl only warns when the datapath cannot make the bridge (e.g. a
+	# br-int of another OVS in the same namespace); then it has no OpenFlow
+	# port (a working bridge's own port is 65534).
+	[ "$(vsctl get Interface br-int ofport)" = 65534 ] || {
+		echo "ovn.sh: br-int could not be set up (see $O/ovs-vswitchd.log)" >&2
+		exit 1
+	}
 	for db in nb sb; do
 		ovsdb-tool create "$N/$db.db" /usr/share/ovn/ovn-$db.ovsschema
 		start_one $db

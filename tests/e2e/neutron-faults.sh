@@ -153,6 +153,14 @@ add_del "ovn-northd running again"
 stop_kuryrd
 printf '[daemon]\nport_up_timeout = 30\n' >>"$T/kuryr.conf"
 start_kuryrd
+# ML2/OVN binds a port only to a chassis it sees alive (binding_failed
+# otherwise), and a frozen ovn-controller stops answering its pings: freeze
+# it only once Neutron has just seen it alive, so the binding happens
+# while that view holds.
+for _ in $(seq 100); do
+	[ "$(nq GET /agents | python3 -c 'import json,sys; print(any(a["alive"] for a in json.load(sys.stdin)["agents"]))')" = True ] && break
+	sleep 0.2
+done
 freeze controller
 (
 	cni ADD "$P-mid" eth0 "$NSPATH" "$C"

@@ -84,7 +84,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		json_decref(items);
 		return reply(c, 404, strdup("{\"NeutronError\":{\"message\":\"no\"}}"));
 	}
-	return reply(c, 200, json_dumps(json_pack("{s:o}", key, items), JSON_COMPACT));
+	{
+		_cleanup_json_ json_t *page = json_pack("{s:o}", key, items);
+
+		return reply(c, 200, json_dumps(page, JSON_COMPACT));
+	}
 }
 
 static void test_port_list_pages(void **state)
