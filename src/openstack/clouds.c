@@ -4,7 +4,6 @@
  * up. Aliases stay references to one node, never expanded copies. Messages
  * name files, lines and keys, and carry values only through
  * os_auth_config_set(), which never repeats a secret. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <yaml.h>
@@ -371,38 +370,16 @@ int clouds_load_buffer(const char *cloud, const char *buf, size_t len, const cha
 
 /* ---- files ---- */
 
-static char *strdupf(const char *fmt, ...) _printf_(1, 2);
-static char *strdupf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 static int read_file(const char *path, char **ret, size_t *ret_len, char **reterr_msg)
 {
 	_cleanup_free_ char *buf = NULL;
-	struct stat sb;
 	size_t n;
 	FILE *f;
 	int r;
 
-	f = fopen(path, "re");
-	if (!f) {
-		r = -errno;
-		set_errmsg(reterr_msg, "%s: %s", path, strerror(-r));
+	r = fopen_regular(path, &f, reterr_msg);
+	if (r < 0)
 		return r;
-	}
-	if (fstat(fileno(f), &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		fclose(f);
-		set_errmsg(reterr_msg, "%s: not a regular file", path);
-		return -EINVAL;
-	}
 	buf = malloc(CLOUDS_MAX_SIZE + 1);
 	if (!buf) {
 		fclose(f);
@@ -459,12 +436,12 @@ static int search_init(struct search *s, const char *file, const char *env)
 	*s = (struct search){ 0 };
 	if (e && *e)
 		s->paths[s->n++] = strdup(e);
-	s->paths[s->n++] = strdupf("%s/%s", cwd ? cwd : ".", file);
+	s->paths[s->n++] = strdup_printf("%s/%s", cwd ? cwd : ".", file);
 	if (xdg && *xdg)
-		s->paths[s->n++] = strdupf("%s/openstack/%s", xdg, file);
+		s->paths[s->n++] = strdup_printf("%s/openstack/%s", xdg, file);
 	else if (home && *home)
-		s->paths[s->n++] = strdupf("%s/.config/openstack/%s", home, file);
-	s->paths[s->n++] = strdupf("/etc/openstack/%s", file);
+		s->paths[s->n++] = strdup_printf("%s/.config/openstack/%s", home, file);
+	s->paths[s->n++] = strdup_printf("/etc/openstack/%s", file);
 	for (size_t i = 0; i < s->n; i++)
 		if (!s->paths[i]) {
 			search_release(s);
@@ -519,7 +496,7 @@ static int clouds_load_files(struct load_state *st, const char *path, struct os_
 	} else {
 		const char *slash = strrchr(path, '/');
 
-		secure = slash ? strdupf("%.*s/secure.yaml", (int)(slash - path), path)
+		secure = slash ? strdup_printf("%.*s/secure.yaml", (int)(slash - path), path)
 			       : strdup("secure.yaml");
 		if (!secure)
 			return -ENOMEM;

@@ -22,7 +22,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -84,19 +83,6 @@ struct ovsdb_client {
 	char *outq; /* echo replies not yet sent */
 	size_t outq_len;
 };
-
-static char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
-static char *strdup_printf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
 
 /* Record why the connection is unusable (first reason wins) and make the
  * reader see EOF, which fails every waiter. Call without c->lock. */

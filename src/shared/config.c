@@ -2,7 +2,6 @@
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 
 #include "build-config.h"
 #include "config.h"
@@ -383,21 +382,12 @@ int config_load_stream(struct kuryr_config *c, FILE *f, const char *name, char *
 
 int config_load(struct kuryr_config *c, const char *path, char **reterr_msg)
 {
-	struct stat sb;
 	FILE *f;
 	int r;
 
-	f = fopen(path, "re");
-	if (!f) {
-		r = -errno;
-		set_errmsg(reterr_msg, "%s: %s", path, strerror(-r));
+	r = fopen_regular(path, &f, reterr_msg);
+	if (r < 0)
 		return r;
-	}
-	if (fstat(fileno(f), &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		fclose(f);
-		set_errmsg(reterr_msg, "%s: not a regular file", path);
-		return -EINVAL;
-	}
 	r = config_load_stream(c, f, path, reterr_msg);
 	fclose(f);
 	return r;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "log.h"
@@ -66,4 +67,37 @@ void set_errmsg(char **reterr, const char *fmt, ...)
 	va_end(ap);
 	free(*reterr);
 	*reterr = m;
+}
+
+char *strdup_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+int fopen_regular(const char *path, FILE **ret, char **reterr_msg)
+{
+	struct stat sb;
+	FILE *f;
+	int r;
+
+	f = fopen(path, "re");
+	if (!f) {
+		r = -errno;
+		set_errmsg(reterr_msg, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	if (fstat(fileno(f), &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		fclose(f);
+		set_errmsg(reterr_msg, "%s: not a regular file", path);
+		return -EINVAL;
+	}
+	*ret = f;
+	return 0;
 }

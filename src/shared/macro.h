@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -63,3 +64,8 @@ static inline bool streq_ptr(const char *a, const char *b)
 
 /* Store a heap-allocated message in *reterr if the caller asked for one. */
 void set_errmsg(char **reterr, const char *fmt, ...) _printf_(2, 3);
+/* A heap-allocated formatted string, or NULL. */
+char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
+/* Open @path for reading if it is a regular file: 0, or -errno with
+ * "PATH: what" in *reterr_msg. */
+int fopen_regular(const char *path, FILE **ret, char **reterr_msg);

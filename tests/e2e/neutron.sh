@@ -38,7 +38,7 @@ for i in 1 2; do
 		"$(vsctl get Interface "$(jget '["interfaces"][0]["name"]')" external_ids:iface-id | tr -d '"')"
 done
 check_eq "openstack port list --device-owner compute:kuryr shows both containers' ports" \
-	"$(nq GET "/ports?device_owner=compute:kuryr" | python3 -c 'import json,sys; print(" ".join(sorted(p["id"] for p in json.load(sys.stdin)["ports"])))')" \
+	"$(for i in 1 2; do nq GET "/ports?device_id=$P-ctr$i" | jq1 '["ports"][0]["id"]'; done | sort | tr '\n' ' ' | sed 's/ $//')" \
 	"$(hostns env OS_AUTH_TYPE=none OS_ENDPOINT=http://127.0.0.1:19696 \
 		openstack port list --device-owner compute:kuryr -f value -c ID 2>>"$T/os.err" | sort | tr '\n' ' ' | sed 's/ $//')"
 check "container 1 reaches container 2 through ML2/OVN" \
