@@ -1435,26 +1435,41 @@ static int recover_cb(const struct attachment *a, void *userdata)
 	return 0;
 }
 
-struct port_names {
-	char (*names)[257]; /* container ids */
+struct known_attachment {
+	char container[257], port[64];
+};
+
+struct known_attachments {
+	struct known_attachment *a;
 	size_t n, cap;
 };
 
-static int collect_container(const struct attachment *a, void *userdata)
+static int collect_known(const struct attachment *a, void *userdata)
 {
-	struct port_names *p = userdata;
+	struct known_attachments *k = userdata;
 
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? 2 * p->cap : 64;
-		char(*nn)[257] = realloc(p->names, cap * sizeof(*nn));
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 64;
+		struct known_attachment *na = realloc(k->a, cap * sizeof(*na));
 
-		if (!nn)
+		if (!na)
 			return -ENOMEM;
-		p->names = nn;
-		p->cap = cap;
+		k->a = na;
+		k->cap = cap;
 	}
-	snprintf(p->names[p->n++], sizeof(p->names[0]), "%s", a->container_id);
+	snprintf(k->a[k->n].container, sizeof(k->a[0].container), "%s", a->container_id);
+	snprintf(k->a[k->n].port, sizeof(k->a[0].port), "%s", a->port);
+	k->n++;
 	return 0;
+}
+
+static bool known_port(const struct known_attachments *k, const struct kuryr_port *p)
+{
+	for (size_t i = 0; i < k->n; i++)
+		if (streq(k->a[i].port, p->name) ||
+		    (*p->device_id && streq(k->a[i].container, p->device_id)))
+			return true;
+	return false;
 }
 
 /* Container ports bound to this node whose container no attachment knows
@@ -1468,26 +1483,33 @@ static void reap_leftover_ports(struct kuryrd *d)
 {
 	_cleanup_free_ struct kuryr_port *ports = NULL;
 	_cleanup_free_ char *err = NULL;
-	struct port_names known = { 0 };
+	struct known_attachments known = { 0 };
 	size_t n = 0;
 
 	if (d->backend->ops->port_list(d->backend, NULL, &ports, &n, &err) < 0) {
 		log_warn("event=leftover-scan-failed: %s", err ? err : "");
 		return;
 	}
-	if (store_foreach(d->store, collect_container, &known) < 0) {
-		free(known.names);
+	if (store_foreach(d->store, collect_known, &known) < 0) {
+		free(known.a);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct kuryr_port *p = &ports[i];
-		bool found = false;
 
-		if (p->owner != PORT_OWNER_CONTAINER || !streq(p->host, d->cfg.host))
-			continue;
-		for (size_t j = 0; j < known.n && !found; j++)
-			found = streq(known.names[j], p->device_id);
-		if (found)
+		/* Container ports whose container is gone; with pools switched
+		 * off, also the idle pool ports an earlier run left (with their
+		 * pre-wired veth, whose stub end goes with it). */
+		if (p->owner == PORT_OWNER_POOL && !d->pool) {
+			char host_ifname[16];
+
+			if (!streq(*p->host ? p->host : p->device_id, d->cfg.host) ||
+			    known_port(&known, p))
+				continue;
+			backend_ifname("kc", p->name, host_ifname);
+			(void)binding_ovs_unplug_veth(d->ovs, host_ifname, NULL);
+		} else if (p->owner != PORT_OWNER_CONTAINER || !streq(p->host, d->cfg.host) ||
+			   known_port(&known, p))
 			continue;
 		free(err);
 		err = NULL;
@@ -1498,7 +1520,7 @@ static void reap_leftover_ports(struct kuryrd *d)
 			log_info("event=leftover-deleted port=%s container=%.12s", p->name,
 				 p->device_id);
 	}
-	free(known.names);
+	free(known.a);
 }
 
 /* ---- lifecycle ---- */

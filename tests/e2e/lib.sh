@@ -52,7 +52,7 @@ check() {
 check_eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else
 		not_ok "$1"
-		echo "# expected: $2" && echo "#      got: $3"
+		printf 'expected: %s\n     got: %s\n' "$2" "$3" | diag
 	fi
 }
 

@@ -269,13 +269,25 @@ nq DELETE "/ports/$other" >/dev/null
 cni DEL "$P-keep" eth0 "/run/netns/$P-keep" "$C"
 check_eq "DEL of that container" "0 0" "$RC $(nq GET "/ports?device_id=$P-keep" | jq1 '["ports"].__len__()')"
 
+# Pools switched off: the idle pool ports an earlier run left, and their
+# pre-wired veths, are deleted by the first pass after the start.
+check "kuryrctl pool populate nnet" ctl pool populate nnet
+check_eq "three idle pre-wired pool ports in Neutron" 3 "$(kuryr_ports)"
+stop_kuryrd
+printf '[vif_pool]\nenabled = false\n' >>"$T/kuryr.conf"
+start_kuryrd
+for _ in $(seq 50); do [ "$(kuryr_ports)" = 0 ] && break; sleep 0.2; done
+check_eq "pools off: the idle pool ports are gone from Neutron" 0 "$(kuryr_ports)"
+check_eq "... their veths from the node" "" "$(ip -n "$HOSTNS" -o link show type veth)"
+check_eq "... and their stubs from the holding netns" "" "$(ip -n "$P-hold" -o link show type veth)"
+
 # Failures: nothing left behind, in Neutron or on the node.
 cni ADD "$P-x" eth0 "/run/netns/$P-c1" "$(netconf nosuchnet)"
 check_eq "unknown network: error 7" "1 7" "$RC $(jget '["code"]')"
 # This node claims a host name no chassis has: Neutron cannot bind the port
 # for OVS, and kuryrd refuses it with an error naming the vif_type.
 stop_kuryrd
-printf '[DEFAULT]\nhost = kct-no-such-chassis\n[vif_pool]\nenabled = false\n' >>"$T/kuryr.conf"
+printf '[DEFAULT]\nhost = kct-no-such-chassis\n' >>"$T/kuryr.conf"
 start_kuryrd
 cni ADD "$P-x" eth0 "/run/netns/$P-c1" "$C"
 check_eq "a port Neutron cannot bind for OVS: error 103" "1 103" "$RC $(jget '["code"]')"
