@@ -36,7 +36,7 @@ _pods=()
 
 ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
 not_ok() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $*"; }
-diag() { sed 's/^/# /'; }
+diag() { sed "s/^/# /" | tee /dev/stderr; }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 
 # check DESC CMD...: ok if CMD succeeds.
@@ -187,6 +187,7 @@ env_up() {
 env_down() {
 	local rc=$?
 	stop_kuryrd
+	[ -d "$T/vm" ] && "$SRC/scripts/vm.sh" stop "$T/vm" >/dev/null 2>&1
 	[ "${NEUTRON:-false}" = true ] && "$SRC/scripts/neutron.sh" down "$RUN" >/dev/null 2>&1
 	[ "${KEYSTONE:-false}" = true ] && "$SRC/scripts/keystone.sh" down "$RUN" >/dev/null 2>&1
 	"$SRC/scripts/ovn.sh" down "$RUN" "$HOSTNS" >/dev/null 2>&1

@@ -19,6 +19,21 @@ check_eq "Neutron has the network with its IPv4 subnet" "10.62.0.0/24 10.62.0.1"
 	"$(nq GET "/subnets?network_id=$net_id" | jq1 '["subnets"][0]["cidr"]') $(nq GET "/subnets?network_id=$net_id" | jq1 '["subnets"][0]["gateway_ip"]')"
 C=$(netconf nnet)
 
+# A real VM (QEMU) on a port the openstack CLI makes, in the default
+# security group, which lets its members (the containers too) reach each
+# other. It boots in the background while the containers are tested.
+defsg=$(nq GET "/security-groups?project_id=kuryr-e2e&name=default" | jq1 '["security_groups"][0]["id"]')
+vm2_id=$(hostns env OS_AUTH_TYPE=none OS_ENDPOINT=http://127.0.0.1:19696 \
+	openstack port create --network "$net_id" --host "$HOST" --security-group "$defsg" \
+	-f value -c id vm-guest 2>>"$T/os.err")
+vm2=$(nq GET "/ports/$vm2_id" | jq1 '["port"]')
+vm2_ip=$(jq1 '["fixed_ips"][0]["ip_address"]' <<<"$vm2")
+VMDIR=$T/vm
+"$SRC/scripts/vm.sh" start "$VMDIR" "$P-vtap" "$(jq1 '["mac_address"]' <<<"$vm2")" "$HOSTNS" \
+	>"$T/vm-start.log" 2>&1 &
+vmstart=$!
+vmx() { "$SRC/scripts/vm.sh" exec "$VMDIR" "$@"; }
+
 declare -A IP
 for i in 1 2; do
 	pod c$i
@@ -82,29 +97,32 @@ check "kuryrctl port delete nested1" ctl port delete nested1
 check "kuryrctl vm unplug" ctl vm unplug "$TAP"
 nq DELETE "/ports/$vm_port" >/dev/null 2>&1
 
-# Traffic between a container and a VM on the same Neutron network. The
-# guest is a netns whose NIC is a veth standing in for QEMU's tap: its host
-# end is plugged with kuryrctl vm plug exactly as a tap is, for a port the
-# openstack CLI made. It is in the containers' default security group,
-# which lets its members reach each other.
-defsg=$(nq GET "/security-groups?project_id=kuryr-e2e&name=default" | jq1 '["security_groups"][0]["id"]')
-vm2_id=$(hostns env OS_AUTH_TYPE=none OS_ENDPOINT=http://127.0.0.1:19696 \
-	openstack port create --network "$net_id" --host "$HOST" --security-group "$defsg" \
-	-f value -c id vm-guest 2>>"$T/os.err")
-vm2=$(nq GET "/ports/$vm2_id" | jq1 '["port"]')
-vm2_ip=$(jq1 '["fixed_ips"][0]["ip_address"]' <<<"$vm2")
-pod guest
-ip -n "$HOSTNS" link add "$P-vnic" type veth peer name eth0 netns "$P-guest"
-ip -n "$P-guest" link set eth0 address "$(jq1 '["mac_address"]' <<<"$vm2")" mtu 1442 up
-ip -n "$P-guest" addr add "$vm2_ip/24" dev eth0
-ip -n "$HOSTNS" link set "$P-vnic" up
-check "kuryrctl vm plug of the guest's NIC" ctl vm plug "$P-vnic" "$vm2_id"
-check "container 1 reaches the VM guest through ML2/OVN" \
-	ip netns exec "$P-c1" busybox ping -c 1 -W 2 "$vm2_ip"
-check "the VM guest reaches container 2" \
-	ip netns exec "$P-guest" busybox ping -c 1 -W 2 "${IP[2]%/*}"
-check "kuryrctl vm unplug of the guest's NIC" ctl vm unplug "$P-vnic"
-ip -n "$HOSTNS" link del "$P-vnic" 2>/dev/null
+# Traffic between containers and the VM on the same Neutron network: the
+# VM's tap is plugged with kuryrctl vm plug, as a hypervisor's would be.
+wait "$vmstart"
+check "the VM boots (QEMU, Debian's kernel)" test $? = 0
+diag <"$T/vm-start.log"
+check "kuryrctl vm plug of the VM's tap" ctl vm plug "$P-vtap" "$vm2_id"
+for _ in $(seq 50); do
+	[ "$(nq GET "/ports/$vm2_id" | jq1 '["port"]["status"]')" = ACTIVE ] && break
+	sleep 0.2
+done
+check_eq "Neutron shows the VM's port ACTIVE" ACTIVE "$(nq GET "/ports/$vm2_id" | jq1 '["port"]["status"]')"
+check "the guest takes its port's address" \
+	vmx "ip link set eth0 mtu 1442 up && ip addr add $vm2_ip/24 dev eth0"
+check "container 1 reaches the VM through ML2/OVN" \
+	ip netns exec "$P-c1" busybox ping -c 1 -W 5 "$vm2_ip"
+check "the VM reaches container 2" vmx "ping -c 1 -W 5 ${IP[2]%/*}"
+ip netns exec "$P-c2" busybox nc -l -p 5558 >"$T/vmtcp.out" &
+ncpid=$!
+sleep 0.2
+check "the VM sends over TCP to container 2" vmx "echo from-the-vm | nc -w 5 ${IP[2]%/*} 5558"
+wait "$ncpid"
+check_eq "... and container 2 receives it" "from-the-vm" "$(cat "$T/vmtcp.out")"
+check "kuryrctl vm unplug of the VM's tap" ctl vm unplug "$P-vtap"
+check "with its tap unplugged the VM is cut off" \
+	bash -c "! ip netns exec $P-c1 busybox ping -c 1 -W 1 $vm2_ip"
+"$SRC/scripts/vm.sh" stop "$VMDIR"
 nq DELETE "/ports/$vm2_id" >/dev/null
 
 # Security groups chosen in the netconf are on the port and enforced:

@@ -1,18 +1,27 @@
 #!/bin/bash
 # A VM's port on the same network as containers: kuryrctl creates it and
 # plugs the hypervisor's tap device into br-int the way os-vif does; OVN
-# then shows the port bound and up.
+# then shows the port bound and up, and a real VM (QEMU) on that tap
+# exchanges packets with a container.
 . "$(dirname "$0")/lib.sh"
 env_up
 ctl network create net1 --subnet 10.82.0.0/24 >/dev/null
 TAP=$P-tap
-ip -n "$HOSTNS" tuntap add "$TAP" mode tap
 
-check "kuryrctl port create for a VM" ctl port create --network net1 --name vm1 --device-id vm-one
+OUT=$(ctl -o json port create --network net1 --name vm1 --device-id vm-one); RC=$?
+check_eq "kuryrctl port create for a VM" 0 "$RC"
+VM_IP=$(jget '["ip"]')
+# The VM boots (QEMU makes its tap) while the port is checked.
+"$SRC/scripts/vm.sh" start "$T/vm" "$TAP" "$(jget '["mac"]')" "$HOSTNS" >"$T/vm-start.log" 2>&1 &
+vmstart=$!
+vmx() { "$SRC/scripts/vm.sh" exec "$T/vm" "$@"; }
 check_eq "OVN NB: the VM port has an address from the subnet" "10.82.0." \
 	"$(nbctl get Logical_Switch_Port vm1 dynamic_addresses | tr -d '"' | awk '{print $2}' | cut -d. -f1-3)."
 check_eq "OVN NB: the VM port is owned by a vm" "vm" \
 	"$(nbctl get Logical_Switch_Port vm1 external_ids:\"kuryr:device_owner\" | tr -d '"')"
+wait "$vmstart"
+check "the VM boots (QEMU, Debian's kernel)" test $? = 0
+diag <"$T/vm-start.log"
 OUT=$(ctl -o json vm plug "$TAP" vm1); RC=$?
 check_eq "kuryrctl vm plug succeeds" 0 "$RC"
 check_eq "kuryrctl vm plug reports the port up" True "$(jget '["up"]')"
@@ -25,6 +34,17 @@ check_eq "OVN SB: the port is bound to this chassis" "1" \
 pod c1
 cni ADD "$P-ctr1" eth0 "$NSPATH" "$(netconf net1)"
 check_eq "a container joins the VM's network" 0 "$RC"
+CIP=$(jget '["ips"][0]["address"]')
+check "the guest takes its port's address" \
+	vmx "ip link set eth0 up && ip addr add $VM_IP/24 dev eth0"
+check "the container reaches the VM" ip netns exec "$P-c1" busybox ping -c 1 -W 5 "$VM_IP"
+check "the VM reaches the container" vmx "ping -c 1 -W 5 ${CIP%/*}"
+ip netns exec "$P-c1" busybox nc -l -p 5559 >"$T/vmtcp.out" &
+ncpid=$!
+sleep 0.2
+check "the VM sends over TCP to the container" vmx "echo from-the-vm | nc -w 5 ${CIP%/*} 5559"
+wait "$ncpid"
+check_eq "... and the container receives it" "from-the-vm" "$(cat "$T/vmtcp.out")"
 check_eq "kuryrctl port list shows the VM and the container port" "container vm" \
 	"$(ctl -o json port list --network net1 | python3 -c 'import json,sys; print(" ".join(sorted(p["owner"] for p in json.load(sys.stdin))))')"
 ctl network list >"$T/list.out"
@@ -45,6 +65,9 @@ check_eq "a subnet with host bits set is refused" 1 "$RC"
 
 check "kuryrctl vm unplug" ctl vm unplug "$TAP"
 check_eq "OVSDB: the tap is off br-int" "" "$(vsctl list-ports br-int | grep "$TAP")"
+check "with its tap unplugged the VM is cut off" \
+	bash -c "! ip netns exec $P-c1 busybox ping -c 1 -W 1 $VM_IP"
+"$SRC/scripts/vm.sh" stop "$T/vm"
 check "kuryrctl port delete" ctl port delete vm1
 check_eq "OVN NB: the VM port is gone" "" "$(nbctl --bare --columns=name find Logical_Switch_Port name=vm1)"
 cni DEL "$P-ctr1" eth0 "$NSPATH" "$(netconf net1)"
