@@ -8,7 +8,7 @@ PKGS=(
 	meson ninja-build pkg-config gcc clang clang-format
 	libmnl-dev libjansson-dev libsqlite3-dev libinih-dev libmicrohttpd-dev libcurl4-openssl-dev
 	libyaml-dev
-	libcmocka-dev libclang-rt-14-dev
+	libcmocka-dev libgnutls28-dev libclang-rt-14-dev
 	# run: Open vSwitch (userspace datapath) and OVN
 	openvswitch-switch ovn-central ovn-host iproute2 sqlite3 python3
 	# test: reference CNI plugins, busybox (ping, nc), Go to build cnitool

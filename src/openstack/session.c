@@ -50,6 +50,7 @@ struct reply {
 	size_t len;
 	char *subject_token;
 	char *retry_after;
+	char curl_error[CURL_ERROR_SIZE]; /* curl's details of a failure */
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *userdata)
@@ -205,6 +206,7 @@ static void setup_handle(struct os_session *s, CURL *c, const char *url, const c
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, b);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, b->curl_error);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (*s->auth->cafile)
 		curl_easy_setopt(c, CURLOPT_CAINFO, s->auth->cafile);
@@ -214,6 +216,37 @@ static void setup_handle(struct os_session *s, CURL *c, const char *url, const c
 	}
 	if (payload)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
+}
+
+/* Failures no retry mends: the server's certificate is not trusted, or the
+ * CA file cannot be read. (Not CURLE_SSL_CONNECT_ERROR: a connection reset
+ * during the handshake is one too.) */
+static bool curl_permanent(CURLcode cc)
+{
+	return cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE;
+}
+
+/* "@what: " and why curl failed, in its own words and in ours for TLS. */
+static void curl_errmsg(struct os_session *s, char **reterr_msg, const char *what, CURLcode cc,
+			const struct reply *b)
+{
+	const char *detail = *b->curl_error ? b->curl_error : curl_easy_strerror(cc);
+
+	if (cc == CURLE_PEER_FAILED_VERIFICATION && *s->auth->cafile)
+		set_errmsg(reterr_msg,
+			   "%s: TLS: the server's certificate is not trusted by the CA file "
+			   "(cafile) \"%s\": %s",
+			   what, s->auth->cafile, detail);
+	else if (cc == CURLE_PEER_FAILED_VERIFICATION)
+		set_errmsg(reterr_msg,
+			   "%s: TLS: the server's certificate is not trusted by the system's CAs "
+			   "(set cafile to its CA): %s",
+			   what, detail);
+	else if (cc == CURLE_SSL_CACERT_BADFILE)
+		set_errmsg(reterr_msg, "%s: TLS: cannot use the CA file (cafile) \"%s\": %s", what,
+			   s->auth->cafile, detail);
+	else
+		set_errmsg(reterr_msg, "%s: %s", what, detail);
 }
 
 /* Take a curl handle, waiting while max are in use. */
@@ -364,8 +397,9 @@ int keystone_parse_token(json_t *reply, const char *service_type, const char *in
 
 /* POST /v3/auth/tokens with the session's credentials. Called without the
  * lock; fills the token, expiry, project and (without an override) the
- * endpoint. */
-static int token_fetch(struct os_session *s, char **reterr_msg)
+ * endpoint. *ret_permanent: Keystone could not be reached for a reason no
+ * retry mends (TLS). */
+static int token_fetch(struct os_session *s, bool *ret_permanent, char **reterr_msg)
 {
 	const struct os_auth_config *a = s->auth;
 	_cleanup_free_ char *url = NULL, *payload = NULL, *base = trim_url(a->auth_url);
@@ -398,8 +432,12 @@ static int token_fetch(struct os_session *s, char **reterr_msg)
 	curl_slist_free_all(h);
 	atomic_fetch_add(&s->token_fetches, 1);
 	if (cc != CURLE_OK) {
-		set_errmsg(reterr_msg, "Keystone at %s: %s", base, curl_easy_strerror(cc));
+		_cleanup_free_ char *what = strdup_printf("Keystone at %s", base);
+
+		curl_errmsg(s, reterr_msg, what ?: "Keystone", cc, &b);
 		reply_release(&b);
+		if (ret_permanent)
+			*ret_permanent = curl_permanent(cc);
 		return cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNREFUSED;
 	}
 	if (code != 201 && code != 200) {
@@ -459,11 +497,13 @@ static int token_fetch(struct os_session *s, char **reterr_msg)
 /* A copy of a valid token in *ret (NULL without Keystone), fetching a new
  * one if there is none or it is about to expire. One thread fetches; the
  * others wait for it. */
-static int token_get(struct os_session *s, char **ret, char **reterr_msg)
+static int token_get(struct os_session *s, char **ret, bool *ret_permanent, char **reterr_msg)
 {
 	int r = 0;
 
 	*ret = NULL;
+	if (ret_permanent)
+		*ret_permanent = false;
 	if (s->auth->auth_type == OS_AUTH_NONE)
 		return 0;
 	pthread_mutex_lock(&s->lock);
@@ -479,7 +519,7 @@ static int token_get(struct os_session *s, char **ret, char **reterr_msg)
 	}
 	s->fetching = true;
 	pthread_mutex_unlock(&s->lock);
-	r = token_fetch(s, reterr_msg);
+	r = token_fetch(s, ret_permanent, reterr_msg);
 	pthread_mutex_lock(&s->lock);
 	s->fetching = false;
 	pthread_cond_broadcast(&s->cond);
@@ -554,18 +594,18 @@ int os_request(struct os_session *s, const char *method, const char *path, json_
 		_cleanup_free_ char *token = NULL, *url = NULL, *auth_hdr = NULL;
 		struct curl_slist *h = NULL;
 		struct reply b = { 0 };
-		bool retry = false;
+		bool retry = false, permanent;
 		long delay = -1;
 		CURLcode cc;
 		CURL *c;
 
 		code = 0;
-		r = token_get(s, &token, reterr_msg);
+		r = token_get(s, &token, &permanent, reterr_msg);
 		if (r < 0) {
 			/* Keystone unreachable is worth another try; refused
-			 * credentials are not. */
-			if ((r == -ECONNREFUSED || r == -ETIMEDOUT) && a + 1 < attempts &&
-			    now_ms() + backoff_ms(a) < deadline) {
+			 * credentials or certificate are not. */
+			if ((r == -ECONNREFUSED || r == -ETIMEDOUT) && !permanent &&
+			    a + 1 < attempts && now_ms() + backoff_ms(a) < deadline) {
 				atomic_fetch_add(&s->retries, 1);
 				msleep(backoff_ms(a));
 				continue;
@@ -599,6 +639,7 @@ int os_request(struct os_session *s, const char *method, const char *path, json_
 		if (cc == CURLE_OK)
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 		handle_put(s, c);
 		curl_slist_free_all(h);
 		atomic_store(&s->reachable, cc == CURLE_OK);
@@ -606,10 +647,11 @@ int os_request(struct os_session *s, const char *method, const char *path, json_
 		if (cc != CURLE_OK) {
 			bool not_sent =
 			    cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST;
+			_cleanup_free_ char *what = strdup_printf("%s %s", method, url);
 
 			r = cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNREFUSED;
-			set_errmsg(reterr_msg, "%s %s: %s", method, path, curl_easy_strerror(cc));
-			retry = not_sent || idempotent;
+			curl_errmsg(s, reterr_msg, what ?: method, cc, &b);
+			retry = !curl_permanent(cc) && (not_sent || idempotent);
 		} else if (code == 401 && token && !renewed) {
 			/* Revoked or expired early: one new token, once. */
 			token_invalidate(s, token);
@@ -653,7 +695,7 @@ int os_session_login(struct os_session *s, char **reterr_msg)
 {
 	_cleanup_free_ char *token = NULL;
 
-	return token_get(s, &token, reterr_msg);
+	return token_get(s, &token, NULL, reterr_msg);
 }
 
 void os_session_project_id(struct os_session *s, char *out, size_t size)

@@ -5,8 +5,16 @@
  * credentials fail without showing the secret, 503 + Retry-After is waited
  * out, a POST is never repeated after a 500 while a GET is, the cap on
  * concurrent requests holds, connections are reused, and a closed port
- * fails fast. Also the pure Keystone helpers (auth body, catalog, times). */
+ * fails fast. Over HTTPS, with a CA and server certificate made here by
+ * GnuTLS: cafile set to that CA works, as does insecure; no cafile (the
+ * system's CAs) and another CA's file fail at once, not retried, saying the
+ * certificate is not trusted; a missing cafile fails naming the file. Also
+ * the pure Keystone helpers (auth body, catalog, times). */
 #include <arpa/inet.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -16,6 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -27,6 +36,7 @@
 
 struct server {
 	struct MHD_Daemon *d;
+	const char *scheme; /* "http" or "https" */
 	unsigned port;
 	atomic_int token_fetches, connections, busy_calls, fail_calls, in_flight, max_in_flight;
 	atomic_int token_gen; /* the valid token is "tok-<gen>" */
@@ -80,9 +90,9 @@ static enum MHD_Result token_reply(struct server *s, struct MHD_Connection *c, c
 			     "{\"type\":\"network\",\"endpoints\":["
 			     "{\"interface\":\"internal\",\"region_id\":\"R1\",\"url\":\"http://"
 			     "127.0.0.1:1/\"},"
-			     "{\"interface\":\"public\",\"region_id\":\"R1\",\"url\":\"http://"
+			     "{\"interface\":\"public\",\"region_id\":\"R1\",\"url\":\"%s://"
 			     "127.0.0.1:%u/\"}]}]}}",
-			     exp, s->port) > 0);
+			     exp, s->scheme, s->port) > 0);
 	return reply(c, 201, out, "X-Subject-Token", tok);
 }
 
@@ -163,6 +173,176 @@ static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_conte
 		atomic_fetch_add(&s->connections, 1);
 }
 
+/* The certificates of the HTTPS cases, made once for all of them: a CA whose
+ * file is in dir, the server's certificate and key signed by it (PEM, in
+ * memory), and another CA's file that did not sign it. */
+static struct {
+	char dir[64], ca[PATH_MAX], other_ca[PATH_MAX], missing[PATH_MAX];
+	char *server_cert, *server_key;
+} pki;
+
+struct cert {
+	gnutls_x509_privkey_t key;
+	gnutls_x509_crt_t crt;
+};
+
+/* @d, exported by GnuTLS, as a string. */
+static char *datum_str(gnutls_datum_t *d)
+{
+	char *s = strndup((const char *)d->data, d->size);
+
+	gnutls_free(d->data);
+	assert_non_null(s);
+	return s;
+}
+
+static char *crt_pem(const struct cert *c)
+{
+	gnutls_datum_t d;
+
+	assert_int_equal(gnutls_x509_crt_export2(c->crt, GNUTLS_X509_FMT_PEM, &d), 0);
+	return datum_str(&d);
+}
+
+static char *key_pem(const struct cert *c)
+{
+	gnutls_datum_t d;
+
+	assert_int_equal(gnutls_x509_privkey_export2(c->key, GNUTLS_X509_FMT_PEM, &d), 0);
+	return datum_str(&d);
+}
+
+/* A CA certificate named @cn (self-signed) if @ca is NULL, else a server
+ * certificate for 127.0.0.1 and localhost signed by @ca. */
+static void cert_make(struct cert *c, const char *cn, const struct cert *ca)
+{
+	static const unsigned char lo[] = { 127, 0, 0, 1 };
+	unsigned char serial[8], id[64];
+	size_t n = sizeof(id);
+	time_t now = time(NULL);
+
+	assert_int_equal(gnutls_x509_privkey_init(&c->key), 0);
+	assert_int_equal(
+	    gnutls_x509_privkey_generate(c->key, GNUTLS_PK_ECDSA,
+					 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
+	    0);
+	assert_int_equal(gnutls_x509_crt_init(&c->crt), 0);
+	assert_int_equal(gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial)), 0);
+	serial[0] &= 0x7f; /* positive */
+	assert_int_equal(gnutls_x509_crt_set_version(c->crt, 3), 0);
+	assert_int_equal(gnutls_x509_crt_set_serial(c->crt, serial, sizeof(serial)), 0);
+	assert_int_equal(gnutls_x509_crt_set_activation_time(c->crt, now - 3600), 0);
+	assert_int_equal(gnutls_x509_crt_set_expiration_time(c->crt, now + 86400), 0);
+	assert_int_equal(
+	    gnutls_x509_crt_set_dn_by_oid(c->crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen(cn)),
+	    0);
+	assert_int_equal(gnutls_x509_crt_set_key(c->crt, c->key), 0);
+	assert_int_equal(gnutls_x509_crt_set_basic_constraints(c->crt, !ca, -1), 0);
+	assert_int_equal(gnutls_x509_crt_get_key_id(c->crt, 0, id, &n), 0);
+	assert_int_equal(gnutls_x509_crt_set_subject_key_id(c->crt, id, n), 0);
+	if (!ca) {
+		assert_int_equal(gnutls_x509_crt_set_key_usage(c->crt, GNUTLS_KEY_KEY_CERT_SIGN |
+									   GNUTLS_KEY_CRL_SIGN),
+				 0);
+		ca = c;
+	} else {
+		assert_int_equal(
+		    gnutls_x509_crt_set_key_usage(c->crt, GNUTLS_KEY_DIGITAL_SIGNATURE), 0);
+		assert_int_equal(
+		    gnutls_x509_crt_set_key_purpose_oid(c->crt, GNUTLS_KP_TLS_WWW_SERVER, 0), 0);
+		assert_int_equal(gnutls_x509_crt_set_subject_alt_name(c->crt, GNUTLS_SAN_DNSNAME,
+								      "localhost", 9,
+								      GNUTLS_FSAN_APPEND),
+				 0);
+		assert_int_equal(gnutls_x509_crt_set_subject_alt_name(c->crt, GNUTLS_SAN_IPADDRESS,
+								      lo, sizeof(lo),
+								      GNUTLS_FSAN_APPEND),
+				 0);
+		n = sizeof(id);
+		assert_int_equal(gnutls_x509_crt_get_subject_key_id(ca->crt, id, &n, NULL), 0);
+		assert_int_equal(gnutls_x509_crt_set_authority_key_id(c->crt, id, n), 0);
+	}
+	assert_int_equal(gnutls_x509_crt_sign2(c->crt, ca->crt, ca->key, GNUTLS_DIG_SHA256, 0), 0);
+}
+
+static void cert_release(struct cert *c)
+{
+	gnutls_x509_crt_deinit(c->crt);
+	gnutls_x509_privkey_deinit(c->key);
+}
+
+static void write_file(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "we");
+
+	assert_non_null(f);
+	assert_true(fputs(data, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+}
+
+static int pki_setup(void **state)
+{
+	struct cert ca, other, server;
+	_cleanup_free_ char *ca_pem = NULL, *other_pem = NULL;
+
+	snprintf(pki.dir, sizeof(pki.dir), "/tmp/test-session.XXXXXX");
+	assert_non_null(mkdtemp(pki.dir));
+	snprintf(pki.ca, sizeof(pki.ca), "%s/ca.pem", pki.dir);
+	snprintf(pki.other_ca, sizeof(pki.other_ca), "%s/other-ca.pem", pki.dir);
+	snprintf(pki.missing, sizeof(pki.missing), "%s/no-such-ca.pem", pki.dir);
+	cert_make(&ca, "Kuryr-C test CA", NULL);
+	cert_make(&other, "Kuryr-C other test CA", NULL);
+	cert_make(&server, "localhost", &ca);
+	ca_pem = crt_pem(&ca);
+	other_pem = crt_pem(&other);
+	write_file(pki.ca, ca_pem);
+	write_file(pki.other_ca, other_pem);
+	pki.server_cert = crt_pem(&server);
+	pki.server_key = key_pem(&server);
+	cert_release(&ca);
+	cert_release(&other);
+	cert_release(&server);
+	return 0;
+}
+
+static int pki_teardown(void **state)
+{
+	unlink(pki.ca);
+	unlink(pki.other_ca);
+	rmdir(pki.dir);
+	free(pki.server_cert);
+	free(pki.server_key);
+	return 0;
+}
+
+/* The same handler over HTTP or HTTPS (with pki's server certificate). */
+static int server_start(struct server *srv, bool https)
+{
+	struct MHD_OptionItem tls[] = {
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, pki.server_key },
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, pki.server_cert },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+
+	if (https && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+		print_error("libmicrohttpd is built without TLS: the HTTPS cases cannot run\n");
+		return -1;
+	}
+	srv->scheme = https ? "https" : "http";
+	srv->d = MHD_start_daemon(
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+		(https ? MHD_USE_TLS : 0),
+	    0, NULL, NULL, handler, srv, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, notify_conn, srv, MHD_OPTION_SOCK_ADDR,
+	    &(struct sockaddr_in){ .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) },
+	    MHD_OPTION_ARRAY, https ? tls : &tls[2] /* none */, MHD_OPTION_END);
+	if (!srv->d)
+		return -1;
+	srv->port = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT)->port;
+	return 0;
+}
+
 struct fixture {
 	struct server srv;
 	struct os_auth_config auth;
@@ -170,30 +350,31 @@ struct fixture {
 	char auth_url[64];
 };
 
-static int setup_with(void **state, const char *password, int max_concurrent)
+struct setup_opts {
+	const char *password;
+	int max_concurrent;
+	bool https;
+	const char *cafile; /* NULL: "" */
+	bool insecure;
+};
+
+static int setup_with(void **state, const struct setup_opts *o)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	_cleanup_free_ char *err = NULL;
 
-	if (!f)
+	if (!f || server_start(&f->srv, o->https) < 0) {
+		free(f);
 		return -1;
-	f->srv.d = MHD_start_daemon(
-	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handler,
-	    &f->srv, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
-	    notify_conn, &f->srv, MHD_OPTION_SOCK_ADDR,
-	    &(struct sockaddr_in){ .sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) },
-	    MHD_OPTION_END);
-	if (!f->srv.d)
-		return -1;
-	f->srv.port = MHD_get_daemon_info(f->srv.d, MHD_DAEMON_INFO_BIND_PORT)->port;
-	snprintf(f->auth_url, sizeof(f->auth_url), "http://127.0.0.1:%u/v3", f->srv.port);
+	}
+	snprintf(f->auth_url, sizeof(f->auth_url), "%s://127.0.0.1:%u/v3", f->srv.scheme,
+		 f->srv.port);
 	f->auth = (struct os_auth_config){
 		.auth_type = OS_AUTH_PASSWORD,
 		.auth_url = f->auth_url,
 		.username = (char *)"kuryr",
 		.user_id = (char *)"",
-		.password = (char *)password,
+		.password = (char *)o->password,
 		.user_domain_name = (char *)"Default",
 		.user_domain_id = (char *)"",
 		.project_name = (char *)"kuryr",
@@ -206,12 +387,13 @@ static int setup_with(void **state, const char *password, int max_concurrent)
 		.region_name = (char *)"R1",
 		.interface = (char *)"public",
 		.endpoint_override = (char *)"",
-		.cafile = (char *)"",
+		.cafile = (char *)(o->cafile ? o->cafile : ""),
+		.insecure = o->insecure,
 	};
 	if (os_session_new(&(struct os_session_opts){ .auth = &f->auth,
 						      .service_type = "network",
 						      .timeout_ms = 5000,
-						      .max_concurrent = max_concurrent },
+						      .max_concurrent = o->max_concurrent },
 			   &f->s, &err) < 0) {
 		print_error("os_session_new: %s\n", err ? err : "?");
 		return -1;
@@ -222,17 +404,47 @@ static int setup_with(void **state, const char *password, int max_concurrent)
 
 static int setup(void **state)
 {
-	return setup_with(state, PASSWORD, 8);
+	return setup_with(state, &(struct setup_opts){ .password = PASSWORD, .max_concurrent = 8 });
 }
 
 static int setup_bad_password(void **state)
 {
-	return setup_with(state, "wrong-" PASSWORD, 8);
+	return setup_with(
+	    state, &(struct setup_opts){ .password = "wrong-" PASSWORD, .max_concurrent = 8 });
 }
 
 static int setup_cap2(void **state)
 {
-	return setup_with(state, PASSWORD, 2);
+	return setup_with(state, &(struct setup_opts){ .password = PASSWORD, .max_concurrent = 2 });
+}
+
+static int setup_tls_cafile(void **state)
+{
+	return setup_with(
+	    state, &(struct setup_opts){ .password = PASSWORD, .https = true, .cafile = pki.ca });
+}
+
+static int setup_tls_system_cas(void **state)
+{
+	return setup_with(state, &(struct setup_opts){ .password = PASSWORD, .https = true });
+}
+
+static int setup_tls_other_ca(void **state)
+{
+	return setup_with(state, &(struct setup_opts){
+				     .password = PASSWORD, .https = true, .cafile = pki.other_ca });
+}
+
+static int setup_tls_insecure(void **state)
+{
+	return setup_with(
+	    state, &(struct setup_opts){ .password = PASSWORD, .https = true, .insecure = true });
+}
+
+static int setup_tls_missing_cafile(void **state)
+{
+	return setup_with(state, &(struct setup_opts){
+				     .password = PASSWORD, .https = true, .cafile = pki.missing });
 }
 
 static int teardown(void **state)
@@ -382,6 +594,102 @@ static void test_connection_refused(void **state)
 	os_auth_config_release(&a);
 }
 
+static void tls_works(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *err = NULL;
+
+	assert_int_equal(os_session_login(f->s, &err), 0);
+	assert_null(err);
+	assert_int_equal(get(f, "GET", "/v2.0/ok", NULL), 0);
+	assert_int_equal(atomic_load(&f->srv.token_fetches), 1);
+}
+
+static void test_tls_cafile(void **state)
+{
+	tls_works(state);
+}
+
+static void test_tls_insecure(void **state)
+{
+	tls_works(state);
+}
+
+/* A certificate the client does not trust: Keystone's, then the service's
+ * (no Keystone); each fails at once, not retried. */
+static void tls_untrusted(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *err = NULL;
+	struct os_session_stats st;
+	struct os_auth_config a;
+	struct os_session *s;
+	char url[64];
+	double t0 = now_s();
+
+	assert_int_equal(get(f, "GET", "/v2.0/ok", &err), -ECONNREFUSED);
+	assert_true(now_s() - t0 < 1.0); /* the deadline is 5 s */
+	print_message("# %s\n", err);
+	assert_non_null(strstr(err, "TLS: the server's certificate is not trusted"));
+	assert_non_null(strstr(err, *f->auth.cafile ? f->auth.cafile : "system's CAs"));
+	assert_non_null(strstr(err, f->auth_url));
+	assert_null(strstr(err, PASSWORD));
+	os_session_stats(f->s, &st);
+	assert_int_equal(st.retries, 0);
+	assert_int_equal(st.token_fetches, 1);
+	assert_int_equal(atomic_load(&f->srv.connections), 1);
+	assert_int_equal(atomic_load(&f->srv.token_fetches), 0);
+
+	/* The same without Keystone: the service itself is refused. */
+	assert_int_equal(os_auth_config_init(&a), 0);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u", f->srv.port);
+	assert_int_equal(os_auth_config_set(&a, "endpoint_override", url, NULL), 0);
+	assert_int_equal(os_auth_config_set(&a, "cafile", f->auth.cafile, NULL), 0);
+	assert_int_equal(os_session_new(&(struct os_session_opts){ .auth = &a,
+								   .service_type = "network",
+								   .timeout_ms = 5000 },
+					&s, NULL),
+			 0);
+	free(err);
+	err = NULL;
+	t0 = now_s();
+	assert_int_equal(
+	    os_request(s, "GET", "/v2.0/ok", NULL, 0, OS_REQ_IDEMPOTENT, NULL, NULL, &err),
+	    -ECONNREFUSED);
+	assert_true(now_s() - t0 < 1.0);
+	print_message("# %s\n", err);
+	assert_non_null(strstr(err, "GET https://127.0.0.1:"));
+	assert_non_null(strstr(err, "TLS: the server's certificate is not trusted"));
+	os_session_stats(s, &st);
+	assert_int_equal(st.retries, 0);
+	assert_int_equal(atomic_load(&f->srv.connections), 2);
+	os_session_free(s);
+	os_auth_config_release(&a);
+}
+
+static void test_tls_system_cas(void **state)
+{
+	tls_untrusted(state);
+}
+
+static void test_tls_other_ca(void **state)
+{
+	tls_untrusted(state);
+}
+
+static void test_tls_missing_cafile(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *err = NULL;
+	struct os_session_stats st;
+
+	assert_int_equal(get(f, "GET", "/v2.0/ok", &err), -ECONNREFUSED);
+	print_message("# %s\n", err);
+	assert_non_null(strstr(err, pki.missing));
+	os_session_stats(f->s, &st);
+	assert_int_equal(st.retries, 0);
+}
+
 static void test_keystone_helpers(void **state)
 {
 	_cleanup_json_ json_t *tok = json_loads(
@@ -460,9 +768,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_over_quota, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrency_cap, setup_cap2, teardown),
 		cmocka_unit_test(test_connection_refused),
+		cmocka_unit_test_setup_teardown(test_tls_cafile, setup_tls_cafile, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_system_cas, setup_tls_system_cas,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_tls_other_ca, setup_tls_other_ca, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_insecure, setup_tls_insecure, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_missing_cafile, setup_tls_missing_cafile,
+						teardown),
 		cmocka_unit_test(test_keystone_helpers),
 		cmocka_unit_test(test_auth_bodies),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
 }
