@@ -4,9 +4,10 @@
 # to Keystone as user kuryr, creates a network in Neutron, attaches three
 # containers (network namespaces) through the real kuryr-cni from a pool of
 # pre-wired Neutron ports, one of them in a security group "web" made with
-# the openstack CLI; a VM port made with the openstack CLI is plugged
-# beside them; then ping and TCP between the containers, with the group
-# enforced, and the ports as Neutron reports them.
+# the openstack CLI; a real VM (QEMU) boots on a port made with the
+# openstack CLI, its tap plugged beside them; then ping and TCP between the
+# containers and the VM, with the group enforced, and the ports as Neutron
+# reports them.
 #
 #   scripts/demo-neutron.sh         set everything up and run the checks (re-runnable)
 #   scripts/demo-neutron.sh down    remove everything the demo made
@@ -71,6 +72,7 @@ down() {
 		timeout 60 "$B/kuryrctl" --socket "$SOCK" pool free >/dev/null 2>&1 || true
 	fi
 	stop_pid "$RUN/kuryrd.pid"
+	if [ -d "$RUN/vm" ]; then scripts/vm.sh stop "$RUN/vm"; fi
 	if [ -d "$RUN" ]; then
 		scripts/neutron.sh down "$RUN" >/dev/null 2>&1 || true
 		scripts/keystone.sh down "$RUN" >/dev/null 2>&1 || true
@@ -180,16 +182,22 @@ for c in "${CTRS[@]}"; do
 	say "container $c attached through kuryr-cni: eth0 ${IP[$c]} ($kind), group $sg"
 done
 
-say "VM port: openstack port create --host $HOST, then plug the hypervisor's tap device (kc-nd-vm)"
-vm_port=$(osc port create --network "$NET" --host "$HOST" -f value -c id kc-nd-vm)
-ip -n "$NS" tuntap add kc-nd-vm mode tap
+say "VM: openstack port create --host $HOST, boot it (QEMU) on tap kc-nd-vm, plug the tap"
+vm=$(osc port create --network "$NET" --host "$HOST" -f json kc-nd-vm)
+vm_port=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$vm")
+VM_IP=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["fixed_ips"][0]["ip_address"])' <<<"$vm")
+scripts/vm.sh start "$RUN/vm" kc-nd-vm \
+	"$(python3 -c 'import json,sys; print(json.load(sys.stdin)["mac_address"])' <<<"$vm")" "$NS" ||
+	die "the VM did not boot"
 ctl vm plug kc-nd-vm "$vm_port"
+scripts/vm.sh exec "$RUN/vm" "ip link set eth0 mtu $(osc network show "$NET" -f value -c mtu) up &&
+	ip addr add $VM_IP/${SUBNET#*/} dev eth0"
 status=$(osc port show "$vm_port" -f value -c status)
 [ "$status" = ACTIVE ] || die "Neutron shows the VM port $status, not ACTIVE"
 say "Neutron shows the VM port $vm_port ACTIVE on $HOST"
 
 ping_ok() { ip netns exec "$1" busybox ping -c 1 -W 2 "${IP[$2]%/*}" >/dev/null; }
-say "ping between the containers in Neutron's default group"
+say "ping between the containers and the VM in Neutron's default group"
 for a in kc-nd-1 kc-nd-2; do
 	for b in kc-nd-1 kc-nd-2; do
 		[ "$a" = "$b" ] && continue
@@ -197,6 +205,12 @@ for a in kc-nd-1 kc-nd-2; do
 		echo "    $a -> $b (${IP[$b]%/*}): ok"
 	done
 done
+for c in kc-nd-1 kc-nd-2; do
+	ip netns exec "$c" busybox ping -c 1 -W 5 "$VM_IP" >/dev/null || die "$c cannot reach the VM"
+	echo "    $c -> VM ($VM_IP): ok"
+done
+scripts/vm.sh exec "$RUN/vm" "ping -c 1 -W 5 ${IP[kc-nd-1]%/*}" >/dev/null || die "the VM cannot reach kc-nd-1"
+echo "    VM -> kc-nd-1 (${IP[kc-nd-1]%/*}): ok"
 ping_ok kc-nd-1 kc-nd-web && die "kc-nd-1 pinged kc-nd-web: group web lets ICMP in"
 echo "    kc-nd-1 -> kc-nd-web (${IP[kc-nd-web]%/*}): no answer (group web lets only TCP 8080 in)"
 
@@ -228,4 +242,4 @@ say "what kuryrd knows"
 ctl attachment list
 echo
 ctl pool list
-say "done: three containers and a VM port on one Neutron network. Remove with: scripts/demo-neutron.sh down"
+say "done: three containers and a VM on one Neutron network. Remove with: scripts/demo-neutron.sh down"

@@ -2,9 +2,9 @@
 # The main job, on the embedded default (local OVS + OVN, no OpenStack):
 # install what is needed, build, start Open vSwitch (userspace datapath),
 # OVN and kuryrd, create a network, attach three containers (network
-# namespaces) through the real kuryr-cni from a pool of pre-wired ports, plug
-# a VM's tap device for a port on the same network, and prove the
-# containers reach each other.
+# namespaces) through the real kuryr-cni from a pool of pre-wired ports, boot
+# a real VM (QEMU) whose tap is plugged for a port on the same network, and
+# prove the containers and the VM reach each other.
 #
 #   scripts/demo.sh         set everything up and run the checks (re-runnable)
 #   scripts/demo.sh down    remove everything the demo made
@@ -36,6 +36,7 @@ down() {
 		"$B/kuryrctl" network delete "$NET" >/dev/null 2>&1 || true
 	fi
 	stop_pid "$RUN/kuryrd.pid"
+	if [ -d "$RUN/vm" ]; then scripts/vm.sh stop "$RUN/vm"; fi
 	ip link del kc-demo-vm 2>/dev/null || true
 	ip netns del kc-demo-hold 2>/dev/null || true
 	for i in 1 2 3; do ip netns del kc-demo-$i 2>/dev/null || true; done
@@ -101,10 +102,13 @@ for i in 1 2 3; do
 	say "container kc-demo-$i attached through kuryr-cni: eth0 ${IP[$i]} ($kind)"
 done
 
-say "VM port: create it and plug the hypervisor's tap device (kc-demo-vm)"
-"$B/kuryrctl" port create --network "$NET" --name demo-vm --device-id demo-vm >/dev/null
-ip tuntap add kc-demo-vm mode tap
+say "VM: create its port, boot it (QEMU) on tap kc-demo-vm, plug the tap"
+vm=$("$B/kuryrctl" -o json port create --network "$NET" --name demo-vm --device-id demo-vm)
+VM_IP=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["ip"])' <<<"$vm")
+scripts/vm.sh start "$RUN/vm" kc-demo-vm "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["mac"])' <<<"$vm")" ||
+	die "the VM did not boot"
 "$B/kuryrctl" vm plug kc-demo-vm demo-vm
+scripts/vm.sh exec "$RUN/vm" "ip link set eth0 up && ip addr add $VM_IP/${SUBNET#*/} dev eth0"
 up=$(ovn-nbctl --db=unix:$RUN/ovn/nb.sock get Logical_Switch_Port demo-vm up)
 [ "$up" = true ] || die "OVN does not show the VM port up"
 say "OVN shows the VM port bound and up: $(ovn-sbctl --db=unix:$RUN/ovn/sb.sock --bare --columns=logical_port,chassis find Port_Binding logical_port=demo-vm | tr '\n' ' ')"
@@ -118,6 +122,14 @@ for a in 1 2 3; do
 		echo "    kc-demo-$a -> kc-demo-$b (${IP[$b]%/*}): ok"
 	done
 done
+say "containers and the VM ($VM_IP)"
+for a in 1 2 3; do
+	ip netns exec kc-demo-$a busybox ping -c 1 -W 5 "$VM_IP" >/dev/null ||
+		die "container $a cannot reach the VM"
+	echo "    kc-demo-$a -> VM ($VM_IP): ok"
+done
+scripts/vm.sh exec "$RUN/vm" "ping -c 1 -W 5 ${IP[1]%/*}" >/dev/null || die "the VM cannot reach container 1"
+echo "    VM -> kc-demo-1 (${IP[1]%/*}): ok"
 say "TCP from kc-demo-2 to kc-demo-1"
 ip netns exec kc-demo-1 busybox nc -l -p 8080 >"$RUN/tcp.out" &
 ncpid=$!
@@ -133,4 +145,4 @@ echo
 "$B/kuryrctl" port list --network "$NET"
 echo
 "$B/kuryrctl" pool list
-say "done: three containers and a VM port on one OVN network. Remove with: scripts/demo.sh down"
+say "done: three containers and a VM on one OVN network. Remove with: scripts/demo.sh down"

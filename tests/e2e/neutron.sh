@@ -1,8 +1,9 @@
 #!/bin/bash
 # Backend "neutron" against a real neutron-server (OpenStack Zed, ML2/OVN on
 # the same OVN): containers attached through kuryr-cni get real Neutron
-# ports that go ACTIVE and carry traffic; a VM port made with the openstack
-# CLI is plugged beside them; DEL gives the ports back; failures leave
+# ports that go ACTIVE and carry traffic; VM ports made with the openstack
+# CLI are plugged beside them (one under a real QEMU VM that talks to the
+# containers); DEL gives the ports back; failures leave
 # nothing behind.
 NEUTRON=true
 BACKEND=neutron
@@ -75,7 +76,7 @@ cat "$T/os.err" | diag
 OUT=$(ctl -o json vm plug "$TAP" "$vm_port"); RC=$?
 check_eq "kuryrctl vm plug of the CLI's port" 0 "$RC"
 check_eq "Neutron shows the VM port ACTIVE" ACTIVE "$(nq GET "/ports/$vm_port" | jq1 '["port"]["status"]')"
-check_eq "kuryrctl port list shows both containers and the VM" "container container vm" \
+check_eq "kuryrctl port list shows both containers and the two VM ports" "container container vm vm" \
 	"$(ctl -o json port list --network nnet | python3 -c 'import json,sys; print(" ".join(sorted(p["owner"] for p in json.load(sys.stdin))))')"
 # The VM's port as a trunk carrying another port as VLAN 101 (how
 # containers inside a VM get their own Neutron ports).
