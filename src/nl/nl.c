@@ -448,9 +448,12 @@ static bool ifname_valid(const char *name)
 }
 
 static const struct attr_policy link_policy[IFLA_MAX + 1] = {
-	[IFLA_IFNAME] = { .type = MNL_TYPE_STRING },   [IFLA_ADDRESS] = { .type = MNL_TYPE_BINARY },
-	[IFLA_MTU] = { .type = MNL_TYPE_U32 },	       [IFLA_GROUP] = { .type = MNL_TYPE_U32 },
+	[IFLA_IFNAME] = { .type = MNL_TYPE_STRING },
+	[IFLA_ADDRESS] = { .type = MNL_TYPE_BINARY },
+	[IFLA_MTU] = { .type = MNL_TYPE_U32 },
+	[IFLA_GROUP] = { .type = MNL_TYPE_U32 },
 	[IFLA_LINKINFO] = { .type = MNL_TYPE_NESTED },
+	[IFLA_PROMISCUITY] = { .type = MNL_TYPE_U32 },
 };
 
 static const struct attr_policy linkinfo_policy[IFLA_INFO_MAX + 1] = {
@@ -485,6 +488,8 @@ static int link_info_parse(const struct nlmsghdr *m, struct nl_link_info *ret)
 		l.mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
 	if (tb[IFLA_GROUP])
 		l.group = mnl_attr_get_u32(tb[IFLA_GROUP]);
+	if (tb[IFLA_PROMISCUITY])
+		l.promiscuity = mnl_attr_get_u32(tb[IFLA_PROMISCUITY]);
 	if (tb[IFLA_LINKINFO]) {
 		r = attrs_parse_nested(tb[IFLA_LINKINFO], linkinfo_policy, IFLA_INFO_MAX, li);
 		if (r < 0)

@@ -25,7 +25,10 @@ struct nl_link_info {
 	bool up;	/* IFF_UP set */
 	char kind[16];	/* IFLA_INFO_KIND, "" if none */
 	uint32_t group; /* IFLA_GROUP */
-	uint32_t flags; /* ifi_flags: IFF_UP, IFF_PROMISC, ... */
+	uint32_t flags; /* ifi_flags: IFF_UP, ... (IFF_PROMISC only if a user set it) */
+	/* IFLA_PROMISCUITY: every holder of promiscuous mode, e.g. one for
+	 * each passthru macvlan on this device that is up. */
+	uint32_t promiscuity;
 };
 
 /* Open a rtnetlink socket in the caller's current network namespace. */

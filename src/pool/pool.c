@@ -1159,7 +1159,10 @@ static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
 		return;
 	}
 	if (m->pp.prewire) {
-		intact = hold_link(m, e.stub, &li) == 0 && !(li.flags & IFF_PROMISC) &&
+		/* A stub still under a container's macvlan (a DEL renamed it
+		 * and crashed before deleting it) holds promiscuous mode:
+		 * ifi_flags do not show that, IFLA_PROMISCUITY does. */
+		intact = hold_link(m, e.stub, &li) == 0 && li.promiscuity == 0 &&
 			 binding_ovs_installed(m->ovs, e.host_ifname, NULL) == 1;
 		if (intact) {
 			e.stub_ifindex = li.ifindex;

@@ -171,6 +171,22 @@ start_kuryrd
 check_eq "restart: the row of a vanished netns is gone" 0 "$(store_sql 'select count(*) from attachments')"
 check_eq "restart: its entry is destroyed, not reused" "" "$(pool_lsps | grep "$gone_port")"
 
+# A DEL that crashed after it renamed the container's macvlan out of the
+# way and dropped the row, but before the background delete: on restart
+# the stub still carries that macvlan, so its entry is destroyed (and the
+# macvlan with it), never handed out again.
+pod half
+cni ADD "$P-half" eth0 "$NSPATH" "$C"
+half_port=$(store_sql "select port from attachments where container_id='$P-half'")
+stop_kuryrd KILL
+ip -n "$P-half" addr flush dev eth0
+ip -n "$P-half" link set eth0 name "kd$(echo "$half_port" | tr -d - | cut -c1-12)"
+store_sql "delete from attachments where container_id='$P-half'"
+start_kuryrd
+check_eq "restart after a half-done DEL: that entry is destroyed" "" "$(pool_lsps | grep "$half_port")"
+check_eq "... and the container's macvlan went with its stub" "" \
+	"$(ip -n "$P-half" -o link show | grep -v ': lo:')"
+
 # SIGKILL in the middle of churn (ADDs, DELs, drains and a refill all in
 # flight), then restart: the pool is consistent and nothing leaked.
 pids=()

@@ -541,6 +541,33 @@ static void test_link_del_removes_both_ends(void **state)
 	assert_int_equal(nl_link_get(tb.sk[NS_B], "kct6d", &l), -ENODEV);
 }
 
+/* A passthru macvlan in another netns, up, holds its lower device in
+ * promiscuous mode: IFLA_PROMISCUITY counts it, ifi_flags do not show it.
+ * (Pool recovery tells a stub still in use from a free one by this.) */
+static void test_macvlan_holds_promiscuity(void **state)
+{
+	struct nl_link_info stub, mv;
+
+	need_testbed();
+	veth_ab("kct7a", "kct7b", NULL, 0);
+	stub = link_get_ok(NS_A, "kct7a");
+	assert_int_equal(nl_link_set_up(tb.sk[NS_A], stub.ifindex, true, NULL), 0);
+	assert_int_equal(link_get_ok(NS_A, "kct7a").promiscuity, 0);
+
+	assert_int_equal(nl_macvlan_passthru_add(tb.sk[NS_A], "kct7m", stub.ifindex, tb.fd[NS_B],
+						 test_mac, 0, NULL),
+			 0);
+	mv = link_get_ok(NS_B, "kct7m");
+	assert_string_equal(mv.kind, "macvlan");
+	assert_int_equal(link_get_ok(NS_A, "kct7a").promiscuity, 0); /* not up yet */
+	assert_int_equal(nl_link_set_up(tb.sk[NS_B], mv.ifindex, true, NULL), 0);
+	assert_int_equal(link_get_ok(NS_A, "kct7a").promiscuity, 1);
+	assert_false(link_get_ok(NS_A, "kct7a").flags & IFF_PROMISC);
+
+	assert_int_equal(nl_link_del(tb.sk[NS_B], "kct7m", NULL), 0);
+	assert_int_equal(link_get_ok(NS_A, "kct7a").promiscuity, 0);
+}
+
 static void test_extack_message(void **state)
 {
 	_cleanup_free_ char *err = NULL;
@@ -824,6 +851,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_addr_add_and_dump, flush_links, flush_links),
 		cmocka_unit_test_setup_teardown(test_route_add_and_dump, flush_links, flush_links),
 		cmocka_unit_test_setup_teardown(test_link_del_removes_both_ends, flush_links,
+						flush_links),
+		cmocka_unit_test_setup_teardown(test_macvlan_holds_promiscuity, flush_links,
 						flush_links),
 		cmocka_unit_test_setup_teardown(test_extack_message, flush_links, flush_links),
 		cmocka_unit_test_setup_teardown(test_multipart_dump_and_group_delete, flush_links,
