@@ -106,7 +106,7 @@ up)
 		type_drivers = local,flat,geneve
 		tenant_network_types = geneve
 		mechanism_drivers = ovn
-		extension_drivers = port_security,qos
+		extension_drivers = port_security,qos,tag_ports_during_bulk_creation
 		overlay_ip_version = 4
 		[ml2_type_geneve]
 		vni_ranges = 1:65536

@@ -200,6 +200,9 @@ struct neutron_opts {
 	const char *const *security_groups;
 	const char *qos_policy;
 	const char *bridge; /* the node's OVS bridge, to check vif_details against */
+	/* [neutron_defaults] resource_tags: on everything created; listings
+	 * of kuryr's ports ask for them. NULL: none. */
+	const char *const *resource_tags;
 };
 
 /* Backend "neutron": Neutron API v2.0, found in Keystone's catalog or at

@@ -16,6 +16,7 @@
  *              after the fact, off the ADD/DEL path. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdatomic.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <time.h>
@@ -38,6 +39,11 @@ struct neutron_backend {
 	char *bridge;		/* where this node plugs ports */
 	char **security_groups; /* NULL-terminated; NULL: Neutron's default */
 	char *qos_policy;
+	json_t *tags;	  /* resource_tags, an array; NULL: none */
+	char *tags_query; /* "&tags=a,b" for listings of our ports, or "" */
+	/* Whether a port create may carry its tags (Neutron's extension
+	 * tag-ports-during-bulk-creation): -1 not known yet, 0, 1. */
+	atomic_int tags_in_body;
 };
 
 /* What a port gets beyond its network, resolved to Neutron ids once per
@@ -46,6 +52,7 @@ struct port_opts {
 	json_t *sg_ids; /* array; NULL: Neutron's default group */
 	char qos_id[40];
 	const char *project;
+	bool tags_in_body; /* else tag_after() each port */
 };
 
 static struct neutron_backend *to_neutron(struct backend *b)
@@ -96,6 +103,51 @@ static char *escape(const char *s)
 	if (c)
 		curl_easy_cleanup(c);
 	return r;
+}
+
+/* resource_tags on @collection/@id ("/networks", ...), for what cannot
+ * carry them in its create request: all in one request, or (QoS policies,
+ * whose tags cannot be replaced at once) one request per tag. */
+static int tag_after(struct neutron_backend *nb, const char *collection, const char *id,
+		     char **reterr_msg)
+{
+	_cleanup_free_ char *path = NULL;
+	size_t i;
+	json_t *t;
+
+	if (!nb->tags)
+		return 0;
+	if (!id || asprintf(&path, "%s/%s/tags", collection, id) < 0)
+		return -ENOMEM;
+	if (!streq(collection, "/qos/policies"))
+		return api(nb, "PUT", path, json_pack("{s:O}", "tags", nb->tags), NULL, reterr_msg);
+	json_array_foreach(nb->tags, i, t) {
+		_cleanup_free_ char *one = NULL, *e = escape(json_string_value(t));
+		int r;
+
+		if (!e || asprintf(&one, "%s/%s", path, e) < 0)
+			return -ENOMEM;
+		r = api(nb, "PUT", one, NULL, NULL, reterr_msg);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Whether port creates can carry the tags; asked of Neutron once. */
+static bool tags_in_body(struct neutron_backend *nb)
+{
+	int known = atomic_load(&nb->tags_in_body);
+	int r;
+
+	if (!nb->tags)
+		return false;
+	if (known >= 0)
+		return known;
+	r = api(nb, "GET", "/extensions/tag-ports-during-bulk-creation", NULL, NULL, NULL);
+	if (r == 0 || r == -ENOENT)
+		atomic_store(&nb->tags_in_body, r == 0);
+	return r == 0;
 }
 
 /* Every item of a listing (@path has a query already), a page of
@@ -309,8 +361,14 @@ static int neutron_network_create(struct backend *b, const struct network_spec *
 		json_object_set_new(json_object_get(sub, "subnet"), "gateway_ip",
 				    *spec->gateway ? json_string(spec->gateway) : json_null());
 	r = api(nb, "POST", "/subnets", sub, &sres, reterr_msg);
+	if (r == 0)
+		r = tag_after(nb, "/networks", id, reterr_msg);
+	if (r == 0)
+		r = tag_after(nb, "/subnets",
+			      json_object_get_str(json_object_get(sres, "subnet"), "id"),
+			      reterr_msg);
 	if (r < 0) {
-		/* No half-made network. */
+		/* No half-made network (its subnet goes with it). */
 		if (asprintf(&path, "/networks/%s", id ? id : "") >= 0)
 			(void)api(nb, "DELETE", path, NULL, NULL, NULL);
 		return r;
@@ -379,10 +437,19 @@ static int find_port(struct neutron_backend *nb, const char *name, json_t **ret,
 
 	if (!e || asprintf(&path, "/ports/%s", e) < 0)
 		return -ENOMEM;
-	r = api(nb, "GET", path, NULL, &res, NULL);
+	r = api(nb, "GET", path, NULL, &res, reterr_msg);
 	if (r == 0) {
 		*ret = json_incref(json_object_get(res, "port"));
 		return 0;
+	}
+	/* Only a 404 means "no port with this id": a Neutron that cannot
+	 * answer must not make a port look gone (a rollback would forget
+	 * it). Then it may still be a name. */
+	if (r != -ENOENT)
+		return r;
+	if (reterr_msg) {
+		free(*reterr_msg);
+		*reterr_msg = NULL;
 	}
 	return first_by_name(nb, "port", name, ret, reterr_msg);
 }
@@ -474,8 +541,9 @@ static int port_opts_resolve(struct neutron_backend *nb, const struct port_spec 
 	const char *qos = spec->qos_policy ? spec->qos_policy : nb->qos_policy;
 	int r;
 
-	*o = (struct port_opts){ .project = spec->project && *spec->project ? spec->project
-									    : nb->project };
+	*o = (struct port_opts){ .project =
+				     spec->project && *spec->project ? spec->project : nb->project,
+				 .tags_in_body = tags_in_body(nb) };
 	if (spec->owner == PORT_OWNER_VM)
 		return 0;
 	if (sgs) {
@@ -535,6 +603,8 @@ static json_t *port_body(struct neutron_backend *nb, const struct port_spec *spe
 		json_object_set_new(p, "qos_policy_id", json_string(o->qos_id));
 	if (spec->owner == PORT_OWNER_POOL && spec->pool_key)
 		json_object_set_new(p, "description", json_string(spec->pool_key));
+	if (o->tags_in_body)
+		json_object_set(p, "tags", nb->tags);
 	return p;
 }
 
@@ -568,6 +638,13 @@ static int neutron_port_create(struct backend *b, const struct port_spec *spec,
 		return r;
 	p = json_object_get(res, "port");
 	row_to_port(nb, p, net.name, ret);
+	if (!o.tags_in_body) {
+		r = tag_after(nb, "/ports", ret->name, reterr_msg);
+		if (r < 0) {
+			(void)b->ops->port_delete(b, ret->name, NULL);
+			return r;
+		}
+	}
 	if (spec->owner != PORT_OWNER_VM) {
 		/* The vif_type picks the binding driver: only "ovs" exists here. */
 		const char *vif = json_object_get_str(p, "binding:vif_type");
@@ -669,6 +746,14 @@ static int neutron_port_create_bulk(struct backend *b, const struct port_spec *s
 		row_to_port(nb, json_array_get(ports, i), net.name, &ret[i]);
 		ret[i].prefixlen = len;
 	}
+	for (unsigned i = 0; i < n && !o.tags_in_body; i++) {
+		r = tag_after(nb, "/ports", ret[i].name, reterr_msg);
+		if (r < 0) {
+			for (unsigned j = 0; j < n; j++)
+				(void)b->ops->port_delete(b, ret[j].name, NULL);
+			return r;
+		}
+	}
 	return 0;
 }
 
@@ -694,7 +779,9 @@ static int neutron_port_list(struct backend *b, const char *network, struct kury
 		if (asprintf(&path, "/ports?network_id=%s" PORT_FIELDS, net.id) < 0)
 			return -ENOMEM;
 	} else {
-		if (!(path = strdup("/ports?device_owner=" DEVICE_OWNER PORT_FIELDS)))
+		/* With resource_tags, only the ports that carry them. */
+		if (asprintf(&path, "/ports?device_owner=" DEVICE_OWNER "%s" PORT_FIELDS,
+			     nb->tags_query) < 0)
 			return -ENOMEM;
 		/* Network names in one listing, not one GET per port. */
 		r = list_all(nb, "/networks?fields=id&fields=name", "networks", &nets, reterr_msg);
@@ -849,6 +936,7 @@ static int neutron_sg_create(struct backend *b, const char *name, json_t **ret, 
 	struct neutron_backend *nb = to_neutron(b);
 	_cleanup_json_ json_t *res = NULL;
 	json_t *body = json_pack("{s:s}", "name", name);
+	const char *id_made;
 	char id[40];
 	int r;
 
@@ -861,9 +949,16 @@ static int neutron_sg_create(struct backend *b, const char *name, json_t **ret, 
 		json_object_set_new(body, "project_id", json_string(nb->project));
 	r = api(nb, "POST", "/security-groups", json_pack("{s:o}", "security_group", body), &res,
 		reterr_msg);
-	if (r == 0)
-		*ret = sg_json(json_object_get(res, "security_group"));
-	return r;
+	if (r < 0)
+		return r;
+	id_made = json_object_get_str(json_object_get(res, "security_group"), "id");
+	r = tag_after(nb, "/security-groups", id_made, reterr_msg);
+	if (r < 0) {
+		(void)api_delete(nb, "/security-groups", id_made, NULL);
+		return r;
+	}
+	*ret = sg_json(json_object_get(res, "security_group"));
+	return 0;
 }
 
 static int neutron_sg_rule_add(struct backend *b, const char *sg, const struct sg_rule *rule,
@@ -937,6 +1032,8 @@ static int neutron_qos_create(struct backend *b, const char *name, unsigned max_
 		json_pack("{s:{s:i, s:i}}", "bandwidth_limit_rule", "max_kbps", (int)max_kbps,
 			  "max_burst_kbps", (int)max_burst_kbps),
 		NULL, reterr_msg);
+	if (r == 0)
+		r = tag_after(nb, "/qos/policies", id, reterr_msg);
 	if (r < 0) {
 		(void)api_delete(nb, "/qos/policies", id, NULL); /* no policy without its limit */
 		return r;
@@ -987,9 +1084,19 @@ static int find_trunk(struct neutron_backend *nb, const char *ref, json_t **ret,
 
 	if (!e || asprintf(&path, "/trunks/%s", e) < 0)
 		return -ENOMEM;
-	if (is_uuid(ref) && api(nb, "GET", path, NULL, &res, NULL) == 0) {
-		*ret = json_incref(json_object_get(res, "trunk"));
-		return 0;
+	if (is_uuid(ref)) {
+		int r = api(nb, "GET", path, NULL, &res, reterr_msg);
+
+		if (r == 0) {
+			*ret = json_incref(json_object_get(res, "trunk"));
+			return 0;
+		}
+		if (r != -ENOENT) /* not a 404: not a sign it is gone */
+			return r;
+		if (reterr_msg) {
+			free(*reterr_msg);
+			*reterr_msg = NULL;
+		}
 	}
 	return first_by_name(nb, "trunk", ref, ret, reterr_msg);
 }
@@ -1012,6 +1119,13 @@ static int neutron_trunk_create(struct backend *b, const char *parent, const cha
 	r = api(nb, "POST", "/trunks", json_pack("{s:o}", "trunk", body), &res, reterr_msg);
 	if (r < 0)
 		return r;
+	r = tag_after(nb, "/trunks", json_object_get_str(json_object_get(res, "trunk"), "id"),
+		      reterr_msg);
+	if (r < 0) {
+		(void)api_delete(nb, "/trunks",
+				 json_object_get_str(json_object_get(res, "trunk"), "id"), NULL);
+		return r;
+	}
 	*ret = trunk_json(json_object_get(res, "trunk"));
 	return 0;
 }
@@ -1159,6 +1273,8 @@ static void neutron_free(struct backend *b)
 	free(nb->qos_policy);
 	free(nb->project);
 	free(nb->host);
+	json_decref(nb->tags);
+	free(nb->tags_query);
 	free(nb);
 }
 
@@ -1234,7 +1350,30 @@ int backend_neutron_new(const struct neutron_opts *o, struct backend **ret, char
 			return -ENOMEM;
 		}
 	}
-	if (!nb->project || !nb->host || !nb->pod_subnet || !nb->bridge || !nb->qos_policy) {
+	atomic_init(&nb->tags_in_body, -1);
+	nb->tags_query = strdup("");
+	if (o->resource_tags && *o->resource_tags) {
+		_cleanup_free_ char *joined = NULL, *e = NULL;
+
+		nb->tags = json_array();
+		for (const char *const *t = o->resource_tags; nb->tags && *t; t++) {
+			char *j =
+			    strdup_printf("%s%s%s", joined ? joined : "", joined ? "," : "", *t);
+
+			if (!j) {
+				neutron_free(&nb->base);
+				return -ENOMEM;
+			}
+			free(joined);
+			joined = j;
+			json_array_append_new(nb->tags, json_string(*t));
+		}
+		e = joined ? escape(joined) : NULL;
+		free(nb->tags_query);
+		nb->tags_query = e ? strdup_printf("&tags=%s", e) : NULL;
+	}
+	if (!nb->project || !nb->host || !nb->pod_subnet || !nb->bridge || !nb->qos_policy ||
+	    !nb->tags_query) {
 		neutron_free(&nb->base);
 		return -ENOMEM;
 	}

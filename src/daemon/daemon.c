@@ -1550,6 +1550,7 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 		goto fail;
 	if (streq(cfg->backend, "neutron")) {
 		char *const *sgs = cfg->neutron_pod_security_groups;
+		char *const *tags = cfg->neutron_resource_tags;
 
 		r = backend_neutron_new(
 		    &(struct neutron_opts){
@@ -1561,6 +1562,7 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 			.pod_subnet = cfg->neutron_pod_subnet,
 			.security_groups = sgs && *sgs ? (const char *const *)sgs : NULL,
 			.qos_policy = cfg->neutron_pod_qos_policy,
+			.resource_tags = tags && *tags ? (const char *const *)tags : NULL,
 			.bridge =
 			    *cfg->neutron_ovs_bridge ? cfg->neutron_ovs_bridge : cfg->ovs_bridge,
 		    },

@@ -49,6 +49,7 @@ int config_init(struct kuryr_config *c)
 		.neutron_pod_security_groups = strv_new_empty(),
 		.neutron_ovs_bridge = strdup(""),
 		.neutron_pod_qos_policy = strdup(""),
+		.neutron_resource_tags = strv_new_empty(),
 	};
 	{
 		char h[256] = "localhost";
@@ -60,7 +61,8 @@ int config_init(struct kuryr_config *c)
 	    !c->socket || !c->state_dir || !c->metrics_address || !c->host || !c->holding_netns ||
 	    !c->neutron_cloud || !c->neutron_project || !c->neutron_pod_subnet ||
 	    !c->neutron_pod_security_groups || !c->neutron_ovs_bridge ||
-	    !c->neutron_pod_qos_policy || os_auth_config_init(&c->neutron_auth) < 0) {
+	    !c->neutron_pod_qos_policy || !c->neutron_resource_tags ||
+	    os_auth_config_init(&c->neutron_auth) < 0) {
 		config_release(c);
 		return -ENOMEM;
 	}
@@ -97,6 +99,7 @@ void config_release(struct kuryr_config *c)
 	strv_free(c->neutron_pod_security_groups);
 	free(c->neutron_ovs_bridge);
 	free(c->neutron_pod_qos_policy);
+	strv_free(c->neutron_resource_tags);
 	*c = (struct kuryr_config){ 0 };
 }
 
@@ -328,6 +331,8 @@ static int handler(void *user, const char *section, const char *name, const char
 			r = set_str(&c->neutron_ovs_bridge, value);
 		else if (streq(name, "pod_qos_policy"))
 			r = set_str(&c->neutron_pod_qos_policy, value);
+		else if (streq(name, "resource_tags"))
+			r = set_list(&c->neutron_resource_tags, value);
 	} else if (streq(section, "vif_pool")) {
 		if (streq(name, "enabled"))
 			r = set_bool(&c->pool_enabled, value);

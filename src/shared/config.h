@@ -52,6 +52,7 @@ struct kuryr_config {
 	char **neutron_pod_security_groups; /* pod_security_groups */
 	char *neutron_ovs_bridge;	    /* ovs_bridge: "" = [ovs] bridge */
 	char *neutron_pod_qos_policy;	    /* pod_qos_policy: name or id, "" = none */
+	char **neutron_resource_tags;	    /* resource_tags: like pod_security_groups */
 };
 
 /* Fill @c with the built-in defaults. */

@@ -7,6 +7,10 @@
 # nothing behind.
 NEUTRON=true
 BACKEND=neutron
+# Everything kuryrd makes carries these; it touches only ports that do.
+KURYR_CONF_EXTRA="[neutron_defaults]
+resource_tags = kuryr-e2e,node-$$"
+TAGS='["kuryr-e2e", "node-'$$'"]'
 . "$(dirname "$0")/lib.sh"
 env_up
 HOST=kuryr-$(hostname)-$HOSTNS
@@ -18,6 +22,8 @@ check "kuryrctl creates a network in Neutron" ctl network create nnet --subnet 1
 net_id=$(nq GET "/networks?name=nnet" | jq1 '["networks"][0]["id"]')
 check_eq "Neutron has the network with its IPv4 subnet" "10.62.0.0/24 10.62.0.1" \
 	"$(nq GET "/subnets?network_id=$net_id" | jq1 '["subnets"][0]["cidr"]') $(nq GET "/subnets?network_id=$net_id" | jq1 '["subnets"][0]["gateway_ip"]')"
+check_eq "the network and its subnet carry resource_tags" "$TAGS $TAGS" \
+	"$(nq GET "/networks/$net_id" | jq1 '["network"]["tags"]') $(nq GET "/subnets?network_id=$net_id" | jq1 '["subnets"][0]["tags"]')"
 C=$(netconf nnet)
 
 # A real VM (QEMU) on a port the openstack CLI makes, in the default
@@ -44,8 +50,9 @@ for i in 1 2; do
 	IP[$i]=$(jget '["ips"][0]["address"]')
 	mac=$(jget '["interfaces"][1]["mac"]')
 	port=$(nq GET "/ports?device_id=$P-ctr$i" | jq1 '["ports"][0]')
-	check_eq "Neutron port $i: compute:kuryr, this host, ACTIVE" "compute:kuryr $HOST ACTIVE" \
-		"$(jq1 '["device_owner"]' <<<"$port") $(jq1 '["binding:host_id"]' <<<"$port") $(jq1 '["status"]' <<<"$port")"
+	check_eq "Neutron port $i: compute:kuryr, this host, ACTIVE, resource_tags" \
+		"compute:kuryr $HOST ACTIVE $TAGS" \
+		"$(jq1 '["device_owner"]' <<<"$port") $(jq1 '["binding:host_id"]' <<<"$port") $(jq1 '["status"]' <<<"$port") $(jq1 '["tags"]' <<<"$port")"
 	check_eq "Neutron port $i: the MAC and IP the container has" \
 		"$(jq1 '["mac_address"]' <<<"$port") $(jq1 '["fixed_ips"][0]["ip_address"]' <<<"$port")" \
 		"$(ip -n "$P-c$i" -j link show eth0 | jq1 '[0]["address"]') $(ip -n "$P-c$i" -o -4 addr show dev eth0 | awk '{print $4}' | cut -d/ -f1)"
@@ -82,6 +89,8 @@ check_eq "kuryrctl port list shows both containers and the two VM ports" "contai
 # containers inside a VM get their own Neutron ports).
 check "kuryrctl trunk create on the VM's port" ctl trunk create "$vm_port" --name vmtrunk
 check "kuryrctl port create for a nested container" ctl port create --network nnet --name nested1
+check_eq "the trunk and the port kuryrctl made carry resource_tags" "$TAGS $TAGS" \
+	"$(nq GET "/trunks?name=vmtrunk" | jq1 '["trunks"][0]["tags"]') $(nq GET "/ports?name=nested1" | jq1 '["ports"][0]["tags"]')"
 check "kuryrctl trunk add-subport vmtrunk nested1 101" ctl trunk add-subport vmtrunk nested1 101
 nested_id=$(nq GET "/ports?name=nested1" | jq1 '["ports"][0]["id"]')
 check_eq "Neutron: the trunk on the VM's port carries nested1 as VLAN 101" \
@@ -129,6 +138,8 @@ nq DELETE "/ports/$vm2_id" >/dev/null
 # Security groups chosen in the netconf are on the port and enforced:
 # group "web" lets TCP 8080 in and nothing else.
 check "kuryrctl security-group create web" ctl security-group create web
+check_eq "the group carries resource_tags" "$TAGS" \
+	"$(nq GET "/security-groups?name=web" | jq1 '["security_groups"][0]["tags"]')"
 check "kuryrctl security-group rule-add web: TCP 8080 in" \
 	ctl security-group rule-add web --protocol tcp --port 8080
 sg=$(nq GET "/security-groups?name=web&project_id=kuryr-e2e" | jq1 '["security_groups"][0]["id"]')
@@ -166,6 +177,8 @@ check_eq "DEL of the web container" 0 "$RC"
 # turns its bandwidth limit into an OVN QoS rule for that port.
 OUT=$(ctl -o json qos create slow --max-kbps 2000 --max-burst-kbps 200); RC=$?
 check_eq "kuryrctl qos create slow (2000 kbps)" 0 "$RC"
+check_eq "the policy carries resource_tags" "$TAGS" \
+	"$(nq GET "/qos/policies?name=slow" | jq1 '["policies"][0]["tags"]')"
 qos=$(jget '["id"]')
 cni ADD "$P-web" eth0 "$NSPATH" "$(netconf nnet 1.1.0 '"qos_policy":"slow"')"
 check_eq "ADD with qos_policy slow" 0 "$RC"
@@ -212,6 +225,8 @@ stop_kuryrd
 printf '[vif_pool]\nenabled = true\nprewire = true\nports_pool_min = 3\nports_pool_batch = 3\n' >>"$T/kuryr.conf"
 start_kuryrd
 check "kuryrctl pool populate on Neutron" ctl pool populate nnet
+check_eq "pool ports (one bulk POST) carry resource_tags" "$TAGS $TAGS $TAGS" \
+	"$(nq GET "/ports?device_owner=compute:kuryr" | python3 -c 'import json,sys; print(" ".join(json.dumps(p["tags"]) for p in json.load(sys.stdin)["ports"]))')"
 check_eq "Neutron: 3 pool ports of this host, no device_id" "3" \
 	"$(nq GET "/ports?device_owner=compute:kuryr&binding:host_id=$HOST&device_id=" | jq1 '["ports"].__len__()')"
 check_eq "and they are ACTIVE (plugged, parked)" "ACTIVE ACTIVE ACTIVE" \
@@ -272,8 +287,10 @@ pod keep
 cni ADD "$P-keep" eth0 "$NSPATH" "$C"
 check_eq "a container attached across the restart" 0 "$RC"
 stop_kuryrd
-left=$(nq POST /ports "{\"port\":{\"network_id\":\"$net_id\",\"project_id\":\"kuryr-e2e\",\"device_owner\":\"compute:kuryr\",\"device_id\":\"gone-container\",\"binding:host_id\":\"$HOST\"}}" | jq1 '["port"]["id"]')
-other=$(nq POST /ports "{\"port\":{\"network_id\":\"$net_id\",\"project_id\":\"kuryr-e2e\",\"device_owner\":\"compute:kuryr\",\"device_id\":\"elsewhere\",\"binding:host_id\":\"another-node\"}}" | jq1 '["port"]["id"]')
+left=$(nq POST /ports "{\"port\":{\"network_id\":\"$net_id\",\"project_id\":\"kuryr-e2e\",\"device_owner\":\"compute:kuryr\",\"device_id\":\"gone-container\",\"binding:host_id\":\"$HOST\",\"tags\":$TAGS}}" | jq1 '["port"]["id"]')
+other=$(nq POST /ports "{\"port\":{\"network_id\":\"$net_id\",\"project_id\":\"kuryr-e2e\",\"device_owner\":\"compute:kuryr\",\"device_id\":\"elsewhere\",\"binding:host_id\":\"another-node\",\"tags\":$TAGS}}" | jq1 '["port"]["id"]')
+# One without this deployment's tags: another deployment's, not kuryrd's.
+untagged=$(nq POST /ports "{\"port\":{\"network_id\":\"$net_id\",\"project_id\":\"kuryr-e2e\",\"device_owner\":\"compute:kuryr\",\"device_id\":\"theirs\",\"binding:host_id\":\"$HOST\",\"tags\":[\"kuryr-e2e\"]}}" | jq1 '["port"]["id"]')
 start_kuryrd
 for _ in $(seq 50); do
 	[ "$(nq GET "/ports?id=$left" | jq1 '["ports"].__len__()')" = 0 ] && break
@@ -282,9 +299,11 @@ done
 check_eq "kuryrd deletes this node's leftover container port soon after it starts" 0 \
 	"$(nq GET "/ports?id=$left" | jq1 '["ports"].__len__()')"
 check_eq "... and leaves another node's alone" 1 "$(nq GET "/ports?id=$other" | jq1 '["ports"].__len__()')"
+check_eq "... and one without all of resource_tags" 1 "$(nq GET "/ports?id=$untagged" | jq1 '["ports"].__len__()')"
 check_eq "... and the attached container's port alone" 1 \
 	"$(nq GET "/ports?device_id=$P-keep" | jq1 '["ports"].__len__()')"
 nq DELETE "/ports/$other" >/dev/null
+nq DELETE "/ports/$untagged" >/dev/null
 cni DEL "$P-keep" eth0 "/run/netns/$P-keep" "$C"
 check_eq "DEL of that container" "0 0" "$RC $(nq GET "/ports?device_id=$P-keep" | jq1 '["ports"].__len__()')"
 

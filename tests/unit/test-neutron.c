@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The Neutron backend's listings against a small in-process server that
- * pages like Neutron (limit + marker, sorted by id): more ports than fit a
- * page are all read, each once, with their networks' names from one
- * network listing, and only the fields kuryrd uses are asked for. The real
- * neutron-server is exercised by the e2e suites. */
+/* The Neutron backend against small in-process servers. Listings page
+ * like Neutron (limit + marker, sorted by id): more ports than fit a page
+ * are all read, each once, with their networks' names from one network
+ * listing, and only the fields kuryrd uses are asked for. resource_tags:
+ * in the create request where Neutron has tag-ports-during-bulk-creation,
+ * else one PUT per port after it (a failed one deletes the port); listings
+ * of kuryr's ports filter on them. The real neutron-server (with the
+ * extension) is exercised by the e2e suites. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <setjmp.h>
@@ -91,6 +94,245 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	}
 }
 
+/* ---- resource_tags ---- */
+
+struct tag_server {
+	struct MHD_Daemon *d;
+	bool has_ext, fail_put, fail_get_port;
+	atomic_int probes, posts, posts_with_tags, puts, deletes, next_id;
+	char put_body[256], list_tags[64];
+};
+
+struct upload {
+	char *data;
+	size_t len;
+};
+
+static enum MHD_Result tag_handler(void *cls, struct MHD_Connection *c, const char *url,
+				   const char *method, const char *version, const char *data,
+				   size_t *data_size, void **con_cls)
+{
+	struct tag_server *s = cls;
+	struct upload *u = *con_cls;
+	_cleanup_json_ json_t *req = NULL;
+
+	if (!u) {
+		*con_cls = calloc(1, sizeof(*u));
+		return *con_cls ? MHD_YES : MHD_NO;
+	}
+	if (*data_size) {
+		char *n = realloc(u->data, u->len + *data_size + 1);
+
+		if (!n)
+			return MHD_NO;
+		memcpy(n + u->len, data, *data_size);
+		u->data = n;
+		u->len += *data_size;
+		u->data[u->len] = 0;
+		*data_size = 0;
+		return MHD_YES;
+	}
+	req = u->data ? json_loads(u->data, 0, NULL) : NULL;
+	free(u->data);
+	free(u);
+	*con_cls = NULL;
+
+	if (streq(url, "/v2.0/extensions/tag-ports-during-bulk-creation")) {
+		atomic_fetch_add(&s->probes, 1);
+		return s->has_ext ? reply(c, 200, strdup("{\"extension\":{}}"))
+				  : reply(c, 404, strdup("{\"NeutronError\":{}}"));
+	}
+	if (streq(method, "POST") && streq(url, "/v2.0/ports")) {
+		json_t *in = json_object_get(req, "ports"), *out = json_array(), *p;
+		size_t i;
+
+		if (!in)
+			in = json_pack("[O]", json_object_get(req, "port"));
+		else
+			json_incref(in);
+		atomic_fetch_add(&s->posts, 1);
+		json_array_foreach(in, i, p) {
+			char id[37];
+
+			if (json_object_get(p, "tags"))
+				atomic_fetch_add(&s->posts_with_tags, 1);
+			snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012d",
+				 atomic_fetch_add(&s->next_id, 1));
+			json_array_append_new(
+			    out,
+			    json_pack("{s:s, s:s, s:s, s:[{s:s}], s:s, s:s, s:{}}", "id", id,
+				      "network_id", "net-1", "mac_address", "fa:16:3e:00:00:01",
+				      "fixed_ips", "ip_address", "10.9.0.5", "status", "DOWN",
+				      "binding:vif_type", "ovs", "binding:vif_details"));
+		}
+		{
+			_cleanup_json_ json_t *res =
+			    json_object_get(req, "ports")
+				? json_pack("{s:o}", "ports", out)
+				: json_pack("{s:O}", "port", json_array_get(out, 0));
+
+			if (!json_object_get(req, "ports"))
+				json_decref(out);
+			json_decref(in);
+			return reply(c, 201, json_dumps(res, JSON_COMPACT));
+		}
+	}
+	if (streq(method, "PUT") && strstr(url, "/tags")) {
+		_cleanup_free_ char *body = json_dumps(json_object_get(req, "tags"), JSON_COMPACT);
+
+		atomic_fetch_add(&s->puts, 1);
+		snprintf(s->put_body, sizeof(s->put_body), "%s", body ? body : "");
+		return s->fail_put ? reply(c, 500, strdup("{\"NeutronError\":{}}"))
+				   : reply(c, 200, strdup("{\"tags\":[]}"));
+	}
+	if (streq(method, "GET") && strncmp(url, "/v2.0/ports/", 12) == 0 && s->fail_get_port)
+		return reply(c, 503, strdup("{\"NeutronError\":{}}"));
+	if (streq(method, "GET") && strncmp(url, "/v2.0/ports/", 12) == 0)
+		return reply(c, 200, strdup_printf("{\"port\":{\"id\":\"%s\"}}", url + 12));
+	if (streq(method, "DELETE") && strncmp(url, "/v2.0/ports/", 12) == 0) {
+		atomic_fetch_add(&s->deletes, 1);
+		return reply(c, 204, strdup(""));
+	}
+	if (streq(method, "GET") && streq(url, "/v2.0/ports")) {
+		const char *t = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "tags");
+
+		snprintf(s->list_tags, sizeof(s->list_tags), "%s", t ? t : "");
+		return reply(c, 200, strdup("{\"ports\":[]}"));
+	}
+	if (streq(method, "GET") && streq(url, "/v2.0/networks"))
+		return reply(c, 200, strdup("{\"networks\":[]}"));
+	return reply(c, 404, strdup("{\"NeutronError\":{\"message\":\"no\"}}"));
+}
+
+static struct backend *tag_backend(struct tag_server *s, struct os_auth_config *auth)
+{
+	static const char *const tags[] = { "kuryr", "site-7", NULL };
+	_cleanup_free_ char *err = NULL;
+	struct backend *b = NULL;
+	char url[64];
+
+	s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,
+				NULL, NULL, tag_handler, s, MHD_OPTION_SOCK_ADDR,
+				&(struct sockaddr_in){ .sin_family = AF_INET,
+						       .sin_addr.s_addr = htonl(INADDR_LOOPBACK) },
+				MHD_OPTION_END);
+	assert_non_null(s->d);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u",
+		 MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT)->port);
+	assert_int_equal(os_auth_config_init(auth), 0);
+	assert_int_equal(os_auth_config_set(auth, "endpoint_override", url, NULL), 0);
+	assert_int_equal(backend_neutron_new(&(struct neutron_opts){ .auth = auth,
+								     .host = "node-a",
+								     .timeout_ms = 1500,
+								     .resource_tags = tags },
+					     &b, &err),
+			 0);
+	return b;
+}
+
+static const struct kuryr_network tag_net = {
+	.name = "n1", .id = "net-1", .cidr = "10.9.0.0/24", .subnet_id = "sub-1"
+};
+
+static void test_tags_without_extension(void **state)
+{
+	struct tag_server s = { 0 };
+	struct os_auth_config auth;
+	struct backend *b = tag_backend(&s, &auth);
+	_cleanup_free_ struct kuryr_port *listed = NULL;
+	_cleanup_free_ char *err = NULL;
+	struct kuryr_port ports[3], one;
+	size_t n;
+
+	assert_int_equal(b->ops->port_create_bulk(b,
+						  &(struct port_spec){ .network = "n1",
+								       .net = &tag_net,
+								       .owner = PORT_OWNER_POOL,
+								       .pool_key = "n1" },
+						  3, ports, &err),
+			 0);
+	/* Asked once whether creates carry tags; then one PUT per port. */
+	assert_int_equal(atomic_load(&s.probes), 1);
+	assert_int_equal(atomic_load(&s.posts), 1);
+	assert_int_equal(atomic_load(&s.posts_with_tags), 0);
+	assert_int_equal(atomic_load(&s.puts), 3);
+	assert_string_equal(s.put_body, "[\"kuryr\",\"site-7\"]");
+
+	assert_int_equal(b->ops->port_create(b,
+					     &(struct port_spec){ .network = "n1",
+								  .net = &tag_net,
+								  .owner = PORT_OWNER_CONTAINER,
+								  .device_id = "c1" },
+					     &one, &err),
+			 0);
+	assert_int_equal(atomic_load(&s.probes), 1);
+	assert_int_equal(atomic_load(&s.puts), 4);
+
+	/* A port that cannot be tagged is not kept. */
+	s.fail_put = true;
+	assert_true(b->ops->port_create(b,
+					&(struct port_spec){ .network = "n1",
+							     .net = &tag_net,
+							     .owner = PORT_OWNER_CONTAINER,
+							     .device_id = "c2" },
+					&one, &err) < 0);
+	assert_non_null(strstr(err, "/tags"));
+	assert_int_equal(atomic_load(&s.deletes), 1);
+
+	/* kuryr's ports are listed with the tags as a filter. */
+	assert_int_equal(b->ops->port_list(b, NULL, &listed, &n, &err), 0);
+	assert_string_equal(s.list_tags, "kuryr,site-7");
+
+	backend_free(b);
+	os_auth_config_release(&auth);
+	MHD_stop_daemon(s.d);
+}
+
+static void test_tags_with_extension(void **state)
+{
+	struct tag_server s = { .has_ext = true };
+	struct os_auth_config auth;
+	struct backend *b = tag_backend(&s, &auth);
+	_cleanup_free_ char *err = NULL;
+	struct kuryr_port ports[3];
+
+	assert_int_equal(b->ops->port_create_bulk(b,
+						  &(struct port_spec){ .network = "n1",
+								       .net = &tag_net,
+								       .owner = PORT_OWNER_POOL,
+								       .pool_key = "n1" },
+						  3, ports, &err),
+			 0);
+	assert_int_equal(atomic_load(&s.probes), 1);
+	assert_int_equal(atomic_load(&s.posts_with_tags), 3);
+	assert_int_equal(atomic_load(&s.puts), 0);
+
+	backend_free(b);
+	os_auth_config_release(&auth);
+	MHD_stop_daemon(s.d);
+}
+
+/* A Neutron that cannot say whether a port exists (503) does not make
+ * it look gone: a rollback that took that for "already deleted" would
+ * forget a port that is still there. */
+static void test_port_delete_unsure_is_not_gone(void **state)
+{
+	struct tag_server s = { .has_ext = true, .fail_get_port = true };
+	struct os_auth_config auth;
+	struct backend *b = tag_backend(&s, &auth);
+	_cleanup_free_ char *err = NULL;
+	int r;
+
+	r = b->ops->port_delete(b, "00000000-0000-4000-8000-000000000007", &err);
+	assert_true(r < 0);
+	assert_int_not_equal(r, -ENOENT);
+	assert_int_equal(atomic_load(&s.deletes), 0);
+
+	backend_free(b);
+	os_auth_config_release(&auth);
+	MHD_stop_daemon(s.d);
+}
+
 static void test_port_list_pages(void **state)
 {
 	struct server s = { 0 };
@@ -143,6 +385,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_port_list_pages),
+		cmocka_unit_test(test_tags_without_extension),
+		cmocka_unit_test(test_tags_with_extension),
+		cmocka_unit_test(test_port_delete_unsure_is_not_gone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
