@@ -211,6 +211,25 @@ env_down() {
 	[ "$_failed" -eq 0 ] && exit "$rc" || exit 1
 }
 
+# vm_talks VMDIR ADDR/LEN MTU NS IP: the VM booted by scripts/vm.sh in
+# VMDIR takes ADDR on its NIC; it and container netns NS (address IP)
+# then exchange ICMP both ways, and the VM sends over TCP.
+vm_talks() {
+	local dir=$1 addr=$2 mtu=$3 ns=$4 ip=$5 ncpid
+	local vmx=("$SRC/scripts/vm.sh" exec "$dir")
+	check "the guest takes its port's address" \
+		"${vmx[@]}" "ip link set eth0 mtu $mtu up && ip addr add $addr dev eth0"
+	check "the container reaches the VM" ip netns exec "$ns" busybox ping -c 1 -W 5 "${addr%/*}"
+	check "the VM reaches the container" "${vmx[@]}" "ping -c 1 -W 5 $ip"
+	ip netns exec "$ns" busybox nc -l -p 5559 >"$T/vmtcp.out" &
+	ncpid=$!
+	sleep 0.2
+	check "the VM sends over TCP to the container" \
+		"${vmx[@]}" "echo from-the-vm | nc -w 5 $ip 5559"
+	wait "$ncpid"
+	check_eq "... and the container receives it" "from-the-vm" "$(cat "$T/vmtcp.out")"
+}
+
 # pod NAME: make a container netns $P-NAME; its path is left in NSPATH.
 # (Not for $(...): the namespace must be recorded in this shell.)
 pod() {

@@ -192,12 +192,15 @@ check_eq "... the earlier ADD's rollback still pending" 1 \
 	"$(store_sql 'select count(*) from attachments')"
 check "neutron-server starts again" neutron start-server "$HOSTNS" 19696
 t0=$(ms)
-while [ $(($(ms) - t0)) -lt 20000 ]; do
+# (A bound for a test, not a figure: under a loaded sanitizer run the
+# first requests to a starting Neutron can take their whole 10 s.)
+while [ $(($(ms) - t0)) -lt 60000 ]; do
 	[ "$(kuryr_ports)" = 0 ] && [ "$(store_sql 'select count(*) from attachments')" = 0 ] && break
 	sleep 0.2
 done
 dt=$(($(ms) - t0))
-check "the janitor deletes the Neutron port and the row within 20 s ($dt ms)" test "$dt" -lt 20000
+check "the janitor deletes the Neutron port and the row once Neutron is back ($dt ms)" \
+	test "$dt" -lt 60000
 assert_none "neutron-server back"
 cni ADD "$P-mid" eth0 "$NSPATH" "$C"
 check_eq "the runtime's retry with the same container and ifname succeeds" 0 "$RC"

@@ -39,7 +39,6 @@ VMDIR=$T/vm
 "$SRC/scripts/vm.sh" start "$VMDIR" "$P-vtap" "$(jq1 '["mac_address"]' <<<"$vm2")" "$HOSTNS" \
 	>"$T/vm-start.log" 2>&1 &
 vmstart=$!
-vmx() { "$SRC/scripts/vm.sh" exec "$VMDIR" "$@"; }
 
 declare -A IP
 for i in 1 2; do
@@ -118,17 +117,7 @@ for _ in $(seq 50); do
 	sleep 0.2
 done
 check_eq "Neutron shows the VM's port ACTIVE" ACTIVE "$(nq GET "/ports/$vm2_id" | jq1 '["port"]["status"]')"
-check "the guest takes its port's address" \
-	vmx "ip link set eth0 mtu 1442 up && ip addr add $vm2_ip/24 dev eth0"
-check "container 1 reaches the VM through ML2/OVN" \
-	ip netns exec "$P-c1" busybox ping -c 1 -W 5 "$vm2_ip"
-check "the VM reaches container 2" vmx "ping -c 1 -W 5 ${IP[2]%/*}"
-ip netns exec "$P-c2" busybox nc -l -p 5558 >"$T/vmtcp.out" &
-ncpid=$!
-sleep 0.2
-check "the VM sends over TCP to container 2" vmx "echo from-the-vm | nc -w 5 ${IP[2]%/*} 5558"
-wait "$ncpid"
-check_eq "... and container 2 receives it" "from-the-vm" "$(cat "$T/vmtcp.out")"
+vm_talks "$VMDIR" "$vm2_ip/24" 1442 "$P-c2" "${IP[2]%/*}"
 check "kuryrctl vm unplug of the VM's tap" ctl vm unplug "$P-vtap"
 check "with its tap unplugged the VM is cut off" \
 	bash -c "! ip netns exec $P-c1 busybox ping -c 1 -W 1 $vm2_ip"

@@ -14,7 +14,6 @@ VM_IP=$(jget '["ip"]')
 # The VM boots (QEMU makes its tap) while the port is checked.
 "$SRC/scripts/vm.sh" start "$T/vm" "$TAP" "$(jget '["mac"]')" "$HOSTNS" >"$T/vm-start.log" 2>&1 &
 vmstart=$!
-vmx() { "$SRC/scripts/vm.sh" exec "$T/vm" "$@"; }
 check_eq "OVN NB: the VM port has an address from the subnet" "10.82.0." \
 	"$(nbctl get Logical_Switch_Port vm1 dynamic_addresses | tr -d '"' | awk '{print $2}' | cut -d. -f1-3)."
 check_eq "OVN NB: the VM port is owned by a vm" "vm" \
@@ -35,16 +34,7 @@ pod c1
 cni ADD "$P-ctr1" eth0 "$NSPATH" "$(netconf net1)"
 check_eq "a container joins the VM's network" 0 "$RC"
 CIP=$(jget '["ips"][0]["address"]')
-check "the guest takes its port's address" \
-	vmx "ip link set eth0 up && ip addr add $VM_IP/24 dev eth0"
-check "the container reaches the VM" ip netns exec "$P-c1" busybox ping -c 1 -W 5 "$VM_IP"
-check "the VM reaches the container" vmx "ping -c 1 -W 5 ${CIP%/*}"
-ip netns exec "$P-c1" busybox nc -l -p 5559 >"$T/vmtcp.out" &
-ncpid=$!
-sleep 0.2
-check "the VM sends over TCP to the container" vmx "echo from-the-vm | nc -w 5 ${CIP%/*} 5559"
-wait "$ncpid"
-check_eq "... and the container receives it" "from-the-vm" "$(cat "$T/vmtcp.out")"
+vm_talks "$T/vm" "$VM_IP/24" 1500 "$P-c1" "${CIP%/*}"
 check_eq "kuryrctl port list shows the VM and the container port" "container vm" \
 	"$(ctl -o json port list --network net1 | python3 -c 'import json,sys; print(" ".join(sorted(p["owner"] for p in json.load(sys.stdin))))')"
 ctl network list >"$T/list.out"

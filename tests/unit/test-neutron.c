@@ -234,6 +234,19 @@ static const struct kuryr_network tag_net = {
 	.name = "n1", .id = "net-1", .cidr = "10.9.0.0/24", .subnet_id = "sub-1"
 };
 
+static void create_pool_ports(struct backend *b, struct kuryr_port ports[3])
+{
+	_cleanup_free_ char *err = NULL;
+
+	assert_int_equal(b->ops->port_create_bulk(b,
+						  &(struct port_spec){ .network = "n1",
+								       .net = &tag_net,
+								       .owner = PORT_OWNER_POOL,
+								       .pool_key = "n1" },
+						  3, ports, &err),
+			 0);
+}
+
 static void test_tags_without_extension(void **state)
 {
 	struct tag_server s = { 0 };
@@ -244,13 +257,7 @@ static void test_tags_without_extension(void **state)
 	struct kuryr_port ports[3], one;
 	size_t n;
 
-	assert_int_equal(b->ops->port_create_bulk(b,
-						  &(struct port_spec){ .network = "n1",
-								       .net = &tag_net,
-								       .owner = PORT_OWNER_POOL,
-								       .pool_key = "n1" },
-						  3, ports, &err),
-			 0);
+	create_pool_ports(b, ports);
 	/* Asked once whether creates carry tags; then one PUT per port. */
 	assert_int_equal(atomic_load(&s.probes), 1);
 	assert_int_equal(atomic_load(&s.posts), 1);
@@ -293,16 +300,9 @@ static void test_tags_with_extension(void **state)
 	struct tag_server s = { .has_ext = true };
 	struct os_auth_config auth;
 	struct backend *b = tag_backend(&s, &auth);
-	_cleanup_free_ char *err = NULL;
 	struct kuryr_port ports[3];
 
-	assert_int_equal(b->ops->port_create_bulk(b,
-						  &(struct port_spec){ .network = "n1",
-								       .net = &tag_net,
-								       .owner = PORT_OWNER_POOL,
-								       .pool_key = "n1" },
-						  3, ports, &err),
-			 0);
+	create_pool_ports(b, ports);
 	assert_int_equal(atomic_load(&s.probes), 1);
 	assert_int_equal(atomic_load(&s.posts_with_tags), 3);
 	assert_int_equal(atomic_load(&s.puts), 0);
