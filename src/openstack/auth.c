@@ -33,6 +33,7 @@ static const struct str_field str_fields[] = {
 	{ FIELD(application_credential_id), false },
 	{ FIELD(application_credential_name), false },
 	{ FIELD(application_credential_secret), true },
+	{ FIELD(token), true },
 	{ FIELD(region_name), false },
 	{ FIELD(interface), false },
 	{ FIELD(endpoint_override), false },
@@ -109,6 +110,8 @@ int os_auth_type_parse(const char *s, enum os_auth_type *ret)
 		{ "v3password", OS_AUTH_PASSWORD },
 		{ "v3applicationcredential", OS_AUTH_APPCRED },
 		{ "applicationcredential", OS_AUTH_APPCRED },
+		{ "token", OS_AUTH_TOKEN },
+		{ "v3token", OS_AUTH_TOKEN },
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(names); i++)
@@ -128,6 +131,8 @@ const char *os_auth_type_to_string(enum os_auth_type t)
 		return "password";
 	case OS_AUTH_APPCRED:
 		return "v3applicationcredential";
+	case OS_AUTH_TOKEN:
+		return "token";
 	}
 	return "?";
 }
@@ -178,7 +183,7 @@ int os_auth_config_set(struct os_auth_config *c, const char *key, const char *va
 		if (os_auth_type_parse(value, &t) < 0) {
 			set_errmsg(reterr_msg,
 				   "auth_type \"%s\" is not supported (none, password, "
-				   "v3applicationcredential)",
+				   "v3applicationcredential, token)",
 				   value);
 			return -EINVAL;
 		}
@@ -260,6 +265,14 @@ int os_auth_config_check(const struct os_auth_config *c, char **reterr_msg)
 		else if (!*c->application_credential_id && !*c->username && !*c->user_id)
 			need(missing, sizeof(missing),
 			     "username (or user_id) with application_credential_name");
+		break;
+	case OS_AUTH_TOKEN:
+		if (!*c->auth_url)
+			need(missing, sizeof(missing), "auth_url");
+		if (!*c->token)
+			need(missing, sizeof(missing), "token");
+		if (!*c->project_name && !*c->project_id)
+			need(missing, sizeof(missing), "project_name (or project_id)");
 		break;
 	}
 	if (*missing) {

@@ -12,6 +12,9 @@ enum os_auth_type {
 	OS_AUTH_NONE,	  /* "none" / "noauth": explicit endpoint, no token */
 	OS_AUTH_PASSWORD, /* "password" / "v3password" */
 	OS_AUTH_APPCRED,  /* "v3applicationcredential" / "applicationcredential" */
+	/* "token" / "v3token": a token someone else got, rescoped to the
+	 * project; renewal works only as long as that token lives. */
+	OS_AUTH_TOKEN,
 };
 
 struct os_auth_config {
@@ -29,6 +32,7 @@ struct os_auth_config {
 	char *application_credential_id;
 	char *application_credential_name;
 	char *application_credential_secret;
+	char *token;		 /* auth_type token */
 	char *region_name;	 /* "" = any region */
 	char *interface;	 /* "public" (default), "internal", "admin" */
 	char *endpoint_override; /* Neutron's URL; "" = from the catalog */
@@ -52,9 +56,10 @@ int os_auth_config_set(struct os_auth_config *c, const char *key, const char *va
 int os_auth_config_copy(struct os_auth_config *dst, const struct os_auth_config *src);
 /* Parse an auth_type name. -EINVAL if unknown. */
 int os_auth_type_parse(const char *s, enum os_auth_type *ret);
-/* The canonical name of @t: "none", "password", "v3applicationcredential". */
+/* The canonical name of @t: "none", "password", "v3applicationcredential",
+ * "token". */
 const char *os_auth_type_to_string(enum os_auth_type t);
 /* Check that @c has what its auth_type needs (auth_url and a user and
- * password, or an application credential id/name and secret; for none, an
- * endpoint_override). -EINVAL with what is missing. */
+ * password, or an application credential id/name and secret, or a token;
+ * for none, an endpoint_override). -EINVAL with what is missing. */
 int os_auth_config_check(const struct os_auth_config *c, char **reterr_msg);

@@ -21,6 +21,7 @@ struct load_state {
 	bool auth_type_set;
 	bool has_password;
 	bool has_appcred_secret;
+	bool has_token;
 	char *domain_name; /* auth.domain_name */
 	char *domain_id;   /* auth.domain_id */
 };
@@ -66,6 +67,7 @@ static const char *const auth_keys[] = {
 	"application_credential_id",
 	"application_credential_name",
 	"application_credential_secret",
+	"token",
 };
 
 static bool scalar_is(const yaml_node_t *n, const char *s)
@@ -165,6 +167,8 @@ static int set_value(struct doc_ctx *x, const char *where, const char *key, cons
 		x->st->has_password = *s;
 	else if (streq(key, "application_credential_secret"))
 		x->st->has_appcred_secret = *s;
+	else if (streq(key, "token"))
+		x->st->has_token = *s;
 	return 0;
 }
 
@@ -336,6 +340,8 @@ static int finish(struct load_state *st, struct os_auth_config *c)
 			c->auth_type = OS_AUTH_APPCRED;
 		else if (st->has_password)
 			c->auth_type = OS_AUTH_PASSWORD;
+		else if (st->has_token)
+			c->auth_type = OS_AUTH_TOKEN;
 	}
 	return 0;
 }

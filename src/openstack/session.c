@@ -280,6 +280,20 @@ static void handle_put(struct os_session *s, CURL *c)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* The project a password or token login is scoped to, or NULL. */
+static json_t *project_scope(const struct os_auth_config *c)
+{
+	if (*c->project_id)
+		return json_pack("{s:{s:s}}", "project", "id", c->project_id);
+	if (*c->project_name)
+		return json_pack("{s:{s:s, s:{s:s}}}", "project", "name", c->project_name, "domain",
+				 *c->project_domain_id ? "id" : "name",
+				 *c->project_domain_id	   ? c->project_domain_id
+				 : *c->project_domain_name ? c->project_domain_name
+							   : "Default");
+	return NULL;
+}
+
 json_t *keystone_auth_body(const struct os_auth_config *c)
 {
 	json_t *identity, *user = NULL, *scope = NULL;
@@ -298,14 +312,12 @@ json_t *keystone_auth_body(const struct os_auth_config *c)
 		json_object_set_new(user, "password", json_string(c->password));
 		identity =
 		    json_pack("{s:[s], s:{s:o}}", "methods", "password", "password", "user", user);
-		if (*c->project_id)
-			scope = json_pack("{s:{s:s}}", "project", "id", c->project_id);
-		else if (*c->project_name)
-			scope = json_pack("{s:{s:s, s:{s:s}}}", "project", "name", c->project_name,
-					  "domain", *c->project_domain_id ? "id" : "name",
-					  *c->project_domain_id	    ? c->project_domain_id
-					  : *c->project_domain_name ? c->project_domain_name
-								    : "Default");
+		scope = project_scope(c);
+	} else if (c->auth_type == OS_AUTH_TOKEN) {
+		json_decref(user);
+		identity =
+		    json_pack("{s:[s], s:{s:s}}", "methods", "token", "token", "id", c->token);
+		scope = project_scope(c);
 	} else if (c->auth_type == OS_AUTH_APPCRED) {
 		json_t *ac = json_pack("{s:s}", "secret", c->application_credential_secret);
 
@@ -451,10 +463,17 @@ static int token_fetch(struct os_session *s, bool *ret_permanent, char **reterr_
 								: a->application_credential_name)
 			       : (*a->username ? a->username : a->user_id);
 
-			set_errmsg(
-			    reterr_msg,
-			    "Keystone at %s refused the credentials of %s \"%s\": HTTP %ld: %s",
-			    base, ac ? "application credential" : "user", who, code, msg);
+			if (a->auth_type == OS_AUTH_TOKEN)
+				set_errmsg(reterr_msg,
+					   "Keystone at %s refused the token (auth_type token; "
+					   "expired or revoked?): HTTP %ld: %s",
+					   base, code, msg);
+			else
+				set_errmsg(reterr_msg,
+					   "Keystone at %s refused the credentials of %s \"%s\": "
+					   "HTTP %ld: %s",
+					   base, ac ? "application credential" : "user", who, code,
+					   msg);
 		} else
 			set_errmsg(reterr_msg, "Keystone at %s: HTTP %ld: %s", base, code, msg);
 		return r == -EINVAL || r == -ENOENT ? -EACCES : r;

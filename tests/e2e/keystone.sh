@@ -3,8 +3,9 @@
 # neutron-server validating tokens: kuryrd logs in with a password
 # (upstream Kuryr's [neutron] keys) and finds Neutron in the catalog, its
 # ports land in the token's project; a token is renewed before it expires
-# and again when Neutron refuses it (revoked); an application credential
-# and a clouds.yaml entry (OS_CLOUD) work the same; wrong credentials stop
+# and again when Neutron refuses it (revoked); an application credential,
+# a token (auth_type token) and a clouds.yaml entry (OS_CLOUD) work the
+# same; wrong credentials stop
 # kuryrd with one line that names the user and never the secret.
 KEYSTONE=true
 BACKEND=neutron
@@ -76,6 +77,16 @@ check_eq "... in the credential's project" "$KURYR_PROJECT_ID" \
 	"$(nq GET "/ports?device_id=$P-a1" | jq1 '["ports"][0]["project_id"]')"
 cni DEL "$P-a1" eth0 "/run/netns/$P-a1" "$C"
 
+# A token someone else got (auth_type token), rescoped to the project.
+stop_kuryrd
+printf '[neutron]\nauth_type = token\ntoken = %s\nproject_name = %s\n' \
+	"$(os_token kuryr)" "$KURYR_PROJECT" >>"$T/kuryr.conf"
+start_kuryrd
+add_ok t1 "ADD with auth_type token"
+check_eq "... in the token's project" "$KURYR_PROJECT_ID" \
+	"$(nq GET "/ports?device_id=$P-t1" | jq1 '["ports"][0]["project_id"]')"
+cni DEL "$P-t1" eth0 "/run/netns/$P-t1" "$C"
+
 # clouds.yaml, as the openstack CLI reads it, named by OS_CLOUD; kuryr.conf
 # [neutron] keeps no credentials.
 stop_kuryrd
@@ -119,3 +130,11 @@ check "wrong password: kuryrd exits non-zero (not killed by the timeout)" \
 check "... saying Keystone refused user kuryr" grep -q "refused the credentials of user \"$KURYR_USER\"" "$T/bad.out"
 check_eq "... without the password anywhere" "" "$(grep -l 'not-the-secret-42' "$T/bad.out")"
 diag <"$T/bad.out"
+cp "$T/kuryr.conf" "$T/bad.conf"
+printf '[neutron]\nauth_type = token\nauth_url = %s\ntoken = gAAAAA-not-a-token-42\nproject_name = %s\n' \
+	"$KS_URL" "$KURYR_PROJECT" >>"$T/bad.conf"
+hostns timeout 20 "$KURYRD_BIN" -c "$T/bad.conf" >"$T/bad.out" 2>&1
+rc=$?
+check "a token Keystone refuses: kuryrd exits non-zero, saying so" \
+	test "$rc" != 0 -a "$rc" != 124 -a -n "$(grep 'refused the token' "$T/bad.out")"
+check_eq "... without the token anywhere" "" "$(grep -l 'not-a-token-42' "$T/bad.out")"

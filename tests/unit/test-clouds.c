@@ -191,8 +191,10 @@ static void test_auth_type_parse(void **state)
 		{ "v3password", OS_AUTH_PASSWORD },
 		{ "v3applicationcredential", OS_AUTH_APPCRED },
 		{ "applicationcredential", OS_AUTH_APPCRED },
+		{ "token", OS_AUTH_TOKEN },
+		{ "v3token", OS_AUTH_TOKEN },
 	};
-	static const char *const bad[] = { "",		 "Password",  "token",	 "v3token",
+	static const char *const bad[] = { "",		 "Password",  "v2token",
 					   "v2password", "password ", "kerberos" };
 	enum os_auth_type t;
 
@@ -209,6 +211,7 @@ static void test_auth_type_parse(void **state)
 	assert_string_equal(os_auth_type_to_string(OS_AUTH_NONE), "none");
 	assert_string_equal(os_auth_type_to_string(OS_AUTH_PASSWORD), "password");
 	assert_string_equal(os_auth_type_to_string(OS_AUTH_APPCRED), "v3applicationcredential");
+	assert_string_equal(os_auth_type_to_string(OS_AUTH_TOKEN), "token");
 }
 
 static void test_auth_set(void **state)
@@ -336,10 +339,9 @@ static void test_auth_set_errors(void **state)
 	assert_int_equal(os_auth_config_set(&f->c, "passwd", PW, &m2), -ENOENT);
 	assert_non_null(strstr(m2, "passwd"));
 	assert_no_secret(m2);
-	/* token is a secret we do not take (no token auth): its value stays out
-	 * of the message too. */
-	assert_int_equal(os_auth_config_set(&f->c, "token", TOKEN, &m3), -ENOENT);
-	assert_non_null(strstr(m3, "token"));
+	/* A misspelt secret key: its value stays out of the message too. */
+	assert_int_equal(os_auth_config_set(&f->c, "tokn", TOKEN, &m3), -ENOENT);
+	assert_non_null(strstr(m3, "tokn"));
 	assert_no_secret(m3);
 
 	/* Setting a secret twice replaces it; a message is never made. */
@@ -428,6 +430,18 @@ static void test_auth_check(void **state)
 	check_auth(c, NULL, NULL);
 	set(c, "application_credential_secret", "");
 	check_auth(c, "needs application_credential_secret", NULL);
+
+	/* token: a token and the project to rescope it to */
+	set(c, "auth_type", "v3token");
+	set(c, "auth_url", "");
+	set(c, "project_id", "");
+	set(c, "project_name", "");
+	check_auth(c, "auth_type token needs auth_url, token, project_name (or project_id)", NULL);
+	set(c, "auth_url", "http://ks:5000/v3");
+	set(c, "token", TOKEN);
+	check_auth(c, "auth_type token needs project_name (or project_id)", "token,");
+	set(c, "project_id", "p0");
+	check_auth(c, NULL, NULL);
 }
 
 static void test_auth_copy(void **state)
@@ -559,6 +573,11 @@ static void test_inferred_auth_type(void **state)
 		       "      password: " PW "\n" /* the secret wins */
 		       "      application_credential_id: i\n"
 		       "      application_credential_secret: " APPSEC "\n"
+		       "  tok:\n"
+		       "    auth:\n"
+		       "      auth_url: http://ks:5000/v3\n"
+		       "      token: " TOKEN "\n"
+		       "      project_id: p\n"
 		       "  neither:\n"
 		       "    network_endpoint_override: http://127.0.0.1:9696\n"
 		       "  empty-password:\n"
@@ -578,9 +597,8 @@ static void test_inferred_auth_type(void **state)
 		const char *cloud;
 		enum os_auth_type t;
 	} cases[] = {
-		{ "pw", OS_AUTH_PASSWORD },
-		{ "ac", OS_AUTH_APPCRED },
-		{ "neither", OS_AUTH_NONE },
+		{ "pw", OS_AUTH_PASSWORD },	    { "ac", OS_AUTH_APPCRED },
+		{ "tok", OS_AUTH_TOKEN },	    { "neither", OS_AUTH_NONE },
 		{ "empty-password", OS_AUTH_NONE },
 	};
 

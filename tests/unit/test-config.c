@@ -439,7 +439,7 @@ static void test_neutron_bad_values(void **state)
 		"[neutron]\nverify = 2\n",
 		"[neutron]\ninterface = private\n",
 		"[neutron]\nauth_type =\n",
-		"[neutron]\nauth_type = token\n",
+		"[neutron]\nauth_type = kerberos\n",
 		"[neutron_defaults]\npod_security_groups = a,,b\n",
 		"[neutron_defaults]\npod_security_groups = a, \n",
 		"[neutron_defaults]\npod_security_groups = ,\n",
@@ -472,7 +472,8 @@ static void test_neutron_no_secret(void **state)
 	static const char *const bad[] = {
 		"[neutron]\npassword = " PW "\ninsecure = maybe\n",
 		"[neutron]\npasword = " PW "\n",
-		"[neutron]\ntoken = " PW "\n",
+		"[neutron]\ntoken " PW "\n",
+		"[neutron]\ntokn = " PW "\n",
 		"[neutron]\npassword " PW "\n",
 		"[neutron]\napplication_credential_secret " APPSEC "\n",
 		"[neutron_defaults]\npassword = " PW "\n",

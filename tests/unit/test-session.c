@@ -32,7 +32,8 @@
 #include "macro.h"
 #include "openstack/session.h"
 
-#define PASSWORD "s3cret-pa55"
+#define PASSWORD   "s3cret-pa55"
+#define BASE_TOKEN "gAAAA-base-t0ken" /* what auth_type token starts from */
 
 struct server {
 	struct MHD_Daemon *d;
@@ -72,12 +73,16 @@ static enum MHD_Result token_reply(struct server *s, struct MHD_Connection *c, c
 				"password"),
 		"user"),
 	    "password");
+	json_t *base = json_object_get(
+	    json_object_get(json_object_get(json_object_get(req, "auth"), "identity"), "token"),
+	    "id");
 	_cleanup_free_ char *tok = NULL, *out = NULL;
 	char exp[32];
 	time_t t = time(NULL) + 3600;
 
 	atomic_fetch_add(&s->token_fetches, 1);
-	if (!streq_ptr(json_string_value(pw), PASSWORD))
+	if (!streq_ptr(json_string_value(pw), PASSWORD) &&
+	    !streq_ptr(json_string_value(base), BASE_TOKEN))
 		return reply(c, 401,
 			     "{\"error\":{\"code\":401,\"message\":\"The request you have made "
 			     "requires authentication.\"}}",
@@ -352,6 +357,7 @@ struct fixture {
 
 struct setup_opts {
 	const char *password;
+	const char *token; /* auth_type token with this one */
 	int max_concurrent;
 	bool https;
 	const char *cafile; /* NULL: "" */
@@ -384,12 +390,18 @@ static int setup_with(void **state, const struct setup_opts *o)
 		.application_credential_id = (char *)"",
 		.application_credential_name = (char *)"",
 		.application_credential_secret = (char *)"",
+		.token = (char *)(o->token ? o->token : ""),
 		.region_name = (char *)"R1",
 		.interface = (char *)"public",
 		.endpoint_override = (char *)"",
 		.cafile = (char *)(o->cafile ? o->cafile : ""),
 		.insecure = o->insecure,
 	};
+	if (o->token) {
+		f->auth.auth_type = OS_AUTH_TOKEN;
+		f->auth.username = (char *)"";
+		f->auth.password = (char *)"";
+	}
 	if (os_session_new(&(struct os_session_opts){ .auth = &f->auth,
 						      .service_type = "network",
 						      .timeout_ms = 5000,
@@ -405,6 +417,17 @@ static int setup_with(void **state, const struct setup_opts *o)
 static int setup(void **state)
 {
 	return setup_with(state, &(struct setup_opts){ .password = PASSWORD, .max_concurrent = 8 });
+}
+
+static int setup_token(void **state)
+{
+	return setup_with(state, &(struct setup_opts){ .token = BASE_TOKEN, .max_concurrent = 8 });
+}
+
+static int setup_bad_token(void **state)
+{
+	return setup_with(
+	    state, &(struct setup_opts){ .token = "expired-" BASE_TOKEN, .max_concurrent = 8 });
 }
 
 static int setup_bad_password(void **state)
@@ -512,6 +535,28 @@ static void test_wrong_password(void **state)
 	assert_non_null(strstr(err, "\"kuryr\""));
 	assert_null(strstr(err, PASSWORD));
 	/* Refused credentials are not retried. */
+	assert_int_equal(atomic_load(&f->srv.token_fetches), 1);
+}
+
+/* auth_type token: the token is rescoped to the project, and that one is
+ * used; one Keystone refuses gives an error that never shows it. */
+static void test_token_login(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(get(f, "GET", "/v2.0/ok", NULL), 0);
+	assert_int_equal(get(f, "GET", "/v2.0/ok", NULL), 0);
+	assert_int_equal(atomic_load(&f->srv.token_fetches), 1);
+}
+
+static void test_bad_token(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *err = NULL;
+
+	assert_int_equal(get(f, "GET", "/v2.0/ok", &err), -EACCES);
+	assert_non_null(strstr(err, "refused the token"));
+	assert_null(strstr(err, BASE_TOKEN));
 	assert_int_equal(atomic_load(&f->srv.token_fetches), 1);
 }
 
@@ -754,6 +799,15 @@ static void test_auth_bodies(void **state)
 				"\"password\":{\"user\":{\"domain\":{\"name\":\"Default\"},"
 				"\"name\":\"u\",\"password\":\"pw\"}}},\"scope\":{\"project\":{"
 				"\"domain\":{\"name\":\"D2\"},\"name\":\"pr\"}}}}");
+	a.auth_type = OS_AUTH_TOKEN;
+	a.token = (char *)"t0";
+	a.project_id = (char *)"p7";
+	json_decref(p);
+	free(ps);
+	p = keystone_auth_body(&a);
+	ps = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(ps, "{\"auth\":{\"identity\":{\"methods\":[\"token\"],\"token\":{"
+				"\"id\":\"t0\"}},\"scope\":{\"project\":{\"id\":\"p7\"}}}}");
 }
 
 int main(void)
@@ -763,6 +817,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_revoked_token_renewed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_password, setup_bad_password, teardown),
+		cmocka_unit_test_setup_teardown(test_token_login, setup_token, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_token, setup_bad_token, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_after, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_not_repeated_after_500, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_over_quota, setup, teardown),
