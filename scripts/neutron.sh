@@ -10,6 +10,9 @@
 #   scripts/neutron.sh stop-db  DIR                     MariaDB only; its data
 #   scripts/neutron.sh start-db DIR                     stays
 #
+# NEUTRON_CONF_EXTRA (up, start-server): more neutron.conf lines for that
+# start, e.g. $'[DEFAULT]\npagination_max_limit = 2'.
+#
 # The API listens on 127.0.0.1:PORT (default 19696) inside NETNS. Ready when
 # the API answers and ML2/OVN sees this node's chassis as an alive agent.
 #
@@ -45,7 +48,14 @@ start_db() {
 
 # neutron-server with the configuration in $N; ready as described above.
 start_server() {
-	run /usr/bin/neutron-server --config-file "$N/neutron.conf" >>"$N/server.out" 2>&1 &
+	local extra=()
+	# NEUTRON_CONF_EXTRA: more neutron.conf lines for this start only.
+	if [ -n "${NEUTRON_CONF_EXTRA:-}" ]; then
+		printf '%s\n' "$NEUTRON_CONF_EXTRA" >"$N/extra.conf"
+		extra=(--config-file "$N/extra.conf")
+	fi
+	run /usr/bin/neutron-server --config-file "$N/neutron.conf" "${extra[@]}" \
+		>>"$N/server.out" 2>&1 &
 	echo $! >"$N/pid"
 	# Behind Keystone (the config says so) the probe needs an admin token.
 	local ks token=

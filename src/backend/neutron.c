@@ -150,9 +150,31 @@ static bool tags_in_body(struct neutron_backend *nb)
 	return r == 0;
 }
 
-/* Every item of a listing (@path has a query already), a page of
- * LIST_PAGE at a time, in *ret (an array). */
 #define LIST_PAGE 500
+
+/* Whether a page's "<key>_links" offer a next page. Neutron sends links
+ * when it pages; a page smaller than asked for ends the listing only when
+ * there are none (its pagination_max_limit may cap every page below
+ * LIST_PAGE). */
+static bool has_next(json_t *res, const char *key, size_t n)
+{
+	char name[64];
+	json_t *links, *l;
+	size_t i;
+
+	snprintf(name, sizeof(name), "%s_links", key);
+	links = json_object_get(res, name);
+	if (!links)
+		return n >= LIST_PAGE;
+	json_array_foreach(links, i, l) {
+		if (streq_ptr(json_object_get_str(l, "rel"), "next"))
+			return n > 0;
+	}
+	return false;
+}
+
+/* Every item of a listing (@path has a query already), a page of
+ * LIST_PAGE (or Neutron's own maximum) at a time, in *ret (an array). */
 static int list_all(struct neutron_backend *nb, const char *path, const char *key, json_t **ret,
 		    char **reterr_msg)
 {
@@ -177,7 +199,7 @@ static int list_all(struct neutron_backend *nb, const char *path, const char *ke
 		items = json_object_get(res, key);
 		n = json_array_size(items);
 		json_array_extend(all, items);
-		if (n < LIST_PAGE)
+		if (!has_next(res, key, n))
 			break;
 		free(marker);
 		marker = strdup(json_object_get_str(json_array_get(items, n - 1), "id") ?: "");

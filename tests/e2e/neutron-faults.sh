@@ -5,7 +5,8 @@
 # stopped after the port was made. Each ADD must end in the CNI error a
 # runtime can act on, and leave nothing behind: no Neutron port, no veth, no
 # OVS port, no attachment row — at once, or, when Neutron itself is down, as
-# soon as it is back. (An unknown network is covered by neutron.sh.)
+# soon as it is back. (An unknown network is covered by neutron.sh.) Last,
+# a Neutron that pages every listing by 2: kuryrd reads all its pages.
 NEUTRON=true
 BACKEND=neutron
 PORT_UP_TIMEOUT=3
@@ -210,3 +211,29 @@ check_eq "... on an ACTIVE Neutron port" ACTIVE \
 cni DEL "$P-mid" eth0 "$NSPATH" "$C"
 check_eq "DEL of the retried ADD" 0 "$RC"
 assert_none "after all faults"
+
+# 6. A Neutron that caps every page of a listing at 2 items
+# (pagination_max_limit), below what kuryrd asks for: kuryrd follows its
+# "next" links, so its sweep at start finds all five leftover ports of this
+# node, not only the first page's two.
+stop_kuryrd
+neutron stop-server
+NEUTRON_CONF_EXTRA=$'[DEFAULT]\npagination_max_limit = 2' neutron start-server "$HOSTNS" 19696
+HOST=kuryr-$(hostname)-$HOSTNS
+net_id=$(nq GET "/networks?name=fnet" | jq1 '["networks"][0]["id"]')
+left=()
+for i in 1 2 3 4 5; do
+	left+=("$(nq POST /ports "{\"port\":{\"network_id\":\"$net_id\",\"project_id\":\"kuryr-e2e\",\"device_owner\":\"compute:kuryr\",\"device_id\":\"gone-$i\",\"binding:host_id\":\"$HOST\"}}" | jq1 '["port"]["id"]')")
+done
+check_eq "Neutron now pages by 2" 2 "$(nq GET "/ports?device_owner=compute:kuryr&fields=id" | jq1 '["ports"].__len__()')"
+start_kuryrd
+remaining() {
+	local n=0
+	for id in "${left[@]}"; do n=$((n + $(nq GET "/ports?id=$id&fields=id" | jq1 '["ports"].__len__()'))); done
+	echo "$n"
+}
+for _ in $(seq 100); do
+	[ "$(remaining)" = 0 ] && break
+	sleep 0.2
+done
+check_eq "kuryrd's sweep deletes all five leftovers across three pages" 0 "$(remaining)"

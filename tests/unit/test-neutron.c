@@ -28,6 +28,9 @@
 struct server {
 	struct MHD_Daemon *d;
 	atomic_int port_pages, network_pages, unfielded;
+	/* Like pagination_max_limit: pages no larger than this, with
+	 * "<key>_links" as Neutron sends them. 0: as asked, no links. */
+	long max_limit;
 };
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *body)
@@ -51,8 +54,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	const char *marker = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "marker");
 	long lim = limit ? strtol(limit, NULL, 10) : N_PORTS;
 	json_t *items = json_array();
+	bool more = false;
 	const char *key;
 
+	if (s->max_limit && lim > s->max_limit)
+		lim = s->max_limit;
 	if (streq(url, "/v2.0/networks")) {
 		atomic_fetch_add(&s->network_pages, 1);
 		key = "networks";
@@ -83,6 +89,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 					     "status", "ACTIVE", "device_owner", "compute:kuryr",
 					     "device_id", dev, "binding:host_id", "node-a"));
 		}
+		more = first + lim < N_PORTS;
 	} else {
 		json_decref(items);
 		return reply(c, 404, strdup("{\"NeutronError\":{\"message\":\"no\"}}"));
@@ -90,6 +97,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	{
 		_cleanup_json_ json_t *page = json_pack("{s:o}", key, items);
 
+		if (s->max_limit) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "%s_links", key);
+			json_object_set_new(
+			    page, name,
+			    more ? json_pack("[{s:s, s:s}]", "rel", "next", "href", "http://x/next")
+				 : json_array());
+		}
 		return reply(c, 200, json_dumps(page, JSON_COMPACT));
 	}
 }
@@ -333,9 +349,9 @@ static void test_port_delete_unsure_is_not_gone(void **state)
 	MHD_stop_daemon(s.d);
 }
 
-static void test_port_list_pages(void **state)
+static void port_list_pages(long max_limit, int pages)
 {
-	struct server s = { 0 };
+	struct server s = { .max_limit = max_limit };
 	struct os_auth_config auth;
 	struct backend *b = NULL;
 	_cleanup_free_ struct kuryr_port *ports = NULL;
@@ -371,8 +387,7 @@ static void test_port_list_pages(void **state)
 		assert_int_equal(ports[i].owner, PORT_OWNER_CONTAINER);
 		assert_true(ports[i].up);
 	}
-	/* 500 + 500 + 203: three pages of ports, one of networks. */
-	assert_int_equal(atomic_load(&s.port_pages), 3);
+	assert_int_equal(atomic_load(&s.port_pages), pages);
 	assert_int_equal(atomic_load(&s.network_pages), 1);
 	assert_int_equal(atomic_load(&s.unfielded), 0);
 
@@ -381,10 +396,24 @@ static void test_port_list_pages(void **state)
 	MHD_stop_daemon(s.d);
 }
 
+/* 500 + 500 + 203: three pages of ports, one of networks. */
+static void test_port_list_pages(void **state)
+{
+	port_list_pages(0, 3);
+}
+
+/* A Neutron whose pagination_max_limit (100) is below the page asked for:
+ * thirteen pages, followed by their "next" links. */
+static void test_port_list_capped_pages(void **state)
+{
+	port_list_pages(100, 13);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_port_list_pages),
+		cmocka_unit_test(test_port_list_capped_pages),
 		cmocka_unit_test(test_tags_without_extension),
 		cmocka_unit_test(test_tags_with_extension),
 		cmocka_unit_test(test_port_delete_unsure_is_not_gone),
