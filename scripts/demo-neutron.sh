@@ -91,11 +91,8 @@ if [ "${1:-up}" = down ]; then
 fi
 [ "$(id -u)" = 0 ] || die "run as root"
 
-say "installing dependencies (Debian packages)"
-scripts/deps.sh
-say "building"
-[ -d build ] || meson setup build >/dev/null
-ninja -C build >/dev/null
+say "installing dependencies (Debian packages) and building"
+deps_and_build
 
 down
 mkdir -p "$RUN"
@@ -110,19 +107,7 @@ step keystone-up.log scripts/keystone.sh up "$RUN" "$NS" 15000
 say "starting neutron-server (ML2/OVN, 127.0.0.1:19696 in $NS) behind Keystone"
 step neutron-up.log env AUTH=keystone KS_URL="$KS_URL" scripts/neutron.sh up "$RUN" "$NS" 19696
 
-cat >"$RUN/clouds.yaml" <<YAML
-clouds:
-  kc-nd:
-    auth:
-      auth_url: $KS_URL
-      username: $KURYR_USER
-      password: $KURYR_PASSWORD
-      project_name: $KURYR_PROJECT
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: $KS_REGION
-    interface: public
-YAML
+scripts/keystone.sh clouds-yaml "$RUN" kc-nd >"$RUN/clouds.yaml"
 cat >"$RUN/kuryr.conf" <<CONF
 [DEFAULT]
 backend = neutron

@@ -52,11 +52,8 @@ if [ "${1:-up}" = down ]; then
 fi
 [ "$(id -u)" = 0 ] || die "run as root"
 
-say "installing dependencies (Debian packages)"
-scripts/deps.sh
-say "building"
-[ -d build ] || meson setup build >/dev/null
-ninja -C build >/dev/null
+say "installing dependencies (Debian packages) and building"
+deps_and_build
 
 down
 say "starting Open vSwitch (userspace datapath) and OVN in $RUN"

@@ -7,6 +7,8 @@
 #   scripts/keystone.sh up    DIR [NETNS] [PORT]   before "scripts/neutron.sh up"
 #   scripts/keystone.sh down  DIR
 #   scripts/keystone.sh token DIR [admin|kuryr]    print a project-scoped token
+#   scripts/keystone.sh clouds-yaml DIR CLOUD      print a clouds.yaml with
+#                                                  user kuryr as cloud CLOUD
 #
 # Keystone listens on 127.0.0.1:PORT (default 15000) inside NETNS; all its
 # files live in DIR/keystone, its database in DIR/keystone/mysql, so it
@@ -24,7 +26,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cmd=${1:-}
-D=${2:?usage: $0 up|down|token DIR [NETNS] [PORT]}
+D=${2:?usage: $0 up|down|token|clouds-yaml DIR [NETNS] [PORT]}
 NS=${3:-}
 PORT=${4:-15000}
 K=$D/keystone
@@ -216,13 +218,30 @@ token)
 	*) echo "usage: $0 token DIR [admin|kuryr]" >&2; exit 2 ;;
 	esac
 	;;
+clouds-yaml)
+	# shellcheck source=/dev/null
+	. "$K/env"
+	cat <<-YAML
+		clouds:
+		  ${3:?usage: $0 clouds-yaml DIR CLOUD}:
+		    auth:
+		      auth_url: $KS_URL
+		      username: $KURYR_USER
+		      password: $KURYR_PASSWORD
+		      project_name: $KURYR_PROJECT
+		      user_domain_name: Default
+		      project_domain_name: Default
+		    region_name: $KS_REGION
+		    interface: public
+	YAML
+	;;
 down)
 	stop_pid "$K/pid"
 	stop_pid "$M/pid"
 	rm -rf "$K"
 	;;
 *)
-	echo "usage: $0 up|down|token DIR [NETNS] [PORT]" >&2
+	echo "usage: $0 up|down|token|clouds-yaml DIR [NETNS] [PORT]" >&2
 	exit 2
 	;;
 esac

@@ -47,3 +47,11 @@ ks_token() {
 		    print(r.headers["X-Subject-Token"])
 	PY
 }
+
+# deps_and_build: what a walk-through needs first, from the checkout's
+# top: Debian packages (scripts/deps.sh), then build/ (Meson + Ninja).
+deps_and_build() {
+	scripts/deps.sh
+	[ -d build ] || meson setup build >/dev/null
+	ninja -C build >/dev/null
+}

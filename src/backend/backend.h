@@ -208,7 +208,8 @@ struct neutron_opts {
 /* Backend "neutron": Neutron API v2.0, found in Keystone's catalog or at
  * auth->endpoint_override. Does not contact anything yet. */
 int backend_neutron_new(const struct neutron_opts *o, struct backend **ret, char **reterr_msg);
-/* Authenticate now: -EACCES if Keystone refuses the credentials. */
+/* Authenticate now: -EACCES if Keystone refuses the credentials. Also
+ * learns, off the ADD path, whether port creates can carry tags. */
 int backend_neutron_login(struct backend *b, char **reterr_msg);
 
 static inline void backend_free(struct backend *b)

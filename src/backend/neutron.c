@@ -134,7 +134,8 @@ static int tag_after(struct neutron_backend *nb, const char *collection, const c
 	return 0;
 }
 
-/* Whether port creates can carry the tags; asked of Neutron once. */
+/* Whether port creates can carry the tags; asked of Neutron once (at
+ * login, or at the first create if Neutron could not answer then). */
 static bool tags_in_body(struct neutron_backend *nb)
 {
 	int known = atomic_load(&nb->tags_in_body);
@@ -1414,5 +1415,12 @@ int backend_neutron_new(const struct neutron_opts *o, struct backend **ret, char
 
 int backend_neutron_login(struct backend *b, char **reterr_msg)
 {
-	return os_session_login(to_neutron(b)->s, reterr_msg);
+	struct neutron_backend *nb = to_neutron(b);
+	int r = os_session_login(nb->s, reterr_msg);
+
+	/* Ask once, now, whether port creates can carry resource_tags, so the
+	 * first ADD does not (only if Neutron cannot say yet). */
+	if (r == 0)
+		(void)tags_in_body(nb);
+	return r;
 }

@@ -172,49 +172,26 @@ static void janitor_kick(struct kuryrd *d)
 	pthread_mutex_unlock(&d->jlock);
 }
 
-struct stale_rows {
-	struct attachment *a;
-	size_t n, cap;
-};
-
-static int collect_stale(const struct attachment *a, void *userdata)
-{
-	struct stale_rows *s = userdata;
-
-	if (a->state == ATTACH_DONE || a->pooled)
-		return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 16;
-		struct attachment *na = realloc(s->a, cap * sizeof(*na));
-
-		if (!na)
-			return -ENOMEM;
-		s->a = na;
-		s->cap = cap;
-	}
-	s->a[s->n++] = *a;
-	return 0;
-}
-
 /* Roll back every unfinished, unlocked attachment; true if one failed. */
 static bool janitor_pass(struct kuryrd *d)
 {
-	struct stale_rows s = { 0 };
+	_cleanup_free_ struct attachment *rows = NULL;
 	bool failed = false;
+	size_t n = 0;
 
-	if (store_foreach(d->store, collect_stale, &s) < 0) {
-		free(s.a);
+	if (store_list(d->store, &rows, &n) < 0)
 		return true;
-	}
-	for (size_t i = 0; i < s.n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *err = NULL;
-		pthread_mutex_t *l = stripe(d, s.a[i].container_id, s.a[i].ifname);
+		pthread_mutex_t *l = stripe(d, rows[i].container_id, rows[i].ifname);
 		struct attachment a;
 
+		if (rows[i].state == ATTACH_DONE || rows[i].pooled)
+			continue;
 		/* An ADD in flight holds the lock; after it the row is done or
 		 * gone, or its own rollback failed and it is ours. */
 		pthread_mutex_lock(l);
-		if (store_get(d->store, s.a[i].container_id, s.a[i].ifname, &a) == 0 &&
+		if (store_get(d->store, rows[i].container_id, rows[i].ifname, &a) == 0 &&
 		    a.state != ATTACH_DONE && !a.pooled) {
 			if (attachment_teardown(d, &a, &err) < 0)
 				failed = true;
@@ -224,7 +201,6 @@ static bool janitor_pass(struct kuryrd *d)
 		}
 		pthread_mutex_unlock(l);
 	}
-	free(s.a);
 	return failed;
 }
 
@@ -1435,39 +1411,12 @@ static int recover_cb(const struct attachment *a, void *userdata)
 	return 0;
 }
 
-struct known_attachment {
-	char container[257], port[64];
-};
-
-struct known_attachments {
-	struct known_attachment *a;
-	size_t n, cap;
-};
-
-static int collect_known(const struct attachment *a, void *userdata)
+/* Whether an attachment of @rows uses port @p or its container. */
+static bool known_port(const struct attachment *rows, size_t n, const struct kuryr_port *p)
 {
-	struct known_attachments *k = userdata;
-
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? 2 * k->cap : 64;
-		struct known_attachment *na = realloc(k->a, cap * sizeof(*na));
-
-		if (!na)
-			return -ENOMEM;
-		k->a = na;
-		k->cap = cap;
-	}
-	snprintf(k->a[k->n].container, sizeof(k->a[0].container), "%s", a->container_id);
-	snprintf(k->a[k->n].port, sizeof(k->a[0].port), "%s", a->port);
-	k->n++;
-	return 0;
-}
-
-static bool known_port(const struct known_attachments *k, const struct kuryr_port *p)
-{
-	for (size_t i = 0; i < k->n; i++)
-		if (streq(k->a[i].port, p->name) ||
-		    (*p->device_id && streq(k->a[i].container, p->device_id)))
+	for (size_t i = 0; i < n; i++)
+		if (streq(rows[i].port, p->name) ||
+		    (*p->device_id && streq(rows[i].container_id, p->device_id)))
 			return true;
 	return false;
 }
@@ -1482,18 +1431,16 @@ static bool known_port(const struct known_attachments *k, const struct kuryr_por
 static void reap_leftover_ports(struct kuryrd *d)
 {
 	_cleanup_free_ struct kuryr_port *ports = NULL;
+	_cleanup_free_ struct attachment *rows = NULL;
 	_cleanup_free_ char *err = NULL;
-	struct known_attachments known = { 0 };
-	size_t n = 0;
+	size_t n = 0, n_rows = 0;
 
 	if (d->backend->ops->port_list(d->backend, NULL, &ports, &n, &err) < 0) {
 		log_warn("event=leftover-scan-failed: %s", err ? err : "");
 		return;
 	}
-	if (store_foreach(d->store, collect_known, &known) < 0) {
-		free(known.a);
+	if (store_list(d->store, &rows, &n_rows) < 0)
 		return;
-	}
 	for (size_t i = 0; i < n; i++) {
 		const struct kuryr_port *p = &ports[i];
 
@@ -1504,12 +1451,12 @@ static void reap_leftover_ports(struct kuryrd *d)
 			char host_ifname[16];
 
 			if (!streq(*p->host ? p->host : p->device_id, d->cfg.host) ||
-			    known_port(&known, p))
+			    known_port(rows, n_rows, p))
 				continue;
 			backend_ifname("kc", p->name, host_ifname);
 			(void)binding_ovs_unplug_veth(d->ovs, host_ifname, NULL);
 		} else if (p->owner != PORT_OWNER_CONTAINER || !streq(p->host, d->cfg.host) ||
-			   known_port(&known, p))
+			   known_port(rows, n_rows, p))
 			continue;
 		free(err);
 		err = NULL;
@@ -1520,13 +1467,16 @@ static void reap_leftover_ports(struct kuryrd *d)
 			log_info("event=leftover-deleted port=%s container=%.12s", p->name,
 				 p->device_id);
 	}
-	free(known.a);
 }
 
 /* ---- lifecycle ---- */
 
 int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reterr_msg)
 {
+	/* [neutron_defaults] ovs_bridge, upstream's name, wins on Neutron. */
+	const char *bridge = streq(cfg->backend, "neutron") && *cfg->neutron_ovs_bridge
+				 ? cfg->neutron_ovs_bridge
+				 : cfg->ovs_bridge;
 	struct kuryrd *d = calloc(1, sizeof(*d));
 	int r;
 
@@ -1563,8 +1513,7 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 			.security_groups = sgs && *sgs ? (const char *const *)sgs : NULL,
 			.qos_policy = cfg->neutron_pod_qos_policy,
 			.resource_tags = tags && *tags ? (const char *const *)tags : NULL,
-			.bridge =
-			    *cfg->neutron_ovs_bridge ? cfg->neutron_ovs_bridge : cfg->ovs_bridge,
+			.bridge = bridge,
 		    },
 		    &d->backend, reterr_msg);
 		if (r == 0) {
@@ -1586,12 +1535,7 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 		r = backend_ovn_new(cfg->nb_connection, &d->backend, reterr_msg);
 	if (r < 0)
 		goto fail;
-	/* [neutron_defaults] ovs_bridge, upstream's name, wins on Neutron. */
-	r = binding_ovs_new(cfg->ovs_db,
-			    streq(cfg->backend, "neutron") && *cfg->neutron_ovs_bridge
-				? cfg->neutron_ovs_bridge
-				: cfg->ovs_bridge,
-			    &d->ovs, reterr_msg);
+	r = binding_ovs_new(cfg->ovs_db, bridge, &d->ovs, reterr_msg);
 	if (r < 0)
 		goto fail;
 	r = store_foreach(d->store, recover_cb, d);

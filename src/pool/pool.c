@@ -1039,27 +1039,11 @@ void pool_write_metrics(struct pool_mgr *m, FILE *f)
 
 /* ---- start, recovery, stop ---- */
 
+/* The attachment store's rows (store_list()). */
 struct rows_ctx {
 	struct attachment *rows;
-	size_t n, cap;
+	size_t n;
 };
-
-static int collect_row(const struct attachment *a, void *userdata)
-{
-	struct rows_ctx *c = userdata;
-
-	if (c->n == c->cap) {
-		struct attachment *nr;
-
-		c->cap = c->cap ? c->cap * 2 : 16;
-		nr = realloc(c->rows, c->cap * sizeof(*nr));
-		if (!nr)
-			return -ENOMEM;
-		c->rows = nr;
-	}
-	c->rows[c->n++] = *a;
-	return 0;
-}
 
 struct stubs_ctx {
 	char (*names)[IF_NAMESIZE];
@@ -1203,7 +1187,7 @@ static int recover(struct pool_mgr *m, char **reterr_msg)
 	r = m->b->ops->port_list(m->b, NULL, &ports, &n, reterr_msg);
 	if (r < 0)
 		return r;
-	r = store_foreach(m->st, collect_row, &rows);
+	r = store_list(m->st, &rows.rows, &rows.n);
 	if (r < 0)
 		goto out;
 	pthread_mutex_lock(&m->hold_lock);

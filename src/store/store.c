@@ -244,16 +244,13 @@ int store_delete(struct store *s, const char *container_id, const char *ifname)
 	return sqlite_to_errno(rc);
 }
 
-int store_foreach(struct store *s, int (*cb)(const struct attachment *a, void *userdata),
-		  void *userdata)
+int store_list(struct store *s, struct attachment **ret, size_t *ret_n)
 {
 	_cleanup_free_ struct attachment *rows = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st = NULL;
-	int rc, r = 0;
+	int rc;
 
-	/* Copy out under the lock, call back without it: callbacks may call
-	 * back into the store. */
 	pthread_mutex_lock(&s->lock);
 	rc = sqlite3_prepare_v2(
 	    s->db, "SELECT " COLUMNS " FROM attachments ORDER BY created, rowid", -1, &st, NULL);
@@ -276,6 +273,21 @@ int store_foreach(struct store *s, int (*cb)(const struct attachment *a, void *u
 	pthread_mutex_unlock(&s->lock);
 	if (rc != SQLITE_DONE)
 		return sqlite_to_errno(rc) ?: -EIO;
+	*ret = TAKE_PTR(rows);
+	*ret_n = n;
+	return 0;
+}
+
+int store_foreach(struct store *s, int (*cb)(const struct attachment *a, void *userdata),
+		  void *userdata)
+{
+	_cleanup_free_ struct attachment *rows = NULL;
+	size_t n = 0;
+	int r;
+
+	/* Copied out under the lock, called back without it: callbacks may
+	 * call back into the store. */
+	r = store_list(s, &rows, &n);
 	for (size_t i = 0; i < n && r >= 0; i++)
 		r = cb(&rows[i], userdata);
 	return r < 0 ? r : 0;

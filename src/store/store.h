@@ -49,6 +49,8 @@ int store_get(struct store *s, const char *container_id, const char *ifname,
 	      struct attachment *ret);
 /* 0 whether or not there was a row. */
 int store_delete(struct store *s, const char *container_id, const char *ifname);
+/* Every row, oldest first, in *ret (malloc'ed; free it) and *ret_n. */
+int store_list(struct store *s, struct attachment **ret, size_t *ret_n);
 /* Calls @cb for every row, oldest first; a negative return stops and is
  * returned. The store's lock is not held while @cb runs. */
 int store_foreach(struct store *s, int (*cb)(const struct attachment *a, void *userdata),

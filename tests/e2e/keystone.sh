@@ -90,19 +90,7 @@ cni DEL "$P-t1" eth0 "/run/netns/$P-t1" "$C"
 # clouds.yaml, as the openstack CLI reads it, named by OS_CLOUD; kuryr.conf
 # [neutron] keeps no credentials.
 stop_kuryrd
-cat >"$T/clouds.yaml" <<-YAML
-	clouds:
-	  kuryr-test:
-	    auth:
-	      auth_url: $KS_URL
-	      username: $KURYR_USER
-	      password: $KURYR_PASSWORD
-	      project_name: $KURYR_PROJECT
-	      user_domain_name: Default
-	      project_domain_name: Default
-	    region_name: $KS_REGION
-	    interface: public
-YAML
+"$SRC/scripts/keystone.sh" clouds-yaml "$RUN" kuryr-test >"$T/clouds.yaml"
 python3 - "$T/kuryr.conf" <<-'PY'
 	import re, sys
 	text = open(sys.argv[1]).read()

@@ -324,6 +324,9 @@ static void test_tags_with_extension(void **state)
 	struct backend *b = tag_backend(&s, &auth);
 	struct kuryr_port ports[3];
 
+	/* Asked at start, not on the first create. */
+	assert_int_equal(backend_neutron_login(b, NULL), 0);
+	assert_int_equal(atomic_load(&s.probes), 1);
 	create_pool_ports(b, ports);
 	assert_int_equal(atomic_load(&s.probes), 1);
 	assert_int_equal(atomic_load(&s.posts_with_tags), 3);

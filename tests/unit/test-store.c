@@ -386,6 +386,23 @@ static void test_foreach_order(void **state)
 	assert_string_equal(c.ids[4], "c4/eth1");
 }
 
+static void test_list(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ struct attachment *rows = NULL;
+	size_t n = 99;
+
+	assert_int_equal(store_list(f->s, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	free(TAKE_PTR(rows));
+	insert_ordered_rows(f->s);
+	assert_int_equal(store_list(f->s, &rows, &n), 0);
+	assert_int_equal(n, 5);
+	assert_string_equal(rows[0].container_id, "c1");
+	assert_string_equal(rows[2].container_id, "c2a");
+	assert_string_equal(rows[4].ifname, "eth1");
+}
+
 static void test_foreach_stop(void **state)
 {
 	struct fixture *f = *state;
@@ -624,6 +641,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_get_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreach_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreach_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreach_reentrant, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_count, setup, teardown),
