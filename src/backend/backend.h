@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "net-util.h"
+
 #define KURYR_MAX_DNS	 4
 #define KURYR_MAX_ROUTES 8
 
@@ -217,21 +219,3 @@ static inline void backend_free(struct backend *b)
 	if (b)
 		b->ops->free(b);
 }
-
-/* Helpers shared by backends. */
-
-/* A random locally administered unicast MAC, "xx:xx:xx:xx:xx:xx". */
-void backend_random_mac(char out[18]);
-/* A device name for port @port: @prefix (2 chars) + 12 hex digits of the
- * port's id, so it is stable across restarts. */
-void backend_ifname(const char *prefix, const char *port, char out[16]);
-/* Parse "xx:xx:xx:xx:xx:xx" (exactly 17 characters) into @out: 0 or -EINVAL. */
-int backend_parse_mac(const char *s, uint8_t out[6]);
-/* A random UUID v4 string. */
-void backend_random_uuid(char out[37]);
-/* Parse "a.b.c.d/len" (IPv4) into network address and prefix length;
- * -EINVAL if malformed or host bits are set. */
-int backend_parse_cidr4(const char *cidr, uint32_t *ret_net, uint8_t *ret_len);
-/* true if IPv4 @ip is a usable host address in @net/@len (not the network or
- * broadcast address). */
-bool backend_ip4_in_subnet(uint32_t ip, uint32_t net, uint8_t len);

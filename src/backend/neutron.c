@@ -694,7 +694,7 @@ static int neutron_port_create(struct backend *b, const struct port_spec *spec,
 			return -EPROTONOSUPPORT;
 		}
 	}
-	if (backend_parse_cidr4(net.cidr, &subnet, &len) == 0)
+	if (cidr4_parse(net.cidr, &subnet, &len) == 0)
 		ret->prefixlen = len;
 	if (!*ret->ip || !*ret->mac) {
 		set_errmsg(reterr_msg, "Neutron gave port %s no IPv4 address", ret->name);
@@ -724,11 +724,11 @@ static int neutron_port_create_bulk(struct backend *b, const struct port_spec *s
 		if (r < 0)
 			return r;
 	}
-	(void)backend_parse_cidr4(net.cidr, &subnet, &len);
+	(void)cidr4_parse(net.cidr, &subnet, &len);
 	/* The batch's ports share a name: if the POST's outcome is lost (a
 	 * timeout), whatever it created is found by that name and deleted,
 	 * never created twice. */
-	backend_random_uuid(batch + 12);
+	uuid_random(batch + 12);
 	memcpy(batch, "kuryr-batch-", 12);
 	r = port_opts_resolve(nb, spec, &o, reterr_msg);
 	if (r < 0)
@@ -851,21 +851,19 @@ static int neutron_port_wait_up(struct backend *b, const char *name, int timeout
 {
 	struct neutron_backend *nb = to_neutron(b);
 	_cleanup_free_ char *e = escape(name), *path = NULL;
-	struct timespec t0, t;
+	uint64_t t0;
 	int r = -ETIMEDOUT;
 
 	if (!e || asprintf(&path, "/ports/%s?fields=status", e) < 0)
 		return -ENOMEM;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = now_ms();
 	/* Neutron has no watch: poll the port's status, every request
 	 * bounded by what is left of the wait. */
 	for (;;) {
 		_cleanup_json_ json_t *res = NULL;
 		long left;
 
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = timeout_ms -
-		       ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		left = timeout_ms - (long)(now_ms() - t0);
 		if (left <= 0)
 			break;
 		r = api_t(nb, "GET", path, NULL, (int)left, &res, reterr_msg);
@@ -1208,11 +1206,11 @@ static void neutron_ports_wait_up(struct backend *b, const char *const *ids, siz
 				  int timeout_ms, bool *ok)
 {
 	struct neutron_backend *nb = to_neutron(b);
-	struct timespec t0, t;
+	uint64_t t0;
 	size_t left = n;
 
 	memset(ok, 0, n * sizeof(*ok));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = now_ms();
 	while (left) {
 		_cleanup_json_ json_t *res = NULL;
 		_cleanup_free_ char *path = NULL;
@@ -1231,8 +1229,7 @@ static void neutron_ports_wait_up(struct backend *b, const char *const *ids, siz
 		for (i = 0; i < n; i++)
 			if (!ok[i])
 				p += sprintf(p, "&id=%s", ids[i]);
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		spent = (long)(now_ms() - t0);
 		if (spent >= timeout_ms ||
 		    api_t(nb, "GET", path, NULL, (int)(timeout_ms - spent), &res, NULL) < 0)
 			return;

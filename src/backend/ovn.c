@@ -252,7 +252,7 @@ static int ovn_network_create(struct backend *b, const struct network_spec *spec
 		set_errmsg(reterr_msg, "network name must be 1-%zu bytes", sizeof(ret->name) - 1);
 		return -EINVAL;
 	}
-	if (!spec->cidr || backend_parse_cidr4(spec->cidr, &net, &len) < 0) {
+	if (!spec->cidr || cidr4_parse(spec->cidr, &net, &len) < 0) {
 		set_errmsg(reterr_msg,
 			   "subnet \"%s\" is not an IPv4 network address with prefix length 1-30",
 			   spec->cidr ? spec->cidr : "");
@@ -266,7 +266,7 @@ static int ovn_network_create(struct backend *b, const struct network_spec *spec
 		struct in_addr a;
 
 		if (inet_pton(AF_INET, spec->gateway, &a) != 1 ||
-		    !backend_ip4_in_subnet(ntohl(a.s_addr), net, len)) {
+		    !ip4_in_subnet(ntohl(a.s_addr), net, len)) {
 			set_errmsg(reterr_msg, "gateway \"%s\" is not a host address of %s",
 				   spec->gateway, spec->cidr);
 			return -EINVAL;
@@ -423,7 +423,7 @@ static int spec_network(struct backend *b, const struct port_spec *spec, struct 
 		if (r < 0)
 			return r;
 	}
-	if (backend_parse_cidr4(net->cidr, subnet, len) < 0) {
+	if (cidr4_parse(net->cidr, subnet, len) < 0) {
 		set_errmsg(reterr_msg, "network %s has a bad subnet \"%s\"", net->name, net->cidr);
 		return -EINVAL;
 	}
@@ -483,11 +483,11 @@ static int ovn_port_create(struct backend *b, const struct port_spec *spec, stru
 	if (spec->name)
 		copy_str(name, sizeof(name), spec->name);
 	else
-		backend_random_uuid(name);
+		uuid_random(name);
 	if (spec->mac) {
 		uint8_t m[6];
 
-		if (backend_parse_mac(spec->mac, m) < 0 || (m[0] & 1)) {
+		if (mac_parse(spec->mac, m) < 0 || (m[0] & 1)) {
 			set_errmsg(reterr_msg, "MAC \"%s\" is not a unicast MAC address",
 				   spec->mac);
 			return -EINVAL;
@@ -496,14 +496,13 @@ static int ovn_port_create(struct backend *b, const struct port_spec *spec, stru
 		for (char *c = mac; *c; c++)
 			*c = (char)tolower((unsigned char)*c);
 	} else
-		backend_random_mac(mac);
+		mac_random(mac);
 
 	if (spec->ip) {
 		struct in_addr a;
 
 		if (inet_pton(AF_INET, spec->ip, &a) != 1 ||
-		    !backend_ip4_in_subnet(ntohl(a.s_addr), subnet, len) ||
-		    streq(spec->ip, net.gateway)) {
+		    !ip4_in_subnet(ntohl(a.s_addr), subnet, len) || streq(spec->ip, net.gateway)) {
 			set_errmsg(reterr_msg, "IP %s is not a free host address of %s (%s)",
 				   spec->ip, net.name, net.cidr);
 			return -EINVAL;
@@ -610,15 +609,15 @@ static int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec,
 	r = spec_network(b, spec, &net, &subnet, &len, reterr_msg);
 	if (r < 0)
 		return r;
-	backend_random_uuid(batch);
+	uuid_random(batch);
 	batch_map = ovsdb_string_map((const char *const[]){ "kuryr:batch", batch, NULL });
 	ops = json_pack("[o]", op_wait_name("Logical_Switch", net.name, true));
 	refs = json_array();
 	for (unsigned i = 0; i < n; i++) {
 		char name[37], mac[18], addr[64], uname[16];
 
-		backend_random_uuid(name);
-		backend_random_mac(mac);
+		uuid_random(name);
+		mac_random(mac);
 		snprintf(addr, sizeof(addr), "%s dynamic", mac);
 		snprintf(uname, sizeof(uname), "lsp%u", i);
 		json_array_append_new(

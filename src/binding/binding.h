@@ -16,6 +16,14 @@
 
 #include "backend/backend.h"
 
+/* Device names derived from a port's id, so they are stable across
+ * restarts: a two-letter prefix and the id's first 12 hex digits. */
+#define BINDING_PREFIX_HOST  "kc" /* a veth's host end, on the bridge */
+#define BINDING_PREFIX_STUB  "ks" /* a pre-wired entry's stub, in the holding netns */
+#define BINDING_PREFIX_DRAIN "kd" /* a pod's device on its way out */
+
+void binding_ifname(const char *prefix, const char *port, char out[16]);
+
 struct binding_ovs;
 struct ovs_watch;
 

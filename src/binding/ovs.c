@@ -308,7 +308,7 @@ int binding_pod_routes(struct nl_sock *ns, int ifindex, const char *gateway,
 		uint32_t net;
 		uint8_t len;
 
-		if (backend_parse_cidr4(rt->dst, &net, &len) < 0 ||
+		if (cidr4_parse(rt->dst, &net, &len) < 0 ||
 		    inet_pton(AF_INET, rt->gw, gw) != 1) {
 			set_errmsg(reterr_msg, "bad host route \"%s via %s\"", rt->dst, rt->gw);
 			return -EINVAL;
@@ -358,7 +358,7 @@ int binding_ovs_plug_veth(struct binding_ovs *b, const struct veth_plug *p, char
 	uint8_t mac[6];
 	int r;
 
-	if (backend_parse_mac(p->mac, mac) < 0) {
+	if (mac_parse(p->mac, mac) < 0) {
 		set_errmsg(reterr_msg, "bad MAC \"%s\"", p->mac);
 		return -EINVAL;
 	}

@@ -84,14 +84,6 @@ static json_t *ok_reply(json_t *result)
 	return json_pack("{s:o}", "result", result ? result : json_null());
 }
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static pthread_mutex_t *stripe(struct kuryrd *d, const char *cid, const char *ifname)
 {
 	uint32_t h = 2166136261u;
@@ -432,7 +424,7 @@ static json_t *add_from_pool(struct kuryrd *d, const struct cni_req *c, const st
 		snprintf(a.stub, sizeof(a.stub), "%s", e->stub);
 		a.pooled = 2;
 	} else {
-		backend_ifname("kc", e->port, a.host_ifname);
+		binding_ifname(BINDING_PREFIX_HOST, e->port, a.host_ifname);
 		a.pooled = 1;
 	}
 	/* Recorded first: a crash from here on destroys the entry on restart. */
@@ -573,14 +565,14 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 
 	/* Record the intent before creating anything, so a crash at any
 	 * later point can be rolled back from this row. */
-	backend_random_uuid(port_name);
+	uuid_random(port_name);
 	a = (struct attachment){ .mtu = net.mtu, .state = ATTACH_INTENT };
 	snprintf(a.container_id, sizeof(a.container_id), "%s", c->cid);
 	snprintf(a.ifname, sizeof(a.ifname), "%s", c->ifname);
 	snprintf(a.netns, sizeof(a.netns), "%s", c->netns);
 	snprintf(a.network, sizeof(a.network), "%s", net.name);
 	snprintf(a.port, sizeof(a.port), "%s", port_name);
-	backend_ifname("kc", port_name, a.host_ifname);
+	binding_ifname(BINDING_PREFIX_HOST, port_name, a.host_ifname);
 	snprintf(a.gateway, sizeof(a.gateway), "%s", net.gateway);
 	r = store_insert(d->store, &a);
 	if (r < 0)
@@ -1453,7 +1445,7 @@ static void reap_leftover_ports(struct kuryrd *d)
 			if (!streq(*p->host ? p->host : p->device_id, d->cfg.host) ||
 			    known_port(rows, n_rows, p))
 				continue;
-			backend_ifname("kc", p->name, host_ifname);
+			binding_ifname(BINDING_PREFIX_HOST, p->name, host_ifname);
 			(void)binding_ovs_unplug_veth(d->ovs, host_ifname, NULL);
 		} else if (p->owner != PORT_OWNER_CONTAINER || !streq(p->host, d->cfg.host) ||
 			   known_port(rows, n_rows, p))

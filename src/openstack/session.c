@@ -570,14 +570,6 @@ static char *endpoint_url(struct os_session *s, const char *path)
 	return url;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static long backoff_ms(int attempt)
 {
 	long d = BACKOFF_BASE_MS << attempt;
@@ -607,7 +599,7 @@ int os_request(struct os_session *s, const char *method, const char *path, json_
 	}
 	if (timeout_ms <= 0)
 		timeout_ms = s->timeout_ms;
-	deadline = now_ms() + timeout_ms;
+	deadline = (int64_t)now_ms() + timeout_ms;
 	atomic_fetch_add(&s->requests, 1);
 	for (int a = 0; a < attempts; a++) {
 		_cleanup_free_ char *token = NULL, *url = NULL, *auth_hdr = NULL;
@@ -624,7 +616,7 @@ int os_request(struct os_session *s, const char *method, const char *path, json_
 			/* Keystone unreachable is worth another try; refused
 			 * credentials or certificate are not. */
 			if ((r == -ECONNREFUSED || r == -ETIMEDOUT) && !permanent &&
-			    a + 1 < attempts && now_ms() + backoff_ms(a) < deadline) {
+			    a + 1 < attempts && (int64_t)now_ms() + backoff_ms(a) < deadline) {
 				atomic_fetch_add(&s->retries, 1);
 				msleep(backoff_ms(a));
 				continue;
@@ -652,7 +644,7 @@ int os_request(struct os_session *s, const char *method, const char *path, json_
 			r = -ENOMEM;
 			break;
 		}
-		left = deadline - now_ms();
+		left = deadline - (int64_t)now_ms();
 		setup_handle(s, c, url, method, payload, h, left > 1 ? (int)left : 1, &b);
 		cc = curl_easy_perform(c);
 		if (cc == CURLE_OK)
@@ -700,7 +692,7 @@ int os_request(struct os_session *s, const char *method, const char *path, json_
 		if (delay < 0)
 			delay = backoff_ms(a);
 		/* The whole request, retries included, fits in timeout_ms. */
-		if (now_ms() + delay >= deadline)
+		if ((int64_t)now_ms() + delay >= deadline)
 			break;
 		atomic_fetch_add(&s->retries, 1);
 		msleep(delay);

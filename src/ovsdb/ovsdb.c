@@ -630,14 +630,10 @@ static int rpc_call(struct ovsdb_client *c, const char *method, json_t *params, 
 		    struct ovsdb_monitor_reg *monitor, json_t **ret_reply, char **reterr_msg)
 {
 	struct ovsdb_call call = { .monitor = monitor };
-	pthread_condattr_t attr;
 	struct timespec deadline = {};
 	int r;
 
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&call.cond, &attr);
-	pthread_condattr_destroy(&attr);
+	cond_init_monotonic(&call.cond);
 	if (timeout_ms > 0)
 		timespec_deadline_ms(&deadline, timeout_ms);
 

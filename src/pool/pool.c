@@ -348,8 +348,8 @@ static void prewire(struct pool_mgr *m, struct pool_entry *es, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		struct pool_entry *e = &es[i];
 
-		backend_ifname("kc", e->port, e->host_ifname);
-		backend_ifname("ks", e->port, e->stub);
+		binding_ifname(BINDING_PREFIX_HOST, e->port, e->host_ifname);
+		binding_ifname(BINDING_PREFIX_STUB, e->port, e->stub);
 		r = binding_ovs_watch_new(m->ovs, e->host_ifname, &w[i]);
 		if (r == 0)
 			r = binding_ovs_plug_veth(
@@ -753,7 +753,7 @@ int pool_attach(struct pool_mgr *m, const struct pool_entry *e, int netns_fd, co
 	uint8_t mac[6], ip[4];
 	int r;
 
-	if (backend_parse_mac(e->mac, mac) < 0 || inet_pton(AF_INET, e->ip, ip) != 1) {
+	if (mac_parse(e->mac, mac) < 0 || inet_pton(AF_INET, e->ip, ip) != 1) {
 		set_errmsg(reterr_msg, "pool entry %s has a bad MAC or IP", e->port);
 		return -EINVAL;
 	}
@@ -850,7 +850,7 @@ int pool_release(struct pool_mgr *m, const struct attachment *a, char **reterr_m
 		 * (~20 ms here), renaming a running device does not. The name
 		 * derives from the port, so a DEL repeated after a crash between
 		 * the rename and the deletion still finds the device. */
-		backend_ifname("kd", a->port, j->tmpname);
+		binding_ifname(BINDING_PREFIX_DRAIN, a->port, j->tmpname);
 		r = nl_sock_open_netns(j->netns_fd, &s);
 		if (r == 0 && nl_link_get(s, a->ifname, &li) < 0)
 			r = nl_link_get(s, j->tmpname, &li);
@@ -1054,7 +1054,7 @@ static int collect_stub(const struct nl_link_info *l, void *userdata)
 {
 	struct stubs_ctx *c = userdata;
 
-	if (strncmp(l->name, "ks", 2) != 0)
+	if (strncmp(l->name, BINDING_PREFIX_STUB, 2) != 0)
 		return 0;
 	if (c->n == c->cap) {
 		char(*nn)[IF_NAMESIZE];
@@ -1107,8 +1107,8 @@ static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
 									    : kp->network);
 	snprintf(e.mac, sizeof(e.mac), "%s", kp->mac);
 	snprintf(e.ip, sizeof(e.ip), "%s", kp->ip);
-	backend_ifname("kc", e.port, e.host_ifname);
-	backend_ifname("ks", e.port, e.stub);
+	binding_ifname(BINDING_PREFIX_HOST, e.port, e.host_ifname);
+	binding_ifname(BINDING_PREFIX_STUB, e.port, e.stub);
 	for (size_t i = 0; i < rows->n; i++)
 		if (streq(rows->rows[i].port, kp->name))
 			row = &rows->rows[i];
@@ -1123,7 +1123,7 @@ static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
 	{
 		uint32_t sub;
 
-		if (backend_parse_cidr4(net.cidr, &sub, &e.prefixlen) < 0)
+		if (cidr4_parse(net.cidr, &sub, &e.prefixlen) < 0)
 			goto destroy;
 	}
 	if (row) {
@@ -1209,7 +1209,7 @@ static int recover(struct pool_mgr *m, char **reterr_msg)
 		if (stubs.names[i][0]) {
 			char host[16];
 
-			snprintf(host, sizeof(host), "kc%s", stubs.names[i] + 2);
+			snprintf(host, sizeof(host), BINDING_PREFIX_HOST "%s", stubs.names[i] + 2);
 			(void)binding_ovs_unplug_veth(m->ovs, host, NULL);
 			hold_del(m, stubs.names[i]);
 		}

@@ -1,9 +1,38 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Deadlines for pthread_cond_timedwait on CLOCK_MONOTONIC condvars. */
+/* The monotonic clock: elapsed times, and deadlines for condition
+ * variables that wait on it. */
 #pragma once
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <time.h>
+
+/* Microseconds / milliseconds on CLOCK_MONOTONIC. */
+static inline uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static inline uint64_t now_ms(void)
+{
+	return now_us() / 1000u;
+}
+
+/* A condition variable whose timed waits take CLOCK_MONOTONIC deadlines
+ * (timespec_deadline_ms()), so a clock step does not stretch a wait. */
+static inline void cond_init_monotonic(pthread_cond_t *c)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &ca);
+	pthread_condattr_destroy(&ca);
+}
 
 /* *ts = now (CLOCK_MONOTONIC) + @ms milliseconds. */
 static inline void timespec_deadline_ms(struct timespec *ts, int ms)

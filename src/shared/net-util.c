@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Identifiers and IPv4 arithmetic shared by the backends. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <sys/random.h>
 
-#include "backend/backend.h"
 #include "macro.h"
+#include "net-util.h"
 
 static void random_bytes(void *buf, size_t n)
 {
@@ -19,28 +18,23 @@ static void random_bytes(void *buf, size_t n)
 	}
 }
 
-void backend_random_mac(char out[18])
+void mac_random(char out[MAC_STR_LEN])
 {
 	uint8_t m[6];
 
 	random_bytes(m, sizeof(m));
 	m[0] = (uint8_t)((m[0] & 0xfe) | 0x02); /* unicast, locally administered */
-	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	mac_format(m, out);
 }
 
-void backend_ifname(const char *prefix, const char *port, char out[16])
+char *mac_format(const uint8_t m[6], char out[MAC_STR_LEN])
 {
-	size_t n = 0;
-
-	for (const char *p = prefix; *p && n < 2; p++)
-		out[n++] = *p;
-	for (const char *p = port; *p && n < 14; p++)
-		if (*p != '-')
-			out[n++] = *p;
-	out[n] = 0;
+	snprintf(out, MAC_STR_LEN, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+		 m[5]);
+	return out;
 }
 
-int backend_parse_mac(const char *s, uint8_t out[6])
+int mac_parse(const char *s, uint8_t out[6])
 {
 	unsigned m[6];
 
@@ -52,19 +46,20 @@ int backend_parse_mac(const char *s, uint8_t out[6])
 	return 0;
 }
 
-void backend_random_uuid(char out[37])
+void uuid_random(char out[UUID_STR_LEN])
 {
 	uint8_t u[16];
 
 	random_bytes(u, sizeof(u));
 	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
 	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-		 u[13], u[14], u[15]);
+	snprintf(out, UUID_STR_LEN,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
+		 u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
+		 u[15]);
 }
 
-int backend_parse_cidr4(const char *cidr, uint32_t *ret_net, uint8_t *ret_len)
+int cidr4_parse(const char *cidr, uint32_t *ret_net, uint8_t *ret_len)
 {
 	char buf[32];
 	const char *slash = strchr(cidr, '/');
@@ -91,9 +86,30 @@ int backend_parse_cidr4(const char *cidr, uint32_t *ret_net, uint8_t *ret_len)
 	return 0;
 }
 
-bool backend_ip4_in_subnet(uint32_t ip, uint32_t net, uint8_t len)
+bool ip4_in_subnet(uint32_t ip, uint32_t net, uint8_t len)
 {
 	uint32_t mask = ~(0xffffffffu >> len);
 
 	return (ip & mask) == net && ip != net && ip != (net | ~mask);
+}
+
+int addr_split(const char *s, char *ip, size_t size, uint8_t *ret_len)
+{
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long len = 0;
+	char *end;
+
+	if (n >= size)
+		return -EINVAL;
+	if (slash) {
+		errno = 0;
+		len = strtoul(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end || len > 128)
+			return -EINVAL;
+	}
+	memcpy(ip, s, n);
+	ip[n] = 0;
+	*ret_len = (uint8_t)len;
+	return 0;
 }
