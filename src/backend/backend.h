@@ -1,14 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The network backend: Neutron's model (networks, subnets, ports) behind one
- * vtable. Backend "ovn" writes OVN's Northbound database directly; backend
- * "neutron" (later) speaks Neutron's REST API. All calls are thread-safe and
- * return 0 or -errno with human detail in *reterr_msg:
- *   -ENOENT no such network/port, -EEXIST name or address taken,
- *   -EBUSY network still has ports, -EINVAL bad argument,
- *   -ESRCH a security group, QoS policy or subnet named in the request
- *   does not exist,
- *   -ECONNRESET/-ECONNREFUSED/-ENOENT(socket) backend unreachable,
- *   -ETIMEDOUT backend did not finish in time. */
+/* The network backend: Neutron's model (networks, subnets, ports, trunks,
+ * security groups, QoS policies) behind one vtable. Backend "ovn" writes
+ * OVN's Northbound database directly; backend "neutron" speaks Neutron's
+ * REST API. All calls are thread-safe and return 0 or -errno with human
+ * detail in *reterr_msg, one errno per meaning:
+ *   -ENOENT          no such object, and nothing else
+ *   -ENOTCONN        the backend is unreachable (refused, lost, socket gone)
+ *   -ETIMEDOUT       it did not answer in time
+ *   -EAGAIN          it asked to be asked later (HTTP 429, 503)
+ *   -EEXIST          a name or address is taken
+ *   -EBUSY           the network still has ports
+ *   -EINVAL          a bad argument (a malformed IP or MAC, ...)
+ *   -ESRCH           a security group, QoS policy or subnet named in the
+ *                    request does not exist
+ *   -ENOTUNIQ        a name matches several objects (the message lists
+ *                    their ids)
+ *   -EDQUOT          over quota
+ *   -EACCES          the backend refused us
+ *   -EPROTONOSUPPORT the port is bound in a way no binding driver plugs
+ * The daemon tells them to its callers through one table (dispatch.c). */
 #pragma once
 
 #include <jansson.h>
@@ -64,6 +74,13 @@ struct kuryr_port {
 	char ifname[16];     /* CNI_IFNAME for containers */
 	char pool_key[256];  /* a pool port: the pool it was made for ("": by network) */
 	char host[64];	     /* the node it is bound to, where the backend says */
+	/* How the backend bound it, for the binding driver: Neutron's
+	 * binding:vif_type ("" = ovs) and vif_details bridge_name ("" = the
+	 * node's bridge); a trunk subport's parent port and VLAN id. */
+	char vif_type[16];
+	char bridge[16];
+	char parent[64];
+	unsigned vlan;
 };
 
 struct port_spec {
@@ -102,8 +119,21 @@ struct sg_rule {
 
 struct backend;
 
+/* What a backend has beyond networks and ports. */
+enum backend_caps {
+	/* A port may name its project, security groups and QoS policy. */
+	BACKEND_CAP_PORT_POLICIES = 1 << 0,
+	BACKEND_CAP_SECURITY_GROUPS = 1 << 1, /* sg_* */
+	BACKEND_CAP_QOS = 1 << 2,	      /* qos_* */
+	BACKEND_CAP_TRUNKS = 1 << 3,	      /* trunk_* */
+	/* A plugged port is reported up some time after the datapath
+	 * installed it (Neutron: ACTIVE): ADD and pools wait for that. */
+	BACKEND_CAP_ACTIVE_AFTER_PLUG = 1 << 4,
+};
+
 struct backend_ops {
 	const char *name;
+	unsigned caps; /* enum backend_caps */
 	int (*network_create)(struct backend *b, const struct network_spec *spec,
 			      struct kuryr_network *ret, char **reterr_msg);
 	int (*network_get)(struct backend *b, const char *name, struct kuryr_network *ret,
@@ -139,9 +169,6 @@ struct backend_ops {
 	 * each in turn. */
 	void (*ports_wait_up)(struct backend *b, const char *const *names, size_t n, int timeout_ms,
 			      bool *ok);
-	/* ADD also waits for port_wait_up after the datapath reports the port
-	 * installed (Neutron: the port must be ACTIVE). */
-	bool wait_active_on_add;
 	/* Trunks (NULL where the backend has none): a VM's parent port that
 	 * carries other ports, containers' inside that VM, as VLAN subports.
 	 * Trunks and ports by name or id. *ret is

@@ -67,13 +67,16 @@ static int api_t(struct neutron_backend *nb, const char *method, const char *pat
 		 int timeout_ms, json_t **ret, char **reterr_msg)
 {
 	_cleanup_free_ char *full = NULL;
+	int r;
 
 	if (asprintf(&full, "/v2.0%s", path) < 0) {
 		json_decref(body);
 		return -ENOMEM;
 	}
-	return os_request(nb->s, method, full, body, timeout_ms,
-			  streq(method, "POST") ? 0 : OS_REQ_IDEMPOTENT, ret, NULL, reterr_msg);
+	r = os_request(nb->s, method, full, body, timeout_ms,
+		       streq(method, "POST") ? 0 : OS_REQ_IDEMPOTENT, ret, NULL, reterr_msg);
+	/* The backend contract: unreachable is -ENOTCONN, never -ENOENT. */
+	return r == -ECONNREFUSED ? -ENOTCONN : r;
 }
 
 static int api(struct neutron_backend *nb, const char *method, const char *path, json_t *body,
@@ -741,7 +744,7 @@ static int neutron_port_create_bulk(struct backend *b, const struct port_spec *s
 	 * per port here, so the timeout grows with the batch. */
 	r = api_t(nb, "POST", "/ports", json_pack("{s:o}", "ports", list),
 		  nb->timeout_ms + 2000 * (int)n, &res, reterr_msg);
-	if (r == -ETIMEDOUT || r == -ECONNREFUSED) {
+	if (r == -ETIMEDOUT || r == -ENOTCONN) {
 		_cleanup_json_ json_t *found = NULL;
 		_cleanup_free_ char *path = NULL;
 		json_t *made;
@@ -1324,7 +1327,8 @@ static const struct backend_ops neutron_ops = {
 	.qos_delete = neutron_qos_delete,
 	.connected = neutron_connected,
 	.write_metrics = neutron_write_metrics,
-	.wait_active_on_add = true,
+	.caps = BACKEND_CAP_PORT_POLICIES | BACKEND_CAP_SECURITY_GROUPS | BACKEND_CAP_QOS |
+		BACKEND_CAP_TRUNKS | BACKEND_CAP_ACTIVE_AFTER_PLUG,
 	.free = neutron_free,
 };
 

@@ -13,7 +13,6 @@
  * sharing one NB cannot both win. */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 
 #include "backend.h"
@@ -36,9 +35,7 @@
 
 struct ovn_backend {
 	struct backend base;
-	char *target;
-	pthread_rwlock_t lock; /* guards client: readers transact, writer reconnects */
-	struct ovsdb_client *client;
+	struct ovsdb_session *nb;
 };
 
 static struct ovn_backend *to_ovn(struct backend *b)
@@ -46,51 +43,20 @@ static struct ovn_backend *to_ovn(struct backend *b)
 	return (struct ovn_backend *)b;
 }
 
-static int ovn_reconnect(struct ovn_backend *ob, char **reterr_msg)
-{
-	int r = 0;
-
-	pthread_rwlock_wrlock(&ob->lock);
-	if (!ob->client || !ovsdb_client_connected(ob->client)) {
-		ovsdb_client_free(ob->client);
-		ob->client = NULL;
-		r = ovsdb_client_connect(ob->target, &ob->client, reterr_msg);
-	}
-	pthread_rwlock_unlock(&ob->lock);
-	return r;
-}
-
-/* Run @ops (stolen). A connection found dead before sending is re-opened
- * first; a transaction that was sent is never replayed. */
+/* Run @ops (stolen) on the Northbound database. */
 static int ovn_transact(struct ovn_backend *ob, json_t *ops, int timeout_ms, json_t **ret,
 			char **reterr_msg)
 {
-	int r;
+	int r = ovsdb_session_transact(ob->nb, ops, timeout_ms, ret, reterr_msg);
 
-	pthread_rwlock_rdlock(&ob->lock);
-	if (!ob->client || !ovsdb_client_connected(ob->client)) {
-		pthread_rwlock_unlock(&ob->lock);
-		r = ovn_reconnect(ob, reterr_msg);
-		if (r < 0) {
-			json_decref(ops);
-			return r;
-		}
-		pthread_rwlock_rdlock(&ob->lock);
-	}
-	r = ovsdb_transact(ob->client, NB, ops, timeout_ms, ret, reterr_msg);
-	pthread_rwlock_unlock(&ob->lock);
-	return r;
+	/* Lost while the transaction was out: unreachable, as when the
+	 * session cannot reconnect (-ENOTCONN). */
+	return r == -ECONNRESET ? -ENOTCONN : r;
 }
 
 static bool ovn_connected(struct backend *b)
 {
-	struct ovn_backend *ob = to_ovn(b);
-	bool c;
-
-	pthread_rwlock_rdlock(&ob->lock);
-	c = ob->client && ovsdb_client_connected(ob->client);
-	pthread_rwlock_unlock(&ob->lock);
-	return c || ovn_reconnect(ob, NULL) == 0;
+	return ovsdb_session_connected(to_ovn(b)->nb);
 }
 
 static json_t *where_name(const char *name)
@@ -735,9 +701,7 @@ static void ovn_free(struct backend *b)
 {
 	struct ovn_backend *ob = to_ovn(b);
 
-	ovsdb_client_free(ob->client);
-	pthread_rwlock_destroy(&ob->lock);
-	free(ob->target);
+	ovsdb_session_free(ob->nb);
 	free(ob);
 }
 
@@ -765,13 +729,7 @@ int backend_ovn_new(const char *nb_connection, struct backend **ret, char **rete
 	if (!ob)
 		return -ENOMEM;
 	ob->base.ops = &ovn_ops;
-	pthread_rwlock_init(&ob->lock, NULL);
-	ob->target = strdup(nb_connection);
-	if (!ob->target) {
-		ovn_free(&ob->base);
-		return -ENOMEM;
-	}
-	r = ovsdb_client_connect(ob->target, &ob->client, reterr_msg);
+	r = ovsdb_session_new(nb_connection, NB, &ob->nb, reterr_msg);
 	if (r < 0) {
 		ovn_free(&ob->base);
 		return r;

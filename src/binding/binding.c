@@ -1,7 +1,28 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "binding.h"
+/* The driver registry, and the plug/ready/unplug sequences every caller
+ * shares. */
+#include <stdio.h>
 
-void binding_ifname(const char *prefix, const char *port, char out[16])
+#include "binding.h"
+#include "driver.h"
+#include "macro.h"
+
+const struct binding_ops *const binding_drivers[] = {
+	&binding_ovs_ops,
+	&binding_prewire_ops,
+	&binding_tap_ops,
+	NULL,
+};
+
+const struct binding_ops *binding_driver_find(const char *name)
+{
+	for (size_t i = 0; binding_drivers[i]; i++)
+		if (streq(binding_drivers[i]->name, name))
+			return binding_drivers[i];
+	return NULL;
+}
+
+void binding_ifname(const char *prefix, const char *port, char out[IF_NAMESIZE])
 {
 	size_t n = 0;
 
@@ -11,4 +32,63 @@ void binding_ifname(const char *prefix, const char *port, char out[16])
 		if (*p != '-')
 			out[n++] = *p;
 	out[n] = 0;
+}
+
+int binding_plug(struct binding *b, const struct binding_req *req, struct binding_state *ret,
+		 char **reterr_msg)
+{
+	int r = b->ops->plug(b, req, ret, reterr_msg);
+
+	if (r == 0)
+		snprintf(ret->driver, sizeof(ret->driver), "%s", b->ops->name);
+	return r;
+}
+
+int binding_wait_ready(struct binding *b, struct binding_state *st, int timeout_ms,
+		       char **reterr_msg)
+{
+	return b->ops->wait_ready ? b->ops->wait_ready(b, st, timeout_ms, reterr_msg) : 0;
+}
+
+void binding_cancel(struct binding *b, struct binding_state *st)
+{
+	(void)binding_wait_ready(b, st, -1, NULL);
+}
+
+int binding_attach(struct binding *b, const struct binding_req *req, int timeout_ms,
+		   struct binding_state *ret, char **reterr_msg)
+{
+	int r;
+
+	r = binding_plug(b, req, ret, reterr_msg);
+	if (r < 0)
+		return r;
+	r = binding_wait_ready(b, ret, timeout_ms, reterr_msg);
+	if (r < 0)
+		(void)binding_unplug(b, req, ret, NULL);
+	return r;
+}
+
+int binding_unplug(struct binding *b, const struct binding_req *req, struct binding_state *st,
+		   char **reterr_msg)
+{
+	binding_cancel(b, st);
+	return b->ops->unplug(b, req, st, reterr_msg);
+}
+
+int binding_detach(struct binding *b, const struct binding_req *req, const struct binding_state *st,
+		   char **reterr_msg)
+{
+	return b->ops->detach ? b->ops->detach(b, req, st, reterr_msg) : 1;
+}
+
+int binding_check(struct binding *b, const struct binding_req *req, const struct binding_state *st,
+		  char **reterr_msg)
+{
+	return b->ops->check ? b->ops->check(b, req, st, reterr_msg) : 0;
+}
+
+bool binding_connected(struct binding *b)
+{
+	return b->ops->connected ? b->ops->connected(b) : true;
 }

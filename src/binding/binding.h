@@ -1,16 +1,36 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Binding driver "ovs": what os-vif does for an OVS port, in C.
+/* Binding drivers: how a backend port becomes a working device, os-vif's
+ * job in C. One driver per file behind one vtable, in the manner of
+ * systemd-networkd's NetDevVTable and Open vSwitch's netdev_class:
  *
- * A container's port becomes a veth pair: the container end is created
- * directly inside the container's netns (never moved: a move costs an RCU
- * grace period), named CNI_IFNAME, with the port's MAC, the network's MTU,
- * its address and default route; the host end goes on the integration
- * bridge with external_ids:iface-id=<port>, attached-mac, iface-status and
- * vm-uuid, in one OVSDB transaction. A VM's tap device is plugged the same
- * way. ovn-controller marks a plugged Interface external_ids:ovn-installed
- * once its flows are in; a monitor on the Interface table tells waiters. */
+ *   ovs      a veth pair: the pod end created inside the pod's netns, the
+ *            host end on the integration bridge with external_ids:iface-id;
+ *            ready once ovn-controller marks the Interface ovn-installed
+ *   prewire  a passthru macvlan created inside the pod's netns on a stub a
+ *            pool plugged ahead of time (its veth already on the bridge and
+ *            installed): nothing to wait for
+ *   tap      a hypervisor's existing tap device put on the bridge (a VM)
+ *
+ * Every pod-side device is created in place, never moved (a move costs an
+ * RCU grace period), and configured the same way by binding/pod.c.
+ *
+ * Writing a driver (e.g. binding/vlan.c for containers nested in a VM):
+ *   - implement struct binding_ops in binding/NAME.c: new, free, plug and
+ *     unplug are required; wait_ready, detach, check and connected may be
+ *     NULL (ready when plugged; no quick detach; nothing to check beyond
+ *     the pod's device; always connected);
+ *   - create the pod's device inside req->netns_fd and hand it to
+ *     pod_setup() (binding/driver.h) for addresses, routes and link state,
+ *     and use pod_check() in check;
+ *   - record in struct binding_state what unplug needs after a restart
+ *     (it is kept in the attachment store with the driver's name); unplug
+ *     must cope with req->netns_fd == -1 (a crashed ADD rolled back at
+ *     start) and with pieces that are already gone;
+ *   - add `&binding_NAME_ops` to binding_drivers[] in binding.c.
+ * Thread-safe: every call may come from any thread at any time. */
 #pragma once
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,63 +42,150 @@
 #define BINDING_PREFIX_STUB  "ks" /* a pre-wired entry's stub, in the holding netns */
 #define BINDING_PREFIX_DRAIN "kd" /* a pod's device on its way out */
 
-void binding_ifname(const char *prefix, const char *port, char out[16]);
+void binding_ifname(const char *prefix, const char *port, char out[IF_NAMESIZE]);
 
-struct binding_ovs;
-struct ovs_watch;
+struct binding;
+struct bridge;
+struct bridge_watch;
 
-/* Connect to the Open_vSwitch database at @db ("unix:PATH"/"tcp:IP:PORT")
- * and start monitoring its Interface table. @bridge must exist. */
-int binding_ovs_new(const char *db, const char *bridge, struct binding_ovs **ret,
-		    char **reterr_msg);
-void binding_ovs_free(struct binding_ovs *b);
-bool binding_ovs_connected(struct binding_ovs *b);
-
-struct veth_plug {
-	const char *port;	 /* iface-id */
-	const char *host_ifname; /* host end, <= 15 bytes */
-	const char *device_id;	 /* vm-uuid: the container id */
-	int netns_fd;		 /* the container's netns */
-	const char *ifname;	 /* CNI_IFNAME */
-	const char *mac;	 /* container end's MAC */
-	uint32_t mtu;
-	int family;	/* AF_INET */
-	const char *ip; /* "10.0.0.5"; NULL: only bring that end up */
-	uint8_t prefixlen;
-	const char *gateway;		      /* "" or NULL: no default route */
-	const struct kuryr_subnet_info *info; /* host routes; may be NULL */
+/* What a driver is asked to plug, check or unplug. */
+struct binding_req {
+	const struct kuryr_port *port;	 /* iface-id, MAC, address, vif details */
+	const struct kuryr_network *net; /* MTU, gateway, host routes */
+	/* The pod's netns (owned by the caller), or -1: a tap, or an unplug
+	 * without the pod (a rollback after a restart). */
+	int netns_fd;
+	const char *ifname;    /* the device's name in the pod, or the tap */
+	const char *device_id; /* the container or VM: OVS vm-uuid */
+	bool no_l3;	       /* bring the pod's device up without addresses or routes */
 };
 
-struct nl_sock;
-/* In a pod (@ns), on @ifindex: the default route via @gateway (if any) and
- * @info's host routes. */
-int binding_pod_routes(struct nl_sock *ns, int ifindex, const char *gateway,
-		       const struct kuryr_subnet_info *info, char **reterr_msg);
+/* What a plug leaves behind. The first three fields are kept in the
+ * attachment store, so that whoever unplugs (after a restart too) uses the
+ * driver that plugged, with what it needs. */
+struct binding_state {
+	char driver[16];	       /* binding_ops.name */
+	char host_ifname[IF_NAMESIZE]; /* the host side: a veth's host end, a tap */
+	char data[64];		       /* the driver's own (prewire: its stub) */
+	char host_mac[18];	       /* the host side's MAC, for the CNI result */
+	struct bridge_watch *watch;    /* between plug and wait_ready */
+};
 
-/* Start watching for ovn-installed on Interface @ifname. Call before the
- * interface is added so the mark cannot be missed. */
-int binding_ovs_watch_new(struct binding_ovs *b, const char *ifname, struct ovs_watch **ret);
-/* Wait at most @timeout_ms for the mark: 0 or -ETIMEDOUT. */
-int binding_ovs_watch_wait(struct binding_ovs *b, struct ovs_watch *w, int timeout_ms);
-void binding_ovs_watch_free(struct binding_ovs *b, struct ovs_watch *w);
+/* What a driver is made with. */
+struct binding_env {
+	struct bridge *bridge;	   /* the integration bridge (ovs, tap, prewire) */
+	struct binding *lower;	   /* prewire: the driver that plugs its stubs */
+	const char *holding_netns; /* prewire: where stubs wait */
+	bool park;		   /* prewire: this node parks entries (pools with
+				    * prewire): create the holding netns now */
+	const char *host;	   /* this node: the vm-uuid of parked stubs */
+	int port_up_timeout_ms;	   /* how long ready may take */
+};
 
-/* Create and configure the veth pair and put its host end on the bridge;
- * the host end's MAC goes to @ret_host_mac when non-NULL. On failure
- * nothing is left behind. -EADDRINUSE: a device named @ifname already
- * exists in the netns; -EEXIST: @host_ifname is taken. */
-int binding_ovs_plug_veth(struct binding_ovs *b, const struct veth_plug *p, char ret_host_mac[18],
+struct binding_ops {
+	const char *name;
+	int (*new)(const struct binding_env *env, struct binding **ret, char **reterr_msg);
+	void (*free)(struct binding *b);
+	/* Create and configure the devices; fill st (driver, host side, data,
+	 * and anything wait_ready needs). On failure nothing is left behind.
+	 * -EADDRINUSE: a device named req->ifname exists in the pod. */
+	int (*plug)(struct binding *b, const struct binding_req *req, struct binding_state *st,
+		    char **reterr_msg);
+	/* Wait until the datapath forwards for a plugged port: 0, or
+	 * -ETIMEDOUT (not yet: the wait stays pending and may be repeated).
+	 * A negative @timeout_ms gives up: it drops what plug kept for the
+	 * wait (unplug drops it too). */
+	int (*wait_ready)(struct binding *b, struct binding_state *st, int timeout_ms,
 			  char **reterr_msg);
+	/* Make the pod's device unusable at once (free its name and address)
+	 * without the slow part; unplug later finishes. */
+	int (*detach)(struct binding *b, const struct binding_req *req,
+		      const struct binding_state *st, char **reterr_msg);
+	/* Remove what plug made. Pieces already gone are not an error. */
+	int (*unplug)(struct binding *b, const struct binding_req *req,
+		      const struct binding_state *st, char **reterr_msg);
+	/* Is the attachment as plugged? With req->netns_fd the pod's device
+	 * is checked too (MAC, MTU, up, address); without, only the host
+	 * side. 0, -ENODEV (gone: e.g. the pod's netns went away) or
+	 * -EUCLEAN (there, but changed), with what differs in *reterr_msg. */
+	int (*check)(struct binding *b, const struct binding_req *req,
+		     const struct binding_state *st, char **reterr_msg);
+	/* Whether what the driver depends on (OVS's database) answers. */
+	bool (*connected)(struct binding *b);
+};
 
-/* Take @host_ifname off the bridge and delete the veth pair (both ends).
- * Missing pieces are not an error. */
-int binding_ovs_unplug_veth(struct binding_ovs *b, const char *host_ifname, char **reterr_msg);
+struct binding {
+	const struct binding_ops *ops;
+};
 
-/* Put the existing device @ifname (a VM's tap) on the bridge for @port. */
-int binding_ovs_plug_tap(struct binding_ovs *b, const char *ifname, const char *port,
-			 const char *mac, const char *vm_id, char **reterr_msg);
-/* Take @ifname off the bridge; -ENOENT if it is not on it. */
-int binding_ovs_unplug_port(struct binding_ovs *b, const char *ifname, char **reterr_msg);
+/* The registered drivers, NULL-terminated; and one by name (NULL if none). */
+extern const struct binding_ops *const binding_drivers[];
+const struct binding_ops *binding_driver_find(const char *name);
 
-/* 1 if Interface @ifname is on the switch and marked ovn-installed, 0 if it
- * is there but not installed, -ENOENT if it is not there. */
-int binding_ovs_installed(struct binding_ovs *b, const char *ifname, char **reterr_msg);
+static inline int binding_new(const struct binding_ops *ops, const struct binding_env *env,
+			      struct binding **ret, char **reterr_msg)
+{
+	return ops->new (env, ret, reterr_msg);
+}
+
+static inline void binding_free(struct binding *b)
+{
+	if (b)
+		b->ops->free(b);
+}
+
+static inline const char *binding_name(const struct binding *b)
+{
+	return b->ops->name;
+}
+
+/* Plug and wait until ready, within @timeout_ms; on failure (-ETIMEDOUT
+ * when not ready in time) everything is unplugged again. */
+int binding_attach(struct binding *b, const struct binding_req *req, int timeout_ms,
+		   struct binding_state *ret, char **reterr_msg);
+/* The two halves of binding_attach(), for callers that record the step in
+ * between or plug many ports before waiting for them all. binding_plug()
+ * keeps what *ret holds where the driver says so (prewire: the entry's
+ * parked state); zero it otherwise. */
+int binding_plug(struct binding *b, const struct binding_req *req, struct binding_state *ret,
+		 char **reterr_msg);
+int binding_wait_ready(struct binding *b, struct binding_state *st, int timeout_ms,
+		       char **reterr_msg);
+/* Give up waiting for a plugged port, keeping the devices. */
+void binding_cancel(struct binding *b, struct binding_state *st);
+/* Unplug; a pending plug's wait is dropped first. */
+int binding_unplug(struct binding *b, const struct binding_req *req, struct binding_state *st,
+		   char **reterr_msg);
+/* The quick half of an unplug where the driver has one; 1 if it has none
+ * (unplug does all of it). */
+int binding_detach(struct binding *b, const struct binding_req *req, const struct binding_state *st,
+		   char **reterr_msg);
+int binding_check(struct binding *b, const struct binding_req *req, const struct binding_state *st,
+		  char **reterr_msg);
+bool binding_connected(struct binding *b);
+
+/* Pools of pre-wired entries (driver prewire). A parked entry is a veth
+ * whose host end is on the bridge (plugged by env.lower) and whose other
+ * end, the stub, waits in the holding netns with the port's MAC; plug then
+ * stacks the pod's macvlan on the stub. */
+
+/* Park @port: st is the entry's state, to wait on with
+ * binding_wait_ready() and hand to plug later. */
+int prewire_park(struct binding *pw, const struct kuryr_port *port, const struct kuryr_network *net,
+		 struct binding_state *ret, char **reterr_msg);
+/* Remove everything of @port's entry: the host end, the stub, and with the
+ * stub any macvlan stacked on it in a pod. Pieces already gone are fine. */
+void prewire_unpark(struct binding *pw, const char *port);
+/* The same for a stub found without a port (recovery's orphans). */
+void prewire_drop_stub(struct binding *pw, const char *stub);
+/* After a restart: is @port's entry parked and intact (its stub is there,
+ * its host end installed)? PREWIRE_FREE if its stub holds no macvlan,
+ * PREWIRE_HELD if one is stacked on it (and up), with the entry's state
+ * in *ret; 0 if the entry is broken or gone. */
+enum {
+	PREWIRE_FREE = 1,
+	PREWIRE_HELD = 2,
+};
+int prewire_parked(struct binding *pw, const char *port, struct binding_state *ret);
+/* The stubs in the holding netns (*ret malloc'ed). */
+int prewire_stubs(struct binding *pw, char (**ret)[IF_NAMESIZE], size_t *ret_n);

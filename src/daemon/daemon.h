@@ -20,5 +20,7 @@ void kuryrd_free(struct kuryrd *d);
  * thread). 0 on a clean stop, -errno if the socket could not be set up. */
 int kuryrd_serve(struct kuryrd *d, char **reterr_msg);
 
-/* Answer one request (the protocol's JSON object); returns the reply. */
-json_t *kuryrd_handle(struct kuryrd *d, json_t *req);
+/* Answer one request (the protocol's JSON object); returns the reply.
+ * @netns_fd: the network namespace that came with it (the runtime's, for
+ * ADD/CHECK/DEL), or -1; it stays the caller's. */
+json_t *kuryrd_handle(struct kuryrd *d, json_t *req, int netns_fd);

@@ -89,3 +89,31 @@ size_t ovsdb_datum_strings(json_t *datum, const char **out, size_t max);
 const char *ovsdb_map_get(json_t *datum, const char *key);
 /* The uuid string of ["uuid", "..."], or NULL. */
 const char *ovsdb_datum_uuid(json_t *datum);
+
+/* A reconnecting session: one client to one server at a time, re-opened
+ * when found dead. The monitors kept on a session are started again on
+ * every new connection (their callbacks see the initial contents again, as
+ * the request asks). Thread-safe. */
+struct ovsdb_session;
+
+/* Connect to @target now and bind the session to database @db. 0 or
+ * -errno as ovsdb_client_connect(). */
+int ovsdb_session_new(const char *target, const char *db, struct ovsdb_session **ret,
+		      char **reterr_msg);
+/* Accepts NULL. */
+void ovsdb_session_free(struct ovsdb_session *s);
+const char *ovsdb_session_target(const struct ovsdb_session *s);
+
+/* ovsdb_transact() on the session's database. A connection found dead
+ * before sending is re-opened first (-ENOTCONN if that fails); a
+ * transaction that was sent is never replayed. */
+int ovsdb_session_transact(struct ovsdb_session *s, json_t *ops, int timeout_ms,
+			   json_t **ret_result, char **reterr_msg);
+
+/* true while the connection is up, or if a reconnect now succeeds. */
+bool ovsdb_session_connected(struct ovsdb_session *s);
+
+/* Keep monitor @monitor_id (@requests stolen; see ovsdb_monitor()) on this
+ * and every later connection of @s. Started now: 0 or -errno. */
+int ovsdb_session_monitor(struct ovsdb_session *s, const char *monitor_id, json_t *requests,
+			  ovsdb_update_cb cb, void *userdata, int timeout_ms, char **reterr_msg);

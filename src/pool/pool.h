@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Port pools: per network, a set of backend ports created ahead of time
  * (in batches, in the background) so that ADD makes no synchronous backend
- * call. With pre-wiring an entry is more than a port: a veth pair whose
- * host end is already on the bridge and installed by OVN, whose other end
- * (the stub) waits in a holding namespace with the port's MAC. ADD then
- * creates a passthru macvlan on the stub directly inside the pod's netns;
- * DEL renames and downs it at once and deletes it in the background, after
- * which the entry is ready again.
+ * call. With pre-wiring an entry is more than a port: it is parked by the
+ * binding driver "prewire" (a veth whose host end is on the bridge and
+ * installed by OVN, whose stub waits in a holding netns), and ADD plugs
+ * the pod onto it with that driver; DEL detaches the pod's device at once
+ * and unplugs it in the background, after which the entry is ready again.
  *
- * Pool ports are marked in the backend (owner "pool", device_id = this
- * node), so a restarted kuryrd adopts what is intact and deletes the rest.
+ * Pool ports are marked in the backend (owner "pool", this node), so a
+ * restarted kuryrd adopts what is intact and deletes the rest.
  * Thread-safe. */
 #pragma once
 
@@ -25,14 +24,19 @@
 struct pool_mgr;
 
 struct pool_params {
-	bool prewire;
 	int min;		/* ports_pool_min */
 	int max;		/* ports_pool_max, 0: no limit */
 	int batch;		/* ports_pool_batch */
 	int update_ms;		/* ports_pool_update_frequency */
-	int port_up_timeout_ms; /* how long a pre-wired port may take to install */
-	const char *holding_netns;
-	const char *host; /* this node, marks our pool ports */
+	int port_up_timeout_ms; /* how long an entry may take to be ready */
+	const char *host;	/* this node, marks our pool ports */
+	/* Drivers: the one port-only entries are plugged with (the node's),
+	 * and "prewire" to park entries (NULL: port-only pools). */
+	struct binding *plug;
+	struct binding *prewire;
+	/* The backend reports ports up only some time after they are plugged
+	 * (Neutron: ACTIVE): a parked entry is ready once it does. */
+	bool wait_backend_up;
 };
 
 /* A pool is per network and, for ports with their own project, security
@@ -46,28 +50,19 @@ struct pool_params {
 int pool_key(char out[POOL_KEY_MAX], const char *network, const char *project,
 	     const char *const *sgs, const char *qos);
 
+/* What a hit hands out. */
 struct pool_entry {
-	char port[64];
-	char network[128];
 	char key[POOL_KEY_MAX];
-	char mac[18];
-	char ip[48];
-	uint8_t prefixlen;
-	char gateway[48]; /* the network's, so a hit needs no backend call */
-	struct kuryr_subnet_info info;
-	uint32_t mtu;
-	bool prewired;
-	char host_ifname[16]; /* pre-wired: host end, on the bridge */
-	char host_mac[18];
-	char stub[16]; /* pre-wired: other end, in the holding netns */
-	int stub_ifindex;
+	struct kuryr_port port;	     /* name, network, MAC, address */
+	struct kuryr_network net;    /* MTU, gateway, host routes: no backend call */
+	bool prewired;		     /* parked: plug with the "prewire" driver */
+	struct binding_state parked; /* prewired: host end, stub, host MAC */
 };
 
-/* Open (or create) the holding namespace, adopt intact pool ports of this
- * node that are not in use by a row of @st, delete broken ones, start the
- * refill and drain threads. */
-int pool_mgr_new(const struct pool_params *pp, struct backend *b, struct binding_ovs *ovs,
-		 struct store *st, struct pool_mgr **ret, char **reterr_msg);
+/* Adopt intact pool ports of this node that are not in use by a row of
+ * @st, delete broken ones, start the refill, drain and note threads. */
+int pool_mgr_new(const struct pool_params *pp, struct backend *b, struct store *st,
+		 struct pool_mgr **ret, char **reterr_msg);
 void pool_mgr_free(struct pool_mgr *m);
 
 /* Take a ready entry of pool @key: 0, or -ENOENT on a miss (a refill is
@@ -82,21 +77,16 @@ void pool_want(struct pool_mgr *m, const char *key, bool count_miss);
 void pool_note_user(struct pool_mgr *m, const char *port, const char *device_id);
 /* Give an untouched entry back (an ADD failed before using it). */
 void pool_give_back(struct pool_mgr *m, const struct pool_entry *e);
-/* Tear an entry down for good (backend port, devices) and forget it. */
+/* Tear an entry down for good (devices, backend port) and forget it. */
 void pool_destroy(struct pool_mgr *m, const struct pool_entry *e);
 
-/* Pre-wired ADD: a passthru macvlan on the stub, created inside @netns_fd
- * as @ifname, with the entry's MAC, address and default route, up.
- * -EADDRINUSE if @ifname is taken there. On failure nothing is left in the
- * pod and the entry is as before. */
-int pool_attach(struct pool_mgr *m, const struct pool_entry *e, int netns_fd, const char *ifname,
-		char **reterr_msg);
-
-/* DEL of an attachment that holds a pool entry (row @a): the pod's device
- * is renamed and downed now and deleted in the background; then the entry
- * is ready again (or destroyed above ports_pool_max). A port-only entry's
- * veth is unplugged first. */
-int pool_release(struct pool_mgr *m, const struct attachment *a, char **reterr_msg);
+/* DEL of attachment @a, which holds a pool entry; @netns_fd is the pod's
+ * (-1: none). A finished attachment hands the entry back: a pre-wired one
+ * is detached from the pod now and unplugged in the background, then ready
+ * again (or destroyed above ports_pool_max); a port-only one is unplugged
+ * now. Without the pod's netns, or for an unfinished attachment, the entry
+ * is destroyed. */
+int pool_release(struct pool_mgr *m, const struct attachment *a, int netns_fd, char **reterr_msg);
 
 /* Fill pool @key (a network's name: its default pool) to ports_pool_min
  * now; returns when done. */

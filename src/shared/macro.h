@@ -62,6 +62,16 @@ static inline bool streq_ptr(const char *a, const char *b)
 }
 #define streq(a, b) (strcmp((a), (b)) == 0)
 
+/* Copy @src (NULL: "") into @dst of @size bytes, truncated, always
+ * NUL-terminated. */
+static inline void str_copy(char *dst, const char *src, size_t size)
+{
+	size_t n = src ? strnlen(src, size - 1) : 0;
+
+	memcpy(dst, src ? src : "", n);
+	dst[n] = 0;
+}
+
 /* Store a heap-allocated message in *reterr if the caller asked for one. */
 void set_errmsg(char **reterr, const char *fmt, ...) _printf_(2, 3);
 /* A heap-allocated formatted string, or NULL. */

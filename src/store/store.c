@@ -22,12 +22,13 @@ static const char schema[] =
     " network TEXT NOT NULL, port TEXT NOT NULL, host_ifname TEXT NOT NULL,"
     " mac TEXT NOT NULL, address TEXT NOT NULL, gateway TEXT NOT NULL,"
     " mtu INTEGER NOT NULL, state INTEGER NOT NULL, created INTEGER NOT NULL,"
-    " stub TEXT NOT NULL DEFAULT '', pooled INTEGER NOT NULL DEFAULT 0,"
+    " pooled INTEGER NOT NULL DEFAULT 0, binding TEXT NOT NULL DEFAULT '',"
+    " binding_data TEXT NOT NULL DEFAULT '',"
     " PRIMARY KEY (container_id, ifname));";
 
 #define COLUMNS                                                                            \
 	"container_id, ifname, netns, network, port, host_ifname, mac, address, gateway, " \
-	"mtu, state, created, stub, pooled"
+	"mtu, state, created, pooled, binding, binding_data"
 
 const char *attach_state_to_string(enum attach_state s)
 {
@@ -63,6 +64,51 @@ static int sqlite_to_errno(int rc)
 	}
 }
 
+static bool has_column(sqlite3 *db, const char *column)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	bool found = false;
+
+	if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info('attachments')", -1, &st,
+			       NULL) != SQLITE_OK)
+		return false;
+	while (!found && sqlite3_step(st) == SQLITE_ROW)
+		found = streq((const char *)sqlite3_column_text(st, 0), column);
+	return found;
+}
+
+/* Stores of earlier versions: before pools (no pooled, no stub), and
+ * before binding drivers (a pre-wired entry's stub in "stub", the driver
+ * implied by "pooled"). */
+static int upgrade(sqlite3 *db, char **err)
+{
+	int rc = SQLITE_OK;
+
+	if (!has_column(db, "pooled"))
+		rc = sqlite3_exec(db,
+				  "ALTER TABLE attachments ADD COLUMN pooled INTEGER NOT NULL "
+				  "DEFAULT 0",
+				  NULL, NULL, err);
+	if (rc == SQLITE_OK && !has_column(db, "binding"))
+		rc = sqlite3_exec(
+		    db,
+		    "ALTER TABLE attachments ADD COLUMN binding TEXT NOT NULL DEFAULT '';"
+		    "ALTER TABLE attachments ADD COLUMN binding_data TEXT NOT NULL DEFAULT '';",
+		    NULL, NULL, err);
+	if (rc == SQLITE_OK && has_column(db, "stub"))
+		rc = sqlite3_exec(db,
+				  "UPDATE attachments SET binding_data = stub WHERE pooled = 2;"
+				  "ALTER TABLE attachments DROP COLUMN stub;",
+				  NULL, NULL, err);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(
+		    db,
+		    "UPDATE attachments SET binding = CASE pooled WHEN 2 THEN "
+		    "'prewire' ELSE 'ovs' END WHERE binding = '' AND host_ifname != ''",
+		    NULL, NULL, err);
+	return rc;
+}
+
 int store_open(const char *dir, struct store **ret, char **reterr_msg)
 {
 	_cleanup_free_ char *path = NULL;
@@ -91,17 +137,8 @@ int store_open(const char *dir, struct store **ret, char **reterr_msg)
 				  NULL, NULL, &err);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->db, schema, NULL, NULL, &err);
-	/* A store written before pools existed lacks these two columns; the
-	 * ALTERs fail harmlessly ("duplicate column") on a current one. */
-	if (rc == SQLITE_OK) {
-		(void)sqlite3_exec(
-		    s->db, "ALTER TABLE attachments ADD COLUMN stub TEXT NOT NULL DEFAULT ''", NULL,
-		    NULL, NULL);
-		(void)sqlite3_exec(s->db,
-				   "ALTER TABLE attachments ADD COLUMN pooled INTEGER NOT NULL "
-				   "DEFAULT 0",
-				   NULL, NULL, NULL);
-	}
+	if (rc == SQLITE_OK)
+		rc = upgrade(s->db, &err);
 	if (rc != SQLITE_OK) {
 		set_errmsg(reterr_msg, "%s: %s", path, err ? err : sqlite3_errmsg(s->db));
 		sqlite3_free(err);
@@ -135,8 +172,9 @@ static void bind_row(sqlite3_stmt *st, const struct attachment *a)
 	sqlite3_bind_int64(st, 10, a->mtu);
 	sqlite3_bind_int(st, 11, (int)a->state);
 	sqlite3_bind_int64(st, 12, a->created);
-	sqlite3_bind_text(st, 13, a->stub, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 14, a->pooled);
+	sqlite3_bind_int(st, 13, (int)a->pooled);
+	sqlite3_bind_text(st, 14, a->binding, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 15, a->binding_data, -1, SQLITE_STATIC);
 }
 
 static void copy_col(char *dst, size_t size, sqlite3_stmt *st, int col)
@@ -161,8 +199,9 @@ static void read_row(sqlite3_stmt *st, struct attachment *a)
 	a->mtu = (uint32_t)sqlite3_column_int64(st, 9);
 	a->state = (enum attach_state)sqlite3_column_int(st, 10);
 	a->created = sqlite3_column_int64(st, 11);
-	copy_col(a->stub, sizeof(a->stub), st, 12);
-	a->pooled = sqlite3_column_int(st, 13);
+	a->pooled = (enum attach_pool)sqlite3_column_int(st, 12);
+	copy_col(a->binding, sizeof(a->binding), st, 13);
+	copy_col(a->binding_data, sizeof(a->binding_data), st, 14);
 }
 
 static int exec_row(struct store *s, const char *sql, const struct attachment *a, bool want_change)
@@ -191,7 +230,7 @@ int store_insert(struct store *s, const struct attachment *a)
 	if (!row.created)
 		row.created = time(NULL);
 	return exec_row(
-	    s, "INSERT INTO attachments (" COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &row,
+	    s, "INSERT INTO attachments (" COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &row,
 	    false);
 }
 
@@ -200,7 +239,7 @@ int store_update(struct store *s, const struct attachment *a)
 	return exec_row(s,
 			"UPDATE attachments SET netns=?3, network=?4, port=?5, host_ifname=?6,"
 			" mac=?7, address=?8, gateway=?9, mtu=?10, state=?11, created=?12,"
-			" stub=?13, pooled=?14"
+			" pooled=?13, binding=?14, binding_data=?15"
 			" WHERE container_id=?1 AND ifname=?2",
 			a, true);
 }

@@ -17,6 +17,13 @@ enum attach_state {
 	ATTACH_DONE = 3,    /* ADD answered with success */
 };
 
+/* Where an attachment's port came from. */
+enum attach_pool {
+	ATTACH_OWN = 0,		  /* made for this container, deleted with it */
+	ATTACH_POOL_PORT = 1,	  /* a pool's port, plugged for this container */
+	ATTACH_POOL_PREWIRED = 2, /* a pool's pre-wired entry */
+};
+
 struct attachment {
 	char container_id[257];
 	char ifname[16];
@@ -28,8 +35,11 @@ struct attachment {
 	char address[64]; /* "10.0.0.5/24" */
 	char gateway[48];
 	uint32_t mtu;
-	char stub[16]; /* pre-wired pool entry's stub, "" if none */
-	int pooled;    /* 0 own port, 1 pool port, 2 pre-wired pool entry */
+	/* The binding driver that plugged it and its own data (see struct
+	 * binding_state), so teardown uses the same driver after a restart. */
+	char binding[16];
+	char binding_data[64];
+	enum attach_pool pooled;
 	enum attach_state state;
 	int64_t created; /* unix seconds */
 };

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "build-config.h"
-#include "config.h"
+#include "daemon/config.h"
 #include "macro.h"
 
 #define PW     "pw-S3cr3t-7f1a"

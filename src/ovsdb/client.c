@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* OVSDB JSON-RPC client (RFC 7047): connection setup, the reader thread,
- * request/reply matching for transact and monitor, and the datum helpers.
+/* OVSDB JSON-RPC client (RFC 7047): connection setup and the requests
+ * (transact, monitor); the reader thread is in reader.c.
  *
  * Locks, and the order they nest in (outer first):
  *   monitor_lock  the monitor table; held by the reader while a monitor
@@ -30,63 +30,10 @@
 #include <time.h>
 
 #include "macro.h"
-#include "ovsdb.h"
+#include "client-private.h"
 #include "time-util.h"
 
-/* Upper bound for one message from the server; a larger one is treated as a
- * protocol error rather than growing the buffer without limit. */
-#define OVSDB_MAX_MESSAGE (256u * 1024u * 1024u)
-#define OVSDB_READ_CHUNK  65536u
-
-struct ovsdb_monitor_reg {
-	struct ovsdb_monitor_reg *next;
-	char *id;
-	ovsdb_update_cb cb;
-	void *userdata;
-	/* Set once the initial contents were delivered; updates before that
-	 * (which RFC 7047 servers do not send) are dropped, never reordered. */
-	bool active;
-};
-
-/* One outstanding request; lives on the caller's stack. */
-struct ovsdb_call {
-	struct ovsdb_call *next;
-	json_int_t id;
-	pthread_cond_t cond;
-	/* Reader took it off the list and will finish it: the caller must
-	 * keep waiting even past its deadline. */
-	bool claimed;
-	bool done;
-	int error;			   /* with done: 0 or -ECONNRESET */
-	json_t *reply;			   /* with done and !error: the whole reply object */
-	struct ovsdb_monitor_reg *monitor; /* deliver the result here first */
-};
-
-struct ovsdb_client {
-	int fd;
-	char *target;
-	pthread_t reader;
-	bool reader_started;
-
-	pthread_mutex_t monitor_lock;
-	struct ovsdb_monitor_reg *monitors;
-
-	pthread_mutex_t write_lock;
-
-	pthread_mutex_t lock;
-	bool connected;
-	char *lost_reason; /* why the connection went away */
-	json_int_t next_id;
-	struct ovsdb_call *calls;
-	unsigned n_active; /* threads inside public calls; free waits them out */
-	pthread_cond_t idle;
-	char *outq; /* echo replies not yet sent */
-	size_t outq_len;
-};
-
-/* Record why the connection is unusable (first reason wins) and make the
- * reader see EOF, which fails every waiter. Call without c->lock. */
-static void client_break(struct ovsdb_client *c, const char *reason)
+void ovsdb_client_break(struct ovsdb_client *c, const char *reason)
 {
 	bool first = false;
 
@@ -102,13 +49,13 @@ static void client_break(struct ovsdb_client *c, const char *reason)
 		shutdown(c->fd, SHUT_RDWR);
 }
 
-static void client_break_errno(struct ovsdb_client *c, const char *what, int err)
+void ovsdb_client_break_errno(struct ovsdb_client *c, const char *what, int err)
 {
 	_cleanup_free_ char *m = NULL;
 
 	errno = err;
 	m = strdup_printf("%s: %m", what);
-	client_break(c, m ?: what);
+	ovsdb_client_break(c, m ?: what);
 }
 
 /* Send all of @buf, blocking. */
@@ -160,7 +107,7 @@ static void write_unlock(struct ovsdb_client *c)
 		r = outq_flush_blocking(c);
 		pthread_mutex_unlock(&c->write_lock);
 		if (r < 0) {
-			client_break_errno(c, "send", -r);
+			ovsdb_client_break_errno(c, "send", -r);
 			return;
 		}
 		pthread_mutex_lock(&c->lock);
@@ -172,72 +119,7 @@ static void write_unlock(struct ovsdb_client *c)
 	}
 }
 
-/* Reader side: send the echo queue without blocking if nobody else holds
- * write_lock. Returns true when bytes are left that the reader itself must
- * retry on POLLOUT. The reader is the only one that appends to the queue, so
- * putting an unsent tail back cannot reorder anything. */
-static bool outq_flush_nonblocking(struct ovsdb_client *c)
-{
-	_cleanup_free_ char *q = NULL;
-	size_t len, off = 0;
-	bool again = false;
-
-	if (pthread_mutex_trylock(&c->write_lock) != 0)
-		return false; /* the holder drains the queue in write_unlock() */
-
-	pthread_mutex_lock(&c->lock);
-	q = TAKE_PTR(c->outq);
-	len = c->outq_len;
-	c->outq_len = 0;
-	pthread_mutex_unlock(&c->lock);
-
-	while (off < len) {
-		ssize_t n = send(c->fd, q + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				again = true;
-				break;
-			}
-			pthread_mutex_unlock(&c->write_lock);
-			client_break_errno(c, "send", errno);
-			return false;
-		}
-		off += (size_t)n;
-	}
-	if (again) {
-		/* Nothing can have been queued meanwhile: only we queue. */
-		memmove(q, q + off, len - off);
-		pthread_mutex_lock(&c->lock);
-		c->outq = TAKE_PTR(q);
-		c->outq_len = len - off;
-		pthread_mutex_unlock(&c->lock);
-	}
-	pthread_mutex_unlock(&c->write_lock);
-	return again;
-}
-
-/* Reader side: queue one serialized message. */
-static int outq_append(struct ovsdb_client *c, const char *s)
-{
-	size_t n = strlen(s);
-	char *p;
-
-	pthread_mutex_lock(&c->lock);
-	p = realloc(c->outq, c->outq_len + n);
-	if (!p) {
-		pthread_mutex_unlock(&c->lock);
-		return -ENOMEM;
-	}
-	memcpy(p + c->outq_len, s, n);
-	c->outq = p;
-	c->outq_len += n;
-	pthread_mutex_unlock(&c->lock);
-	return 0;
-}
-
-static struct ovsdb_monitor_reg *monitor_find(struct ovsdb_client *c, const char *id)
+struct ovsdb_monitor_reg *ovsdb_monitor_find(struct ovsdb_client *c, const char *id)
 {
 	for (struct ovsdb_monitor_reg *m = c->monitors; m; m = m->next)
 		if (streq(m->id, id))
@@ -264,299 +146,6 @@ static void monitor_unregister(struct ovsdb_client *c, struct ovsdb_monitor_reg 
 		}
 	pthread_mutex_unlock(&c->monitor_lock);
 	monitor_reg_free(m);
-}
-
-/* ---- reader thread ---- */
-
-struct ovsdb_rbuf {
-	char *data;
-	size_t len, cap;
-	size_t start; /* first byte not yet consumed */
-	size_t scan;  /* first byte the framer has not looked at */
-	size_t depth;
-	bool in_string, escape;
-};
-
-static void reader_echo(struct ovsdb_client *c, json_t *msg, bool *want_out)
-{
-	json_t *id = json_object_get(msg, "id");
-	json_t *params = json_object_get(msg, "params");
-	json_auto_t *reply = NULL;
-	_cleanup_free_ char *s = NULL;
-
-	if (!id || json_is_null(id))
-		return; /* a notification; nothing to answer */
-	reply = json_pack("{s:O,s:O,s:n}", "id", id, "result", params ?: json_null(), "error");
-	s = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
-	if (!s || outq_append(c, s) < 0) {
-		client_break(c, "out of memory answering echo");
-		return;
-	}
-	*want_out = outq_flush_nonblocking(c);
-}
-
-static void reader_refuse(struct ovsdb_client *c, json_t *msg, const char *method, bool *want_out)
-{
-	json_t *id = json_object_get(msg, "id");
-	json_auto_t *reply = NULL;
-	_cleanup_free_ char *s = NULL;
-
-	if (!id || json_is_null(id))
-		return; /* "locked", "stolen" and other notifications we do not use */
-	reply = json_pack("{s:O,s:n,s:{s:s,s:s}}", "id", id, "result", "error", "error",
-			  "unknown method", "details", method);
-	s = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
-	if (!s || outq_append(c, s) < 0) {
-		client_break(c, "out of memory answering request");
-		return;
-	}
-	*want_out = outq_flush_nonblocking(c);
-}
-
-static void reader_update(struct ovsdb_client *c, json_t *mon_id, json_t *updates)
-{
-	struct ovsdb_monitor_reg *m;
-
-	if (!json_is_string(mon_id) || !json_is_object(updates))
-		return;
-	pthread_mutex_lock(&c->monitor_lock);
-	m = monitor_find(c, json_string_value(mon_id));
-	if (m && m->active)
-		m->cb(m->userdata, m->id, updates);
-	pthread_mutex_unlock(&c->monitor_lock);
-}
-
-/* Takes @msg. A reply changes hands whole, never shared: jansson's refcount
- * is not a safe way to pass a value between threads (its decrement is only
- * release-ordered and its read of the count is plain). */
-static void reader_reply(struct ovsdb_client *c, json_t *msg)
-{
-	json_t *id = json_object_get(msg, "id");
-	struct ovsdb_call *call = NULL;
-	json_t *err, *result;
-
-	if (!json_is_integer(id)) {
-		json_decref(msg);
-		return;
-	}
-	pthread_mutex_lock(&c->lock);
-	for (struct ovsdb_call **p = &c->calls; *p; p = &(*p)->next)
-		if ((*p)->id == json_integer_value(id)) {
-			call = *p;
-			*p = call->next;
-			call->claimed = true;
-			break;
-		}
-	pthread_mutex_unlock(&c->lock);
-	if (!call) {
-		json_decref(msg); /* its caller gave up (local timeout) */
-		return;
-	}
-
-	/* The initial monitor contents go out from here, before this thread
-	 * reads the next message, so no later update can overtake them. */
-	err = json_object_get(msg, "error");
-	result = json_object_get(msg, "result");
-	if (call->monitor && (!err || json_is_null(err)) && json_is_object(result)) {
-		struct ovsdb_monitor_reg *m = call->monitor;
-
-		pthread_mutex_lock(&c->monitor_lock);
-		m->active = true;
-		m->cb(m->userdata, m->id, result);
-		pthread_mutex_unlock(&c->monitor_lock);
-	}
-
-	pthread_mutex_lock(&c->lock);
-	call->reply = msg;
-	call->error = 0;
-	call->done = true;
-	pthread_cond_signal(&call->cond);
-	pthread_mutex_unlock(&c->lock);
-}
-
-/* Takes @msg. */
-static void reader_dispatch(struct ovsdb_client *c, json_t *msg, bool *want_out)
-{
-	json_t *method = json_object_get(msg, "method");
-	json_t *params = json_object_get(msg, "params");
-
-	if (json_is_string(method)) {
-		const char *m = json_string_value(method);
-
-		if (streq(m, "echo"))
-			reader_echo(c, msg, want_out);
-		else if (streq(m, "update") || streq(m, "update2"))
-			reader_update(c, json_array_get(params, 0), json_array_get(params, 1));
-		else if (streq(m, "update3")) /* [id, last-txn-id, updates] */
-			reader_update(c, json_array_get(params, 0), json_array_get(params, 2));
-		else
-			reader_refuse(c, msg, m, want_out);
-		json_decref(msg);
-		return;
-	}
-	if (json_object_get(msg, "result") || json_object_get(msg, "error"))
-		reader_reply(c, msg);
-	else
-		json_decref(msg);
-}
-
-/* Split the receive buffer into complete top-level JSON texts and dispatch
- * each. A small framer tracks nesting and strings so that a partial object
- * costs nothing to re-examine after the next read; jansson then parses the
- * exact frame. Returns -EBADMSG with *ret_why on garbage from the server. */
-static int reader_consume(struct ovsdb_client *c, struct ovsdb_rbuf *b, bool *want_out,
-			  char **ret_why)
-{
-	while (b->scan < b->len) {
-		char ch = b->data[b->scan++];
-
-		if (b->depth == 0) {
-			if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
-				b->start = b->scan;
-				continue;
-			}
-			if (ch != '{' && ch != '[') {
-				*ret_why = strdup_printf("unexpected byte 0x%02x between messages",
-							 (unsigned char)ch);
-				return -EBADMSG;
-			}
-			b->depth = 1;
-			continue;
-		}
-		if (b->in_string) {
-			if (b->escape)
-				b->escape = false;
-			else if (ch == '\\')
-				b->escape = true;
-			else if (ch == '"')
-				b->in_string = false;
-			continue;
-		}
-		switch (ch) {
-		case '"':
-			b->in_string = true;
-			break;
-		case '{':
-		case '[':
-			b->depth++;
-			break;
-		case '}':
-		case ']':
-			if (--b->depth == 0) {
-				size_t n = b->scan - b->start;
-				json_error_t jerr;
-				json_t *msg;
-
-				msg = json_loadb(b->data + b->start, n, JSON_DISABLE_EOF_CHECK,
-						 &jerr);
-				if (!msg || (size_t)jerr.position != n) {
-					json_decref(msg);
-					*ret_why = strdup_printf("invalid JSON from server: %s",
-								 msg ? "trailing data" : jerr.text);
-					return -EBADMSG;
-				}
-				if (json_is_object(msg))
-					reader_dispatch(c, msg, want_out);
-				else
-					json_decref(msg);
-				b->start = b->scan;
-			}
-			break;
-		default:
-			break;
-		}
-	}
-
-	if (b->start > 0) {
-		memmove(b->data, b->data + b->start, b->len - b->start);
-		b->len -= b->start;
-		b->scan -= b->start;
-		b->start = 0;
-	}
-	return 0;
-}
-
-static void reader_fail_all(struct ovsdb_client *c, const char *why)
-{
-	pthread_mutex_lock(&c->lock);
-	c->connected = false;
-	if (!c->lost_reason)
-		c->lost_reason = strdup(why);
-	while (c->calls) {
-		struct ovsdb_call *call = c->calls;
-
-		c->calls = call->next;
-		call->error = -ECONNRESET;
-		call->done = true;
-		pthread_cond_signal(&call->cond);
-	}
-	pthread_mutex_unlock(&c->lock);
-}
-
-static void *reader_main(void *userdata)
-{
-	struct ovsdb_client *c = userdata;
-	struct ovsdb_rbuf b = {};
-	_cleanup_free_ char *why = NULL;
-	bool want_out = false;
-
-	for (;;) {
-		struct pollfd pfd = {
-			.fd = c->fd,
-			.events = POLLIN | (want_out ? POLLOUT : 0),
-		};
-		ssize_t n;
-
-		if (poll(&pfd, 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			why = strdup_printf("poll: %m");
-			break;
-		}
-		if (pfd.revents & POLLOUT)
-			want_out = outq_flush_nonblocking(c);
-		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
-			continue;
-
-		if (b.cap - b.len < OVSDB_READ_CHUNK) {
-			size_t ncap = b.cap ? b.cap * 2 : 2 * OVSDB_READ_CHUNK;
-			char *p;
-
-			if (ncap > OVSDB_MAX_MESSAGE + OVSDB_READ_CHUNK) {
-				why = strdup_printf("message from server larger than %u bytes",
-						    OVSDB_MAX_MESSAGE);
-				break;
-			}
-			p = realloc(b.data, ncap);
-			if (!p) {
-				why = strdup_printf("out of memory reading from server");
-				break;
-			}
-			b.data = p;
-			b.cap = ncap;
-		}
-		n = recv(c->fd, b.data + b.len, b.cap - b.len, MSG_DONTWAIT);
-		if (n == 0) {
-			why = strdup_printf("server closed the connection");
-			break;
-		}
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-				continue;
-			why = strdup_printf("recv: %m");
-			break;
-		}
-		b.len += (size_t)n;
-		if (reader_consume(c, &b, &want_out, &why) < 0)
-			break;
-	}
-
-	reader_fail_all(c, why ?: "connection lost");
-	/* Nobody reads any more: make writers fail instead of filling the
-	 * socket buffer and blocking. */
-	shutdown(c->fd, SHUT_RDWR);
-	free(b.data);
-	return NULL;
 }
 
 /* ---- requests ---- */
@@ -615,7 +204,7 @@ static int rpc_send(struct ovsdb_client *c, const char *method, json_t *params, 
 		r = send_all(c->fd, s, strlen(s));
 	if (r < 0) {
 		pthread_mutex_unlock(&c->write_lock);
-		client_break_errno(c, "send", -r);
+		ovsdb_client_break_errno(c, "send", -r);
 		return r;
 	}
 	write_unlock(c);
@@ -825,7 +414,7 @@ int ovsdb_monitor(struct ovsdb_client *c, const char *db, const char *monitor_id
 	/* Registered before the request goes out so that nothing the server
 	 * sends for this monitor can find it missing. */
 	pthread_mutex_lock(&c->monitor_lock);
-	if (monitor_find(c, monitor_id)) {
+	if (ovsdb_monitor_find(c, monitor_id)) {
 		pthread_mutex_unlock(&c->monitor_lock);
 		monitor_reg_free(m);
 		set_errmsg(reterr_msg, "monitor %s already exists on this connection", monitor_id);
@@ -874,7 +463,7 @@ int ovsdb_monitor_cancel(struct ovsdb_client *c, const char *monitor_id, int tim
 	if (!c || !monitor_id)
 		return -EINVAL;
 	pthread_mutex_lock(&c->monitor_lock);
-	m = monitor_find(c, monitor_id);
+	m = ovsdb_monitor_find(c, monitor_id);
 	pthread_mutex_unlock(&c->monitor_lock);
 	if (!m) {
 		set_errmsg(reterr_msg, "no monitor %s on this connection", monitor_id);
@@ -1043,7 +632,7 @@ int ovsdb_client_adopt_fd(int fd, const char *target, struct ovsdb_client **ret,
 	/* The reader must not take the process's signals. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	r = pthread_create(&c->reader, NULL, reader_main, c);
+	r = pthread_create(&c->reader, NULL, ovsdb_reader_main, c);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	if (r != 0) {
 		client_destroy(c);
@@ -1060,8 +649,8 @@ void ovsdb_client_free(struct ovsdb_client *c)
 {
 	if (!c)
 		return;
-	client_break(c, "client closed the connection");
-	/* client_break() only shuts down on the first break; make sure. */
+	ovsdb_client_break(c, "client closed the connection");
+	/* ovsdb_client_break() only shuts down on the first break; make sure. */
 	shutdown(c->fd, SHUT_RDWR);
 	if (c->reader_started)
 		pthread_join(c->reader, NULL);
@@ -1086,155 +675,3 @@ bool ovsdb_client_connected(struct ovsdb_client *c)
 }
 
 /* ---- helpers ---- */
-
-static json_t *tagged_string(const char *tag, const char *s)
-{
-	json_t *a;
-
-	if (!s)
-		return NULL;
-	a = json_array();
-	if (!a || json_array_append_new(a, json_string(tag)) < 0 ||
-	    json_array_append_new(a, json_string(s)) < 0) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
-}
-
-json_t *ovsdb_named_uuid(const char *name)
-{
-	return tagged_string("named-uuid", name);
-}
-
-json_t *ovsdb_uuid(const char *uuid)
-{
-	return tagged_string("uuid", uuid);
-}
-
-/* [tag, @inner] with @inner stolen. */
-static json_t *tagged(const char *tag, json_t *inner)
-{
-	json_t *a;
-
-	if (!inner)
-		return NULL;
-	a = json_array();
-	if (!a || json_array_append_new(a, json_string(tag)) < 0 ||
-	    json_array_append_new(a, inner) < 0) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
-}
-
-json_t *ovsdb_string_set(const char *const *strings)
-{
-	json_auto_t *elems = json_array();
-
-	if (!elems)
-		return NULL;
-	for (size_t i = 0; strings && strings[i]; i++)
-		if (json_array_append_new(elems, json_string(strings[i])) < 0)
-			return NULL;
-	return tagged("set", TAKE_PTR(elems));
-}
-
-json_t *ovsdb_string_map(const char *const *kv)
-{
-	json_auto_t *pairs = json_array();
-
-	if (!pairs)
-		return NULL;
-	for (size_t i = 0; kv && kv[i] && kv[i + 1]; i += 2) {
-		json_t *pair = json_array();
-
-		if (!pair || json_array_append_new(pair, json_string(kv[i])) < 0 ||
-		    json_array_append_new(pair, json_string(kv[i + 1])) < 0 ||
-		    json_array_size(pair) != 2) {
-			json_decref(pair);
-			return NULL;
-		}
-		if (json_array_append_new(pairs, pair) < 0)
-			return NULL;
-	}
-	return tagged("map", TAKE_PTR(pairs));
-}
-
-json_t *ovsdb_cond(const char *column, const char *function, json_t *value)
-{
-	json_t *a;
-
-	if (!column || !function || !value) {
-		json_decref(value);
-		return NULL;
-	}
-	a = json_array();
-	if (!a || json_array_append_new(a, json_string(column)) < 0 ||
-	    json_array_append_new(a, json_string(function)) < 0) {
-		json_decref(a);
-		json_decref(value);
-		return NULL;
-	}
-	if (json_array_append_new(a, value) < 0) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
-}
-
-/* The payload of [tag, payload], or NULL if @datum is not that. */
-static json_t *datum_tagged(json_t *datum, const char *tag)
-{
-	json_t *t = json_array_get(datum, 0);
-
-	if (json_array_size(datum) != 2 || !json_is_string(t) || !streq(json_string_value(t), tag))
-		return NULL;
-	return json_array_get(datum, 1);
-}
-
-size_t ovsdb_datum_strings(json_t *datum, const char **out, size_t max)
-{
-	json_t *elems, *e;
-	size_t i, n = 0;
-
-	if (json_is_string(datum)) {
-		if (out && max > 0)
-			out[0] = json_string_value(datum);
-		return 1;
-	}
-	elems = datum_tagged(datum, "set");
-	if (!json_is_array(elems))
-		return 0;
-	json_array_foreach(elems, i, e) {
-		if (!json_is_string(e))
-			continue;
-		if (out && n < max)
-			out[n] = json_string_value(e);
-		n++;
-	}
-	return n;
-}
-
-const char *ovsdb_map_get(json_t *datum, const char *key)
-{
-	json_t *pairs = datum_tagged(datum, "map"), *pair;
-	size_t i;
-
-	if (!key || !json_is_array(pairs))
-		return NULL;
-	json_array_foreach(pairs, i, pair) {
-		json_t *k = json_array_get(pair, 0), *v = json_array_get(pair, 1);
-
-		if (json_is_string(k) && json_is_string(v) && streq(json_string_value(k), key))
-			return json_string_value(v);
-	}
-	return NULL;
-}
-
-const char *ovsdb_datum_uuid(json_t *datum)
-{
-	json_t *u = datum_tagged(datum, "uuid");
-
-	return json_is_string(u) ? json_string_value(u) : NULL;
-}

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <pthread.h>
+#include <stdio.h>
+
+#include "bridge.h"
+#include "json-util.h"
+#include "ovsdb/ovsdb.h"
+#include "time-util.h"
+
+#define VS	       "Open_vSwitch"
+#define OVS_TIMEOUT_MS 10000
+
+struct bridge_watch {
+	struct bridge_watch *next;
+	char ifname[16];
+	bool installed;
+};
+
+struct bridge {
+	struct ovsdb_session *db;
+	char *name;
+	pthread_mutex_t lock; /* guards watches */
+	pthread_cond_t cond;
+	struct bridge_watch *watches;
+};
+
+/* Reader thread: an Interface row changed. Wake whoever waits for it. */
+static void on_update(void *userdata, const char *monitor_id, json_t *updates)
+{
+	struct bridge *br = userdata;
+	json_t *rows = json_object_get(updates, "Interface");
+	const char *uuid;
+	json_t *change;
+	bool woke = false;
+
+	pthread_mutex_lock(&br->lock);
+	json_object_foreach(rows, uuid, change) {
+		json_t *row = json_object_get(change, "new");
+		const char *name = json_object_get_str(row, "name");
+		const char *inst =
+		    ovsdb_map_get(json_object_get(row, "external_ids"), "ovn-installed");
+
+		if (!name || !inst || !streq(inst, "true"))
+			continue;
+		for (struct bridge_watch *w = br->watches; w; w = w->next)
+			if (streq(w->ifname, name) && !w->installed) {
+				w->installed = true;
+				woke = true;
+			}
+	}
+	if (woke)
+		pthread_cond_broadcast(&br->cond);
+	pthread_mutex_unlock(&br->lock);
+}
+
+static int bridge_transact(struct bridge *br, json_t *ops, json_t **ret, char **reterr_msg)
+{
+	int r = ovsdb_session_transact(br->db, ops, OVS_TIMEOUT_MS, ret, reterr_msg);
+
+	return r == -ECONNRESET ? -ENOTCONN : r;
+}
+
+int bridge_new(const char *db, const char *name, struct bridge **ret, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	struct bridge *br = calloc(1, sizeof(*br));
+	json_t *ops;
+	int r;
+
+	if (!br)
+		return -ENOMEM;
+	pthread_mutex_init(&br->lock, NULL);
+	cond_init_monotonic(&br->cond);
+	br->name = strdup(name);
+	if (!br->name) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = ovsdb_session_new(db, VS, &br->db, reterr_msg);
+	if (r < 0)
+		goto fail;
+	ops = json_pack("[{s:s, s:s, s:[o], s:[s]}]", "op", "select", "table", "Bridge", "where",
+			ovsdb_cond("name", "==", json_string(name)), "columns", "name");
+	r = bridge_transact(br, ops, &res, reterr_msg);
+	if (r < 0)
+		goto fail;
+	if (json_array_size(json_object_get(json_array_get(res, 0), "rows")) != 1) {
+		set_errmsg(reterr_msg, "bridge %s does not exist in %s", name, db);
+		r = -ENOENT;
+		goto fail;
+	}
+	r = ovsdb_session_monitor(br->db, "kuryr-interfaces",
+				  json_pack("{s:{s:[s, s], s:{s:b, s:b, s:b, s:b}}}", "Interface",
+					    "columns", "name", "external_ids", "select", "initial",
+					    0, "insert", 1, "delete", 0, "modify", 1),
+				  on_update, br, OVS_TIMEOUT_MS, reterr_msg);
+	if (r < 0)
+		goto fail;
+	*ret = br;
+	return 0;
+fail:
+	bridge_free(br);
+	return r;
+}
+
+void bridge_free(struct bridge *br)
+{
+	if (!br)
+		return;
+	/* Stops the reader thread before the watch list goes away. */
+	ovsdb_session_free(br->db);
+	while (br->watches) {
+		struct bridge_watch *w = br->watches;
+
+		br->watches = w->next;
+		free(w);
+	}
+	pthread_cond_destroy(&br->cond);
+	pthread_mutex_destroy(&br->lock);
+	free(br->name);
+	free(br);
+}
+
+const char *bridge_name(const struct bridge *br)
+{
+	return br->name;
+}
+
+const char *bridge_db(const struct bridge *br)
+{
+	return ovsdb_session_target(br->db);
+}
+
+bool bridge_connected(struct bridge *br)
+{
+	return ovsdb_session_connected(br->db);
+}
+
+int bridge_watch_new(struct bridge *br, const char *ifname, struct bridge_watch **ret)
+{
+	struct bridge_watch *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	snprintf(w->ifname, sizeof(w->ifname), "%s", ifname);
+	pthread_mutex_lock(&br->lock);
+	w->next = br->watches;
+	br->watches = w;
+	pthread_mutex_unlock(&br->lock);
+	*ret = w;
+	return 0;
+}
+
+int bridge_watch_wait(struct bridge *br, struct bridge_watch *w, int timeout_ms)
+{
+	struct timespec dl;
+	int r = 0;
+
+	timespec_deadline_ms(&dl, timeout_ms);
+	pthread_mutex_lock(&br->lock);
+	while (!w->installed && r == 0)
+		r = -pthread_cond_timedwait(&br->cond, &br->lock, &dl);
+	if (w->installed)
+		r = 0;
+	pthread_mutex_unlock(&br->lock);
+	return r;
+}
+
+void bridge_watch_free(struct bridge *br, struct bridge_watch *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&br->lock);
+	for (struct bridge_watch **p = &br->watches; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	pthread_mutex_unlock(&br->lock);
+	free(w);
+}
+
+int bridge_add_port(struct bridge *br, const char *ifname, const char *port, const char *mac,
+		    const char *vm_id, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	json_t *ops, *ext;
+	int r;
+
+	ext = ovsdb_string_map((const char *const[]){ "iface-id", port, "attached-mac", mac,
+						      "iface-status", "active", "vm-uuid",
+						      vm_id ? vm_id : "", NULL });
+	ops = json_pack("[{s:s, s:s, s:s, s:{s:s, s:o}},"
+			" {s:s, s:s, s:s, s:{s:s, s:o}},"
+			" {s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]",
+			"op", "insert", "table", "Interface", "uuid-name", "iface", "row", "name",
+			ifname, "external_ids", ext, "op", "insert", "table", "Port", "uuid-name",
+			"port", "row", "name", ifname, "interfaces", ovsdb_named_uuid("iface"),
+			"op", "mutate", "table", "Bridge", "where",
+			ovsdb_cond("name", "==", json_string(br->name)), "mutations", "ports",
+			"insert", "set", ovsdb_named_uuid("port"));
+	r = bridge_transact(br, ops, &res, reterr_msg);
+	if (r == -EEXIST)
+		set_errmsg(reterr_msg, "%s is already on a bridge", ifname);
+	if (r < 0)
+		return r;
+	if (json_integer_value(json_object_get(json_array_get(res, 2), "count")) != 1) {
+		set_errmsg(reterr_msg, "bridge %s does not exist", br->name);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int bridge_del_port(struct bridge *br, const char *ifname, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL, *res2 = NULL;
+	const char *uuid;
+	json_t *ops, *rows;
+	int r;
+
+	ops = json_pack("[{s:s, s:s, s:[o], s:[s]}]", "op", "select", "table", "Port", "where",
+			ovsdb_cond("name", "==", json_string(ifname)), "columns", "_uuid");
+	r = bridge_transact(br, ops, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	rows = json_object_get(json_array_get(res, 0), "rows");
+	if (json_array_size(rows) == 0) {
+		set_errmsg(reterr_msg, "%s is not on any bridge", ifname);
+		return -ENOENT;
+	}
+	uuid = ovsdb_datum_uuid(json_object_get(json_array_get(rows, 0), "_uuid"));
+	/* Port and Interface are not root tables: dropping the reference
+	 * from the bridge deletes both rows. */
+	ops = json_pack("[{s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]", "op", "mutate", "table",
+			"Bridge", "where", ovsdb_cond("ports", "includes", ovsdb_uuid(uuid)),
+			"mutations", "ports", "delete", "set", ovsdb_uuid(uuid));
+	return bridge_transact(br, ops, &res2, reterr_msg);
+}
+
+int bridge_port_installed(struct bridge *br, const char *ifname, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	json_t *ops, *rows;
+	const char *inst;
+	int r;
+
+	ops = json_pack("[{s:s, s:s, s:[o], s:[s]}]", "op", "select", "table", "Interface", "where",
+			ovsdb_cond("name", "==", json_string(ifname)), "columns", "external_ids");
+	r = bridge_transact(br, ops, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	rows = json_object_get(json_array_get(res, 0), "rows");
+	if (json_array_size(rows) == 0)
+		return -ENOENT;
+	inst = ovsdb_map_get(json_object_get(json_array_get(rows, 0), "external_ids"),
+			     "ovn-installed");
+	return inst && streq(inst, "true");
+}

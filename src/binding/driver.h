@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* For binding drivers only: the drivers, and what every driver shares for
+ * the pod's device (binding/pod.c). */
+#pragma once
+
+#include "binding.h"
+#include "macro.h"
+
+struct nl_sock;
+
+extern const struct binding_ops binding_ovs_ops;
+extern const struct binding_ops binding_tap_ops;
+extern const struct binding_ops binding_prewire_ops;
+
+/* 0 if no device named @ifname exists in the pod (@ns, a netlink socket
+ * inside its netns); -EADDRINUSE (with a message) if one does. */
+int pod_name_free(struct nl_sock *ns, const char *ifname, char **reterr_msg);
+
+/* Configure the pod's device @ifindex, whose MAC and MTU its creation set:
+ * the port's address, link up, the default route via the network's
+ * gateway and the subnet's host routes (with req->no_l3: only up). */
+int pod_setup(struct nl_sock *ns, int ifindex, const struct binding_req *req, char **reterr_msg);
+
+/* The pod's device as plugged: named req->ifname, with the port's MAC, the
+ * network's MTU, up, holding the port's address; @kind ("veth", "macvlan")
+ * if not NULL. 0, -ENODEV if it is missing, -EUCLEAN with what differs. */
+int pod_check(const struct binding_req *req, const char *kind, char **reterr_msg);
+
+/* wait_ready for drivers whose ports are ready once ovn-controller marks
+ * their Interface installed (ovs, tap, prewire's parking): waits on
+ * st->watch, which plug set with bridge_watch_new(). */
+int ovs_wait_installed(struct bridge *br, struct binding_state *st, int timeout_ms,
+		       char **reterr_msg);
+
+/* The host side's MAC into st->host_mac (from a netlink socket in our own
+ * namespace, or @ns when not NULL). */
+int host_mac_read(struct nl_sock *ns, const char *ifname, struct binding_state *st);

@@ -1,0 +1,623 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The CNI verbs. ADD is a state machine whose every step is recorded in
+ * the attachment store before it touches the backend or the kernel, one
+ * function per step:
+ *
+ *   prepare   the request's own checks; an earlier failed ADD finished off
+ *   (pool)    a ready pool entry: plugged, recorded, answered
+ *   network   the network, from the backend
+ *   intent    the row, with the port's name and the driver, before anything
+ *   port      the backend port
+ *   plug      the devices (binding driver)
+ *   ready     the datapath (and, where the backend says so, the port) up
+ *   done      the row marked done, the result
+ *
+ * and a failure at any step rolls back from the row. */
+#include <arpa/inet.h>
+#include <stdio.h>
+
+#include "cni/cni.h"
+#include "daemon-private.h"
+#include "json-util.h"
+#include "log.h"
+#include "nl/nl.h"
+#include "time-util.h"
+
+/* runtimeConfig "ips" and "mac" (CNI conventions) ask for fixed addresses. */
+static json_t *requested_addresses(json_t *conf, char ip[48], char mac[18])
+{
+	json_t *rc = json_object_get(conf, "runtimeConfig");
+	json_t *ips = json_object_get(rc, "ips"), *m = json_object_get(rc, "mac");
+	uint8_t len;
+
+	*ip = 0;
+	*mac = 0;
+	if (ips && (!json_is_array(ips) || json_array_size(ips) > 1))
+		return reply_error(CNI_ERR_INVALID_CONFIG, "invalid runtimeConfig.ips",
+				   "expected an array of at most one IPv4 address");
+	if (json_array_size(ips) == 1) {
+		const char *s = json_string_value(json_array_get(ips, 0));
+
+		if (!s || addr_split(s, ip, 48, &len) < 0)
+			return reply_error(CNI_ERR_INVALID_CONFIG, "invalid runtimeConfig.ips",
+					   "the address is not a string");
+	}
+	if (m) {
+		if (!json_is_string(m) || strlen(json_string_value(m)) != 17)
+			return reply_error(CNI_ERR_INVALID_CONFIG, "invalid runtimeConfig.mac",
+					   "expected \"xx:xx:xx:xx:xx:xx\"");
+		snprintf(mac, 18, "%s", json_string_value(m));
+	}
+	return NULL;
+}
+
+/* Per-container port options from the netconf: "security_groups" (names
+ * or ids), "qos_policy", "project". Such ports come from pools of their
+ * own (see pool_key()). */
+struct port_choice {
+	const char *sgs[17];
+	bool has_sgs;
+	const char *qos;
+	const char *project;
+};
+
+static json_t *port_choice_parse(struct kuryrd *d, json_t *conf, struct port_choice *pc)
+{
+	json_t *sgs = json_object_get(conf, "security_groups");
+	json_t *qos = json_object_get(conf, "qos_policy");
+	json_t *proj = json_object_get(conf, "project");
+	json_t *v;
+	size_t i;
+
+	*pc = (struct port_choice){ 0 };
+	if (!sgs && !qos && !proj)
+		return NULL;
+	if (!(d->backend->ops->caps & BACKEND_CAP_PORT_POLICIES))
+		return reply_error(CNI_ERR_UNSUPPORTED_FIELD, "unsupported field",
+				   "security_groups, qos_policy and project need backend neutron");
+	if (sgs) {
+		if (!json_is_array(sgs) || json_array_size(sgs) >= ELEMENTSOF(pc->sgs))
+			return reply_error(CNI_ERR_INVALID_CONFIG, "invalid security_groups",
+					   "expected an array of at most 16 names or ids");
+		json_array_foreach(sgs, i, v) {
+			if (!json_is_string(v) || !*json_string_value(v))
+				return reply_error(CNI_ERR_INVALID_CONFIG,
+						   "invalid security_groups",
+						   "each security group is a non-empty string");
+			pc->sgs[i] = json_string_value(v);
+		}
+		pc->has_sgs = true;
+	}
+	if (qos && (!json_is_string(qos) || !*json_string_value(qos)))
+		return reply_error(CNI_ERR_INVALID_CONFIG, "invalid qos_policy",
+				   "expected a QoS policy name or id");
+	if (proj && (!json_is_string(proj) || !*json_string_value(proj)))
+		return reply_error(CNI_ERR_INVALID_CONFIG, "invalid project",
+				   "expected a project id");
+	pc->qos = json_string_value(qos);
+	pc->project = json_string_value(proj);
+	return NULL;
+}
+
+/* The CNI result's "dns": the netconf's own if it has one (CNI
+ * convention), else the subnet's name servers. */
+static json_t *result_dns(const struct cni_req *c, const struct kuryr_subnet_info *info)
+{
+	json_t *dns = json_object_get(c->conf, "dns"), *ns;
+
+	if (json_is_object(dns) && json_object_size(dns))
+		return json_incref(dns);
+	ns = json_array();
+	for (unsigned i = 0; info && i < info->n_dns; i++)
+		json_array_append_new(ns, json_string(info->dns[i]));
+	if (!json_array_size(ns)) {
+		json_decref(ns);
+		return json_object();
+	}
+	return json_pack("{s:o}", "nameservers", ns);
+}
+
+static json_t *add_result(const struct cni_req *c, const struct attachment *a, const char *host_mac,
+			  const struct kuryr_subnet_info *info)
+{
+	static const char *const origin[] = { "miss", "port", "prewired" };
+	struct cni_attach_result res = { 0 };
+	_cleanup_json_ json_t *dns = result_dns(c, info);
+	json_t *r, *routes;
+
+	snprintf(res.host_ifname, sizeof(res.host_ifname), "%s", a->host_ifname);
+	snprintf(res.host_mac, sizeof(res.host_mac), "%s", host_mac);
+	snprintf(res.ifname, sizeof(res.ifname), "%s", c->ifname);
+	snprintf(res.mac, sizeof(res.mac), "%s", a->mac);
+	snprintf(res.sandbox, sizeof(res.sandbox), "%s", c->netns);
+	res.mtu = a->mtu;
+	res.ip.family = AF_INET;
+	snprintf(res.ip.address, sizeof(res.ip.address), "%s", a->address);
+	snprintf(res.ip.gateway, sizeof(res.ip.gateway), "%s", a->gateway);
+	log_info("event=add container=%.12s ifname=%s netns=%s network=%s port=%s ip=%s pool=%s",
+		 c->cid, c->ifname, c->netns, a->network, a->port, a->address, origin[a->pooled]);
+	r = cni_result_new(c->version, &res, dns);
+	routes = json_object_get(r, "routes");
+	for (unsigned i = 0; info && i < info->n_routes; i++)
+		json_array_append_new(routes, json_pack("{s:s, s:s}", "dst", info->routes[i].dst,
+							"gw", info->routes[i].gw));
+	return reply_ok(r);
+}
+
+/* The pod's netns: the descriptor that came with the request. */
+static int pod_netns(const struct cni_req *c, int *ret_fd, bool *ret_opened)
+{
+	*ret_opened = false;
+	if (c->netns_fd >= 0) {
+		*ret_fd = c->netns_fd;
+		return 0;
+	}
+	*ret_opened = true;
+	return nl_netns_open(c->netns, ret_fd);
+}
+
+/* ---- ADD ---- */
+
+struct add {
+	struct kuryrd *d;
+	const struct cni_req *c;
+	int netns_fd; /* the pod's */
+	int own_fd;   /* the same, when we opened it */
+	struct attachment a;
+	bool recorded; /* the row exists: roll back from it */
+	struct kuryr_network net;
+	struct kuryr_port port;
+	struct binding *drv;
+	struct binding_state st;
+	char want_ip[48], want_mac[18];
+	struct port_choice pc;
+	char key[POOL_KEY_MAX];
+	bool pooled;
+	char *err;
+};
+
+static json_t *add_record(struct add *x, enum attach_state state)
+{
+	int r;
+
+	x->a.state = state;
+	r = x->recorded ? store_update(x->d->store, &x->a) : store_insert(x->d->store, &x->a);
+	if (r < 0)
+		return reply_error(CNI_ERR_IO, "cannot record the attachment", strerror(-r));
+	x->recorded = true;
+	return NULL;
+}
+
+/* The row for what this ADD is about to plug. */
+static void add_row(struct add *x, const struct kuryr_port *port, const struct kuryr_network *net)
+{
+	struct attachment *a = &x->a;
+
+	snprintf(a->container_id, sizeof(a->container_id), "%s", x->c->cid);
+	snprintf(a->ifname, sizeof(a->ifname), "%s", x->c->ifname);
+	snprintf(a->netns, sizeof(a->netns), "%s", x->c->netns);
+	snprintf(a->network, sizeof(a->network), "%s", net->name);
+	snprintf(a->port, sizeof(a->port), "%s", port->name);
+	snprintf(a->mac, sizeof(a->mac), "%s", port->mac);
+	if (*port->ip)
+		snprintf(a->address, sizeof(a->address), "%s/%u", port->ip, port->prefixlen);
+	snprintf(a->gateway, sizeof(a->gateway), "%s", net->gateway);
+	a->mtu = net->mtu;
+	snprintf(a->binding, sizeof(a->binding), "%s", binding_name(x->drv));
+}
+
+static void add_row_plugged(struct add *x)
+{
+	snprintf(x->a.host_ifname, sizeof(x->a.host_ifname), "%s", x->st.host_ifname);
+	snprintf(x->a.binding_data, sizeof(x->a.binding_data), "%s", x->st.data);
+}
+
+static struct binding_req add_req(struct add *x, const struct kuryr_port *port,
+				  const struct kuryr_network *net)
+{
+	return (struct binding_req){ .port = port,
+				     .net = net,
+				     .netns_fd = x->netns_fd,
+				     .ifname = x->c->ifname,
+				     .device_id = x->c->cid };
+}
+
+static json_t *plug_error(int r, const char *err)
+{
+	if (r == -EADDRINUSE)
+		return reply_error(KURYR_ERR_IFNAME_EXISTS, "interface name taken", err);
+	if (r == -ETIMEDOUT)
+		return reply_error(CNI_ERR_TRY_AGAIN, "port did not come up", err);
+	/* The switch's database unreachable is worth a retry. */
+	if (r == -ENOTCONN)
+		return reply_error(CNI_ERR_TRY_AGAIN, "cannot plug the port", err);
+	return reply_error(KURYR_ERR_DATAPATH, "cannot plug the port", err);
+}
+
+static json_t *add_prepare(struct add *x)
+{
+	struct kuryrd *d = x->d;
+	const struct cni_req *c = x->c;
+	bool opened;
+	json_t *reply;
+	int r;
+
+	reply = requested_addresses(c->conf, x->want_ip, x->want_mac);
+	if (!reply)
+		reply = port_choice_parse(d, c->conf, &x->pc);
+	if (reply)
+		return reply;
+	if (store_get(d->store, c->cid, c->ifname, &x->a) == 0) {
+		if (x->a.state == ATTACH_DONE)
+			return reply_error(KURYR_ERR_ALREADY_ATTACHED,
+					   "container is already attached",
+					   "DEL the attachment before adding it again");
+		/* A failed ADD whose rollback could not finish: finish it. */
+		r = attachment_teardown(d, &x->a, -1, &x->err);
+		if (r < 0)
+			return reply_error(CNI_ERR_TRY_AGAIN,
+					   "cannot roll back an earlier failed ADD", x->err);
+	}
+	x->a = (struct attachment){ 0 };
+	if (strlen(c->netns) >= sizeof(x->a.netns))
+		return reply_error(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS", "path too long");
+	r = pod_netns(c, &x->netns_fd, &opened);
+	if (r == -ENOENT)
+		return reply_error(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS", "path does not exist");
+	if (r < 0)
+		return reply_error(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS",
+				   "not a network namespace");
+	if (opened)
+		x->own_fd = x->netns_fd;
+	/* Ports with fixed addresses never come from a pool; the others from
+	 * the pool of their network and project, groups and QoS policy. */
+	x->pooled = d->pool && !*x->want_ip && !*x->want_mac &&
+		    pool_key(x->key, c->network, x->pc.project, x->pc.has_sgs ? x->pc.sgs : NULL,
+			     x->pc.qos) == 0;
+	return NULL;
+}
+
+/* ADD from a pool entry: no backend call. NULL asks the caller to go on
+ * and create a port (the entry was unusable and is destroyed). */
+static json_t *add_from_pool(struct add *x, struct pool_entry *e)
+{
+	struct kuryrd *d = x->d;
+	struct binding_req req;
+	json_t *reply;
+	int r;
+
+	x->drv = e->prewired ? kuryrd_binding(d, "prewire") : d->node_binding;
+	add_row(x, &e->port, &e->net);
+	x->a.pooled = e->prewired ? ATTACH_POOL_PREWIRED : ATTACH_POOL_PORT;
+	x->st = e->prewired ? e->parked : (struct binding_state){ 0 };
+	if (e->prewired)
+		add_row_plugged(x);
+	/* Recorded first: a crash from here on destroys the entry on restart. */
+	reply = add_record(x, ATTACH_PORT);
+	if (reply) {
+		pool_give_back(d->pool, e);
+		return reply;
+	}
+	req = add_req(x, &e->port, &e->net);
+	if (e->prewired)
+		r = binding_plug(x->drv, &req, &x->st, &x->err);
+	else
+		r = binding_attach(x->drv, &req, d->cfg.port_up_timeout_ms, &x->st, &x->err);
+	if (r == -EADDRINUSE || r == -ETIMEDOUT || (r < 0 && !e->prewired)) {
+		/* The entry itself is fine: back to the pool. */
+		pool_give_back(d->pool, e);
+		store_delete(d->store, x->a.container_id, x->a.ifname);
+		log_warn("event=add-failed container=%.12s ifname=%s network=%s: %s", x->c->cid,
+			 x->c->ifname, x->c->network, x->err ? x->err : "");
+		return plug_error(r, x->err);
+	}
+	if (r < 0) {
+		log_warn("event=pool-entry-unusable port=%s: %s", e->port.name,
+			 x->err ? x->err : "");
+		pool_destroy(d->pool, e);
+		store_delete(d->store, x->a.container_id, x->a.ifname);
+		x->recorded = false;
+		x->a = (struct attachment){ 0 };
+		x->st = (struct binding_state){ 0 };
+		free(x->err);
+		x->err = NULL;
+		return NULL;
+	}
+	add_row_plugged(x);
+	reply = add_record(x, ATTACH_DONE);
+	if (reply) {
+		/* Not recorded as done: give nothing out, destroy the entry. */
+		(void)binding_unplug(x->drv, &req, &x->st, NULL);
+		pool_destroy(d->pool, e);
+		store_delete(d->store, x->a.container_id, x->a.ifname);
+		return reply;
+	}
+	pool_note_user(d->pool, e->port.name, x->c->cid);
+	return add_result(x->c, &x->a, x->st.host_mac, &e->net.info);
+}
+
+static json_t *add_network(struct add *x)
+{
+	struct kuryrd *d = x->d;
+	int r;
+
+	r = d->backend->ops->network_get(d->backend, x->c->network, &x->net, &x->err);
+	if (r == -ENOENT)
+		return reply_error(CNI_ERR_INVALID_CONFIG, "unknown network", x->err);
+	if (r == -ENOTCONN)
+		return reply_error(CNI_ERR_TRY_AGAIN, "network backend unreachable", x->err);
+	if (r < 0)
+		return reply_cni_errno(r, "network backend failed", x->err);
+	/* This network is used here: make sure its pool fills. */
+	if (x->pooled && pool_key(x->key, x->net.name, x->pc.project,
+				  x->pc.has_sgs ? x->pc.sgs : NULL, x->pc.qos) == 0)
+		pool_want(d->pool, x->key, true);
+	return NULL;
+}
+
+static json_t *add_intent(struct add *x)
+{
+	x->drv = x->d->node_binding;
+	/* The name the backend port will be made with: recorded before it
+	 * exists, so a crash at any later point can be rolled back. */
+	uuid_random(x->port.name);
+	add_row(x, &x->port, &x->net);
+	return add_record(x, ATTACH_INTENT);
+}
+
+static json_t *add_port(struct add *x)
+{
+	struct kuryrd *d = x->d;
+	char name[sizeof(x->port.name)];
+	int r;
+
+	snprintf(name, sizeof(name), "%s", x->port.name);
+	r = d->backend->ops->port_create(
+	    d->backend,
+	    &(struct port_spec){ .network = x->net.name,
+				 .net = &x->net,
+				 .name = name,
+				 .mac = *x->want_mac ? x->want_mac : NULL,
+				 .ip = *x->want_ip ? x->want_ip : NULL,
+				 .owner = PORT_OWNER_CONTAINER,
+				 .device_id = x->c->cid,
+				 .ifname = x->c->ifname,
+				 .security_groups = x->pc.has_sgs ? x->pc.sgs : NULL,
+				 .qos_policy = x->pc.qos,
+				 .project = x->pc.project },
+	    &x->port, &x->err);
+	if (r < 0) {
+		snprintf(x->port.name, sizeof(x->port.name), "%s", name);
+		/* Its outcome lost: the port may still appear. */
+		if (r == -ETIMEDOUT || r == -ENOTCONN)
+			janitor_sweep_soon(d);
+		return reply_cni_errno(
+		    r, r == -EDQUOT ? "quota exceeded" : "cannot create the port", x->err);
+	}
+	/* From now on the port by the backend's own id (Neutron's differs
+	 * from the name kuryrd gave it). */
+	add_row(x, &x->port, &x->net);
+	return add_record(x, ATTACH_PORT);
+}
+
+static json_t *add_plug(struct add *x)
+{
+	struct binding_req req = add_req(x, &x->port, &x->net);
+	int r;
+
+	r = binding_plug(x->drv, &req, &x->st, &x->err);
+	if (r < 0)
+		return plug_error(r, x->err);
+	add_row_plugged(x);
+	return add_record(x, ATTACH_PLUGGED);
+}
+
+static json_t *add_ready(struct add *x)
+{
+	struct kuryrd *d = x->d;
+	int timeout = d->cfg.port_up_timeout_ms;
+	int r;
+
+	r = binding_wait_ready(x->drv, &x->st, timeout, &x->err);
+	if (r < 0)
+		return reply_error(CNI_ERR_TRY_AGAIN, "port did not come up", x->err);
+	if (d->backend->ops->caps & BACKEND_CAP_ACTIVE_AFTER_PLUG) {
+		r = d->backend->ops->port_wait_up(d->backend, x->port.name, timeout, &x->err);
+		if (r < 0)
+			return reply_cni_errno(r == -ENOENT ? -ENOTCONN : r,
+					       "port did not become active", x->err);
+	}
+	return NULL;
+}
+
+static json_t *add_done(struct add *x)
+{
+	return add_record(x, ATTACH_DONE);
+}
+
+static void add_rollback(struct add *x)
+{
+	_cleanup_free_ char *rerr = NULL;
+
+	if (x->drv)
+		binding_cancel(x->drv, &x->st);
+	/* A plug that failed left nothing behind: only the port is undone
+	 * (after a crash the driver's name tells the restart to look). */
+	if (x->a.state < ATTACH_PLUGGED)
+		x->a.binding[0] = 0;
+	if (x->recorded && attachment_teardown(x->d, &x->a, x->netns_fd, &rerr) < 0) {
+		log_err("event=add-rollback-failed container=%.12s ifname=%s port=%s: %s",
+			x->c->cid, x->c->ifname, x->a.port, rerr ? rerr : "");
+		janitor_kick(x->d);
+	}
+	log_warn("event=add-failed container=%.12s ifname=%s network=%s: %s", x->c->cid,
+		 x->c->ifname, x->c->network, x->err ? x->err : "");
+}
+
+static json_t *add_locked(struct add *x)
+{
+	static json_t *(*const steps[])(struct add *) = {
+		add_network, add_intent, add_port, add_plug, add_ready, add_done,
+	};
+	struct pool_entry e;
+	json_t *reply;
+
+	reply = add_prepare(x);
+	if (reply)
+		return reply;
+	if (x->pooled && pool_take(x->d->pool, x->key, &e) == 0) {
+		reply = add_from_pool(x, &e);
+		if (reply)
+			return reply;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+		reply = steps[i](x);
+		if (reply) {
+			add_rollback(x);
+			return reply;
+		}
+	}
+	return add_result(x->c, &x->a, x->st.host_mac, &x->net.info);
+}
+
+json_t *cni_add(struct kuryrd *d, const struct cni_req *c)
+{
+	struct add x = { .d = d, .c = c, .netns_fd = -1, .own_fd = -1 };
+	pthread_mutex_t *l;
+	uint64_t t0 = now_us();
+	json_t *reply;
+
+	if (!c->netns || !*c->netns)
+		return reply_error(CNI_ERR_INVALID_ENV, "CNI_NETNS is not set", NULL);
+	l = kuryrd_stripe(d, c->cid, c->ifname);
+	pthread_mutex_lock(l);
+	reply = add_locked(&x);
+	pthread_mutex_unlock(l);
+	if (x.own_fd >= 0)
+		close(x.own_fd);
+	free(x.err);
+	metrics_observe_add(d, now_us() - t0);
+	return reply;
+}
+
+/* ---- DEL, CHECK, STATUS, GC ---- */
+
+json_t *cni_del(struct kuryrd *d, const struct cni_req *c)
+{
+	_cleanup_close_ int own = -1;
+	int fd = c->netns_fd;
+
+	/* DEL may come for a container whose netns is gone already. */
+	if (fd < 0 && c->netns && *c->netns && nl_netns_open(c->netns, &own) == 0)
+		fd = own;
+	/* DEL of something we never attached succeeds (CNI: idempotent). */
+	return attachment_del(d, c->cid, c->ifname, fd) ?: reply_ok(NULL);
+}
+
+json_t *cni_check(struct kuryrd *d, const struct cni_req *c)
+{
+	_cleanup_free_ char *err = NULL;
+	_cleanup_close_ int own = -1;
+	struct kuryr_network net;
+	struct kuryr_port port, bport;
+	struct binding_state st;
+	struct binding_req req;
+	struct attachment a;
+	struct binding *drv;
+	json_t *prev, *ips;
+	bool opened;
+	int fd, r;
+
+	if (store_get(d->store, c->cid, c->ifname, &a) < 0 || a.state != ATTACH_DONE)
+		return reply_error(CNI_ERR_UNKNOWN_CONTAINER, "unknown container",
+				   "no attachment for this container and ifname");
+	r = pod_netns(c, &fd, &opened);
+	if (r < 0)
+		return reply_error(CNI_ERR_UNKNOWN_CONTAINER, "container netns is gone", c->netns);
+	if (opened)
+		own = fd;
+	drv = kuryrd_binding(d, a.binding);
+	if (!drv)
+		return reply_error(KURYR_ERR_DATAPATH, "cannot check the attachment",
+				   "its binding driver is not on this node");
+	attachment_binding(&a, fd, &port, &net, &req, &st);
+	r = binding_check(drv, &req, &st, &err);
+	if (r == -ENODEV)
+		return reply_error(KURYR_ERR_DATAPATH, "interface missing in the container", err);
+	if (r == -EUCLEAN)
+		return reply_error(KURYR_ERR_DATAPATH, "interface changed in the container", err);
+	if (r < 0)
+		return reply_error(KURYR_ERR_DATAPATH, "cannot check the attachment", err);
+	r = d->backend->ops->port_get(d->backend, a.port, &bport, &err);
+	if (r < 0)
+		return reply_error(r == -ENOENT ? KURYR_ERR_BACKEND : cni_code_of(r),
+				   "backend port missing", err);
+	prev = json_object_get(c->conf, "prevResult");
+	ips = json_object_get(prev, "ips");
+	if (prev) {
+		bool match = false;
+
+		for (size_t i = 0; i < json_array_size(ips); i++)
+			if (streq_ptr(json_object_get_str(json_array_get(ips, i), "address"),
+				      a.address))
+				match = true;
+		if (!match)
+			return reply_error(KURYR_ERR_DATAPATH, "prevResult does not match",
+					   "the attachment's address is not in prevResult.ips");
+	}
+	return reply_ok(NULL);
+}
+
+json_t *cni_status(struct kuryrd *d, const struct cni_req *c)
+{
+	if (!d->backend->ops->connected(d->backend))
+		return reply_error(CNI_ERR_NOT_AVAILABLE, "network backend unreachable",
+				   d->cfg.nb_connection);
+	if (!binding_connected(d->node_binding))
+		return reply_error(CNI_ERR_NOT_AVAILABLE, "Open vSwitch database unreachable",
+				   d->cfg.ovs_db);
+	return reply_ok(NULL);
+}
+
+json_t *cni_gc(struct kuryrd *d, const struct cni_req *c)
+{
+	_cleanup_free_ struct attachment *rows = NULL;
+	json_t *valid = json_object_get(c->conf, "cni.dev/valid-attachments");
+	json_t *error = NULL;
+	unsigned removed = 0;
+	size_t n = 0;
+	int r;
+
+	if (valid && !json_is_array(valid))
+		return reply_error(CNI_ERR_INVALID_CONFIG, "invalid network configuration",
+				   "cni.dev/valid-attachments is not an array");
+	r = store_list(d->store, &rows, &n);
+	if (r < 0)
+		return reply_error(CNI_ERR_IO, "cannot read the attachment store", strerror(-r));
+	for (size_t i = 0; i < n; i++) {
+		const struct attachment *a = &rows[i];
+		bool keep = false;
+		json_t *reply;
+
+		if (!streq(a->network, c->network))
+			continue;
+		for (size_t j = 0; j < json_array_size(valid) && !keep; j++) {
+			json_t *v = json_array_get(valid, j);
+
+			keep = streq_ptr(json_object_get_str(v, "containerID"), a->container_id) &&
+			       streq_ptr(json_object_get_str(v, "ifname"), a->ifname);
+		}
+		if (keep)
+			continue;
+		reply = attachment_del(d, a->container_id, a->ifname, -1);
+		if (!reply)
+			removed++;
+		else if (!error)
+			error = reply;
+		else
+			json_decref(reply);
+	}
+	if (removed)
+		log_info("event=gc network=%s removed=%u", c->network, removed);
+	return error ?: reply_ok(NULL);
+}

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The operator's verbs on networks, ports and VMs' taps. */
+#include <stdio.h>
+
+#include "daemon-private.h"
+#include "json-util.h"
+#include "log.h"
+
+static json_t *network_json(const struct kuryr_network *n)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "name", n->name, "id", n->id, "subnet",
+			 n->cidr, "gateway", n->gateway, "mtu", (int)n->mtu, "ports",
+			 (int)n->nports);
+}
+
+static json_t *port_json(const struct kuryr_port *p)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "name", p->name, "network",
+			 p->network, "mac", p->mac, "ip", p->ip, "up", p->up, "owner",
+			 p->owner == PORT_OWNER_VM     ? "vm"
+			 : p->owner == PORT_OWNER_POOL ? "pool"
+						       : "container",
+			 "device_id", p->device_id, "ifname", p->ifname);
+}
+
+json_t *ctl_network(struct kuryrd *d, const char *verb, json_t *args)
+{
+	_cleanup_free_ char *err = NULL;
+	const struct backend_ops *ops = d->backend->ops;
+	const char *name = json_object_get_str(args, "name");
+	struct kuryr_network n;
+	int r;
+
+	if (streq(verb, "network.list")) {
+		_cleanup_free_ struct kuryr_network *nets = NULL;
+		size_t count = 0;
+		json_t *a;
+
+		r = ops->network_list(d->backend, &nets, &count, &err);
+		if (r < 0)
+			return reply_ctl_errno(r, "cannot list networks", err);
+		a = json_array();
+		for (size_t i = 0; i < count; i++)
+			json_array_append_new(a, network_json(&nets[i]));
+		return reply_ok(a);
+	}
+	if (!name)
+		return reply_error(400, "missing argument", "name");
+	if (streq(verb, "network.create")) {
+		json_t *mtu = json_object_get(args, "mtu");
+
+		r = ops->network_create(
+		    d->backend,
+		    &(struct network_spec){ .name = name,
+					    .cidr = json_object_get_str(args, "subnet"),
+					    .gateway = json_object_get_str(args, "gateway"),
+					    .mtu = (uint32_t)json_integer_value(mtu) },
+		    &n, &err);
+		if (r < 0)
+			return reply_ctl_errno(r, "cannot create the network", err);
+		log_info("event=network-create network=%s subnet=%s", n.name, n.cidr);
+		/* Warm this node's pool now, so the first container hits it. */
+		if (d->pool)
+			pool_want(d->pool, n.name, false);
+		return reply_ok(network_json(&n));
+	}
+	if (streq(verb, "network.show")) {
+		r = ops->network_get(d->backend, name, &n, &err);
+		return r < 0 ? reply_ctl_errno(r, "cannot show the network", err)
+			     : reply_ok(network_json(&n));
+	}
+	/* network.delete: this node's idle pool ports would keep it busy. */
+	if (d->pool)
+		(void)pool_free_ready(d->pool, name, NULL);
+	r = ops->network_delete(d->backend, name, &err);
+	if (r < 0)
+		return reply_ctl_errno(r, "cannot delete the network", err);
+	log_info("event=network-delete network=%s", name);
+	return reply_ok(NULL);
+}
+
+/* A pool hit does not touch the backend, so a pool port in use shows its
+ * container from this node's attachment store. */
+static void claim_pool_ports(struct kuryrd *d, struct kuryr_port *ports, size_t n)
+{
+	_cleanup_free_ struct attachment *rows = NULL;
+	size_t n_rows = 0;
+
+	if (store_list(d->store, &rows, &n_rows) < 0)
+		return;
+	for (size_t r = 0; r < n_rows; r++) {
+		const struct attachment *a = &rows[r];
+
+		if (a->pooled == ATTACH_OWN)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (ports[i].owner == PORT_OWNER_POOL && streq(ports[i].name, a->port)) {
+				ports[i].owner = PORT_OWNER_CONTAINER;
+				snprintf(ports[i].device_id, sizeof(ports[i].device_id), "%s",
+					 a->container_id);
+				snprintf(ports[i].ifname, sizeof(ports[i].ifname), "%s", a->ifname);
+			}
+	}
+}
+
+json_t *ctl_port(struct kuryrd *d, const char *verb, json_t *args)
+{
+	_cleanup_free_ char *err = NULL;
+	const struct backend_ops *ops = d->backend->ops;
+	const char *name = json_object_get_str(args, "name");
+	struct kuryr_port p;
+	int r;
+
+	if (streq(verb, "port.list")) {
+		_cleanup_free_ struct kuryr_port *ports = NULL;
+		size_t count = 0;
+		json_t *a;
+
+		r = ops->port_list(d->backend, json_object_get_str(args, "network"), &ports, &count,
+				   &err);
+		if (r < 0)
+			return reply_ctl_errno(r, "cannot list ports", err);
+		if (d->pool)
+			claim_pool_ports(d, ports, count);
+		a = json_array();
+		for (size_t i = 0; i < count; i++)
+			json_array_append_new(a, port_json(&ports[i]));
+		return reply_ok(a);
+	}
+	if (streq(verb, "port.create")) {
+		const char *net = json_object_get_str(args, "network");
+
+		if (!net)
+			return reply_error(400, "missing argument", "network");
+		r = ops->port_create(d->backend,
+				     &(struct port_spec){
+					 .network = net,
+					 .name = name,
+					 .mac = json_object_get_str(args, "mac"),
+					 .ip = json_object_get_str(args, "ip"),
+					 .owner = PORT_OWNER_VM,
+					 .device_id = json_object_get_str(args, "device_id"),
+				     },
+				     &p, &err);
+		if (r < 0)
+			return reply_ctl_errno(r, "cannot create the port", err);
+		log_info("event=port-create port=%s network=%s ip=%s", p.name, net, p.ip);
+		return reply_ok(port_json(&p));
+	}
+	if (!name)
+		return reply_error(400, "missing argument", "name");
+	r = ops->port_get(d->backend, name, &p, &err);
+	if (streq(verb, "port.show"))
+		return r < 0 ? reply_ctl_errno(r, "cannot show the port", err)
+			     : reply_ok(port_json(&p));
+	/* port.delete */
+	if (r < 0)
+		return reply_ctl_errno(r, "cannot delete the port", err);
+	if (p.owner == PORT_OWNER_CONTAINER)
+		return reply_error(409, "cannot delete the port",
+				   "it belongs to a container: DEL the container instead");
+	if (p.owner == PORT_OWNER_POOL)
+		return reply_error(409, "cannot delete the port",
+				   "it belongs to a port pool: use kuryrctl pool free");
+	r = ops->port_delete(d->backend, name, &err);
+	if (r < 0)
+		return reply_ctl_errno(r, "cannot delete the port", err);
+	return reply_ok(NULL);
+}
+
+/* vm.plug {tap, port}: what os-vif does for Nova; vm.unplug {tap}. */
+json_t *ctl_vm(struct kuryrd *d, const char *verb, json_t *args)
+{
+	_cleanup_free_ char *err = NULL;
+	struct binding *tap = kuryrd_binding(d, "tap");
+	const char *ifname = json_object_get_str(args, "tap");
+	const char *port_name = json_object_get_str(args, "port");
+	struct binding_state st = { 0 };
+	struct kuryr_port p = { 0 };
+	struct binding_req req;
+	int r;
+
+	if (!tap)
+		return reply_error(501, "not supported", "this node has no bridge for VMs");
+	if (!ifname)
+		return reply_error(400, "missing argument", "tap");
+	if (streq(verb, "vm.unplug")) {
+		snprintf(st.host_ifname, sizeof(st.host_ifname), "%s", ifname);
+		r = binding_unplug(tap, &(struct binding_req){ .port = &p, .netns_fd = -1 }, &st,
+				   &err);
+		return r < 0 ? reply_ctl_errno(r, "cannot unplug", err) : reply_ok(NULL);
+	}
+	if (!port_name)
+		return reply_error(400, "missing argument", "port");
+	r = d->backend->ops->port_get(d->backend, port_name, &p, &err);
+	if (r < 0)
+		return reply_ctl_errno(r, "cannot plug", err);
+	if (p.owner != PORT_OWNER_VM)
+		return reply_error(409, "cannot plug", "the port belongs to a container");
+	req = (struct binding_req){
+		.port = &p, .netns_fd = -1, .ifname = ifname, .device_id = p.device_id
+	};
+	r = binding_attach(tap, &req, d->cfg.port_up_timeout_ms, &st, &err);
+	if (r < 0)
+		return r == -ETIMEDOUT ? reply_error(504, "port did not come up", err)
+				       : reply_ctl_errno(r, "cannot plug", err);
+	r = d->backend->ops->port_wait_up(d->backend, p.name, d->cfg.port_up_timeout_ms, &err);
+	if (r < 0) {
+		(void)binding_unplug(tap, &req, &st, NULL);
+		return reply_error(504, "port did not come up", err ? err : strerror(-r));
+	}
+	r = d->backend->ops->port_get(d->backend, port_name, &p, &err);
+	if (r < 0)
+		return reply_ctl_errno(r, "cannot show the port", err);
+	log_info("event=vm-plug tap=%s port=%s", ifname, p.name);
+	return reply_ok(port_json(&p));
+}

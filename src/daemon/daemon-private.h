@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* kuryrd's insides, shared by its files:
+ *   daemon.c    start and stop (kuryrd_new, kuryrd_free)
+ *   dispatch.c  the request table, and how errors are told to callers
+ *   cni.c       the CNI verbs: ADD (one function per step), DEL, CHECK,
+ *               STATUS, GC
+ *   teardown.c  undoing an attachment; recovery at start
+ *   janitor.c   retried rollbacks and the leftover-port sweep
+ *   ctl-*.c     the operator's verbs (networks, ports and VMs; trunks,
+ *               security groups and QoS; pools, attachments and status)
+ *   server.c    the unix socket      metrics.c  /metrics over HTTP
+ * Not for use outside src/daemon/. */
+#pragma once
+
+#include <jansson.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+
+#include "backend/backend.h"
+#include "binding/binding.h"
+#include "binding/bridge.h"
+#include "config.h"
+#include "daemon.h"
+#include "macro.h"
+#include "pool/pool.h"
+#include "store/store.h"
+
+/* Requests on the same (container, ifname) are serialised on one of these. */
+#define LOCK_STRIPES 64
+
+enum metric_op {
+	M_ADD,
+	M_DEL,
+	M_CHECK,
+	M_STATUS,
+	M_GC,
+	M_OTHER,
+	M_N
+};
+
+#define ADD_BUCKETS 12
+
+struct metrics {
+	atomic_ulong requests[M_N][2]; /* op x {ok, error} */
+	atomic_ulong add_bucket[ADD_BUCKETS + 1];
+	atomic_ulong add_sum_us;
+	atomic_ulong add_count;
+};
+
+struct kuryrd {
+	struct kuryr_config cfg;
+	struct backend *backend;
+	struct bridge *bridge;
+	/* Binding drivers by name (binding_drivers[] order); NULL where this
+	 * node has none. node_binding plugs containers on ports of their
+	 * own and port-only pool entries. */
+	struct binding *bindings[8];
+	struct binding *node_binding;
+	struct store *store;
+	struct pool_mgr *pool; /* NULL: pools switched off */
+	pthread_mutex_t stripes[LOCK_STRIPES];
+	sem_t workers;
+	struct MHD_Daemon *http;
+	struct metrics m;
+	/* The janitor retries rollbacks that failed (the backend was
+	 * unreachable), so a failed ADD leaves nothing behind for long. */
+	pthread_mutex_t jlock;
+	pthread_cond_t jwake;
+	bool jstop, jpending, jstarted;
+	pthread_t janitor;
+	/* After a create whose outcome was lost, the port may still appear:
+	 * sweep for leftovers every SWEEP_EVERY_MS until this (monotonic ms). */
+	uint64_t sweep_until_ms, next_sweep_ms;
+};
+
+/* daemon.c */
+
+/* The driver named @name on this node, or NULL. */
+struct binding *kuryrd_binding(struct kuryrd *d, const char *name);
+pthread_mutex_t *kuryrd_stripe(struct kuryrd *d, const char *cid, const char *ifname);
+
+/* dispatch.c: replies */
+
+json_t *reply_ok(json_t *result);
+json_t *reply_error(int code, const char *msg, const char *details);
+/* A failure of the backend or a driver (-errno @r) told to a CNI caller:
+ * the error code its errno stands for. */
+json_t *reply_cni_errno(int r, const char *msg, const char *details);
+int cni_code_of(int r);
+/* The same for an operator (HTTP-like codes: 400, 404, 409, 501, 503). */
+json_t *reply_ctl_errno(int r, const char *msg, const char *details);
+
+/* The parsed CNI part of a request. */
+struct cni_req {
+	const char *op;
+	const char *version;
+	const char *cid;
+	const char *ifname;
+	const char *netns; /* the runtime's path: for logs and the store only */
+	int netns_fd;	   /* the runtime's netns, passed with the request; -1 */
+	const char *network;
+	json_t *conf;
+};
+
+/* cni.c */
+
+json_t *cni_add(struct kuryrd *d, const struct cni_req *c);
+json_t *cni_del(struct kuryrd *d, const struct cni_req *c);
+json_t *cni_check(struct kuryrd *d, const struct cni_req *c);
+json_t *cni_status(struct kuryrd *d, const struct cni_req *c);
+json_t *cni_gc(struct kuryrd *d, const struct cni_req *c);
+
+/* teardown.c */
+
+/* A binding request and state for what attachment row @a recorded. */
+void attachment_binding(const struct attachment *a, int netns_fd, struct kuryr_port *port,
+			struct kuryr_network *net, struct binding_req *req,
+			struct binding_state *st);
+/* Undo whatever the row says exists (@netns_fd: the pod's, or -1), then
+ * drop the row. Each step tolerates its piece being gone already. */
+int attachment_teardown(struct kuryrd *d, const struct attachment *a, int netns_fd,
+			char **reterr_msg);
+/* DEL of (@cid, @ifname) under its stripe lock: NULL on success (nothing
+ * to do included), an error reply otherwise. */
+json_t *attachment_del(struct kuryrd *d, const char *cid, const char *ifname, int netns_fd);
+/* At start: roll back what a previous run left half-done, and attachments
+ * whose container is gone. */
+int recover_attachments(struct kuryrd *d, char **reterr_msg);
+
+/* janitor.c */
+
+int janitor_start(struct kuryrd *d);
+void janitor_stop(struct kuryrd *d);
+/* A rollback failed: retry it soon. */
+void janitor_kick(struct kuryrd *d);
+/* A port create failed without an answer: the port may still appear. */
+void janitor_sweep_soon(struct kuryrd *d);
+
+/* ctl-*.c: operator verbs, @args the request's "args" object */
+
+json_t *ctl_network(struct kuryrd *d, const char *verb, json_t *args);
+json_t *ctl_port(struct kuryrd *d, const char *verb, json_t *args);
+json_t *ctl_vm(struct kuryrd *d, const char *verb, json_t *args);
+json_t *ctl_trunk(struct kuryrd *d, const char *verb, json_t *args);
+json_t *ctl_security_group(struct kuryrd *d, const char *verb, json_t *args);
+json_t *ctl_qos(struct kuryrd *d, const char *verb, json_t *args);
+json_t *ctl_pool(struct kuryrd *d, const char *verb, json_t *args);
+json_t *ctl_attachment(struct kuryrd *d, const char *verb, json_t *args);
+json_t *ctl_status(struct kuryrd *d, const char *verb, json_t *args);
+
+/* metrics.c */
+
+void metrics_count_request(struct kuryrd *d, enum metric_op op, bool error);
+void metrics_observe_add(struct kuryrd *d, uint64_t us);
+int metrics_start(struct kuryrd *d, char **reterr_msg);
+void metrics_stop(struct kuryrd *d);

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Undoing an attachment from its row, with the driver that plugged it;
+ * and, at start, rolling back what a previous run left half-done.
+ *
+ * Without the pod's netns (a restart's rollback, GC, a DEL whose netns is
+ * gone) the pod's device is removed from the host side: a veth's host end
+ * takes its peer along, a pre-wired stub its macvlan; that pool entry is
+ * then destroyed rather than returned. kuryrd never opens a netns path a
+ * caller gave it to find out. */
+#include <stdio.h>
+
+#include "cni/cni.h"
+#include "daemon-private.h"
+#include "log.h"
+
+void attachment_binding(const struct attachment *a, int netns_fd, struct kuryr_port *port,
+			struct kuryr_network *net, struct binding_req *req,
+			struct binding_state *st)
+{
+	char ip[48];
+	uint8_t len = 0;
+
+	*port = (struct kuryr_port){ 0 };
+	*net = (struct kuryr_network){ .mtu = a->mtu };
+	snprintf(port->name, sizeof(port->name), "%s", a->port);
+	str_copy(port->network, a->network, sizeof(port->network));
+	snprintf(port->mac, sizeof(port->mac), "%s", a->mac);
+	if (addr_split(a->address, ip, sizeof(ip), &len) == 0) {
+		snprintf(port->ip, sizeof(port->ip), "%s", ip);
+		port->prefixlen = len;
+	}
+	str_copy(net->name, a->network, sizeof(net->name));
+	snprintf(net->gateway, sizeof(net->gateway), "%s", a->gateway);
+	*req = (struct binding_req){ .port = port,
+				     .net = net,
+				     .netns_fd = netns_fd,
+				     .ifname = a->ifname,
+				     .device_id = a->container_id };
+	*st = (struct binding_state){ 0 };
+	snprintf(st->driver, sizeof(st->driver), "%s", a->binding);
+	snprintf(st->host_ifname, sizeof(st->host_ifname), "%s", a->host_ifname);
+	snprintf(st->data, sizeof(st->data), "%s", a->binding_data);
+}
+
+int attachment_teardown(struct kuryrd *d, const struct attachment *a, int netns_fd,
+			char **reterr_msg)
+{
+	struct kuryr_network net;
+	struct kuryr_port port;
+	struct binding_state st;
+	struct binding_req req;
+	struct binding *drv;
+	int r;
+
+	/* A pool entry goes back to its pool, or is destroyed there. */
+	if (a->pooled != ATTACH_OWN && d->pool) {
+		r = pool_release(d->pool, a, netns_fd, reterr_msg);
+		if (r < 0)
+			return r;
+		return store_delete(d->store, a->container_id, a->ifname);
+	}
+	/* Pools off: an entry of an earlier run goes whole, devices with it. */
+	if (a->pooled != ATTACH_OWN)
+		netns_fd = -1;
+	if (*a->binding) {
+		drv = kuryrd_binding(d, a->binding);
+		if (!drv) {
+			set_errmsg(reterr_msg, "binding driver %s is not on this node", a->binding);
+			return -EOPNOTSUPP;
+		}
+		attachment_binding(a, netns_fd, &port, &net, &req, &st);
+		r = binding_unplug(drv, &req, &st, reterr_msg);
+		if (r < 0)
+			return r;
+	}
+	if (*a->port) {
+		r = d->backend->ops->port_delete(d->backend, a->port, reterr_msg);
+		if (r < 0 && r != -ENOENT)
+			return r;
+	}
+	return store_delete(d->store, a->container_id, a->ifname);
+}
+
+json_t *attachment_del(struct kuryrd *d, const char *cid, const char *ifname, int netns_fd)
+{
+	_cleanup_free_ char *err = NULL;
+	pthread_mutex_t *l = kuryrd_stripe(d, cid, ifname);
+	struct attachment a;
+	json_t *reply = NULL;
+	int r;
+
+	pthread_mutex_lock(l);
+	r = store_get(d->store, cid, ifname, &a);
+	if (r == 0) {
+		r = attachment_teardown(d, &a, netns_fd, &err);
+		if (r < 0)
+			reply = reply_error(CNI_ERR_TRY_AGAIN, "cannot remove the attachment", err);
+		else
+			log_info("event=del container=%.12s ifname=%s port=%s", cid, ifname,
+				 a.port);
+	} else if (r != -ENOENT)
+		reply = reply_error(CNI_ERR_IO, "cannot read the attachment store", strerror(-r));
+	pthread_mutex_unlock(l);
+	return reply;
+}
+
+/* Whether a finished attachment's container is still there, asked of its
+ * driver from the host side (a veth's host end, a stub's macvlan, go with
+ * the pod's netns). Only a definite "gone" counts. */
+static bool attachment_gone(struct kuryrd *d, const struct attachment *a)
+{
+	struct binding *drv = kuryrd_binding(d, a->binding);
+	struct kuryr_network net;
+	struct kuryr_port port;
+	struct binding_state st;
+	struct binding_req req;
+
+	if (!drv)
+		return false;
+	attachment_binding(a, -1, &port, &net, &req, &st);
+	return binding_check(drv, &req, &st, NULL) == -ENODEV;
+}
+
+int recover_attachments(struct kuryrd *d, char **reterr_msg)
+{
+	_cleanup_free_ struct attachment *rows = NULL;
+	size_t n = 0;
+	int r;
+
+	r = store_list(d->store, &rows, &n);
+	if (r < 0) {
+		set_errmsg(reterr_msg, "cannot read the attachment store: %s", strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct attachment *a = &rows[i];
+		_cleanup_free_ char *err = NULL;
+
+		if (a->state == ATTACH_DONE && !attachment_gone(d, a))
+			continue;
+		/* An ADD that never answered (the runtime saw a failure and
+		 * will retry), or a container that is gone: roll it back.
+		 * Pools do not exist yet here, so a pool entry is destroyed,
+		 * not returned. */
+		r = attachment_teardown(d, a, -1, &err);
+		if (r < 0) {
+			log_err("event=recover-failed container=%.12s ifname=%s port=%s: %s",
+				a->container_id, a->ifname, a->port, err ? err : strerror(-r));
+			janitor_kick(d);
+		} else
+			log_info(
+			    "event=recover-rollback container=%.12s ifname=%s port=%s state=%s",
+			    a->container_id, a->ifname, a->port, attach_state_to_string(a->state));
+	}
+	return 0;
+}
