@@ -13,7 +13,8 @@
 
 /* kuryrd answers a pool populate only once the pool is full. */
 #define CTL_TIMEOUT_MS	  60000
-/* The most words a command takes (trunk add-subport TRUNK PORT VLAN). */
+/* The most words a command takes (trunk add-subport TRUNK PORT VLAN); a
+ * command with more needs this raised. */
 #define CTL_OPERANDS_MAX  3
 /* Help text is wrapped to fit a terminal of 80 columns. */
 #define USAGE_WIDTH	  79
@@ -346,7 +347,7 @@ static int parse_word(struct parser *p, const char *w, char **reterr_msg)
 			return refuse(p, reterr_msg, "unknown command \"%s\"", w);
 		return 0;
 	}
-	if (p->n_words >= operands_count(p->command, false))
+	if (p->n_words >= operands_count(p->command, false) || p->n_words >= ELEMENTSOF(p->words))
 		return refuse(p, reterr_msg, "unexpected argument \"%s\"", w);
 	p->words[p->n_words++] = w;
 	return 0;
