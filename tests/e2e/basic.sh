@@ -79,6 +79,37 @@ check_eq "CHECK of an unknown container: error 3" "1 3" "$RC $(jget '["code"]')"
 check_eq "kuryrctl attachment list shows three" 3 \
 	"$(ctl -o json attachment list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 
+# Global options anywhere on the command line, as with ip or openstack.
+OUT=$(ctl attachment list -o json); RC=$?
+check_eq "kuryrctl attachment list -o json (after the command) prints the three as JSON" \
+	"0 $P-ctr1 $P-ctr2 $P-ctr3" \
+	"$RC $(echo "$OUT" | python3 -c 'import json,sys; print(" ".join(sorted(a["container_id"] for a in json.load(sys.stdin))))' 2>/dev/null ||
+		echo "not JSON: ${OUT%%$'\n'*}")"
+OUT=$("$CTL_BIN" network list --socket "$SOCK" -o json); RC=$?
+check_eq "kuryrctl network list --socket PATH -o json" "0 net1 10.77.0.0/24" \
+	"$RC $(echo "$OUT" | python3 -c 'import json,sys; n=json.load(sys.stdin)[0]; print(n["name"], n["subnet"])' 2>/dev/null ||
+		echo "not JSON: ${OUT%%$'\n'*}")"
+# refused CMD...: exit status, stderr's line count, stdout (empty: kuryrd
+# never answered, so nothing was sent).
+refused() {
+	"$@" >"$T/ctl.out" 2>"$T/ctl.err"
+	echo "$? $(wc -l <"$T/ctl.err") [$(cat "$T/ctl.out")]"
+}
+check_eq "an unknown option: status 2, one line on stderr, nothing sent" "2 1 []" \
+	"$(refused ctl network create x --subnet 10.9.0.0/24 --bogus)"
+check "... the line names the command and the option" \
+	grep -qx 'kuryrctl: network create: unknown option "--bogus"' "$T/ctl.err"
+check_eq "... and OVN NB has no network x" "" "$(nbctl ls-list | grep -F '(x)')"
+check_eq "an unknown option on a listing is refused too" "2 1 []" \
+	"$(refused ctl attachment list --bogus)"
+check_eq "an extra argument: status 2, one line on stderr, nothing sent" "2 1 []" \
+	"$(refused ctl attachment list foo)"
+check "... the line names the command and the argument" \
+	grep -qx 'kuryrctl: attachment list: unexpected argument "foo"' "$T/ctl.err"
+check_eq "an extra argument to network create is refused" "2 1 []" \
+	"$(refused ctl network create x y --subnet 10.9.0.0/24)"
+check_eq "... and OVN NB has no network x or y" "" "$(nbctl ls-list | grep -F -e '(x)' -e '(y)')"
+
 # /metrics (Prometheus text), served inside the host namespace.
 hostns python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9655/metrics").read().decode())' >"$T/metrics" 2>&1
 check_eq "/metrics counts the three successful ADDs" 3 \
