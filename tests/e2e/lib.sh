@@ -192,8 +192,12 @@ env_down() {
 	[ "${KEYSTONE:-false}" = true ] && "$SRC/scripts/keystone.sh" down "$RUN" >/dev/null 2>&1
 	"$SRC/scripts/ovn.sh" down "$RUN" "$HOSTNS" >/dev/null 2>&1
 	# Every namespace with our prefix, including any a subshell made.
+	# One that cannot be deleted stays behind for good: say so.
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do
-		ip netns del "$ns" 2>/dev/null
+		ip netns del "$ns" 2>"$T/netns-del.err" || {
+			not_ok "namespace $ns is deleted"
+			diag <"$T/netns-del.err"
+		}
 	done
 	if [ "$_failed" -gt 0 ] && [ -f "$T/kuryrd.log" ]; then
 		echo "# kuryrd log (last 40 lines):"
