@@ -26,6 +26,13 @@ int binding_ovs_new(const char *db, const char *bridge, struct binding_ovs **ret
 void binding_ovs_free(struct binding_ovs *b);
 bool binding_ovs_connected(struct binding_ovs *b);
 
+/* The switch's external_ids:hostname (Open_vSwitch table): the name
+ * ovn-controller registers its chassis with, and so the one Neutron's
+ * ML2/OVN binds ports to. Copied into @buf of @size bytes. -ENOENT if unset
+ * or empty, -ENAMETOOLONG if it does not fit, -errno of the transaction
+ * otherwise. */
+int binding_ovs_hostname(struct binding_ovs *b, char *buf, size_t size, char **reterr_msg);
+
 struct veth_plug {
 	const char *port;	 /* iface-id */
 	const char *host_ifname; /* host end, <= 15 bytes */

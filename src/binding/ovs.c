@@ -481,3 +481,26 @@ int binding_ovs_installed(struct binding_ovs *b, const char *ifname, char **rete
 			     "ovn-installed");
 	return inst && streq(inst, "true");
 }
+
+int binding_ovs_hostname(struct binding_ovs *b, char *buf, size_t size, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	json_t *ops, *rows;
+	const char *name;
+	int r;
+
+	ops = json_pack("[{s:s, s:s, s:[], s:[s]}]", "op", "select", "table", VS, "where",
+			"columns", "external_ids");
+	r = ovs_transact(b, ops, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	rows = json_object_get(json_array_get(res, 0), "rows");
+	/* ovn-controller falls back to gethostname() on an empty one too. */
+	name = ovsdb_map_get(json_object_get(json_array_get(rows, 0), "external_ids"), "hostname");
+	if (!name || !*name)
+		return -ENOENT;
+	if (strlen(name) >= size)
+		return -ENAMETOOLONG;
+	memcpy(buf, name, strlen(name) + 1);
+	return 0;
+}

@@ -70,6 +70,7 @@ struct kuryrd {
 	/* After a create whose outcome was lost, the port may still appear:
 	 * sweep for leftovers every SWEEP_EVERY_MS until this (monotonic ms). */
 	uint64_t sweep_until_ms, next_sweep_ms;
+	char host[256]; /* [DEFAULT] host when kuryr.conf leaves it out */
 };
 
 /* ---- helpers ---- */
@@ -1471,6 +1472,37 @@ static void reap_leftover_ports(struct kuryrd *d)
 
 /* ---- lifecycle ---- */
 
+/* [DEFAULT] host left out of kuryr.conf: the name ovn-controller registers
+ * this node's chassis with (Open vSwitch's external_ids:hostname), which is
+ * the one ML2/OVN binds ports to; else gethostname(), as ovn-controller. */
+static int kuryrd_resolve_host(struct kuryrd *d, char **reterr_msg)
+{
+	_cleanup_free_ char *err = NULL;
+	const char *source = "config";
+	int r;
+
+	if (!d->cfg.host) {
+		r = binding_ovs_hostname(d->ovs, d->host, sizeof(d->host), &err);
+		if (r == 0)
+			source = "ovs";
+		else if (r == -ENOENT) {
+			source = "hostname";
+			if (gethostname(d->host, sizeof(d->host) - 1) < 0) {
+				r = -errno;
+				set_errmsg(reterr_msg, "cannot get the hostname: %s", strerror(-r));
+				return r;
+			}
+		} else {
+			set_errmsg(reterr_msg, "cannot read external_ids:hostname from %s: %s",
+				   d->cfg.ovs_db, err ? err : strerror(-r));
+			return r;
+		}
+		d->cfg.host = d->host;
+	}
+	log_info("event=host host=%s source=%s", d->cfg.host, source);
+	return 0;
+}
+
 int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reterr_msg)
 {
 	/* [neutron_defaults] ovs_bridge, upstream's name, wins on Neutron. */
@@ -1498,6 +1530,13 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 	r = store_open(cfg->state_dir, &d->store, reterr_msg);
 	if (r < 0)
 		goto fail;
+	/* The binding first: the host name may come from the switch. */
+	r = binding_ovs_new(cfg->ovs_db, bridge, &d->ovs, reterr_msg);
+	if (r < 0)
+		goto fail;
+	r = kuryrd_resolve_host(d, reterr_msg);
+	if (r < 0)
+		goto fail;
 	if (streq(cfg->backend, "neutron")) {
 		char *const *sgs = cfg->neutron_pod_security_groups;
 		char *const *tags = cfg->neutron_resource_tags;
@@ -1506,7 +1545,7 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 		    &(struct neutron_opts){
 			.auth = &d->cfg.neutron_auth,
 			.project = cfg->neutron_project,
-			.host = cfg->host,
+			.host = d->cfg.host,
 			.timeout_ms = cfg->neutron_timeout_ms,
 			.max_concurrent = cfg->neutron_max_concurrent_requests,
 			.pod_subnet = cfg->neutron_pod_subnet,
@@ -1535,9 +1574,6 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 		r = backend_ovn_new(cfg->nb_connection, &d->backend, reterr_msg);
 	if (r < 0)
 		goto fail;
-	r = binding_ovs_new(cfg->ovs_db, bridge, &d->ovs, reterr_msg);
-	if (r < 0)
-		goto fail;
 	r = store_foreach(d->store, recover_cb, d);
 	if (r < 0) {
 		set_errmsg(reterr_msg, "cannot read the attachment store: %s", strerror(-r));
@@ -1555,7 +1591,7 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 					   .update_ms = cfg->pool_update_ms,
 					   .port_up_timeout_ms = cfg->port_up_timeout_ms,
 					   .holding_netns = cfg->holding_netns,
-					   .host = cfg->host },
+					   .host = d->cfg.host },
 		    d->backend, d->ovs, d->store, &d->pool, reterr_msg);
 		if (r < 0)
 			goto fail;
