@@ -38,8 +38,10 @@ down() {
 	stop_pid "$RUN/kuryrd.pid"
 	if [ -d "$RUN/vm" ]; then scripts/vm.sh stop "$RUN/vm"; fi
 	ip link del kc-demo-vm 2>/dev/null || true
-	ip netns del kc-demo-hold 2>/dev/null || true
-	for i in 1 2 3; do ip netns del kc-demo-$i 2>/dev/null || true; done
+	for ns in kc-demo-hold kc-demo-1 kc-demo-2 kc-demo-3; do
+		[ -e "/run/netns/$ns" ] || continue
+		ip netns del "$ns" || echo "demo: netns $ns is left behind" >&2
+	done
 	[ -d "$RUN" ] && scripts/ovn.sh down "$RUN" || true
 }
 

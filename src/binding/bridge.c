@@ -256,3 +256,26 @@ int bridge_port_installed(struct bridge *br, const char *ifname, char **reterr_m
 			     "ovn-installed");
 	return inst && streq(inst, "true");
 }
+
+int bridge_hostname(struct bridge *br, char *buf, size_t size, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	json_t *ops, *rows;
+	const char *name;
+	int r;
+
+	ops = json_pack("[{s:s, s:s, s:[], s:[s]}]", "op", "select", "table", VS, "where",
+			"columns", "external_ids");
+	r = bridge_transact(br, ops, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	rows = json_object_get(json_array_get(res, 0), "rows");
+	/* ovn-controller falls back to gethostname() on an empty one too. */
+	name = ovsdb_map_get(json_object_get(json_array_get(rows, 0), "external_ids"), "hostname");
+	if (!name || !*name)
+		return -ENOENT;
+	if (strlen(name) >= size)
+		return -ENAMETOOLONG;
+	memcpy(buf, name, strlen(name) + 1);
+	return 0;
+}

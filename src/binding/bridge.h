@@ -21,6 +21,11 @@ void bridge_free(struct bridge *br);
 const char *bridge_name(const struct bridge *br);
 const char *bridge_db(const struct bridge *br);
 bool bridge_connected(struct bridge *br);
+/* The switch's external_ids:hostname (Open_vSwitch table): the name
+ * ovn-controller registers its chassis with, and so the one Neutron's
+ * ML2/OVN binds ports to. Copied into @buf of @size bytes. -ENOENT if unset
+ * or empty, -ENAMETOOLONG if it does not fit. */
+int bridge_hostname(struct bridge *br, char *buf, size_t size, char **reterr_msg);
 
 /* Put device @ifname on the bridge for backend port @port, in one
  * transaction. -EEXIST if it is on a bridge already. */

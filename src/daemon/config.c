@@ -51,14 +51,8 @@ int config_init(struct kuryr_config *c)
 		.neutron_pod_qos_policy = strdup(""),
 		.neutron_resource_tags = strv_new_empty(),
 	};
-	{
-		char h[256] = "localhost";
-
-		(void)gethostname(h, sizeof(h) - 1);
-		c->host = strdup(h);
-	}
 	if (!c->backend || !c->log_level || !c->nb_connection || !c->ovs_db || !c->ovs_bridge ||
-	    !c->socket || !c->state_dir || !c->metrics_address || !c->host || !c->holding_netns ||
+	    !c->socket || !c->state_dir || !c->metrics_address || !c->holding_netns ||
 	    !c->neutron_cloud || !c->neutron_project || !c->neutron_pod_subnet ||
 	    !c->neutron_pod_security_groups || !c->neutron_ovs_bridge ||
 	    !c->neutron_pod_qos_policy || !c->neutron_resource_tags ||

@@ -27,7 +27,8 @@ struct kuryr_config {
 	char *metrics_address;	/* [daemon] metrics_address: IP:PORT, "" = off */
 	int port_up_timeout_ms; /* [daemon] port_up_timeout, seconds in the file */
 	int workers;		/* [daemon] workers: concurrent requests */
-	char *host;		/* [DEFAULT] host: this node's name (default: hostname) */
+	char *host;		/* [DEFAULT] host: this node's name; NULL when the file
+				 * does not set it (kuryrd then picks one) */
 	/* [vif_pool]: upstream Kuryr's names and meanings. */
 	bool pool_enabled;   /* enabled */
 	bool pool_prewire;   /* prewire */

@@ -72,6 +72,7 @@ struct kuryrd {
 	/* After a create whose outcome was lost, the port may still appear:
 	 * sweep for leftovers every SWEEP_EVERY_MS until this (monotonic ms). */
 	uint64_t sweep_until_ms, next_sweep_ms;
+	char host[256]; /* [DEFAULT] host when kuryr.conf leaves it out */
 };
 
 /* daemon.c */

@@ -42,7 +42,7 @@ static int make_backend(struct kuryrd *d, const char *bridge, char **reterr_msg)
 	    &(struct neutron_opts){
 		.auth = &d->cfg.neutron_auth,
 		.project = cfg->neutron_project,
-		.host = cfg->host,
+		.host = d->cfg.host,
 		.timeout_ms = cfg->neutron_timeout_ms,
 		.max_concurrent = cfg->neutron_max_concurrent_requests,
 		.pod_subnet = cfg->neutron_pod_subnet,
@@ -74,7 +74,7 @@ static int make_bindings(struct kuryrd *d, char **reterr_msg)
 		.bridge = d->bridge,
 		.holding_netns = cfg->holding_netns,
 		.park = cfg->pool_enabled && cfg->pool_prewire,
-		.host = cfg->host,
+		.host = d->cfg.host,
 		.port_up_timeout_ms = cfg->port_up_timeout_ms,
 	};
 	int r;
@@ -88,6 +88,37 @@ static int make_bindings(struct kuryrd *d, char **reterr_msg)
 			return r;
 	}
 	d->node_binding = kuryrd_binding(d, "ovs");
+	return 0;
+}
+
+/* [DEFAULT] host left out of kuryr.conf: the name ovn-controller registers
+ * this node's chassis with (Open vSwitch's external_ids:hostname), which is
+ * the one ML2/OVN binds ports to; else gethostname(), as ovn-controller. */
+static int resolve_host(struct kuryrd *d, char **reterr_msg)
+{
+	_cleanup_free_ char *err = NULL;
+	const char *source = "config";
+	int r;
+
+	if (!d->cfg.host) {
+		r = bridge_hostname(d->bridge, d->host, sizeof(d->host), &err);
+		if (r == 0)
+			source = "ovs";
+		else if (r == -ENOENT) {
+			source = "hostname";
+			if (gethostname(d->host, sizeof(d->host) - 1) < 0) {
+				r = -errno;
+				set_errmsg(reterr_msg, "cannot get the hostname: %s", strerror(-r));
+				return r;
+			}
+		} else {
+			set_errmsg(reterr_msg, "cannot read external_ids:hostname from %s: %s",
+				   d->cfg.ovs_db, err ? err : strerror(-r));
+			return r;
+		}
+		d->cfg.host = d->host;
+	}
+	log_info("event=host host=%s source=%s", d->cfg.host, source);
 	return 0;
 }
 
@@ -111,10 +142,14 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 	r = store_open(cfg->state_dir, &d->store, reterr_msg);
 	if (r < 0)
 		goto fail;
-	r = make_backend(d, bridge, reterr_msg);
+	/* The bridge first: the host name may come from the switch. */
+	r = bridge_new(cfg->ovs_db, bridge, &d->bridge, reterr_msg);
 	if (r < 0)
 		goto fail;
-	r = bridge_new(cfg->ovs_db, bridge, &d->bridge, reterr_msg);
+	r = resolve_host(d, reterr_msg);
+	if (r < 0)
+		goto fail;
+	r = make_backend(d, bridge, reterr_msg);
 	if (r < 0)
 		goto fail;
 	r = make_bindings(d, reterr_msg);
@@ -134,7 +169,7 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 			.batch = cfg->pool_batch,
 			.update_ms = cfg->pool_update_ms,
 			.port_up_timeout_ms = cfg->port_up_timeout_ms,
-			.host = cfg->host,
+			.host = d->cfg.host,
 			.plug = d->node_binding,
 			.prewire = cfg->pool_prewire ? kuryrd_binding(d, "prewire") : NULL,
 			.wait_backend_up = d->backend->ops->caps & BACKEND_CAP_ACTIVE_AFTER_PLUG,

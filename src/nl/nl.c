@@ -40,6 +40,9 @@
 /* How often a dump is tried when the kernel flags it NLM_F_DUMP_INTR. */
 #define NL_DUMP_TRIES 2
 
+/* Where named network namespaces live (iproute2's NETNS_RUN_DIR). */
+#define NL_NETNS_RUN_DIR "/run/netns"
+
 struct nl_sock {
 	struct mnl_socket *mnl;
 	uint32_t portid;
@@ -267,6 +270,28 @@ static void *netns_create_thread(void *arg)
 	return NULL;
 }
 
+/* Make /run/netns a shared mount point, as "ip netns add" does. A
+ * namespace bind-mounted on the plain directory would be hidden (not
+ * unmounted) when iproute2 later bind-mounts /run/netns onto itself, and
+ * "ip netns del" would then fail with EBUSY for good. Shared, every mount
+ * namespace sees namespaces come and go there. */
+static int netns_run_dir_prepare(void)
+{
+	bool made_mount = false;
+
+	if (mkdir(NL_NETNS_RUN_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	while (mount("", NL_NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) < 0) {
+		/* EINVAL: not a mount point yet; make it one, once. */
+		if (errno != EINVAL || made_mount)
+			return -errno;
+		if (mount(NL_NETNS_RUN_DIR, NL_NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL) < 0)
+			return -errno;
+		made_mount = true;
+	}
+	return 0;
+}
+
 int nl_netns_create(const char *name, int *ret_fd)
 {
 	struct netns_create_args a = { .r = -EIO };
@@ -276,12 +301,13 @@ int nl_netns_create(const char *name, int *ret_fd)
 	int fd, r;
 
 	if (!name || !*name || strchr(name, '/') ||
-	    snprintf(path, sizeof(path), "/run/netns/%s", name) >= (int)sizeof(path))
+	    snprintf(path, sizeof(path), NL_NETNS_RUN_DIR "/%s", name) >= (int)sizeof(path))
 		return -EINVAL;
 	if (nl_netns_open(path, ret_fd) == 0)
 		return 0;
-	if (mkdir("/run/netns", 0755) < 0 && errno != EEXIST)
-		return -errno;
+	r = netns_run_dir_prepare();
+	if (r < 0)
+		return r;
 	fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0444);
 	if (fd < 0)
 		return -errno;

@@ -49,8 +49,10 @@ static inline void nl_sock_freep(struct nl_sock **s)
  * -EINVAL if it is not a network namespace. */
 int nl_netns_open(const char *path, int *ret_fd);
 
-/* Open the named network namespace /run/netns/@name, creating it (like
- * "ip netns add") if it does not exist. 0 with an fd in *ret_fd. */
+/* Open the named network namespace /run/netns/@name, creating it like
+ * "ip netns add" if it does not exist: /run/netns is made a shared mount
+ * point first, so "ip netns del" removes it later whoever mounted /run/netns
+ * since. 0 with an fd in *ret_fd. */
 int nl_netns_create(const char *name, int *ret_fd);
 
 /* Create a veth pair: @name in the socket's namespace (left down), and its

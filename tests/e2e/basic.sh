@@ -2,6 +2,9 @@
 # Three containers join one OVN network through the real kuryr-cni and
 # kuryrd; their interfaces, OVSDB rows and OVN ports are what the result
 # says; ICMP and TCP pass between them; CHECK and DEL do what the spec says.
+# With no [DEFAULT] host, pool ports are marked with the chassis name.
+# No [DEFAULT] host: kuryrd takes the chassis name from Open vSwitch.
+KURYR_HOST=
 . "$(dirname "$0")/lib.sh"
 env_up
 
@@ -139,3 +142,23 @@ check_eq "DEL of a container never added (no netns) succeeds" 0 "$RC"
 
 check "kuryrctl deletes the empty network" ctl network delete net1
 check_eq "OVN NB has no logical switch" "" "$(nbctl --bare --columns=name list Logical_Switch)"
+
+# Pools, with no [DEFAULT] host: this node's pool ports are marked with the
+# name ovn-controller registered the chassis as (OVS's hostname).
+stop_kuryrd
+printf '[vif_pool]\nenabled = true\nprewire = false\nports_pool_min = 1\nports_pool_batch = 1\n' \
+	>>"$T/kuryr.conf"
+start_kuryrd
+ovs_host=$(vsctl get Open_vSwitch . external_ids:hostname | tr -d '"')
+check "kuryrctl creates a network with pools on" ctl network create net2 --subnet 10.78.0.0/24
+for _ in $(seq 100); do
+	lsp=$(nbctl --bare --columns=name find Logical_Switch_Port \
+		"external_ids:\"kuryr:device_owner\"=pool" | grep . | head -1)
+	[ -n "$lsp" ] && break
+	sleep 0.1
+done
+check "OVS's hostname ($ovs_host) is not the hostname" test -n "$ovs_host" -a "$ovs_host" != "$(hostname)"
+check_eq "OVN NB: the pool port is marked with OVS's hostname" "$ovs_host" \
+	"$(nbctl get Logical_Switch_Port "$lsp" external_ids:\"kuryr:device_id\" | tr -d '"')"
+check "kuryrctl pool free" ctl pool free net2
+check "kuryrctl deletes net2" ctl network delete net2

@@ -4,7 +4,8 @@
 # (scripts/keystone.sh), runs neutron-server with auth_strategy = keystone,
 # has kuryrd authenticate as user kuryr, and gives the test the variables of
 # scripts/keystone.sh's env file (KS_URL, KURYR_PROJECT_ID, AC_ID, ...) and
-# os_token. Each test gets its own world: a "host"
+# os_token. KURYR_HOST= (empty) runs kuryrd without [DEFAULT] host. Each
+# test gets its own world: a "host"
 # network namespace running a private Open vSwitch (userspace datapath), OVN
 # and kuryrd, plus the container namespaces it makes. Nothing touches the
 # root namespace; everything is named with the test's prefix and removed on
@@ -156,10 +157,13 @@ env_up() {
 			exit 1
 		}
 	fi
+	# [DEFAULT] host: KURYR_HOST, the chassis name scripts/ovn.sh gives
+	# by default; KURYR_HOST= (empty) leaves it out for kuryrd to pick.
+	KURYR_HOST=${KURYR_HOST-kuryr-$(hostname)-$HOSTNS}
 	cat >"$T/kuryr.conf" <<-CONF
 		[DEFAULT]
 		backend = ${BACKEND:-ovn}
-		host = kuryr-$(hostname)-$HOSTNS
+		${KURYR_HOST:+host = $KURYR_HOST}
 		log_level = debug
 		[ovn]
 		nb_connection = $NB_DB
@@ -192,8 +196,12 @@ env_down() {
 	[ "${KEYSTONE:-false}" = true ] && "$SRC/scripts/keystone.sh" down "$RUN" >/dev/null 2>&1
 	"$SRC/scripts/ovn.sh" down "$RUN" "$HOSTNS" >/dev/null 2>&1
 	# Every namespace with our prefix, including any a subshell made.
+	# One that cannot be deleted stays behind for good: say so.
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do
-		ip netns del "$ns" 2>/dev/null
+		ip netns del "$ns" 2>"$T/netns-del.err" || {
+			not_ok "namespace $ns is deleted"
+			diag <"$T/netns-del.err"
+		}
 	done
 	if [ "$_failed" -gt 0 ] && [ -f "$T/kuryrd.log" ]; then
 		echo "# kuryrd log (last 40 lines):"

@@ -7,13 +7,20 @@
 # nothing behind.
 NEUTRON=true
 BACKEND=neutron
+# No [DEFAULT] host: kuryrd takes the chassis name from Open vSwitch.
+KURYR_HOST=
 # Everything kuryrd makes carries these; it touches only ports that do.
 KURYR_CONF_EXTRA="[neutron_defaults]
 resource_tags = kuryr-e2e,node-$$"
 TAGS='["kuryr-e2e", "node-'$$'"]'
 . "$(dirname "$0")/lib.sh"
 env_up
-HOST=kuryr-$(hostname)-$HOSTNS
+# What ovn-controller registered the chassis as, which ML2/OVN binds to.
+HOST=$(vsctl get Open_vSwitch . external_ids:hostname | tr -d '"')
+check "Open vSwitch's hostname ($HOST) is not the hostname, kuryr.conf has no host" \
+	test -n "$HOST" -a "$HOST" != "$(hostname)" -a -z "$(grep '^host' "$T/kuryr.conf")"
+check_eq "the chassis in OVN SB has that hostname" "$HOST" \
+	"$(ovn-sbctl --db="unix:$RUN/ovn/sb.sock" --timeout=10 --bare --columns=hostname list Chassis)"
 
 jq1() { python3 -c "import json,sys; d=json.load(sys.stdin); v=eval('d' + sys.argv[1]); print(json.dumps(v) if isinstance(v, (dict, list)) else v)" "$1"; }
 kuryr_ports() { nq GET "/ports?device_owner=compute:kuryr" | jq1 '["ports"].__len__()'; }
@@ -49,9 +56,9 @@ for i in 1 2; do
 	IP[$i]=$(jget '["ips"][0]["address"]')
 	mac=$(jget '["interfaces"][1]["mac"]')
 	port=$(nq GET "/ports?device_id=$P-ctr$i" | jq1 '["ports"][0]')
-	check_eq "Neutron port $i: compute:kuryr, this host, ACTIVE, resource_tags" \
-		"compute:kuryr $HOST ACTIVE $TAGS" \
-		"$(jq1 '["device_owner"]' <<<"$port") $(jq1 '["binding:host_id"]' <<<"$port") $(jq1 '["status"]' <<<"$port") $(jq1 '["tags"]' <<<"$port")"
+	check_eq "Neutron port $i: compute:kuryr, bound to OVS's hostname for ovs, ACTIVE, resource_tags" \
+		"compute:kuryr $HOST ovs ACTIVE $TAGS" \
+		"$(jq1 '["device_owner"]' <<<"$port") $(jq1 '["binding:host_id"]' <<<"$port") $(jq1 '["binding:vif_type"]' <<<"$port") $(jq1 '["status"]' <<<"$port") $(jq1 '["tags"]' <<<"$port")"
 	check_eq "Neutron port $i: the MAC and IP the container has" \
 		"$(jq1 '["mac_address"]' <<<"$port") $(jq1 '["fixed_ips"][0]["ip_address"]' <<<"$port")" \
 		"$(ip -n "$P-c$i" -j link show eth0 | jq1 '[0]["address"]') $(ip -n "$P-c$i" -o -4 addr show dev eth0 | awk '{print $4}' | cut -d/ -f1)"

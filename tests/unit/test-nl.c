@@ -15,8 +15,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "macro.h"
@@ -262,6 +265,100 @@ static void test_open_netns_keeps_thread_netns(void **state)
 	assert_int_equal(nl_sock_open_netns(uts, &s), -EINVAL);
 	assert_null(s);
 	assert_int_equal(nl_sock_open_netns(-1, &s), -EINVAL);
+}
+
+/* How many mounts sit on @path in this mount namespace, hidden ones too. */
+static int mounts_on(const char *path)
+{
+	char line[4096];
+	int n = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[1024];
+
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... */
+		if (sscanf(line, "%*s %*s %*s %*s %1023s", mnt) == 1 && strcmp(mnt, path) == 0)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* The child's checks: print why, and make the child fail. */
+#define CHILD_CHECK(cond, ...)                    \
+	do {                                      \
+		if (!(cond)) {                    \
+			printf("# " __VA_ARGS__); \
+			printf("\n");             \
+			fflush(stdout);           \
+			return 1;                 \
+		}                                 \
+	} while (0)
+
+static int fresh_run_child(const char *ours, const char *other)
+{
+	char path[128], cmd[256];
+	int fd = -1, r;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", ours);
+	/* A machine whose /run/netns was never made a mount point: a tmpfs
+	 * /run of our own, in a mount namespace that propagates nothing out. */
+	CHILD_CHECK(unshare(CLONE_NEWNS) == 0, "unshare(CLONE_NEWNS): %m");
+	CHILD_CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0, "private /: %m");
+	CHILD_CHECK(mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") == 0, "tmpfs on /run: %m");
+	CHILD_CHECK(access("/run/netns", F_OK) < 0, "/run/netns exists on a fresh /run");
+
+	r = nl_netns_create(ours, &fd);
+	CHILD_CHECK(r == 0, "nl_netns_create(%s): %s", ours, strerror(-r));
+	close(fd);
+	/* A second create opens the one there. */
+	r = nl_netns_create(ours, &fd);
+	CHILD_CHECK(r == 0, "nl_netns_create(%s) again: %s", ours, strerror(-r));
+	close(fd);
+
+	/* iproute2 makes /run/netns a mount of its own when it is not yet
+	 * one, which hid a namespace bind-mounted on the plain directory. */
+	snprintf(cmd, sizeof(cmd), "ip netns add %s", other);
+	CHILD_CHECK(system(cmd) == 0, "'%s' failed", cmd);
+	snprintf(cmd, sizeof(cmd), "ip netns list | grep -qx '%s\\( .*\\)\\?'", ours);
+	CHILD_CHECK(system(cmd) == 0, "'ip netns list' does not show %s", ours);
+	snprintf(cmd, sizeof(cmd), "ip netns exec %s true", ours);
+	CHILD_CHECK(system(cmd) == 0, "'%s' failed", cmd);
+	snprintf(cmd, sizeof(cmd), "ip netns del %s", ours);
+	CHILD_CHECK(system(cmd) == 0, "'%s' failed", cmd);
+	CHILD_CHECK(mounts_on(path) == 0, "%d mounts left on %s after 'ip netns del'",
+		    mounts_on(path), path);
+	CHILD_CHECK(access(path, F_OK) < 0 && errno == ENOENT, "%s is left after 'ip netns del'",
+		    path);
+	snprintf(cmd, sizeof(cmd), "ip netns del %s", other);
+	CHILD_CHECK(system(cmd) == 0, "'%s' failed", cmd);
+	return 0;
+}
+
+/* A named namespace made on a fresh machine survives iproute2's first
+ * "ip netns add" and is deleted by "ip netns del" without a trace. */
+static void test_netns_create_fresh_run(void **state)
+{
+	char ours[64], other[64];
+	int status;
+	pid_t pid;
+
+	need_testbed();
+	snprintf(ours, sizeof(ours), "kc-nltest-%d-ours", (int)getpid());
+	snprintf(other, sizeof(other), "kc-nltest-%d-other", (int)getpid());
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fresh_run_child(ours, other));
+	/* Whatever the child leaves goes with its mount namespace. */
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* ---- links -------------------------------------------------------------- */
@@ -841,6 +938,7 @@ int main(void)
 		cmocka_unit_test(test_netns_open),
 		cmocka_unit_test_setup_teardown(test_open_netns_keeps_thread_netns, flush_links,
 						flush_links),
+		cmocka_unit_test(test_netns_create_fresh_run),
 		cmocka_unit_test_setup_teardown(test_veth_peer_in_target_netns, flush_links,
 						flush_links),
 		cmocka_unit_test_setup_teardown(test_veth_duplicate_is_eexist, flush_links,
