@@ -7,6 +7,7 @@
  *   -EBUSY network still has ports, -EINVAL bad argument,
  *   -ESRCH a security group, QoS policy or subnet named in the request
  *   does not exist,
+ *   -ENOTUNIQ a name several objects have (the message names their ids),
  *   -ECONNRESET/-ECONNREFUSED/-ENOENT(socket) backend unreachable,
  *   -ETIMEDOUT backend did not finish in time. */
 #pragma once
