@@ -557,11 +557,30 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 		return error_reply(CNI_ERR_TRY_AGAIN, "network backend unreachable", err);
 	if (r == -ENOENT)
 		return error_reply(CNI_ERR_INVALID_CONFIG, "unknown network", err);
+	if (r == -ENOTUNIQ)
+		return error_reply(CNI_ERR_INVALID_CONFIG, "ambiguous network name", err);
 	if (r < 0)
 		return error_reply(backend_code(r), "network backend failed", err);
 
-	if (pooled && pool_key(key, net.name, pc.project, pc.has_sgs ? pc.sgs : NULL, pc.qos) == 0)
+	/* Pools go by the network's name: a network named by its id takes
+	 * from that pool too, if no other network has that name. */
+	if (pooled && !streq(net.name, c->network)) {
+		struct kuryr_network same;
+
+		pooled = d->backend->ops->network_get(d->backend, net.name, &same, NULL) == 0 &&
+			 streq(same.id, net.id);
+	}
+	if (pooled &&
+	    pool_key(key, net.name, pc.project, pc.has_sgs ? pc.sgs : NULL, pc.qos) == 0) {
+		struct pool_entry e;
+
+		if (!streq(net.name, c->network) && pool_take(d->pool, key, &e) == 0) {
+			reply = add_from_pool(d, c, &e, nsfd);
+			if (reply)
+				return reply;
+		}
 		pool_want(d->pool, key, true);
+	}
 
 	/* Record the intent before creating anything, so a crash at any
 	 * later point can be rolled back from this row. */
@@ -594,11 +613,11 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 	    &port, &err);
 	if (r < 0) {
 		reply =
-		    error_reply(r == -EINVAL || r == -EEXIST ? KURYR_ERR_ADDRESS
-				: r == -EPROTONOSUPPORT	     ? KURYR_ERR_DATAPATH
-				: r == -ESRCH		     ? CNI_ERR_INVALID_CONFIG
-				: r == -EDQUOT		     ? KURYR_ERR_BACKEND
-							     : backend_code(r),
+		    error_reply(r == -EINVAL || r == -EEXIST	? KURYR_ERR_ADDRESS
+				: r == -EPROTONOSUPPORT		? KURYR_ERR_DATAPATH
+				: r == -ESRCH || r == -ENOTUNIQ ? CNI_ERR_INVALID_CONFIG
+				: r == -EDQUOT			? KURYR_ERR_BACKEND
+								: backend_code(r),
 				r == -EDQUOT ? "quota exceeded" : "cannot create the port", err);
 		if (r == -ETIMEDOUT || r == -ECONNREFUSED || r == -ECONNRESET)
 			janitor_sweep_soon(d);
@@ -860,9 +879,18 @@ static int gc_cb(const struct attachment *a, void *userdata)
 	return 0;
 }
 
+/* Pools and attachment rows know a network by its name: that of the
+ * network @ref names (by name or id), or @ref if the backend cannot say. */
+static const char *network_key(struct kuryrd *d, const char *ref, struct kuryr_network *buf)
+{
+	return ref && d->backend->ops->network_get(d->backend, ref, buf, NULL) == 0 ? buf->name
+										    : ref;
+}
+
 static json_t *handle_gc(struct kuryrd *d, const struct cni_req *c)
 {
-	struct gc_ctx g = { .d = d, .network = c->network };
+	struct kuryr_network net;
+	struct gc_ctx g = { .d = d, .network = network_key(d, c->network, &net) };
 	int r;
 
 	g.valid = json_object_get(c->conf, "cni.dev/valid-attachments");
@@ -901,6 +929,7 @@ static json_t *backend_error(int r, const char *what, const char *err)
 	return error_reply(r == -ENOENT || r == -ESRCH ? 404
 			   : r == -EEXIST	       ? 409
 			   : r == -EBUSY	       ? 409
+			   : r == -ENOTUNIQ	       ? 409
 			   : r == -EINVAL	       ? 400
 						       : 503,
 			   what, err);
@@ -954,7 +983,7 @@ static json_t *ctl_network(struct kuryrd *d, const char *verb, json_t *args)
 	}
 	/* This node's idle pool ports would keep the network busy. */
 	if (d->pool)
-		(void)pool_free_ready(d->pool, name, NULL);
+		(void)pool_free_ready(d->pool, network_key(d, name, &n), NULL);
 	r = ops->network_delete(d->backend, name, &err);
 	if (r < 0)
 		return backend_error(r, "cannot delete the network", err);
@@ -1259,10 +1288,12 @@ static json_t *ctl_pool(struct kuryrd *d, const char *verb, json_t *args)
 {
 	_cleanup_free_ char *err = NULL;
 	const char *net = json_object_get_str(args, "network");
+	struct kuryr_network n;
 	int r;
 
 	if (!d->pool)
 		return error_reply(409, "pools are switched off", "[vif_pool] enabled = false");
+	net = network_key(d, net, &n);
 	if (streq(verb, "pool.list"))
 		return ok_reply(pool_list_json(d->pool, net));
 	if (streq(verb, "pool.free")) { /* no network: every pool */
