@@ -5,7 +5,8 @@
  * plugs the port.
  *
  * Mapping:
- *   network -> Neutron network (by name) with its first IPv4 subnet
+ *   network -> Neutron network (by id, or by a name unique among the
+ *              project's own and shared ones) with its first IPv4 subnet
  *   port    -> Neutron port, device_owner "compute:kuryr",
  *              binding:host_id this node, name = the id kuryrd chose before
  *              creating it (so a port whose creation outcome was lost is
@@ -15,7 +16,6 @@
  *              device_id = the container using it ("" while ready), written
  *              after the fact, off the ADD/DEL path. */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdatomic.h>
 #include <curl/curl.h>
 #include <stdio.h>
@@ -219,28 +219,139 @@ static void copy_str(char *dst, size_t size, const char *src)
 	snprintf(dst, size, "%s", src ? src : "");
 }
 
-/* The first "@kind"s object named @name (GET /@kinds?name=@name): 0 with
- * a new reference in *ret, or -ENOENT. */
-static int first_by_name(struct neutron_backend *nb, const char *kind, const char *name,
-			 json_t **ret, char **reterr_msg)
+/* A kind of object users name, by id or by name. */
+struct kind {
+	const char *what;	/* in messages: "network" */
+	const char *collection; /* "/networks" */
+	const char *key;	/* a listing's member: "networks" */
+	const char *one;	/* a GET by id's member: "network" */
+	int missing;		/* -errno for "there is none" */
+	/* Names resolve among the project's own objects and those shared
+	 * with it: with admin credentials Neutron shows every project's. */
+	bool scoped;
+};
+
+static const struct kind k_network = {
+	"network", "/networks", "networks", "network", -ENOENT, true
+};
+/* Not scoped: a pod's port may be in the pod's own project, and a rollback
+ * finds a port whose create outcome was lost by the name kuryrd gave it. */
+static const struct kind k_port = { "port", "/ports", "ports", "port", -ENOENT, false };
+static const struct kind k_trunk = { "trunk", "/trunks", "trunks", "trunk", -ENOENT, true };
+static const struct kind k_sg = {
+	"security group", "/security-groups", "security_groups", "security_group", -ESRCH, true
+};
+static const struct kind k_qos = {
+	"QoS policy", "/qos/policies", "policies", "policy", -ESRCH, true
+};
+
+#define SCOPE_MAX 256
+
+/* The project names resolve in: @project (a pod's own) if given, else
+ * [neutron_defaults] project, else the token's; "" before a Keystone login
+ * (then whatever Neutron shows kuryrd). */
+static void scope_of(struct neutron_backend *nb, const char *project, char out[SCOPE_MAX])
 {
-	_cleanup_free_ char *path = NULL, *e = escape(name), *key = NULL;
-	_cleanup_json_ json_t *res = NULL;
-	json_t *list;
+	if (project && *project)
+		copy_str(out, SCOPE_MAX, project);
+	else if (*nb->project)
+		copy_str(out, SCOPE_MAX, nb->project);
+	else
+		os_session_project_id(nb->s, out, SCOPE_MAX);
+}
+
+static bool in_scope(const struct kind *k, json_t *o, const char *project)
+{
+	const char *owner =
+	    json_object_get_str(o, "project_id") ?: json_object_get_str(o, "tenant_id");
+
+	return !k->scoped || !*project || streq_ptr(owner, project) ||
+	       json_is_true(json_object_get(o, "shared"));
+}
+
+/* Append @o's id to the ", "-separated list *ids. */
+static int ids_append(char **ids, json_t *o)
+{
+	char *more = strdup_printf("%s%s%s", *ids ? *ids : "", *ids ? ", " : "",
+				   json_object_get_str(o, "id") ?: "?");
+
+	if (!more)
+		return -ENOMEM;
+	free(*ids);
+	*ids = more;
+	return 0;
+}
+
+/* The one @k named exactly @name in @project's scope (see struct kind;
+ * "": any): 0 with a new reference in *ret, k->missing if there is none,
+ * -ENOTUNIQ naming every candidate's id if there are several. */
+static int by_name(struct neutron_backend *nb, const struct kind *k, const char *name,
+		   const char *project, json_t **ret, char **reterr_msg)
+{
+	_cleanup_free_ char *path = NULL, *e = escape(name), *ids = NULL;
+	_cleanup_json_ json_t *all = NULL;
+	json_t *o, *found = NULL;
+	size_t i, n = 0;
 	int r;
 
-	if (!e || asprintf(&path, "/%ss?name=%s", kind, e) < 0 || asprintf(&key, "%ss", kind) < 0)
+	if (!e || asprintf(&path, "%s?name=%s", k->collection, e) < 0)
 		return -ENOMEM;
-	r = api(nb, "GET", path, NULL, &res, reterr_msg);
+	r = list_all(nb, path, k->key, &all, reterr_msg);
 	if (r < 0)
 		return r;
-	list = json_object_get(res, key);
-	if (json_array_size(list) == 0) {
-		set_errmsg(reterr_msg, "%s \"%s\" does not exist", kind, name);
-		return -ENOENT;
+	json_array_foreach(all, i, o) {
+		/* Exactly: a case-insensitive collation may match more. */
+		if (!streq_ptr(json_object_get_str(o, "name"), name) || !in_scope(k, o, project))
+			continue;
+		if (ids_append(&ids, o) < 0)
+			return -ENOMEM;
+		found = o;
+		n++;
 	}
-	*ret = json_incref(json_array_get(list, 0));
+	if (n == 0) {
+		set_errmsg(reterr_msg, "%s \"%s\" does not exist%s%s", k->what, name,
+			   k->scoped && *project ? " in project " : "", k->scoped ? project : "");
+		return k->missing;
+	}
+	if (n > 1) {
+		set_errmsg(reterr_msg,
+			   "More than one %s exists with the name \"%s\": %s; use an ID", k->what,
+			   name, ids);
+		return -ENOTUNIQ;
+	}
+	*ret = json_incref(found);
 	return 0;
+}
+
+/* The @k that @ref names: by id first where @ref looks like one (a 404
+ * then falls back to the names, since a name may look like an id too),
+ * else by_name() in @project's scope. */
+static int lookup(struct neutron_backend *nb, const struct kind *k, const char *ref,
+		  const char *project, json_t **ret, char **reterr_msg)
+{
+	if (uuid_is_valid(ref)) {
+		_cleanup_free_ char *path = strdup_printf("%s/%s", k->collection, ref);
+		_cleanup_json_ json_t *res = NULL;
+		int r;
+
+		if (!path)
+			return -ENOMEM;
+		r = api(nb, "GET", path, NULL, &res, reterr_msg);
+		if (r == 0 && json_is_object(json_object_get(res, k->one))) {
+			*ret = json_incref(json_object_get(res, k->one));
+			return 0;
+		}
+		/* Only a 404 means "no such id": a Neutron that cannot
+		 * answer must not make an object look gone (a rollback
+		 * would forget a port). */
+		if (r < 0 && r != -ENOENT)
+			return r;
+		if (reterr_msg) {
+			free(*reterr_msg);
+			*reterr_msg = NULL;
+		}
+	}
+	return by_name(nb, k, ref, project, ret, reterr_msg);
 }
 
 /* The subnet's DNS servers and host routes (as many as fit). */
@@ -288,20 +399,36 @@ static int fill_network(struct neutron_backend *nb, json_t *net, struct kuryr_ne
 	r = api(nb, "GET", path, NULL, &subs, reterr_msg);
 	if (r < 0)
 		return r;
-	/* [neutron_defaults] pod_subnet where the network has it, else the
-	 * first IPv4 subnet. */
+	/* [neutron_defaults] pod_subnet (id or name) where the network has
+	 * it, else the first IPv4 subnet. */
 	sub = json_array_get(json_object_get(subs, "subnets"), 0);
 	if (*nb->pod_subnet) {
-		json_t *s;
+		_cleanup_free_ char *ids = NULL;
+		json_t *s, *by_id = NULL, *named = NULL;
+		unsigned n_named = 0;
 		size_t i;
 
 		json_array_foreach(json_object_get(subs, "subnets"), i, s) {
-			if (streq_ptr(json_object_get_str(s, "id"), nb->pod_subnet) ||
-			    streq_ptr(json_object_get_str(s, "name"), nb->pod_subnet)) {
-				sub = s;
-				copy_str(ret->subnet_id, sizeof(ret->subnet_id),
-					 json_object_get_str(s, "id"));
+			if (streq_ptr(json_object_get_str(s, "id"), nb->pod_subnet))
+				by_id = s;
+			else if (streq_ptr(json_object_get_str(s, "name"), nb->pod_subnet)) {
+				if (ids_append(&ids, s) < 0)
+					return -ENOMEM;
+				named = s;
+				n_named++;
 			}
+		}
+		if (!by_id && n_named > 1) {
+			set_errmsg(reterr_msg,
+				   "More than one subnet of network %s exists with the name "
+				   "\"%s\": %s; use an ID ([neutron_defaults] pod_subnet)",
+				   ret->name, nb->pod_subnet, ids);
+			return -ENOTUNIQ;
+		}
+		if (by_id || named) {
+			sub = by_id ?: named;
+			copy_str(ret->subnet_id, sizeof(ret->subnet_id),
+				 json_object_get_str(sub, "id"));
 		}
 	}
 	copy_str(ret->cidr, sizeof(ret->cidr), json_object_get_str(sub, "cidr"));
@@ -315,9 +442,11 @@ static int neutron_network_get(struct backend *b, const char *name, struct kuryr
 {
 	struct neutron_backend *nb = to_neutron(b);
 	_cleanup_json_ json_t *net = NULL;
+	char scope[SCOPE_MAX];
 	int r;
 
-	r = first_by_name(nb, "network", name, &net, reterr_msg);
+	scope_of(nb, NULL, scope);
+	r = lookup(nb, &k_network, name, scope, &net, reterr_msg);
 	if (r < 0)
 		return r;
 	return fill_network(nb, net, ret, reterr_msg);
@@ -342,9 +471,16 @@ static int neutron_network_list(struct backend *b, struct kuryr_network **ret, s
 	if (!out)
 		return -ENOMEM;
 	for (size_t i = 0; i < json_array_size(nets); i++) {
-		r = fill_network(nb, json_array_get(nets, i), &out[n], reterr_msg);
-		if (r < 0)
+		_cleanup_free_ char *why = NULL;
+
+		r = fill_network(nb, json_array_get(nets, i), &out[n], &why);
+		/* One network's ambiguous pod_subnet does not hide the rest:
+		 * it is listed without a subnet. */
+		if (r < 0 && r != -ENOTUNIQ) {
+			if (reterr_msg)
+				*reterr_msg = TAKE_PTR(why);
 			return r;
+		}
 		n++;
 	}
 	*ret = TAKE_PTR(out);
@@ -358,12 +494,17 @@ static int neutron_network_create(struct backend *b, const struct network_spec *
 	struct neutron_backend *nb = to_neutron(b);
 	_cleanup_json_ json_t *res = NULL, *sres = NULL;
 	_cleanup_free_ char *path = NULL;
-	struct kuryr_network existing;
+	_cleanup_json_ json_t *existing = NULL;
+	char scope[SCOPE_MAX];
 	const char *id;
 	json_t *body, *sub;
 	int r;
 
-	if (neutron_network_get(b, spec->name, &existing, NULL) == 0) {
+	/* Not another of that name where names resolve (one shared with
+	 * the project counts): it would make the name ambiguous. */
+	scope_of(nb, NULL, scope);
+	r = by_name(nb, &k_network, spec->name, scope, &existing, NULL);
+	if (r == 0 || r == -ENOTUNIQ) {
 		set_errmsg(reterr_msg, "network \"%s\" already exists", spec->name);
 		return -EEXIST;
 	}
@@ -457,27 +598,7 @@ static void row_to_port(struct neutron_backend *nb, json_t *p, const char *netwo
 /* The port by Neutron id, or by the name kuryrd gave it. */
 static int find_port(struct neutron_backend *nb, const char *name, json_t **ret, char **reterr_msg)
 {
-	_cleanup_free_ char *path = NULL, *e = escape(name);
-	_cleanup_json_ json_t *res = NULL;
-	int r;
-
-	if (!e || asprintf(&path, "/ports/%s", e) < 0)
-		return -ENOMEM;
-	r = api(nb, "GET", path, NULL, &res, reterr_msg);
-	if (r == 0) {
-		*ret = json_incref(json_object_get(res, "port"));
-		return 0;
-	}
-	/* Only a 404 means "no port with this id": a Neutron that cannot
-	 * answer must not make a port look gone (a rollback would forget
-	 * it). Then it may still be a name. */
-	if (r != -ENOENT)
-		return r;
-	if (reterr_msg) {
-		free(*reterr_msg);
-		*reterr_msg = NULL;
-	}
-	return first_by_name(nb, "port", name, ret, reterr_msg);
+	return lookup(nb, &k_port, name, "", ret, reterr_msg);
 }
 
 static int network_name_of(struct neutron_backend *nb, const char *id, char *out, size_t size)
@@ -509,48 +630,20 @@ static int neutron_port_get(struct backend *b, const char *name, struct kuryr_po
 	return 0;
 }
 
-static bool is_uuid(const char *s)
+/* The id of the @k that @ref names (lookup()), names resolving in
+ * @project's scope (scope_of()). */
+static int resolve_id(struct neutron_backend *nb, const struct kind *k, const char *ref,
+		      const char *project, char out[40], char **reterr_msg)
 {
-	if (strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++)
-		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' : !isxdigit(s[i]))
-			return false;
-	return true;
-}
-
-/* The id of the @what named (or with id) @ref at @collection ("/security-
- * groups", "/qos/policies"), in @project if given. -ESRCH if there is none
- * or the name is ambiguous. */
-static int resolve_id(struct neutron_backend *nb, const char *collection, const char *key,
-		      const char *what, const char *ref, const char *project, char out[40],
-		      char **reterr_msg)
-{
-	_cleanup_free_ char *path = NULL, *e = escape(ref);
-	_cleanup_json_ json_t *res = NULL;
-	json_t *list;
+	_cleanup_json_ json_t *o = NULL;
+	char scope[SCOPE_MAX];
 	int r;
 
-	if (!e ||
-	    asprintf(&path, "%s?%s=%s&fields=id%s%s", collection, is_uuid(ref) ? "id" : "name", e,
-		     *project ? "&project_id=" : "", project) < 0)
-		return -ENOMEM;
-	r = api(nb, "GET", path, NULL, &res, reterr_msg);
-	if (r < 0)
-		return r;
-	list = json_object_get(res, key);
-	if (json_array_size(list) == 0) {
-		set_errmsg(reterr_msg, "%s \"%s\" does not exist%s%s", what, ref,
-			   *project ? " in project " : "", project);
-		return -ESRCH;
-	}
-	if (json_array_size(list) > 1) {
-		set_errmsg(reterr_msg, "%zu %ss are named \"%s\": give its id",
-			   json_array_size(list), what, ref);
-		return -ESRCH;
-	}
-	copy_str(out, 40, json_object_get_str(json_array_get(list, 0), "id"));
-	return 0;
+	scope_of(nb, project, scope);
+	r = lookup(nb, k, ref, scope, &o, reterr_msg);
+	if (r == 0)
+		copy_str(out, 40, json_object_get_str(o, "id"));
+	return r;
 }
 
 static void port_opts_release(struct port_opts *o)
@@ -577,8 +670,7 @@ static int port_opts_resolve(struct neutron_backend *nb, const struct port_spec 
 		for (; *sgs; sgs++) {
 			char id[40];
 
-			r = resolve_id(nb, "/security-groups", "security_groups", "security group",
-				       *sgs, o->project, id, reterr_msg);
+			r = resolve_id(nb, &k_sg, *sgs, o->project, id, reterr_msg);
 			if (r < 0) {
 				port_opts_release(o);
 				return r;
@@ -587,8 +679,7 @@ static int port_opts_resolve(struct neutron_backend *nb, const struct port_spec 
 		}
 	}
 	if (qos && *qos) {
-		r = resolve_id(nb, "/qos/policies", "policies", "QoS policy", qos, o->project,
-			       o->qos_id, reterr_msg);
+		r = resolve_id(nb, &k_qos, qos, o->project, o->qos_id, reterr_msg);
 		if (r < 0) {
 			port_opts_release(o);
 			return r;
@@ -932,8 +1023,20 @@ static json_t *sg_json(json_t *g)
 
 static int sg_id(struct neutron_backend *nb, const char *sg, char id[40], char **reterr_msg)
 {
-	return resolve_id(nb, "/security-groups", "security_groups", "security group", sg,
-			  nb->project, id, reterr_msg);
+	return resolve_id(nb, &k_sg, sg, NULL, id, reterr_msg);
+}
+
+/* Whether a @k named @name exists where names resolve (so that creating
+ * another would make the name ambiguous). */
+static bool name_taken(struct neutron_backend *nb, const struct kind *k, const char *name)
+{
+	_cleanup_json_ json_t *o = NULL;
+	char scope[SCOPE_MAX];
+	int r;
+
+	scope_of(nb, NULL, scope);
+	r = by_name(nb, k, name, scope, &o, NULL);
+	return r == 0 || r == -ENOTUNIQ;
 }
 
 static int neutron_sg_get(struct backend *b, const char *sg, json_t **ret, char **reterr_msg)
@@ -961,10 +1064,9 @@ static int neutron_sg_create(struct backend *b, const char *name, json_t **ret, 
 	_cleanup_json_ json_t *res = NULL;
 	json_t *body = json_pack("{s:s}", "name", name);
 	const char *id_made;
-	char id[40];
 	int r;
 
-	if (sg_id(nb, name, id, NULL) == 0) {
+	if (name_taken(nb, &k_sg, name)) {
 		json_decref(body);
 		set_errmsg(reterr_msg, "security group \"%s\" already exists", name);
 		return -EEXIST;
@@ -1035,11 +1137,9 @@ static int neutron_qos_create(struct backend *b, const char *name, unsigned max_
 	_cleanup_free_ char *path = NULL;
 	json_t *body = json_pack("{s:s}", "name", name);
 	const char *id;
-	char old[40];
 	int r;
 
-	if (resolve_id(nb, "/qos/policies", "policies", "QoS policy", name, nb->project, old,
-		       NULL) == 0) {
+	if (name_taken(nb, &k_qos, name)) {
 		json_decref(body);
 		set_errmsg(reterr_msg, "QoS policy \"%s\" already exists", name);
 		return -EEXIST;
@@ -1073,8 +1173,7 @@ static int neutron_qos_delete(struct backend *b, const char *qos, char **reterr_
 	char id[40];
 	int r;
 
-	r = resolve_id(nb, "/qos/policies", "policies", "QoS policy", qos, nb->project, id,
-		       reterr_msg);
+	r = resolve_id(nb, &k_qos, qos, NULL, id, reterr_msg);
 	if (r < 0)
 		return r;
 	r = api_delete(nb, "/qos/policies", id, reterr_msg);
@@ -1103,26 +1202,10 @@ static json_t *trunk_json(json_t *t)
 /* The trunk by id or by name, as Neutron has it. */
 static int find_trunk(struct neutron_backend *nb, const char *ref, json_t **ret, char **reterr_msg)
 {
-	_cleanup_free_ char *path = NULL, *e = escape(ref);
-	_cleanup_json_ json_t *res = NULL;
+	char scope[SCOPE_MAX];
 
-	if (!e || asprintf(&path, "/trunks/%s", e) < 0)
-		return -ENOMEM;
-	if (is_uuid(ref)) {
-		int r = api(nb, "GET", path, NULL, &res, reterr_msg);
-
-		if (r == 0) {
-			*ret = json_incref(json_object_get(res, "trunk"));
-			return 0;
-		}
-		if (r != -ENOENT) /* not a 404: not a sign it is gone */
-			return r;
-		if (reterr_msg) {
-			free(*reterr_msg);
-			*reterr_msg = NULL;
-		}
-	}
-	return first_by_name(nb, "trunk", ref, ret, reterr_msg);
+	scope_of(nb, NULL, scope);
+	return lookup(nb, &k_trunk, ref, scope, ret, reterr_msg);
 }
 
 static int neutron_trunk_create(struct backend *b, const char *parent, const char *name,

@@ -2,11 +2,13 @@
 /* Backend "ovn": Kuryr-C as its own network controller, writing OVN's
  * Northbound database over OVSDB the way Neutron's ML2/OVN driver does.
  *
- *   network -> Logical_Switch: other_config:subnet/exclude_ips drive OVN's
- *              own IPAM; our facts (cidr, gateway, mtu) in external_ids
- *   port    -> Logical_Switch_Port: addresses "MAC dynamic" (or "MAC IP"
- *              when the runtime asked for an address), port_security
- *              "MAC IP" once the address is known, our facts in external_ids
+ *   network -> Logical_Switch (named by its _uuid or its name): other_config:
+ *              subnet/exclude_ips drive OVN's own IPAM; our facts (cidr,
+ *              gateway, mtu) in external_ids
+ *   port    -> Logical_Switch_Port (by name or _uuid): addresses "MAC
+ *              dynamic" (or "MAC IP" when the runtime asked for an address),
+ *              port_security "MAC IP" once the address is known, our facts
+ *              in external_ids
  *
  * Uniqueness (network names, requested IPs) is enforced inside the same
  * transaction with "wait" operations, so concurrent kuryrds on several nodes
@@ -150,30 +152,86 @@ static json_t *first_rows(json_t *result)
 	return json_object_get(json_array_get(result, 0), "rows");
 }
 
-/* Select the Logical_Switch named @name that is ours. */
-static int ovn_network_get(struct backend *b, const char *name, struct kuryr_network *ret,
-			   char **reterr_msg)
+static bool is_ours(json_t *ls_row)
+{
+	return ovsdb_map_get(json_object_get(ls_row, "external_ids"), EXT_CIDR) != NULL;
+}
+
+/* "select" of @table where @ref is the name, and, if @ref looks like a
+ * uuid, a second "select" where it is the _uuid. */
+static json_t *ops_select_ref(const char *table, const char *ref)
+{
+	json_t *ops = json_pack("[{s:s, s:s, s:o}]", "op", "select", "table", table, "where",
+				where_name(ref));
+
+	if (uuid_is_valid(ref))
+		json_array_append_new(ops, json_pack("{s:s, s:s, s:[o]}", "op", "select", "table",
+						     table, "where",
+						     ovsdb_cond("_uuid", "==", ovsdb_uuid(ref))));
+	return ops;
+}
+
+/* Our Logical_Switch that @ref names: its _uuid, else its name. OVN lets
+ * several switches share a name (kuryrd's own create refuses that, other
+ * tools may not): such a name is refused, -ENOTUNIQ naming their _uuids.
+ * A new reference to the row in *ret, or -ENOENT. */
+static int find_switch(struct ovn_backend *ob, const char *ref, json_t **ret, char **reterr_msg)
 {
 	_cleanup_json_ json_t *res = NULL;
-	json_t *rows, *ops;
+	_cleanup_free_ char *ids = NULL;
+	json_t *rows, *row, *found = NULL;
+	size_t i, n = 0;
 	int r;
 
-	ops = json_pack("[{s:s, s:s, s:o}]", "op", "select", "table", "Logical_Switch", "where",
-			where_name(name));
-	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	r = ovn_transact(ob, ops_select_ref("Logical_Switch", ref), NB_TIMEOUT_MS, &res,
+			 reterr_msg);
 	if (r < 0)
 		return r;
-	rows = first_rows(res);
-	for (size_t i = 0; i < json_array_size(rows); i++) {
-		json_t *row = json_array_get(rows, i);
-
-		if (ovsdb_map_get(json_object_get(row, "external_ids"), EXT_CIDR)) {
-			row_to_network(row, ret);
-			return 0;
-		}
+	row = json_array_get(json_object_get(json_array_get(res, 1), "rows"), 0);
+	if (row && is_ours(row)) {
+		*ret = json_incref(row);
+		return 0;
 	}
-	set_errmsg(reterr_msg, "network \"%s\" does not exist", name);
-	return -ENOENT;
+	rows = first_rows(res);
+	json_array_foreach(rows, i, row) {
+		char *more;
+
+		if (!is_ours(row))
+			continue;
+		more = strdup_printf("%s%s%s", ids ? ids : "", ids ? ", " : "",
+				     ovsdb_datum_uuid(json_object_get(row, "_uuid")) ?: "?");
+		if (!more)
+			return -ENOMEM;
+		free(ids);
+		ids = more;
+		found = row;
+		n++;
+	}
+	if (n == 0) {
+		set_errmsg(reterr_msg, "network \"%s\" does not exist", ref);
+		return -ENOENT;
+	}
+	if (n > 1) {
+		set_errmsg(reterr_msg,
+			   "More than one network exists with the name \"%s\": %s; use an ID", ref,
+			   ids);
+		return -ENOTUNIQ;
+	}
+	*ret = json_incref(found);
+	return 0;
+}
+
+/* Our Logical_Switch named, or with the _uuid, @ref. */
+static int ovn_network_get(struct backend *b, const char *ref, struct kuryr_network *ret,
+			   char **reterr_msg)
+{
+	_cleanup_json_ json_t *row = NULL;
+	int r;
+
+	r = find_switch(to_ovn(b), ref, &row, reterr_msg);
+	if (r == 0)
+		row_to_network(row, ret);
+	return r;
 }
 
 static int ovn_network_list(struct backend *b, struct kuryr_network **ret, size_t *ret_n,
@@ -294,41 +352,83 @@ static int ovn_network_delete(struct backend *b, const char *name, char **reterr
 	return r;
 }
 
-static int ovn_port_get(struct backend *b, const char *name, struct kuryr_port *ret,
-			char **reterr_msg)
+/* The Logical_Switch_Port named @ref (kuryrd names ports by a uuid of its
+ * own), or else the one whose _uuid it is. */
+static int find_lsp(struct ovn_backend *ob, const char *ref, json_t **ret, char **reterr_msg)
 {
 	_cleanup_json_ json_t *res = NULL;
-	json_t *rows, *ops;
+	json_t *rows;
 	int r;
 
-	ops = json_pack("[{s:s, s:s, s:o}]", "op", "select", "table", "Logical_Switch_Port",
-			"where", where_name(name));
-	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	r = ovn_transact(ob, ops_select_ref("Logical_Switch_Port", ref), NB_TIMEOUT_MS, &res,
+			 reterr_msg);
 	if (r < 0)
 		return r;
 	rows = first_rows(res);
+	if (json_array_size(rows) == 0)
+		rows = json_object_get(json_array_get(res, 1), "rows");
 	if (json_array_size(rows) == 0) {
-		set_errmsg(reterr_msg, "port \"%s\" does not exist", name);
+		set_errmsg(reterr_msg, "port \"%s\" does not exist", ref);
 		return -ENOENT;
 	}
-	row_to_port(json_array_get(rows, 0), ret);
+	*ret = json_incref(json_array_get(rows, 0));
 	return 0;
+}
+
+static int ovn_port_get(struct backend *b, const char *name, struct kuryr_port *ret,
+			char **reterr_msg)
+{
+	_cleanup_json_ json_t *row = NULL;
+	int r;
+
+	r = find_lsp(to_ovn(b), name, &row, reterr_msg);
+	if (r == 0)
+		row_to_port(row, ret);
+	return r;
+}
+
+/* Whether uuid set datum @d (["uuid", u] or ["set", [["uuid", u], ...]])
+ * holds @uuid. */
+static bool datum_has_uuid(json_t *d, const char *uuid)
+{
+	const char *one = ovsdb_datum_uuid(d);
+	json_t *e;
+	size_t i;
+
+	if (one)
+		return streq(one, uuid);
+	if (!streq_ptr(json_string_value(json_array_get(d, 0)), "set"))
+		return false;
+	json_array_foreach(json_array_get(d, 1), i, e) {
+		if (streq_ptr(ovsdb_datum_uuid(e), uuid))
+			return true;
+	}
+	return false;
 }
 
 static int ovn_port_list(struct backend *b, const char *network, struct kuryr_port **ret,
 			 size_t *ret_n, char **reterr_msg)
 {
-	_cleanup_json_ json_t *res = NULL;
+	_cleanup_json_ json_t *res = NULL, *ls = NULL;
 	_cleanup_free_ struct kuryr_port *ports = NULL;
+	const char *name = NULL;
 	json_t *rows, *ops, *where;
 	size_t n = 0;
 	int r;
 
+	/* The network by name or _uuid; its ports are those of that switch
+	 * (not of another that shares its name). */
+	if (network) {
+		r = find_switch(to_ovn(b), network, &ls, reterr_msg);
+		if (r < 0)
+			return r;
+		name = json_object_get_str(ls, "name");
+	}
 	/* Every port of ours carries kuryr:network. */
-	where = network ? json_pack("[o]", ovsdb_cond("external_ids", "includes",
-						      ovsdb_string_map((const char *const[]){
-							  EXT_NETWORK, network, NULL })))
-			: json_array();
+	where = name ? json_pack("[o]", ovsdb_cond("external_ids", "includes",
+						   ovsdb_string_map((const char *const[]){
+						       EXT_NETWORK, name, NULL })))
+		     : json_array();
 	ops = json_pack("[{s:s, s:s, s:o}]", "op", "select", "table", "Logical_Switch_Port",
 			"where", where);
 	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
@@ -341,6 +441,9 @@ static int ovn_port_list(struct backend *b, const char *network, struct kuryr_po
 	for (size_t i = 0; i < json_array_size(rows); i++) {
 		json_t *row = json_array_get(rows, i);
 
+		if (ls && !datum_has_uuid(json_object_get(ls, "ports"),
+					  ovsdb_datum_uuid(json_object_get(row, "_uuid")) ?: ""))
+			continue;
 		if (ovsdb_map_get(json_object_get(row, "external_ids"), EXT_NETWORK))
 			row_to_port(row, &ports[n++]);
 	}
@@ -351,21 +454,17 @@ static int ovn_port_list(struct backend *b, const char *network, struct kuryr_po
 
 static int ovn_port_delete(struct backend *b, const char *name, char **reterr_msg)
 {
-	_cleanup_json_ json_t *res = NULL, *res2 = NULL;
+	_cleanup_json_ json_t *row = NULL, *res2 = NULL;
 	const char *uuid;
 	json_t *ops;
 	int r;
 
-	ops = json_pack("[{s:s, s:s, s:o, s:[s]}]", "op", "select", "table", "Logical_Switch_Port",
-			"where", where_name(name), "columns", "_uuid");
-	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	r = find_lsp(to_ovn(b), name, &row, reterr_msg);
 	if (r < 0)
 		return r;
-	if (json_array_size(first_rows(res)) == 0) {
-		set_errmsg(reterr_msg, "port \"%s\" does not exist", name);
-		return -ENOENT;
-	}
-	uuid = ovsdb_datum_uuid(json_object_get(json_array_get(first_rows(res), 0), "_uuid"));
+	uuid = ovsdb_datum_uuid(json_object_get(row, "_uuid"));
+	if (!uuid)
+		return -EIO;
 	/* Removing the port from its switch's "ports" garbage-collects the
 	 * row: Logical_Switch_Port is not a root table. */
 	ops =

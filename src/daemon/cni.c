@@ -4,8 +4,9 @@
  * function per step:
  *
  *   prepare   the request's own checks; an earlier failed ADD finished off
- *   (pool)    a ready pool entry: plugged, recorded, answered
- *   network   the network, from the backend
+ *   pool      a ready pool entry: plugged, recorded, answered
+ *   network   the network, from the backend (and its pool, when the
+ *             netconf named it by id)
  *   intent    the row, with the port's name and the driver, before anything
  *   port      the backend port
  *   plug      the devices (binding driver)
@@ -173,6 +174,7 @@ struct add {
 	struct port_choice pc;
 	char key[POOL_KEY_MAX];
 	bool pooled;
+	bool pool_again; /* the network was named by id: try its pool by name */
 	char *err;
 };
 
@@ -339,19 +341,35 @@ static json_t *add_from_pool(struct add *x, struct pool_entry *e)
 static json_t *add_network(struct add *x)
 {
 	struct kuryrd *d = x->d;
+	char by_name[POOL_KEY_MAX];
 	int r;
 
 	r = d->backend->ops->network_get(d->backend, x->c->network, &x->net, &x->err);
 	if (r == -ENOENT)
 		return reply_error(CNI_ERR_INVALID_CONFIG, "unknown network", x->err);
+	if (r == -ENOTUNIQ)
+		return reply_error(CNI_ERR_INVALID_CONFIG, "ambiguous network name", x->err);
 	if (r == -ENOTCONN)
 		return reply_error(CNI_ERR_TRY_AGAIN, "network backend unreachable", x->err);
 	if (r < 0)
 		return reply_cni_errno(r, "network backend failed", x->err);
+	if (!x->pooled || pool_key(by_name, x->net.name, x->pc.project,
+				   x->pc.has_sgs ? x->pc.sgs : NULL, x->pc.qos) < 0)
+		return NULL;
+	/* Pools go by the network's name: a network named by its id takes
+	 * from that pool too, if no other network has that name. */
+	if (!streq(by_name, x->key)) {
+		struct kuryr_network same;
+
+		snprintf(x->key, sizeof(x->key), "%s", by_name);
+		x->pool_again =
+		    d->backend->ops->network_get(d->backend, x->net.name, &same, NULL) == 0 &&
+		    streq(same.id, x->net.id);
+		if (!x->pool_again)
+			return NULL;
+	}
 	/* This network is used here: make sure its pool fills. */
-	if (x->pooled && pool_key(x->key, x->net.name, x->pc.project,
-				  x->pc.has_sgs ? x->pc.sgs : NULL, x->pc.qos) == 0)
-		pool_want(d->pool, x->key, true);
+	pool_want(d->pool, x->key, true);
 	return NULL;
 }
 
@@ -454,22 +472,33 @@ static void add_rollback(struct add *x)
 		 x->c->ifname, x->c->network, x->err ? x->err : "");
 }
 
+/* A pool hit on x->key: NULL to go on (a miss, or an unusable entry). */
+static json_t *add_pool(struct add *x)
+{
+	struct pool_entry e;
+
+	if (!x->pooled || pool_take(x->d->pool, x->key, &e) < 0)
+		return NULL;
+	return add_from_pool(x, &e);
+}
+
 static json_t *add_locked(struct add *x)
 {
 	static json_t *(*const steps[])(struct add *) = {
-		add_network, add_intent, add_port, add_plug, add_ready, add_done,
+		add_intent, add_port, add_plug, add_ready, add_done,
 	};
-	struct pool_entry e;
 	json_t *reply;
 
+	/* A hit on the pool the netconf names makes no backend call. */
 	reply = add_prepare(x);
+	if (!reply)
+		reply = add_pool(x);
+	if (!reply)
+		reply = add_network(x);
+	if (!reply && x->pool_again)
+		reply = add_pool(x);
 	if (reply)
 		return reply;
-	if (x->pooled && pool_take(x->d->pool, x->key, &e) == 0) {
-		reply = add_from_pool(x, &e);
-		if (reply)
-			return reply;
-	}
 	for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
 		reply = steps[i](x);
 		if (reply) {
@@ -583,6 +612,8 @@ json_t *cni_gc(struct kuryrd *d, const struct cni_req *c)
 {
 	_cleanup_free_ struct attachment *rows = NULL;
 	json_t *valid = json_object_get(c->conf, "cni.dev/valid-attachments");
+	struct kuryr_network buf;
+	const char *network = kuryrd_network_name(d, c->network, &buf);
 	json_t *error = NULL;
 	unsigned removed = 0;
 	size_t n = 0;
@@ -599,7 +630,7 @@ json_t *cni_gc(struct kuryrd *d, const struct cni_req *c)
 		bool keep = false;
 		json_t *reply;
 
-		if (!streq(a->network, c->network))
+		if (!streq(a->network, network))
 			continue;
 		for (size_t j = 0; j < json_array_size(valid) && !keep; j++) {
 			json_t *v = json_array_get(valid, j);
@@ -618,6 +649,6 @@ json_t *cni_gc(struct kuryrd *d, const struct cni_req *c)
 			json_decref(reply);
 	}
 	if (removed)
-		log_info("event=gc network=%s removed=%u", c->network, removed);
+		log_info("event=gc network=%s removed=%u", network, removed);
 	return error ?: reply_ok(NULL);
 }

@@ -71,7 +71,7 @@ json_t *ctl_network(struct kuryrd *d, const char *verb, json_t *args)
 	}
 	/* network.delete: this node's idle pool ports would keep it busy. */
 	if (d->pool)
-		(void)pool_free_ready(d->pool, name, NULL);
+		(void)pool_free_ready(d->pool, kuryrd_network_name(d, name, &n), NULL);
 	r = ops->network_delete(d->backend, name, &err);
 	if (r < 0)
 		return reply_ctl_errno(r, "cannot delete the network", err);

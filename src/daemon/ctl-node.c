@@ -11,10 +11,12 @@ json_t *ctl_pool(struct kuryrd *d, const char *verb, json_t *args)
 {
 	_cleanup_free_ char *err = NULL;
 	const char *net = json_object_get_str(args, "network");
+	struct kuryr_network n;
 	int r;
 
 	if (!d->pool)
 		return reply_error(409, "pools are switched off", "[vif_pool] enabled = false");
+	net = kuryrd_network_name(d, net, &n);
 	if (streq(verb, "pool.list"))
 		return reply_ok(pool_list_json(d->pool, net));
 	if (streq(verb, "pool.free")) { /* no network: every pool */

@@ -79,6 +79,9 @@ struct kuryrd {
 
 /* The driver named @name on this node, or NULL. */
 struct binding *kuryrd_binding(struct kuryrd *d, const char *name);
+/* Pools and attachment rows know a network by its name: that of the
+ * network @ref names (by name or id), or @ref if the backend cannot say. */
+const char *kuryrd_network_name(struct kuryrd *d, const char *ref, struct kuryr_network *buf);
 pthread_mutex_t *kuryrd_stripe(struct kuryrd *d, const char *cid, const char *ifname);
 
 /* dispatch.c: replies */

@@ -15,6 +15,12 @@ struct binding *kuryrd_binding(struct kuryrd *d, const char *name)
 	return NULL;
 }
 
+const char *kuryrd_network_name(struct kuryrd *d, const char *ref, struct kuryr_network *buf)
+{
+	return ref && d->backend->ops->network_get(d->backend, ref, buf, NULL) == 0 ? buf->name
+										    : ref;
+}
+
 pthread_mutex_t *kuryrd_stripe(struct kuryrd *d, const char *cid, const char *ifname)
 {
 	uint32_t h = 2166136261u;

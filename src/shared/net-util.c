@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <sys/random.h>
 
@@ -57,6 +58,17 @@ void uuid_random(char out[UUID_STR_LEN])
 		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
 		 u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
 		 u[15]);
+}
+
+bool uuid_is_valid(const char *s)
+{
+	if (strlen(s) != UUID_STR_LEN - 1)
+		return false;
+	for (int i = 0; i < UUID_STR_LEN - 1; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-'
+							    : !isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
 }
 
 int cidr4_parse(const char *cidr, uint32_t *ret_net, uint8_t *ret_len)

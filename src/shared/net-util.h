@@ -19,6 +19,8 @@ char *mac_format(const uint8_t mac[6], char out[MAC_STR_LEN]);
 
 /* A random UUID v4. */
 void uuid_random(char out[UUID_STR_LEN]);
+/* true if @s has a UUID's shape: 8-4-4-4-12 hex digits, either case. */
+bool uuid_is_valid(const char *s);
 
 /* Parse "a.b.c.d/len" (IPv4, len 1..30) into network address (host order)
  * and prefix length; -EINVAL if malformed or host bits are set. */

@@ -2,8 +2,9 @@
 # Three containers join one OVN network through the real kuryr-cni and
 # kuryrd; their interfaces, OVSDB rows and OVN ports are what the result
 # says; ICMP and TCP pass between them; CHECK and DEL do what the spec says.
-# With no [DEFAULT] host, pool ports are marked with the chassis name.
-# No [DEFAULT] host: kuryrd takes the chassis name from Open vSwitch.
+# The network is named by its Logical_Switch's _uuid as well as its name; a
+# name two of our switches have is refused. No [DEFAULT] host: kuryrd takes
+# the chassis name from Open vSwitch, and marks pool ports with it.
 KURYR_HOST=
 . "$(dirname "$0")/lib.sh"
 env_up
@@ -13,12 +14,20 @@ check_eq "OVN NB has the logical switch with the subnet" "subnet=10.77.0.0/24" \
 	"$(nbctl get Logical_Switch net1 other_config:subnet | tr -d '"' | sed 's/^/subnet=/')"
 check_eq "the gateway is excluded from OVN IPAM" "10.77.0.1" \
 	"$(nbctl get Logical_Switch net1 other_config:exclude_ips | tr -d '"')"
+LS=$(nbctl get Logical_Switch net1 _uuid)
+check_eq "kuryrctl network show by the switch's _uuid" "net1 $LS" \
+	"$(ctl -o json network show "$LS" | python3 -c 'import json,sys; n=json.load(sys.stdin); print(n["name"], n["id"])')"
+# netconf_net NAME NETWORK: a netconf called NAME for network NETWORK.
+netconf_net() { netconf "$1" | sed "s/\"network\":\"$1\"/\"network\":\"$2\"/"; }
 
 declare -A IP MAC NS
 for i in 1 2 3; do
 	pod c$i
 	NS[$i]=$NSPATH
-	cni ADD "$P-ctr$i" eth0 "${NS[$i]}" "$(netconf net1)"
+	# Container 3 names the network by the switch's _uuid.
+	conf=$(netconf net1)
+	[ "$i" = 3 ] && conf=$(netconf_net net1 "$LS")
+	cni ADD "$P-ctr$i" eth0 "${NS[$i]}" "$conf"
 	check_eq "ADD container $i succeeds" 0 "$RC"
 	[ "$RC" = 0 ] || { echo "$OUT" | diag; continue; }
 	IP[$i]=$(jget '["ips"][0]["address"]')
@@ -50,9 +59,13 @@ for i in 1 2 3; do
 		"$(nbctl get Logical_Switch_Port "$port" port_security | tr -d '[]"')"
 	check_eq "OVN NB $i: the port records the container" "$P-ctr$i" \
 		"$(nbctl get Logical_Switch_Port "$port" external_ids:\"kuryr:device_id\" | tr -d '"')"
-	check_eq "store $i: attachment done" "done" \
-		"$(store_sql "select case state when 3 then 'done' else state end from attachments where container_id='$P-ctr$i'")"
+	check_eq "store $i: attachment done, on network net1" "done net1" \
+		"$(store_sql "select case state when 3 then 'done' else state end, network from attachments where container_id='$P-ctr$i'" | tr '|' ' ')"
+	check "OVN NB $i: the port is on switch net1" \
+		grep -q "$(nbctl get Logical_Switch_Port "$port" _uuid)" <<<"$(nbctl get Logical_Switch "$LS" ports)"
 done
+check_eq "kuryrctl port list by the switch's _uuid shows the three" 3 \
+	"$(ctl -o json port list --network "$LS" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 
 check_eq "three distinct addresses" 3 "$(printf '%s\n' "${IP[@]}" | sort -u | wc -l)"
 
@@ -121,6 +134,21 @@ check_eq "/metrics has the ADD latency histogram" 3 \
 	"$(awk '/^kuryr_add_duration_seconds_count/ {print $2}' "$T/metrics")"
 check_eq "/metrics shows three attachments" 3 "$(awk '/^kuryr_attachments / {print $2}' "$T/metrics")"
 
+# Another tool's switch of ours with the same name: the name is refused,
+# naming both _uuids; the _uuid still works.
+DUP=$(nbctl create Logical_Switch name=net1 external_ids:kuryr\\:cidr=10.79.0.0/24)
+pod dup
+cni ADD "$P-dup" eth0 "$NSPATH" "$(netconf net1)"
+check_eq "ADD naming a network two switches are called: error 7" "1 7" "$RC $(jget '["code"]')"
+check "... naming both switches' _uuids" \
+	grep -q "$LS.*$DUP\|$DUP.*$LS" <<<"$(jget '["details"]')"
+check_eq "... and no port, veth or row is left" "3  0" \
+	"$(nbctl --bare --columns=name list Logical_Switch_Port | grep -c .) $(ip -n "$P-dup" -o link show type veth) $(store_sql "select count(*) from attachments where container_id='$P-dup'")"
+check "kuryrctl network show of that name fails" bash -c "! $CTL_BIN --socket $SOCK network show net1"
+check_eq "kuryrctl network show by _uuid still works" net1 \
+	"$(ctl -o json network show "$LS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')"
+nbctl destroy Logical_Switch "$DUP"
+
 # Older CNI versions get results in their own format.
 pod v4
 N4=$NSPATH
@@ -140,7 +168,7 @@ check_eq "DEL twice succeeds" 0 "$RC"
 cni DEL "$P-never" eth0 "" "$(netconf net1)"
 check_eq "DEL of a container never added (no netns) succeeds" 0 "$RC"
 
-check "kuryrctl deletes the empty network" ctl network delete net1
+check "kuryrctl deletes the empty network by its _uuid" ctl network delete "$LS"
 check_eq "OVN NB has no logical switch" "" "$(nbctl --bare --columns=name list Logical_Switch)"
 
 # Pools, with no [DEFAULT] host: this node's pool ports are marked with the

@@ -4,7 +4,8 @@
 # ports that go ACTIVE and carry traffic; VM ports made with the openstack
 # CLI are plugged beside them (one under a real QEMU VM that talks to the
 # containers); DEL gives the ports back; failures leave
-# nothing behind.
+# nothing behind. A netconf may name the network by its id; a name two
+# networks have is refused.
 NEUTRON=true
 BACKEND=neutron
 # No [DEFAULT] host: kuryrd takes the chassis name from Open vSwitch.
@@ -32,6 +33,8 @@ check_eq "Neutron has the network with its IPv4 subnet" "10.62.0.0/24 10.62.0.1"
 check_eq "the network and its subnet carry resource_tags" "$TAGS $TAGS" \
 	"$(nq GET "/networks/$net_id" | jq1 '["network"]["tags"]') $(nq GET "/subnets?network_id=$net_id" | jq1 '["subnets"][0]["tags"]')"
 C=$(netconf nnet)
+# The same network named by its Neutron id.
+C_ID=$(netconf nnet | sed "s/\"network\":\"nnet\"/\"network\":\"$net_id\"/")
 
 # A real VM (QEMU) on a port the openstack CLI makes, in the default
 # security group, which lets its members (the containers too) reach each
@@ -50,7 +53,9 @@ vmstart=$!
 declare -A IP
 for i in 1 2; do
 	pod c$i
-	cni ADD "$P-ctr$i" eth0 "$NSPATH" "$C"
+	conf=$C
+	[ "$i" = 2 ] && conf=$C_ID
+	cni ADD "$P-ctr$i" eth0 "$NSPATH" "$conf"
 	check_eq "ADD container $i on Neutron succeeds" 0 "$RC"
 	[ "$RC" = 0 ] || { echo "$OUT" | diag; continue; }
 	IP[$i]=$(jget '["ips"][0]["address"]')
@@ -63,6 +68,9 @@ for i in 1 2; do
 		"$(jq1 '["mac_address"]' <<<"$port") $(jq1 '["fixed_ips"][0]["ip_address"]' <<<"$port")" \
 		"$(ip -n "$P-c$i" -j link show eth0 | jq1 '[0]["address"]') $(ip -n "$P-c$i" -o -4 addr show dev eth0 | awk '{print $4}' | cut -d/ -f1)"
 	check_eq "result $i: the network's MTU from Neutron" 1442 "$(jget '["interfaces"][1]["mtu"]')"
+	check_eq "Neutron port $i: on network nnet (named by $([ "$i" = 2 ] && echo id || echo name)), as the store row says" \
+		"$net_id nnet" \
+		"$(jq1 '["network_id"]' <<<"$port") $(store_sql "select network from attachments where container_id='$P-ctr$i'")"
 	check_eq "OVSDB $i: iface-id is the Neutron port id" "$(jq1 '["id"]' <<<"$port")" \
 		"$(vsctl get Interface "$(jget '["interfaces"][0]["name"]')" external_ids:iface-id | tr -d '"')"
 done
@@ -238,7 +246,9 @@ for _ in $(seq 50); do
 done
 check_eq "Neutron: the pool port's device_id becomes its container" "${pip%/*}" \
 	"$(nq GET "/ports?device_id=$P-p1" | jq1 '["ports"][0]["fixed_ips"][0]["ip_address"]')"
-cni ADD "$P-p2" eth0 "/run/netns/$P-c2" "$C"
+cni ADD "$P-p2" eth0 "/run/netns/$P-c2" "$C_ID"
+check_eq "ADD naming the network by id takes from the same pool" "0 2" \
+	"$RC $(ctl -o json pool list --network nnet | jq1 '[0]["hits"]')"
 check "two pool containers talk through ML2/OVN" \
 	ip netns exec "$P-c2" busybox ping -c 1 -W 2 "${pip%/*}"
 cni DEL "$P-p1" eth0 "/run/netns/$P-c1" "$C"
@@ -318,6 +328,15 @@ check_eq "... and their stubs from the holding netns" "" "$(ip -n "$P-hold" -o l
 # Failures: nothing left behind, in Neutron or on the node.
 cni ADD "$P-x" eth0 "/run/netns/$P-c1" "$(netconf nosuchnet)"
 check_eq "unknown network: error 7" "1 7" "$RC $(jget '["code"]')"
+for i in 1 2; do
+	twin[$i]=$(nq POST /networks '{"network":{"name":"twin","project_id":"kuryr-e2e"}}' | jq1 '["network"]["id"]')
+done
+cni ADD "$P-x" eth0 "/run/netns/$P-c1" "$(netconf twin)"
+check_eq "two networks named twin: error 7" "1 7" "$RC $(jget '["code"]')"
+check "... naming both ids" grep -q "${twin[1]}.*${twin[2]}\|${twin[2]}.*${twin[1]}" <<<"$(jget '["details"]')"
+check_eq "... and no port, veth or row is left" "0  0" \
+	"$(nq GET "/ports?device_id=$P-x" | jq1 '["ports"].__len__()') $(ip -n "$P-c1" -o link show type veth) $(store_sql "select count(*) from attachments where container_id='$P-x'")"
+for i in 1 2; do nq DELETE "/networks/${twin[$i]}" >/dev/null; done
 # This node claims a host name no chassis has: Neutron cannot bind the port
 # for OVS, and kuryrd refuses it with an error naming the vif_type.
 stop_kuryrd

@@ -84,8 +84,12 @@ cni DEL "$P-a" eth0 "$N1" "$C"
 check_eq "DEL of the pool container" 0 "$RC"
 check_eq "eth0 is gone from the pod when DEL returns" "" "$(ip -n "$P-c1" -o link show eth0 2>/dev/null)"
 check_eq "its address is gone when DEL returns" "" "$(ip -n "$P-c1" -o -4 addr show | grep -v ' lo ')"
-cni ADD "$P-a2" eth0 "$N1" "$C"
+# (It names the network by its switch's _uuid: the same pool serves it.)
+LS=$(nbctl get Logical_Switch net1 _uuid)
+cni ADD "$P-a2" eth0 "$N1" "$(netconf net1 | sed "s/\"network\":\"net1\"/\"network\":\"$LS\"/")"
 check_eq "an ADD with the same name in the same netns right after DEL" 0 "$RC"
+check_eq "... naming the network by _uuid, a hit from net1's pool, recorded as net1" "2 net1" \
+	"$(pool_field hits) $(store_sql "select network from attachments where container_id='$P-a2'")"
 cni DEL "$P-a2" eth0 "$N1" "$C"
 wait_for "the pod's devices are deleted in the background" \
 	"ip -n $P-c1 -o link show | grep -vc ': lo:'" 0

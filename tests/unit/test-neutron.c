@@ -7,8 +7,12 @@
  * create request where Neutron has tag-ports-during-bulk-creation, else
  * one PUT per port after it (a failed one deletes the port); listings of
  * kuryr's ports filter on them. A port lookup Neutron cannot answer is
- * not "gone". A port bound for another bridge is refused and deleted. The
- * real neutron-server is exercised by the e2e suites. */
+ * not "gone". A port bound for another bridge is refused and deleted.
+ * Networks, subnets, security groups, QoS policies, trunks and ports are
+ * found by id or by name; a name resolves among the project's own and
+ * shared objects only (the project configured or the token's) and is
+ * refused, naming every candidate's id, when several have it. The real
+ * neutron-server is exercised by the e2e suites. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <setjmp.h>
@@ -455,6 +459,445 @@ static void test_port_list_capped_pages(void **state)
 	port_list_pages(100, 13);
 }
 
+/* ---- names and ids ---- */
+
+/* A Neutron with objects of several projects, as admin credentials see it:
+ * listings filter on name, id, project_id, network_id and shared like
+ * Neutron's (so a lookup that asks for project_id gets only those), GET by
+ * id, POST /ports recorded, and a Keystone that scopes tokens to proj-a. */
+struct world {
+	struct MHD_Daemon *d;
+	json_t *objs; /* collection key -> array */
+	atomic_int port_posts;
+	char posted[1024]; /* the last POST /ports's "port" */
+};
+
+#define ID(n)	  "aaaaaaaa-0000-4000-8000-0000000000" #n
+/* A network's name that looks like an id (and is nobody's). */
+#define UUID_NAME "bbbbbbbb-0000-4000-8000-000000000099"
+
+static const struct {
+	const char *prefix, *key, *one;
+} collections[] = {
+	{ "/v2.0/networks", "networks", "network" },
+	{ "/v2.0/subnets", "subnets", "subnet" },
+	{ "/v2.0/security-groups", "security_groups", "security_group" },
+	{ "/v2.0/qos/policies", "policies", "policy" },
+	{ "/v2.0/trunks", "trunks", "trunk" },
+	{ "/v2.0/ports", "ports", "port" },
+};
+
+static json_t *obj(const char *id, const char *name, const char *project, bool shared)
+{
+	return json_pack("{s:s, s:s, s:s, s:b}", "id", id, "name", name, "project_id", project,
+			 "shared", shared);
+}
+
+static json_t *world_objects(void)
+{
+	json_t *nets = json_array(), *subs = json_array(), *o;
+	size_t i;
+
+	/* Listed first where a lookup that takes the first would take it. */
+	json_array_append_new(nets, obj(ID(02), "net-a", "proj-b", false));
+	json_array_append_new(nets, obj(ID(01), "net-a", "proj-a", false));
+	json_array_append_new(nets, obj(ID(03), "only-b", "proj-b", false));
+	json_array_append_new(nets, obj(ID(05), "provider", "proj-b", false));
+	json_array_append_new(nets, obj(ID(04), "provider", "admin", true));
+	json_array_append_new(nets, obj(ID(06), "dup", "proj-a", false));
+	json_array_append_new(nets, obj(ID(07), "dup", "proj-a", false));
+	json_array_append_new(nets, obj(ID(08), UUID_NAME, "proj-a", false));
+	json_array_append_new(nets, obj(ID(09), "two-pods", "proj-a", false));
+	json_array_foreach(nets, i, o) {
+		char sid[64], cidr[64];
+
+		json_object_set_new(o, "mtu", json_integer(1442));
+		snprintf(sid, sizeof(sid), "cccccccc-0000-4000-8000-0000000000%02u",
+			 (unsigned)i % 100);
+		snprintf(cidr, sizeof(cidr), "10.50.%u.0/24", (unsigned)i % 250);
+		json_array_append_new(subs,
+				      json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", sid, "name",
+						"sub", "network_id", json_object_get_str(o, "id"),
+						"cidr", cidr, "gateway_ip", "10.50.0.1"));
+	}
+	/* Network two-pods has two more subnets, both named "pods". */
+	json_array_append_new(subs, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", ID(91), "name",
+					      "pods", "network_id", ID(09), "cidr", "10.51.0.0/24",
+					      "gateway_ip", "10.51.0.1"));
+	json_array_append_new(subs, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", ID(92), "name",
+					      "pods", "network_id", ID(09), "cidr", "10.52.0.0/24",
+					      "gateway_ip", "10.52.0.1"));
+	return json_pack(
+	    "{s:o, s:o, s:[o,o,o,o,o,o,o,o], s:[o,o,o,o], s:[o,o], s:[o,o]}", "networks", nets,
+	    "subnets", subs, "security_groups", obj(ID(11), "web", "proj-b", false),
+	    obj(ID(12), "web", "proj-a", false), obj(ID(13), "default", "proj-b", false),
+	    obj(ID(14), "default", "proj-a", false), obj(ID(15), "open", "admin", true),
+	    obj(ID(16), "dupsg", "proj-a", false), obj(ID(17), "dupsg", "proj-a", false),
+	    obj(ID(18), UUID_NAME, "proj-a", false), "policies", obj(ID(21), "gold", "admin", true),
+	    obj(ID(22), "dupq", "proj-a", false), obj(ID(23), "dupq", "proj-a", false),
+	    obj(ID(24), "slow", "proj-b", false), "trunks", obj(ID(31), "vmtrunk", "proj-b", false),
+	    obj(ID(32), "vmtrunk", "proj-a", false), "ports", obj(ID(41), "twin", "proj-a", false),
+	    obj(ID(42), "twin", "proj-b", false));
+}
+
+static bool matches(struct MHD_Connection *c, json_t *o)
+{
+	static const char *const filters[] = { "name", "id", "project_id", "network_id" };
+	const char *shared = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "shared");
+
+	for (size_t i = 0; i < ELEMENTSOF(filters); i++) {
+		const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, filters[i]);
+
+		if (v && !streq_ptr(json_object_get_str(o, filters[i]), v))
+			return false;
+	}
+	return !shared || json_is_true(json_object_get(o, "shared")) == !strcasecmp(shared, "true");
+}
+
+static enum MHD_Result world_handler(void *cls, struct MHD_Connection *c, const char *url,
+				     const char *method, const char *version, const char *data,
+				     size_t *data_size, void **con_cls)
+{
+	struct world *w = cls;
+	struct upload *u = *con_cls;
+	_cleanup_json_ json_t *req = NULL;
+
+	if (!u) {
+		*con_cls = calloc(1, sizeof(*u));
+		return *con_cls ? MHD_YES : MHD_NO;
+	}
+	if (*data_size) {
+		char *n = realloc(u->data, u->len + *data_size + 1);
+
+		if (!n)
+			return MHD_NO;
+		memcpy(n + u->len, data, *data_size);
+		u->data = n;
+		u->len += *data_size;
+		u->data[u->len] = 0;
+		*data_size = 0;
+		return MHD_YES;
+	}
+	req = u->data ? json_loads(u->data, 0, NULL) : NULL;
+	free(u->data);
+	free(u);
+	*con_cls = NULL;
+
+	if (streq(method, "POST") && streq(url, "/v3/auth/tokens")) {
+		const char *body = "{\"token\":{\"expires_at\":\"2099-01-01T00:00:00.000000Z\","
+				   "\"project\":{\"id\":\"proj-a\"},\"catalog\":[]}}";
+		struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+									 MHD_RESPMEM_PERSISTENT);
+		enum MHD_Result ret;
+
+		MHD_add_response_header(r, "Content-Type", "application/json");
+		MHD_add_response_header(r, "X-Subject-Token", "tok-1");
+		ret = MHD_queue_response(c, 201, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	if (streq(method, "POST") && streq(url, "/v2.0/ports")) {
+		_cleanup_free_ char *p = json_dumps(json_object_get(req, "port"), JSON_COMPACT);
+
+		atomic_fetch_add(&w->port_posts, 1);
+		snprintf(w->posted, sizeof(w->posted), "%s", p ? p : "");
+		return reply(c, 201,
+			     strdup("{\"port\":{\"id\":\"" ID(
+				 50) "\",\"mac_address\":\"fa:16:3e:00:00:05\","
+				     "\"fixed_ips\":[{\"ip_address\":\"10.50.1.5\"}],"
+				     "\"status\":\"DOWN\",\"binding:vif_type\":\"ovs\"}}"));
+	}
+	for (size_t i = 0; streq(method, "GET") && i < ELEMENTSOF(collections); i++) {
+		size_t l = strlen(collections[i].prefix);
+		json_t *all = json_object_get(w->objs, collections[i].key), *o;
+		size_t j;
+
+		if (strncmp(url, collections[i].prefix, l) != 0)
+			continue;
+		if (url[l] == 0) {
+			_cleanup_json_ json_t *res = json_pack("{s:[]}", collections[i].key);
+
+			json_array_foreach(all, j, o) {
+				if (matches(c, o))
+					json_array_append(json_object_get(res, collections[i].key),
+							  o);
+			}
+			return reply(c, 200, json_dumps(res, JSON_COMPACT));
+		}
+		if (url[l] != '/' || strchr(url + l + 1, '/'))
+			continue;
+		json_array_foreach(all, j, o) {
+			if (streq_ptr(json_object_get_str(o, "id"), url + l + 1)) {
+				_cleanup_json_ json_t *res =
+				    json_pack("{s:O}", collections[i].one, o);
+
+				return reply(c, 200, json_dumps(res, JSON_COMPACT));
+			}
+		}
+	}
+	return reply(c, 404, strdup("{\"NeutronError\":{\"message\":\"could not be found\"}}"));
+}
+
+/* A backend on a new world: in project proj-a by [neutron_defaults]
+ * project, or (@keystone) by the project of its Keystone token. */
+static struct backend *world_backend(struct world *w, struct os_auth_config *auth, bool keystone,
+				     const char *pod_subnet)
+{
+	_cleanup_free_ char *err = NULL;
+	struct backend *b = NULL;
+	char url[64], ks[80];
+
+	w->objs = world_objects();
+	assert_non_null(w->objs);
+	w->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,
+				NULL, NULL, world_handler, w, MHD_OPTION_SOCK_ADDR,
+				&(struct sockaddr_in){ .sin_family = AF_INET,
+						       .sin_addr.s_addr = htonl(INADDR_LOOPBACK) },
+				MHD_OPTION_END);
+	assert_non_null(w->d);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u",
+		 MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_BIND_PORT)->port);
+	snprintf(ks, sizeof(ks), "%s/v3", url);
+	assert_int_equal(os_auth_config_init(auth), 0);
+	assert_int_equal(os_auth_config_set(auth, "endpoint_override", url, NULL), 0);
+	if (keystone) {
+		static const char *const kv[] = { "auth_type",	  "password",	 "username",
+						  "kuryr",	  "password",	 "secret",
+						  "project_name", "proj-a-name", NULL };
+
+		for (size_t i = 0; kv[i]; i += 2)
+			assert_int_equal(os_auth_config_set(auth, kv[i], kv[i + 1], NULL), 0);
+		assert_int_equal(os_auth_config_set(auth, "auth_url", ks, NULL), 0);
+	}
+	assert_int_equal(
+	    backend_neutron_new(&(struct neutron_opts){ .auth = auth,
+							.project = keystone ? NULL : "proj-a",
+							.host = "node-a",
+							.timeout_ms = 1500,
+							.pod_subnet = pod_subnet },
+				&b, &err),
+	    0);
+	if (keystone)
+		assert_int_equal(backend_neutron_login(b, &err), 0);
+	return b;
+}
+
+static void world_free(struct world *w, struct backend *b, struct os_auth_config *auth)
+{
+	backend_free(b);
+	os_auth_config_release(auth);
+	MHD_stop_daemon(w->d);
+	json_decref(w->objs);
+}
+
+/* A network by its id, with its subnet. */
+static void test_network_by_id(void **state)
+{
+	struct world w = { 0 };
+	struct os_auth_config auth;
+	struct backend *b = world_backend(&w, &auth, false, NULL);
+	_cleanup_free_ char *err = NULL;
+	struct kuryr_network n;
+
+	assert_int_equal(b->ops->network_get(b, ID(01), &n, &err), 0);
+	assert_string_equal(n.name, "net-a");
+	assert_string_equal(n.id, ID(01));
+	assert_string_equal(n.cidr, "10.50.1.0/24");
+	world_free(&w, b, &auth);
+}
+
+/* Names that look like ids are names where no object has that id: a
+ * network's, a security group's. */
+static void test_name_like_uuid(void **state)
+{
+	struct world w = { 0 };
+	struct os_auth_config auth;
+	struct backend *b = world_backend(&w, &auth, false, NULL);
+	_cleanup_json_ json_t *g = NULL;
+	struct kuryr_network n;
+
+	assert_int_equal(b->ops->network_get(b, UUID_NAME, &n, NULL), 0);
+	assert_string_equal(n.id, ID(08));
+	assert_int_equal(b->ops->sg_get(b, UUID_NAME, &g, NULL), 0);
+	assert_string_equal(json_object_get_str(g, "id"), ID(18));
+	world_free(&w, b, &auth);
+}
+
+/* Two networks of the project with one name: refused, naming both, like
+ * the openstack CLI. */
+static void test_network_ambiguous(void **state)
+{
+	struct world w = { 0 };
+	struct os_auth_config auth;
+	struct backend *b = world_backend(&w, &auth, false, NULL);
+	_cleanup_free_ char *err = NULL;
+	struct kuryr_network n;
+
+	assert_int_equal(b->ops->network_get(b, "dup", &n, &err), -ENOTUNIQ);
+	assert_non_null(strstr(err, "More than one network exists with the name \"dup\""));
+	assert_non_null(strstr(err, ID(06)));
+	assert_non_null(strstr(err, ID(07)));
+	assert_non_null(strstr(err, "use an ID"));
+	world_free(&w, b, &auth);
+}
+
+/* Another project's network of the same name is not taken, nor one only
+ * another project has; a network another project shares is, over another
+ * project's private one of that name. In project proj-a by configuration
+ * or (@keystone) by the token's scope. */
+static void other_projects(bool keystone)
+{
+	struct world w = { 0 };
+	struct os_auth_config auth;
+	struct backend *b = world_backend(&w, &auth, keystone, NULL);
+	_cleanup_free_ char *err = NULL;
+	struct kuryr_network n;
+
+	assert_int_equal(b->ops->network_get(b, "net-a", &n, NULL), 0);
+	assert_string_equal(n.id, ID(01));
+	assert_int_equal(b->ops->network_get(b, "only-b", &n, &err), -ENOENT);
+	assert_non_null(strstr(err, "proj-a"));
+	assert_int_equal(b->ops->network_get(b, "provider", &n, NULL), 0);
+	assert_string_equal(n.id, ID(04));
+	/* Creating another "net-a" would make the name ambiguous. */
+	assert_int_equal(
+	    b->ops->network_create(
+		b, &(struct network_spec){ .name = "net-a", .cidr = "10.9.0.0/24" }, &n, NULL),
+	    -EEXIST);
+	world_free(&w, b, &auth);
+}
+
+static void test_network_other_projects(void **state)
+{
+	other_projects(false);
+}
+
+static void test_network_other_projects_token_scope(void **state)
+{
+	other_projects(true);
+}
+
+static int create_on_net_a(struct backend *b, const char *const *sgs, const char *qos, char **err)
+{
+	static const struct kuryr_network net = {
+		.name = "net-a", .id = ID(01), .cidr = "10.50.1.0/24", .gateway = "10.50.0.1"
+	};
+	struct kuryr_port p;
+
+	return b->ops->port_create(b,
+				   &(struct port_spec){ .network = "net-a",
+							.net = &net,
+							.owner = PORT_OWNER_CONTAINER,
+							.device_id = "c1",
+							.security_groups = sgs,
+							.qos_policy = qos },
+				   &p, err);
+}
+
+/* Security groups as a netconf names them: the project's own "web" and
+ * "default" (every project has one), one another project shares by name
+ * and by id; an ambiguous name is refused before any port is made. */
+static void test_security_groups(void **state)
+{
+	struct world w = { 0 };
+	struct os_auth_config auth;
+	struct backend *b = world_backend(&w, &auth, false, NULL);
+	_cleanup_free_ char *err = NULL;
+	_cleanup_json_ json_t *port = NULL, *g = NULL;
+
+	assert_int_equal(
+	    create_on_net_a(b, (const char *const[]){ "web", "default", "open", ID(15), NULL },
+			    NULL, NULL),
+	    0);
+	port = json_loads(w.posted, 0, NULL);
+	assert_non_null(port);
+	{
+		_cleanup_free_ char *sgs =
+		    json_dumps(json_object_get(port, "security_groups"), JSON_COMPACT);
+
+		assert_string_equal(
+		    sgs, "[\"" ID(12) "\",\"" ID(14) "\",\"" ID(15) "\",\"" ID(15) "\"]");
+	}
+	assert_int_equal(b->ops->sg_get(b, ID(15), &g, NULL), 0);
+	assert_string_equal(json_object_get_str(g, "name"), "open");
+
+	assert_int_equal(
+	    create_on_net_a(b, (const char *const[]){ "web", "dupsg", NULL }, NULL, &err),
+	    -ENOTUNIQ);
+	assert_non_null(strstr(err, "More than one security group exists with the name"));
+	assert_non_null(strstr(err, ID(16)));
+	assert_non_null(strstr(err, ID(17)));
+	assert_int_equal(atomic_load(&w.port_posts), 1);
+	world_free(&w, b, &auth);
+}
+
+/* A QoS policy by id (one another project shares) and by name; another
+ * project's private one is unknown; an ambiguous name is refused. */
+static void test_qos_policies(void **state)
+{
+	struct world w = { 0 };
+	struct os_auth_config auth;
+	struct backend *b = world_backend(&w, &auth, false, NULL);
+	_cleanup_free_ char *err = NULL, *err2 = NULL;
+	_cleanup_json_ json_t *port = NULL;
+
+	assert_int_equal(create_on_net_a(b, NULL, ID(21), NULL), 0);
+	port = json_loads(w.posted, 0, NULL);
+	assert_string_equal(json_object_get_str(port, "qos_policy_id"), ID(21));
+	assert_int_equal(create_on_net_a(b, NULL, "gold", NULL), 0);
+	assert_int_equal(create_on_net_a(b, NULL, "slow", &err2), -ESRCH);
+	assert_int_equal(create_on_net_a(b, NULL, "dupq", &err), -ENOTUNIQ);
+	assert_non_null(strstr(err, "More than one QoS policy exists with the name \"dupq\""));
+	assert_non_null(strstr(err, ID(22)));
+	assert_non_null(strstr(err, ID(23)));
+	assert_int_equal(atomic_load(&w.port_posts), 2);
+	world_free(&w, b, &auth);
+}
+
+/* [neutron_defaults] pod_subnet by id; a name two of the network's
+ * subnets have is refused. */
+static void test_pod_subnet(void **state)
+{
+	struct os_auth_config auth;
+	_cleanup_free_ char *err = NULL;
+	struct kuryr_network n;
+	struct world w = { 0 };
+	struct backend *b = world_backend(&w, &auth, false, ID(92));
+
+	assert_int_equal(b->ops->network_get(b, "two-pods", &n, NULL), 0);
+	assert_string_equal(n.subnet_id, ID(92));
+	assert_string_equal(n.cidr, "10.52.0.0/24");
+	world_free(&w, b, &auth);
+
+	w = (struct world){ 0 };
+	b = world_backend(&w, &auth, false, "pods");
+	assert_int_equal(b->ops->network_get(b, "two-pods", &n, &err), -ENOTUNIQ);
+	assert_non_null(strstr(err, ID(91)));
+	assert_non_null(strstr(err, ID(92)));
+	world_free(&w, b, &auth);
+}
+
+/* A trunk's name resolves in the project; a port name two ports have is
+ * refused. */
+static void test_trunk_and_port_names(void **state)
+{
+	struct world w = { 0 };
+	struct os_auth_config auth;
+	struct backend *b = world_backend(&w, &auth, false, NULL);
+	_cleanup_json_ json_t *t = NULL;
+	_cleanup_free_ char *err = NULL;
+	struct kuryr_port p;
+
+	assert_int_equal(b->ops->trunk_get(b, "vmtrunk", &t, NULL), 0);
+	assert_string_equal(json_object_get_str(t, "id"), ID(32));
+	assert_int_equal(b->ops->port_get(b, "twin", &p, &err), -ENOTUNIQ);
+	assert_non_null(strstr(err, ID(41)));
+	assert_non_null(strstr(err, ID(42)));
+	assert_int_equal(b->ops->port_get(b, ID(42), &p, NULL), 0);
+	assert_string_equal(p.name, ID(42));
+	world_free(&w, b, &auth);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +907,15 @@ int main(void)
 		cmocka_unit_test(test_tags_with_extension),
 		cmocka_unit_test(test_port_delete_unsure_is_not_gone),
 		cmocka_unit_test(test_port_on_another_bridge),
+		cmocka_unit_test(test_network_by_id),
+		cmocka_unit_test(test_name_like_uuid),
+		cmocka_unit_test(test_network_ambiguous),
+		cmocka_unit_test(test_network_other_projects),
+		cmocka_unit_test(test_network_other_projects_token_scope),
+		cmocka_unit_test(test_security_groups),
+		cmocka_unit_test(test_qos_policies),
+		cmocka_unit_test(test_pod_subnet),
+		cmocka_unit_test(test_trunk_and_port_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
