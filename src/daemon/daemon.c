@@ -121,14 +121,16 @@ static int backend_code(int r)
 }
 
 /* Undo whatever an attachment row says exists. Each step tolerates the
- * piece being gone already, so this is safe to repeat. */
-static int attachment_teardown(struct kuryrd *d, const struct attachment *a, char **reterr_msg)
+ * piece being gone already, so this is safe to repeat. @netns_fd: the
+ * container's netns as the DEL passed it (borrowed), -1 if none. */
+static int attachment_teardown(struct kuryrd *d, const struct attachment *a, int netns_fd,
+			       char **reterr_msg)
 {
 	int r;
 
 	/* A finished attachment on a pool entry hands the entry back. */
 	if (a->pooled && d->pool && a->state == ATTACH_DONE) {
-		r = pool_release(d->pool, a, reterr_msg);
+		r = pool_release(d->pool, a, netns_fd, reterr_msg);
 		if (r < 0)
 			return r;
 		return store_delete(d->store, a->container_id, a->ifname);
@@ -193,7 +195,7 @@ static bool janitor_pass(struct kuryrd *d)
 		pthread_mutex_lock(l);
 		if (store_get(d->store, rows[i].container_id, rows[i].ifname, &a) == 0 &&
 		    a.state != ATTACH_DONE && !a.pooled) {
-			if (attachment_teardown(d, &a, &err) < 0)
+			if (attachment_teardown(d, &a, -1, &err) < 0)
 				failed = true;
 			else
 				log_info("event=rollback-retried container=%.12s ifname=%s port=%s",
@@ -243,7 +245,8 @@ struct cni_req {
 	const char *version;
 	const char *cid;
 	const char *ifname;
-	const char *netns;
+	const char *netns; /* for logs and the store: never opened */
+	int netns_fd;	   /* the netns kuryr-cni passed (borrowed), -1: none */
 	const char *network;
 	json_t *conf;
 };
@@ -252,7 +255,7 @@ static json_t *parse_cni(json_t *req, struct cni_req *c)
 {
 	json_t *env = json_object_get(req, "env");
 
-	*c = (struct cni_req){ 0 };
+	*c = (struct cni_req){ .netns_fd = -1 };
 	c->op = json_object_get_str(req, "op");
 	c->conf = json_object_get(req, "config");
 	if (!json_is_object(c->conf))
@@ -495,7 +498,7 @@ static json_t *add_from_pool(struct kuryrd *d, const struct cni_req *c, const st
 	if (r < 0) {
 		/* Not recorded as done: give nothing out, destroy the entry. */
 		if (e->prewired)
-			(void)pool_release(d->pool, &a, NULL);
+			(void)pool_release(d->pool, &a, nsfd, NULL);
 		pool_destroy(d->pool, e);
 		store_delete(d->store, c->cid, c->ifname);
 		return error_reply(CNI_ERR_IO, "cannot record the attachment", strerror(-r));
@@ -507,7 +510,7 @@ static json_t *add_from_pool(struct kuryrd *d, const struct cni_req *c, const st
 static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 {
 	_cleanup_free_ char *err = NULL;
-	_cleanup_close_ int nsfd = -1;
+	const int nsfd = c->netns_fd;
 	struct attachment a = { 0 };
 	struct kuryr_network net;
 	struct kuryr_port port;
@@ -532,19 +535,13 @@ static json_t *add_locked(struct kuryrd *d, const struct cni_req *c)
 					   "container is already attached",
 					   "DEL the attachment before adding it again");
 		/* A failed ADD whose rollback could not finish: finish it. */
-		r = attachment_teardown(d, &a, &err);
+		r = attachment_teardown(d, &a, -1, &err);
 		if (r < 0)
 			return error_reply(CNI_ERR_TRY_AGAIN,
 					   "cannot roll back an earlier failed ADD", err);
 	}
 	if (strlen(c->netns) >= sizeof(a.netns))
 		return error_reply(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS", "path too long");
-	r = nl_netns_open(c->netns, &nsfd);
-	if (r == -ENOENT)
-		return error_reply(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS", "path does not exist");
-	if (r < 0)
-		return error_reply(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS",
-				   "not a network namespace");
 
 	/* Ports with fixed addresses never come from a pool; the others from
 	 * the pool of their network and project, groups and QoS policy. */
@@ -687,7 +684,7 @@ rollback:
 	{
 		_cleanup_free_ char *rerr = NULL;
 
-		if (attachment_teardown(d, &a, &rerr) < 0) {
+		if (attachment_teardown(d, &a, -1, &rerr) < 0) {
 			log_err("event=add-rollback-failed container=%.12s ifname=%s port=%s: %s",
 				c->cid, c->ifname, a.port, rerr ? rerr : "");
 			janitor_kick(d);
@@ -707,6 +704,9 @@ static json_t *handle_add(struct kuryrd *d, const struct cni_req *c)
 
 	if (!c->netns || !*c->netns)
 		return error_reply(CNI_ERR_INVALID_ENV, "CNI_NETNS is not set", NULL);
+	if (c->netns_fd < 0)
+		return error_reply(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS",
+				   "CNI_NETNS was not passed as a descriptor");
 	l = stripe(d, c->cid, c->ifname);
 	pthread_mutex_lock(l);
 	reply = add_locked(d, c);
@@ -720,7 +720,7 @@ static json_t *handle_add(struct kuryrd *d, const struct cni_req *c)
 	return reply;
 }
 
-static json_t *del_one(struct kuryrd *d, const char *cid, const char *ifname)
+static json_t *del_one(struct kuryrd *d, const char *cid, const char *ifname, int netns_fd)
 {
 	_cleanup_free_ char *err = NULL;
 	pthread_mutex_t *l = stripe(d, cid, ifname);
@@ -731,7 +731,7 @@ static json_t *del_one(struct kuryrd *d, const char *cid, const char *ifname)
 	pthread_mutex_lock(l);
 	r = store_get(d->store, cid, ifname, &a);
 	if (r == 0) {
-		r = attachment_teardown(d, &a, &err);
+		r = attachment_teardown(d, &a, netns_fd, &err);
 		if (r < 0)
 			reply = error_reply(CNI_ERR_TRY_AGAIN, "cannot remove the attachment", err);
 		else
@@ -746,7 +746,7 @@ static json_t *del_one(struct kuryrd *d, const char *cid, const char *ifname)
 static json_t *handle_del(struct kuryrd *d, const struct cni_req *c)
 {
 	/* DEL of something we never attached succeeds (CNI: idempotent). */
-	return del_one(d, c->cid, c->ifname) ?: ok_reply(NULL);
+	return del_one(d, c->cid, c->ifname, c->netns_fd) ?: ok_reply(NULL);
 }
 
 struct check_addr {
@@ -769,7 +769,7 @@ static int check_addr_cb(int family, const void *addr, uint8_t len, void *userda
 static json_t *handle_check(struct kuryrd *d, const struct cni_req *c)
 {
 	_cleanup_free_ char *err = NULL;
-	_cleanup_close_ int nsfd = -1;
+	const int nsfd = c->netns_fd;
 	struct nl_sock *ns = NULL;
 	struct nl_link_info li;
 	struct kuryr_port port;
@@ -779,12 +779,12 @@ static json_t *handle_check(struct kuryrd *d, const struct cni_req *c)
 	char mac[18];
 	int r;
 
+	if (nsfd < 0)
+		return error_reply(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS",
+				   "CNI_NETNS was not passed as a descriptor");
 	if (store_get(d->store, c->cid, c->ifname, &a) < 0 || a.state != ATTACH_DONE)
 		return error_reply(CNI_ERR_UNKNOWN_CONTAINER, "unknown container",
 				   "no attachment for this container and ifname");
-	r = nl_netns_open(c->netns, &nsfd);
-	if (r < 0)
-		return error_reply(CNI_ERR_UNKNOWN_CONTAINER, "container netns is gone", c->netns);
 	r = nl_sock_open_netns(nsfd, &ns);
 	if (r == 0)
 		r = nl_link_get(ns, c->ifname, &li);
@@ -857,7 +857,7 @@ static int gc_cb(const struct attachment *a, void *userdata)
 		    streq_ptr(json_object_get_str(v, "ifname"), a->ifname))
 			return 0;
 	}
-	reply = del_one(g->d, a->container_id, a->ifname);
+	reply = del_one(g->d, a->container_id, a->ifname, -1);
 	if (reply) {
 		if (!g->error)
 			g->error = reply;
@@ -1328,7 +1328,7 @@ static enum metric_op metric_op_of(const char *op)
 	return M_OTHER;
 }
 
-json_t *kuryrd_handle(struct kuryrd *d, json_t *req)
+json_t *kuryrd_handle(struct kuryrd *d, json_t *req, int netns_fd)
 {
 	const char *op = json_object_get_str(req, "op");
 	json_t *args = json_object_get(req, "args");
@@ -1342,6 +1342,15 @@ json_t *kuryrd_handle(struct kuryrd *d, json_t *req)
 		reply = parse_cni(req, &c);
 		if (!reply && !streq(op, "gc") && !streq(op, "status"))
 			reply = check_ids(&c);
+		if (!reply && !streq(op, "gc") && !streq(op, "status") && netns_fd >= 0) {
+			_cleanup_free_ char *err = NULL;
+
+			/* Checked once here; the verbs then trust it. */
+			if (cni_netns_check(netns_fd, &err) < 0)
+				reply = error_reply(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS", err);
+			else
+				c.netns_fd = netns_fd;
+		}
 		if (!reply) {
 			if (streq(op, "add"))
 				reply = handle_add(d, &c);
@@ -1389,18 +1398,50 @@ json_t *kuryrd_handle(struct kuryrd *d, json_t *req)
 
 /* ---- recovery ---- */
 
+/* Whether the container of a finished attachment is still there, told
+ * without opening its netns path (the runtime may have mounted it where
+ * kuryrd cannot see it): a veth's host end goes when the pod's netns is
+ * destroyed; a pre-wired stub stays in the holding netns, but the macvlan
+ * on it goes, and with it the promiscuity the macvlan held on the stub.
+ * When it cannot tell, it is: the runtime's DEL will come. */
+static bool attachment_alive(struct kuryrd *d, const struct attachment *a)
+{
+	bool prewired = a->pooled == 2;
+	_cleanup_free_ char *hold = NULL;
+	_cleanup_close_ int hold_fd = -1;
+	struct nl_sock *s = NULL;
+	struct nl_link_info li;
+	int r;
+
+	if (prewired) {
+		hold = strdup_printf("/run/netns/%s", d->cfg.holding_netns);
+		r = hold ? nl_netns_open(hold, &hold_fd) : -ENOMEM;
+		if (r == -ENOENT)
+			return false; /* the stubs went with it */
+		if (r == 0)
+			r = nl_sock_open_netns(hold_fd, &s);
+	} else
+		r = nl_sock_open(&s);
+	if (r == 0)
+		r = nl_link_get(s, prewired ? a->stub : a->host_ifname, &li);
+	nl_sock_free(s);
+	if (r == -ENODEV)
+		return false;
+	return r < 0 || !prewired || li.promiscuity > 0;
+}
+
 static int recover_cb(const struct attachment *a, void *userdata)
 {
 	struct kuryrd *d = userdata;
 	_cleanup_free_ char *err = NULL;
 	int r;
 
-	if (a->state == ATTACH_DONE && access(a->netns, F_OK) == 0)
+	if (a->state == ATTACH_DONE && attachment_alive(d, a))
 		return 0;
 	/* An ADD that never answered (the runtime saw a failure and will
 	 * retry), or a container whose netns is gone: roll it back. Pools do
 	 * not exist yet here, so a pool entry is destroyed, not returned. */
-	r = attachment_teardown(d, a, &err);
+	r = attachment_teardown(d, a, -1, &err);
 	if (r < 0) {
 		log_err("event=recover-failed container=%.12s ifname=%s port=%s: %s",
 			a->container_id, a->ifname, a->port, err ? err : strerror(-r));
@@ -1610,14 +1651,15 @@ static void *conn_thread(void *arg)
 	struct conn *c = arg;
 	_cleanup_free_ char *err = NULL;
 	_cleanup_json_ json_t *req = NULL, *reply = NULL;
+	_cleanup_close_ int netns_fd = -1;
 	int r;
 
-	r = proto_recv(c->fd, 5000, &req, &err);
+	r = proto_recv_fd(c->fd, 5000, &req, &netns_fd, &err);
 	if (r < 0)
 		reply = error_reply(CNI_ERR_DECODE, "cannot read the request",
 				    err ? err : strerror(-r));
 	else
-		reply = kuryrd_handle(c->d, req);
+		reply = kuryrd_handle(c->d, req, netns_fd);
 	r = proto_send(c->fd, reply);
 	if (r < 0)
 		log_warn("event=reply-failed error=\"%s\"", strerror(-r));

@@ -20,5 +20,7 @@ void kuryrd_free(struct kuryrd *d);
  * thread). 0 on a clean stop, -errno if the socket could not be set up. */
 int kuryrd_serve(struct kuryrd *d, char **reterr_msg);
 
-/* Answer one request (the protocol's JSON object); returns the reply. */
-json_t *kuryrd_handle(struct kuryrd *d, json_t *req);
+/* Answer one request (the protocol's JSON object); returns the reply.
+ * @netns_fd: the descriptor the request carried (CNI_NETNS for ADD, CHECK
+ * and DEL), -1 if none; borrowed, the caller closes it. */
+json_t *kuryrd_handle(struct kuryrd *d, json_t *req, int netns_fd);

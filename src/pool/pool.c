@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -788,7 +789,7 @@ int pool_attach(struct pool_mgr *m, const struct pool_entry *e, int netns_fd, co
 	return r;
 }
 
-int pool_release(struct pool_mgr *m, const struct attachment *a, char **reterr_msg)
+int pool_release(struct pool_mgr *m, const struct attachment *a, int netns_fd, char **reterr_msg)
 {
 	struct drain_job *j;
 	struct entry *e;
@@ -813,6 +814,13 @@ int pool_release(struct pool_mgr *m, const struct attachment *a, char **reterr_m
 		return 0;
 	}
 
+	if (pe.prewired && netns_fd < 0) {
+		/* The pod's macvlan is out of reach: its stub goes, which takes
+		 * the macvlan along (a macvlan dies with its lower device),
+		 * and so does the entry. */
+		pool_destroy(m, &pe);
+		return 0;
+	}
 	pool_note_user(m, a->port, "");
 	if (!pe.prewired) {
 		/* Port-only: the veth goes, the port stays. */
@@ -836,9 +844,16 @@ int pool_release(struct pool_mgr *m, const struct attachment *a, char **reterr_m
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
-	j->netns_fd = -1;
 	snprintf(j->port, sizeof(j->port), "%s", a->port);
-	if (nl_netns_open(a->netns, &j->netns_fd) == 0) {
+	/* The drain job outlives the request: its own descriptor. */
+	j->netns_fd = fcntl(netns_fd, F_DUPFD_CLOEXEC, 3);
+	if (j->netns_fd < 0) {
+		r = -errno;
+		set_errmsg(reterr_msg, "cannot keep the container netns: %s", strerror(errno));
+		free(j);
+		return r;
+	}
+	{
 		struct nl_sock *s = NULL;
 		struct nl_link_info li;
 		char mac[18];

@@ -93,10 +93,12 @@ int pool_attach(struct pool_mgr *m, const struct pool_entry *e, int netns_fd, co
 		char **reterr_msg);
 
 /* DEL of an attachment that holds a pool entry (row @a): the pod's device
- * is renamed and downed now and deleted in the background; then the entry
- * is ready again (or destroyed above ports_pool_max). A port-only entry's
- * veth is unplugged first. */
-int pool_release(struct pool_mgr *m, const struct attachment *a, char **reterr_msg);
+ * is renamed and downed now and deleted in the background, in @netns_fd
+ * (borrowed; the container's netns, never opened from a->netns); then the
+ * entry is ready again (or destroyed above ports_pool_max). A port-only
+ * entry's veth is unplugged first. A pre-wired entry released without a
+ * netns (-1) is destroyed, and the pod's device with its stub. */
+int pool_release(struct pool_mgr *m, const struct attachment *a, int netns_fd, char **reterr_msg);
 
 /* Fill pool @key (a network's name: its default pool) to ports_pool_min
  * now; returns when done. */
