@@ -20,6 +20,8 @@ PKGS=(
 	keystone python3-keystonemiddleware
 	# test: a real VM (QEMU, Debian's kernel) beside the containers (scripts/vm.sh)
 	qemu-system-x86 linux-image-amd64 cpio
+	# test: podman (CNI backend, crun) as a runtime in a mount namespace of its own
+	podman crun
 )
 
 missing=()

@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <sched.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/vfs.h>
 
 #include "cni.h"
 #include "macro.h"
@@ -79,6 +85,53 @@ int cni_container_id_check(const char *id, char **reterr_msg)
 			set_errmsg(reterr_msg, "CNI_CONTAINERID contains '%c'", *p);
 			return -EINVAL;
 		}
+	return 0;
+}
+
+int cni_netns_check(int fd, char **reterr_msg)
+{
+	struct statfs sfs;
+	int t;
+
+	if (fstatfs(fd, &sfs) < 0) {
+		int r = -errno;
+
+		set_errmsg(reterr_msg, "cannot tell what it is: %s", strerror(errno));
+		return r;
+	}
+	/* The filesystem first: the ioctl's number means something else to
+	 * whatever device file CNI_NETNS might name. */
+	t = sfs.f_type == NSFS_MAGIC ? ioctl(fd, NS_GET_NSTYPE) : -1;
+	if (t != CLONE_NEWNET) {
+		set_errmsg(reterr_msg, "not a network namespace");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cni_netns_open(const char *path, int *ret_fd, char **reterr_msg)
+{
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (!path || !*path) {
+		set_errmsg(reterr_msg, "CNI_NETNS is not set");
+		return -EINVAL;
+	}
+	/* O_NONBLOCK: a FIFO named there must not hang the runtime. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ENOENT)
+			set_errmsg(reterr_msg, "path does not exist");
+		else
+			set_errmsg(reterr_msg, "cannot open it: %s", strerror(errno));
+		return r;
+	}
+	r = cni_netns_check(fd, reterr_msg);
+	if (r < 0)
+		return r;
+	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
 

@@ -47,6 +47,17 @@ int cni_ifname_check(const char *name, char **reterr_msg);
 /* Check a container id: non-empty, [A-Za-z0-9_.-], up to 256 bytes. */
 int cni_container_id_check(const char *id, char **reterr_msg);
 
+/* Whether @fd is a network namespace (nsfs, NS_GET_NSTYPE is
+ * CLONE_NEWNET): 0, or -EINVAL (-errno if it cannot be asked) with "not a
+ * network namespace" in *reterr_msg. */
+int cni_netns_check(int fd, char **reterr_msg);
+
+/* Open the network namespace at @path (CNI_NETNS) for passing to kuryrd:
+ * 0 and an O_RDONLY|O_CLOEXEC fd in *ret_fd, or -errno with the reason in
+ * *reterr_msg ("path does not exist", "not a network namespace", ...);
+ * *ret_fd is untouched then. */
+int cni_netns_open(const char *path, int *ret_fd, char **reterr_msg);
+
 /* A CNI error object {"cniVersion", "code", "msg", "details"}. */
 json_t *cni_error_new(const char *cni_version, int code, const char *msg, const char *details);
 

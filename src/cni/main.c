@@ -2,7 +2,9 @@
 /* kuryr-cni: the CNI plugin. Validates its environment and netconf, hands
  * the request to kuryrd over its unix socket and prints what comes back.
  * No backend logic lives here; it links libc and jansson only, since the
- * runtime execs it once per container and verb. */
+ * runtime execs it once per container and verb. It opens CNI_NETNS itself
+ * and passes the descriptor along: the runtime may have mounted the netns
+ * in a mount namespace of its own, where kuryrd cannot see the path. */
 #include <stdio.h>
 
 #include "cni.h"
@@ -73,7 +75,8 @@ static char *read_stdin(size_t *ret_len)
 int main(int argc, char **argv)
 {
 	_cleanup_json_ json_t *req = NULL, *reply = NULL;
-	_cleanup_free_ char *in = NULL, *err = NULL;
+	_cleanup_free_ char *in = NULL, *err = NULL, *nserr = NULL;
+	_cleanup_close_ int nsfd = -1;
 	const struct cni_env env = {
 		.command = getenv("CNI_COMMAND"),
 		.container_id = getenv("CNI_CONTAINERID"),
@@ -123,7 +126,16 @@ int main(int argc, char **argv)
 	if (!sock)
 		sock = KURYR_DEFAULT_SOCKET;
 
-	r = proto_call(sock, req, REPLY_TIMEOUT_MS, &reply, &err);
+	/* DEL must succeed for a container that is gone: without a netns it
+	 * goes without a descriptor. */
+	if (streq(op, "add") || streq(op, "check") ||
+	    (streq(op, "del") && env.netns && *env.netns)) {
+		r = cni_netns_open(env.netns, &nsfd, &nserr);
+		if (r < 0 && !streq(op, "del"))
+			return fail(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS", nserr);
+	}
+
+	r = proto_call_fd(sock, req, nsfd, REPLY_TIMEOUT_MS, &reply, &err);
 	if (r < 0) {
 		if (streq(op, "status"))
 			return fail(CNI_ERR_NOT_AVAILABLE, "kuryrd is not available", err);

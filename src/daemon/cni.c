@@ -21,7 +21,6 @@
 #include "daemon-private.h"
 #include "json-util.h"
 #include "log.h"
-#include "nl/nl.h"
 #include "time-util.h"
 
 /* runtimeConfig "ips" and "mac" (CNI conventions) ask for fixed addresses. */
@@ -145,16 +144,15 @@ static json_t *add_result(const struct cni_req *c, const struct attachment *a, c
 	return reply_ok(r);
 }
 
-/* The pod's netns: the descriptor that came with the request. */
-static int pod_netns(const struct cni_req *c, int *ret_fd, bool *ret_opened)
+/* The pod's netns is the descriptor kuryr-cni passed with the request
+ * (the runtime may live in another mount namespace, where kuryrd could not
+ * open its path). */
+static json_t *need_netns(const struct cni_req *c)
 {
-	*ret_opened = false;
-	if (c->netns_fd >= 0) {
-		*ret_fd = c->netns_fd;
-		return 0;
-	}
-	*ret_opened = true;
-	return nl_netns_open(c->netns, ret_fd);
+	if (c->netns_fd < 0)
+		return reply_error(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS",
+				   "CNI_NETNS was not passed as a descriptor");
+	return NULL;
 }
 
 /* ---- ADD ---- */
@@ -163,7 +161,6 @@ struct add {
 	struct kuryrd *d;
 	const struct cni_req *c;
 	int netns_fd; /* the pod's */
-	int own_fd;   /* the same, when we opened it */
 	struct attachment a;
 	bool recorded; /* the row exists: roll back from it */
 	struct kuryr_network net;
@@ -240,7 +237,6 @@ static json_t *add_prepare(struct add *x)
 {
 	struct kuryrd *d = x->d;
 	const struct cni_req *c = x->c;
-	bool opened;
 	json_t *reply;
 	int r;
 
@@ -263,14 +259,6 @@ static json_t *add_prepare(struct add *x)
 	x->a = (struct attachment){ 0 };
 	if (strlen(c->netns) >= sizeof(x->a.netns))
 		return reply_error(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS", "path too long");
-	r = pod_netns(c, &x->netns_fd, &opened);
-	if (r == -ENOENT)
-		return reply_error(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS", "path does not exist");
-	if (r < 0)
-		return reply_error(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS",
-				   "not a network namespace");
-	if (opened)
-		x->own_fd = x->netns_fd;
 	/* Ports with fixed addresses never come from a pool; the others from
 	 * the pool of their network and project, groups and QoS policy. */
 	x->pooled = d->pool && !*x->want_ip && !*x->want_mac &&
@@ -511,19 +499,20 @@ static json_t *add_locked(struct add *x)
 
 json_t *cni_add(struct kuryrd *d, const struct cni_req *c)
 {
-	struct add x = { .d = d, .c = c, .netns_fd = -1, .own_fd = -1 };
+	struct add x = { .d = d, .c = c, .netns_fd = c->netns_fd };
 	pthread_mutex_t *l;
 	uint64_t t0 = now_us();
 	json_t *reply;
 
 	if (!c->netns || !*c->netns)
 		return reply_error(CNI_ERR_INVALID_ENV, "CNI_NETNS is not set", NULL);
+	reply = need_netns(c);
+	if (reply)
+		return reply;
 	l = kuryrd_stripe(d, c->cid, c->ifname);
 	pthread_mutex_lock(l);
 	reply = add_locked(&x);
 	pthread_mutex_unlock(l);
-	if (x.own_fd >= 0)
-		close(x.own_fd);
 	free(x.err);
 	metrics_observe_add(d, now_us() - t0);
 	return reply;
@@ -533,20 +522,14 @@ json_t *cni_add(struct kuryrd *d, const struct cni_req *c)
 
 json_t *cni_del(struct kuryrd *d, const struct cni_req *c)
 {
-	_cleanup_close_ int own = -1;
-	int fd = c->netns_fd;
-
-	/* DEL may come for a container whose netns is gone already. */
-	if (fd < 0 && c->netns && *c->netns && nl_netns_open(c->netns, &own) == 0)
-		fd = own;
-	/* DEL of something we never attached succeeds (CNI: idempotent). */
-	return attachment_del(d, c->cid, c->ifname, fd) ?: reply_ok(NULL);
+	/* DEL may come without a netns (the container is gone), and DEL of
+	 * something we never attached succeeds (CNI: idempotent). */
+	return attachment_del(d, c->cid, c->ifname, c->netns_fd) ?: reply_ok(NULL);
 }
 
 json_t *cni_check(struct kuryrd *d, const struct cni_req *c)
 {
 	_cleanup_free_ char *err = NULL;
-	_cleanup_close_ int own = -1;
 	struct kuryr_network net;
 	struct kuryr_port port, bport;
 	struct binding_state st;
@@ -554,22 +537,19 @@ json_t *cni_check(struct kuryrd *d, const struct cni_req *c)
 	struct attachment a;
 	struct binding *drv;
 	json_t *prev, *ips;
-	bool opened;
-	int fd, r;
+	int r;
 
+	prev = need_netns(c);
+	if (prev)
+		return prev;
 	if (store_get(d->store, c->cid, c->ifname, &a) < 0 || a.state != ATTACH_DONE)
 		return reply_error(CNI_ERR_UNKNOWN_CONTAINER, "unknown container",
 				   "no attachment for this container and ifname");
-	r = pod_netns(c, &fd, &opened);
-	if (r < 0)
-		return reply_error(CNI_ERR_UNKNOWN_CONTAINER, "container netns is gone", c->netns);
-	if (opened)
-		own = fd;
 	drv = kuryrd_binding(d, a.binding);
 	if (!drv)
 		return reply_error(KURYR_ERR_DATAPATH, "cannot check the attachment",
 				   "its binding driver is not on this node");
-	attachment_binding(&a, fd, &port, &net, &req, &st);
+	attachment_binding(&a, c->netns_fd, &port, &net, &req, &st);
 	r = binding_check(drv, &req, &st, &err);
 	if (r == -ENODEV)
 		return reply_error(KURYR_ERR_DATAPATH, "interface missing in the container", err);

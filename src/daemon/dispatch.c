@@ -100,6 +100,17 @@ static json_t *check_ids(const struct cni_req *c)
 	return NULL;
 }
 
+/* A descriptor that came with the request is checked once, here: kuryrd
+ * does all namespace work on it and never opens a path a caller gave. */
+static json_t *check_netns(const struct cni_req *c)
+{
+	_cleanup_free_ char *err = NULL;
+
+	if (c->netns_fd >= 0 && cni_netns_check(c->netns_fd, &err) < 0)
+		return reply_error(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS", err);
+	return NULL;
+}
+
 struct cni_op {
 	const char *name;
 	json_t *(*handle)(struct kuryrd *d, const struct cni_req *c);
@@ -166,6 +177,8 @@ json_t *kuryrd_handle(struct kuryrd *d, json_t *req, int netns_fd)
 		reply = parse_cni(req, netns_fd, &c);
 		if (!reply && o->per_container)
 			reply = check_ids(&c);
+		if (!reply && o->per_container)
+			reply = check_netns(&c);
 		if (!reply)
 			reply = o->handle(d, &c);
 		metrics_count_request(d, o->metric, json_object_get(reply, "error") != NULL);

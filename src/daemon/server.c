@@ -25,14 +25,15 @@ static void *conn_thread(void *arg)
 	struct conn *c = arg;
 	_cleanup_free_ char *err = NULL;
 	_cleanup_json_ json_t *req = NULL, *reply = NULL;
+	_cleanup_close_ int netns_fd = -1;
 	int r;
 
-	r = proto_recv(c->fd, 5000, &req, &err);
+	r = proto_recv_fd(c->fd, 5000, &req, &netns_fd, &err);
 	if (r < 0)
 		reply = reply_error(CNI_ERR_DECODE, "cannot read the request",
 				    err ? err : strerror(-r));
 	else
-		reply = kuryrd_handle(c->d, req, -1);
+		reply = kuryrd_handle(c->d, req, netns_fd);
 	r = proto_send(c->fd, reply);
 	if (r < 0)
 		log_warn("event=reply-failed error=\"%s\"", strerror(-r));

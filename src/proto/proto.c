@@ -24,7 +24,18 @@ int proto_connect(const char *path)
 
 int proto_send(int fd, const json_t *msg)
 {
+	return proto_send_fd(fd, msg, -1);
+}
+
+int proto_send_fd(int fd, const json_t *msg, int pass_fd)
+{
 	_cleanup_free_ char *s = json_dumps(msg, JSON_COMPACT);
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl = { 0 };
+	struct iovec iov;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	size_t len;
 	ssize_t n;
 
@@ -33,38 +44,35 @@ int proto_send(int fd, const json_t *msg)
 	len = strlen(s);
 	if (len > PROTO_MSG_MAX)
 		return -EMSGSIZE;
-	n = send(fd, s, len, MSG_NOSIGNAL);
+	iov = (struct iovec){ .iov_base = s, .iov_len = len };
+	if (pass_fd >= 0) {
+		struct cmsghdr *c;
+
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	}
+	n = sendmsg(fd, &mh, MSG_NOSIGNAL);
 	if (n < 0)
 		return -errno;
 	return (size_t)n == len ? 0 : -EIO;
 }
 
-int proto_recv(int fd, int timeout_ms, json_t **ret, char **reterr_msg)
+/* Room for more descriptors than a message may carry, so one with too many
+ * is seen as such instead of being cut to what fits (the kernel closes the
+ * rest and only sets MSG_CTRUNC). */
+#define PROTO_FDS_ROOM 4
+
+static int parse_object(const char *buf, size_t len, json_t **ret, char **reterr_msg)
 {
-	_cleanup_free_ char *buf = malloc(PROTO_MSG_MAX + 1);
-	struct pollfd p = { .fd = fd, .events = POLLIN };
 	json_error_t jerr;
 	json_t *o;
-	ssize_t n;
-	int r;
 
-	if (!buf)
-		return -ENOMEM;
-	do
-		r = poll(&p, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -errno;
-	if (r == 0)
-		return -ETIMEDOUT;
-	n = recv(fd, buf, PROTO_MSG_MAX + 1, MSG_TRUNC);
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -ECONNRESET;
-	if (n > PROTO_MSG_MAX)
-		return -EMSGSIZE;
-	o = json_loadb(buf, (size_t)n, 0, &jerr);
+	o = json_loadb(buf, len, 0, &jerr);
 	if (!o) {
 		set_errmsg(reterr_msg, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
 		return -EBADMSG;
@@ -78,8 +86,83 @@ int proto_recv(int fd, int timeout_ms, json_t **ret, char **reterr_msg)
 	return 0;
 }
 
+int proto_recv(int fd, int timeout_ms, json_t **ret, char **reterr_msg)
+{
+	_cleanup_close_ int passed = -1;
+
+	return proto_recv_fd(fd, timeout_ms, ret, &passed, reterr_msg);
+}
+
+int proto_recv_fd(int fd, int timeout_ms, json_t **ret, int *ret_fd, char **reterr_msg)
+{
+	_cleanup_free_ char *buf = malloc(PROTO_MSG_MAX + 1);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(PROTO_FDS_ROOM * sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = PROTO_MSG_MAX + 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctl.buf,
+		.msg_controllen = sizeof(ctl.buf),
+	};
+	int fds[PROTO_FDS_ROOM];
+	size_t n_fds = 0;
+	json_t *o = NULL;
+	ssize_t n;
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -ETIMEDOUT;
+	n = recvmsg(fd, &mh, MSG_TRUNC | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return -errno;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		size_t k;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k && n_fds < PROTO_FDS_ROOM; i++)
+			memcpy(&fds[n_fds++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+	}
+
+	if (n == 0)
+		r = -ECONNRESET;
+	else if (n > PROTO_MSG_MAX)
+		r = -EMSGSIZE;
+	else if (n_fds > 1 || (mh.msg_flags & MSG_CTRUNC)) {
+		set_errmsg(reterr_msg, "message carries more than one file descriptor");
+		r = -EBADMSG;
+	} else
+		r = parse_object(buf, (size_t)n, &o, reterr_msg);
+	if (r < 0) {
+		for (size_t i = 0; i < n_fds; i++)
+			close(fds[i]);
+		return r;
+	}
+	*ret = o;
+	*ret_fd = n_fds ? fds[0] : -1;
+	return 0;
+}
+
 int proto_call(const char *path, const json_t *req, int timeout_ms, json_t **ret_reply,
 	       char **reterr_msg)
+{
+	return proto_call_fd(path, req, -1, timeout_ms, ret_reply, reterr_msg);
+}
+
+int proto_call_fd(const char *path, const json_t *req, int pass_fd, int timeout_ms,
+		  json_t **ret_reply, char **reterr_msg)
 {
 	_cleanup_close_ int fd = proto_connect(path);
 	int r;
@@ -88,7 +171,7 @@ int proto_call(const char *path, const json_t *req, int timeout_ms, json_t **ret
 		set_errmsg(reterr_msg, "cannot connect to kuryrd at %s: %s", path, strerror(-fd));
 		return fd;
 	}
-	r = proto_send(fd, req);
+	r = proto_send_fd(fd, req, pass_fd);
 	if (r < 0) {
 		set_errmsg(reterr_msg, "cannot send to kuryrd at %s: %s", path, strerror(-r));
 		return r;

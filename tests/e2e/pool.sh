@@ -171,6 +171,10 @@ cni ADD "$P-gone" eth0 "$NSPATH" "$C"
 gone_port=$(store_sql "select port from attachments where container_id='$P-gone'")
 stop_kuryrd KILL
 ip netns del "$P-gone"
+# The kernel destroys a netns asynchronously; recovery tells the container
+# is gone by the macvlan having left its stub (promiscuity back to 0).
+wait_for "the vanished netns is destroyed, its macvlan with it" \
+	"ip -n $HOLD -d -j link show ks$(echo "$gone_port" | tr -d - | cut -c1-12) | python3 -c 'import json,sys; print(json.load(sys.stdin)[0][\"promiscuity\"])'" 0
 start_kuryrd
 check_eq "restart: the row of a vanished netns is gone" 0 "$(store_sql 'select count(*) from attachments')"
 check_eq "restart: its entry is destroyed, not reused" "" "$(pool_lsps | grep "$gone_port")"

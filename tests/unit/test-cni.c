@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Tests for the CNI spec helpers: version handling, CNI_IFNAME and
- * CNI_CONTAINERID validation, error objects and the ADD result as each
- * supported cniVersion shapes it. */
+ * CNI_CONTAINERID validation, opening CNI_NETNS, error objects and the ADD
+ * result as each supported cniVersion shapes it. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -443,6 +445,90 @@ static void test_result_dns_copied(void **state)
 	assert_string_equal(json_object_get_str(dns, "domain"), "cluster.local");
 }
 
+/* ---- CNI_NETNS ---- */
+
+static void test_netns_open_ok(void **state)
+{
+	_cleanup_free_ char *msg = NULL;
+	_cleanup_close_ int fd = -1;
+	struct stat want, got;
+
+	/* The netns this test runs in, by identity. */
+	assert_int_equal(cni_netns_open("/proc/self/ns/net", &fd, &msg), 0);
+	assert_null(msg);
+	assert_true(fd >= 0);
+	assert_int_equal(stat("/proc/self/ns/net", &want), 0);
+	assert_int_equal(fstat(fd, &got), 0);
+	assert_int_equal(want.st_dev, got.st_dev);
+	assert_int_equal(want.st_ino, got.st_ino);
+	/* Not inherited by anything kuryr-cni might exec. */
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(cni_netns_check(fd, &msg), 0);
+	assert_null(msg);
+}
+
+/* cni_netns_open(@path) fails with @err and a message containing @want,
+ * leaving the out-parameter alone. */
+static void expect_netns_fail(const char *path, int err, const char *want)
+{
+	_cleanup_free_ char *msg = NULL;
+	int fd = 1234;
+
+	assert_int_equal(cni_netns_open(path, &fd, &msg), err);
+	assert_int_equal(fd, 1234);
+	assert_non_null(msg);
+	if (!strstr(msg, want))
+		fail_msg("%s: message \"%s\" lacks \"%s\"", path ? path : "(null)", msg, want);
+}
+
+static void test_netns_open_bad(void **state)
+{
+	char dir[] = "/tmp/kuryr-test-cni-XXXXXX", path[64];
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	expect_netns_fail(path, -ENOENT, "path does not exist");
+
+	/* A regular file, as a runtime's stale path might be. */
+	snprintf(path, sizeof(path), "%s/file", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	expect_netns_fail(path, -EINVAL, "not a network namespace");
+	assert_int_equal(unlink(path), 0);
+
+	/* A FIFO: refused, without waiting for a writer. */
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	expect_netns_fail(path, -EINVAL, "not a network namespace");
+	assert_int_equal(unlink(path), 0);
+
+	/* A directory, and namespaces of other kinds (nsfs, not CLONE_NEWNET). */
+	expect_netns_fail(dir, -EINVAL, "not a network namespace");
+	assert_int_equal(rmdir(dir), 0);
+	expect_netns_fail("/proc/self/ns/mnt", -EINVAL, "not a network namespace");
+	expect_netns_fail("/proc/self/ns/uts", -EINVAL, "not a network namespace");
+
+	expect_netns_fail("", -EINVAL, "not set");
+	expect_netns_fail(NULL, -EINVAL, "not set");
+}
+
+static void test_netns_check_fd(void **state)
+{
+	_cleanup_free_ char *msg = NULL;
+	int p[2];
+
+	/* What kuryrd checks on a descriptor it was passed. */
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(cni_netns_check(p[0], &msg), -EINVAL);
+	assert_non_null(msg);
+	assert_string_equal(msg, "not a network namespace");
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(cni_netns_check(p[0], NULL), -EBADF);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,7 +541,8 @@ int main(void)
 		cmocka_unit_test(test_result_040_v6),	   cmocka_unit_test(test_result_100),
 		cmocka_unit_test(test_result_110),	   cmocka_unit_test(test_result_110_v6),
 		cmocka_unit_test(test_result_110_no_mtu),  cmocka_unit_test(test_result_no_gateway),
-		cmocka_unit_test(test_result_dns_copied),
+		cmocka_unit_test(test_result_dns_copied),  cmocka_unit_test(test_netns_open_ok),
+		cmocka_unit_test(test_netns_open_bad),	   cmocka_unit_test(test_netns_check_fd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

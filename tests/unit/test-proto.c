@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Tests for the kuryrd request/reply protocol: send/recv over a
  * SOCK_SEQPACKET socketpair (round trip, boundaries, size limit, timeout,
- * EOF, malformed input), and proto_call against a small listener on
- * /tmp/kuryr-test-proto-XXXXXX/sock run in a thread, scripted per test. */
+ * EOF, malformed input, a passed descriptor), and proto_call against a
+ * small listener on /tmp/kuryr-test-proto-XXXXXX/sock run in a thread,
+ * scripted per test. */
+#include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -311,6 +313,194 @@ static void test_send_to_closed_peer(void **state)
 	assert_int_equal(proto_send(f->fd[0], a), -EPIPE);
 }
 
+/* ---- a passed descriptor ---- */
+
+/* Send @s with the descriptors @fds attached, bypassing proto_send_fd(). */
+static void send_raw_fds(int sock, const char *s, size_t len, const int *fds, size_t n)
+{
+	char ctl[CMSG_SPACE(16 * sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = (void *)s, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl,
+			     .msg_controllen = CMSG_SPACE(n * sizeof(int)) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	assert_true(n >= 1 && n <= 16);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+	assert_int_equal(sendmsg(sock, &mh, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* A pipe whose write end is only in flight: once the receiver has closed
+ * every copy it got, the read end sees EOF. */
+static int pipe_in_flight(int sock, const char *s, size_t len, size_t copies)
+{
+	int p[2], fds[16];
+
+	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	for (size_t i = 0; i < copies; i++)
+		fds[i] = p[1];
+	send_raw_fds(sock, s, len, fds, copies);
+	close(p[1]);
+	return p[0];
+}
+
+/* Every copy of the write end is closed (EOF), rather than one still open
+ * somewhere in this process (EAGAIN). */
+static void assert_all_closed(int rd)
+{
+	char c;
+
+	assert_int_equal(read(rd, &c, 1), 0);
+	close(rd);
+}
+
+static void test_fd_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_json_ json_t *req =
+	    json_pack("{s:s, s:{s:s}}", "op", "add", "env", "CNI_NETNS", "/run/netns/elsewhere");
+	_cleanup_json_ json_t *got = NULL;
+	_cleanup_close_ int file = -1, passed = -1;
+	struct stat a, b;
+	char path[128];
+	int p[2];
+	char c;
+
+	/* A file by identity: the same inode on the same device. */
+	snprintf(path, sizeof(path), "%s/file", f->dir);
+	file = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(file >= 0);
+	assert_int_equal(proto_send_fd(f->fd[0], req, file), 0);
+	assert_int_equal(proto_recv_fd(f->fd[1], REPLY_TIMEOUT_MS, &got, &passed, NULL), 0);
+	assert_true(json_equal(req, got));
+	assert_true(passed >= 0);
+	assert_int_not_equal(passed, file);
+	assert_int_equal(fstat(file, &a), 0);
+	assert_int_equal(fstat(passed, &b), 0);
+	assert_int_equal(a.st_dev, b.st_dev);
+	assert_int_equal(a.st_ino, b.st_ino);
+	/* MSG_CMSG_CLOEXEC: it does not leak into what kuryrd execs. */
+	assert_true(fcntl(passed, F_GETFD) & FD_CLOEXEC);
+	closep(&passed);
+	passed = -1;
+	json_decref(TAKE_PTR(got));
+
+	/* It works as the sender's: a pipe's write end, written through. */
+	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	assert_int_equal(proto_send_fd(f->fd[0], req, p[1]), 0);
+	close(p[1]);
+	assert_int_equal(proto_recv_fd(f->fd[1], REPLY_TIMEOUT_MS, &got, &passed, NULL), 0);
+	assert_int_equal(write(passed, "x", 1), 1);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	assert_int_equal(c, 'x');
+	closep(&passed);
+	passed = -1;
+	assert_all_closed(p[0]);
+}
+
+static void test_fd_none(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_json_ json_t *req = json_pack("{s:s}", "op", "del"), *got = NULL;
+	int passed = 1234;
+
+	/* Neither way of sending without one carries one. */
+	assert_int_equal(proto_send(f->fd[0], req), 0);
+	assert_int_equal(proto_recv_fd(f->fd[1], REPLY_TIMEOUT_MS, &got, &passed, NULL), 0);
+	assert_int_equal(passed, -1);
+	json_decref(TAKE_PTR(got));
+	passed = 1234;
+	assert_int_equal(proto_send_fd(f->fd[0], req, -1), 0);
+	assert_int_equal(proto_recv_fd(f->fd[1], REPLY_TIMEOUT_MS, &got, &passed, NULL), 0);
+	assert_int_equal(passed, -1);
+	assert_true(json_equal(req, got));
+}
+
+static void test_fd_too_many(void **state)
+{
+	static const size_t counts[] = { 2, 4, 5, 16 };
+	struct fixture *f = *state;
+
+	/* Refused whole, never cut to the first: a request is either what
+	 * kuryr-cni sends or not ours to guess at. Every copy is closed,
+	 * also those beyond what the receiver has room for. */
+	for (size_t i = 0; i < ELEMENTSOF(counts); i++) {
+		json_t *sentinel = (json_t *)0x1, *got = sentinel;
+		_cleanup_free_ char *msg = NULL;
+		int passed = 1234, rd;
+
+		rd = pipe_in_flight(f->fd[0], "{\"op\":\"add\"}", 13, counts[i]);
+		assert_int_equal(proto_recv_fd(f->fd[1], REPLY_TIMEOUT_MS, &got, &passed, &msg),
+				 -EBADMSG);
+		assert_ptr_equal(got, sentinel);
+		assert_int_equal(passed, 1234);
+		assert_non_null(msg);
+		if (!strstr(msg, "descriptor"))
+			fail_msg("%zu fds: message \"%s\" does not say what is wrong", counts[i],
+				 msg);
+		assert_all_closed(rd);
+	}
+
+	/* The socket is still usable. */
+	send_raw(f->fd[0], "{}", 2);
+	{
+		_cleanup_json_ json_t *got = NULL;
+		int passed = 1234;
+
+		assert_int_equal(proto_recv_fd(f->fd[1], REPLY_TIMEOUT_MS, &got, &passed, NULL), 0);
+		assert_int_equal(passed, -1);
+	}
+}
+
+static void test_fd_bad_message(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *big = malloc(PROTO_MSG_MAX + 1);
+	int sndbuf = 4 * PROTO_MSG_MAX;
+	json_t *sentinel = (json_t *)0x1, *got = sentinel;
+	int passed = 1234, rd;
+
+	/* Truncated (over the limit): the descriptor is closed too. */
+	assert_non_null(big);
+	memset(big, ' ', PROTO_MSG_MAX + 1);
+	big[0] = '{';
+	big[PROTO_MSG_MAX] = '}';
+	assert_int_equal(setsockopt(f->fd[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+	rd = pipe_in_flight(f->fd[0], big, PROTO_MSG_MAX + 1, 1);
+	assert_int_equal(proto_recv_fd(f->fd[1], REPLY_TIMEOUT_MS, &got, &passed, NULL), -EMSGSIZE);
+	assert_ptr_equal(got, sentinel);
+	assert_int_equal(passed, 1234);
+	assert_all_closed(rd);
+
+	/* Not JSON, and JSON that is not an object. */
+	rd = pipe_in_flight(f->fd[0], "hello", 5, 1);
+	assert_int_equal(proto_recv_fd(f->fd[1], REPLY_TIMEOUT_MS, &got, &passed, NULL), -EBADMSG);
+	assert_int_equal(passed, 1234);
+	assert_all_closed(rd);
+	rd = pipe_in_flight(f->fd[0], "[1]", 3, 1);
+	assert_int_equal(proto_recv_fd(f->fd[1], REPLY_TIMEOUT_MS, &got, &passed, NULL), -EBADMSG);
+	assert_int_equal(passed, 1234);
+	assert_ptr_equal(got, sentinel);
+	assert_all_closed(rd);
+}
+
+static void test_fd_unwanted(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_json_ json_t *got = NULL;
+	int rd;
+
+	/* proto_recv() takes the message and closes what came with it. */
+	rd = pipe_in_flight(f->fd[0], "{\"result\":null}", 15, 1);
+	assert_int_equal(proto_recv(f->fd[1], REPLY_TIMEOUT_MS, &got, NULL), 0);
+	assert_true(json_is_null(json_object_get(got, "result")));
+	assert_all_closed(rd);
+}
+
 /* ---- connect / call ---- */
 
 enum server_mode {
@@ -318,6 +508,7 @@ enum server_mode {
 	SERVER_CLOSE,	/* read the request, close without a reply */
 	SERVER_GARBAGE, /* reply with bytes that are not JSON */
 	SERVER_SILENT,	/* read the request, wait for the client to go */
+	SERVER_FD,	/* reply {"result": {"dev", "ino"}} of the passed fd, or null */
 };
 
 struct server {
@@ -331,6 +522,7 @@ static void *server_main(void *arg)
 {
 	struct server *s = arg;
 	_cleanup_close_ int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	_cleanup_close_ int passed = -1;
 	_cleanup_json_ json_t *req = NULL, *reply = NULL;
 	char buf[64];
 	int r;
@@ -339,12 +531,27 @@ static void *server_main(void *arg)
 		s->error = errno;
 		return NULL;
 	}
-	r = proto_recv(fd, REPLY_TIMEOUT_MS, &req, NULL);
+	r = proto_recv_fd(fd, REPLY_TIMEOUT_MS, &req, &passed, NULL);
 	if (r < 0) {
 		s->error = -r;
 		return NULL;
 	}
 	switch (s->mode) {
+	case SERVER_FD: {
+		struct stat st;
+
+		if (passed >= 0 && fstat(passed, &st) < 0) {
+			s->error = errno;
+			break;
+		}
+		reply = passed < 0 ? json_pack("{s:n}", "result")
+				   : json_pack("{s:{s:I, s:I}}", "result", "dev",
+					       (json_int_t)st.st_dev, "ino", (json_int_t)st.st_ino);
+		r = proto_send(fd, reply);
+		if (r < 0)
+			s->error = -r;
+		break;
+	}
 	case SERVER_ECHO:
 		reply = json_pack("{s:O}", "result", req);
 		r = proto_send(fd, reply);
@@ -454,6 +661,35 @@ static void test_call_echo(void **state)
 	assert_non_null(reply);
 	assert_int_equal(json_object_size(reply), 1);
 	assert_true(json_equal(json_object_get(reply, "result"), req));
+}
+
+static void test_call_fd(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_json_ json_t *req = json_pack("{s:s}", "op", "check");
+	_cleanup_json_ json_t *reply = NULL, *none = NULL;
+	_cleanup_close_ int ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	struct server s;
+	struct stat st;
+	json_t *res;
+
+	assert_true(ns >= 0);
+	assert_int_equal(fstat(ns, &st), 0);
+	server_start(&s, f->path, SERVER_FD);
+	assert_int_equal(proto_call_fd(f->path, req, ns, REPLY_TIMEOUT_MS, &reply, NULL), 0);
+	server_stop(&s);
+	res = json_object_get(reply, "result");
+	assert_int_equal(json_integer_value(json_object_get(res, "dev")), (json_int_t)st.st_dev);
+	assert_int_equal(json_integer_value(json_object_get(res, "ino")), (json_int_t)st.st_ino);
+	/* Borrowed: still ours. */
+	assert_true(fcntl(ns, F_GETFD) >= 0);
+
+	/* proto_call() sends none (kuryrctl). */
+	assert_int_equal(unlink(f->path), 0);
+	server_start(&s, f->path, SERVER_FD);
+	assert_int_equal(proto_call(f->path, req, REPLY_TIMEOUT_MS, &none, NULL), 0);
+	server_stop(&s);
+	assert_true(json_is_null(json_object_get(none, "result")));
 }
 
 static void test_call_no_reply(void **state)
@@ -587,10 +823,16 @@ int main(void)
 		T(test_size_limit),
 		T(test_recv_oversize),
 		T(test_send_to_closed_peer),
+		T(test_fd_round_trip),
+		T(test_fd_none),
+		T(test_fd_too_many),
+		T(test_fd_bad_message),
+		T(test_fd_unwanted),
 		T(test_connect_errors),
 		T(test_call_no_socket),
 		T(test_call_stale_socket),
 		T(test_call_echo),
+		T(test_call_fd),
 		T(test_call_no_reply),
 		T(test_call_timeout),
 		T(test_call_garbage_reply),
