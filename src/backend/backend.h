@@ -194,6 +194,8 @@ struct backend_ops {
 	int (*qos_delete)(struct backend *b, const char *qos, char **reterr_msg);
 	/* true while the backend connection is usable. */
 	bool (*connected)(struct backend *b);
+	/* Where the backend is, for people ("nb=unix:...", "neutron=URL"). */
+	const char *(*describe)(struct backend *b);
 	/* Prometheus text about the backend's client; may be NULL. */
 	void (*write_metrics)(struct backend *b, FILE *f);
 	void (*free)(struct backend *b);
@@ -205,41 +207,48 @@ struct backend {
 
 #define KURYR_DEFAULT_MTU 1442
 
-/* Backend "ovn": @nb_connection is "unix:PATH" or "tcp:IP:PORT". Connects
- * at once; fails if OVN NB is unreachable. */
-int backend_ovn_new(const char *nb_connection, struct backend **ret, char **reterr_msg);
+/* The backends kuryrd can run, chosen by [DEFAULT] backend.
+ *
+ * Writing a backend: implement struct backend_ops in backend/NAME.c
+ * (declaring in ops.caps what it has beyond networks and ports), and
+ * describe it with a struct backend_driver: the kuryr.conf sections it
+ * owns and how to read them into a config object of its own, how to make
+ * the backend from that, and the optional hooks; then add it to
+ * backend_drivers[] in backend.c. The daemon knows nothing else of it. */
 
-struct os_auth_config;
-
-struct neutron_opts {
-	/* Keystone credentials or noauth, and the endpoint (kept by the
-	 * caller for the backend's lifetime). */
-	const struct os_auth_config *auth;
-	/* [neutron_defaults] project: the project_id of ports and networks;
-	 * "" = the token's project (without Keystone: "kuryr"). */
-	const char *project;
-	const char *host; /* binding:host_id */
-	int timeout_ms;	  /* per request */
-	int max_concurrent;
-	/* [neutron_defaults]: the subnet ports take their address from
-	 * ("": the network's first IPv4 subnet), their security groups
-	 * (NULL: Neutron's default group) and QoS policy ("": none). Names
-	 * or ids. */
-	const char *pod_subnet;
-	const char *const *security_groups;
-	const char *qos_policy;
-	const char *bridge; /* the node's OVS bridge, to check vif_details against */
-	/* [neutron_defaults] resource_tags: on everything created; listings
-	 * of kuryr's ports ask for them. NULL: none. */
-	const char *const *resource_tags;
+/* What every backend gets from the node. */
+struct backend_env {
+	const char *host;   /* this node: binding:host_id, pool ports' owner */
+	const char *bridge; /* the node's OVS bridge */
 };
 
-/* Backend "neutron": Neutron API v2.0, found in Keystone's catalog or at
- * auth->endpoint_override. Does not contact anything yet. */
-int backend_neutron_new(const struct neutron_opts *o, struct backend **ret, char **reterr_msg);
-/* Authenticate now: -EACCES if Keystone refuses the credentials. Also
- * learns, off the ADD path, whether port creates can carry tags. */
-int backend_neutron_login(struct backend *b, char **reterr_msg);
+struct backend_driver {
+	const char *name;
+	/* The kuryr.conf sections it reads, NULL-terminated. */
+	const char *const *sections;
+	/* Its configuration: the defaults; one key of its sections (0,
+	 * -ENOENT an unknown key, -EINVAL a bad value, with *reterr_msg set
+	 * when the value must not be shown, e.g. a password; -ENOMEM); done
+	 * reading the files, for this backend only (may be NULL); free. */
+	int (*config_new)(void **ret);
+	int (*config_set)(void *cfg, const char *section, const char *key, const char *value,
+			  char **reterr_msg);
+	int (*config_finish)(void *cfg, char **reterr_msg);
+	void (*config_free)(void *cfg);
+	/* The OVS bridge its config names for its ports, or NULL: the node's
+	 * [ovs] bridge. May be NULL. */
+	const char *(*config_bridge)(const void *cfg);
+	/* Make the backend (@cfg stays the caller's for its lifetime). */
+	int (*new)(const void *cfg, const struct backend_env *env, struct backend **ret,
+		   char **reterr_msg);
+	/* Before kuryrd serves (may be NULL): Neutron logs in. -EACCES stops
+	 * kuryrd; other failures are logged and retried at the first use. */
+	int (*start)(struct backend *b, char **reterr_msg);
+};
+
+/* NULL-terminated; and one by name (NULL if none). */
+extern const struct backend_driver *const backend_drivers[];
+const struct backend_driver *backend_driver_find(const char *name);
 
 static inline void backend_free(struct backend *b)
 {

@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "backend.h"
+#include "neutron.h"
 #include "json-util.h"
 #include "openstack/session.h"
 #include "time-util.h"
@@ -31,6 +31,7 @@
 struct neutron_backend {
 	struct backend base;
 	struct os_session *s;
+	char *where;   /* "neutron=URL" or "keystone=URL" */
 	char *project; /* sent as project_id (without Keystone: required) */
 	char *host;
 	int timeout_ms;
@@ -1366,6 +1367,11 @@ static bool neutron_connected(struct backend *b)
 	return api(nb, "GET", "/networks?limit=1&fields=id", NULL, &res, NULL) == 0;
 }
 
+static const char *neutron_describe(struct backend *b)
+{
+	return to_neutron(b)->where;
+}
+
 static void neutron_free(struct backend *b)
 {
 	struct neutron_backend *nb = to_neutron(b);
@@ -1379,6 +1385,7 @@ static void neutron_free(struct backend *b)
 	free(nb->qos_policy);
 	free(nb->project);
 	free(nb->host);
+	free(nb->where);
 	json_decref(nb->tags);
 	free(nb->tags_query);
 	free(nb);
@@ -1409,6 +1416,7 @@ static const struct backend_ops neutron_ops = {
 	.qos_create = neutron_qos_create,
 	.qos_delete = neutron_qos_delete,
 	.connected = neutron_connected,
+	.describe = neutron_describe,
 	.write_metrics = neutron_write_metrics,
 	.caps = BACKEND_CAP_PORT_POLICIES | BACKEND_CAP_SECURITY_GROUPS | BACKEND_CAP_QOS |
 		BACKEND_CAP_TRUNKS | BACKEND_CAP_ACTIVE_AFTER_PLUG,
@@ -1438,6 +1446,8 @@ int backend_neutron_new(const struct neutron_opts *o, struct backend **ret, char
 			     : a->auth_type == OS_AUTH_NONE ? "kuryr"
 							    : "");
 	nb->host = strdup(o->host);
+	nb->where = *a->endpoint_override ? strdup_printf("neutron=%s", a->endpoint_override)
+					  : strdup_printf("keystone=%s", a->auth_url);
 	nb->pod_subnet = strdup(o->pod_subnet ? o->pod_subnet : "");
 	nb->bridge = strdup(o->bridge ? o->bridge : "");
 	nb->qos_policy = strdup(o->qos_policy ? o->qos_policy : "");
@@ -1479,8 +1489,8 @@ int backend_neutron_new(const struct neutron_opts *o, struct backend **ret, char
 		free(nb->tags_query);
 		nb->tags_query = e ? strdup_printf("&tags=%s", e) : NULL;
 	}
-	if (!nb->project || !nb->host || !nb->pod_subnet || !nb->bridge || !nb->qos_policy ||
-	    !nb->tags_query) {
+	if (!nb->project || !nb->host || !nb->where || !nb->pod_subnet || !nb->bridge ||
+	    !nb->qos_policy || !nb->tags_query) {
 		neutron_free(&nb->base);
 		return -ENOMEM;
 	}

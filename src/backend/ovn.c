@@ -17,7 +17,8 @@
 #include <ctype.h>
 #include <stdio.h>
 
-#include "backend.h"
+#include "conf-value.h"
+#include "ovn.h"
 #include "json-util.h"
 #include "ovsdb/ovsdb.h"
 
@@ -38,6 +39,7 @@
 struct ovn_backend {
 	struct backend base;
 	struct ovsdb_session *nb;
+	char *where; /* "nb=TARGET" */
 };
 
 static struct ovn_backend *to_ovn(struct backend *b)
@@ -59,6 +61,11 @@ static int ovn_transact(struct ovn_backend *ob, json_t *ops, int timeout_ms, jso
 static bool ovn_connected(struct backend *b)
 {
 	return ovsdb_session_connected(to_ovn(b)->nb);
+}
+
+static const char *ovn_describe(struct backend *b)
+{
+	return to_ovn(b)->where;
 }
 
 static json_t *where_name(const char *name)
@@ -801,6 +808,7 @@ static void ovn_free(struct backend *b)
 	struct ovn_backend *ob = to_ovn(b);
 
 	ovsdb_session_free(ob->nb);
+	free(ob->where);
 	free(ob);
 }
 
@@ -817,6 +825,7 @@ static const struct backend_ops ovn_ops = {
 	.port_delete = ovn_port_delete,
 	.port_wait_up = ovn_port_wait_up,
 	.connected = ovn_connected,
+	.describe = ovn_describe,
 	.free = ovn_free,
 };
 
@@ -828,6 +837,11 @@ int backend_ovn_new(const char *nb_connection, struct backend **ret, char **rete
 	if (!ob)
 		return -ENOMEM;
 	ob->base.ops = &ovn_ops;
+	ob->where = strdup_printf("nb=%s", nb_connection);
+	if (!ob->where) {
+		ovn_free(&ob->base);
+		return -ENOMEM;
+	}
 	r = ovsdb_session_new(nb_connection, NB, &ob->nb, reterr_msg);
 	if (r < 0) {
 		ovn_free(&ob->base);
@@ -836,3 +850,51 @@ int backend_ovn_new(const char *nb_connection, struct backend **ret, char **rete
 	*ret = &ob->base;
 	return 0;
 }
+
+/* ---- the registry's view: [ovn] ---- */
+
+static void ovn_config_free(void *cfg)
+{
+	struct ovn_config *c = cfg;
+
+	if (c)
+		free(c->nb_connection);
+	free(c);
+}
+
+static int ovn_config_new(void **ret)
+{
+	struct ovn_config *c = calloc(1, sizeof(*c));
+
+	if (!c || !(c->nb_connection = strdup("unix:/run/kuryr-c/ovn/nb.sock"))) {
+		ovn_config_free(c);
+		return -ENOMEM;
+	}
+	*ret = c;
+	return 0;
+}
+
+static int ovn_config_set(void *cfg, const char *section, const char *key, const char *value,
+			  char **reterr_msg)
+{
+	struct ovn_config *c = cfg;
+
+	if (streq(key, "nb_connection"))
+		return conf_set_str(&c->nb_connection, value);
+	return -ENOENT;
+}
+
+static int ovn_driver_new(const void *cfg, const struct backend_env *env, struct backend **ret,
+			  char **reterr_msg)
+{
+	return backend_ovn_new(((const struct ovn_config *)cfg)->nb_connection, ret, reterr_msg);
+}
+
+const struct backend_driver backend_ovn_driver = {
+	.name = "ovn",
+	.sections = (const char *const[]){ "ovn", NULL },
+	.config_new = ovn_config_new,
+	.config_set = ovn_config_set,
+	.config_free = ovn_config_free,
+	.new = ovn_driver_new,
+};

@@ -92,3 +92,33 @@ bool binding_connected(struct binding *b)
 {
 	return b->ops->connected ? b->ops->connected(b) : true;
 }
+
+int binding_park(struct binding *b, const struct kuryr_port *port, const struct kuryr_network *net,
+		 struct binding_state *ret, char **reterr_msg)
+{
+	int r = b->ops->park->park(b, port, net, ret, reterr_msg);
+
+	if (r == 0)
+		snprintf(ret->driver, sizeof(ret->driver), "%s", b->ops->name);
+	return r;
+}
+
+void binding_unpark(struct binding *b, const char *port)
+{
+	b->ops->park->unpark(b, port);
+}
+
+int binding_parked(struct binding *b, const char *port, struct binding_state *ret)
+{
+	return b->ops->park->parked(b, port, ret);
+}
+
+int binding_stubs(struct binding *b, char (**ret)[IF_NAMESIZE], size_t *ret_n)
+{
+	return b->ops->park->stubs(b, ret, ret_n);
+}
+
+void binding_drop_stub(struct binding *b, const char *stub)
+{
+	b->ops->park->drop_stub(b, stub);
+}

@@ -32,6 +32,7 @@
 
 #include <net/if.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "backend/backend.h"
@@ -112,6 +113,8 @@ struct binding_ops {
 		     const struct binding_state *st, char **reterr_msg);
 	/* Whether what the driver depends on (OVS's database) answers. */
 	bool (*connected)(struct binding *b);
+	/* Parking pool entries (NULL: this driver does not). */
+	const struct binding_park_ops *park;
 };
 
 struct binding {
@@ -164,28 +167,36 @@ int binding_check(struct binding *b, const struct binding_req *req, const struct
 		  char **reterr_msg);
 bool binding_connected(struct binding *b);
 
-/* Pools of pre-wired entries (driver prewire). A parked entry is a veth
- * whose host end is on the bridge (plugged by env.lower) and whose other
- * end, the stub, waits in the holding netns with the port's MAC; plug then
- * stacks the pod's macvlan on the stub. */
-
-/* Park @port: st is the entry's state, to wait on with
- * binding_wait_ready() and hand to plug later. */
-int prewire_park(struct binding *pw, const struct kuryr_port *port, const struct kuryr_network *net,
-		 struct binding_state *ret, char **reterr_msg);
-/* Remove everything of @port's entry: the host end, the stub, and with the
- * stub any macvlan stacked on it in a pod. Pieces already gone are fine. */
-void prewire_unpark(struct binding *pw, const char *port);
-/* The same for a stub found without a port (recovery's orphans). */
-void prewire_drop_stub(struct binding *pw, const char *stub);
-/* After a restart: is @port's entry parked and intact (its stub is there,
- * its host end installed)? PREWIRE_FREE if its stub holds no macvlan,
- * PREWIRE_HELD if one is stacked on it (and up), with the entry's state
- * in *ret; 0 if the entry is broken or gone. */
+/* Drivers that park pool entries ahead of time (prewire). A parked entry
+ * is a veth whose host end is on the bridge (plugged by env.lower) and
+ * whose other end, the stub, waits in the holding netns with the port's
+ * MAC; plug then stacks the pod's device on the stub. */
 enum {
-	PREWIRE_FREE = 1,
-	PREWIRE_HELD = 2,
+	PARKED_FREE = 1, /* parked, intact, nothing stacked on it */
+	PARKED_HELD = 2, /* parked, intact, a pod's device stacked on it (and up) */
 };
-int prewire_parked(struct binding *pw, const char *port, struct binding_state *ret);
-/* The stubs in the holding netns (*ret malloc'ed). */
-int prewire_stubs(struct binding *pw, char (**ret)[IF_NAMESIZE], size_t *ret_n);
+
+struct binding_park_ops {
+	/* Park @port: *ret is the entry's state, to wait on with wait_ready
+	 * and to hand to plug later. */
+	int (*park)(struct binding *b, const struct kuryr_port *port,
+		    const struct kuryr_network *net, struct binding_state *ret, char **reterr_msg);
+	/* Remove everything of @port's entry (host end, stub, and with the
+	 * stub any device stacked on it in a pod). Pieces already gone are
+	 * fine. */
+	void (*unpark)(struct binding *b, const char *port);
+	/* After a restart: PARKED_FREE or PARKED_HELD with the entry's
+	 * state in *ret, or 0 if @port's entry is broken or gone. */
+	int (*parked)(struct binding *b, const char *port, struct binding_state *ret);
+	/* The parked stubs there are (*ret malloc'ed), and dropping one whose
+	 * port is gone. */
+	int (*stubs)(struct binding *b, char (**ret)[IF_NAMESIZE], size_t *ret_n);
+	void (*drop_stub)(struct binding *b, const char *stub);
+};
+
+int binding_park(struct binding *b, const struct kuryr_port *port, const struct kuryr_network *net,
+		 struct binding_state *ret, char **reterr_msg);
+void binding_unpark(struct binding *b, const char *port);
+int binding_parked(struct binding *b, const char *port, struct binding_state *ret);
+int binding_stubs(struct binding *b, char (**ret)[IF_NAMESIZE], size_t *ret_n);
+void binding_drop_stub(struct binding *b, const char *stub);

@@ -32,6 +32,8 @@ struct prewire_binding {
 	struct nl_sock *hold_sock; /* inside the holding netns */
 };
 
+static void prewire_unpark(struct binding *b, const char *port);
+
 static struct prewire_binding *to_pw(struct binding *b)
 {
 	return (struct prewire_binding *)b;
@@ -285,22 +287,11 @@ static bool prewire_connected(struct binding *b)
 	return bridge_connected(to_pw(b)->br);
 }
 
-const struct binding_ops binding_prewire_ops = {
-	.name = "prewire",
-	.new = prewire_new,
-	.free = prewire_free,
-	.plug = prewire_plug,
-	.wait_ready = prewire_wait_ready,
-	.detach = prewire_detach,
-	.unplug = prewire_unplug,
-	.check = prewire_check,
-	.connected = prewire_connected,
-};
-
 /* ---- parking, for pools ---- */
 
-int prewire_park(struct binding *b, const struct kuryr_port *port, const struct kuryr_network *net,
-		 struct binding_state *ret, char **reterr_msg)
+static int prewire_park(struct binding *b, const struct kuryr_port *port,
+			const struct kuryr_network *net, struct binding_state *ret,
+			char **reterr_msg)
 {
 	struct prewire_binding *pb = to_pw(b);
 	char stub[16];
@@ -322,7 +313,6 @@ int prewire_park(struct binding *b, const struct kuryr_port *port, const struct 
 			 ret, reterr_msg);
 	if (r < 0)
 		return r;
-	snprintf(ret->driver, sizeof(ret->driver), "%s", b->ops->name);
 	snprintf(ret->data, sizeof(ret->data), "%s", stub);
 	return 0;
 }
@@ -339,7 +329,7 @@ static void unpark(struct prewire_binding *pb, const char *host_ifname, const ch
 	hold_del(pb, stub);
 }
 
-void prewire_unpark(struct binding *b, const char *port)
+static void prewire_unpark(struct binding *b, const char *port)
 {
 	char host_ifname[16], stub[16];
 
@@ -348,7 +338,7 @@ void prewire_unpark(struct binding *b, const char *port)
 	unpark(to_pw(b), host_ifname, stub);
 }
 
-void prewire_drop_stub(struct binding *b, const char *stub)
+static void prewire_drop_stub(struct binding *b, const char *stub)
 {
 	char host_ifname[16];
 
@@ -356,7 +346,7 @@ void prewire_drop_stub(struct binding *b, const char *stub)
 	unpark(to_pw(b), host_ifname, stub);
 }
 
-int prewire_parked(struct binding *b, const char *port, struct binding_state *ret)
+static int prewire_parked(struct binding *b, const char *port, struct binding_state *ret)
 {
 	struct prewire_binding *pb = to_pw(b);
 	struct binding_state st = { 0 };
@@ -371,7 +361,7 @@ int prewire_parked(struct binding *b, const char *port, struct binding_state *re
 		return 0;
 	*ret = st;
 	/* ifi_flags do not show promiscuity a macvlan holds; this does. */
-	return li.promiscuity ? PREWIRE_HELD : PREWIRE_FREE;
+	return li.promiscuity ? PARKED_HELD : PARKED_FREE;
 }
 
 struct stubs {
@@ -398,7 +388,7 @@ static int collect_stub(const struct nl_link_info *l, void *userdata)
 	return 0;
 }
 
-int prewire_stubs(struct binding *b, char (**ret)[IF_NAMESIZE], size_t *ret_n)
+static int prewire_stubs(struct binding *b, char (**ret)[IF_NAMESIZE], size_t *ret_n)
 {
 	struct prewire_binding *pb = to_pw(b);
 	struct stubs c = { 0 };
@@ -420,3 +410,24 @@ int prewire_stubs(struct binding *b, char (**ret)[IF_NAMESIZE], size_t *ret_n)
 	*ret_n = c.n;
 	return 0;
 }
+
+static const struct binding_park_ops prewire_park_ops = {
+	.park = prewire_park,
+	.unpark = prewire_unpark,
+	.parked = prewire_parked,
+	.stubs = prewire_stubs,
+	.drop_stub = prewire_drop_stub,
+};
+
+const struct binding_ops binding_prewire_ops = {
+	.name = "prewire",
+	.new = prewire_new,
+	.free = prewire_free,
+	.plug = prewire_plug,
+	.wait_ready = prewire_wait_ready,
+	.detach = prewire_detach,
+	.unplug = prewire_unplug,
+	.check = prewire_check,
+	.connected = prewire_connected,
+	.park = &prewire_park_ops,
+};

@@ -581,10 +581,11 @@ json_t *cni_status(struct kuryrd *d, const struct cni_req *c)
 {
 	if (!d->backend->ops->connected(d->backend))
 		return reply_error(CNI_ERR_NOT_AVAILABLE, "network backend unreachable",
-				   d->cfg.nb_connection);
+				   d->backend->ops->describe(d->backend));
 	if (!binding_connected(d->node_binding))
-		return reply_error(CNI_ERR_NOT_AVAILABLE, "Open vSwitch database unreachable",
-				   d->cfg.ovs_db);
+		return reply_error(CNI_ERR_NOT_AVAILABLE, "the node's datapath is unreachable",
+				   d->bridge ? bridge_db(d->bridge)
+					     : binding_name(d->node_binding));
 	return reply_ok(NULL);
 }
 

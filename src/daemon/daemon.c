@@ -32,43 +32,28 @@ pthread_mutex_t *kuryrd_stripe(struct kuryrd *d, const char *cid, const char *if
 	return &d->stripes[h % LOCK_STRIPES];
 }
 
-static int make_backend(struct kuryrd *d, const char *bridge, char **reterr_msg)
+static int make_backend(struct kuryrd *d, char **reterr_msg)
 {
-	const struct kuryr_config *cfg = &d->cfg;
+	const struct backend_driver *drv = config_backend_driver(&d->cfg);
+	_cleanup_free_ char *err = NULL;
 	int r;
 
-	if (!streq(cfg->backend, "neutron"))
-		return backend_ovn_new(cfg->nb_connection, &d->backend, reterr_msg);
-
-	char *const *sgs = cfg->neutron_pod_security_groups;
-	char *const *tags = cfg->neutron_resource_tags;
-	_cleanup_free_ char *err = NULL;
-
-	r = backend_neutron_new(
-	    &(struct neutron_opts){
-		.auth = &d->cfg.neutron_auth,
-		.project = cfg->neutron_project,
-		.host = d->cfg.host,
-		.timeout_ms = cfg->neutron_timeout_ms,
-		.max_concurrent = cfg->neutron_max_concurrent_requests,
-		.pod_subnet = cfg->neutron_pod_subnet,
-		.security_groups = sgs && *sgs ? (const char *const *)sgs : NULL,
-		.qos_policy = cfg->neutron_pod_qos_policy,
-		.resource_tags = tags && *tags ? (const char *const *)tags : NULL,
-		.bridge = bridge,
-	    },
+	r = drv->new (
+	    config_backend(&d->cfg, drv->name),
+	    &(struct backend_env){ .host = d->cfg.host, .bridge = config_bridge(&d->cfg) },
 	    &d->backend, reterr_msg);
-	if (r < 0)
+	if (r < 0 || !drv->start)
 		return r;
 	/* Refused credentials are a configuration error; an unreachable
-	 * Keystone is retried at the first use. */
-	r = backend_neutron_login(d->backend, &err);
+	 * backend is retried at the first use. */
+	r = drv->start(d->backend, &err);
 	if (r == -EACCES) {
-		set_errmsg(reterr_msg, "%s", err ? err : "Keystone refused us");
+		set_errmsg(reterr_msg, "%s", err ? err : "the backend refused us");
 		return r;
 	}
 	if (r < 0)
-		log_warn("event=keystone-unreachable: %s", err ? err : strerror(-r));
+		log_warn("event=backend-start-failed backend=%s: %s", drv->name,
+			 err ? err : strerror(-r));
 	return 0;
 }
 
@@ -130,10 +115,6 @@ static int resolve_host(struct kuryrd *d, char **reterr_msg)
 
 int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reterr_msg)
 {
-	/* [neutron_defaults] ovs_bridge, upstream's name, wins on Neutron. */
-	const char *bridge = streq(cfg->backend, "neutron") && *cfg->neutron_ovs_bridge
-				 ? cfg->neutron_ovs_bridge
-				 : cfg->ovs_bridge;
 	struct kuryrd *d = calloc(1, sizeof(*d));
 	int r;
 
@@ -149,13 +130,13 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 	if (r < 0)
 		goto fail;
 	/* The bridge first: the host name may come from the switch. */
-	r = bridge_new(cfg->ovs_db, bridge, &d->bridge, reterr_msg);
+	r = bridge_new(cfg->ovs_db, config_bridge(cfg), &d->bridge, reterr_msg);
 	if (r < 0)
 		goto fail;
 	r = resolve_host(d, reterr_msg);
 	if (r < 0)
 		goto fail;
-	r = make_backend(d, bridge, reterr_msg);
+	r = make_backend(d, reterr_msg);
 	if (r < 0)
 		goto fail;
 	r = make_bindings(d, reterr_msg);

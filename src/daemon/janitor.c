@@ -100,7 +100,7 @@ static void reap_leftover_ports(struct kuryrd *d)
 			    known_port(rows, n_rows, p))
 				continue;
 			if (prewire)
-				prewire_unpark(prewire, p->name);
+				binding_unpark(prewire, p->name);
 		} else if (p->owner != PORT_OWNER_CONTAINER || !streq(p->host, d->cfg.host) ||
 			   known_port(rows, n_rows, p))
 			continue;

@@ -74,9 +74,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	/* Credentials matter to backend neutron only: an OS_CLOUD set for the
-	 * openstack CLI does not stop an OVN node. */
-	r = streq(cfg.backend, "neutron") ? config_apply_cloud(&cfg, &err) : 0;
+	/* Only the chosen backend's: an OS_CLOUD set for the openstack CLI
+	 * does not stop an OVN node. */
+	r = config_finish(&cfg, &err);
 	if (r < 0) {
 		fprintf(stderr, "kuryrd: %s\n", err ? err : strerror(-r));
 		config_release(&cfg);

@@ -130,8 +130,8 @@ int kuryrd_serve(struct kuryrd *d, char **reterr_msg)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0)
 		return -errno;
-	log_info("event=ready socket=%s backend=%s nb=%s ovs=%s bridge=%s metrics=%s",
-		 d->cfg.socket, d->backend->ops->name, d->cfg.nb_connection, d->cfg.ovs_db,
+	log_info("event=ready socket=%s backend=%s %s ovs=%s bridge=%s metrics=%s", d->cfg.socket,
+		 d->backend->ops->name, d->backend->ops->describe(d->backend), d->cfg.ovs_db,
 		 bridge_name(d->bridge), *d->cfg.metrics_address ? d->cfg.metrics_address : "off");
 	p[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
 	p[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };

@@ -124,7 +124,7 @@ void destroy_entry_resources(struct pool_mgr *m, const struct entry *e)
 	int r;
 
 	if (e->prewired && m->pp.prewire)
-		prewire_unpark(m->pp.prewire, e->port.name);
+		binding_unpark(m->pp.prewire, e->port.name);
 	else if (*e->parked.driver && m->pp.plug)
 		/* A port-only entry a container still has: its veth. */
 		(void)binding_unplug(m->pp.plug,

@@ -35,7 +35,7 @@ static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
 		/* In use by a container: keep it as it is. */
 		e.prewired = row->pooled == ATTACH_POOL_PREWIRED;
 		if (!e.prewired || !m->pp.prewire ||
-		    !prewire_parked(m->pp.prewire, kp->name, &e.parked)) {
+		    !binding_parked(m->pp.prewire, kp->name, &e.parked)) {
 			snprintf(e.parked.driver, sizeof(e.parked.driver), "%s", row->binding);
 			snprintf(e.parked.host_ifname, sizeof(e.parked.host_ifname), "%s",
 				 row->host_ifname);
@@ -45,7 +45,7 @@ static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
 	} else if (m->pp.prewire) {
 		/* A stub still under a container's macvlan (a DEL renamed it
 		 * and crashed before deleting it) is not free. */
-		if (prewire_parked(m->pp.prewire, kp->name, &e.parked) != PREWIRE_FREE)
+		if (binding_parked(m->pp.prewire, kp->name, &e.parked) != PARKED_FREE)
 			goto destroy;
 		e.prewired = true;
 	} else {
@@ -87,7 +87,7 @@ int recover(struct pool_mgr *m, char **reterr_msg)
 	if (r < 0)
 		return r;
 	if (m->pp.prewire) {
-		r = prewire_stubs(m->pp.prewire, &stubs, &n_stubs);
+		r = binding_stubs(m->pp.prewire, &stubs, &n_stubs);
 		if (r < 0) {
 			set_errmsg(reterr_msg, "cannot list the holding netns: %s", strerror(-r));
 			return r;
@@ -109,6 +109,6 @@ int recover(struct pool_mgr *m, char **reterr_msg)
 	/* Stubs whose port is gone. */
 	for (size_t j = 0; j < n_stubs; j++)
 		if (stubs[j][0])
-			prewire_drop_stub(m->pp.prewire, stubs[j]);
+			binding_drop_stub(m->pp.prewire, stubs[j]);
 	return 0;
 }

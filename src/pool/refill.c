@@ -53,7 +53,7 @@ static void park(struct pool_mgr *m, const struct kuryr_network *net, struct ent
 		_cleanup_free_ char *err = NULL;
 		struct entry *e = &es[i];
 
-		if (prewire_park(m->pp.prewire, &e->port, net, &e->parked, &err) < 0) {
+		if (binding_park(m->pp.prewire, &e->port, net, &e->parked, &err) < 0) {
 			log_warn("event=prewire-failed port=%s: %s", e->port.name, err ? err : "");
 			destroy_entry_resources(m, e);
 			e->port.name[0] = 0;

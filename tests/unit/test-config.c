@@ -19,8 +19,15 @@
 #include <cmocka.h>
 
 #include "build-config.h"
+#include "backend/neutron.h"
+#include "backend/ovn.h"
+#include "conf-value.h"
 #include "daemon/config.h"
 #include "macro.h"
+
+/* The backends' own configurations. */
+#define NC(c) ((struct neutron_config *)config_backend(&(c), "neutron"))
+#define OC(c) ((struct ovn_config *)config_backend(&(c), "ovn"))
 
 #define PW     "pw-S3cr3t-7f1a"
 #define APPSEC "app-S3cr3t-99b2"
@@ -105,7 +112,7 @@ static void test_defaults(void **state)
 	assert_int_equal(config_init(&c), 0);
 	assert_string_equal(c.backend, "ovn");
 	assert_string_equal(c.log_level, "info");
-	assert_string_equal(c.nb_connection, "unix:/run/kuryr-c/ovn/nb.sock");
+	assert_string_equal(OC(c)->nb_connection, "unix:/run/kuryr-c/ovn/nb.sock");
 	assert_string_equal(c.ovs_db, "unix:/run/kuryr-c/ovs/db.sock");
 	assert_string_equal(c.ovs_bridge, "br-int");
 	assert_string_equal(c.socket, KURYR_DEFAULT_SOCKET);
@@ -113,20 +120,20 @@ static void test_defaults(void **state)
 	assert_string_equal(c.metrics_address, "");
 	assert_int_equal(c.port_up_timeout_ms, 10000);
 	assert_int_equal(c.workers, 32);
-	assert_int_equal(c.neutron_auth.auth_type, OS_AUTH_NONE);
-	assert_string_equal(c.neutron_auth.endpoint_override, "");
-	assert_string_equal(c.neutron_auth.interface, "public");
-	assert_false(c.neutron_auth.insecure);
-	assert_string_equal(c.neutron_cloud, "");
-	assert_int_equal(c.neutron_timeout_ms, 10000);
-	assert_int_equal(c.neutron_max_concurrent_requests, 8);
-	assert_int_equal(c.n_neutron_explicit, 0);
-	assert_string_equal(c.neutron_project, "");
-	assert_string_equal(c.neutron_pod_subnet, "");
-	assert_non_null(c.neutron_pod_security_groups);
-	assert_null(c.neutron_pod_security_groups[0]);
-	assert_string_equal(c.neutron_ovs_bridge, "");
-	assert_string_equal(c.neutron_pod_qos_policy, "");
+	assert_int_equal(NC(c)->auth.auth_type, OS_AUTH_NONE);
+	assert_string_equal(NC(c)->auth.endpoint_override, "");
+	assert_string_equal(NC(c)->auth.interface, "public");
+	assert_false(NC(c)->auth.insecure);
+	assert_string_equal(NC(c)->cloud, "");
+	assert_int_equal(NC(c)->timeout_ms, 10000);
+	assert_int_equal(NC(c)->max_concurrent, 8);
+	assert_int_equal(NC(c)->n_explicit, 0);
+	assert_string_equal(NC(c)->project, "");
+	assert_string_equal(NC(c)->pod_subnet, "");
+	assert_non_null(NC(c)->pod_security_groups);
+	assert_null(NC(c)->pod_security_groups[0]);
+	assert_string_equal(NC(c)->ovs_bridge, "");
+	assert_string_equal(NC(c)->pod_qos_policy, "");
 
 	config_release(&c);
 	assert_null(c.backend);
@@ -166,7 +173,7 @@ static void test_load_full(void **state)
 	assert_null(msg);
 	assert_string_equal(f->c.backend, "ovn");
 	assert_string_equal(f->c.log_level, "debug");
-	assert_string_equal(f->c.nb_connection, "tcp:192.0.2.10:6641");
+	assert_string_equal(OC(f->c)->nb_connection, "tcp:192.0.2.10:6641");
 	assert_string_equal(f->c.ovs_db, "unix:/var/run/openvswitch/db.sock");
 	assert_string_equal(f->c.ovs_bridge, "br-test");
 	assert_string_equal(f->c.socket, "/tmp/kuryr-test.sock");
@@ -340,14 +347,14 @@ static void test_neutron(void **state)
 			      NULL),
 			 0);
 	assert_string_equal(f->c.backend, "neutron");
-	assert_int_equal(f->c.neutron_auth.auth_type, OS_AUTH_NONE);
-	assert_string_equal(f->c.neutron_auth.endpoint_override, "http://127.0.0.1:9696");
-	assert_string_equal(f->c.neutron_project, "p1");
+	assert_int_equal(NC(f->c)->auth.auth_type, OS_AUTH_NONE);
+	assert_string_equal(NC(f->c)->auth.endpoint_override, "http://127.0.0.1:9696");
+	assert_string_equal(NC(f->c)->project, "p1");
 	expect_error(f, "[neutron]\nauth_type = kerberos\n", 2, "auth_type \"kerberos\"");
-	assert_int_equal(f->c.neutron_auth.auth_type, OS_AUTH_NONE);
+	assert_int_equal(NC(f->c)->auth.auth_type, OS_AUTH_NONE);
 	/* Empty: the token's project. */
 	assert_int_equal(load(f, "[neutron_defaults]\nproject =\n", NULL), 0);
-	assert_string_equal(f->c.neutron_project, "");
+	assert_string_equal(NC(f->c)->project, "");
 }
 
 /* [neutron]: every keystoneauth key upstream Kuryr's kuryr.conf has, and
@@ -355,7 +362,7 @@ static void test_neutron(void **state)
 static void test_neutron_auth_keys(void **state)
 {
 	struct fixture *f = *state;
-	const struct os_auth_config *a = &f->c.neutron_auth;
+	const struct os_auth_config *a = &NC(f->c)->auth;
 	_cleanup_free_ char *msg = NULL;
 
 	assert_int_equal(load(f,
@@ -404,11 +411,11 @@ static void test_neutron_auth_keys(void **state)
 	assert_string_equal(a->application_credential_name, "acname");
 	assert_string_equal(a->application_credential_secret, APPSEC);
 	assert_string_equal(a->interface, "internal");
-	assert_int_equal(f->c.neutron_timeout_ms, 2500);
-	assert_int_equal(f->c.neutron_max_concurrent_requests, 256);
-	assert_string_equal(f->c.neutron_cloud, "prod");
+	assert_int_equal(NC(f->c)->timeout_ms, 2500);
+	assert_int_equal(NC(f->c)->max_concurrent, 256);
+	assert_string_equal(NC(f->c)->cloud, "prod");
 	/* The auth keys are remembered, the others are not. */
-	assert_int_equal(f->c.n_neutron_explicit, 19);
+	assert_int_equal(NC(f->c)->n_explicit, 19);
 
 	/* clouds.yaml's names; the last one written is what counts. */
 	assert_int_equal(
@@ -420,11 +427,11 @@ static void test_neutron_auth_keys(void **state)
 	assert_true(a->insecure);
 	assert_string_equal(a->cafile, "/ca2.pem");
 	assert_int_equal(a->auth_type, OS_AUTH_APPCRED);
-	assert_int_equal(f->c.neutron_max_concurrent_requests, 1);
+	assert_int_equal(NC(f->c)->max_concurrent, 1);
 	/* Each key once: auth_type and insecure moved to the end, verify and
 	 * cacert added. */
-	assert_int_equal(f->c.n_neutron_explicit, 21);
-	assert_string_equal(f->c.neutron_explicit[f->c.n_neutron_explicit - 1].key, "insecure");
+	assert_int_equal(NC(f->c)->n_explicit, 21);
+	assert_string_equal(NC(f->c)->explicit_keys[NC(f->c)->n_explicit - 1].key, "insecure");
 }
 
 static void test_neutron_bad_values(void **state)
@@ -459,10 +466,10 @@ static void test_neutron_bad_values(void **state)
 	expect_error(f, "[neutron_defaults]\npod_security_groups = a,,b\n", 2,
 		     "pod_security_groups");
 	/* Nothing was taken from the failed files' bad lines. */
-	assert_int_equal(f->c.neutron_timeout_ms, 10000);
-	assert_int_equal(f->c.neutron_max_concurrent_requests, 8);
-	assert_string_equal(f->c.neutron_auth.interface, "public");
-	assert_null(f->c.neutron_pod_security_groups[0]);
+	assert_int_equal(NC(f->c)->timeout_ms, 10000);
+	assert_int_equal(NC(f->c)->max_concurrent, 8);
+	assert_string_equal(NC(f->c)->auth.interface, "public");
+	assert_null(NC(f->c)->pod_security_groups[0]);
 }
 
 /* The value of a secret key never reaches a message, whatever goes wrong
@@ -503,28 +510,28 @@ static void test_neutron_defaults(void **state)
 			      "ovs_bridge = br-neutron\npod_qos_policy = gold\n",
 			      NULL),
 			 0);
-	sg = f->c.neutron_pod_security_groups;
-	assert_string_equal(f->c.neutron_project, "p2");
-	assert_string_equal(f->c.neutron_pod_subnet, "pods-v4");
+	sg = NC(f->c)->pod_security_groups;
+	assert_string_equal(NC(f->c)->project, "p2");
+	assert_string_equal(NC(f->c)->pod_subnet, "pods-v4");
 	assert_string_equal(sg[0], "default");
 	assert_string_equal(sg[1], "6f1a-allow-dns");
 	assert_string_equal(sg[2], "k8s pods");
 	assert_null(sg[3]);
-	assert_string_equal(f->c.neutron_ovs_bridge, "br-neutron");
-	assert_string_equal(f->c.neutron_pod_qos_policy, "gold");
+	assert_string_equal(NC(f->c)->ovs_bridge, "br-neutron");
+	assert_string_equal(NC(f->c)->pod_qos_policy, "gold");
 
 	assert_int_equal(load(f, "[neutron_defaults]\npod_security_groups = one\n", NULL), 0);
-	assert_string_equal(f->c.neutron_pod_security_groups[0], "one");
-	assert_null(f->c.neutron_pod_security_groups[1]);
+	assert_string_equal(NC(f->c)->pod_security_groups[0], "one");
+	assert_null(NC(f->c)->pod_security_groups[1]);
 	/* Empty: no security groups (Neutron's default group applies). */
 	assert_int_equal(load(f, "[neutron_defaults]\npod_security_groups =\n", NULL), 0);
-	assert_non_null(f->c.neutron_pod_security_groups);
-	assert_null(f->c.neutron_pod_security_groups[0]);
+	assert_non_null(NC(f->c)->pod_security_groups);
+	assert_null(NC(f->c)->pod_security_groups[0]);
 	/* A bad list leaves the old one. */
 	assert_int_equal(load(f, "[neutron_defaults]\npod_security_groups = x,y\n", NULL), 0);
 	expect_error(f, "[neutron_defaults]\npod_security_groups = x,,y\n", 2, NULL);
-	assert_string_equal(f->c.neutron_pod_security_groups[1], "y");
-	assert_null(f->c.neutron_pod_security_groups[2]);
+	assert_string_equal(NC(f->c)->pod_security_groups[1], "y");
+	assert_null(NC(f->c)->pod_security_groups[2]);
 }
 
 /* ---- [neutron] cloud / OS_CLOUD: clouds.yaml under kuryr.conf ---- */
@@ -610,10 +617,14 @@ static int teardown_env(void **state)
 	return r == 0 ? 0 : -1;
 }
 
+/* config_finish() on backend neutron: clouds.yaml is its business. */
 static int apply_cloud(struct fixture *f, char **ret_msg)
 {
 	_cleanup_free_ char *msg = NULL;
-	int r = config_apply_cloud(&f->c, &msg);
+	int r;
+
+	assert_int_equal(conf_set_str(&f->c.backend, "neutron"), 0);
+	r = config_finish(&f->c, &msg);
 
 	if (msg && (strstr(msg, PW) || strstr(msg, APPSEC)))
 		fail_msg("message leaks a secret: %s", msg);
@@ -626,7 +637,7 @@ static void test_cloud_file_wins(void **state)
 {
 	struct env_fixture *e = *state;
 	struct fixture *f = e->f;
-	const struct os_auth_config *a = &f->c.neutron_auth;
+	const struct os_auth_config *a = &NC(f->c)->auth;
 
 	assert_int_equal(load(f,
 			      "[neutron]\ncloud = prod\nusername = file-user\n"
@@ -665,7 +676,7 @@ static void test_cloud_from_env(void **state)
 {
 	struct env_fixture *e = *state;
 	struct fixture *f = e->f;
-	const struct os_auth_config *a = &f->c.neutron_auth;
+	const struct os_auth_config *a = &NC(f->c)->auth;
 	_cleanup_free_ char *msg = NULL;
 
 	/* Neither [neutron] cloud nor OS_CLOUD: nothing is read. */
@@ -718,7 +729,7 @@ static void test_cloud_errors(void **state)
 	assert_int_equal(load(f, "[neutron]\ncloud = prod\npassword = " PW "\n", NULL), 0);
 	assert_int_equal(apply_cloud(f, &msg), -EINVAL);
 	assert_non_null(strstr(msg, ":5: clouds.prod.auth.username must be a string"));
-	assert_string_equal(f->c.neutron_auth.auth_url, "");
+	assert_string_equal(NC(f->c)->auth.auth_url, "");
 
 	/* No clouds.yaml anywhere (unless this machine has one in /etc). */
 	unlink(e->clouds);
@@ -827,9 +838,9 @@ static void check_shipped_neutron(const char *path)
 	fclose(out);
 	if (r < 0)
 		fail_msg("%s\n%s", msg ? msg : strerror(-r), text);
-	assert_int_equal(c.neutron_auth.auth_type, OS_AUTH_NONE);
-	assert_int_equal(c.neutron_timeout_ms, 10000);
-	assert_int_equal(c.neutron_max_concurrent_requests, 8);
+	assert_int_equal(NC(c)->auth.auth_type, OS_AUTH_NONE);
+	assert_int_equal(NC(c)->timeout_ms, 10000);
+	assert_int_equal(NC(c)->max_concurrent, 8);
 	config_release(&c);
 }
 

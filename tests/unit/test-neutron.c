@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "backend/backend.h"
+#include "backend/neutron.h"
 #include "json-util.h"
 #include "macro.h"
 #include "openstack/auth.h"
