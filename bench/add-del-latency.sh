@@ -29,7 +29,10 @@
 #          MAC, MTU, IPv4 address, up, default route), driven once per
 #          iteration over a netns the loop made.
 # floor = median(noop) + median(floor); kuryr's pre-wired ADD median is
-# printed as a multiple of it beside the ratio to the reference.
+# printed as a multiple of it beside the ratio to the reference. noop is
+# linked dynamically against libc, like kuryr-cni; where a static libc
+# exists, bench/noop-static is exec'd too and printed beside it (a
+# statically linked kuryr-cni would have to be held to that one).
 #
 # Needs a build in ./build (or KURYR_BUILD). Nothing touches the root namespace.
 ITER=${1:-200}
@@ -54,15 +57,16 @@ restart_with() {
 	start_kuryrd || { echo "kuryrd did not restart" >&3; exit 1; }
 }
 
-# timed_loop MODE ITER P T CNI_BIN NOOP FLOOR KC REF: the timed
-# iterations, run by a bash of their own inside the host netns (see the
-# header). Appends one line per iteration to $T/times-MODE: six
-# $EPOCHREALTIME stamps around noop, kuryr ADD, bridge ADD, kuryr DEL,
-# bridge DEL, then (prewired) floor's line.
+# timed_loop MODE ITER P T CNI_BIN NOOP NOOP_STATIC FLOOR KC REF: the
+# timed iterations, run by a bash of their own inside the host netns (see
+# the header). Appends one line per iteration to $T/times-MODE of
+# $EPOCHREALTIME stamps: two around noop, two around noop-static (0 0 if
+# none or not prewired), then five around kuryr ADD, bridge ADD, kuryr DEL
+# and bridge DEL back to back; then (prewired) floor's line.
 timed_loop() {
 	set -u
-	local mode=$1 iter=$2 P=$3 T=$4 kc_bin=$5 noop=$6 floor=$7 KC=$8 REF=$9
-	local i f t0 t1 t2 t3 t4 t5 cp=/usr/lib/cni with_floor=false
+	local mode=$1 iter=$2 P=$3 T=$4 kc_bin=$5 noop=$6 noop_static=$7 floor=$8 KC=$9 REF=${10}
+	local i f n0 n1 s0 s1 t1 t2 t3 t4 t5 cp=/usr/lib/cni with_floor=false
 	if [ "$mode" = prewired ]; then
 		coproc FLOOR { exec "$floor" -; }
 		with_floor=true
@@ -70,9 +74,17 @@ timed_loop() {
 	for ((i = 1; i <= iter; i++)); do
 		ip netns add "$P-k$i" && ip netns add "$P-r$i" || exit 1
 		if $with_floor; then ip netns add "$P-f$i" || exit 1; fi
-		t0=$EPOCHREALTIME
+		n0=$EPOCHREALTIME
 		CNI_COMMAND=ADD CNI_CONTAINERID=$P-n$mode$i CNI_IFNAME=eth0 CNI_NETNS=/run/netns/$P-k$i CNI_PATH=$cp \
 			"$noop" <<<"$KC" >/dev/null || { echo "noop failed" >&3; exit 1; }
+		n1=$EPOCHREALTIME
+		s0=0 s1=0
+		if $with_floor && [ -x "$noop_static" ]; then
+			s0=$EPOCHREALTIME
+			CNI_COMMAND=ADD CNI_CONTAINERID=$P-s$mode$i CNI_IFNAME=eth0 CNI_NETNS=/run/netns/$P-k$i CNI_PATH=$cp \
+				"$noop_static" <<<"$KC" >/dev/null || { echo "noop-static failed" >&3; exit 1; }
+			s1=$EPOCHREALTIME
+		fi
 		t1=$EPOCHREALTIME
 		CNI_COMMAND=ADD CNI_CONTAINERID=$P-k$mode$i CNI_IFNAME=eth0 CNI_NETNS=/run/netns/$P-k$i CNI_PATH=$cp \
 			"$kc_bin" <<<"$KC" >/dev/null || { echo "kuryr ADD failed ($mode)" >&3; exit 1; }
@@ -92,7 +104,7 @@ timed_loop() {
 			read -r -t 10 f <&"${FLOOR[0]}" || { echo "floor failed" >&3; exit 1; }
 			ip netns del "$P-f$i"
 		fi
-		echo "$t0 $t1 $t2 $t3 $t4 $t5 $f" >>"$T/times-$mode"
+		echo "$n0 $n1 $s0 $s1 $t1 $t2 $t3 $t4 $t5 $f" >>"$T/times-$mode"
 		ip netns del "$P-k$i"
 		ip netns del "$P-r$i"
 	done
@@ -119,7 +131,7 @@ run_mode() { # MODE INDEX
 	REF=$(printf '{"cniVersion":"1.0.0","name":"ref","type":"bridge","bridge":"kcbr%s","isGateway":true,"ipam":{"type":"host-local","subnet":"10.%s.0.0/16","dataDir":"%s/ipam-%s"}}' "$n" "$((110 + n))" "$T" "$mode")
 	: >"$T/times-$mode"
 	hostns bash -c "$(declare -f timed_loop); timed_loop \"\$@\"" timed_loop \
-		"$mode" "$ITER" "$P" "$T" "$CNI_BIN" "$NOOP_BIN" "$FLOOR_BIN" "$KC" "$REF" || exit 1
+		"$mode" "$ITER" "$P" "$T" "$CNI_BIN" "$NOOP_BIN" "$BUILD/bench/noop-static" "$FLOOR_BIN" "$KC" "$REF" || exit 1
 	[ "$mode" = miss ] || echo "# $mode pool: $(ctl -o json pool list --network "$net" | tr -d '\n ')" >>"$T/pools"
 	[ "$mode" = miss ] || ctl pool free "$net" >/dev/null
 }
@@ -141,15 +153,16 @@ floor = None
 if "prewired" in sys.argv[2:]:
     rows = [l.split() for l in open(f"{d}/times-prewired")]
     noop = sorted((float(r[1]) - float(r[0])) * 1000 for r in rows)
-    steps = [sorted(float(r[6 + i]) / 1000 for r in rows) for i in range(7)]
+    static = sorted((float(r[3]) - float(r[2])) * 1000 for r in rows if float(r[2]) > 0)
+    steps = [sorted(float(r[9 + i]) / 1000 for r in rows) for i in range(7)]
     floor = med(noop) + med(steps[0])
 print(f"{'mode':10}{'op':5}{'kuryr med':>11}{'p99':>8}{'bridge med':>12}{'p99':>8}{'ratio':>8}"
       f"{'x floor':>9}{'noop med':>10}   (ms)")
 for mode in sys.argv[2:]:
-    rows = [list(map(float, l.split()[:6])) for l in open(f"{d}/times-{mode}")]
+    rows = [list(map(float, l.split()[:9])) for l in open(f"{d}/times-{mode}")]
     col = lambda a, b: sorted((r[b] - r[a]) * 1000 for r in rows)
     nm = med(col(0, 1))
-    for op, k, r in (("ADD", col(1, 2), col(2, 3)), ("DEL", col(3, 4), col(4, 5))):
+    for op, k, r in (("ADD", col(4, 5), col(5, 6)), ("DEL", col(6, 7), col(7, 8))):
         km, rm = med(k), med(r)
         xf = f"{km / floor:9.2f}" if floor and mode == "prewired" and op == "ADD" else f"{'-':>9}"
         print(f"{mode:10}{op:5}{km:11.2f}{p99(k):8.2f}{rm:12.2f}{p99(r):8.2f}{km / rm:8.2f}{xf}{nm:10.2f}")
@@ -157,6 +170,9 @@ if floor:
     print(f"floor of a pre-wired ADD = noop exec {med(noop):.2f} (p99 {p99(noop):.2f})"
           f" + macvlan setup in a warm process {med(steps[0]):.2f} (p99 {p99(steps[0]):.2f})"
           f" = {floor:.2f} ms; target: kuryr <= 1.30 x floor")
+    if static:
+        print(f"  (noop-static exec {med(static):.2f} ms, p99 {p99(static):.2f}: a statically linked plugin's floor"
+              f" would be {med(static) + med(steps[0]):.2f} ms)")
     names = ("create", "socket", "getlink", "addr", "up", "route")
     print("  macvlan setup steps, median us: " +
           ", ".join(f"{n} {med(steps[1 + i]) * 1000:.0f}" for i, n in enumerate(names)))
