@@ -70,10 +70,10 @@ json_t *ctl_status(struct kuryrd *d, const char *verb, json_t *args)
 {
 	int n = store_count(d->store);
 
-	return reply_ok(json_pack("{s:s, s:s, s:s, s:b, s:s, s:b, s:i}", "version", KURYR_VERSION,
-				  "backend", d->backend->ops->name, "backend_at",
-				  d->backend->ops->describe(d->backend), "backend_connected",
-				  d->backend->ops->connected(d->backend), "ovs_bridge",
-				  bridge_name(d->bridge), "ovs_connected",
-				  bridge_connected(d->bridge), "attachments", n < 0 ? 0 : n));
+	return reply_ok(
+	    json_pack("{s:s, s:s, s:s, s:b, s:s, s:b, s:i}", "version", KURYR_VERSION, "backend",
+		      d->backend->ops->name, "backend_at", d->backend->ops->describe(d->backend),
+		      "backend_connected", d->backend->ops->connected(d->backend), "ovs_bridge",
+		      d->bridge ? bridge_name(d->bridge) : "", "ovs_connected",
+		      binding_connected(d->node_binding), "attachments", n < 0 ? 0 : n));
 }

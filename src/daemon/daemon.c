@@ -9,8 +9,8 @@
 
 struct binding *kuryrd_binding(struct kuryrd *d, const char *name)
 {
-	for (size_t i = 0; binding_drivers[i] && i < ELEMENTSOF(d->bindings); i++)
-		if (d->bindings[i] && streq(binding_drivers[i]->name, name))
+	for (size_t i = 0; i < ELEMENTSOF(d->bindings); i++)
+		if (d->bindings[i] && streq(binding_name(d->bindings[i]), name))
 			return d->bindings[i];
 	return NULL;
 }
@@ -65,7 +65,7 @@ static int make_bindings(struct kuryrd *d, char **reterr_msg)
 		.bridge = d->bridge,
 		.holding_netns = cfg->holding_netns,
 		.park = cfg->pool_enabled && cfg->pool_prewire,
-		.host = d->cfg.host,
+		.host = cfg->host,
 		.port_up_timeout_ms = cfg->port_up_timeout_ms,
 	};
 	int r;
@@ -78,7 +78,6 @@ static int make_bindings(struct kuryrd *d, char **reterr_msg)
 		if (r < 0)
 			return r;
 	}
-	d->node_binding = kuryrd_binding(d, "ovs");
 	return 0;
 }
 
@@ -113,19 +112,69 @@ static int resolve_host(struct kuryrd *d, char **reterr_msg)
 	return 0;
 }
 
-int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reterr_msg)
+static struct kuryrd *kuryrd_alloc(const struct kuryr_config *cfg)
 {
 	struct kuryrd *d = calloc(1, sizeof(*d));
-	int r;
 
 	if (!d)
-		return -ENOMEM;
+		return NULL;
 	d->cfg = *cfg;
 	for (size_t i = 0; i < LOCK_STRIPES; i++)
 		pthread_mutex_init(&d->stripes[i], NULL);
 	sem_init(&d->workers, 0, (unsigned)cfg->workers);
 	pthread_mutex_init(&d->jlock, NULL);
 	cond_init_monotonic(&d->jwake);
+	return d;
+}
+
+/* With the store, the backend and the drivers in place: recovery, the
+ * pools, the janitor. */
+static int kuryrd_start(struct kuryrd *d, char **reterr_msg)
+{
+	const struct kuryr_config *cfg = &d->cfg;
+	int r;
+
+	d->node_binding = kuryrd_binding(d, "ovs");
+	if (!d->node_binding) {
+		set_errmsg(reterr_msg, "no binding driver for this node's containers");
+		return -EINVAL;
+	}
+	r = recover_attachments(d, reterr_msg);
+	if (r < 0)
+		return r;
+	/* Leftover ports are looked for by the janitor's first pass, so an
+	 * unreachable backend does not hold up the start. */
+	d->next_sweep_ms = now_ms() + 1;
+	if (cfg->pool_enabled) {
+		r = pool_mgr_new(
+		    &(struct pool_params){
+			.min = cfg->pool_min,
+			.max = cfg->pool_max,
+			.batch = cfg->pool_batch,
+			.update_ms = cfg->pool_update_ms,
+			.port_up_timeout_ms = cfg->port_up_timeout_ms,
+			.host = cfg->host,
+			.plug = d->node_binding,
+			.prewire = cfg->pool_prewire ? kuryrd_binding(d, "prewire") : NULL,
+			.wait_backend_up = d->backend->ops->caps & BACKEND_CAP_ACTIVE_AFTER_PLUG,
+		    },
+		    d->backend, d->store, &d->pool, reterr_msg);
+		if (r < 0)
+			return r;
+	}
+	r = janitor_start(d);
+	if (r < 0)
+		set_errmsg(reterr_msg, "cannot start the janitor thread");
+	return r;
+}
+
+int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reterr_msg)
+{
+	struct kuryrd *d = kuryrd_alloc(cfg);
+	int r;
+
+	if (!d)
+		return -ENOMEM;
 	r = store_open(cfg->state_dir, &d->store, reterr_msg);
 	if (r < 0)
 		goto fail;
@@ -142,39 +191,41 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 	r = make_bindings(d, reterr_msg);
 	if (r < 0)
 		goto fail;
-	r = recover_attachments(d, reterr_msg);
+	r = kuryrd_start(d, reterr_msg);
 	if (r < 0)
 		goto fail;
-	/* Leftover ports are looked for by the janitor's first pass, so an
-	 * unreachable backend does not hold up the start. */
-	d->next_sweep_ms = now_ms() + 1;
-	if (cfg->pool_enabled) {
-		r = pool_mgr_new(
-		    &(struct pool_params){
-			.min = cfg->pool_min,
-			.max = cfg->pool_max,
-			.batch = cfg->pool_batch,
-			.update_ms = cfg->pool_update_ms,
-			.port_up_timeout_ms = cfg->port_up_timeout_ms,
-			.host = d->cfg.host,
-			.plug = d->node_binding,
-			.prewire = cfg->pool_prewire ? kuryrd_binding(d, "prewire") : NULL,
-			.wait_backend_up = d->backend->ops->caps & BACKEND_CAP_ACTIVE_AFTER_PLUG,
-		    },
-		    d->backend, d->store, &d->pool, reterr_msg);
-		if (r < 0)
-			goto fail;
-	}
-	r = janitor_start(d);
-	if (r < 0) {
-		set_errmsg(reterr_msg, "cannot start the janitor thread");
-		goto fail;
-	}
 	*ret = d;
 	return 0;
 fail:
 	kuryrd_free(d);
 	return r;
+}
+
+int kuryrd_new_with(const struct kuryr_config *cfg, struct backend *backend,
+		    struct binding *const *bindings, size_t n_bindings, struct kuryrd **ret,
+		    char **reterr_msg)
+{
+	struct kuryrd *d = kuryrd_alloc(cfg);
+	int r;
+
+	if (!d) {
+		backend_free(backend);
+		for (size_t i = 0; i < n_bindings; i++)
+			binding_free(bindings[i]);
+		return -ENOMEM;
+	}
+	d->backend = backend;
+	for (size_t i = 0; i < n_bindings && i < ELEMENTSOF(d->bindings); i++)
+		d->bindings[i] = bindings[i];
+	r = store_open(cfg->state_dir, &d->store, reterr_msg);
+	if (r == 0)
+		r = kuryrd_start(d, reterr_msg);
+	if (r < 0) {
+		kuryrd_free(d);
+		return r;
+	}
+	*ret = d;
+	return 0;
 }
 
 void kuryrd_free(struct kuryrd *d)

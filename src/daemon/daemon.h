@@ -14,6 +14,14 @@ struct kuryrd;
  * back attachments a previous run left half-done. 0 or -errno with detail.
  * @cfg is copied shallowly: its strings must outlive the daemon. */
 int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reterr_msg);
+/* The same on parts made elsewhere (tests' fakes), taken over whatever it
+ * returns: a backend, and binding drivers (one named "ovs" plugs the
+ * node's containers). No bridge; cfg->host must be set. */
+struct backend;
+struct binding;
+int kuryrd_new_with(const struct kuryr_config *cfg, struct backend *backend,
+		    struct binding *const *bindings, size_t n_bindings, struct kuryrd **ret,
+		    char **reterr_msg);
 void kuryrd_free(struct kuryrd *d);
 
 /* Serve until SIGTERM or SIGINT (which the caller has blocked in every

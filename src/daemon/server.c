@@ -132,7 +132,8 @@ int kuryrd_serve(struct kuryrd *d, char **reterr_msg)
 		return -errno;
 	log_info("event=ready socket=%s backend=%s %s ovs=%s bridge=%s metrics=%s", d->cfg.socket,
 		 d->backend->ops->name, d->backend->ops->describe(d->backend), d->cfg.ovs_db,
-		 bridge_name(d->bridge), *d->cfg.metrics_address ? d->cfg.metrics_address : "off");
+		 d->bridge ? bridge_name(d->bridge) : "-",
+		 *d->cfg.metrics_address ? d->cfg.metrics_address : "off");
 	p[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
 	p[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	for (;;) {
