@@ -11,9 +11,35 @@
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 #define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
 
+#define COLUMNS                                                                            \
+	"container_id, ifname, netns, network, port, host_ifname, mac, address, gateway, " \
+	"mtu, state, created, pooled, binding, binding_data"
+
+/* The statements of the ADD/DEL path, prepared once (a prepare costs
+ * about as much as the write itself). */
+enum store_stmt {
+	STMT_INSERT,
+	STMT_UPDATE,
+	STMT_GET,
+	STMT_DELETE,
+	STMT_N
+};
+
+static const char *const stmt_sql[STMT_N] = {
+	[STMT_INSERT] = "INSERT INTO attachments (" COLUMNS ") VALUES "
+			"(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[STMT_UPDATE] = "UPDATE attachments SET netns=?3, network=?4, port=?5, host_ifname=?6,"
+			" mac=?7, address=?8, gateway=?9, mtu=?10, state=?11, created=?12,"
+			" pooled=?13, binding=?14, binding_data=?15"
+			" WHERE container_id=?1 AND ifname=?2",
+	[STMT_GET] = "SELECT " COLUMNS " FROM attachments WHERE container_id=?1 AND ifname=?2",
+	[STMT_DELETE] = "DELETE FROM attachments WHERE container_id=?1 AND ifname=?2",
+};
+
 struct store {
 	sqlite3 *db;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* the connection and its statements */
+	sqlite3_stmt *stmt[STMT_N];
 };
 
 static const char schema[] =
@@ -25,10 +51,6 @@ static const char schema[] =
     " pooled INTEGER NOT NULL DEFAULT 0, binding TEXT NOT NULL DEFAULT '',"
     " binding_data TEXT NOT NULL DEFAULT '',"
     " PRIMARY KEY (container_id, ifname));";
-
-#define COLUMNS                                                                            \
-	"container_id, ifname, netns, network, port, host_ifname, mac, address, gateway, " \
-	"mtu, state, created, pooled, binding, binding_data"
 
 const char *attach_state_to_string(enum attach_state s)
 {
@@ -139,6 +161,9 @@ int store_open(const char *dir, struct store **ret, char **reterr_msg)
 		rc = sqlite3_exec(s->db, schema, NULL, NULL, &err);
 	if (rc == SQLITE_OK)
 		rc = upgrade(s->db, &err);
+	for (size_t i = 0; i < STMT_N && rc == SQLITE_OK; i++)
+		rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					&s->stmt[i], NULL);
 	if (rc != SQLITE_OK) {
 		set_errmsg(reterr_msg, "%s: %s", path, err ? err : sqlite3_errmsg(s->db));
 		sqlite3_free(err);
@@ -153,6 +178,8 @@ void store_free(struct store *s)
 {
 	if (!s)
 		return;
+	for (size_t i = 0; i < STMT_N; i++)
+		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -204,19 +231,29 @@ static void read_row(sqlite3_stmt *st, struct attachment *a)
 	copy_col(a->binding_data, sizeof(a->binding_data), st, 14);
 }
 
-static int exec_row(struct store *s, const char *sql, const struct attachment *a, bool want_change)
+/* With s->lock held: statement @which, reset and unbound for reuse. */
+static sqlite3_stmt *stmt(struct store *s, enum store_stmt which)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = s->stmt[which];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static int exec_row(struct store *s, enum store_stmt which, const struct attachment *a,
+		    bool want_change)
+{
+	sqlite3_stmt *st;
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		bind_row(st, a);
-		rc = sqlite3_step(st);
-	}
+	st = stmt(s, which);
+	bind_row(st, a);
+	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE && want_change && sqlite3_changes(s->db) == 0)
 		rc = SQLITE_NOTFOUND;
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	if (rc == SQLITE_NOTFOUND)
 		return -ENOENT;
@@ -229,37 +266,33 @@ int store_insert(struct store *s, const struct attachment *a)
 
 	if (!row.created)
 		row.created = time(NULL);
-	return exec_row(
-	    s, "INSERT INTO attachments (" COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &row,
-	    false);
+	return exec_row(s, STMT_INSERT, &row, false);
 }
 
 int store_update(struct store *s, const struct attachment *a)
 {
-	return exec_row(s,
-			"UPDATE attachments SET netns=?3, network=?4, port=?5, host_ifname=?6,"
-			" mac=?7, address=?8, gateway=?9, mtu=?10, state=?11, created=?12,"
-			" pooled=?13, binding=?14, binding_data=?15"
-			" WHERE container_id=?1 AND ifname=?2",
-			a, true);
+	return exec_row(s, STMT_UPDATE, a, true);
+}
+
+/* With s->lock held: bind (container_id, ifname) to @st. */
+static void bind_key(sqlite3_stmt *st, const char *container_id, const char *ifname)
+{
+	sqlite3_bind_text(st, 1, container_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ifname, -1, SQLITE_STATIC);
 }
 
 int store_get(struct store *s, const char *container_id, const char *ifname, struct attachment *ret)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = sqlite3_prepare_v2(
-	    s->db, "SELECT " COLUMNS " FROM attachments WHERE container_id=?1 AND ifname=?2", -1,
-	    &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, container_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ifname, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			read_row(st, ret);
-	}
+	st = stmt(s, STMT_GET);
+	bind_key(st, container_id, ifname);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_row(st, ret);
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	if (rc == SQLITE_DONE)
 		return -ENOENT;
@@ -268,17 +301,14 @@ int store_get(struct store *s, const char *container_id, const char *ifname, str
 
 int store_delete(struct store *s, const char *container_id, const char *ifname)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = sqlite3_prepare_v2(
-	    s->db, "DELETE FROM attachments WHERE container_id=?1 AND ifname=?2", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, container_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ifname, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-	}
+	st = stmt(s, STMT_DELETE);
+	bind_key(st, container_id, ifname);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	return sqlite_to_errno(rc);
 }
