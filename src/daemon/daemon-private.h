@@ -14,7 +14,6 @@
 
 #include <jansson.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdatomic.h>
 
 #include "backend/backend.h"
@@ -60,7 +59,6 @@ struct kuryrd {
 	struct store *store;
 	struct pool_mgr *pool; /* NULL: pools switched off */
 	pthread_mutex_t stripes[LOCK_STRIPES];
-	sem_t workers;
 	struct MHD_Daemon *http;
 	struct metrics m;
 	/* The janitor retries rollbacks that failed (the backend was

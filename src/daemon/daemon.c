@@ -121,7 +121,6 @@ static struct kuryrd *kuryrd_alloc(const struct kuryr_config *cfg)
 	d->cfg = *cfg;
 	for (size_t i = 0; i < LOCK_STRIPES; i++)
 		pthread_mutex_init(&d->stripes[i], NULL);
-	sem_init(&d->workers, 0, (unsigned)cfg->workers);
 	pthread_mutex_init(&d->jlock, NULL);
 	cond_init_monotonic(&d->jwake);
 	return d;
@@ -244,6 +243,5 @@ void kuryrd_free(struct kuryrd *d)
 	store_free(d->store);
 	for (size_t i = 0; i < LOCK_STRIPES; i++)
 		pthread_mutex_destroy(&d->stripes[i]);
-	sem_destroy(&d->workers);
 	free(d);
 }

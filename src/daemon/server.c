@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* kuryrd's unix socket: one SOCK_SEQPACKET connection per request, each
- * answered on a thread of its own, at most [daemon] workers at once. */
+ * answered by one of at most [daemon] workers threads. */
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,32 +15,92 @@
 #include "log.h"
 #include "proto/proto.h"
 
-struct conn {
+/* The workers: threads that stay, each blocked in accept() and answering
+ * one connection at a time (a thread per connection cost its creation and
+ * a cold stack on every ADD). One more is started whenever none is idle,
+ * up to [daemon] workers; further connections wait in the backlog. */
+struct server {
 	struct kuryrd *d;
-	int fd;
+	int lfd;
+	pthread_mutex_t lock;
+	pthread_cond_t gone; /* a worker exited */
+	unsigned threads, idle, max;
+	bool stop;
 };
 
-static void *conn_thread(void *arg)
+static void serve_conn(struct kuryrd *d, int fd)
 {
-	struct conn *c = arg;
 	_cleanup_free_ char *err = NULL;
 	_cleanup_json_ json_t *req = NULL, *reply = NULL;
 	_cleanup_close_ int netns_fd = -1;
 	int r;
 
-	r = proto_recv_fd(c->fd, 5000, &req, &netns_fd, &err);
+	r = proto_recv_fd(fd, 5000, &req, &netns_fd, &err);
 	if (r < 0)
 		reply = reply_error(CNI_ERR_DECODE, "cannot read the request",
 				    err ? err : strerror(-r));
 	else
-		reply = kuryrd_handle(c->d, req, netns_fd);
-	r = proto_send(c->fd, reply);
+		reply = kuryrd_handle(d, req, netns_fd);
+	r = proto_send(fd, reply);
 	if (r < 0)
 		log_warn("event=reply-failed error=\"%s\"", strerror(-r));
-	close(c->fd);
-	sem_post(&c->d->workers);
-	free(c);
+}
+
+static int worker_spawn(struct server *sv);
+
+static void *worker(void *arg)
+{
+	struct server *sv = arg;
+
+	for (;;) {
+		int fd = accept4(sv->lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		pthread_mutex_lock(&sv->lock);
+		if (sv->stop) {
+			pthread_mutex_unlock(&sv->lock);
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		if (fd < 0) {
+			pthread_mutex_unlock(&sv->lock);
+			continue; /* EINTR, ECONNABORTED, EMFILE: try again */
+		}
+		sv->idle--;
+		if (sv->idle == 0 && sv->threads < sv->max)
+			(void)worker_spawn(sv);
+		pthread_mutex_unlock(&sv->lock);
+		serve_conn(sv->d, fd);
+		close(fd);
+		pthread_mutex_lock(&sv->lock);
+		sv->idle++;
+		pthread_mutex_unlock(&sv->lock);
+	}
+	pthread_mutex_lock(&sv->lock);
+	sv->threads--;
+	sv->idle--;
+	pthread_cond_signal(&sv->gone);
+	pthread_mutex_unlock(&sv->lock);
 	return NULL;
+}
+
+/* With sv->lock held. */
+static int worker_spawn(struct server *sv)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int r;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	r = -pthread_create(&t, &attr, worker, sv);
+	pthread_attr_destroy(&attr);
+	if (r == 0) {
+		sv->threads++;
+		sv->idle++;
+	}
+	return r;
 }
 
 static int listen_socket(const char *path, char **reterr_msg)
@@ -86,35 +146,11 @@ static int listen_socket(const char *path, char **reterr_msg)
 	return TAKE_FD(fd);
 }
 
-static void serve_one(struct kuryrd *d, int fd)
-{
-	pthread_attr_t attr;
-	struct conn *c;
-	pthread_t t;
-
-	c = malloc(sizeof(*c));
-	if (!c) {
-		close(fd);
-		return;
-	}
-	*c = (struct conn){ .d = d, .fd = fd };
-	/* At most cfg.workers requests at once; the rest queue here. */
-	sem_wait(&d->workers);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	if (pthread_create(&t, &attr, conn_thread, c) != 0) {
-		sem_post(&d->workers);
-		close(fd);
-		free(c);
-	}
-	pthread_attr_destroy(&attr);
-}
-
 int kuryrd_serve(struct kuryrd *d, char **reterr_msg)
 {
 	_cleanup_close_ int lfd = -1, sfd = -1;
-	struct pollfd p[2];
+	struct server sv = { .d = d, .max = (unsigned)d->cfg.workers };
+	struct pollfd p;
 	sigset_t mask;
 	int r;
 
@@ -134,28 +170,33 @@ int kuryrd_serve(struct kuryrd *d, char **reterr_msg)
 		 d->backend->ops->name, d->backend->ops->describe(d->backend), d->cfg.ovs_db,
 		 d->bridge ? bridge_name(d->bridge) : "-",
 		 *d->cfg.metrics_address ? d->cfg.metrics_address : "off");
-	p[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
-	p[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-	for (;;) {
-		int fd;
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (p[1].revents)
-			break;
-		if (!(p[0].revents & POLLIN))
-			continue;
-		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd >= 0)
-			serve_one(d, fd);
+	sv.lfd = lfd;
+	pthread_mutex_init(&sv.lock, NULL);
+	pthread_cond_init(&sv.gone, NULL);
+	pthread_mutex_lock(&sv.lock);
+	r = worker_spawn(&sv);
+	pthread_mutex_unlock(&sv.lock);
+	if (r < 0) {
+		set_errmsg(reterr_msg, "cannot start a worker thread: %s", strerror(-r));
+		goto out;
 	}
-	/* Let requests in flight finish. */
-	for (int i = 0; i < d->cfg.workers; i++)
-		sem_wait(&d->workers);
+	p = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+	/* Stop: no new connections (a shut down socket wakes every accept()),
+	 * the requests in flight finish. */
+	pthread_mutex_lock(&sv.lock);
+	sv.stop = true;
+	pthread_mutex_unlock(&sv.lock);
+	shutdown(lfd, SHUT_RDWR);
+	pthread_mutex_lock(&sv.lock);
+	while (sv.threads)
+		pthread_cond_wait(&sv.gone, &sv.lock);
+	pthread_mutex_unlock(&sv.lock);
 	(void)unlink(d->cfg.socket);
 	log_info("event=stopped");
-	return 0;
+out:
+	pthread_cond_destroy(&sv.gone);
+	pthread_mutex_destroy(&sv.lock);
+	return r;
 }
