@@ -17,9 +17,11 @@ extern const struct binding_ops binding_prewire_ops;
 int pod_name_free(struct nl_sock *ns, const char *ifname, char **reterr_msg);
 
 /* Configure the pod's device @ifindex, whose MAC and MTU its creation set:
- * the port's address, link up, the default route via the network's
- * gateway and the subnet's host routes (with req->no_l3: only up). */
-int pod_setup(struct nl_sock *ns, int ifindex, const struct binding_req *req, char **reterr_msg);
+ * the port's address, link up (unless it was created @up), the default
+ * route via the network's gateway and the subnet's host routes (with
+ * req->no_l3: only up). */
+int pod_setup(struct nl_sock *ns, int ifindex, const struct binding_req *req, bool up,
+	      char **reterr_msg);
 
 /* The pod's device as plugged: named req->ifname, with the port's MAC, the
  * network's MTU, up, holding the port's address; @kind ("veth", "macvlan")

@@ -98,7 +98,7 @@ static int ovs_plug(struct binding *b, const struct binding_req *req, struct bin
 			   req->ifname);
 		goto fail;
 	}
-	r = pod_setup(pod, li.ifindex, req, reterr_msg);
+	r = pod_setup(pod, li.ifindex, req, false, reterr_msg);
 	if (r < 0)
 		goto fail;
 	r = bridge_add_port(ob->br, st->host_ifname, p->name, p->mac, req->device_id, reterr_msg);

@@ -62,14 +62,15 @@ static int pod_routes(struct nl_sock *ns, int ifindex, const char *gateway,
 	return 0;
 }
 
-int pod_setup(struct nl_sock *ns, int ifindex, const struct binding_req *req, char **reterr_msg)
+int pod_setup(struct nl_sock *ns, int ifindex, const struct binding_req *req, bool up,
+	      char **reterr_msg)
 {
 	const struct kuryr_port *p = req->port;
 	uint8_t ip[16];
 	int r;
 
 	if (req->no_l3)
-		return nl_link_set_up(ns, ifindex, true, reterr_msg);
+		return up ? 0 : nl_link_set_up(ns, ifindex, true, reterr_msg);
 	if (inet_pton(AF_INET, p->ip, ip) != 1) {
 		set_errmsg(reterr_msg, "bad IP \"%s\"", p->ip);
 		return -EINVAL;
@@ -77,7 +78,7 @@ int pod_setup(struct nl_sock *ns, int ifindex, const struct binding_req *req, ch
 	r = nl_addr_add(ns, ifindex, AF_INET, ip, p->prefixlen, reterr_msg);
 	if (r < 0)
 		return r;
-	r = nl_link_set_up(ns, ifindex, true, reterr_msg);
+	r = up ? 0 : nl_link_set_up(ns, ifindex, true, reterr_msg);
 	if (r < 0)
 		return r;
 	return pod_routes(ns, ifindex, req->net ? req->net->gateway : NULL,

@@ -142,10 +142,11 @@ static int prewire_plug(struct binding *b, const struct binding_req *req, struct
 {
 	struct prewire_binding *pb = to_pw(b);
 	_cleanup_(nl_sock_freep) struct nl_sock *pod = NULL;
+	struct nl_sock_opening *opening;
 	struct nl_link_info li;
 	struct nl_sock *hold;
 	uint8_t mac[6];
-	int r;
+	int r, r2;
 
 	if (mac_parse(req->port->mac, mac) < 0) {
 		set_errmsg(reterr_msg, "bad MAC \"%s\"", req->port->mac);
@@ -156,7 +157,12 @@ static int prewire_plug(struct binding *b, const struct binding_req *req, struct
 	if (!*st->host_ifname)
 		binding_ifname(BINDING_PREFIX_HOST, req->port->name, st->host_ifname);
 
-	/* The macvlan is born in the pod: no move, no grace period. */
+	/* The socket inside the pod is opened on a helper thread while the
+	 * macvlan is made: the two do not depend on each other. */
+	r = nl_sock_open_netns_begin(req->netns_fd, &opening);
+	if (r < 0)
+		return r;
+	/* The macvlan is born in the pod, up: no move, no grace period. */
 	pthread_mutex_lock(&pb->hold_lock);
 	r = hold_sock(pb, &hold);
 	if (r == 0)
@@ -165,6 +171,7 @@ static int prewire_plug(struct binding *b, const struct binding_req *req, struct
 		r = nl_macvlan_passthru_add(hold, req->ifname, li.ifindex, req->netns_fd, mac,
 					    req->net ? req->net->mtu : 0, reterr_msg);
 	pthread_mutex_unlock(&pb->hold_lock);
+	r2 = nl_sock_open_netns_end(opening, &pod);
 	if (r == -EEXIST) {
 		set_errmsg(reterr_msg, "a device named %s already exists in the container netns",
 			   req->ifname);
@@ -172,12 +179,11 @@ static int prewire_plug(struct binding *b, const struct binding_req *req, struct
 	}
 	if (r < 0)
 		return r;
-
-	r = nl_sock_open_netns(req->netns_fd, &pod);
+	r = r2;
 	if (r == 0)
 		r = nl_link_get(pod, req->ifname, &li);
 	if (r == 0)
-		r = pod_setup(pod, li.ifindex, req, reterr_msg);
+		r = pod_setup(pod, li.ifindex, req, true, reterr_msg);
 	if (r < 0 && pod)
 		(void)nl_link_del(pod, req->ifname, NULL); /* leave the stub free again */
 	return r;

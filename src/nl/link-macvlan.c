@@ -29,6 +29,7 @@ int nl_macvlan_passthru_add(struct nl_sock *s, const char *name, int link_ifinde
 		.netns_fd = netns_fd,
 		.mac = mac,
 		.mtu = mtu,
+		.up = true,
 	};
 	const uint32_t mode = MACVLAN_MODE_PASSTHRU;
 

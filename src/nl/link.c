@@ -255,6 +255,10 @@ void nl_link_put_new(struct nlmsghdr *nlh, const struct nl_link_new *l)
 	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
 
 	ifm->ifi_family = AF_UNSPEC;
+	if (l->up) {
+		ifm->ifi_flags = IFF_UP;
+		ifm->ifi_change = IFF_UP;
+	}
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, l->name);
 	/* The lower device is looked up in the socket's namespace; the new
 	 * device is born in @netns_fd's. */

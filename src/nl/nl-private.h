@@ -116,6 +116,7 @@ struct nl_link_new {
 	int netns_fd;	    /* IFLA_NET_NS_FD, born there (-1: the socket's own; set it) */
 	const uint8_t *mac; /* IFLA_ADDRESS, 6 bytes (NULL: the kernel's choice) */
 	uint32_t mtu;	    /* IFLA_MTU (0: default) */
+	bool up;	    /* IFF_UP from birth */
 };
 
 /* A link kind, one file each (link-veth.c, link-macvlan.c): what goes in

@@ -36,6 +36,13 @@ int nl_sock_open(struct nl_sock **ret);
 /* Open a rtnetlink socket inside the namespace @netns_fd (from a helper
  * thread; the caller's namespace never changes). */
 int nl_sock_open_netns(int netns_fd, struct nl_sock **ret);
+/* nl_sock_open_netns() in two halves, so that the caller can do other
+ * work while the helper thread opens the socket: _begin starts it, _end
+ * waits for it and returns its socket (or error). Every _begin that
+ * succeeded needs its _end. */
+struct nl_sock_opening;
+int nl_sock_open_netns_begin(int netns_fd, struct nl_sock_opening **ret);
+int nl_sock_open_netns_end(struct nl_sock_opening *o, struct nl_sock **ret);
 /* Accepts NULL. */
 void nl_sock_free(struct nl_sock *s);
 /* For _cleanup_(nl_sock_freep). */
@@ -65,7 +72,8 @@ int nl_veth_add(struct nl_sock *s, const char *name, const char *peer_name, int 
 /* Create a macvlan in passthru mode named @name on top of @link_ifindex (in
  * the socket's namespace), directly inside namespace @netns_fd (-1: the
  * socket's own), with MAC @mac (NULL: the lower device's) and @mtu (0:
- * inherit). Left down. Passthru allows one macvlan per lower device. */
+ * inherit), and up: from birth it holds its lower device promiscuous.
+ * Passthru allows one macvlan per lower device. */
 int nl_macvlan_passthru_add(struct nl_sock *s, const char *name, int link_ifindex, int netns_fd,
 			    const uint8_t *mac, uint32_t mtu, char **reterr_msg);
 
