@@ -175,12 +175,48 @@ struct add {
 	char *err;
 };
 
+/* A row the container and ifname have already: attached (an error), or a
+ * failed ADD whose rollback could not finish (finished now). NULL when
+ * there is none, or none any more. */
+static json_t *add_earlier(struct add *x)
+{
+	struct attachment old;
+	int r;
+
+	r = store_get(x->d->store, x->c->cid, x->c->ifname, &old);
+	if (r < 0)
+		return r == -ENOENT ? NULL
+				    : reply_error(CNI_ERR_IO, "cannot read the attachment store",
+						  strerror(-r));
+	if (old.state == ATTACH_DONE)
+		return reply_error(KURYR_ERR_ALREADY_ATTACHED, "container is already attached",
+				   "DEL the attachment before adding it again");
+	r = attachment_teardown(x->d, &old, -1, &x->err);
+	if (r < 0)
+		return reply_error(CNI_ERR_TRY_AGAIN, "cannot roll back an earlier failed ADD",
+				   x->err);
+	return NULL;
+}
+
 static json_t *add_record(struct add *x, enum attach_state state)
 {
+	json_t *reply;
 	int r;
 
 	x->a.state = state;
-	r = x->recorded ? store_update(x->d->store, &x->a) : store_insert(x->d->store, &x->a);
+	if (x->recorded)
+		r = store_update(x->d->store, &x->a);
+	else {
+		/* Inserted first, looked up only if there is a row already:
+		 * the common ADD makes one store call here, not two. */
+		r = store_insert(x->d->store, &x->a);
+		if (r == -EEXIST) {
+			reply = add_earlier(x);
+			if (reply)
+				return reply;
+			r = store_insert(x->d->store, &x->a);
+		}
+	}
 	if (r < 0)
 		return reply_error(CNI_ERR_IO, "cannot record the attachment", strerror(-r));
 	x->recorded = true;
@@ -238,25 +274,12 @@ static json_t *add_prepare(struct add *x)
 	struct kuryrd *d = x->d;
 	const struct cni_req *c = x->c;
 	json_t *reply;
-	int r;
 
 	reply = requested_addresses(c->conf, x->want_ip, x->want_mac);
 	if (!reply)
 		reply = port_choice_parse(d, c->conf, &x->pc);
 	if (reply)
 		return reply;
-	if (store_get(d->store, c->cid, c->ifname, &x->a) == 0) {
-		if (x->a.state == ATTACH_DONE)
-			return reply_error(KURYR_ERR_ALREADY_ATTACHED,
-					   "container is already attached",
-					   "DEL the attachment before adding it again");
-		/* A failed ADD whose rollback could not finish: finish it. */
-		r = attachment_teardown(d, &x->a, -1, &x->err);
-		if (r < 0)
-			return reply_error(CNI_ERR_TRY_AGAIN,
-					   "cannot roll back an earlier failed ADD", x->err);
-	}
-	x->a = (struct attachment){ 0 };
 	if (strlen(c->netns) >= sizeof(x->a.netns))
 		return reply_error(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS", "path too long");
 	/* Ports with fixed addresses never come from a pool; the others from
@@ -268,7 +291,13 @@ static json_t *add_prepare(struct add *x)
 }
 
 /* ADD from a pool entry: no backend call. NULL asks the caller to go on
- * and create a port (the entry was unusable and is destroyed). */
+ * and create a port (the entry was unusable and is destroyed).
+ *
+ * A pre-wired entry's row is written once, when its macvlan is in place:
+ * until then the kernel is the record. The macvlan is created up, so its
+ * stub holds it promiscuous from the start, and a restart destroys an
+ * entry whose stub holds a device no row explains (pool recovery). A
+ * port-only entry's veth is recorded before it is made, as a miss is. */
 static json_t *add_from_pool(struct add *x, struct pool_entry *e)
 {
 	struct kuryrd *d = x->d;
@@ -280,10 +309,9 @@ static json_t *add_from_pool(struct add *x, struct pool_entry *e)
 	add_row(x, &e->port, &e->net);
 	x->a.pooled = e->prewired ? ATTACH_POOL_PREWIRED : ATTACH_POOL_PORT;
 	x->st = e->prewired ? e->parked : (struct binding_state){ 0 };
-	if (e->prewired)
-		add_row_plugged(x);
-	/* Recorded first: a crash from here on destroys the entry on restart. */
-	reply = add_record(x, ATTACH_PORT);
+	/* The container's earlier row, looked up first: "already attached"
+	 * takes precedence over whatever the plug would say. */
+	reply = e->prewired ? add_earlier(x) : add_record(x, ATTACH_PORT);
 	if (reply) {
 		pool_give_back(d->pool, e);
 		return reply;
@@ -296,7 +324,8 @@ static json_t *add_from_pool(struct add *x, struct pool_entry *e)
 	if (r == -EADDRINUSE || r == -ETIMEDOUT || (r < 0 && !e->prewired)) {
 		/* The entry itself is fine: back to the pool. */
 		pool_give_back(d->pool, e);
-		store_delete(d->store, x->a.container_id, x->a.ifname);
+		if (x->recorded)
+			store_delete(d->store, x->a.container_id, x->a.ifname);
 		log_warn("event=add-failed container=%.12s ifname=%s network=%s: %s", x->c->cid,
 			 x->c->ifname, x->c->network, x->err ? x->err : "");
 		return plug_error(r, x->err);
@@ -305,7 +334,6 @@ static json_t *add_from_pool(struct add *x, struct pool_entry *e)
 		log_warn("event=pool-entry-unusable port=%s: %s", e->port.name,
 			 x->err ? x->err : "");
 		pool_destroy(d->pool, e);
-		store_delete(d->store, x->a.container_id, x->a.ifname);
 		x->recorded = false;
 		x->a = (struct attachment){ 0 };
 		x->st = (struct binding_state){ 0 };
@@ -319,7 +347,8 @@ static json_t *add_from_pool(struct add *x, struct pool_entry *e)
 		/* Not recorded as done: give nothing out, destroy the entry. */
 		(void)binding_unplug(x->drv, &req, &x->st, NULL);
 		pool_destroy(d->pool, e);
-		store_delete(d->store, x->a.container_id, x->a.ifname);
+		if (x->recorded)
+			store_delete(d->store, x->a.container_id, x->a.ifname);
 		return reply;
 	}
 	pool_note_user(d->pool, e->port.name, x->c->cid);
