@@ -69,7 +69,11 @@ struct binding_state {
 	char host_ifname[IF_NAMESIZE]; /* the host side: a veth's host end, a tap */
 	char data[64];		       /* the driver's own (prewire: its stub) */
 	char host_mac[18];	       /* the host side's MAC, for the CNI result */
-	struct bridge_watch *watch;    /* between plug and wait_ready */
+	/* Not kept: the index of the device in the pod (or, for a parked
+	 * entry, of its stub, which the pod's device stacks on), 0 if not
+	 * known. */
+	int ifindex;
+	struct bridge_watch *watch; /* between plug and wait_ready */
 };
 
 /* What a driver is made with. */

@@ -98,6 +98,7 @@ static int ovs_plug(struct binding *b, const struct binding_req *req, struct bin
 			   req->ifname);
 		goto fail;
 	}
+	st->ifindex = li.ifindex;
 	r = pod_setup(pod, li.ifindex, req, false, reterr_msg);
 	if (r < 0)
 		goto fail;

@@ -165,10 +165,12 @@ static int prewire_plug(struct binding *b, const struct binding_req *req, struct
 	/* The macvlan is born in the pod, up: no move, no grace period. */
 	pthread_mutex_lock(&pb->hold_lock);
 	r = hold_sock(pb, &hold);
+	/* The stub's index, known since it was parked (stubs live only in
+	 * the holding netns, which only we change). */
+	if (r == 0 && st->ifindex <= 0 && (r = nl_link_get(hold, st->data, &li)) == 0)
+		st->ifindex = li.ifindex;
 	if (r == 0)
-		r = nl_link_get(hold, st->data, &li);
-	if (r == 0)
-		r = nl_macvlan_passthru_add(hold, req->ifname, li.ifindex, req->netns_fd, mac,
+		r = nl_macvlan_passthru_add(hold, req->ifname, st->ifindex, req->netns_fd, mac,
 					    req->net ? req->net->mtu : 0, reterr_msg);
 	pthread_mutex_unlock(&pb->hold_lock);
 	r2 = nl_sock_open_netns_end(opening, &pod);
@@ -361,7 +363,7 @@ static int prewire_parked(struct binding *b, const char *port, struct binding_st
 	snprintf(st.driver, sizeof(st.driver), "%s", b->ops->name);
 	binding_ifname(BINDING_PREFIX_HOST, port, st.host_ifname);
 	binding_ifname(BINDING_PREFIX_STUB, port, st.data);
-	if (hold_link(pb, st.data, &li) < 0 ||
+	if (hold_link(pb, st.data, &li) < 0 || !(st.ifindex = li.ifindex) ||
 	    bridge_port_installed(pb->br, st.host_ifname, NULL) != 1 ||
 	    host_mac_read(NULL, st.host_ifname, &st) < 0)
 		return 0;

@@ -297,7 +297,10 @@ static json_t *add_prepare(struct add *x)
  * until then the kernel is the record. The macvlan is created up, so its
  * stub holds it promiscuous from the start, and a restart destroys an
  * entry whose stub holds a device no row explains (pool recovery). A
- * port-only entry's veth is recorded before it is made, as a miss is. */
+ * port-only entry's veth is recorded before it is made, as a miss is.
+ * Either way the row is inserted without a look first: an earlier row
+ * of the container is found by the insert (add_record()), or, where the
+ * plug came first, by the plug finding CNI_IFNAME taken. */
 static json_t *add_from_pool(struct add *x, struct pool_entry *e)
 {
 	struct kuryrd *d = x->d;
@@ -309,9 +312,7 @@ static json_t *add_from_pool(struct add *x, struct pool_entry *e)
 	add_row(x, &e->port, &e->net);
 	x->a.pooled = e->prewired ? ATTACH_POOL_PREWIRED : ATTACH_POOL_PORT;
 	x->st = e->prewired ? e->parked : (struct binding_state){ 0 };
-	/* The container's earlier row, looked up first: "already attached"
-	 * takes precedence over whatever the plug would say. */
-	reply = e->prewired ? add_earlier(x) : add_record(x, ATTACH_PORT);
+	reply = e->prewired ? NULL : add_record(x, ATTACH_PORT);
 	if (reply) {
 		pool_give_back(d->pool, e);
 		return reply;
@@ -328,6 +329,11 @@ static json_t *add_from_pool(struct add *x, struct pool_entry *e)
 			store_delete(d->store, x->a.container_id, x->a.ifname);
 		log_warn("event=add-failed container=%.12s ifname=%s network=%s: %s", x->c->cid,
 			 x->c->ifname, x->c->network, x->err ? x->err : "");
+		/* The name is taken: by this container's own attachment, which
+		 * "already attached" says better (a pre-wired ADD looks only now,
+		 * when it has to). */
+		if (r == -EADDRINUSE && !x->recorded && (reply = add_earlier(x)))
+			return reply;
 		return plug_error(r, x->err);
 	}
 	if (r < 0) {

@@ -93,15 +93,21 @@ int proto_recv(int fd, int timeout_ms, json_t **ret, char **reterr_msg)
 	return proto_recv_fd(fd, timeout_ms, ret, &passed, reterr_msg);
 }
 
+/* Messages up to this size are read into the stack; larger ones into a
+ * buffer of their own size (a buffer of PROTO_MSG_MAX for every message
+ * cost an mmap and its page faults each time). */
+#define PROTO_STACK_MSG 16384
+
 int proto_recv_fd(int fd, int timeout_ms, json_t **ret, int *ret_fd, char **reterr_msg)
 {
-	_cleanup_free_ char *buf = malloc(PROTO_MSG_MAX + 1);
+	_cleanup_free_ char *heap = NULL;
+	char stack[PROTO_STACK_MSG];
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(PROTO_FDS_ROOM * sizeof(int))];
 	} ctl;
-	struct iovec iov = { .iov_base = buf, .iov_len = PROTO_MSG_MAX + 1 };
+	struct iovec iov = { .iov_base = stack, .iov_len = sizeof(stack) };
 	struct msghdr mh = {
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
@@ -114,8 +120,6 @@ int proto_recv_fd(int fd, int timeout_ms, json_t **ret, int *ret_fd, char **rete
 	ssize_t n;
 	int r;
 
-	if (!buf)
-		return -ENOMEM;
 	do
 		r = poll(&p, 1, timeout_ms);
 	while (r < 0 && errno == EINTR);
@@ -123,6 +127,18 @@ int proto_recv_fd(int fd, int timeout_ms, json_t **ret, int *ret_fd, char **rete
 		return -errno;
 	if (r == 0)
 		return -ETIMEDOUT;
+	/* The message's length, without taking it (MSG_TRUNC: the whole
+	 * length even into no buffer); one beyond the limit is taken below
+	 * into a byte, to be refused. */
+	n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n > sizeof(stack)) {
+		iov.iov_len = n > PROTO_MSG_MAX ? 1 : (size_t)n;
+		iov.iov_base = heap = malloc(iov.iov_len);
+		if (!heap)
+			return -ENOMEM;
+	}
 	n = recvmsg(fd, &mh, MSG_TRUNC | MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return -errno;
@@ -144,7 +160,7 @@ int proto_recv_fd(int fd, int timeout_ms, json_t **ret, int *ret_fd, char **rete
 		set_errmsg(reterr_msg, "message carries more than one file descriptor");
 		r = -EBADMSG;
 	} else
-		r = parse_object(buf, (size_t)n, &o, reterr_msg);
+		r = parse_object(iov.iov_base, (size_t)n, &o, reterr_msg);
 	if (r < 0) {
 		for (size_t i = 0; i < n_fds; i++)
 			close(fds[i]);
