@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "bridge.h"
+#include "driver.h"
 #include "json-util.h"
 #include "ovsdb/ovsdb.h"
 #include "time-util.h"
@@ -211,24 +212,40 @@ int bridge_add_port(struct bridge *br, const char *ifname, const char *port, con
 	return 0;
 }
 
-int bridge_del_port(struct bridge *br, const char *ifname, char **reterr_msg)
+/* Column @column of the row of @table named @name, into *ret (a new
+ * reference to the row); -ENOENT if there is none. */
+static int select_named(struct bridge *br, const char *table, const char *name, const char *column,
+			json_t **ret, char **reterr_msg)
 {
-	_cleanup_json_ json_t *res = NULL, *res2 = NULL;
-	const char *uuid;
+	_cleanup_json_ json_t *res = NULL;
 	json_t *ops, *rows;
 	int r;
 
-	ops = json_pack("[{s:s, s:s, s:[o], s:[s]}]", "op", "select", "table", "Port", "where",
-			ovsdb_cond("name", "==", json_string(ifname)), "columns", "_uuid");
+	ops = json_pack("[{s:s, s:s, s:[o], s:[s]}]", "op", "select", "table", table, "where",
+			ovsdb_cond("name", "==", json_string(name)), "columns", column);
 	r = bridge_transact(br, ops, &res, reterr_msg);
 	if (r < 0)
 		return r;
 	rows = json_object_get(json_array_get(res, 0), "rows");
-	if (json_array_size(rows) == 0) {
-		set_errmsg(reterr_msg, "%s is not on any bridge", ifname);
+	if (json_array_size(rows) == 0)
 		return -ENOENT;
-	}
-	uuid = ovsdb_datum_uuid(json_object_get(json_array_get(rows, 0), "_uuid"));
+	*ret = json_incref(json_array_get(rows, 0));
+	return 0;
+}
+
+int bridge_del_port(struct bridge *br, const char *ifname, char **reterr_msg)
+{
+	_cleanup_json_ json_t *row = NULL, *res2 = NULL;
+	const char *uuid;
+	json_t *ops;
+	int r;
+
+	r = select_named(br, "Port", ifname, "_uuid", &row, reterr_msg);
+	if (r == -ENOENT)
+		set_errmsg(reterr_msg, "%s is not on any bridge", ifname);
+	if (r < 0)
+		return r;
+	uuid = ovsdb_datum_uuid(json_object_get(row, "_uuid"));
 	/* Port and Interface are not root tables: dropping the reference
 	 * from the bridge deletes both rows. */
 	ops = json_pack("[{s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]", "op", "mutate", "table",
@@ -239,21 +256,14 @@ int bridge_del_port(struct bridge *br, const char *ifname, char **reterr_msg)
 
 int bridge_port_installed(struct bridge *br, const char *ifname, char **reterr_msg)
 {
-	_cleanup_json_ json_t *res = NULL;
-	json_t *ops, *rows;
+	_cleanup_json_ json_t *row = NULL;
 	const char *inst;
 	int r;
 
-	ops = json_pack("[{s:s, s:s, s:[o], s:[s]}]", "op", "select", "table", "Interface", "where",
-			ovsdb_cond("name", "==", json_string(ifname)), "columns", "external_ids");
-	r = bridge_transact(br, ops, &res, reterr_msg);
+	r = select_named(br, "Interface", ifname, "external_ids", &row, reterr_msg);
 	if (r < 0)
 		return r;
-	rows = json_object_get(json_array_get(res, 0), "rows");
-	if (json_array_size(rows) == 0)
-		return -ENOENT;
-	inst = ovsdb_map_get(json_object_get(json_array_get(rows, 0), "external_ids"),
-			     "ovn-installed");
+	inst = ovsdb_map_get(json_object_get(row, "external_ids"), "ovn-installed");
 	return inst && streq(inst, "true");
 }
 
@@ -278,4 +288,27 @@ int bridge_hostname(struct bridge *br, char *buf, size_t size, char **reterr_msg
 		return -ENAMETOOLONG;
 	memcpy(buf, name, strlen(name) + 1);
 	return 0;
+}
+
+int bridge_binding_new(const struct binding_ops *ops, const struct binding_env *env,
+		       struct binding **ret, char **reterr_msg)
+{
+	struct bridge_binding *bb;
+
+	if (!env->bridge) {
+		set_errmsg(reterr_msg, "binding %s needs an integration bridge", ops->name);
+		return -EINVAL;
+	}
+	bb = calloc(1, sizeof(*bb));
+	if (!bb)
+		return -ENOMEM;
+	bb->base.ops = ops;
+	bb->br = env->bridge;
+	*ret = &bb->base;
+	return 0;
+}
+
+bool bridge_binding_connected(struct binding *b)
+{
+	return bridge_connected(bridge_of(b));
 }

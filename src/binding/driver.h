@@ -12,6 +12,23 @@ extern const struct binding_ops binding_ovs_ops;
 extern const struct binding_ops binding_tap_ops;
 extern const struct binding_ops binding_prewire_ops;
 
+/* What the drivers on the integration bridge (ovs, tap, prewire) are
+ * made of, first in their own struct. */
+struct bridge_binding {
+	struct binding base;
+	struct bridge *br;
+};
+
+static inline struct bridge *bridge_of(struct binding *b)
+{
+	return ((struct bridge_binding *)b)->br;
+}
+
+/* A driver that needs nothing but the bridge: calloc'ed, @ops set. */
+int bridge_binding_new(const struct binding_ops *ops, const struct binding_env *env,
+		       struct binding **ret, char **reterr_msg);
+bool bridge_binding_connected(struct binding *b);
+
 /* 0 if no device named @ifname exists in the pod (@ns, a netlink socket
  * inside its netns); -EADDRINUSE (with a message) if one does. */
 int pod_name_free(struct nl_sock *ns, const char *ifname, char **reterr_msg);

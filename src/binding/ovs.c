@@ -12,31 +12,9 @@
 #include "net-util.h"
 #include "nl/nl.h"
 
-struct ovs_binding {
-	struct binding base;
-	struct bridge *br;
-};
-
-static struct ovs_binding *to_ovs(struct binding *b)
-{
-	return (struct ovs_binding *)b;
-}
-
 static int ovs_new(const struct binding_env *env, struct binding **ret, char **reterr_msg)
 {
-	struct ovs_binding *ob;
-
-	if (!env->bridge) {
-		set_errmsg(reterr_msg, "binding ovs needs an integration bridge");
-		return -EINVAL;
-	}
-	ob = calloc(1, sizeof(*ob));
-	if (!ob)
-		return -ENOMEM;
-	ob->base.ops = &binding_ovs_ops;
-	ob->br = env->bridge;
-	*ret = &ob->base;
-	return 0;
+	return bridge_binding_new(&binding_ovs_ops, env, ret, reterr_msg);
 }
 
 static void ovs_free(struct binding *b)
@@ -47,7 +25,6 @@ static void ovs_free(struct binding *b)
 static int ovs_plug(struct binding *b, const struct binding_req *req, struct binding_state *st,
 		    char **reterr_msg)
 {
-	struct ovs_binding *ob = to_ovs(b);
 	_cleanup_(nl_sock_freep) struct nl_sock *host = NULL, *pod = NULL;
 	const struct kuryr_port *p = req->port;
 	struct bridge_watch *w = NULL;
@@ -79,7 +56,7 @@ static int ovs_plug(struct binding *b, const struct binding_req *req, struct bin
 		return r;
 	}
 	/* Watching before the port exists, so the mark cannot be missed. */
-	r = bridge_watch_new(ob->br, st->host_ifname, &w);
+	r = bridge_watch_new(bridge_of(b), st->host_ifname, &w);
 	if (r < 0)
 		return r;
 	r = nl_veth_add(host, st->host_ifname, req->ifname, req->netns_fd, mac,
@@ -102,7 +79,8 @@ static int ovs_plug(struct binding *b, const struct binding_req *req, struct bin
 	r = pod_setup(pod, li.ifindex, req, false, reterr_msg);
 	if (r < 0)
 		goto fail;
-	r = bridge_add_port(ob->br, st->host_ifname, p->name, p->mac, req->device_id, reterr_msg);
+	r = bridge_add_port(bridge_of(b), st->host_ifname, p->name, p->mac, req->device_id,
+			    reterr_msg);
 	if (r < 0)
 		goto fail;
 	st->watch = TAKE_PTR(w);
@@ -111,7 +89,7 @@ fail:
 	/* Deleting one end of a veth deletes both. */
 	(void)nl_link_del(host, st->host_ifname, NULL);
 out:
-	bridge_watch_free(ob->br, w);
+	bridge_watch_free(bridge_of(b), w);
 	return r;
 }
 
@@ -138,7 +116,7 @@ int ovs_wait_installed(struct bridge *br, struct binding_state *st, int timeout_
 static int ovs_wait_ready(struct binding *b, struct binding_state *st, int timeout_ms,
 			  char **reterr_msg)
 {
-	return ovs_wait_installed(to_ovs(b)->br, st, timeout_ms, reterr_msg);
+	return ovs_wait_installed(bridge_of(b), st, timeout_ms, reterr_msg);
 }
 
 static int ovs_unplug(struct binding *b, const struct binding_req *req,
@@ -154,7 +132,7 @@ static int ovs_unplug(struct binding *b, const struct binding_req *req,
 		snprintf(name, sizeof(name), "%s", st->host_ifname);
 	else
 		binding_ifname(BINDING_PREFIX_HOST, req->port->name, name);
-	r = bridge_del_port(to_ovs(b)->br, name, reterr_msg);
+	r = bridge_del_port(bridge_of(b), name, reterr_msg);
 	if (r < 0 && r != -ENOENT)
 		return r;
 	r = nl_sock_open(&host);
@@ -187,11 +165,6 @@ static int ovs_check(struct binding *b, const struct binding_req *req,
 	return req->netns_fd >= 0 ? pod_check(req, "veth", reterr_msg) : 0;
 }
 
-static bool ovs_connected(struct binding *b)
-{
-	return bridge_connected(to_ovs(b)->br);
-}
-
 const struct binding_ops binding_ovs_ops = {
 	.name = "ovs",
 	.new = ovs_new,
@@ -200,5 +173,5 @@ const struct binding_ops binding_ovs_ops = {
 	.wait_ready = ovs_wait_ready,
 	.unplug = ovs_unplug,
 	.check = ovs_check,
-	.connected = ovs_connected,
+	.connected = bridge_binding_connected,
 };

@@ -22,8 +22,7 @@
 #include "nl/nl.h"
 
 struct prewire_binding {
-	struct binding base;
-	struct bridge *br;
+	struct bridge_binding bb;
 	struct binding *lower;
 	char *holding_netns;
 	char *host;
@@ -52,8 +51,8 @@ static int prewire_new(const struct binding_env *env, struct binding **ret, char
 	pb = calloc(1, sizeof(*pb));
 	if (!pb)
 		return -ENOMEM;
-	pb->base.ops = &binding_prewire_ops;
-	pb->br = env->bridge;
+	pb->bb.base.ops = &binding_prewire_ops;
+	pb->bb.br = env->bridge;
 	pb->lower = env->lower;
 	pb->hold_fd = -1;
 	pthread_mutex_init(&pb->hold_lock, NULL);
@@ -73,10 +72,10 @@ static int prewire_new(const struct binding_env *env, struct binding **ret, char
 			goto fail;
 		}
 	}
-	*ret = &pb->base;
+	*ret = &pb->bb.base;
 	return 0;
 fail:
-	pb->base.ops->free(&pb->base);
+	pb->bb.base.ops->free(&pb->bb.base);
 	return r;
 }
 
@@ -195,7 +194,7 @@ static int prewire_wait_ready(struct binding *b, struct binding_state *st, int t
 			      char **reterr_msg)
 {
 	/* Only parking waits: a pod's macvlan rides on an installed port. */
-	return ovs_wait_installed(to_pw(b)->br, st, timeout_ms, reterr_msg);
+	return ovs_wait_installed(bridge_of(b), st, timeout_ms, reterr_msg);
 }
 
 /* The pod's device this entry made: named req->ifname, or already renamed
@@ -290,11 +289,6 @@ static int prewire_check(struct binding *b, const struct binding_req *req,
 	return req->netns_fd >= 0 ? pod_check(req, "macvlan", reterr_msg) : 0;
 }
 
-static bool prewire_connected(struct binding *b)
-{
-	return bridge_connected(to_pw(b)->br);
-}
-
 /* ---- parking, for pools ---- */
 
 static int prewire_park(struct binding *b, const struct kuryr_port *port,
@@ -329,7 +323,7 @@ static void unpark(struct prewire_binding *pb, const char *host_ifname, const ch
 {
 	_cleanup_(nl_sock_freep) struct nl_sock *host = NULL;
 
-	(void)bridge_del_port(pb->br, host_ifname, NULL);
+	(void)bridge_del_port(pb->bb.br, host_ifname, NULL);
 	if (nl_sock_open(&host) == 0)
 		(void)nl_link_del(host, host_ifname, NULL);
 	/* Deleting the host end took the stub along, unless the two were
@@ -364,7 +358,7 @@ static int prewire_parked(struct binding *b, const char *port, struct binding_st
 	binding_ifname(BINDING_PREFIX_HOST, port, st.host_ifname);
 	binding_ifname(BINDING_PREFIX_STUB, port, st.data);
 	if (hold_link(pb, st.data, &li) < 0 || !(st.ifindex = li.ifindex) ||
-	    bridge_port_installed(pb->br, st.host_ifname, NULL) != 1 ||
+	    bridge_port_installed(pb->bb.br, st.host_ifname, NULL) != 1 ||
 	    host_mac_read(NULL, st.host_ifname, &st) < 0)
 		return 0;
 	*ret = st;
@@ -436,6 +430,6 @@ const struct binding_ops binding_prewire_ops = {
 	.detach = prewire_detach,
 	.unplug = prewire_unplug,
 	.check = prewire_check,
-	.connected = prewire_connected,
+	.connected = bridge_binding_connected,
 	.park = &prewire_park_ops,
 };

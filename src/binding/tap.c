@@ -9,31 +9,9 @@
 #include "driver.h"
 #include "nl/nl.h"
 
-struct tap_binding {
-	struct binding base;
-	struct bridge *br;
-};
-
-static struct tap_binding *to_tap(struct binding *b)
-{
-	return (struct tap_binding *)b;
-}
-
 static int tap_new(const struct binding_env *env, struct binding **ret, char **reterr_msg)
 {
-	struct tap_binding *tb;
-
-	if (!env->bridge) {
-		set_errmsg(reterr_msg, "binding tap needs an integration bridge");
-		return -EINVAL;
-	}
-	tb = calloc(1, sizeof(*tb));
-	if (!tb)
-		return -ENOMEM;
-	tb->base.ops = &binding_tap_ops;
-	tb->br = env->bridge;
-	*ret = &tb->base;
-	return 0;
+	return bridge_binding_new(&binding_tap_ops, env, ret, reterr_msg);
 }
 
 static void tap_free(struct binding *b)
@@ -44,7 +22,6 @@ static void tap_free(struct binding *b)
 static int tap_plug(struct binding *b, const struct binding_req *req, struct binding_state *st,
 		    char **reterr_msg)
 {
-	struct tap_binding *tb = to_tap(b);
 	_cleanup_(nl_sock_freep) struct nl_sock *host = NULL;
 	struct bridge_watch *w = NULL;
 	struct nl_link_info li;
@@ -64,12 +41,12 @@ static int tap_plug(struct binding *b, const struct binding_req *req, struct bin
 	if (r < 0)
 		return r;
 	snprintf(st->host_ifname, sizeof(st->host_ifname), "%s", req->ifname);
-	r = bridge_watch_new(tb->br, req->ifname, &w);
+	r = bridge_watch_new(bridge_of(b), req->ifname, &w);
 	if (r == 0)
-		r = bridge_add_port(tb->br, req->ifname, req->port->name, req->port->mac,
+		r = bridge_add_port(bridge_of(b), req->ifname, req->port->name, req->port->mac,
 				    req->device_id, reterr_msg);
 	if (r < 0) {
-		bridge_watch_free(tb->br, w);
+		bridge_watch_free(bridge_of(b), w);
 		return r;
 	}
 	st->watch = w;
@@ -79,7 +56,7 @@ static int tap_plug(struct binding *b, const struct binding_req *req, struct bin
 static int tap_wait_ready(struct binding *b, struct binding_state *st, int timeout_ms,
 			  char **reterr_msg)
 {
-	return ovs_wait_installed(to_tap(b)->br, st, timeout_ms, reterr_msg);
+	return ovs_wait_installed(bridge_of(b), st, timeout_ms, reterr_msg);
 }
 
 /* The tap stays: it is the hypervisor's. -ENOENT if it is not on the
@@ -87,13 +64,13 @@ static int tap_wait_ready(struct binding *b, struct binding_state *st, int timeo
 static int tap_unplug(struct binding *b, const struct binding_req *req,
 		      const struct binding_state *st, char **reterr_msg)
 {
-	return bridge_del_port(to_tap(b)->br, st->host_ifname, reterr_msg);
+	return bridge_del_port(bridge_of(b), st->host_ifname, reterr_msg);
 }
 
 static int tap_check(struct binding *b, const struct binding_req *req,
 		     const struct binding_state *st, char **reterr_msg)
 {
-	int r = bridge_port_installed(to_tap(b)->br, st->host_ifname, reterr_msg);
+	int r = bridge_port_installed(bridge_of(b), st->host_ifname, reterr_msg);
 
 	if (r == -ENOENT) {
 		set_errmsg(reterr_msg, "%s is not on the bridge", st->host_ifname);
@@ -106,11 +83,6 @@ static int tap_check(struct binding *b, const struct binding_req *req,
 	return r < 0 ? r : 0;
 }
 
-static bool tap_connected(struct binding *b)
-{
-	return bridge_connected(to_tap(b)->br);
-}
-
 const struct binding_ops binding_tap_ops = {
 	.name = "tap",
 	.new = tap_new,
@@ -119,5 +91,5 @@ const struct binding_ops binding_tap_ops = {
 	.wait_ready = tap_wait_ready,
 	.unplug = tap_unplug,
 	.check = tap_check,
-	.connected = tap_connected,
+	.connected = bridge_binding_connected,
 };

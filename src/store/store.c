@@ -285,36 +285,35 @@ static void bind_key(sqlite3_stmt *st, const char *container_id, const char *ifn
 	sqlite3_bind_text(st, 2, ifname, -1, SQLITE_STATIC);
 }
 
-int store_get(struct store *s, const char *container_id, const char *ifname, struct attachment *ret)
+/* Statement @which on the row of (container_id, ifname): its result code,
+ * with the row read into *ret for a SELECT that found one. */
+static int step_key(struct store *s, enum store_stmt which, const char *container_id,
+		    const char *ifname, struct attachment *ret)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	st = stmt(s, STMT_GET);
+	st = stmt(s, which);
 	bind_key(st, container_id, ifname);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW && ret)
 		read_row(st, ret);
 	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
-	if (rc == SQLITE_DONE)
-		return -ENOENT;
-	return sqlite_to_errno(rc);
+	return rc;
+}
+
+int store_get(struct store *s, const char *container_id, const char *ifname, struct attachment *ret)
+{
+	int rc = step_key(s, STMT_GET, container_id, ifname, ret);
+
+	return rc == SQLITE_DONE ? -ENOENT : sqlite_to_errno(rc);
 }
 
 int store_delete(struct store *s, const char *container_id, const char *ifname)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	pthread_mutex_lock(&s->lock);
-	st = stmt(s, STMT_DELETE);
-	bind_key(st, container_id, ifname);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	pthread_mutex_unlock(&s->lock);
-	return sqlite_to_errno(rc);
+	return sqlite_to_errno(step_key(s, STMT_DELETE, container_id, ifname, NULL));
 }
 
 int store_list(struct store *s, struct attachment **ret, size_t *ret_n)
