@@ -26,7 +26,11 @@
  *     (it is kept in the attachment store with the driver's name); unplug
  *     must cope with req->netns_fd == -1 (a crashed ADD rolled back at
  *     start) and with pieces that are already gone;
- *   - add `&binding_NAME_ops` to binding_drivers[] in binding.c.
+ *   - a driver that stacks on another's devices names it in .lower and
+ *     gets it as binding_env.lower; one that parks pool entries ahead of
+ *     time fills .park (struct binding_park_ops) and is then the pools';
+ *   - add `&binding_NAME_ops` to binding_drivers[] in binding.c (after
+ *     its lower driver) and declare it in binding/driver.h.
  * Thread-safe: every call may come from any thread at any time. */
 #pragma once
 
@@ -119,6 +123,10 @@ struct binding_ops {
 	bool (*connected)(struct binding *b);
 	/* Parking pool entries (NULL: this driver does not). */
 	const struct binding_park_ops *park;
+	/* The driver whose devices this one stacks on (binding_env.lower;
+	 * prewire: "ovs", which plugs its stubs), or NULL. It comes earlier
+	 * in binding_drivers[]. */
+	const char *lower;
 };
 
 struct binding {

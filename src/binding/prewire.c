@@ -432,4 +432,5 @@ const struct binding_ops binding_prewire_ops = {
 	.check = prewire_check,
 	.connected = bridge_binding_connected,
 	.park = &prewire_park_ops,
+	.lower = "ovs",
 };

@@ -308,7 +308,7 @@ static json_t *add_from_pool(struct add *x, struct pool_entry *e)
 	json_t *reply;
 	int r;
 
-	x->drv = e->prewired ? kuryrd_binding(d, "prewire") : d->node_binding;
+	x->drv = e->prewired ? d->park_binding : d->node_binding;
 	add_row(x, &e->port, &e->net);
 	x->a.pooled = e->prewired ? ATTACH_POOL_PREWIRED : ATTACH_POOL_PORT;
 	x->st = e->prewired ? e->parked : (struct binding_state){ 0 };

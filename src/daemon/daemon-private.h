@@ -56,6 +56,7 @@ struct kuryrd {
 	 * own and port-only pool entries. */
 	struct binding *bindings[8];
 	struct binding *node_binding;
+	struct binding *park_binding; /* the one that parks pool entries, or NULL */
 	struct store *store;
 	struct pool_mgr *pool; /* NULL: pools switched off */
 	pthread_mutex_t stripes[LOCK_STRIPES];

@@ -72,8 +72,9 @@ static int make_bindings(struct kuryrd *d, char **reterr_msg)
 
 	/* Drivers that stack on another come after it in binding_drivers[]. */
 	for (size_t i = 0; binding_drivers[i] && i < ELEMENTSOF(d->bindings); i++) {
-		if (streq(binding_drivers[i]->name, "prewire"))
-			env.lower = kuryrd_binding(d, "ovs");
+		const char *lower = binding_drivers[i]->lower;
+
+		env.lower = lower ? kuryrd_binding(d, lower) : NULL;
 		r = binding_new(binding_drivers[i], &env, &d->bindings[i], reterr_msg);
 		if (r < 0)
 			return r;
@@ -134,6 +135,9 @@ static int kuryrd_start(struct kuryrd *d, char **reterr_msg)
 	int r;
 
 	d->node_binding = kuryrd_binding(d, "ovs");
+	for (size_t i = 0; i < ELEMENTSOF(d->bindings) && !d->park_binding; i++)
+		if (d->bindings[i] && d->bindings[i]->ops->park)
+			d->park_binding = d->bindings[i];
 	if (!d->node_binding) {
 		set_errmsg(reterr_msg, "no binding driver for this node's containers");
 		return -EINVAL;
@@ -154,7 +158,7 @@ static int kuryrd_start(struct kuryrd *d, char **reterr_msg)
 			.port_up_timeout_ms = cfg->port_up_timeout_ms,
 			.host = cfg->host,
 			.plug = d->node_binding,
-			.prewire = cfg->pool_prewire ? kuryrd_binding(d, "prewire") : NULL,
+			.prewire = cfg->pool_prewire ? d->park_binding : NULL,
 			.wait_backend_up = d->backend->ops->caps & BACKEND_CAP_ACTIVE_AFTER_PLUG,
 		    },
 		    d->backend, d->store, &d->pool, reterr_msg);

@@ -80,7 +80,6 @@ static void reap_leftover_ports(struct kuryrd *d)
 	_cleanup_free_ struct kuryr_port *ports = NULL;
 	_cleanup_free_ struct attachment *rows = NULL;
 	_cleanup_free_ char *err = NULL;
-	struct binding *prewire = kuryrd_binding(d, "prewire");
 	size_t n = 0, n_rows = 0;
 
 	if (d->backend->ops->port_list(d->backend, NULL, &ports, &n, &err) < 0) {
@@ -99,8 +98,8 @@ static void reap_leftover_ports(struct kuryrd *d)
 			if (!streq(*p->host ? p->host : p->device_id, d->cfg.host) ||
 			    known_port(rows, n_rows, p))
 				continue;
-			if (prewire)
-				binding_unpark(prewire, p->name);
+			if (d->park_binding)
+				binding_unpark(d->park_binding, p->name);
 		} else if (p->owner != PORT_OWNER_CONTAINER || !streq(p->host, d->cfg.host) ||
 			   known_port(rows, n_rows, p))
 			continue;
