@@ -496,7 +496,11 @@ static int token_fetch(struct os_session *s, bool *ret_permanent, char **reterr_
 	}
 	if (r < 0) {
 		reply_release(&b);
-		return r;
+		/* No such endpoint in the catalog is how this cloud is set up
+		 * (region, interface): refused like bad credentials, never
+		 * "no such object", which callers would take for a missing
+		 * network or port. */
+		return r == -ENOENT ? -EACCES : r;
 	}
 	pthread_mutex_lock(&s->lock);
 	free(s->token);

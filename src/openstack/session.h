@@ -37,7 +37,8 @@ enum {
 /* One request to the service: @path is appended to its endpoint. @body
  * (stolen) may be NULL; *ret gets the decoded reply (NULL for an empty
  * one) and may itself be NULL. Errors: -ECONNREFUSED (no connection),
- * -ETIMEDOUT, -EACCES (401/403, or Keystone refused the credentials),
+ * -ETIMEDOUT, -EACCES (401/403, Keystone refused the credentials, or its
+ * catalog has no such service at this region and interface),
  * -ENOENT (404), -EEXIST (409), -EDQUOT (409 over quota), -EINVAL (400), -EAGAIN (429/503 after the
  * retries), -EIO (other 5xx), -EBADMSG (a reply that is not JSON). The
  * HTTP status is in *ret_status if non-NULL (0: no answer). The server's

@@ -362,6 +362,7 @@ struct setup_opts {
 	bool https;
 	const char *cafile; /* NULL: "" */
 	bool insecure;
+	const char *region; /* NULL: "R1", the fake catalog's */
 };
 
 static int setup_with(void **state, const struct setup_opts *o)
@@ -391,7 +392,7 @@ static int setup_with(void **state, const struct setup_opts *o)
 		.application_credential_name = (char *)"",
 		.application_credential_secret = (char *)"",
 		.token = (char *)(o->token ? o->token : ""),
-		.region_name = (char *)"R1",
+		.region_name = (char *)(o->region ? o->region : "R1"),
 		.interface = (char *)"public",
 		.endpoint_override = (char *)"",
 		.cafile = (char *)(o->cafile ? o->cafile : ""),
@@ -522,6 +523,26 @@ static void test_revoked_token_renewed(void **state)
 	atomic_fetch_add(&f->srv.token_gen, 1);
 	assert_int_equal(get(f, "POST", "/v2.0/ok", NULL), 0);
 	assert_int_equal(atomic_load(&f->srv.token_fetches), 3);
+}
+
+static int setup_other_region(void **state)
+{
+	return setup_with(state, &(struct setup_opts){ .password = PASSWORD, .region = "R9" });
+}
+
+/* A catalog without the service where it is looked for is a configuration
+ * error (-EACCES, named), never "no such object" (-ENOENT), which the
+ * backend would read as a missing network. */
+static void test_no_endpoint_in_catalog(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *err = NULL, *err2 = NULL;
+
+	assert_int_equal(os_session_login(f->s, &err), -EACCES);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "catalog"));
+	assert_non_null(strstr(err, "R9"));
+	assert_int_equal(get(f, "GET", "/v2.0/ok", &err2), -EACCES);
 }
 
 static void test_wrong_password(void **state)
@@ -817,6 +838,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_revoked_token_renewed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_password, setup_bad_password, teardown),
+		cmocka_unit_test_setup_teardown(test_no_endpoint_in_catalog, setup_other_region,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_token_login, setup_token, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_token, setup_bad_token, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_after, setup, teardown),
