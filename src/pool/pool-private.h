@@ -40,6 +40,9 @@ struct pool {
 	 * containers or from a refill in flight) are destroyed. Cleared by the
 	 * next use of the network. */
 	bool freeing;
+	/* Its last refill failed: the refill thread leaves it until its next
+	 * wait is over (a wake-up or the update period), not in a loop. */
+	bool refill_failed;
 };
 
 /* A pool port's user to record in the backend, in the background. */

@@ -198,17 +198,24 @@ void *refill_thread(void *arg)
 		for (struct pool *p = m->pools; p && !m->stop; p = p->next) {
 			_cleanup_free_ char *err = NULL;
 
-			if (p->creating || deficit(m, p) == 0)
+			if (p->creating || p->refill_failed || deficit(m, p) == 0)
 				continue;
 			snprintf(key, sizeof(key), "%s", p->key);
-			if (fill(m, key, &err) < 0)
+			if (fill(m, key, &err) < 0) {
 				log_warn("event=pool-refill-failed pool=%s: %s", key,
 					 err ? err : "");
+				p = pool_find(m, key, false);
+				if (p)
+					p->refill_failed = true;
+			}
 			again = true; /* the list may have changed while unlocked */
 			break;
 		}
 		if (again)
 			continue;
+		/* Every pool had its go: those that failed get the next. */
+		for (struct pool *p = m->pools; p; p = p->next)
+			p->refill_failed = false;
 		timespec_deadline_ms(&dl, m->pp.update_ms);
 		pthread_cond_timedwait(&m->wake, &m->lock, &dl);
 	}
