@@ -296,7 +296,10 @@ int pool_release(struct pool_mgr *m, const struct attachment *a, int netns_fd, c
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
-	j->netns_fd = r == 0 ? fcntl(netns_fd, F_DUPFD_CLOEXEC, 3) : -1;
+	/* Only a device already gone needs no unplug: one a detach could
+	 * not move (or a driver without detach) is deleted in the
+	 * background too, and the entry goes if it will not. */
+	j->netns_fd = r != -ENODEV ? fcntl(netns_fd, F_DUPFD_CLOEXEC, 3) : -1;
 	snprintf(j->ifname, sizeof(j->ifname), "%s", a->ifname);
 	j->port = e.port;
 	j->st = st;
