@@ -52,12 +52,21 @@ int attachment_teardown(struct kuryrd *d, const struct attachment *a, int netns_
 	struct binding *drv;
 	int r;
 
-	/* A pool entry goes back to its pool, or is destroyed there. */
+	/* A pool entry goes back to its pool, or is destroyed there. The row
+	 * goes first: once released the entry may serve another container,
+	 * and a DEL retried because the row stayed would release it again
+	 * (handing it out twice). A release that fails puts the row back. */
 	if (a->pooled != ATTACH_OWN && d->pool) {
+		r = store_delete(d->store, a->container_id, a->ifname);
+		if (r < 0) {
+			set_errmsg(reterr_msg, "cannot remove the attachment row: %s",
+				   strerror(-r));
+			return r;
+		}
 		r = pool_release(d->pool, a, netns_fd, reterr_msg);
 		if (r < 0)
-			return r;
-		return store_delete(d->store, a->container_id, a->ifname);
+			(void)store_insert(d->store, a);
+		return r;
 	}
 	/* Pools off: an entry of an earlier run goes whole, devices with it. */
 	if (a->pooled != ATTACH_OWN)
