@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Backend "neutron", for the registry (backend.c), its configuration
- * (neutron-config.c) and tests. */
+ * (neutron/config.c) and tests. */
 #pragma once
 
 #include "backend.h"
@@ -9,7 +9,7 @@ extern const struct backend_driver backend_neutron_driver;
 
 #include "openstack/auth.h"
 
-/* Its configuration, read from kuryr.conf by neutron-config.c. */
+/* Its configuration, read from kuryr.conf by neutron/config.c. */
 /* A key and its value as a file wrote them. */
 struct config_kv {
 	char *key;

@@ -8,7 +8,7 @@
 
 #include "conf-value.h"
 #include "macro.h"
-#include "neutron.h"
+#include "backend/neutron.h"
 #include "openstack/auth.h"
 #include "openstack/clouds.h"
 

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the files of backend "neutron" share: the backend object and its
+ * API session (neutron.c), finding objects by id or name (lookup.c), and
+ * the ops that neutron.c's table points at (network.c, port.c, policy.c,
+ * trunk.c). Nothing outside src/backend/neutron/ includes it: the backend's
+ * public face is backend/neutron.h. */
+#pragma once
+
+#include <stdatomic.h>
+
+#include "backend/neutron.h"
+#include "json-util.h"
+#include "openstack/session.h"
+
+#define DEVICE_OWNER "compute:kuryr"
+
+struct neutron_backend {
+	struct backend base;
+	struct os_session *s;
+	char *where;   /* "neutron=URL" or "keystone=URL" */
+	char *project; /* sent as project_id (without Keystone: required) */
+	char *host;
+	int timeout_ms;
+	/* [neutron_defaults] */
+	char *pod_subnet;
+	char *bridge;		/* where this node plugs ports */
+	char **security_groups; /* NULL-terminated; NULL: Neutron's default */
+	char *qos_policy;
+	json_t *tags;	  /* resource_tags, an array; NULL: none */
+	char *tags_query; /* "&tags=a,b" for listings of our ports, or "" */
+	/* Whether a port create may carry its tags (Neutron's extension
+	 * tag-ports-during-bulk-creation): -1 not known yet, 0, 1. */
+	atomic_int tags_in_body;
+};
+
+static inline struct neutron_backend *to_neutron(struct backend *b)
+{
+	return (struct neutron_backend *)b;
+}
+
+/* ---- neutron.c: the API session ---- */
+
+int neutron_api_t(struct neutron_backend *nb, const char *method, const char *path, json_t *body,
+		  int timeout_ms, json_t **ret, char **reterr_msg);
+/* neutron_api_t() within [neutron] timeout. */
+int neutron_api(struct neutron_backend *nb, const char *method, const char *path, json_t *body,
+		json_t **ret, char **reterr_msg);
+int neutron_api_delete(struct neutron_backend *nb, const char *collection, const char *id,
+		       char **reterr_msg);
+/* @s URL-escaped, a new string; NULL without memory. */
+char *neutron_escape(const char *s);
+int neutron_tag_after(struct neutron_backend *nb, const char *collection, const char *id,
+		      char **reterr_msg);
+bool neutron_tags_in_body(struct neutron_backend *nb);
+int neutron_list_all(struct neutron_backend *nb, const char *path, const char *key, json_t **ret,
+		     char **reterr_msg);
+/* @src (NULL: "") into @dst, truncated to @size. */
+void neutron_copy_str(char *dst, size_t size, const char *src);
+
+/* ---- lookup.c: ids and names ---- */
+
+/* A kind of object users name, by id or by name. */
+struct kind {
+	const char *what;	/* in messages: "network" */
+	const char *collection; /* "/networks" */
+	const char *key;	/* a listing's member: "networks" */
+	const char *one;	/* a GET by id's member: "network" */
+	int missing;		/* -errno for "there is none" */
+	/* Names resolve among the project's own objects and those shared
+	 * with it: with admin credentials Neutron shows every project's. */
+	bool scoped;
+};
+
+extern const struct kind neutron_kind_network;
+extern const struct kind neutron_kind_port;
+extern const struct kind neutron_kind_trunk;
+extern const struct kind neutron_kind_sg;
+extern const struct kind neutron_kind_qos;
+
+#define SCOPE_MAX 256
+
+void neutron_scope_of(struct neutron_backend *nb, const char *project, char out[SCOPE_MAX]);
+int neutron_ids_append(char **ids, json_t *o);
+int neutron_by_name(struct neutron_backend *nb, const struct kind *k, const char *name,
+		    const char *project, json_t **ret, char **reterr_msg);
+int neutron_lookup(struct neutron_backend *nb, const struct kind *k, const char *ref,
+		   const char *project, json_t **ret, char **reterr_msg);
+int neutron_resolve_id(struct neutron_backend *nb, const struct kind *k, const char *ref,
+		       const char *project, char out[40], char **reterr_msg);
+
+/* ---- network.c ---- */
+
+int neutron_network_get(struct backend *b, const char *name, struct kuryr_network *ret,
+			char **reterr_msg);
+int neutron_network_list(struct backend *b, struct kuryr_network **ret, size_t *ret_n,
+			 char **reterr_msg);
+int neutron_network_create(struct backend *b, const struct network_spec *spec,
+			   struct kuryr_network *ret, char **reterr_msg);
+int neutron_network_delete(struct backend *b, const char *name, char **reterr_msg);
+
+/* ---- port.c ---- */
+
+int neutron_find_port(struct neutron_backend *nb, const char *name, json_t **ret,
+		      char **reterr_msg);
+int neutron_port_get(struct backend *b, const char *name, struct kuryr_port *ret,
+		     char **reterr_msg);
+int neutron_port_create(struct backend *b, const struct port_spec *spec, struct kuryr_port *ret,
+			char **reterr_msg);
+int neutron_port_create_bulk(struct backend *b, const struct port_spec *spec, unsigned n,
+			     struct kuryr_port *ret, char **reterr_msg);
+int neutron_port_list(struct backend *b, const char *network, struct kuryr_port **ret,
+		      size_t *ret_n, char **reterr_msg);
+int neutron_port_delete(struct backend *b, const char *name, char **reterr_msg);
+int neutron_port_wait_up(struct backend *b, const char *name, int timeout_ms, char **reterr_msg);
+int neutron_port_set_device(struct backend *b, const char *name, const char *device_id,
+			    char **reterr_msg);
+void neutron_ports_wait_up(struct backend *b, const char *const *ids, size_t n, int timeout_ms,
+			   bool *ok);
+
+/* ---- policy.c: security groups and QoS policies ---- */
+
+int neutron_sg_get(struct backend *b, const char *sg, json_t **ret, char **reterr_msg);
+int neutron_sg_create(struct backend *b, const char *name, json_t **ret, char **reterr_msg);
+int neutron_sg_rule_add(struct backend *b, const char *sg, const struct sg_rule *rule,
+			char **reterr_msg);
+int neutron_sg_delete(struct backend *b, const char *sg, char **reterr_msg);
+int neutron_qos_create(struct backend *b, const char *name, unsigned max_kbps,
+		       unsigned max_burst_kbps, json_t **ret, char **reterr_msg);
+int neutron_qos_delete(struct backend *b, const char *qos, char **reterr_msg);
+
+/* ---- trunk.c ---- */
+
+int neutron_trunk_create(struct backend *b, const char *parent, const char *name, json_t **ret,
+			 char **reterr_msg);
+int neutron_trunk_get(struct backend *b, const char *trunk, json_t **ret, char **reterr_msg);
+int neutron_trunk_delete(struct backend *b, const char *trunk, char **reterr_msg);
+int neutron_trunk_subport(struct backend *b, const char *trunk, bool add, const char *port,
+			  unsigned vlan, char **reterr_msg);

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Backend "neutron": security groups and QoS policies. */
+#include <stdio.h>
+
+#include "neutron-private.h"
+
+static json_t *sg_json(json_t *g)
+{
+	json_t *rules = json_array(), *r;
+	size_t i;
+
+	json_array_foreach(json_object_get(g, "security_group_rules"), i, r) {
+		json_array_append_new(
+		    rules,
+		    json_pack("{s:s?, s:s?, s:I, s:I, s:s?, s:s?}", "direction",
+			      json_object_get_str(r, "direction"), "protocol",
+			      json_object_get_str(r, "protocol"), "port_min",
+			      json_integer_value(json_object_get(r, "port_range_min")), "port_max",
+			      json_integer_value(json_object_get(r, "port_range_max")),
+			      "remote_ip_prefix", json_object_get_str(r, "remote_ip_prefix"),
+			      "ethertype", json_object_get_str(r, "ethertype")));
+	}
+	return json_pack("{s:s?, s:s?, s:o}", "id", json_object_get_str(g, "id"), "name",
+			 json_object_get_str(g, "name"), "rules", rules);
+}
+
+static int sg_id(struct neutron_backend *nb, const char *sg, char id[40], char **reterr_msg)
+{
+	return neutron_resolve_id(nb, &neutron_kind_sg, sg, NULL, id, reterr_msg);
+}
+
+/* Whether a @k named @name exists where names resolve (so that creating
+ * another would make the name ambiguous). */
+static bool name_taken(struct neutron_backend *nb, const struct kind *k, const char *name)
+{
+	_cleanup_json_ json_t *o = NULL;
+	char scope[SCOPE_MAX];
+	int r;
+
+	neutron_scope_of(nb, NULL, scope);
+	r = neutron_by_name(nb, k, name, scope, &o, NULL);
+	return r == 0 || r == -ENOTUNIQ;
+}
+
+int neutron_sg_get(struct backend *b, const char *sg, json_t **ret, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *res = NULL;
+	_cleanup_free_ char *path = NULL;
+	char id[40];
+	int r;
+
+	r = sg_id(nb, sg, id, reterr_msg);
+	if (r < 0)
+		return r;
+	if (asprintf(&path, "/security-groups/%s", id) < 0)
+		return -ENOMEM;
+	r = neutron_api(nb, "GET", path, NULL, &res, reterr_msg);
+	if (r == 0)
+		*ret = sg_json(json_object_get(res, "security_group"));
+	return r;
+}
+
+int neutron_sg_create(struct backend *b, const char *name, json_t **ret, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *res = NULL;
+	json_t *body = json_pack("{s:s}", "name", name);
+	const char *id_made;
+	int r;
+
+	if (name_taken(nb, &neutron_kind_sg, name)) {
+		json_decref(body);
+		set_errmsg(reterr_msg, "security group \"%s\" already exists", name);
+		return -EEXIST;
+	}
+	if (*nb->project)
+		json_object_set_new(body, "project_id", json_string(nb->project));
+	r = neutron_api(nb, "POST", "/security-groups", json_pack("{s:o}", "security_group", body),
+			&res, reterr_msg);
+	if (r < 0)
+		return r;
+	id_made = json_object_get_str(json_object_get(res, "security_group"), "id");
+	r = neutron_tag_after(nb, "/security-groups", id_made, reterr_msg);
+	if (r < 0) {
+		(void)neutron_api_delete(nb, "/security-groups", id_made, NULL);
+		return r;
+	}
+	*ret = sg_json(json_object_get(res, "security_group"));
+	return 0;
+}
+
+int neutron_sg_rule_add(struct backend *b, const char *sg, const struct sg_rule *rule,
+			char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *res = NULL;
+	json_t *body;
+	char id[40];
+	int r;
+
+	r = sg_id(nb, sg, id, reterr_msg);
+	if (r < 0)
+		return r;
+	body = json_pack("{s:s, s:s, s:s}", "security_group_id", id, "direction", rule->direction,
+			 "ethertype", "IPv4");
+	if (rule->protocol)
+		json_object_set_new(body, "protocol", json_string(rule->protocol));
+	if (rule->port_min) {
+		json_object_set_new(body, "port_range_min", json_integer(rule->port_min));
+		json_object_set_new(body, "port_range_max",
+				    json_integer(rule->port_max ? rule->port_max : rule->port_min));
+	}
+	if (rule->remote_ip_prefix)
+		json_object_set_new(body, "remote_ip_prefix", json_string(rule->remote_ip_prefix));
+	if (*nb->project)
+		json_object_set_new(body, "project_id", json_string(nb->project));
+	return neutron_api(nb, "POST", "/security-group-rules",
+			   json_pack("{s:o}", "security_group_rule", body), &res, reterr_msg);
+}
+
+int neutron_sg_delete(struct backend *b, const char *sg, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	char id[40];
+	int r;
+
+	r = sg_id(nb, sg, id, reterr_msg);
+	if (r < 0)
+		return r;
+	r = neutron_api_delete(nb, "/security-groups", id, reterr_msg);
+	return r == -EEXIST ? -EBUSY : r; /* 409: ports still use it */
+}
+
+int neutron_qos_create(struct backend *b, const char *name, unsigned max_kbps,
+		       unsigned max_burst_kbps, json_t **ret, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *res = NULL;
+	_cleanup_free_ char *path = NULL;
+	json_t *body = json_pack("{s:s}", "name", name);
+	const char *id;
+	int r;
+
+	if (name_taken(nb, &neutron_kind_qos, name)) {
+		json_decref(body);
+		set_errmsg(reterr_msg, "QoS policy \"%s\" already exists", name);
+		return -EEXIST;
+	}
+	if (*nb->project)
+		json_object_set_new(body, "project_id", json_string(nb->project));
+	r = neutron_api(nb, "POST", "/qos/policies", json_pack("{s:o}", "policy", body), &res,
+			reterr_msg);
+	if (r < 0)
+		return r;
+	id = json_object_get_str(json_object_get(res, "policy"), "id");
+	if (!id || asprintf(&path, "/qos/policies/%s/bandwidth_limit_rules", id) < 0)
+		return -ENOMEM;
+	r = neutron_api(nb, "POST", path,
+			json_pack("{s:{s:i, s:i}}", "bandwidth_limit_rule", "max_kbps",
+				  (int)max_kbps, "max_burst_kbps", (int)max_burst_kbps),
+			NULL, reterr_msg);
+	if (r == 0)
+		r = neutron_tag_after(nb, "/qos/policies", id, reterr_msg);
+	if (r < 0) {
+		/* No policy without its limit. */
+		(void)neutron_api_delete(nb, "/qos/policies", id, NULL);
+		return r;
+	}
+	*ret = json_pack("{s:s, s:s, s:i, s:i}", "id", id, "name", name, "max_kbps", (int)max_kbps,
+			 "max_burst_kbps", (int)max_burst_kbps);
+	return 0;
+}
+
+int neutron_qos_delete(struct backend *b, const char *qos, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	char id[40];
+	int r;
+
+	r = neutron_resolve_id(nb, &neutron_kind_qos, qos, NULL, id, reterr_msg);
+	if (r < 0)
+		return r;
+	r = neutron_api_delete(nb, "/qos/policies", id, reterr_msg);
+	return r == -EEXIST ? -EBUSY : r;
+}

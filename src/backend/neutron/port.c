@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Backend "neutron": ports bound to this node, created one at a time or in
+ * bulk for pools, with their security groups and QoS policy, waited on
+ * until Neutron reports them ACTIVE. */
+#include <stdio.h>
+
+#include "neutron-private.h"
+#include "time-util.h"
+
+/* What a port gets beyond its network, resolved to Neutron ids once per
+ * create (or per bulk create). */
+struct port_opts {
+	json_t *sg_ids; /* array; NULL: Neutron's default group */
+	char qos_id[40];
+	const char *project;
+	bool tags_in_body; /* else neutron_tag_after() each port */
+};
+
+static void row_to_port(struct neutron_backend *nb, json_t *p, const char *network_name,
+			struct kuryr_port *ret)
+{
+	const char *owner = json_object_get_str(p, "device_owner");
+	const char *dev = json_object_get_str(p, "device_id");
+	json_t *ip = json_array_get(json_object_get(p, "fixed_ips"), 0);
+
+	*ret = (struct kuryr_port){ 0 };
+	neutron_copy_str(ret->name, sizeof(ret->name), json_object_get_str(p, "id"));
+	neutron_copy_str(ret->network, sizeof(ret->network), network_name);
+	neutron_copy_str(ret->mac, sizeof(ret->mac), json_object_get_str(p, "mac_address"));
+	neutron_copy_str(ret->ip, sizeof(ret->ip), json_object_get_str(ip, "ip_address"));
+	ret->up = streq_ptr(json_object_get_str(p, "status"), "ACTIVE");
+	neutron_copy_str(ret->host, sizeof(ret->host), json_object_get_str(p, "binding:host_id"));
+	if (owner && streq(owner, DEVICE_OWNER)) {
+		const char *key = json_object_get_str(p, "description");
+
+		if (key && *key) {
+			/* A pool port (its description is its pool's key),
+			 * ready or in use by container device_id. */
+			ret->owner = PORT_OWNER_POOL;
+			neutron_copy_str(ret->device_id, sizeof(ret->device_id), dev);
+			neutron_copy_str(ret->pool_key, sizeof(ret->pool_key), key);
+		} else if (dev && *dev) {
+			ret->owner = PORT_OWNER_CONTAINER;
+			neutron_copy_str(ret->device_id, sizeof(ret->device_id), dev);
+		} else {
+			ret->owner = PORT_OWNER_POOL;
+		}
+	} else {
+		ret->owner = PORT_OWNER_VM;
+		neutron_copy_str(ret->device_id, sizeof(ret->device_id), dev);
+	}
+	(void)nb;
+}
+
+/* The port by Neutron id, or by the name kuryrd gave it. */
+int neutron_find_port(struct neutron_backend *nb, const char *name, json_t **ret, char **reterr_msg)
+{
+	return neutron_lookup(nb, &neutron_kind_port, name, "", ret, reterr_msg);
+}
+
+static int network_name_of(struct neutron_backend *nb, const char *id, char *out, size_t size)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_json_ json_t *res = NULL;
+
+	if (asprintf(&path, "/networks/%s", id) < 0)
+		return -ENOMEM;
+	if (neutron_api(nb, "GET", path, NULL, &res, NULL) < 0)
+		return -ENOENT;
+	neutron_copy_str(out, size, json_object_get_str(json_object_get(res, "network"), "name"));
+	return 0;
+}
+
+int neutron_port_get(struct backend *b, const char *name, struct kuryr_port *ret, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *p = NULL;
+	char net[128] = "";
+	int r;
+
+	r = neutron_find_port(nb, name, &p, reterr_msg);
+	if (r < 0)
+		return r;
+	(void)network_name_of(nb, json_object_get_str(p, "network_id"), net, sizeof(net));
+	row_to_port(nb, p, net, ret);
+	return 0;
+}
+
+static void port_opts_release(struct port_opts *o)
+{
+	json_decref(o->sg_ids);
+	o->sg_ids = NULL;
+}
+
+static int port_opts_resolve(struct neutron_backend *nb, const struct port_spec *spec,
+			     struct port_opts *o, char **reterr_msg)
+{
+	const char *const *sgs = spec->security_groups ? spec->security_groups
+						       : (const char *const *)nb->security_groups;
+	const char *qos = spec->qos_policy ? spec->qos_policy : nb->qos_policy;
+	int r;
+
+	*o = (struct port_opts){ .project =
+				     spec->project && *spec->project ? spec->project : nb->project,
+				 .tags_in_body = neutron_tags_in_body(nb) };
+	if (spec->owner == PORT_OWNER_VM)
+		return 0;
+	if (sgs) {
+		o->sg_ids = json_array();
+		for (; *sgs; sgs++) {
+			char id[40];
+
+			r = neutron_resolve_id(nb, &neutron_kind_sg, *sgs, o->project, id,
+					       reterr_msg);
+			if (r < 0) {
+				port_opts_release(o);
+				return r;
+			}
+			json_array_append_new(o->sg_ids, json_string(id));
+		}
+	}
+	if (qos && *qos) {
+		r = neutron_resolve_id(nb, &neutron_kind_qos, qos, o->project, o->qos_id,
+				       reterr_msg);
+		if (r < 0) {
+			port_opts_release(o);
+			return r;
+		}
+	}
+	return 0;
+}
+
+static json_t *port_body(struct neutron_backend *nb, const struct port_spec *spec,
+			 const struct kuryr_network *net, const char *name,
+			 const struct port_opts *o)
+{
+	json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s}", "network_id", net->id, "binding:host_id",
+			      nb->host, "device_owner",
+			      spec->owner == PORT_OWNER_VM ? "" : DEVICE_OWNER, "device_id",
+			      spec->owner == PORT_OWNER_POOL ? ""
+			      : spec->device_id		     ? spec->device_id
+							     : "",
+			      "name", name ? name : "");
+
+	if (*o->project)
+		json_object_set_new(p, "project_id", json_string(o->project));
+	if (spec->owner == PORT_OWNER_VM)
+		json_object_set_new(p, "binding:host_id", json_string(""));
+	if (spec->mac)
+		json_object_set_new(p, "mac_address", json_string(spec->mac));
+	if (*net->subnet_id) {
+		json_t *fip = json_pack("{s:s}", "subnet_id", net->subnet_id);
+
+		if (spec->ip)
+			json_object_set_new(fip, "ip_address", json_string(spec->ip));
+		json_object_set_new(p, "fixed_ips", json_pack("[o]", fip));
+	} else if (spec->ip)
+		json_object_set_new(p, "fixed_ips", json_pack("[{s:s}]", "ip_address", spec->ip));
+	if (o->sg_ids)
+		json_object_set(p, "security_groups", o->sg_ids);
+	if (*o->qos_id)
+		json_object_set_new(p, "qos_policy_id", json_string(o->qos_id));
+	if (spec->owner == PORT_OWNER_POOL && spec->pool_key)
+		json_object_set_new(p, "description", json_string(spec->pool_key));
+	if (o->tags_in_body)
+		json_object_set(p, "tags", nb->tags);
+	return p;
+}
+
+int neutron_port_create(struct backend *b, const struct port_spec *spec, struct kuryr_port *ret,
+			char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *res = NULL;
+	struct kuryr_network net;
+	struct port_opts o;
+	uint32_t subnet;
+	uint8_t len;
+	json_t *p;
+	int r;
+
+	if (spec->net)
+		net = *spec->net;
+	else {
+		r = neutron_network_get(b, spec->network, &net, reterr_msg);
+		if (r < 0)
+			return r;
+	}
+	r = port_opts_resolve(nb, spec, &o, reterr_msg);
+	if (r < 0)
+		return r;
+	r = neutron_api(nb, "POST", "/ports",
+			json_pack("{s:o}", "port", port_body(nb, spec, &net, spec->name, &o)), &res,
+			reterr_msg);
+	port_opts_release(&o);
+	if (r < 0)
+		return r;
+	p = json_object_get(res, "port");
+	row_to_port(nb, p, net.name, ret);
+	if (!o.tags_in_body) {
+		r = neutron_tag_after(nb, "/ports", ret->name, reterr_msg);
+		if (r < 0) {
+			(void)b->ops->port_delete(b, ret->name, NULL);
+			return r;
+		}
+	}
+	if (spec->owner != PORT_OWNER_VM) {
+		/* The vif_type picks the binding driver: only "ovs" exists here. */
+		const char *vif = json_object_get_str(p, "binding:vif_type");
+
+		const char *bridge =
+		    json_object_get_str(json_object_get(p, "binding:vif_details"), "bridge_name");
+
+		if (!streq_ptr(vif, "ovs")) {
+			set_errmsg(reterr_msg,
+				   "Neutron bound port %s as vif_type \"%s\" on host %s; kuryrd "
+				   "plugs only \"ovs\"",
+				   ret->name, vif ? vif : "", nb->host);
+			(void)b->ops->port_delete(b, ret->name, NULL);
+			return -EPROTONOSUPPORT;
+		}
+		/* Where vif_details names the bridge (newer ML2/OVN does;
+		 * Zed's does not), this node plugs into its own one only. */
+		if (bridge && *nb->bridge && !streq(bridge, nb->bridge)) {
+			set_errmsg(reterr_msg,
+				   "Neutron wants port %s on bridge %s; this node plugs into %s "
+				   "([neutron_defaults] ovs_bridge or [ovs] bridge)",
+				   ret->name, bridge, nb->bridge);
+			(void)b->ops->port_delete(b, ret->name, NULL);
+			return -EPROTONOSUPPORT;
+		}
+	}
+	if (cidr4_parse(net.cidr, &subnet, &len) == 0)
+		ret->prefixlen = len;
+	if (!*ret->ip || !*ret->mac) {
+		set_errmsg(reterr_msg, "Neutron gave port %s no IPv4 address", ret->name);
+		(void)b->ops->port_delete(b, ret->name, NULL);
+		return -EIO;
+	}
+	return 0;
+}
+
+int neutron_port_create_bulk(struct backend *b, const struct port_spec *spec, unsigned n,
+			     struct kuryr_port *ret, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *res = NULL;
+	struct kuryr_network net;
+	json_t *list, *ports;
+	struct port_opts o;
+	char batch[12 + 37];
+	uint32_t subnet;
+	uint8_t len = 24;
+	int r;
+
+	if (spec->net)
+		net = *spec->net;
+	else {
+		r = neutron_network_get(b, spec->network, &net, reterr_msg);
+		if (r < 0)
+			return r;
+	}
+	(void)cidr4_parse(net.cidr, &subnet, &len);
+	/* The batch's ports share a name: if the POST's outcome is lost (a
+	 * timeout), whatever it created is found by that name and deleted,
+	 * never created twice. */
+	uuid_random(batch + 12);
+	memcpy(batch, "kuryr-batch-", 12);
+	r = port_opts_resolve(nb, spec, &o, reterr_msg);
+	if (r < 0)
+		return r;
+	list = json_array();
+	for (unsigned i = 0; i < n; i++)
+		json_array_append_new(list, port_body(nb, spec, &net, batch, &o));
+	port_opts_release(&o);
+	/* One bulk POST: Neutron creates all or none, at ~0.4 s of server time
+	 * per port here, so the timeout grows with the batch. */
+	r = neutron_api_t(nb, "POST", "/ports", json_pack("{s:o}", "ports", list),
+			  nb->timeout_ms + 2000 * (int)n, &res, reterr_msg);
+	if (r == -ETIMEDOUT || r == -ENOTCONN) {
+		_cleanup_json_ json_t *found = NULL;
+		_cleanup_free_ char *path = NULL;
+		json_t *made;
+
+		if (asprintf(&path, "/ports?name=%s&fields=id", batch) >= 0 &&
+		    neutron_api(nb, "GET", path, NULL, &found, NULL) == 0) {
+			made = json_object_get(found, "ports");
+			for (size_t i = 0; i < json_array_size(made); i++)
+				(void)b->ops->port_delete(
+				    b, json_object_get_str(json_array_get(made, i), "id"), NULL);
+		}
+	}
+	if (r < 0)
+		return r;
+	ports = json_object_get(res, "ports");
+	if (json_array_size(ports) != n) {
+		set_errmsg(reterr_msg, "Neutron created %zu of %u ports", json_array_size(ports),
+			   n);
+		for (size_t i = 0; i < json_array_size(ports); i++)
+			(void)b->ops->port_delete(
+			    b, json_object_get_str(json_array_get(ports, i), "id"), NULL);
+		return -EIO;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		row_to_port(nb, json_array_get(ports, i), net.name, &ret[i]);
+		ret[i].prefixlen = len;
+	}
+	for (unsigned i = 0; i < n && !o.tags_in_body; i++) {
+		r = neutron_tag_after(nb, "/ports", ret[i].name, reterr_msg);
+		if (r < 0) {
+			for (unsigned j = 0; j < n; j++)
+				(void)b->ops->port_delete(b, ret[j].name, NULL);
+			return r;
+		}
+	}
+	return 0;
+}
+
+#define PORT_FIELDS                                                                    \
+	"&fields=id&fields=name&fields=network_id&fields=mac_address&fields=fixed_ips" \
+	"&fields=status&fields=device_owner&fields=device_id&fields=binding:host_id"   \
+	"&fields=description"
+
+int neutron_port_list(struct backend *b, const char *network, struct kuryr_port **ret,
+		      size_t *ret_n, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *ports = NULL, *nets = NULL;
+	_cleanup_free_ struct kuryr_port *out = NULL;
+	_cleanup_free_ char *path = NULL;
+	struct kuryr_network net = { 0 };
+	int r;
+
+	if (network) {
+		r = neutron_network_get(b, network, &net, reterr_msg);
+		if (r < 0)
+			return r;
+		if (asprintf(&path, "/ports?network_id=%s" PORT_FIELDS, net.id) < 0)
+			return -ENOMEM;
+	} else {
+		/* With resource_tags, only the ports that carry them. */
+		if (asprintf(&path, "/ports?device_owner=" DEVICE_OWNER "%s" PORT_FIELDS,
+			     nb->tags_query) < 0)
+			return -ENOMEM;
+		/* Network names in one listing, not one GET per port. */
+		r = neutron_list_all(nb, "/networks?fields=id&fields=name", "networks", &nets,
+				     reterr_msg);
+		if (r < 0)
+			return r;
+	}
+	r = neutron_list_all(nb, path, "ports", &ports, reterr_msg);
+	if (r < 0)
+		return r;
+	out = calloc(json_array_size(ports) + 1, sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_array_size(ports); i++) {
+		json_t *p = json_array_get(ports, i), *n;
+		const char *name = net.name;
+		size_t j;
+
+		json_array_foreach(nets, j, n) {
+			if (streq_ptr(json_object_get_str(n, "id"),
+				      json_object_get_str(p, "network_id")))
+				name = json_object_get_str(n, "name") ?: "";
+		}
+		row_to_port(nb, p, name, &out[i]);
+	}
+	*ret_n = json_array_size(ports);
+	*ret = TAKE_PTR(out);
+	return 0;
+}
+
+int neutron_port_delete(struct backend *b, const char *name, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *p = NULL;
+	int r;
+
+	r = neutron_find_port(nb, name, &p, reterr_msg);
+	if (r < 0)
+		return r;
+	return neutron_api_delete(nb, "/ports", json_object_get_str(p, "id"), reterr_msg);
+}
+
+int neutron_port_wait_up(struct backend *b, const char *name, int timeout_ms, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_free_ char *e = neutron_escape(name), *path = NULL;
+	uint64_t t0;
+	int r = -ETIMEDOUT;
+
+	if (!e || asprintf(&path, "/ports/%s?fields=status", e) < 0)
+		return -ENOMEM;
+	t0 = now_ms();
+	/* Neutron has no watch: poll the port's status, every request
+	 * bounded by what is left of the wait. */
+	for (;;) {
+		_cleanup_json_ json_t *res = NULL;
+		long left;
+
+		left = timeout_ms - (long)(now_ms() - t0);
+		if (left <= 0)
+			break;
+		r = neutron_api_t(nb, "GET", path, NULL, (int)left, &res, reterr_msg);
+		if (r == -ENOENT) {
+			/* A name, not an id. */
+			_cleanup_json_ json_t *p = NULL;
+
+			r = neutron_find_port(nb, name, &p, reterr_msg);
+			if (r < 0)
+				return r;
+			free(path);
+			path = NULL;
+			if (asprintf(&path, "/ports/%s?fields=status",
+				     json_object_get_str(p, "id")) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		if (r < 0)
+			return r;
+		if (streq_ptr(json_object_get_str(json_object_get(res, "port"), "status"),
+			      "ACTIVE"))
+			return 0;
+		msleep(50);
+	}
+	if (r == 0 || r == -ETIMEDOUT)
+		set_errmsg(reterr_msg, "Neutron port %s did not become ACTIVE within %d ms", name,
+			   timeout_ms);
+	return -ETIMEDOUT;
+}
+
+int neutron_port_set_device(struct backend *b, const char *name, const char *device_id,
+			    char **reterr_msg)
+{
+	_cleanup_free_ char *path = NULL, *e = neutron_escape(name);
+
+	if (!e || asprintf(&path, "/ports/%s", e) < 0)
+		return -ENOMEM;
+	return neutron_api(to_neutron(b), "PUT", path,
+			   json_pack("{s:{s:s}}", "port", "device_id", device_id), NULL,
+			   reterr_msg);
+}
+
+/* Poll the status of @n ports by id in one listing every 200 ms. */
+void neutron_ports_wait_up(struct backend *b, const char *const *ids, size_t n, int timeout_ms,
+			   bool *ok)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	uint64_t t0;
+	size_t left = n;
+
+	memset(ok, 0, n * sizeof(*ok));
+	t0 = now_ms();
+	while (left) {
+		_cleanup_json_ json_t *res = NULL;
+		_cleanup_free_ char *path = NULL;
+		size_t len = 64;
+		char *p;
+		json_t *port;
+		size_t i, j;
+		long spent;
+
+		for (i = 0; i < n; i++)
+			len += 4 + strlen(ids[i]);
+		p = path = malloc(len);
+		if (!path)
+			return;
+		p += sprintf(p, "/ports?fields=id&fields=status");
+		for (i = 0; i < n; i++)
+			if (!ok[i])
+				p += sprintf(p, "&id=%s", ids[i]);
+		spent = (long)(now_ms() - t0);
+		if (spent >= timeout_ms ||
+		    neutron_api_t(nb, "GET", path, NULL, (int)(timeout_ms - spent), &res, NULL) < 0)
+			return;
+		json_array_foreach(json_object_get(res, "ports"), j, port) {
+			if (!streq_ptr(json_object_get_str(port, "status"), "ACTIVE"))
+				continue;
+			for (i = 0; i < n; i++)
+				if (!ok[i] && streq_ptr(json_object_get_str(port, "id"), ids[i])) {
+					ok[i] = true;
+					left--;
+				}
+		}
+		if (left)
+			msleep(200);
+	}
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Backend "neutron": trunks and their subports. */
+#include <stdio.h>
+
+#include "neutron-private.h"
+
+static json_t *trunk_json(json_t *t)
+{
+	json_t *subs = json_array(), *sp;
+	size_t i;
+
+	json_array_foreach(json_object_get(t, "sub_ports"), i, sp) {
+		json_array_append_new(
+		    subs,
+		    json_pack("{s:s?, s:I}", "port", json_object_get_str(sp, "port_id"), "vlan",
+			      json_integer_value(json_object_get(sp, "segmentation_id"))));
+	}
+	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:o}", "id", json_object_get_str(t, "id"),
+			 "name", json_object_get_str(t, "name"), "port",
+			 json_object_get_str(t, "port_id"), "status",
+			 json_object_get_str(t, "status"), "subports", subs);
+}
+
+/* The trunk by id or by name, as Neutron has it. */
+static int find_trunk(struct neutron_backend *nb, const char *ref, json_t **ret, char **reterr_msg)
+{
+	char scope[SCOPE_MAX];
+
+	neutron_scope_of(nb, NULL, scope);
+	return neutron_lookup(nb, &neutron_kind_trunk, ref, scope, ret, reterr_msg);
+}
+
+int neutron_trunk_create(struct backend *b, const char *parent, const char *name, json_t **ret,
+			 char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *p = NULL, *res = NULL;
+	json_t *body;
+	int r;
+
+	r = neutron_find_port(nb, parent, &p, reterr_msg);
+	if (r < 0)
+		return r;
+	body = json_pack("{s:s, s:s}", "port_id", json_object_get_str(p, "id"), "name",
+			 name ? name : "");
+	if (*nb->project)
+		json_object_set_new(body, "project_id", json_string(nb->project));
+	r = neutron_api(nb, "POST", "/trunks", json_pack("{s:o}", "trunk", body), &res, reterr_msg);
+	if (r < 0)
+		return r;
+	r = neutron_tag_after(nb, "/trunks",
+			      json_object_get_str(json_object_get(res, "trunk"), "id"), reterr_msg);
+	if (r < 0) {
+		(void)neutron_api_delete(
+		    nb, "/trunks", json_object_get_str(json_object_get(res, "trunk"), "id"), NULL);
+		return r;
+	}
+	*ret = trunk_json(json_object_get(res, "trunk"));
+	return 0;
+}
+
+int neutron_trunk_get(struct backend *b, const char *trunk, json_t **ret, char **reterr_msg)
+{
+	_cleanup_json_ json_t *t = NULL;
+	int r = find_trunk(to_neutron(b), trunk, &t, reterr_msg);
+
+	if (r == 0)
+		*ret = trunk_json(t);
+	return r;
+}
+
+int neutron_trunk_delete(struct backend *b, const char *trunk, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *t = NULL;
+	int r;
+
+	r = find_trunk(nb, trunk, &t, reterr_msg);
+	if (r < 0)
+		return r;
+	return neutron_api_delete(nb, "/trunks", json_object_get_str(t, "id"), reterr_msg);
+}
+
+int neutron_trunk_subport(struct backend *b, const char *trunk, bool add, const char *port,
+			  unsigned vlan, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *t = NULL, *p = NULL;
+	_cleanup_free_ char *path = NULL;
+	json_t *sp;
+	int r;
+
+	if (add && (vlan < 1 || vlan > 4094)) {
+		set_errmsg(reterr_msg, "VLAN %u is not in 1..4094", vlan);
+		return -EINVAL;
+	}
+	r = find_trunk(nb, trunk, &t, reterr_msg);
+	if (r == 0)
+		r = neutron_find_port(nb, port, &p, reterr_msg);
+	if (r < 0)
+		return r;
+	if (asprintf(&path, "/trunks/%s/%s", json_object_get_str(t, "id"),
+		     add ? "add_subports" : "remove_subports") < 0)
+		return -ENOMEM;
+	sp = add ? json_pack("{s:s, s:s, s:i}", "port_id", json_object_get_str(p, "id"),
+			     "segmentation_type", "vlan", "segmentation_id", (int)vlan)
+		 : json_pack("{s:s}", "port_id", json_object_get_str(p, "id"));
+	/* PUT: repeating it is harmless, so it is retried like a GET. */
+	return neutron_api(nb, "PUT", path, json_pack("{s:[o]}", "sub_ports", sp), NULL,
+			   reterr_msg);
+}

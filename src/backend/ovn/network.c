@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Backend "ovn": networks as Logical_Switches, found by _uuid or by name. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ovn-private.h"
+
+static size_t datum_set_size(json_t *d)
+{
+	const char *tag = json_string_value(json_array_get(d, 0));
+
+	if (!tag)
+		return 0;
+	if (streq(tag, "set"))
+		return json_array_size(json_array_get(d, 1));
+	return 1; /* a bare atom, e.g. ["uuid", "..."] */
+}
+
+static void row_to_network(json_t *row, struct kuryr_network *n)
+{
+	json_t *ext = json_object_get(row, "external_ids");
+	const char *mtu = ovsdb_map_get(ext, EXT_MTU);
+
+	*n = (struct kuryr_network){ 0 };
+	ovn_copy_str(n->name, sizeof(n->name), json_object_get_str(row, "name"));
+	ovn_copy_str(n->id, sizeof(n->id), ovsdb_datum_uuid(json_object_get(row, "_uuid")));
+	ovn_copy_str(n->cidr, sizeof(n->cidr), ovsdb_map_get(ext, EXT_CIDR));
+	ovn_copy_str(n->gateway, sizeof(n->gateway), ovsdb_map_get(ext, EXT_GATEWAY));
+	n->mtu = mtu ? (uint32_t)strtoul(mtu, NULL, 10) : KURYR_DEFAULT_MTU;
+	n->nports = (unsigned)datum_set_size(json_object_get(row, "ports"));
+}
+
+static bool is_ours(json_t *ls_row)
+{
+	return ovsdb_map_get(json_object_get(ls_row, "external_ids"), EXT_CIDR) != NULL;
+}
+
+/* Our Logical_Switch that @ref names: its _uuid, else its name. OVN lets
+ * several switches share a name (kuryrd's own create refuses that, other
+ * tools may not): such a name is refused, -ENOTUNIQ naming their _uuids.
+ * A new reference to the row in *ret, or -ENOENT. */
+int ovn_find_switch(struct ovn_backend *ob, const char *ref, json_t **ret, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	_cleanup_free_ char *ids = NULL;
+	json_t *rows, *row, *found = NULL;
+	size_t i, n = 0;
+	int r;
+
+	r = ovn_transact(ob, ovn_ops_select_ref("Logical_Switch", ref), NB_TIMEOUT_MS, &res,
+			 reterr_msg);
+	if (r < 0)
+		return r;
+	row = json_array_get(json_object_get(json_array_get(res, 1), "rows"), 0);
+	if (row && is_ours(row)) {
+		*ret = json_incref(row);
+		return 0;
+	}
+	rows = ovn_first_rows(res);
+	json_array_foreach(rows, i, row) {
+		char *more;
+
+		if (!is_ours(row))
+			continue;
+		more = strdup_printf("%s%s%s", ids ? ids : "", ids ? ", " : "",
+				     ovsdb_datum_uuid(json_object_get(row, "_uuid")) ?: "?");
+		if (!more)
+			return -ENOMEM;
+		free(ids);
+		ids = more;
+		found = row;
+		n++;
+	}
+	if (n == 0) {
+		set_errmsg(reterr_msg, "network \"%s\" does not exist", ref);
+		return -ENOENT;
+	}
+	if (n > 1) {
+		set_errmsg(reterr_msg,
+			   "More than one network exists with the name \"%s\": %s; use an ID", ref,
+			   ids);
+		return -ENOTUNIQ;
+	}
+	*ret = json_incref(found);
+	return 0;
+}
+
+/* Our Logical_Switch named, or with the _uuid, @ref. */
+int ovn_network_get(struct backend *b, const char *ref, struct kuryr_network *ret,
+		    char **reterr_msg)
+{
+	_cleanup_json_ json_t *row = NULL;
+	int r;
+
+	r = ovn_find_switch(to_ovn(b), ref, &row, reterr_msg);
+	if (r == 0)
+		row_to_network(row, ret);
+	return r;
+}
+
+int ovn_network_list(struct backend *b, struct kuryr_network **ret, size_t *ret_n,
+		     char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	_cleanup_free_ struct kuryr_network *nets = NULL;
+	json_t *rows, *ops;
+	size_t n = 0;
+	int r;
+
+	ops = json_pack("[{s:s, s:s, s:[]}]", "op", "select", "table", "Logical_Switch", "where");
+	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	rows = ovn_first_rows(res);
+	nets = calloc(json_array_size(rows) + 1, sizeof(*nets));
+	if (!nets)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_array_size(rows); i++) {
+		json_t *row = json_array_get(rows, i);
+
+		if (ovsdb_map_get(json_object_get(row, "external_ids"), EXT_CIDR))
+			row_to_network(row, &nets[n++]);
+	}
+	*ret = TAKE_PTR(nets);
+	*ret_n = n;
+	return 0;
+}
+
+int ovn_network_create(struct backend *b, const struct network_spec *spec,
+		       struct kuryr_network *ret, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	char gw[INET_ADDRSTRLEN] = "", mtu[16];
+	uint32_t net;
+	uint8_t len;
+	json_t *ops, *other, *ext;
+	int r;
+
+	if (!spec->name || !*spec->name || strlen(spec->name) >= sizeof(ret->name)) {
+		set_errmsg(reterr_msg, "network name must be 1-%zu bytes", sizeof(ret->name) - 1);
+		return -EINVAL;
+	}
+	if (!spec->cidr || cidr4_parse(spec->cidr, &net, &len) < 0) {
+		set_errmsg(reterr_msg,
+			   "subnet \"%s\" is not an IPv4 network address with prefix length 1-30",
+			   spec->cidr ? spec->cidr : "");
+		return -EINVAL;
+	}
+	if (!spec->gateway) {
+		struct in_addr a = { .s_addr = htonl(net + 1) };
+
+		inet_ntop(AF_INET, &a, gw, sizeof(gw));
+	} else if (*spec->gateway) {
+		struct in_addr a;
+
+		if (inet_pton(AF_INET, spec->gateway, &a) != 1 ||
+		    !ip4_in_subnet(ntohl(a.s_addr), net, len)) {
+			set_errmsg(reterr_msg, "gateway \"%s\" is not a host address of %s",
+				   spec->gateway, spec->cidr);
+			return -EINVAL;
+		}
+		ovn_copy_str(gw, sizeof(gw), spec->gateway);
+	}
+	if (spec->mtu && (spec->mtu < 576 || spec->mtu > 9000)) {
+		set_errmsg(reterr_msg, "mtu %u is outside 576-9000", spec->mtu);
+		return -EINVAL;
+	}
+	snprintf(mtu, sizeof(mtu), "%u", spec->mtu ? spec->mtu : KURYR_DEFAULT_MTU);
+
+	other = json_pack("[s, [[s, s]]]", "map", "subnet", spec->cidr);
+	if (*gw)
+		json_array_append_new(json_array_get(other, 1),
+				      json_pack("[s, s]", "exclude_ips", gw));
+	ext = ovsdb_string_map(
+	    (const char *const[]){ EXT_CIDR, spec->cidr, EXT_GATEWAY, gw, EXT_MTU, mtu, NULL });
+	ops = json_pack("[o, {s:s, s:s, s:{s:s, s:o, s:o}}]",
+			ovn_op_wait_name("Logical_Switch", spec->name, false), "op", "insert",
+			"table", "Logical_Switch", "row", "name", spec->name, "other_config", other,
+			"external_ids", ext);
+	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r == -ETIMEDOUT) {
+		set_errmsg(reterr_msg, "network \"%s\" already exists", spec->name);
+		return -EEXIST;
+	}
+	if (r < 0)
+		return r;
+	return ovn_network_get(b, spec->name, ret, reterr_msg);
+}
+
+int ovn_network_delete(struct backend *b, const char *name, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	struct kuryr_network n;
+	json_t *ops;
+	int r;
+
+	r = ovn_network_get(b, name, &n, reterr_msg);
+	if (r < 0)
+		return r;
+	if (n.nports > 0) {
+		set_errmsg(reterr_msg, "network \"%s\" still has %u ports", name, n.nports);
+		return -EBUSY;
+	}
+	/* Delete by uuid, and only while it still has no ports. */
+	ops = json_pack("[{s:s, s:s, s:[o], s:[s], s:s, s:[{s:[s,[]]}], s:i},"
+			" {s:s, s:s, s:[o]}]",
+			"op", "wait", "table", "Logical_Switch", "where",
+			ovsdb_cond("_uuid", "==", ovsdb_uuid(n.id)), "columns", "ports", "until",
+			"==", "rows", "ports", "set", "timeout", 0, "op", "delete", "table",
+			"Logical_Switch", "where", ovsdb_cond("_uuid", "==", ovsdb_uuid(n.id)));
+	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r == -ETIMEDOUT) {
+		set_errmsg(reterr_msg, "network \"%s\" gained ports while being deleted", name);
+		return -EBUSY;
+	}
+	return r;
+}

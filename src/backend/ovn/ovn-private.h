@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the files of backend "ovn" share: the backend object and its NB
+ * session (ovn.c), the row and operation helpers, our external_ids keys,
+ * and the ops that ovn.c's table points at (network.c: Logical_Switch,
+ * port.c: Logical_Switch_Port). Nothing outside src/backend/ovn/ includes
+ * it: the backend's public face is backend/ovn.h. */
+#pragma once
+
+#include "backend/ovn.h"
+#include "json-util.h"
+#include "ovsdb/ovsdb.h"
+
+#define NB		"OVN_Northbound"
+#define NB_TIMEOUT_MS	10000
+/* How long ovn-northd may take to hand out a dynamic address. */
+#define IPAM_TIMEOUT_MS 5000
+
+#define EXT_CIDR    "kuryr:cidr"
+#define EXT_GATEWAY "kuryr:gateway"
+#define EXT_MTU	    "kuryr:mtu"
+#define EXT_NETWORK "kuryr:network"
+#define EXT_OWNER   "kuryr:device_owner"
+#define EXT_DEVICE  "kuryr:device_id"
+#define EXT_IFNAME  "kuryr:ifname"
+#define EXT_IP	    "kuryr:ip"
+
+struct ovn_backend {
+	struct backend base;
+	struct ovsdb_session *nb;
+	char *where; /* "nb=TARGET" */
+};
+
+static inline struct ovn_backend *to_ovn(struct backend *b)
+{
+	return (struct ovn_backend *)b;
+}
+
+/* ---- ovn.c: the NB session, rows and operations ---- */
+
+int ovn_transact(struct ovn_backend *ob, json_t *ops, int timeout_ms, json_t **ret,
+		 char **reterr_msg);
+/* A "where" matching the row named @name. */
+json_t *ovn_where_name(const char *name);
+json_t *ovn_op_wait_name(const char *table, const char *name, bool exists);
+/* @src (NULL: "") into @dst, truncated to @size. */
+void ovn_copy_str(char *dst, size_t size, const char *src);
+/* The rows of the first operation's result. */
+json_t *ovn_first_rows(json_t *result);
+json_t *ovn_ops_select_ref(const char *table, const char *ref);
+
+/* ---- network.c: Logical_Switch ---- */
+
+int ovn_find_switch(struct ovn_backend *ob, const char *ref, json_t **ret, char **reterr_msg);
+int ovn_network_get(struct backend *b, const char *ref, struct kuryr_network *ret,
+		    char **reterr_msg);
+int ovn_network_list(struct backend *b, struct kuryr_network **ret, size_t *ret_n,
+		     char **reterr_msg);
+int ovn_network_create(struct backend *b, const struct network_spec *spec,
+		       struct kuryr_network *ret, char **reterr_msg);
+int ovn_network_delete(struct backend *b, const char *name, char **reterr_msg);
+
+/* ---- port.c: Logical_Switch_Port ---- */
+
+int ovn_port_get(struct backend *b, const char *name, struct kuryr_port *ret, char **reterr_msg);
+int ovn_port_list(struct backend *b, const char *network, struct kuryr_port **ret, size_t *ret_n,
+		  char **reterr_msg);
+int ovn_port_delete(struct backend *b, const char *name, char **reterr_msg);
+int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kuryr_port *ret,
+		    char **reterr_msg);
+int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec, unsigned n,
+			 struct kuryr_port *ret, char **reterr_msg);
+int ovn_port_wait_up(struct backend *b, const char *name, int timeout_ms, char **reterr_msg);

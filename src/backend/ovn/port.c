@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Backend "ovn": ports as Logical_Switch_Ports, one at a time or in bulk for
+ * pools, their addresses from ovn-northd's IPAM (dynamic_addresses) unless
+ * the runtime asked for one. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+
+#include "ovn-private.h"
+
+/* "MAC IP [IP...]" -> mac, first ip. */
+static void parse_lsp_address(const char *s, struct kuryr_port *p)
+{
+	char mac[18] = "", ip[48] = "";
+
+	if (!s || sscanf(s, "%17s %47s", mac, ip) < 1)
+		return;
+	if (!streq(mac, "dynamic") && !streq(mac, "unknown") && !streq(mac, "router"))
+		ovn_copy_str(p->mac, sizeof(p->mac), mac);
+	if (*ip && !streq(ip, "dynamic"))
+		ovn_copy_str(p->ip, sizeof(p->ip), ip);
+}
+
+static void row_to_port(json_t *row, struct kuryr_port *p)
+{
+	json_t *ext = json_object_get(row, "external_ids");
+	const char *addrs[4], *dyn[1], *owner;
+	size_t n;
+
+	*p = (struct kuryr_port){ 0 };
+	ovn_copy_str(p->name, sizeof(p->name), json_object_get_str(row, "name"));
+	ovn_copy_str(p->network, sizeof(p->network), ovsdb_map_get(ext, EXT_NETWORK));
+	ovn_copy_str(p->device_id, sizeof(p->device_id), ovsdb_map_get(ext, EXT_DEVICE));
+	ovn_copy_str(p->ifname, sizeof(p->ifname), ovsdb_map_get(ext, EXT_IFNAME));
+	owner = ovsdb_map_get(ext, EXT_OWNER);
+	p->owner = !owner		  ? PORT_OWNER_CONTAINER
+		   : streq(owner, "vm")	  ? PORT_OWNER_VM
+		   : streq(owner, "pool") ? PORT_OWNER_POOL
+					  : PORT_OWNER_CONTAINER;
+	n = ovsdb_datum_strings(json_object_get(row, "addresses"), addrs, ELEMENTSOF(addrs));
+	if (n > 0)
+		parse_lsp_address(addrs[0], p);
+	if (ovsdb_datum_strings(json_object_get(row, "dynamic_addresses"), dyn, 1) == 1)
+		parse_lsp_address(dyn[0], p);
+	p->up = json_is_true(json_object_get(row, "up"));
+}
+
+static const char *owner_name(enum port_owner o)
+{
+	return o == PORT_OWNER_VM ? "vm" : o == PORT_OWNER_POOL ? "pool" : "container";
+}
+
+/* The Logical_Switch_Port named @ref (kuryrd names ports by a uuid of its
+ * own), or else the one whose _uuid it is. */
+static int find_lsp(struct ovn_backend *ob, const char *ref, json_t **ret, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	json_t *rows;
+	int r;
+
+	r = ovn_transact(ob, ovn_ops_select_ref("Logical_Switch_Port", ref), NB_TIMEOUT_MS, &res,
+			 reterr_msg);
+	if (r < 0)
+		return r;
+	rows = ovn_first_rows(res);
+	if (json_array_size(rows) == 0)
+		rows = json_object_get(json_array_get(res, 1), "rows");
+	if (json_array_size(rows) == 0) {
+		set_errmsg(reterr_msg, "port \"%s\" does not exist", ref);
+		return -ENOENT;
+	}
+	*ret = json_incref(json_array_get(rows, 0));
+	return 0;
+}
+
+int ovn_port_get(struct backend *b, const char *name, struct kuryr_port *ret, char **reterr_msg)
+{
+	_cleanup_json_ json_t *row = NULL;
+	int r;
+
+	r = find_lsp(to_ovn(b), name, &row, reterr_msg);
+	if (r == 0)
+		row_to_port(row, ret);
+	return r;
+}
+
+/* Whether uuid set datum @d (["uuid", u] or ["set", [["uuid", u], ...]])
+ * holds @uuid. */
+static bool datum_has_uuid(json_t *d, const char *uuid)
+{
+	const char *one = ovsdb_datum_uuid(d);
+	json_t *e;
+	size_t i;
+
+	if (one)
+		return streq(one, uuid);
+	if (!streq_ptr(json_string_value(json_array_get(d, 0)), "set"))
+		return false;
+	json_array_foreach(json_array_get(d, 1), i, e) {
+		if (streq_ptr(ovsdb_datum_uuid(e), uuid))
+			return true;
+	}
+	return false;
+}
+
+int ovn_port_list(struct backend *b, const char *network, struct kuryr_port **ret, size_t *ret_n,
+		  char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL, *ls = NULL;
+	_cleanup_free_ struct kuryr_port *ports = NULL;
+	const char *name = NULL;
+	json_t *rows, *ops, *where;
+	size_t n = 0;
+	int r;
+
+	/* The network by name or _uuid; its ports are those of that switch
+	 * (not of another that shares its name). */
+	if (network) {
+		r = ovn_find_switch(to_ovn(b), network, &ls, reterr_msg);
+		if (r < 0)
+			return r;
+		name = json_object_get_str(ls, "name");
+	}
+	/* Every port of ours carries kuryr:network. */
+	where = name ? json_pack("[o]", ovsdb_cond("external_ids", "includes",
+						   ovsdb_string_map((const char *const[]){
+						       EXT_NETWORK, name, NULL })))
+		     : json_array();
+	ops = json_pack("[{s:s, s:s, s:o}]", "op", "select", "table", "Logical_Switch_Port",
+			"where", where);
+	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	rows = ovn_first_rows(res);
+	ports = calloc(json_array_size(rows) + 1, sizeof(*ports));
+	if (!ports)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_array_size(rows); i++) {
+		json_t *row = json_array_get(rows, i);
+
+		if (ls && !datum_has_uuid(json_object_get(ls, "ports"),
+					  ovsdb_datum_uuid(json_object_get(row, "_uuid")) ?: ""))
+			continue;
+		if (ovsdb_map_get(json_object_get(row, "external_ids"), EXT_NETWORK))
+			row_to_port(row, &ports[n++]);
+	}
+	*ret = TAKE_PTR(ports);
+	*ret_n = n;
+	return 0;
+}
+
+int ovn_port_delete(struct backend *b, const char *name, char **reterr_msg)
+{
+	_cleanup_json_ json_t *row = NULL, *res2 = NULL;
+	const char *uuid;
+	json_t *ops;
+	int r;
+
+	r = find_lsp(to_ovn(b), name, &row, reterr_msg);
+	if (r < 0)
+		return r;
+	uuid = ovsdb_datum_uuid(json_object_get(row, "_uuid"));
+	if (!uuid)
+		return -EIO;
+	/* Removing the port from its switch's "ports" garbage-collects the
+	 * row: Logical_Switch_Port is not a root table. */
+	ops =
+	    json_pack("[{s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]", "op", "mutate", "table",
+		      "Logical_Switch", "where", ovsdb_cond("ports", "includes", ovsdb_uuid(uuid)),
+		      "mutations", "ports", "delete", "set", ovsdb_uuid(uuid));
+	return ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res2, reterr_msg);
+}
+
+/* The network a port spec names: as the caller already read it, or from NB;
+ * with its subnet parsed. */
+static int spec_network(struct backend *b, const struct port_spec *spec, struct kuryr_network *net,
+			uint32_t *subnet, uint8_t *len, char **reterr_msg)
+{
+	int r;
+
+	if (spec->net)
+		*net = *spec->net;
+	else {
+		r = ovn_network_get(b, spec->network, net, reterr_msg);
+		if (r < 0)
+			return r;
+	}
+	if (cidr4_parse(net->cidr, subnet, len) < 0) {
+		set_errmsg(reterr_msg, "network %s has a bad subnet \"%s\"", net->name, net->cidr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Wait for ovn-northd to fill dynamic_addresses, then read it back. */
+static int ovn_wait_dynamic(struct ovn_backend *ob, const char *name, struct kuryr_port *p,
+			    char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	json_t *ops, *rows;
+	int r;
+
+	ops = json_pack("[{s:s, s:s, s:o, s:[s], s:s, s:[{s:[s, []]}], s:i},"
+			" {s:s, s:s, s:o}]",
+			"op", "wait", "table", "Logical_Switch_Port", "where", ovn_where_name(name),
+			"columns", "dynamic_addresses", "until", "!=", "rows", "dynamic_addresses",
+			"set", "timeout", IPAM_TIMEOUT_MS, "op", "select", "table",
+			"Logical_Switch_Port", "where", ovn_where_name(name));
+	r = ovn_transact(ob, ops, IPAM_TIMEOUT_MS + NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r == -ETIMEDOUT) {
+		set_errmsg(reterr_msg,
+			   "OVN gave port %s no address within %d ms (subnet full, or ovn-northd "
+			   "not running)",
+			   name, IPAM_TIMEOUT_MS);
+		return -ETIMEDOUT;
+	}
+	if (r < 0)
+		return r;
+	rows = json_object_get(json_array_get(res, 1), "rows");
+	if (json_array_size(rows) == 0) {
+		set_errmsg(reterr_msg, "port %s vanished while waiting for its address", name);
+		return -ENOENT;
+	}
+	row_to_port(json_array_get(rows, 0), p);
+	return *p->ip ? 0 : -EIO;
+}
+
+int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kuryr_port *ret,
+		    char **reterr_msg)
+{
+	struct ovn_backend *ob = to_ovn(b);
+	_cleanup_json_ json_t *res = NULL;
+	struct kuryr_network net;
+	struct kuryr_port p = { 0 };
+	char name[64], mac[18], addr[128], ps[128];
+	uint32_t subnet;
+	uint8_t len;
+	json_t *ops, *ext;
+	int r;
+
+	/* The transaction below re-checks that the network still exists. */
+	r = spec_network(b, spec, &net, &subnet, &len, reterr_msg);
+	if (r < 0)
+		return r;
+	if (spec->name)
+		ovn_copy_str(name, sizeof(name), spec->name);
+	else
+		uuid_random(name);
+	if (spec->mac) {
+		uint8_t m[6];
+
+		if (mac_parse(spec->mac, m) < 0 || (m[0] & 1)) {
+			set_errmsg(reterr_msg, "MAC \"%s\" is not a unicast MAC address",
+				   spec->mac);
+			return -EINVAL;
+		}
+		ovn_copy_str(mac, sizeof(mac), spec->mac);
+		for (char *c = mac; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+	} else
+		mac_random(mac);
+
+	if (spec->ip) {
+		struct in_addr a;
+
+		if (inet_pton(AF_INET, spec->ip, &a) != 1 ||
+		    !ip4_in_subnet(ntohl(a.s_addr), subnet, len) || streq(spec->ip, net.gateway)) {
+			set_errmsg(reterr_msg, "IP %s is not a free host address of %s (%s)",
+				   spec->ip, net.name, net.cidr);
+			return -EINVAL;
+		}
+		snprintf(addr, sizeof(addr), "%s %s", mac, spec->ip);
+		snprintf(ps, sizeof(ps), "%s %s", mac, spec->ip);
+	} else {
+		snprintf(addr, sizeof(addr), "%s dynamic", mac);
+		snprintf(ps, sizeof(ps), "%s", mac);
+	}
+
+	ext = ovsdb_string_map((const char *const[]){
+	    EXT_NETWORK, net.name, EXT_OWNER, owner_name(spec->owner), EXT_DEVICE,
+	    spec->device_id ? spec->device_id : "", EXT_IFNAME, spec->ifname ? spec->ifname : "",
+	    spec->ip ? EXT_IP : NULL, spec->ip, NULL });
+	ops =
+	    json_pack("[o, o, {s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}},"
+		      " {s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]",
+		      ovn_op_wait_name("Logical_Switch", net.name, true),
+		      ovn_op_wait_name("Logical_Switch_Port", name, false), "op", "insert", "table",
+		      "Logical_Switch_Port", "uuid-name", "lsp", "row", "name", name, "addresses",
+		      addr, "port_security", ps, "external_ids", ext, "op", "mutate", "table",
+		      "Logical_Switch", "where", ovsdb_cond("_uuid", "==", ovsdb_uuid(net.id)),
+		      "mutations", "ports", "insert", "set", ovsdb_named_uuid("lsp"));
+	if (spec->ip) {
+		/* No other port of ours may hold this address. */
+		json_t *w = json_pack(
+		    "{s:s, s:s, s:[o], s:[s], s:s, s:[], s:i}", "op", "wait", "table",
+		    "Logical_Switch_Port", "where",
+		    ovsdb_cond("external_ids", "includes",
+			       ovsdb_string_map((const char *const[]){ EXT_IP, spec->ip, NULL })),
+		    "columns", "name", "until", "==", "rows", "timeout", 0);
+		json_array_insert_new(ops, 0, w);
+	}
+	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r == -ETIMEDOUT) {
+		if (spec->ip)
+			set_errmsg(reterr_msg, "IP %s is already in use on network %s", spec->ip,
+				   net.name);
+		else
+			set_errmsg(reterr_msg, "network %s vanished, or port %s exists", net.name,
+				   name);
+		return -EEXIST;
+	}
+	if (r < 0)
+		return r;
+	/* The last operation adds the port to the switch by uuid: a switch
+	 * deleted and re-created under the same name since the caller read
+	 * it matches nothing, and the orphaned port row is dropped. */
+	if (json_integer_value(json_object_get(json_array_get(res, spec->ip ? 4 : 3), "count")) !=
+	    1) {
+		set_errmsg(reterr_msg, "network %s changed while the port was being created",
+			   net.name);
+		return -ENOENT;
+	}
+
+	if (!spec->ip) {
+		_cleanup_json_ json_t *res2 = NULL;
+		char ip_ps[128];
+
+		r = ovn_wait_dynamic(ob, name, &p, reterr_msg);
+		if (r < 0)
+			goto fail;
+		snprintf(ip_ps, sizeof(ip_ps), "%s %s", p.mac, p.ip);
+		ops = json_pack("[{s:s, s:s, s:o, s:{s:s}}, {s:s, s:s, s:o, s:[[s, s, o]]}]", "op",
+				"update", "table", "Logical_Switch_Port", "where",
+				ovn_where_name(name), "row", "port_security", ip_ps, "op", "mutate",
+				"table", "Logical_Switch_Port", "where", ovn_where_name(name),
+				"mutations", "external_ids", "insert",
+				ovsdb_string_map((const char *const[]){ EXT_IP, p.ip, NULL }));
+		r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res2, reterr_msg);
+		if (r < 0)
+			goto fail;
+	} else {
+		r = ovn_port_get(b, name, &p, reterr_msg);
+		if (r < 0)
+			goto fail;
+	}
+	p.prefixlen = len;
+	*ret = p;
+	return 0;
+fail:
+	(void)ovn_port_delete(b, name, NULL);
+	return r;
+}
+
+/* Bulk creation for pools: one transaction inserts every port, one "wait"
+ * lets ovn-northd hand out all the addresses, one transaction sets every
+ * port_security. Three round trips whatever @n. */
+int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec, unsigned n,
+			 struct kuryr_port *ret, char **reterr_msg)
+{
+	struct ovn_backend *ob = to_ovn(b);
+	_cleanup_json_ json_t *res = NULL, *res2 = NULL, *res3 = NULL;
+	struct kuryr_network net;
+	json_t *ops, *refs, *rows, *batch_map;
+	char batch[37];
+	uint32_t subnet;
+	uint8_t len;
+	unsigned got = 0;
+	int r;
+
+	if (n == 0)
+		return 0;
+	r = spec_network(b, spec, &net, &subnet, &len, reterr_msg);
+	if (r < 0)
+		return r;
+	uuid_random(batch);
+	batch_map = ovsdb_string_map((const char *const[]){ "kuryr:batch", batch, NULL });
+	ops = json_pack("[o]", ovn_op_wait_name("Logical_Switch", net.name, true));
+	refs = json_array();
+	for (unsigned i = 0; i < n; i++) {
+		char name[37], mac[18], addr[64], uname[16];
+
+		uuid_random(name);
+		mac_random(mac);
+		snprintf(addr, sizeof(addr), "%s dynamic", mac);
+		snprintf(uname, sizeof(uname), "lsp%u", i);
+		json_array_append_new(
+		    ops,
+		    json_pack(
+			"{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}}", "op", "insert", "table",
+			"Logical_Switch_Port", "uuid-name", uname, "row", "name", name, "addresses",
+			addr, "port_security", mac, "external_ids",
+			ovsdb_string_map((const char *const[]){
+			    EXT_NETWORK, net.name, EXT_OWNER, owner_name(spec->owner), EXT_DEVICE,
+			    spec->device_id ? spec->device_id : "", "kuryr:batch", batch, NULL })));
+		json_array_append_new(refs, ovsdb_named_uuid(uname));
+	}
+	json_array_append_new(ops, json_pack("{s:s, s:s, s:[o], s:[[s, s, [s, o]]]}", "op",
+					     "mutate", "table", "Logical_Switch", "where",
+					     ovsdb_cond("_uuid", "==", ovsdb_uuid(net.id)),
+					     "mutations", "ports", "insert", "set", refs));
+	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r == -ETIMEDOUT) {
+		set_errmsg(reterr_msg, "network %s vanished", net.name);
+		r = -ENOENT;
+	}
+	if (r < 0) {
+		json_decref(batch_map);
+		return r;
+	}
+	/* Wait until no port of the batch lacks an address, then read them. */
+	ops = json_pack("[{s:s, s:s, s:[o, [s, s, [s, []]]], s:[s], s:s, s:[], s:i},"
+			" {s:s, s:s, s:[o]}]",
+			"op", "wait", "table", "Logical_Switch_Port", "where",
+			ovsdb_cond("external_ids", "includes", json_deep_copy(batch_map)),
+			"dynamic_addresses", "==", "set", "columns", "name", "until", "==", "rows",
+			"timeout", IPAM_TIMEOUT_MS, "op", "select", "table", "Logical_Switch_Port",
+			"where", ovsdb_cond("external_ids", "includes", json_deep_copy(batch_map)));
+	r = ovn_transact(ob, ops, IPAM_TIMEOUT_MS + NB_TIMEOUT_MS, &res2, reterr_msg);
+	if (r == -ETIMEDOUT)
+		set_errmsg(reterr_msg, "OVN gave %u ports on %s no address within %d ms", n,
+			   net.name, IPAM_TIMEOUT_MS);
+	if (r < 0)
+		goto fail;
+	rows = json_object_get(json_array_get(res2, 1), "rows");
+	ops = json_array();
+	for (size_t i = 0; i < json_array_size(rows) && got < n; i++) {
+		struct kuryr_port *p = &ret[got];
+		char ps[128];
+
+		row_to_port(json_array_get(rows, i), p);
+		if (!*p->ip || !*p->mac)
+			continue;
+		p->prefixlen = len;
+		got++;
+		snprintf(ps, sizeof(ps), "%s %s", p->mac, p->ip);
+		json_array_append_new(ops, json_pack("{s:s, s:s, s:o, s:{s:s}}", "op", "update",
+						     "table", "Logical_Switch_Port", "where",
+						     ovn_where_name(p->name), "row",
+						     "port_security", ps));
+		json_array_append_new(
+		    ops, json_pack("{s:s, s:s, s:o, s:[[s, s, o]]}", "op", "mutate", "table",
+				   "Logical_Switch_Port", "where", ovn_where_name(p->name),
+				   "mutations", "external_ids", "insert",
+				   ovsdb_string_map((const char *const[]){ EXT_IP, p->ip, NULL })));
+	}
+	if (got != n) {
+		json_decref(ops);
+		set_errmsg(reterr_msg, "OVN returned %u of %u ports on %s", got, n, net.name);
+		r = -EIO;
+		goto fail;
+	}
+	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res3, reterr_msg);
+	if (r < 0)
+		goto fail;
+	json_decref(batch_map);
+	return 0;
+fail : {
+	/* Drop the whole batch: its ports leave the switch and are collected. */
+	_cleanup_json_ json_t *sel = NULL, *del = NULL;
+	json_t *srows, *uuids;
+
+	ops = json_pack("[{s:s, s:s, s:[o], s:[s]}]", "op", "select", "table",
+			"Logical_Switch_Port", "where",
+			ovsdb_cond("external_ids", "includes", batch_map), "columns", "_uuid");
+	if (ovn_transact(ob, ops, NB_TIMEOUT_MS, &sel, NULL) == 0) {
+		srows = ovn_first_rows(sel);
+		uuids = json_array();
+		for (size_t i = 0; i < json_array_size(srows); i++)
+			json_array_append_new(uuids, json_deep_copy(json_object_get(
+							 json_array_get(srows, i), "_uuid")));
+		ops = json_pack("[{s:s, s:s, s:[o], s:[[s, s, [s, o]]]}]", "op", "mutate", "table",
+				"Logical_Switch", "where",
+				ovsdb_cond("_uuid", "==", ovsdb_uuid(net.id)), "mutations", "ports",
+				"delete", "set", uuids);
+		(void)ovn_transact(ob, ops, NB_TIMEOUT_MS, &del, NULL);
+	}
+}
+	return r;
+}
+
+int ovn_port_wait_up(struct backend *b, const char *name, int timeout_ms, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	json_t *ops;
+	int r;
+
+	/* ovsdb-server re-evaluates the wait on every commit: no polling. */
+	ops = json_pack("[{s:s, s:s, s:o, s:[s], s:s, s:[{s:b}], s:i}]", "op", "wait", "table",
+			"Logical_Switch_Port", "where", ovn_where_name(name), "columns", "up",
+			"until", "==", "rows", "up", 1, "timeout", timeout_ms);
+	r = ovn_transact(to_ovn(b), ops, timeout_ms + NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r == -ETIMEDOUT)
+		set_errmsg(reterr_msg, "port %s did not come up within %d ms", name, timeout_ms);
+	return r;
+}
