@@ -26,9 +26,9 @@ const struct kind neutron_kind_qos = {
 void neutron_scope_of(struct neutron_backend *nb, const char *project, char out[SCOPE_MAX])
 {
 	if (project && *project)
-		neutron_copy_str(out, SCOPE_MAX, project);
+		str_copy(out, project, SCOPE_MAX);
 	else if (*nb->project)
-		neutron_copy_str(out, SCOPE_MAX, nb->project);
+		str_copy(out, nb->project, SCOPE_MAX);
 	else
 		os_session_project_id(nb->s, out, SCOPE_MAX);
 }
@@ -139,6 +139,6 @@ int neutron_resolve_id(struct neutron_backend *nb, const struct kind *k, const c
 	neutron_scope_of(nb, project, scope);
 	r = neutron_lookup(nb, k, ref, scope, &o, reterr_msg);
 	if (r == 0)
-		neutron_copy_str(out, 40, json_object_get_str(o, "id"));
+		str_copy(out, json_object_get_str(o, "id"), 40);
 	return r;
 }

@@ -14,8 +14,8 @@ static void subnet_info(json_t *sub, struct kuryr_subnet_info *info)
 	*info = (struct kuryr_subnet_info){ 0 };
 	json_array_foreach(json_object_get(sub, "dns_nameservers"), i, v) {
 		if (info->n_dns < KURYR_MAX_DNS && json_is_string(v))
-			neutron_copy_str(info->dns[info->n_dns++], sizeof(info->dns[0]),
-					 json_string_value(v));
+			str_copy(info->dns[info->n_dns++], json_string_value(v),
+				 sizeof(info->dns[0]));
 	}
 	json_array_foreach(json_object_get(sub, "host_routes"), i, v) {
 		struct kuryr_route *rt = &info->routes[info->n_routes];
@@ -24,8 +24,8 @@ static void subnet_info(json_t *sub, struct kuryr_subnet_info *info)
 
 		if (info->n_routes >= KURYR_MAX_ROUTES || !dst || !gw || strchr(dst, ':'))
 			continue;
-		neutron_copy_str(rt->dst, sizeof(rt->dst), dst);
-		neutron_copy_str(rt->gw, sizeof(rt->gw), gw);
+		str_copy(rt->dst, dst, sizeof(rt->dst));
+		str_copy(rt->gw, gw, sizeof(rt->gw));
 		info->n_routes++;
 	}
 }
@@ -40,8 +40,8 @@ static int fill_network(struct neutron_backend *nb, json_t *net, struct kuryr_ne
 	int r;
 
 	*ret = (struct kuryr_network){ 0 };
-	neutron_copy_str(ret->name, sizeof(ret->name), json_object_get_str(net, "name"));
-	neutron_copy_str(ret->id, sizeof(ret->id), json_object_get_str(net, "id"));
+	str_copy(ret->name, json_object_get_str(net, "name"), sizeof(ret->name));
+	str_copy(ret->id, json_object_get_str(net, "id"), sizeof(ret->id));
 	ret->mtu = (uint32_t)json_integer_value(json_object_get(net, "mtu"));
 	if (!ret->mtu)
 		ret->mtu = KURYR_DEFAULT_MTU;
@@ -78,13 +78,12 @@ static int fill_network(struct neutron_backend *nb, json_t *net, struct kuryr_ne
 		}
 		if (by_id || named) {
 			sub = by_id ?: named;
-			neutron_copy_str(ret->subnet_id, sizeof(ret->subnet_id),
-					 json_object_get_str(sub, "id"));
+			str_copy(ret->subnet_id, json_object_get_str(sub, "id"),
+				 sizeof(ret->subnet_id));
 		}
 	}
-	neutron_copy_str(ret->cidr, sizeof(ret->cidr), json_object_get_str(sub, "cidr"));
-	neutron_copy_str(ret->gateway, sizeof(ret->gateway),
-			 json_object_get_str(sub, "gateway_ip"));
+	str_copy(ret->cidr, json_object_get_str(sub, "cidr"), sizeof(ret->cidr));
+	str_copy(ret->gateway, json_object_get_str(sub, "gateway_ip"), sizeof(ret->gateway));
 	subnet_info(sub, &ret->info);
 	return 0;
 }

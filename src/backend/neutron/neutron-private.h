@@ -54,8 +54,6 @@ int neutron_tag_after(struct neutron_backend *nb, const char *collection, const 
 bool neutron_tags_in_body(struct neutron_backend *nb);
 int neutron_list_all(struct neutron_backend *nb, const char *path, const char *key, json_t **ret,
 		     char **reterr_msg);
-/* @src (NULL: "") into @dst, truncated to @size. */
-void neutron_copy_str(char *dst, size_t size, const char *src);
 
 /* ---- lookup.c: ids and names ---- */
 

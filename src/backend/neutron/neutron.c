@@ -176,11 +176,6 @@ int neutron_list_all(struct neutron_backend *nb, const char *path, const char *k
 	return 0;
 }
 
-void neutron_copy_str(char *dst, size_t size, const char *src)
-{
-	snprintf(dst, size, "%s", src ? src : "");
-}
-
 static void neutron_write_metrics(struct backend *b, FILE *f)
 {
 	struct os_session_stats st;

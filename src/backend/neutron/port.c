@@ -24,12 +24,12 @@ static void row_to_port(struct neutron_backend *nb, json_t *p, const char *netwo
 	json_t *ip = json_array_get(json_object_get(p, "fixed_ips"), 0);
 
 	*ret = (struct kuryr_port){ 0 };
-	neutron_copy_str(ret->name, sizeof(ret->name), json_object_get_str(p, "id"));
-	neutron_copy_str(ret->network, sizeof(ret->network), network_name);
-	neutron_copy_str(ret->mac, sizeof(ret->mac), json_object_get_str(p, "mac_address"));
-	neutron_copy_str(ret->ip, sizeof(ret->ip), json_object_get_str(ip, "ip_address"));
+	str_copy(ret->name, json_object_get_str(p, "id"), sizeof(ret->name));
+	str_copy(ret->network, network_name, sizeof(ret->network));
+	str_copy(ret->mac, json_object_get_str(p, "mac_address"), sizeof(ret->mac));
+	str_copy(ret->ip, json_object_get_str(ip, "ip_address"), sizeof(ret->ip));
 	ret->up = streq_ptr(json_object_get_str(p, "status"), "ACTIVE");
-	neutron_copy_str(ret->host, sizeof(ret->host), json_object_get_str(p, "binding:host_id"));
+	str_copy(ret->host, json_object_get_str(p, "binding:host_id"), sizeof(ret->host));
 	if (owner && streq(owner, DEVICE_OWNER)) {
 		const char *key = json_object_get_str(p, "description");
 
@@ -37,17 +37,17 @@ static void row_to_port(struct neutron_backend *nb, json_t *p, const char *netwo
 			/* A pool port (its description is its pool's key),
 			 * ready or in use by container device_id. */
 			ret->owner = PORT_OWNER_POOL;
-			neutron_copy_str(ret->device_id, sizeof(ret->device_id), dev);
-			neutron_copy_str(ret->pool_key, sizeof(ret->pool_key), key);
+			str_copy(ret->device_id, dev, sizeof(ret->device_id));
+			str_copy(ret->pool_key, key, sizeof(ret->pool_key));
 		} else if (dev && *dev) {
 			ret->owner = PORT_OWNER_CONTAINER;
-			neutron_copy_str(ret->device_id, sizeof(ret->device_id), dev);
+			str_copy(ret->device_id, dev, sizeof(ret->device_id));
 		} else {
 			ret->owner = PORT_OWNER_POOL;
 		}
 	} else {
 		ret->owner = PORT_OWNER_VM;
-		neutron_copy_str(ret->device_id, sizeof(ret->device_id), dev);
+		str_copy(ret->device_id, dev, sizeof(ret->device_id));
 	}
 	(void)nb;
 }
@@ -67,7 +67,7 @@ static int network_name_of(struct neutron_backend *nb, const char *id, char *out
 		return -ENOMEM;
 	if (neutron_api(nb, "GET", path, NULL, &res, NULL) < 0)
 		return -ENOENT;
-	neutron_copy_str(out, size, json_object_get_str(json_object_get(res, "network"), "name"));
+	str_copy(out, json_object_get_str(json_object_get(res, "network"), "name"), size);
 	return 0;
 }
 

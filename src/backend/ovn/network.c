@@ -23,10 +23,10 @@ static void row_to_network(json_t *row, struct kuryr_network *n)
 	const char *mtu = ovsdb_map_get(ext, EXT_MTU);
 
 	*n = (struct kuryr_network){ 0 };
-	ovn_copy_str(n->name, sizeof(n->name), json_object_get_str(row, "name"));
-	ovn_copy_str(n->id, sizeof(n->id), ovsdb_datum_uuid(json_object_get(row, "_uuid")));
-	ovn_copy_str(n->cidr, sizeof(n->cidr), ovsdb_map_get(ext, EXT_CIDR));
-	ovn_copy_str(n->gateway, sizeof(n->gateway), ovsdb_map_get(ext, EXT_GATEWAY));
+	str_copy(n->name, json_object_get_str(row, "name"), sizeof(n->name));
+	str_copy(n->id, ovsdb_datum_uuid(json_object_get(row, "_uuid")), sizeof(n->id));
+	str_copy(n->cidr, ovsdb_map_get(ext, EXT_CIDR), sizeof(n->cidr));
+	str_copy(n->gateway, ovsdb_map_get(ext, EXT_GATEWAY), sizeof(n->gateway));
 	n->mtu = mtu ? (uint32_t)strtoul(mtu, NULL, 10) : KURYR_DEFAULT_MTU;
 	n->nports = (unsigned)datum_set_size(json_object_get(row, "ports"));
 }
@@ -160,7 +160,7 @@ int ovn_network_create(struct backend *b, const struct network_spec *spec,
 				   spec->gateway, spec->cidr);
 			return -EINVAL;
 		}
-		ovn_copy_str(gw, sizeof(gw), spec->gateway);
+		str_copy(gw, spec->gateway, sizeof(gw));
 	}
 	if (spec->mtu && (spec->mtu < 576 || spec->mtu > 9000)) {
 		set_errmsg(reterr_msg, "mtu %u is outside 576-9000", spec->mtu);

@@ -42,8 +42,6 @@ int ovn_transact(struct ovn_backend *ob, json_t *ops, int timeout_ms, json_t **r
 /* A "where" matching the row named @name. */
 json_t *ovn_where_name(const char *name);
 json_t *ovn_op_wait_name(const char *table, const char *name, bool exists);
-/* @src (NULL: "") into @dst, truncated to @size. */
-void ovn_copy_str(char *dst, size_t size, const char *src);
 /* The rows of the first operation's result. */
 json_t *ovn_first_rows(json_t *result);
 json_t *ovn_ops_select_ref(const char *table, const char *ref);

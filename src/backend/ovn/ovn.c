@@ -53,11 +53,6 @@ json_t *ovn_op_wait_name(const char *table, const char *name, bool exists)
 			 exists ? "!=" : "==", "rows", "timeout", 0);
 }
 
-void ovn_copy_str(char *dst, size_t size, const char *src)
-{
-	snprintf(dst, size, "%s", src ? src : "");
-}
-
 json_t *ovn_first_rows(json_t *result)
 {
 	return json_object_get(json_array_get(result, 0), "rows");

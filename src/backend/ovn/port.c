@@ -16,9 +16,9 @@ static void parse_lsp_address(const char *s, struct kuryr_port *p)
 	if (!s || sscanf(s, "%17s %47s", mac, ip) < 1)
 		return;
 	if (!streq(mac, "dynamic") && !streq(mac, "unknown") && !streq(mac, "router"))
-		ovn_copy_str(p->mac, sizeof(p->mac), mac);
+		str_copy(p->mac, mac, sizeof(p->mac));
 	if (*ip && !streq(ip, "dynamic"))
-		ovn_copy_str(p->ip, sizeof(p->ip), ip);
+		str_copy(p->ip, ip, sizeof(p->ip));
 }
 
 static void row_to_port(json_t *row, struct kuryr_port *p)
@@ -28,10 +28,10 @@ static void row_to_port(json_t *row, struct kuryr_port *p)
 	size_t n;
 
 	*p = (struct kuryr_port){ 0 };
-	ovn_copy_str(p->name, sizeof(p->name), json_object_get_str(row, "name"));
-	ovn_copy_str(p->network, sizeof(p->network), ovsdb_map_get(ext, EXT_NETWORK));
-	ovn_copy_str(p->device_id, sizeof(p->device_id), ovsdb_map_get(ext, EXT_DEVICE));
-	ovn_copy_str(p->ifname, sizeof(p->ifname), ovsdb_map_get(ext, EXT_IFNAME));
+	str_copy(p->name, json_object_get_str(row, "name"), sizeof(p->name));
+	str_copy(p->network, ovsdb_map_get(ext, EXT_NETWORK), sizeof(p->network));
+	str_copy(p->device_id, ovsdb_map_get(ext, EXT_DEVICE), sizeof(p->device_id));
+	str_copy(p->ifname, ovsdb_map_get(ext, EXT_IFNAME), sizeof(p->ifname));
 	owner = ovsdb_map_get(ext, EXT_OWNER);
 	p->owner = !owner		  ? PORT_OWNER_CONTAINER
 		   : streq(owner, "vm")	  ? PORT_OWNER_VM
@@ -243,7 +243,7 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 	if (r < 0)
 		return r;
 	if (spec->name)
-		ovn_copy_str(name, sizeof(name), spec->name);
+		str_copy(name, spec->name, sizeof(name));
 	else
 		uuid_random(name);
 	if (spec->mac) {
@@ -254,7 +254,7 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 				   spec->mac);
 			return -EINVAL;
 		}
-		ovn_copy_str(mac, sizeof(mac), spec->mac);
+		str_copy(mac, spec->mac, sizeof(mac));
 		for (char *c = mac; *c; c++)
 			*c = (char)tolower((unsigned char)*c);
 	} else
