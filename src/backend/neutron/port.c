@@ -30,6 +30,11 @@ static void row_to_port(struct neutron_backend *nb, json_t *p, const char *netwo
 	str_copy(ret->ip, json_object_get_str(ip, "ip_address"), sizeof(ret->ip));
 	ret->up = streq_ptr(json_object_get_str(p, "status"), "ACTIVE");
 	str_copy(ret->host, json_object_get_str(p, "binding:host_id"), sizeof(ret->host));
+	/* What the binding driver goes by. */
+	str_copy(ret->vif_type, json_object_get_str(p, "binding:vif_type"), sizeof(ret->vif_type));
+	str_copy(ret->bridge,
+		 json_object_get_str(json_object_get(p, "binding:vif_details"), "bridge_name"),
+		 sizeof(ret->bridge));
 	if (owner && streq(owner, DEVICE_OWNER)) {
 		const char *key = json_object_get_str(p, "description");
 
