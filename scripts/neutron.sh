@@ -14,7 +14,8 @@
 # start, e.g. $'[DEFAULT]\npagination_max_limit = 2'.
 #
 # The API listens on 127.0.0.1:PORT (default 19696) inside NETNS. Ready when
-# the API answers and ML2/OVN sees this node's chassis as an alive agent.
+# the API answers and ML2/OVN sees this node's chassis as an alive agent
+# (and, after "up", once a port could be made and deleted).
 #
 # AUTH=keystone KS_URL=http://127.0.0.1:15000/v3 (after "scripts/keystone.sh
 # up DIR NETNS"): auth_strategy = keystone instead of noauth; the service
@@ -43,6 +44,42 @@ start_db() {
 		sleep 0.05
 	done
 	echo "neutron.sh: MariaDB not ready after 10 s (log: $M/err.log)" >&2
+	exit 1
+}
+
+# The first start of a new server is ready once it has made and deleted a
+# port too: under load its first port create has been seen to fail with
+# an HTTP 500 right after the agent check passed.
+probe_port() {
+	local ks token=
+	ks=$(sed -n 's/^www_authenticate_uri = //p' "$N/neutron.conf")
+	for _ in $(seq 40); do
+		if [ -n "$ks" ]; then
+			token=$(ks_token "$ks" admin "${KS_ADMIN_PASSWORD:-secret}" admin 2>/dev/null) || true
+		fi
+		run python3 - "$PORT" "$token" <<-'PY' 2>>"$N/probe.log" && return 0
+			import json, sys, urllib.request
+			base, token = "http://127.0.0.1:%s/v2.0" % sys.argv[1], sys.argv[2]
+			def call(method, path, body=None):
+			    r = urllib.request.Request(base + path, method=method,
+			                               data=json.dumps(body).encode() if body else None,
+			                               headers={"Content-Type": "application/json"})
+			    if token:
+			        r.add_header("X-Auth-Token", token)
+			    data = urllib.request.urlopen(r, timeout=10).read()
+			    return json.loads(data) if data else None
+			net = call("POST", "/networks", {"network": {"name": "neutron-sh-probe"}})["network"]
+			try:
+			    call("POST", "/subnets", {"subnet": {"network_id": net["id"], "ip_version": 4,
+			                                         "cidr": "192.0.2.0/29"}})
+			    port = call("POST", "/ports", {"port": {"network_id": net["id"]}})["port"]
+			    call("DELETE", "/ports/" + port["id"])
+			finally:
+			    call("DELETE", "/networks/" + net["id"])
+		PY
+		sleep 0.5
+	done
+	echo "neutron.sh: neutron-server could not make a port (log: $N/probe.log, $N/neutron-server.log)" >&2
 	exit 1
 }
 
@@ -150,6 +187,7 @@ up)
 	neutron-db-manage --config-file "$N/neutron.conf" upgrade heads >"$N/db-manage.log" 2>&1 ||
 		{ tail -5 "$N/db-manage.log" >&2; exit 1; }
 	start_server
+	probe_port
 	;;
 start-server)
 	start_server

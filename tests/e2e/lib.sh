@@ -207,6 +207,11 @@ env_down() {
 		echo "# kuryrd log (last 40 lines):"
 		tail -n 40 "$T/kuryrd.log" | diag
 	fi
+	# A server's own account of a failure (an HTTP 500 says nothing).
+	if [ "$_failed" -gt 0 ] && [ -f "$RUN/neutron/neutron-server.log" ]; then
+		echo "# neutron-server errors (last 30):"
+		grep -E 'ERROR|Traceback|Error:' "$RUN/neutron/neutron-server.log" | tail -n 30 | diag
+	fi
 	# Benchmarks send TAP to a log and their report to REPORT_FD: put the
 	# reason for a failed run there too, before $T goes.
 	if [ -n "${REPORT_FD:-}" ] && { [ "$rc" != 0 ] || [ "$_failed" != 0 ]; }; then
