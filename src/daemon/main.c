@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* kuryrd: the Kuryr-C node daemon. */
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -62,6 +63,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	/* A few malloc arenas are enough for a daemon whose requests are
+	 * short: one per worker thread would keep each one's free pages. */
+	mallopt(M_ARENA_MAX, 2);
 	if (config_init(&cfg) < 0) {
 		fprintf(stderr, "kuryrd: out of memory\n");
 		return 1;
