@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "test-wait.h"
+
 #include "cni/cni.h"
 #include "daemon/daemon.h"
 #include "fake-backend.h"
@@ -34,22 +36,10 @@
 #define NETNS "/proc/self/ns/net"
 
 /* Into char array @dst, truncated; NULL as "". */
-#define COPY(dst, src) copy_str((dst), sizeof(dst), (src))
+#define COPY(dst, src) str_copy((dst), (src), sizeof(dst))
 
-static void copy_str(char *dst, size_t size, const char *src)
-{
-	snprintf(dst, size, "%s", src ? src : "");
-}
-
-/* Poll for up to 8 s until @cond holds (the janitor wakes every 2 s);
- * fail the test if it never does. */
-#define WAIT_UNTIL(cond)                                              \
-	do {                                                          \
-		for (int _i = 0; !(cond) && _i < 800; _i++)           \
-			msleep(10);                                   \
-		if (!(cond))                                          \
-			fail_msg("timed out waiting for: %s", #cond); \
-	} while (0)
+/* Up to 8 s (the janitor wakes every 2 s). */
+#define WAIT_UNTIL(cond) WAIT_UNTIL_S(cond, 8)
 
 struct fx {
 	char dir[64];

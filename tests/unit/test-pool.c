@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "test-wait.h"
+
 #include "fake-backend.h"
 #include "fake-binding.h"
 #include "json-util.h"
@@ -35,14 +37,8 @@ static void copy_str(char *dst, size_t size, const char *src)
 
 #define HOST "node1"
 
-/* Poll for up to 5 s until @cond holds; fail the test if it never does. */
-#define WAIT_UNTIL(cond)                                              \
-	do {                                                          \
-		for (int _i = 0; !(cond) && _i < 500; _i++)           \
-			msleep(10);                                   \
-		if (!(cond))                                          \
-			fail_msg("timed out waiting for: %s", #cond); \
-	} while (0)
+/* Up to 5 s. */
+#define WAIT_UNTIL(cond) WAIT_UNTIL_S(cond, 5)
 
 struct fx {
 	char dir[64];

@@ -172,6 +172,18 @@ static json_t *port_body(struct neutron_backend *nb, const struct port_spec *spe
 	return p;
 }
 
+/* The network a port spec names: as the caller just read it, or from
+ * Neutron. */
+static int spec_network(struct backend *b, const struct port_spec *spec, struct kuryr_network *ret,
+			char **reterr_msg)
+{
+	if (spec->net) {
+		*ret = *spec->net;
+		return 0;
+	}
+	return neutron_network_get(b, spec->network, ret, reterr_msg);
+}
+
 int neutron_port_create(struct backend *b, const struct port_spec *spec, struct kuryr_port *ret,
 			char **reterr_msg)
 {
@@ -184,13 +196,9 @@ int neutron_port_create(struct backend *b, const struct port_spec *spec, struct 
 	json_t *p;
 	int r;
 
-	if (spec->net)
-		net = *spec->net;
-	else {
-		r = neutron_network_get(b, spec->network, &net, reterr_msg);
-		if (r < 0)
-			return r;
-	}
+	r = spec_network(b, spec, &net, reterr_msg);
+	if (r < 0)
+		return r;
 	r = port_opts_resolve(nb, spec, &o, reterr_msg);
 	if (r < 0)
 		return r;
@@ -258,13 +266,9 @@ int neutron_port_create_bulk(struct backend *b, const struct port_spec *spec, un
 	uint8_t len = 24;
 	int r;
 
-	if (spec->net)
-		net = *spec->net;
-	else {
-		r = neutron_network_get(b, spec->network, &net, reterr_msg);
-		if (r < 0)
-			return r;
-	}
+	r = spec_network(b, spec, &net, reterr_msg);
+	if (r < 0)
+		return r;
 	(void)cidr4_parse(net.cidr, &subnet, &len);
 	/* The batch's ports share a name: if the POST's outcome is lost (a
 	 * timeout), whatever it created is found by that name and deleted,
