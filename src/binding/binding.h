@@ -30,7 +30,10 @@
  *     gets it as binding_env.lower; one that parks pool entries ahead of
  *     time fills .park (struct binding_park_ops) and is then the pools';
  *   - add `&binding_NAME_ops` to binding_drivers[] in binding.c (after
- *     its lower driver) and declare it in binding/driver.h.
+ *     its lower driver) and declare it in binding/driver.h. A node plugs
+ *     its containers with the driver [binding] driver names (default
+ *     "ovs"); one that needs no Open vSwitch says so (.needs_bridge
+ *     false) and kuryrd then connects to none.
  * Thread-safe: every call may come from any thread at any time. */
 #pragma once
 
@@ -123,6 +126,9 @@ struct binding_ops {
 	bool (*connected)(struct binding *b);
 	/* Parking pool entries (NULL: this driver does not). */
 	const struct binding_park_ops *park;
+	/* It plugs into the integration bridge (binding_env.bridge): a node
+	 * without Open vSwitch (a VM's guest) does not load it. */
+	bool needs_bridge;
 	/* The driver whose devices this one stacks on (binding_env.lower;
 	 * prewire: "ovs", which plugs its stubs), or NULL. It comes earlier
 	 * in binding_drivers[]. */

@@ -167,6 +167,7 @@ static int ovs_check(struct binding *b, const struct binding_req *req,
 
 const struct binding_ops binding_ovs_ops = {
 	.name = "ovs",
+	.needs_bridge = true,
 	.new = ovs_new,
 	.free = ovs_free,
 	.plug = ovs_plug,

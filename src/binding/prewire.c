@@ -423,6 +423,7 @@ static const struct binding_park_ops prewire_park_ops = {
 
 const struct binding_ops binding_prewire_ops = {
 	.name = "prewire",
+	.needs_bridge = true,
 	.new = prewire_new,
 	.free = prewire_free,
 	.plug = prewire_plug,

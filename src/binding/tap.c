@@ -85,6 +85,7 @@ static int tap_check(struct binding *b, const struct binding_req *req,
 
 const struct binding_ops binding_tap_ops = {
 	.name = "tap",
+	.needs_bridge = true,
 	.new = tap_new,
 	.free = tap_free,
 	.plug = tap_plug,

@@ -5,6 +5,7 @@
 
 #include "build-config.h"
 #include "conf-value.h"
+#include "binding/binding.h"
 #include "config.h"
 #include "macro.h"
 
@@ -13,6 +14,7 @@ int config_init(struct kuryr_config *c)
 	*c = (struct kuryr_config){
 		.backend = strdup("ovn"),
 		.log_level = strdup("info"),
+		.binding_driver = strdup("ovs"),
 		.ovs_db = strdup("unix:/run/kuryr-c/ovs/db.sock"),
 		.ovs_bridge = strdup("br-int"),
 		.socket = strdup(KURYR_DEFAULT_SOCKET),
@@ -28,8 +30,8 @@ int config_init(struct kuryr_config *c)
 		.pool_update_ms = 20000,
 		.holding_netns = strdup("kuryr-hold"),
 	};
-	if (!c->backend || !c->log_level || !c->ovs_db || !c->ovs_bridge || !c->socket ||
-	    !c->state_dir || !c->metrics_address || !c->holding_netns)
+	if (!c->backend || !c->log_level || !c->binding_driver || !c->ovs_db || !c->ovs_bridge ||
+	    !c->socket || !c->state_dir || !c->metrics_address || !c->holding_netns)
 		goto oom;
 	for (size_t i = 0; backend_drivers[i] && i < CONFIG_MAX_BACKENDS; i++)
 		if (backend_drivers[i]->config_new(&c->backends[i]) < 0)
@@ -44,6 +46,7 @@ void config_release(struct kuryr_config *c)
 {
 	free(c->backend);
 	free(c->log_level);
+	free(c->binding_driver);
 	free(c->host);
 	free(c->ovs_db);
 	free(c->ovs_bridge);
@@ -158,6 +161,14 @@ static int handler(void *user, const char *section, const char *name, const char
 			r = conf_set_str(&c->log_level, value);
 		else if (streq(name, "host"))
 			r = *value ? conf_set_str(&c->host, value) : -EINVAL;
+	} else if (streq(section, "binding")) {
+		if (streq(name, "driver")) {
+			if (!binding_driver_find(value)) {
+				set_errmsg(&st->err, "binding driver \"%s\" is not known", value);
+				return 0;
+			}
+			r = conf_set_str(&c->binding_driver, value);
+		}
 	} else if (streq(section, "ovs")) {
 		if (streq(name, "db_connection"))
 			r = conf_set_str(&c->ovs_db, value);

@@ -19,6 +19,7 @@ struct kuryr_config {
 	char *log_level;	/* [DEFAULT] log_level */
 	char *host;		/* [DEFAULT] host: this node's name; NULL when the file
 				 * does not set it (kuryrd then picks one) */
+	char *binding_driver;	/* [binding] driver: what plugs containers ("ovs") */
 	char *ovs_db;		/* [ovs] db_connection */
 	char *ovs_bridge;	/* [ovs] bridge */
 	char *socket;		/* [daemon] socket */

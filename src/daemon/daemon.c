@@ -74,6 +74,8 @@ static int make_bindings(struct kuryrd *d, char **reterr_msg)
 	for (size_t i = 0; binding_drivers[i] && i < ELEMENTSOF(d->bindings); i++) {
 		const char *lower = binding_drivers[i]->lower;
 
+		if (binding_drivers[i]->needs_bridge && !d->bridge)
+			continue;
 		env.lower = lower ? kuryrd_binding(d, lower) : NULL;
 		r = binding_new(binding_drivers[i], &env, &d->bindings[i], reterr_msg);
 		if (r < 0)
@@ -92,7 +94,8 @@ static int resolve_host(struct kuryrd *d, char **reterr_msg)
 	int r;
 
 	if (!d->cfg.host) {
-		r = bridge_hostname(d->bridge, d->host, sizeof(d->host), &err);
+		r = d->bridge ? bridge_hostname(d->bridge, d->host, sizeof(d->host), &err)
+			      : -ENOENT;
 		if (r == 0)
 			source = "ovs";
 		else if (r == -ENOENT) {
@@ -134,12 +137,13 @@ static int kuryrd_start(struct kuryrd *d, char **reterr_msg)
 	const struct kuryr_config *cfg = &d->cfg;
 	int r;
 
-	d->node_binding = kuryrd_binding(d, "ovs");
+	d->node_binding = kuryrd_binding(d, cfg->binding_driver);
 	for (size_t i = 0; i < ELEMENTSOF(d->bindings) && !d->park_binding; i++)
 		if (d->bindings[i] && d->bindings[i]->ops->park)
 			d->park_binding = d->bindings[i];
 	if (!d->node_binding) {
-		set_errmsg(reterr_msg, "no binding driver for this node's containers");
+		set_errmsg(reterr_msg, "binding driver %s is not on this node",
+			   cfg->binding_driver);
 		return -EINVAL;
 	}
 	r = recover_attachments(d, reterr_msg);
@@ -174,6 +178,7 @@ static int kuryrd_start(struct kuryrd *d, char **reterr_msg)
 int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reterr_msg)
 {
 	struct kuryrd *d = kuryrd_alloc(cfg);
+	const struct binding_ops *drv;
 	int r;
 
 	if (!d)
@@ -181,10 +186,14 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 	r = store_open(cfg->state_dir, &d->store, reterr_msg);
 	if (r < 0)
 		goto fail;
-	/* The bridge first: the host name may come from the switch. */
-	r = bridge_new(cfg->ovs_db, config_bridge(cfg), &d->bridge, reterr_msg);
-	if (r < 0)
-		goto fail;
+	/* The bridge first: the host name may come from the switch. A node
+	 * whose driver needs no Open vSwitch has none. */
+	drv = binding_driver_find(cfg->binding_driver);
+	if (drv && drv->needs_bridge) {
+		r = bridge_new(cfg->ovs_db, config_bridge(cfg), &d->bridge, reterr_msg);
+		if (r < 0)
+			goto fail;
+	}
 	r = resolve_host(d, reterr_msg);
 	if (r < 0)
 		goto fail;

@@ -749,6 +749,18 @@ static void test_bad_backend(void **state)
 	expect_error(f, "backend =\n", 1, "backend");
 }
 
+/* [binding] driver names a registered binding driver. */
+static void test_binding_driver(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_string_equal(f->c.binding_driver, "ovs");
+	assert_int_equal(load(f, "[binding]\ndriver = ovs\n", NULL), 0);
+	expect_error(f, "[binding]\ndriver = nested-tunnel\n", 2, "\"nested-tunnel\"");
+	assert_string_equal(f->c.binding_driver, "ovs");
+	expect_error(f, "[binding]\nlink_ifac = eth0\n", 2, "link_ifac");
+}
+
 static void test_syntax_error(void **state)
 {
 	struct fixture *f = *state;
@@ -949,6 +961,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_workers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_section, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_binding_driver, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_neutron, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_neutron_auth_keys, setup, teardown),

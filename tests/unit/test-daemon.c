@@ -1516,8 +1516,9 @@ static void test_recovery_backend_away(void **state)
 	assert_nothing_left(f);
 }
 
-/* kuryrd needs a driver named "ovs" for its containers; without one it
- * does not start, and lets go of what it was given. */
+/* kuryrd needs the driver [binding] driver names ("ovs") for its
+ * containers; without it it does not start, says which, and lets go of
+ * what it was given. */
 static void test_new_with_needs_ovs(void **state)
 {
 	struct fx *f = *state;
@@ -1527,7 +1528,7 @@ static void test_new_with_needs_ovs(void **state)
 	assert_int_equal(kuryrd_new_with(&f->cfg, fake_backend_get(f->fb), drivers, 1, &f->d, &err),
 			 -EINVAL);
 	assert_null(f->d);
-	assert_non_null(strstr(err, "no binding driver"));
+	assert_non_null(strstr(err, "binding driver ovs is not on this node"));
 	assert_int_equal(fake_backend_calls(f->fb, FAKE_FREE), 1);
 	assert_int_equal(fake_binding_calls(f->pw, FAKE_BINDING_FREE), 1);
 }
