@@ -9,51 +9,61 @@
 #include "macro.h"
 #include "nl-private.h"
 
-int nl_addr_del(struct nl_sock *s, int ifindex, int family, const void *addr, uint8_t prefixlen,
-		char **reterr_msg)
+/* The request for address @addr/@prefixlen of @family on @ifindex, its
+ * IFA_LOCAL set; NULL (with *ret_err) on a bad argument. */
+static struct nlmsghdr *addr_req(uint8_t *buf, uint16_t type, uint16_t flags, int ifindex,
+				 int family, const void *addr, uint8_t prefixlen, int *ret_err)
 {
-	_Alignas(struct nlmsghdr) uint8_t buf[NL_REQ_SIZE] = { 0 };
 	size_t alen = nl_family_addr_len(family);
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
 
-	if (!s || ifindex <= 0 || !addr)
-		return -EINVAL;
-	if (alen == 0)
-		return -EAFNOSUPPORT;
-	nlh = nl_req_new(buf, RTM_DELADDR, 0);
+	*ret_err = !addr || ifindex <= 0  ? -EINVAL
+		   : alen == 0		  ? -EAFNOSUPPORT
+		   : prefixlen > alen * 8 ? -EINVAL
+					  : 0;
+	if (*ret_err < 0)
+		return NULL;
+	nlh = nl_req_new(buf, type, flags);
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = (uint8_t)family;
 	ifa->ifa_prefixlen = prefixlen;
 	ifa->ifa_index = (uint32_t)ifindex;
 	mnl_attr_put(nlh, IFA_LOCAL, alen, addr);
-	return nl_transact(s, nlh, NULL, NULL, NULL, reterr_msg);
+	return nlh;
+}
+
+int nl_addr_del(struct nl_sock *s, int ifindex, int family, const void *addr, uint8_t prefixlen,
+		char **reterr_msg)
+{
+	_Alignas(struct nlmsghdr) uint8_t buf[NL_REQ_SIZE] = { 0 };
+	struct nlmsghdr *nlh;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	nlh = addr_req(buf, RTM_DELADDR, 0, ifindex, family, addr, prefixlen, &r);
+	return nlh ? nl_transact(s, nlh, NULL, NULL, NULL, reterr_msg) : r;
 }
 
 int nl_addr_add(struct nl_sock *s, int ifindex, int family, const void *addr, uint8_t prefixlen,
 		char **reterr_msg)
 {
 	_Alignas(struct nlmsghdr) uint8_t buf[NL_REQ_SIZE] = { 0 };
-	size_t alen = nl_family_addr_len(family);
-	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
+	struct nlmsghdr *nlh;
+	int r;
 
-	if (!s || ifindex <= 0 || !addr)
+	if (!s)
 		return -EINVAL;
-	if (alen == 0)
-		return -EAFNOSUPPORT;
-	if (prefixlen > alen * 8)
-		return -EINVAL;
-
-	nlh = nl_req_new(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = (uint8_t)family;
-	ifa->ifa_prefixlen = prefixlen;
+	nlh = addr_req(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, family, addr,
+		       prefixlen, &r);
+	if (!nlh)
+		return r;
+	ifa = mnl_nlmsg_get_payload(nlh);
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	ifa->ifa_index = (uint32_t)ifindex;
 	/* IFA_LOCAL == IFA_ADDRESS: not a point-to-point peer. */
-	mnl_attr_put(nlh, IFA_LOCAL, alen, addr);
-	mnl_attr_put(nlh, IFA_ADDRESS, alen, addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, nl_family_addr_len(family), addr);
 	if (family == AF_INET) {
 		/* /31 and /32 have no broadcast address (RFC 3021). */
 		if (prefixlen < 31) {

@@ -189,6 +189,14 @@ static int code_of(json_t *reply)
 		}                                                                    \
 	} while (0)
 
+/* Operator request @op (@args: JSON text, or NULL) answered with @code
+ * (0: a result). */
+#define expect_ctl(f, op, args, code)                               \
+	do {                                                        \
+		_cleanup_json_ json_t *_r = ctl((f), (op), (args)); \
+		assert_code(_r, (code));                            \
+	} while (0)
+
 static const char *error_msg(json_t *reply)
 {
 	return json_object_get_str(json_object_get(reply, "error"), "msg");
@@ -895,14 +903,11 @@ static void test_add_already_attached(void **state)
 
 static void start_with_pool(struct fx *f)
 {
-	json_t *r;
 
 	f->cfg.pool_enabled = true;
 	f->cfg.pool_prewire = true;
 	start(f);
-	r = ctl(f, "pool.populate", "{\"network\": \"net1\"}");
-	assert_code(r, 0);
-	json_decref(r);
+	expect_ctl(f, "pool.populate", "{\"network\": \"net1\"}", 0);
 }
 
 /* Ready entries in net1's pool. */
@@ -1125,9 +1130,7 @@ static void test_add_port_only_hit(void **state)
 	f->cfg.pool_enabled = true;
 	f->cfg.pool_prewire = false;
 	start(f);
-	r = ctl(f, "pool.populate", "{\"network\": \"net1\"}");
-	assert_code(r, 0);
-	json_decref(r);
+	expect_ctl(f, "pool.populate", "{\"network\": \"net1\"}", 0);
 	assert_int_equal(fake_binding_calls(f->pw, FAKE_PARK), 0);
 	assert_int_equal(fake_backend_port_of(f->fb, PORT_OWNER_POOL, HOST, &p), 0);
 	calls = fake_backend_calls_but(f->fb, BACKGROUND);
@@ -1246,14 +1249,11 @@ static void test_add_by_id_of_ambiguous_name(void **state)
 
 static void start_port_only_pool(struct fx *f)
 {
-	json_t *r;
 
 	f->cfg.pool_enabled = true;
 	f->cfg.pool_prewire = false;
 	start(f);
-	r = ctl(f, "pool.populate", "{\"network\": \"net1\"}");
-	assert_code(r, 0);
-	json_decref(r);
+	expect_ctl(f, "pool.populate", "{\"network\": \"net1\"}", 0);
 }
 
 /* Port-only pools and a failing store: before the veth, 5 and the entry
@@ -1316,15 +1316,12 @@ static void test_del_port_only_unplug_fails(void **state)
 static void test_add_port_only_not_ready(void **state)
 {
 	struct fx *f = *state;
-	json_t *r;
 
 	f->cfg.pool_enabled = true;
 	f->cfg.pool_prewire = false;
 	f->cfg.port_up_timeout_ms = 100;
 	start(f);
-	r = ctl(f, "pool.populate", "{\"network\": \"net1\"}");
-	assert_code(r, 0);
-	json_decref(r);
+	expect_ctl(f, "pool.populate", "{\"network\": \"net1\"}", 0);
 	fake_binding_set_ready(f->ovs, false);
 	add_fails(f, NULL, CNI_ERR_TRY_AGAIN);
 	assert_int_equal(pool_ready(f), 1);
@@ -1358,21 +1355,15 @@ static void test_operator_verbs_with_pools(void **state)
 	}
 	assert_true(seen);
 	json_decref(r);
-	r = ctl(f, "pool.free", "{\"network\": \"net1\"}");
-	assert_code(r, 0);
-	json_decref(r);
+	expect_ctl(f, "pool.free", "{\"network\": \"net1\"}", 0);
 	assert_int_equal(fake_backend_n_ports_of(f->fb, PORT_OWNER_POOL), 1);
-	r = ctl(f, "network.delete", "{\"name\": \"net1\"}");
-	assert_code(r, 409);
-	json_decref(r);
+	expect_ctl(f, "network.delete", "{\"name\": \"net1\"}", 409);
 	r = cni(f, "del", "c1", "eth0", NULL);
 	assert_code(r, 0);
 	json_decref(r);
 	/* Back from its container into a pool being freed: destroyed. */
 	WAIT_UNTIL(fake_backend_n_ports_of(f->fb, PORT_OWNER_POOL) == 0);
-	r = ctl(f, "network.delete", "{\"name\": \"net1\"}");
-	assert_code(r, 0);
-	json_decref(r);
+	expect_ctl(f, "network.delete", "{\"name\": \"net1\"}", 0);
 	assert_int_equal(fake_backend_port_of(f->fb, PORT_OWNER_POOL, HOST, &p), -ENOENT);
 	assert_int_equal(fake_binding_n_stubs(f->pw), 0);
 }
@@ -1588,22 +1579,16 @@ static void test_operator_verbs(void **state)
 	assert_string_equal(json_object_get_str(json_object_get(r, "result"), "gateway"),
 			    "10.2.0.1");
 	json_decref(r);
-	r = ctl(f, "network.create", "{\"name\": \"net2\", \"subnet\": \"10.3.0.0/24\"}");
-	assert_code(r, 409);
-	json_decref(r);
+	expect_ctl(f, "network.create", "{\"name\": \"net2\", \"subnet\": \"10.3.0.0/24\"}", 409);
 	r = ctl(f, "network.list", NULL);
 	assert_code(r, 0);
 	assert_int_equal(json_array_size(json_object_get(r, "result")), 2);
 	json_decref(r);
-	r = ctl(f, "network.show", "{\"name\": \"nope\"}");
-	assert_code(r, 404);
-	json_decref(r);
+	expect_ctl(f, "network.show", "{\"name\": \"nope\"}", 404);
 
 	add_ok(f, "c1", "eth0", NULL);
 	assert_int_equal(fake_backend_port_of(f->fb, PORT_OWNER_CONTAINER, "c1", &p), 0);
-	r = ctl(f, "port.delete", "{\"name\": \"x\"}");
-	assert_code(r, 404);
-	json_decref(r);
+	expect_ctl(f, "port.delete", "{\"name\": \"x\"}", 404);
 	{
 		_cleanup_free_ char *args = strdup_printf("{\"name\": \"%s\"}", p.name);
 
@@ -1612,34 +1597,16 @@ static void test_operator_verbs(void **state)
 		json_decref(r);
 	}
 	assert_int_equal(fake_backend_port(f->fb, p.name, &p), 0);
-	r = ctl(f, "port.create", "{\"network\": \"net2\", \"name\": \"vm1\"}");
-	assert_code(r, 0);
-	json_decref(r);
-	r = ctl(f, "port.delete", "{\"name\": \"vm1\"}");
-	assert_code(r, 0);
-	json_decref(r);
-	r = ctl(f, "network.delete", "{\"name\": \"net2\"}");
-	assert_code(r, 0);
-	json_decref(r);
+	expect_ctl(f, "port.create", "{\"network\": \"net2\", \"name\": \"vm1\"}", 0);
+	expect_ctl(f, "port.delete", "{\"name\": \"vm1\"}", 0);
+	expect_ctl(f, "network.delete", "{\"name\": \"net2\"}", 0);
 
-	r = ctl(f, "no.such-verb", NULL);
-	assert_code(r, 400);
-	json_decref(r);
-	r = ctl(f, "security-group.create", "{\"name\": \"web\"}");
-	assert_code(r, 501);
-	json_decref(r);
-	r = ctl(f, "qos.create", "{\"name\": \"slow\", \"max_kbps\": \"100\"}");
-	assert_code(r, 501);
-	json_decref(r);
-	r = ctl(f, "trunk.create", "{\"port\": \"vm1\"}");
-	assert_code(r, 501);
-	json_decref(r);
-	r = ctl(f, "vm.plug", "{\"tap\": \"tap0\", \"port\": \"vm1\"}");
-	assert_code(r, 501);
-	json_decref(r);
-	r = ctl(f, "pool.list", NULL);
-	assert_code(r, 409);
-	json_decref(r);
+	expect_ctl(f, "no.such-verb", NULL, 400);
+	expect_ctl(f, "security-group.create", "{\"name\": \"web\"}", 501);
+	expect_ctl(f, "qos.create", "{\"name\": \"slow\", \"max_kbps\": \"100\"}", 501);
+	expect_ctl(f, "trunk.create", "{\"port\": \"vm1\"}", 501);
+	expect_ctl(f, "vm.plug", "{\"tap\": \"tap0\", \"port\": \"vm1\"}", 501);
+	expect_ctl(f, "pool.list", NULL, 409);
 	r = ctl(f, "daemon.status", NULL);
 	assert_code(r, 0);
 	assert_string_equal(json_object_get_str(json_object_get(r, "result"), "backend"), "fake");
