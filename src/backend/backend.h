@@ -112,9 +112,11 @@ struct network_spec {
 
 struct sg_rule {
 	const char *direction;	      /* "ingress" or "egress" */
-	const char *protocol;	      /* "tcp", "udp", "icmp" or NULL: any */
+	const char *ethertype;	      /* "IPv4" (NULL) or "IPv6" */
+	const char *protocol;	      /* "tcp", "udp", "icmp", "icmpv6" or NULL: any */
 	int port_min, port_max;	      /* 0: any */
 	const char *remote_ip_prefix; /* NULL: anywhere */
+	const char *remote_group;     /* a group, name or id: its members; NULL */
 };
 
 struct backend;
@@ -181,14 +183,20 @@ struct backend_ops {
 	int (*trunk_subport)(struct backend *b, const char *trunk, bool add, const char *port,
 			     unsigned vlan, char **reterr_msg);
 	/* Security groups and QoS policies (NULL where the backend has none),
-	 * by name or id. A group is {"id","name","rules":[{"direction",
-	 * "protocol","port_min","port_max","remote_ip_prefix"}]}, a policy
-	 * {"id","name","max_kbps","max_burst_kbps"}. */
+	 * by name or id. A group is {"id","name","rules":[{"id","direction",
+	 * "ethertype","protocol","port_min","port_max","remote_ip_prefix",
+	 * "remote_group"}]}, a policy {"id","name","max_kbps",
+	 * "max_burst_kbps"}. */
 	int (*sg_create)(struct backend *b, const char *name, json_t **ret, char **reterr_msg);
 	int (*sg_get)(struct backend *b, const char *sg, json_t **ret, char **reterr_msg);
+	/* *ret: the new rule, as its group lists it (with its "id"). */
 	int (*sg_rule_add)(struct backend *b, const char *sg, const struct sg_rule *rule,
-			   char **reterr_msg);
+			   json_t **ret, char **reterr_msg);
 	int (*sg_delete)(struct backend *b, const char *sg, char **reterr_msg);
+	/* Every group, as sg_get gives each: *ret a JSON array. */
+	int (*sg_list)(struct backend *b, json_t **ret, char **reterr_msg);
+	/* Remove rule @rule_id (a rule's "id") from whichever group has it. */
+	int (*sg_rule_delete)(struct backend *b, const char *rule_id, char **reterr_msg);
 	int (*qos_create)(struct backend *b, const char *name, unsigned max_kbps,
 			  unsigned max_burst_kbps, json_t **ret, char **reterr_msg);
 	int (*qos_delete)(struct backend *b, const char *qos, char **reterr_msg);

@@ -6,11 +6,15 @@
 
 extern const struct backend_driver backend_ovn_driver;
 
-/* Its configuration: [ovn]. */
+/* Its configuration: [ovn], and of [neutron_defaults] what means the same
+ * here (the section is shared with backend "neutron"). */
 struct ovn_config {
-	char *nb_connection; /* unix:PATH | tcp:IP:PORT */
+	char *nb_connection;	    /* unix:PATH | tcp:IP:PORT */
+	char **pod_security_groups; /* a port's groups when it names none */
 };
 
-/* @nb_connection is "unix:PATH" or "tcp:IP:PORT". Connects at once; fails
- * if OVN NB is unreachable. */
-int backend_ovn_new(const char *nb_connection, struct backend **ret, char **reterr_msg);
+/* @nb_connection is "unix:PATH" or "tcp:IP:PORT"; @pod_security_groups
+ * (names or ids, NULL or empty: "default") are copied. Connects at once;
+ * fails if OVN NB is unreachable. */
+int backend_ovn_new(const char *nb_connection, const char *const *pod_security_groups,
+		    struct backend **ret, char **reterr_msg);

@@ -63,6 +63,11 @@ static const char *const port_cols[] = { "name", "network", "mac",	 "ip",
 					 "up",	 "owner",   "device_id", NULL };
 static const char *const pool_cols[] = { "key",	     "ready", "in_use", "draining",
 					 "creating", "hits",  "misses", NULL };
+static const char *const sg_cols[] = { "id", "name", NULL };
+static const char *const rule_cols[] = {
+	"id",	    "direction",	"ethertype",	"protocol", "port_min",
+	"port_max", "remote_ip_prefix", "remote_group", NULL
+};
 static const char *const attach_cols[] = { "container_id", "ifname", "network", "address",
 					   "host_ifname",  "state",  NULL };
 
@@ -109,14 +114,21 @@ const struct ctl_command ctl_commands[] = {
 	{ "trunk", "remove-subport", "trunk.remove-subport",
 	  .operands = OPERANDS({ "trunk", "TRUNK" }, { "port", "PORT" }) },
 
-	{ "security-group", "create", "security-group.create", .operands = name_operand,
-	  .help = "(backend neutron)" },
+	{ "security-group", "create", "security-group.create", .operands = name_operand },
+	{ "security-group", "list", "security-group.list", .columns = sg_cols },
 	{ "security-group", "show", "security-group.show", .operands = name_operand },
 	{ "security-group", "delete", "security-group.delete", .operands = name_operand },
 	{ "security-group", "rule-add", "security-group.rule-add", .operands = name_operand,
 	  .options = OPTIONS({ "direction", "direction", "ingress|egress" },
-			     { "protocol", "protocol", "tcp|udp|icmp" },
-			     { "port", "port", "N[:M]" }, { "remote-ip", "remote_ip", "CIDR" }) },
+			     { "ethertype", "ethertype", "IPv4|IPv6" },
+			     { "protocol", "protocol", "tcp|udp|icmp|icmpv6|any" },
+			     { "port", "port", "N[:M]" }, { "remote-ip", "remote_ip", "CIDR" },
+			     { "remote-group", "remote_group", "GROUP" }),
+	  .help = "allow traffic; prints the rule with its id" },
+	{ "security-group", "rule-delete", "security-group.rule-delete",
+	  .operands = OPERANDS({ "rule", "RULE_ID" }), .silent = true },
+	{ "security-group", "rule-list", "security-group.rule-list", .operands = name_operand,
+	  .columns = rule_cols },
 
 	/* kuryrd checks the numbers: they go as the strings given. */
 	{ "qos", "create", "qos.create", .operands = name_operand,

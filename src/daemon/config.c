@@ -123,26 +123,44 @@ static char *read_line(char *str, int num, void *stream)
 	return str;
 }
 
-/* The backend that owns @section, and its configuration. */
-static const struct backend_driver *section_owner(struct kuryr_config *c, const char *section,
-						  void **ret_cfg)
+static bool section_of_backend(const char *section)
 {
 	for (size_t i = 0; backend_drivers[i] && i < CONFIG_MAX_BACKENDS; i++)
 		for (const char *const *s = backend_drivers[i]->sections; *s; s++)
-			if (streq(*s, section)) {
-				*ret_cfg = c->backends[i];
-				return backend_drivers[i];
-			}
-	return NULL;
+			if (streq(*s, section))
+				return true;
+	return false;
+}
+
+/* Hand a key of a backend's section to every backend that reads the
+ * section ([neutron_defaults] is shared): known if one knows it, and the
+ * first failure other than "unknown" wins. */
+static int backends_config_set(struct kuryr_config *c, const char *section, const char *key,
+			       const char *value, char **reterr_msg)
+{
+	int r = -ENOENT;
+
+	for (size_t i = 0; backend_drivers[i] && i < CONFIG_MAX_BACKENDS; i++)
+		for (const char *const *s = backend_drivers[i]->sections; *s; s++) {
+			int k;
+
+			if (!streq(*s, section))
+				continue;
+			k = backend_drivers[i]->config_set(c->backends[i], section, key, value,
+							   reterr_msg);
+			if (k < 0 && k != -ENOENT)
+				return k;
+			if (k == 0)
+				r = 0;
+		}
+	return r;
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *st = user;
 	struct kuryr_config *c = st->c;
-	const struct backend_driver *owner;
 	_cleanup_free_ char *msg = NULL;
-	void *bcfg;
 	int r = -ENOENT;
 
 	if (st->err) /* report the first error only; inih keeps going */
@@ -201,8 +219,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		else if (streq(name, "holding_netns"))
 			r = *value && !strchr(value, '/') ? conf_set_str(&c->holding_netns, value)
 							  : -EINVAL;
-	} else if ((owner = section_owner(c, section, &bcfg))) {
-		r = owner->config_set(bcfg, section, name, value, &msg);
+	} else if (section_of_backend(section)) {
+		r = backends_config_set(c, section, name, value, &msg);
 		/* A backend's own message: it knows which values are secret. */
 		if (r == -EINVAL && msg) {
 			st->err = TAKE_PTR(msg);

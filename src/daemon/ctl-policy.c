@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The operator's verbs on trunks, security groups and QoS policies, for
  * backends that have them (capability bits). */
+#include <arpa/inet.h>
 #include <stdio.h>
 
 #include "daemon-private.h"
 #include "json-util.h"
 #include "log.h"
+#include "net-util.h"
 
 static json_t *unsupported(struct kuryrd *d, const char *what)
 {
@@ -77,22 +79,58 @@ static int parse_uint(const char *s, long lo, long hi, long *ret)
 	return *end || errno || *ret < lo || *ret > hi ? -EINVAL : 0;
 }
 
-/* rule-add's arguments: direction?, protocol?, port? ("N" or "N:M"),
- * remote_ip?. NULL, or the error reply. */
-static json_t *rule_parse(json_t *args, struct sg_rule *rule)
+static bool strv_contains(const char *const *v, const char *s)
 {
+	for (; *v; v++)
+		if (streq(*v, s))
+			return true;
+	return false;
+}
+
+/* rule-add's arguments: direction?, ethertype?, protocol?, port? ("N"
+ * or "N:M"), remote_ip? (normalized into @rip) or remote_group?. NULL, or
+ * the error reply. */
+static json_t *rule_parse(json_t *args, struct sg_rule *rule, char rip[64])
+{
+	static const char *const protocols[] = { "tcp", "udp", "icmp", "icmpv6", "any", NULL };
 	const char *dir = json_object_get_str(args, "direction");
+	const char *ether = json_object_get_str(args, "ethertype");
 	const char *proto = json_object_get_str(args, "protocol");
 	const char *port = json_object_get_str(args, "port");
 	long lo = 0, hi = 0;
 
 	*rule = (struct sg_rule){ .direction = dir ? dir : "ingress",
-				  .protocol = proto,
-				  .remote_ip_prefix = json_object_get_str(args, "remote_ip") };
+				  .ethertype = ether ? ether : "IPv4",
+				  .protocol = proto && !streq(proto, "any") ? proto : NULL,
+				  .remote_ip_prefix = json_object_get_str(args, "remote_ip"),
+				  .remote_group = json_object_get_str(args, "remote_group") };
 	if (!streq(rule->direction, "ingress") && !streq(rule->direction, "egress"))
 		return reply_error(400, "invalid argument", "--direction is ingress or egress");
-	if (proto && !streq(proto, "tcp") && !streq(proto, "udp") && !streq(proto, "icmp"))
-		return reply_error(400, "invalid argument", "--protocol is tcp, udp or icmp");
+	if (!streq(rule->ethertype, "IPv4") && !streq(rule->ethertype, "IPv6"))
+		return reply_error(400, "invalid argument", "--ethertype is IPv4 or IPv6");
+	if (proto && !strv_contains(protocols, proto))
+		return reply_error(400, "invalid argument",
+				   "--protocol is tcp, udp, icmp, icmpv6 or any");
+	if (proto && streq(proto, streq(rule->ethertype, "IPv4") ? "icmpv6" : "icmp"))
+		return reply_error(400, "invalid argument",
+				   streq(rule->ethertype, "IPv4")
+				       ? "--protocol icmpv6 needs --ethertype IPv6"
+				       : "--protocol icmp needs --ethertype IPv4");
+	if (rule->remote_ip_prefix && rule->remote_group)
+		return reply_error(400, "invalid argument",
+				   "--remote-ip and --remote-group exclude each other");
+	if (rule->remote_ip_prefix) {
+		bool v4 = streq(rule->ethertype, "IPv4");
+
+		if (ip_prefix_normalize(rule->remote_ip_prefix, v4 ? AF_INET : AF_INET6, rip, 64) <
+		    0)
+			return reply_error(400, "invalid argument",
+					   v4 ? "--remote-ip is an IPv4 address or CIDR"
+					      : "--remote-ip is an IPv6 address or CIDR");
+		rule->remote_ip_prefix = rip;
+	}
+	if (rule->remote_group && !*rule->remote_group)
+		return reply_error(400, "invalid argument", "--remote-group names a group");
 	if (port) {
 		_cleanup_free_ char *p = strdup(port);
 		char *colon = p ? strchr(p, ':') : NULL;
@@ -103,7 +141,7 @@ static json_t *rule_parse(json_t *args, struct sg_rule *rule)
 		    parse_uint(colon ? colon + 1 : p, lo, 65535, &hi) < 0)
 			return reply_error(400, "invalid argument",
 					   "--port is N or N:M, within 1..65535");
-		if (!proto || streq(proto, "icmp"))
+		if (!rule->protocol || (!streq(proto, "tcp") && !streq(proto, "udp")))
 			return reply_error(400, "invalid argument",
 					   "--port needs --protocol tcp or udp");
 	}
@@ -112,8 +150,8 @@ static json_t *rule_parse(json_t *args, struct sg_rule *rule)
 	return NULL;
 }
 
-/* security-group.create|show|delete {name}, security-group.rule-add {name,
- * and rule_parse()'s} */
+/* security-group.list {}, .create|show|delete|rule-list {name},
+ * .rule-add {name, and rule_parse()'s}, .rule-delete {rule} */
 json_t *ctl_security_group(struct kuryrd *d, const char *verb, json_t *args)
 {
 	_cleanup_free_ char *err = NULL;
@@ -124,6 +162,22 @@ json_t *ctl_security_group(struct kuryrd *d, const char *verb, json_t *args)
 
 	if (!(ops->caps & BACKEND_CAP_SECURITY_GROUPS))
 		return unsupported(d, "security groups");
+	if (streq(verb, "security-group.list")) {
+		r = ops->sg_list(d->backend, &out, &err);
+		return r < 0 ? reply_ctl_errno(r, "cannot list the security groups", err)
+			     : reply_ok(out);
+	}
+	if (streq(verb, "security-group.rule-delete")) {
+		const char *rule = json_object_get_str(args, "rule");
+
+		if (!rule || !*rule)
+			return reply_error(400, "missing argument", "rule");
+		r = ops->sg_rule_delete(d->backend, rule, &err);
+		if (r < 0)
+			return reply_ctl_errno(r, "cannot delete the rule", err);
+		log_info("event=sg-rule-delete rule=%s", rule);
+		return reply_ok(NULL);
+	}
 	if (!name || !*name)
 		return reply_error(400, "missing argument", "name");
 	if (streq(verb, "security-group.create")) {
@@ -138,16 +192,28 @@ json_t *ctl_security_group(struct kuryrd *d, const char *verb, json_t *args)
 	}
 	if (streq(verb, "security-group.rule-add")) {
 		struct sg_rule rule;
-		json_t *bad = rule_parse(args, &rule);
+		char rip[64];
+		json_t *bad = rule_parse(args, &rule, rip);
 
 		if (bad)
 			return bad;
-		r = ops->sg_rule_add(d->backend, name, &rule, &err);
+		r = ops->sg_rule_add(d->backend, name, &rule, &out, &err);
 		if (r < 0)
 			return reply_ctl_errno(r, "cannot add the rule", err);
+		log_info("event=sg-rule-add group=%s rule=%s", name,
+			 json_object_get_str(out, "id"));
+		return reply_ok(out);
 	}
 	r = ops->sg_get(d->backend, name, &out, &err);
-	return r < 0 ? reply_ctl_errno(r, "cannot show the security group", err) : reply_ok(out);
+	if (r < 0)
+		return reply_ctl_errno(r, "cannot show the security group", err);
+	if (streq(verb, "security-group.rule-list")) {
+		json_t *rules = json_incref(json_object_get(out, "rules"));
+
+		json_decref(out);
+		return reply_ok(rules);
+	}
+	return reply_ok(out);
 }
 
 /* qos.create {name, max_kbps, max_burst_kbps?}, qos.delete {name} */

@@ -125,3 +125,23 @@ int addr_split(const char *s, char *ip, size_t size, uint8_t *ret_len)
 	*ret_len = (uint8_t)len;
 	return 0;
 }
+
+int ip_prefix_normalize(const char *s, int family, char *out, size_t size)
+{
+	unsigned max = family == AF_INET6 ? 128 : 32;
+	unsigned char a[16];
+	char ip[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN];
+	uint8_t len;
+
+	if (addr_split(s, ip, sizeof(ip), &len) < 0 || inet_pton(family, ip, a) != 1)
+		return -EINVAL;
+	if (!strchr(s, '/'))
+		len = (uint8_t)max;
+	if (len > max)
+		return -EINVAL;
+	for (unsigned bit = len; bit < max; bit++)
+		a[bit / 8] &= (unsigned char)~(0x80u >> (bit % 8));
+	if (!inet_ntop(family, a, text, sizeof(text)))
+		return -EINVAL;
+	return (size_t)snprintf(out, size, "%s/%u", text, len) < size ? 0 : -E2BIG;
+}

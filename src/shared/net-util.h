@@ -33,3 +33,7 @@ bool ip4_in_subnet(uint32_t ip, uint32_t net, uint8_t len);
  * the prefix length; "ADDR" alone gives *ret_len = 0. -EINVAL if ADDR does
  * not fit or LEN is not a number of 0..128. */
 int addr_split(const char *s, char *ip, size_t size, uint8_t *ret_len);
+/* "ADDR" or "ADDR/LEN" of @family (AF_INET, AF_INET6) as "NET/LEN", host
+ * bits cleared ("ADDR" alone: a host prefix), as Neutron stores a remote
+ * IP prefix. -EINVAL if it is not one. */
+int ip_prefix_normalize(const char *s, int family, char *out, size_t size);

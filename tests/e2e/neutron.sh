@@ -151,6 +151,22 @@ check_eq "Neutron: group web in project kuryr-e2e, with the ingress TCP 8080 rul
 	"$(nq GET "/security-group-rules?security_group_id=$sg&direction=ingress" | jq1 '["security_group_rules"][0]' | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["protocol"], r["port_range_min"], r["port_range_max"])')"
 OUT=$(ctl security-group rule-add web --port 70000 2>&1); RC=$?
 check_eq "a rule for port 70000 is refused" 1 "$RC"
+# The same verbs as on backend ovn: list, rule-list, rule-delete, remote
+# groups, and the rule's id as Neutron's.
+check_eq "kuryrctl security-group list shows web (the project's groups)" "web" \
+	"$(ctl -o json security-group list | python3 -c 'import json,sys; print(" ".join(sorted(g["name"] for g in json.load(sys.stdin) if g["name"] == "web")))')"
+check "security-group create db" ctl security-group create db
+OUT=$(ctl -o json security-group rule-add db --protocol tcp --port 5432 --remote-group web)
+rid=$(jget '["id"]')
+check_eq "rule-add --remote-group web: Neutron's rule names web" "$sg tcp 5432" \
+	"$(nq GET "/security-group-rules/$rid" | jq1 '["security_group_rule"]' | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["remote_group_id"], r["protocol"], r["port_range_min"])')"
+check "rule-list db shows it" grep -q "$rid" <<<"$(ctl security-group rule-list db)"
+check "rule-delete removes it" ctl security-group rule-delete "$rid"
+check_eq "... from Neutron" 0 \
+	"$(nq GET "/security-group-rules?id=$rid" | jq1 '["security_group_rules"].__len__()')"
+OUT=$(ctl security-group rule-delete "$rid" 2>&1); RC=$?
+check_eq "rule-delete of a rule that is gone: refused" 1 "$RC"
+check "security-group delete db" ctl security-group delete db
 # The subnet's host routes and DNS servers reach the pod and the result.
 nq PUT "/subnets/$(nq GET "/subnets?network_id=$net_id" | jq1 '["subnets"][0]["id"]')" \
 	'{"subnet":{"dns_nameservers":["10.62.0.53"],"host_routes":[{"destination":"192.168.77.0/24","nexthop":"10.62.0.254"}]}}' >/dev/null

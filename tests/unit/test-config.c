@@ -511,6 +511,10 @@ static void test_neutron_defaults(void **state)
 			      NULL),
 			 0);
 	sg = NC(f->c)->pod_security_groups;
+	/* The section is shared: backend ovn reads the groups too, and
+	 * leaves the keys it has no use for to neutron. */
+	assert_string_equal(OC(f->c)->pod_security_groups[2], "k8s pods");
+	assert_null(OC(f->c)->pod_security_groups[3]);
 	assert_string_equal(NC(f->c)->project, "p2");
 	assert_string_equal(NC(f->c)->pod_subnet, "pods-v4");
 	assert_string_equal(sg[0], "default");
@@ -532,6 +536,9 @@ static void test_neutron_defaults(void **state)
 	expect_error(f, "[neutron_defaults]\npod_security_groups = x,,y\n", 2, NULL);
 	assert_string_equal(NC(f->c)->pod_security_groups[1], "y");
 	assert_null(NC(f->c)->pod_security_groups[2]);
+	/* A key no backend reads is still an error. */
+	expect_error(f, "[neutron_defaults]\npod_security_group = x\n", 2,
+		     "unknown key \"pod_security_group\" in [neutron_defaults]");
 }
 
 /* ---- [neutron] cloud / OS_CLOUD: clouds.yaml under kuryr.conf ---- */

@@ -119,9 +119,11 @@ void neutron_ports_wait_up(struct backend *b, const char *const *ids, size_t n, 
 
 int neutron_sg_get(struct backend *b, const char *sg, json_t **ret, char **reterr_msg);
 int neutron_sg_create(struct backend *b, const char *name, json_t **ret, char **reterr_msg);
-int neutron_sg_rule_add(struct backend *b, const char *sg, const struct sg_rule *rule,
+int neutron_sg_rule_add(struct backend *b, const char *sg, const struct sg_rule *rule, json_t **ret,
 			char **reterr_msg);
 int neutron_sg_delete(struct backend *b, const char *sg, char **reterr_msg);
+int neutron_sg_rule_delete(struct backend *b, const char *rule_id, char **reterr_msg);
+int neutron_sg_list(struct backend *b, json_t **ret, char **reterr_msg);
 int neutron_qos_create(struct backend *b, const char *name, unsigned max_kbps,
 		       unsigned max_burst_kbps, json_t **ret, char **reterr_msg);
 int neutron_qos_delete(struct backend *b, const char *qos, char **reterr_msg);

@@ -4,22 +4,25 @@
 
 #include "neutron-private.h"
 
+static json_t *rule_json(json_t *r)
+{
+	return json_pack(
+	    "{s:s?, s:s?, s:s?, s:s?, s:I, s:I, s:s?, s:s?}", "id", json_object_get_str(r, "id"),
+	    "direction", json_object_get_str(r, "direction"), "ethertype",
+	    json_object_get_str(r, "ethertype"), "protocol", json_object_get_str(r, "protocol"),
+	    "port_min", json_integer_value(json_object_get(r, "port_range_min")), "port_max",
+	    json_integer_value(json_object_get(r, "port_range_max")), "remote_ip_prefix",
+	    json_object_get_str(r, "remote_ip_prefix"), "remote_group",
+	    json_object_get_str(r, "remote_group_id"));
+}
+
 static json_t *sg_json(json_t *g)
 {
 	json_t *rules = json_array(), *r;
 	size_t i;
 
-	json_array_foreach(json_object_get(g, "security_group_rules"), i, r) {
-		json_array_append_new(
-		    rules,
-		    json_pack("{s:s?, s:s?, s:I, s:I, s:s?, s:s?}", "direction",
-			      json_object_get_str(r, "direction"), "protocol",
-			      json_object_get_str(r, "protocol"), "port_min",
-			      json_integer_value(json_object_get(r, "port_range_min")), "port_max",
-			      json_integer_value(json_object_get(r, "port_range_max")),
-			      "remote_ip_prefix", json_object_get_str(r, "remote_ip_prefix"),
-			      "ethertype", json_object_get_str(r, "ethertype")));
-	}
+	json_array_foreach(json_object_get(g, "security_group_rules"), i, r)
+		json_array_append_new(rules, rule_json(r));
 	return json_pack("{s:s?, s:s?, s:o}", "id", json_object_get_str(g, "id"), "name",
 			 json_object_get_str(g, "name"), "rules", rules);
 }
@@ -90,21 +93,26 @@ int neutron_sg_create(struct backend *b, const char *name, json_t **ret, char **
 	return 0;
 }
 
-int neutron_sg_rule_add(struct backend *b, const char *sg, const struct sg_rule *rule,
+int neutron_sg_rule_add(struct backend *b, const char *sg, const struct sg_rule *rule, json_t **ret,
 			char **reterr_msg)
 {
 	struct neutron_backend *nb = to_neutron(b);
 	_cleanup_json_ json_t *res = NULL;
 	json_t *body;
-	char id[40];
+	char id[40], remote[40];
 	int r;
 
 	r = sg_id(nb, sg, id, reterr_msg);
 	if (r < 0)
 		return r;
+	if (rule->remote_group) {
+		r = sg_id(nb, rule->remote_group, remote, reterr_msg);
+		if (r < 0)
+			return r;
+	}
 	body = json_pack("{s:s, s:s, s:s}", "security_group_id", id, "direction", rule->direction,
-			 "ethertype", "IPv4");
-	if (rule->protocol)
+			 "ethertype", rule->ethertype ? rule->ethertype : "IPv4");
+	if (rule->protocol && !streq(rule->protocol, "any"))
 		json_object_set_new(body, "protocol", json_string(rule->protocol));
 	if (rule->port_min) {
 		json_object_set_new(body, "port_range_min", json_integer(rule->port_min));
@@ -113,10 +121,52 @@ int neutron_sg_rule_add(struct backend *b, const char *sg, const struct sg_rule 
 	}
 	if (rule->remote_ip_prefix)
 		json_object_set_new(body, "remote_ip_prefix", json_string(rule->remote_ip_prefix));
+	if (rule->remote_group)
+		json_object_set_new(body, "remote_group_id", json_string(remote));
 	if (*nb->project)
 		json_object_set_new(body, "project_id", json_string(nb->project));
-	return neutron_api(nb, "POST", "/security-group-rules",
-			   json_pack("{s:o}", "security_group_rule", body), &res, reterr_msg);
+	r = neutron_api(nb, "POST", "/security-group-rules",
+			json_pack("{s:o}", "security_group_rule", body), &res, reterr_msg);
+	if (r == 0 && ret)
+		*ret = rule_json(json_object_get(res, "security_group_rule"));
+	return r;
+}
+
+int neutron_sg_rule_delete(struct backend *b, const char *rule_id, char **reterr_msg)
+{
+	int r = uuid_is_valid(rule_id) ? neutron_api_delete(to_neutron(b), "/security-group-rules",
+							    rule_id, reterr_msg)
+				       : -ENOENT;
+
+	if (r == -ENOENT)
+		set_errmsg(reterr_msg, "security group rule \"%s\" does not exist", rule_id);
+	return r;
+}
+
+int neutron_sg_list(struct backend *b, json_t **ret, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *res = NULL;
+	_cleanup_free_ char *path = NULL, *esc = NULL;
+	char scope[SCOPE_MAX];
+	json_t *g, *out;
+	size_t i;
+	int r;
+
+	/* Admin credentials see every project's groups: ours are the scope's. */
+	neutron_scope_of(nb, NULL, scope);
+	esc = neutron_escape(scope);
+	if (!esc || asprintf(&path, "/security-groups%s%s", *scope ? "?project_id=" : "",
+			     *scope ? esc : "") < 0)
+		return -ENOMEM;
+	r = neutron_list_all(nb, path, "security_groups", &res, reterr_msg);
+	if (r < 0)
+		return r;
+	out = json_array();
+	json_array_foreach(res, i, g)
+		json_array_append_new(out, sg_json(g));
+	*ret = out;
+	return 0;
 }
 
 int neutron_sg_delete(struct backend *b, const char *sg, char **reterr_msg)

@@ -6,6 +6,8 @@
  * it: the backend's public face is backend/ovn.h. */
 #pragma once
 
+#include <stdatomic.h>
+
 #include "backend/ovn.h"
 #include "json-util.h"
 #include "ovsdb/ovsdb.h"
@@ -23,11 +25,14 @@
 #define EXT_DEVICE  "kuryr:device_id"
 #define EXT_IFNAME  "kuryr:ifname"
 #define EXT_IP	    "kuryr:ip"
+#define EXT_PROJECT "kuryr:project"
 
 struct ovn_backend {
 	struct backend base;
 	struct ovsdb_session *nb;
-	char *where; /* "nb=TARGET" */
+	char *where;		      /* "nb=TARGET" */
+	char **pod_sgs;		      /* NULL: "default" */
+	atomic_bool drop_group_ready; /* sg.c: the drop Port_Group exists */
 };
 
 static inline struct ovn_backend *to_ovn(struct backend *b)
@@ -42,8 +47,10 @@ int ovn_transact(struct ovn_backend *ob, json_t *ops, int timeout_ms, json_t **r
 /* A "where" matching the row named @name. */
 json_t *ovn_where_name(const char *name);
 json_t *ovn_op_wait_name(const char *table, const char *name, bool exists);
-/* The rows of the first operation's result. */
+/* The rows of the first operation's result; of the first two, the first
+ * that has any (a lookup by one key, then by another). */
 json_t *ovn_first_rows(json_t *result);
+json_t *ovn_first_rows_of_two(json_t *result);
 json_t *ovn_ops_select_ref(const char *table, const char *ref);
 
 /* ---- network.c: Logical_Switch ---- */
@@ -68,3 +75,22 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec, unsigned n,
 			 struct kuryr_port *ret, char **reterr_msg);
 int ovn_port_wait_up(struct backend *b, const char *name, int timeout_ms, char **reterr_msg);
+
+/* ---- sg.c: security groups as Port_Groups and ACLs ---- */
+
+int ovn_sg_create(struct backend *b, const char *name, json_t **ret, char **reterr_msg);
+int ovn_sg_get(struct backend *b, const char *sg, json_t **ret, char **reterr_msg);
+int ovn_sg_list(struct backend *b, json_t **ret, char **reterr_msg);
+int ovn_sg_rule_add(struct backend *b, const char *sg, const struct sg_rule *rule, json_t **ret,
+		    char **reterr_msg);
+int ovn_sg_rule_delete(struct backend *b, const char *rule_id, char **reterr_msg);
+int ovn_sg_delete(struct backend *b, const char *sg, char **reterr_msg);
+/* The Port_Group names a port with groups @sgs (names or ids; NULL: the
+ * default group) joins, the drop group's among them: a new array. -ESRCH
+ * if a named group does not exist. */
+int ovn_sg_port_groups(struct ovn_backend *ob, const char *const *sgs, json_t **ret,
+		       char **reterr_msg);
+/* Append to @ops the joins of ports @lsp_refs (a borrowed JSON array of
+ * this transaction's named uuids) to every group of @pg_names, each one
+ * required to exist still. */
+void ovn_sg_join_ops(json_t *ops, json_t *pg_names, json_t *lsp_refs);

@@ -9,6 +9,7 @@
  *              dynamic" (or "MAC IP" when the runtime asked for an address),
  *              port_security "MAC IP" once the address is known, our facts
  *              in external_ids
+ *   security group -> Port_Group and ACLs (sg.c)
  *
  * Uniqueness (network names, requested IPs) is enforced inside the same
  * transaction with "wait" operations, so concurrent kuryrds on several nodes
@@ -58,6 +59,13 @@ json_t *ovn_first_rows(json_t *result)
 	return json_object_get(json_array_get(result, 0), "rows");
 }
 
+json_t *ovn_first_rows_of_two(json_t *result)
+{
+	json_t *rows = ovn_first_rows(result);
+
+	return json_array_size(rows) ? rows : json_object_get(json_array_get(result, 1), "rows");
+}
+
 /* "select" of @table where @ref is the name, and, if @ref looks like a
  * uuid, a second "select" where it is the _uuid. */
 json_t *ovn_ops_select_ref(const char *table, const char *ref)
@@ -78,11 +86,13 @@ static void ovn_free(struct backend *b)
 
 	ovsdb_session_free(ob->nb);
 	free(ob->where);
+	strv_free(ob->pod_sgs);
 	free(ob);
 }
 
 static const struct backend_ops ovn_ops = {
 	.name = "ovn",
+	.caps = BACKEND_CAP_SECURITY_GROUPS | BACKEND_CAP_PORT_POLICIES,
 	.network_create = ovn_network_create,
 	.network_get = ovn_network_get,
 	.network_list = ovn_network_list,
@@ -93,12 +103,35 @@ static const struct backend_ops ovn_ops = {
 	.port_list = ovn_port_list,
 	.port_delete = ovn_port_delete,
 	.port_wait_up = ovn_port_wait_up,
+	.sg_create = ovn_sg_create,
+	.sg_get = ovn_sg_get,
+	.sg_list = ovn_sg_list,
+	.sg_rule_add = ovn_sg_rule_add,
+	.sg_rule_delete = ovn_sg_rule_delete,
+	.sg_delete = ovn_sg_delete,
 	.connected = ovn_connected,
 	.describe = ovn_describe,
 	.free = ovn_free,
 };
 
-int backend_ovn_new(const char *nb_connection, struct backend **ret, char **reterr_msg)
+static char **strv_copy(const char *const *v)
+{
+	size_t n = 0;
+	char **c;
+
+	while (v[n])
+		n++;
+	c = calloc(n + 1, sizeof(*c));
+	for (size_t i = 0; c && i < n; i++)
+		if (!(c[i] = strdup(v[i]))) {
+			strv_free(c);
+			return NULL;
+		}
+	return c;
+}
+
+int backend_ovn_new(const char *nb_connection, const char *const *pod_security_groups,
+		    struct backend **ret, char **reterr_msg)
 {
 	struct ovn_backend *ob = calloc(1, sizeof(*ob));
 	int r;
@@ -107,7 +140,9 @@ int backend_ovn_new(const char *nb_connection, struct backend **ret, char **rete
 		return -ENOMEM;
 	ob->base.ops = &ovn_ops;
 	ob->where = strdup_printf("nb=%s", nb_connection);
-	if (!ob->where) {
+	if (pod_security_groups && *pod_security_groups)
+		ob->pod_sgs = strv_copy(pod_security_groups);
+	if (!ob->where || (pod_security_groups && *pod_security_groups && !ob->pod_sgs)) {
 		ovn_free(&ob->base);
 		return -ENOMEM;
 	}
@@ -120,14 +155,16 @@ int backend_ovn_new(const char *nb_connection, struct backend **ret, char **rete
 	return 0;
 }
 
-/* ---- the registry's view: [ovn] ---- */
+/* ---- the registry's view: [ovn], [neutron_defaults] ---- */
 
 static void ovn_config_free(void *cfg)
 {
 	struct ovn_config *c = cfg;
 
-	if (c)
+	if (c) {
 		free(c->nb_connection);
+		strv_free(c->pod_security_groups);
+	}
 	free(c);
 }
 
@@ -135,7 +172,8 @@ static int ovn_config_new(void **ret)
 {
 	struct ovn_config *c = calloc(1, sizeof(*c));
 
-	if (!c || !(c->nb_connection = strdup("unix:/run/kuryr-c/ovn/nb.sock"))) {
+	if (!c || !(c->nb_connection = strdup("unix:/run/kuryr-c/ovn/nb.sock")) ||
+	    !(c->pod_security_groups = strv_new_empty())) {
 		ovn_config_free(c);
 		return -ENOMEM;
 	}
@@ -148,6 +186,10 @@ static int ovn_config_set(void *cfg, const char *section, const char *key, const
 {
 	struct ovn_config *c = cfg;
 
+	if (streq(section, "neutron_defaults"))
+		return streq(key, "pod_security_groups")
+			   ? conf_set_list(&c->pod_security_groups, value)
+			   : -ENOENT;
 	if (streq(key, "nb_connection"))
 		return conf_set_str(&c->nb_connection, value);
 	return -ENOENT;
@@ -156,12 +198,15 @@ static int ovn_config_set(void *cfg, const char *section, const char *key, const
 static int ovn_driver_new(const void *cfg, const struct backend_env *env, struct backend **ret,
 			  char **reterr_msg)
 {
-	return backend_ovn_new(((const struct ovn_config *)cfg)->nb_connection, ret, reterr_msg);
+	const struct ovn_config *c = cfg;
+
+	return backend_ovn_new(c->nb_connection, (const char *const *)c->pod_security_groups, ret,
+			       reterr_msg);
 }
 
 const struct backend_driver backend_ovn_driver = {
 	.name = "ovn",
-	.sections = (const char *const[]){ "ovn", NULL },
+	.sections = (const char *const[]){ "ovn", "neutron_defaults", NULL },
 	.config_new = ovn_config_new,
 	.config_set = ovn_config_set,
 	.config_free = ovn_config_free,

@@ -62,9 +62,7 @@ static int find_lsp(struct ovn_backend *ob, const char *ref, json_t **ret, char 
 			 reterr_msg);
 	if (r < 0)
 		return r;
-	rows = ovn_first_rows(res);
-	if (json_array_size(rows) == 0)
-		rows = json_object_get(json_array_get(res, 1), "rows");
+	rows = ovn_first_rows_of_two(res);
 	if (json_array_size(rows) == 0) {
 		set_errmsg(reterr_msg, "port \"%s\" does not exist", ref);
 		return -ENOENT;
@@ -225,21 +223,43 @@ static int ovn_wait_dynamic(struct ovn_backend *ob, const char *name, struct kur
 	return *p->ip ? 0 : -EIO;
 }
 
+/* What a port spec asks beyond network and address: the Port_Groups of
+ * its security groups (the node's [neutron_defaults] pod_security_groups,
+ * else "default", where it names none), and its project kept in
+ * external_ids. */
+static int spec_policies(struct ovn_backend *ob, const struct port_spec *spec, json_t **ret_pgs,
+			 char **reterr_msg)
+{
+	const char *const *sgs = spec->security_groups;
+
+	if (spec->qos_policy) {
+		set_errmsg(reterr_msg, "QoS policy \"%s\" does not exist", spec->qos_policy);
+		return -ESRCH;
+	}
+	if (!sgs && ob->pod_sgs)
+		sgs = (const char *const *)ob->pod_sgs;
+	return ovn_sg_port_groups(ob, sgs, ret_pgs, reterr_msg);
+}
+
 int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kuryr_port *ret,
 		    char **reterr_msg)
 {
 	struct ovn_backend *ob = to_ovn(b);
-	_cleanup_json_ json_t *res = NULL;
+	_cleanup_json_ json_t *res = NULL, *pgs = NULL;
 	struct kuryr_network net;
 	struct kuryr_port p = { 0 };
 	char name[64], mac[18], addr[128], ps[128];
 	uint32_t subnet;
 	uint8_t len;
-	json_t *ops, *ext;
+	json_t *ops, *ext, *refs;
 	int r;
 
-	/* The transaction below re-checks that the network still exists. */
+	/* The transaction below re-checks that the network still exists,
+	 * and that the groups do. */
 	r = spec_network(b, spec, &net, &subnet, &len, reterr_msg);
+	if (r < 0)
+		return r;
+	r = spec_policies(ob, spec, &pgs, reterr_msg);
 	if (r < 0)
 		return r;
 	if (spec->name)
@@ -279,7 +299,8 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 	ext = ovsdb_string_map((const char *const[]){
 	    EXT_NETWORK, net.name, EXT_OWNER, owner_name(spec->owner), EXT_DEVICE,
 	    spec->device_id ? spec->device_id : "", EXT_IFNAME, spec->ifname ? spec->ifname : "",
-	    spec->ip ? EXT_IP : NULL, spec->ip, NULL });
+	    EXT_PROJECT, spec->project ? spec->project : "", spec->ip ? EXT_IP : NULL, spec->ip,
+	    NULL });
 	ops =
 	    json_pack("[o, o, {s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}},"
 		      " {s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]",
@@ -299,14 +320,20 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 		    "columns", "name", "until", "==", "rows", "timeout", 0);
 		json_array_insert_new(ops, 0, w);
 	}
+	refs = json_pack("[o]", ovsdb_named_uuid("lsp"));
+	ovn_sg_join_ops(ops, pgs, refs);
+	json_decref(refs);
 	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
 	if (r == -ETIMEDOUT) {
 		if (spec->ip)
-			set_errmsg(reterr_msg, "IP %s is already in use on network %s", spec->ip,
-				   net.name);
+			set_errmsg(reterr_msg,
+				   "IP %s is already in use on network %s, or a security group "
+				   "vanished",
+				   spec->ip, net.name);
 		else
-			set_errmsg(reterr_msg, "network %s vanished, or port %s exists", net.name,
-				   name);
+			set_errmsg(reterr_msg,
+				   "network %s or a security group vanished, or port %s exists",
+				   net.name, name);
 		return -EEXIST;
 	}
 	if (r < 0)
@@ -358,7 +385,7 @@ int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec, unsign
 			 struct kuryr_port *ret, char **reterr_msg)
 {
 	struct ovn_backend *ob = to_ovn(b);
-	_cleanup_json_ json_t *res = NULL, *res2 = NULL, *res3 = NULL;
+	_cleanup_json_ json_t *res = NULL, *res2 = NULL, *res3 = NULL, *pgs = NULL;
 	struct kuryr_network net;
 	json_t *ops, *refs, *rows, *batch_map;
 	char batch[37];
@@ -370,6 +397,9 @@ int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec, unsign
 	if (n == 0)
 		return 0;
 	r = spec_network(b, spec, &net, &subnet, &len, reterr_msg);
+	if (r < 0)
+		return r;
+	r = spec_policies(ob, spec, &pgs, reterr_msg);
 	if (r < 0)
 		return r;
 	uuid_random(batch);
@@ -391,16 +421,19 @@ int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec, unsign
 			addr, "port_security", mac, "external_ids",
 			ovsdb_string_map((const char *const[]){
 			    EXT_NETWORK, net.name, EXT_OWNER, owner_name(spec->owner), EXT_DEVICE,
-			    spec->device_id ? spec->device_id : "", "kuryr:batch", batch, NULL })));
+			    spec->device_id ? spec->device_id : "", EXT_PROJECT,
+			    spec->project ? spec->project : "", "kuryr:batch", batch, NULL })));
 		json_array_append_new(refs, ovsdb_named_uuid(uname));
 	}
-	json_array_append_new(ops, json_pack("{s:s, s:s, s:[o], s:[[s, s, [s, o]]]}", "op",
-					     "mutate", "table", "Logical_Switch", "where",
-					     ovsdb_cond("_uuid", "==", ovsdb_uuid(net.id)),
-					     "mutations", "ports", "insert", "set", refs));
+	json_array_append_new(
+	    ops, json_pack("{s:s, s:s, s:[o], s:[[s, s, [s, o]]]}", "op", "mutate", "table",
+			   "Logical_Switch", "where", ovsdb_cond("_uuid", "==", ovsdb_uuid(net.id)),
+			   "mutations", "ports", "insert", "set", json_incref(refs)));
+	ovn_sg_join_ops(ops, pgs, refs);
+	json_decref(refs);
 	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
 	if (r == -ETIMEDOUT) {
-		set_errmsg(reterr_msg, "network %s vanished", net.name);
+		set_errmsg(reterr_msg, "network %s or a security group vanished", net.name);
 		r = -ENOENT;
 	}
 	if (r < 0) {
