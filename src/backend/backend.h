@@ -54,6 +54,10 @@ struct kuryr_network {
 	uint32_t mtu;
 	unsigned nports;
 	struct kuryr_subnet_info info;
+	/* An external network (the way out, through a router's gateway):
+	 * the provider network it is mapped onto. */
+	bool external;
+	char physical_network[64];
 };
 
 enum port_owner {
@@ -108,6 +112,10 @@ struct network_spec {
 	const char *cidr;
 	const char *gateway; /* NULL: first host address; "" none */
 	uint32_t mtu;	     /* 0: default */
+	/* External (BACKEND_CAP_ROUTERS): a flat provider network, named as
+	 * the nodes' [ovs] bridge_mappings name it. */
+	bool external;
+	const char *physical_network;
 };
 
 struct sg_rule {
@@ -131,6 +139,7 @@ enum backend_caps {
 	/* A plugged port is reported up some time after the datapath
 	 * installed it (Neutron: ACTIVE): ADD and pools wait for that. */
 	BACKEND_CAP_ACTIVE_AFTER_PLUG = 1 << 4,
+	BACKEND_CAP_ROUTERS = 1 << 5, /* router_*, fip_*, external networks */
 };
 
 struct backend_ops {
@@ -197,6 +206,36 @@ struct backend_ops {
 	int (*sg_list)(struct backend *b, json_t **ret, char **reterr_msg);
 	/* Remove rule @rule_id (a rule's "id") from whichever group has it. */
 	int (*sg_rule_delete)(struct backend *b, const char *rule_id, char **reterr_msg);
+	/* Routers and floating IPs (NULL where the backend has none), by
+	 * name or id. A router is {"id","name","interfaces":[{"network",
+	 * "subnet","ip"}],"external_gateway":null|{"network","ip","snat"}};
+	 * a floating IP {"id","ip","network","port","fixed_ip","router"}.
+	 * Where a request conflicts with what exists (a subnet routed by
+	 * another router, a router with interfaces deleted, a port whose
+	 * network reaches no router with a gateway on the floating IP's
+	 * network) -EBUSY or -EINVAL with a message; what is not there
+	 * -ENOENT (routers, floating IPs) or -ESRCH (networks, ports named
+	 * in the request). */
+	int (*router_create)(struct backend *b, const char *name, json_t **ret, char **reterr_msg);
+	int (*router_get)(struct backend *b, const char *router, json_t **ret, char **reterr_msg);
+	int (*router_list)(struct backend *b, json_t **ret, char **reterr_msg);
+	int (*router_delete)(struct backend *b, const char *router, char **reterr_msg);
+	/* The subnet of @network joins (@add) or leaves @router: its gateway
+	 * address becomes the router's port on it. */
+	int (*router_interface)(struct backend *b, const char *router, bool add,
+				const char *network, char **reterr_msg);
+	/* Set @router's gateway on external network @ext (its own address
+	 * there from the network's free ones), SNAT for its subnets if @snat;
+	 * @ext NULL clears it. */
+	int (*router_gateway)(struct backend *b, const char *router, const char *ext, bool snat,
+			      char **reterr_msg);
+	/* A floating IP on external network @ext for port @port (@ip NULL:
+	 * the first free one). */
+	int (*fip_create)(struct backend *b, const char *ext, const char *port, const char *ip,
+			  json_t **ret, char **reterr_msg);
+	int (*fip_list)(struct backend *b, json_t **ret, char **reterr_msg);
+	/* By id or address. */
+	int (*fip_delete)(struct backend *b, const char *fip, char **reterr_msg);
 	int (*qos_create)(struct backend *b, const char *name, unsigned max_kbps,
 			  unsigned max_burst_kbps, json_t **ret, char **reterr_msg);
 	int (*qos_delete)(struct backend *b, const char *qos, char **reterr_msg);

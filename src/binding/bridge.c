@@ -290,6 +290,103 @@ int bridge_hostname(struct bridge *br, char *buf, size_t size, char **reterr_msg
 	return 0;
 }
 
+/* ---- provider bridges ---- */
+
+/* external_ids:ovn-cms-options with "enable-chassis-as-gw" among them. */
+static char *cms_options_with_gw(const char *old)
+{
+	_cleanup_free_ char *copy = strdup(old ? old : "");
+	char *save = NULL;
+
+	if (!copy)
+		return NULL;
+	for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save))
+		if (streq(o, "enable-chassis-as-gw"))
+			return strdup(old);
+	return strdup_printf("%s%senable-chassis-as-gw", old && *old ? old : "",
+			     old && *old ? "," : "");
+}
+
+int bridge_set_mappings(struct bridge *br, char *const *mappings, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL, *res2 = NULL, *self = NULL;
+	_cleanup_free_ char *joined = NULL, *cms = NULL;
+	const char *dp_type, *vs_uuid;
+	json_t *ops, *ext, *vs;
+	size_t n = 0;
+	int r;
+
+	if (!mappings || !*mappings)
+		return 0;
+	r = select_named(br, "Bridge", br->name, "datapath_type", &self, reterr_msg);
+	if (r < 0)
+		return r;
+	dp_type = json_object_get_str(self, "datapath_type") ?: "";
+	ops = json_pack("[{s:s, s:s, s:[], s:[s, s]}]", "op", "select", "table", VS, "where",
+			"columns", "_uuid", "external_ids");
+	r = bridge_transact(br, ops, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	vs = json_array_get(json_object_get(json_array_get(res, 0), "rows"), 0);
+	vs_uuid = ovsdb_datum_uuid(json_object_get(vs, "_uuid"));
+	ext = json_object_get(vs, "external_ids");
+	cms = cms_options_with_gw(ovsdb_map_get(ext, "ovn-cms-options"));
+	if (!vs_uuid || !cms)
+		return vs_uuid ? -ENOMEM : -EIO;
+
+	ops = json_array();
+	for (char *const *m = mappings; *m; m++) {
+		const char *bridge = strchr(*m, ':') + 1;
+		_cleanup_json_ json_t *row = NULL;
+		char *more;
+		char iface[24], port[24], brname[24];
+
+		more = strdup_printf("%s%s%s", joined ? joined : "", joined ? "," : "", *m);
+		if (!more) {
+			json_decref(ops);
+			return -ENOMEM;
+		}
+		free(joined);
+		joined = more;
+		r = select_named(br, "Bridge", bridge, "name", &row, reterr_msg);
+		if (r == 0)
+			continue;
+		if (r != -ENOENT) {
+			json_decref(ops);
+			return r;
+		}
+		/* A bridge like ovs-vsctl add-br makes: its own internal port. */
+		snprintf(iface, sizeof(iface), "i%zu", n);
+		snprintf(port, sizeof(port), "p%zu", n);
+		snprintf(brname, sizeof(brname), "b%zu", n++);
+		json_array_extend(
+		    ops,
+		    json_pack("[{s:s, s:s, s:s, s:{s:s, s:s}},"
+			      " {s:s, s:s, s:s, s:{s:s, s:o}},"
+			      " {s:s, s:s, s:s, s:{s:s, s:o, s:s}},"
+			      " {s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]",
+			      "op", "insert", "table", "Interface", "uuid-name", iface, "row",
+			      "name", bridge, "type", "internal", "op", "insert", "table", "Port",
+			      "uuid-name", port, "row", "name", bridge, "interfaces",
+			      ovsdb_named_uuid(iface), "op", "insert", "table", "Bridge",
+			      "uuid-name", brname, "row", "name", bridge, "ports",
+			      ovsdb_named_uuid(port), "datapath_type", dp_type, "op", "mutate",
+			      "table", VS, "where", ovsdb_cond("_uuid", "==", ovsdb_uuid(vs_uuid)),
+			      "mutations", "bridges", "insert", "set", ovsdb_named_uuid(brname)));
+	}
+	/* ovn-controller patches each provider bridge to the integration
+	 * bridge for the localnet ports of its network; the chassis may host
+	 * routers' gateways (what ML2/OVN's scheduler looks for). */
+	json_array_append_new(
+	    ops, json_pack("{s:s, s:s, s:[o], s:[[s, s, [s, [s, s]]], [s, s, o]]}", "op", "mutate",
+			   "table", VS, "where", ovsdb_cond("_uuid", "==", ovsdb_uuid(vs_uuid)),
+			   "mutations", "external_ids", "delete", "set", "ovn-bridge-mappings",
+			   "ovn-cms-options", "external_ids", "insert",
+			   ovsdb_string_map((const char *const[]){
+			       "ovn-bridge-mappings", joined, "ovn-cms-options", cms, NULL })));
+	return bridge_transact(br, ops, &res2, reterr_msg);
+}
+
 int bridge_binding_new(const struct binding_ops *ops, const struct binding_env *env,
 		       struct binding **ret, char **reterr_msg)
 {

@@ -27,6 +27,13 @@ bool bridge_connected(struct bridge *br);
  * or empty, -ENAMETOOLONG if it does not fit. */
 int bridge_hostname(struct bridge *br, char *buf, size_t size, char **reterr_msg);
 
+/* Provider bridges: for each "PHYSNET:BRIDGE" of @mappings (NULL-terminated),
+ * make BRIDGE if it is missing (the integration bridge's datapath type), and
+ * tell ovn-controller (external_ids:ovn-bridge-mappings, replaced) and the
+ * gateway schedulers (ovn-cms-options gains enable-chassis-as-gw). The
+ * uplink on each bridge is the operator's. Nothing happens for none. */
+int bridge_set_mappings(struct bridge *br, char *const *mappings, char **reterr_msg);
+
 /* Put device @ifname on the bridge for backend port @port, in one
  * transaction. -EEXIST if it is on a bridge already. */
 int bridge_add_port(struct bridge *br, const char *ifname, const char *port, const char *mac,

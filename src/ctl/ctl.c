@@ -63,6 +63,8 @@ static const char *const port_cols[] = { "name", "network", "mac",	 "ip",
 					 "up",	 "owner",   "device_id", NULL };
 static const char *const pool_cols[] = { "key",	     "ready", "in_use", "draining",
 					 "creating", "hits",  "misses", NULL };
+static const char *const router_cols[] = { "name", "id", "external_gateway", NULL };
+static const char *const fip_cols[] = { "ip", "network", "port", "fixed_ip", "id", NULL };
 static const char *const sg_cols[] = { "id", "name", NULL };
 static const char *const rule_cols[] = {
 	"id",	    "direction",	"ethertype",	"protocol", "port_min",
@@ -73,6 +75,7 @@ static const char *const attach_cols[] = { "container_id", "ifname", "network", 
 
 static const struct ctl_operand name_operand[] = { { "name", "NAME" }, { 0 } };
 static const struct ctl_operand tap_operand[] = { { "tap", "TAP" }, { 0 } };
+static const struct ctl_operand router_operand[] = { { "router", "ROUTER" }, { 0 } };
 static const struct ctl_operand trunk_operand[] = { { "trunk", "TRUNK" }, { 0 } };
 static const struct ctl_operand net_operand[] = { { "network", "NET" }, { 0 } };
 static const struct ctl_option network_option[] = { { "network", "network", "NET" }, { 0 } };
@@ -84,7 +87,8 @@ const struct ctl_command ctl_commands[] = {
 	{ "network", "create", "network.create", .operands = name_operand,
 	  .options = OPTIONS({ "subnet", "subnet", "CIDR", .required = true },
 			     { "gateway", "gateway", "IP|none", &value_gateway },
-			     { "mtu", "mtu", "N", &value_positive }),
+			     { "mtu", "mtu", "N", &value_positive }, { "external", "external" },
+			     { "physical-network", "physical_network", "NAME" }),
 	  .columns = network_cols },
 	{ "network", "list", "network.list", .columns = network_cols },
 	{ "network", "show", "network.show", .operands = name_operand, .columns = network_cols },
@@ -136,6 +140,28 @@ const struct ctl_command ctl_commands[] = {
 			     { "max-burst-kbps", "max_burst_kbps", "N" }),
 	  .help = "(backend neutron)" },
 	{ "qos", "delete", "qos.delete", .operands = name_operand },
+
+	{ "router", "create", "router.create", .operands = router_operand },
+	{ "router", "list", "router.list", .columns = router_cols },
+	{ "router", "show", "router.show", .operands = router_operand },
+	{ "router", "delete", "router.delete", .operands = router_operand, .silent = true },
+	{ "router", "add-subnet", "router.add-subnet",
+	  .operands = OPERANDS({ "router", "ROUTER" }, { "network", "NET" }),
+	  .help = "NET's gateway address becomes the router's port" },
+	{ "router", "remove-subnet", "router.remove-subnet",
+	  .operands = OPERANDS({ "router", "ROUTER" }, { "network", "NET" }) },
+	{ "router", "set", "router.set", .operands = router_operand,
+	  .options =
+	      OPTIONS({ "external-gateway", "external_gateway", "EXTNET" },
+		      { "no-external-gateway", "no_external_gateway" }, { "no-snat", "no_snat" }) },
+
+	{ "floating-ip", "create", "floating-ip.create",
+	  .operands = OPERANDS({ "network", "EXTNET" }),
+	  .options = OPTIONS({ "port", "port", "PORT", .required = true }, { "ip", "ip", "IP" }),
+	  .help = "reach PORT from outside at an address of EXTNET" },
+	{ "floating-ip", "list", "floating-ip.list", .columns = fip_cols },
+	{ "floating-ip", "delete", "floating-ip.delete", .operands = OPERANDS({ "fip", "FIP" }),
+	  .silent = true },
 
 	{ "pool", "list", "pool.list", .options = network_option, .columns = pool_cols },
 	{ "pool", "show", "pool.show", .operands = net_operand, .columns = pool_cols },
@@ -272,7 +298,9 @@ static int apply_option(struct parser *p, const struct ctl_option *opt, const ch
 	json_t *v = NULL;
 	int r;
 
-	if (opt->type) {
+	if (!opt->metavar) /* a flag */
+		v = json_true();
+	else if (opt->type) {
 		r = opt->type->parse(value, &v);
 		if (r == -EINVAL)
 			return refuse(p, reterr_msg, "--%s \"%s\" is not %s", opt->name, value,
@@ -328,10 +356,11 @@ static int parse_option(struct parser *p, int argc, char *const *argv, int *i, c
 	}
 	if (!g && !opt)
 		return refuse(p, reterr_msg, "unknown option \"%s\"", shown);
-	if (g && !g->metavar) {
+	if ((g && !g->metavar) || (opt && !opt->metavar)) {
 		if (value)
 			return refuse(p, reterr_msg, "option \"%s\" takes no value", shown);
-		return apply_global(p, g, NULL, reterr_msg);
+		return g ? apply_global(p, g, NULL, reterr_msg)
+			 : apply_option(p, opt, NULL, reterr_msg);
 	}
 	if (!value) {
 		if (*i + 1 >= argc || looks_like_option(argv[*i + 1]))
@@ -492,8 +521,11 @@ static void usage_command(FILE *f, const struct ctl_command *c)
 		col = usage_word(f, col, word);
 	}
 	for (const struct ctl_option *o = c->options; o && o->name; o++) {
-		snprintf(word, sizeof(word), o->required ? "--%s %s" : "[--%s %s]", o->name,
-			 o->metavar);
+		if (!o->metavar)
+			snprintf(word, sizeof(word), "[--%s]", o->name);
+		else
+			snprintf(word, sizeof(word), o->required ? "--%s %s" : "[--%s %s]", o->name,
+				 o->metavar);
 		col = usage_word(f, col, word);
 	}
 	if (c->help) {

@@ -29,9 +29,11 @@ int config_init(struct kuryr_config *c)
 		.pool_batch = 10,
 		.pool_update_ms = 20000,
 		.holding_netns = strdup("kuryr-hold"),
+		.bridge_mappings = strv_new_empty(),
 	};
 	if (!c->backend || !c->log_level || !c->binding_driver || !c->ovs_db || !c->ovs_bridge ||
-	    !c->socket || !c->state_dir || !c->metrics_address || !c->holding_netns)
+	    !c->socket || !c->state_dir || !c->metrics_address || !c->holding_netns ||
+	    !c->bridge_mappings)
 		goto oom;
 	for (size_t i = 0; backend_drivers[i] && i < CONFIG_MAX_BACKENDS; i++)
 		if (backend_drivers[i]->config_new(&c->backends[i]) < 0)
@@ -50,6 +52,7 @@ void config_release(struct kuryr_config *c)
 	free(c->host);
 	free(c->ovs_db);
 	free(c->ovs_bridge);
+	strv_free(c->bridge_mappings);
 	free(c->socket);
 	free(c->state_dir);
 	free(c->metrics_address);
@@ -123,6 +126,28 @@ static char *read_line(char *str, int num, void *stream)
 	return str;
 }
 
+/* "PHYSNET:BRIDGE[, ...]": names without blanks or more colons; a bridge
+ * name fits a device name. */
+static int set_mappings(char ***dst, const char *value)
+{
+	char **m = NULL;
+	int r = conf_set_list(&m, value);
+
+	for (char **p = m; r == 0 && *p; p++) {
+		const char *colon = strchr(*p, ':');
+
+		if (!colon || colon == *p || !colon[1] || strchr(colon + 1, ':') ||
+		    strlen(colon + 1) > 15 || strpbrk(*p, " \t/"))
+			r = -EINVAL;
+	}
+	if (r == 0) {
+		strv_free(*dst);
+		*dst = TAKE_PTR(m);
+	}
+	strv_free(m);
+	return r;
+}
+
 static bool section_of_backend(const char *section)
 {
 	for (size_t i = 0; backend_drivers[i] && i < CONFIG_MAX_BACKENDS; i++)
@@ -192,6 +217,8 @@ static int handler(void *user, const char *section, const char *name, const char
 			r = conf_set_str(&c->ovs_db, value);
 		else if (streq(name, "bridge"))
 			r = conf_set_str(&c->ovs_bridge, value);
+		else if (streq(name, "bridge_mappings"))
+			r = set_mappings(&c->bridge_mappings, value);
 	} else if (streq(section, "daemon")) {
 		if (streq(name, "socket"))
 			r = conf_set_str(&c->socket, value);

@@ -15,13 +15,16 @@
 #define CONFIG_MAX_BACKENDS 8
 
 struct kuryr_config {
-	char *backend;		/* [DEFAULT] backend: "ovn" */
-	char *log_level;	/* [DEFAULT] log_level */
-	char *host;		/* [DEFAULT] host: this node's name; NULL when the file
-				 * does not set it (kuryrd then picks one) */
-	char *binding_driver;	/* [binding] driver: what plugs containers ("ovs") */
-	char *ovs_db;		/* [ovs] db_connection */
-	char *ovs_bridge;	/* [ovs] bridge */
+	char *backend;	      /* [DEFAULT] backend: "ovn" */
+	char *log_level;      /* [DEFAULT] log_level */
+	char *host;	      /* [DEFAULT] host: this node's name; NULL when the file
+			       * does not set it (kuryrd then picks one) */
+	char *binding_driver; /* [binding] driver: what plugs containers ("ovs") */
+	char *ovs_db;	      /* [ovs] db_connection */
+	char *ovs_bridge;     /* [ovs] bridge */
+	/* [ovs] bridge_mappings: "PHYSNET:BRIDGE" items, the provider
+	 * bridges external networks leave the node by (ovn-bridge-mappings) */
+	char **bridge_mappings;
 	char *socket;		/* [daemon] socket */
 	char *state_dir;	/* [daemon] state_dir */
 	char *metrics_address;	/* [daemon] metrics_address: IP:PORT, "" = off */

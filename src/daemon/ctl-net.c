@@ -8,9 +8,15 @@
 
 static json_t *network_json(const struct kuryr_network *n)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "name", n->name, "id", n->id, "subnet",
-			 n->cidr, "gateway", n->gateway, "mtu", (int)n->mtu, "ports",
-			 (int)n->nports);
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "name", n->name, "id", n->id, "subnet",
+		      n->cidr, "gateway", n->gateway, "mtu", (int)n->mtu, "ports", (int)n->nports);
+
+	if (o && n->external) {
+		json_object_set_new(o, "external", json_true());
+		json_object_set_new(o, "physical_network", json_string(n->physical_network));
+	}
+	return o;
 }
 
 static json_t *port_json(const struct kuryr_port *p)
@@ -48,19 +54,31 @@ json_t *ctl_network(struct kuryrd *d, const char *verb, json_t *args)
 		return reply_error(400, "missing argument", "name");
 	if (streq(verb, "network.create")) {
 		json_t *mtu = json_object_get(args, "mtu");
+		bool external = json_is_true(json_object_get(args, "external"));
+		const char *physnet = json_object_get_str(args, "physical_network");
 
+		if (external && !(ops->caps & BACKEND_CAP_ROUTERS))
+			return reply_error(501, "not supported",
+					   "this node's backend has no external networks");
+		if (external != !!physnet)
+			return reply_error(400, "invalid argument",
+					   "--external and --physical-network NAME go together");
 		r = ops->network_create(
 		    d->backend,
 		    &(struct network_spec){ .name = name,
 					    .cidr = json_object_get_str(args, "subnet"),
 					    .gateway = json_object_get_str(args, "gateway"),
-					    .mtu = (uint32_t)json_integer_value(mtu) },
+					    .mtu = (uint32_t)json_integer_value(mtu),
+					    .external = external,
+					    .physical_network = physnet },
 		    &n, &err);
 		if (r < 0)
 			return reply_ctl_errno(r, "cannot create the network", err);
-		log_info("event=network-create network=%s subnet=%s", n.name, n.cidr);
-		/* Warm this node's pool now, so the first container hits it. */
-		if (d->pool)
+		log_info("event=network-create network=%s subnet=%s%s%s", n.name, n.cidr,
+			 external ? " physical_network=" : "", external ? physnet : "");
+		/* Warm this node's pool now, so the first container hits it:
+		 * containers seldom sit on the way out. */
+		if (d->pool && !external)
 			pool_want(d->pool, n.name, false);
 		return reply_ok(network_json(&n));
 	}

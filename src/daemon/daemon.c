@@ -191,6 +191,8 @@ int kuryrd_new(const struct kuryr_config *cfg, struct kuryrd **ret, char **reter
 	drv = binding_driver_find(cfg->binding_driver);
 	if (drv && drv->needs_bridge) {
 		r = bridge_new(cfg->ovs_db, config_bridge(cfg), &d->bridge, reterr_msg);
+		if (r == 0)
+			r = bridge_set_mappings(d->bridge, cfg->bridge_mappings, reterr_msg);
 		if (r < 0)
 			goto fail;
 	}

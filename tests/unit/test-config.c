@@ -768,6 +768,27 @@ static void test_binding_driver(void **state)
 	expect_error(f, "[binding]\nlink_ifac = eth0\n", 2, "link_ifac");
 }
 
+/* [ovs] bridge_mappings: PHYSNET:BRIDGE items; none by default. */
+static void test_bridge_mappings(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_null(f->c.bridge_mappings[0]);
+	assert_int_equal(load(f, "[ovs]\nbridge_mappings = physnet1:br-ex, edge:br-edge\n", NULL),
+			 0);
+	assert_string_equal(f->c.bridge_mappings[0], "physnet1:br-ex");
+	assert_string_equal(f->c.bridge_mappings[1], "edge:br-edge");
+	assert_null(f->c.bridge_mappings[2]);
+	expect_error(f, "[ovs]\nbridge_mappings = physnet1\n", 2, "bridge_mappings");
+	expect_error(f, "[ovs]\nbridge_mappings = :br-ex\n", 2, "bridge_mappings");
+	expect_error(f, "[ovs]\nbridge_mappings = p:a:b\n", 2, "bridge_mappings");
+	expect_error(f, "[ovs]\nbridge_mappings = p:br-much-too-long-name\n", 2, "bridge_mappings");
+	/* A refused value keeps the old one. */
+	assert_string_equal(f->c.bridge_mappings[1], "edge:br-edge");
+	assert_int_equal(load(f, "[ovs]\nbridge_mappings =\n", NULL), 0);
+	assert_null(f->c.bridge_mappings[0]);
+}
+
 static void test_syntax_error(void **state)
 {
 	struct fixture *f = *state;
@@ -968,6 +989,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_workers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_section, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bridge_mappings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_binding_driver, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_neutron, setup, teardown),

@@ -345,6 +345,24 @@ static void test_parse_odd_words(void **state)
 				 "\"subnet\":\"\",\"gateway\":\"\"}}");
 }
 
+/* A flag is true in the request; it takes no value, so the next word is
+ * the command's. */
+static void test_parse_flag(void **state)
+{
+	char *argv[] = { (char *)"kuryrctl", (char *)"router",
+			 (char *)"set",	     (char *)"--no-snat",
+			 (char *)"r1",	     (char *)"--external-gateway",
+			 (char *)"ext",	     NULL };
+	_cleanup_json_ json_t *req = NULL;
+	_cleanup_free_ char *got = NULL;
+	struct ctl_options o;
+
+	assert_int_equal(ctl_parse(ELEMENTSOF(argv) - 1, argv, &req, &o, NULL), 0);
+	got = dump(req);
+	assert_string_equal(got, "{\"op\":\"router.set\",\"args\":{\"router\":\"r1\","
+				 "\"no_snat\":true,\"external_gateway\":\"ext\"}}");
+}
+
 /* ---- refusals ---- */
 
 static const struct error_case {
@@ -392,6 +410,7 @@ static const struct error_case {
 	{ "attachment list --output", "attachment list: option \"--output\" needs a value" },
 	{ "network list --socket", "network list: option \"--socket\" needs a value" },
 	{ "status --help=yes", "status: option \"--help\" takes no value" },
+	{ "router set r --no-snat=yes", "router set: option \"--no-snat\" takes no value" },
 
 	{ "network create n --subnet 10.0.0.0/24 --mtu 0",
 	  "network create: --mtu \"0\" is not a positive number" },
@@ -602,8 +621,9 @@ static void test_help(void **state)
 		if (!strstr(r.out, line))
 			fail_msg("help has no line for \"%s\"", line + 3);
 	}
-	assert_non_null(strstr(r.out, "\n  network create NAME --subnet CIDR [--gateway IP|none]"
-				      " [--mtu N]\n"));
+	assert_non_null(strstr(r.out,
+			       "\n  network create NAME --subnet CIDR [--gateway IP|none]"
+			       " [--mtu N] [--external]\n      [--physical-network NAME]\n"));
 	assert_non_null(strstr(r.out, "\n  pool free [NET] "));
 	assert_non_null(strstr(r.out, "--socket PATH"));
 	run_release(&r);
@@ -694,6 +714,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_parse_odd_words),
+		cmocka_unit_test(test_parse_flag),
 		cmocka_unit_test(test_parse_errors),
 		T(test_main_errors),
 		T(test_main_errors_at_end),
