@@ -109,7 +109,7 @@ const struct ctl_command ctl_commands[] = {
 	{ "vm", "unplug", "vm.unplug", .operands = tap_operand, .silent = true },
 
 	{ "trunk", "create", "trunk.create", .operands = OPERANDS({ "port", "PARENT_PORT" }),
-	  .options = OPTIONS({ "name", "name", "N" }), .help = "(backend neutron)" },
+	  .options = OPTIONS({ "name", "name", "N" }) },
 	{ "trunk", "show", "trunk.show", .operands = trunk_operand },
 	{ "trunk", "delete", "trunk.delete", .operands = trunk_operand },
 	{ "trunk", "add-subport", "trunk.add-subport",

@@ -2,8 +2,9 @@
 /* What the files of backend "ovn" share: the backend object and its NB
  * session (ovn.c), the row and operation helpers, our external_ids keys,
  * and the ops that ovn.c's table points at (network.c: Logical_Switch,
- * port.c: Logical_Switch_Port). Nothing outside src/backend/ovn/ includes
- * it: the backend's public face is backend/ovn.h. */
+ * port.c: Logical_Switch_Port, sg.c: Port_Groups and ACLs, trunk.c:
+ * trunks). Nothing outside src/backend/ovn/ includes it: the backend's
+ * public face is backend/ovn.h. */
 #pragma once
 
 #include <stdatomic.h>
@@ -26,6 +27,10 @@
 #define EXT_IFNAME  "kuryr:ifname"
 #define EXT_IP	    "kuryr:ip"
 #define EXT_PROJECT "kuryr:project"
+
+/* trunk.c: the trunk a parent port carries (see there why it lives here). */
+#define EXT_TRUNK_ID   "kuryr:trunk_id"
+#define EXT_TRUNK_NAME "kuryr:trunk_name"
 
 struct ovn_backend {
 	struct backend base;
@@ -66,6 +71,8 @@ int ovn_network_delete(struct backend *b, const char *name, char **reterr_msg);
 
 /* ---- port.c: Logical_Switch_Port ---- */
 
+/* The row of the port named @ref, else of the one whose _uuid it is. */
+int ovn_find_lsp(struct ovn_backend *ob, const char *ref, json_t **ret, char **reterr_msg);
 int ovn_port_get(struct backend *b, const char *name, struct kuryr_port *ret, char **reterr_msg);
 int ovn_port_list(struct backend *b, const char *network, struct kuryr_port **ret, size_t *ret_n,
 		  char **reterr_msg);
@@ -94,3 +101,12 @@ int ovn_sg_port_groups(struct ovn_backend *ob, const char *const *sgs, json_t **
  * this transaction's named uuids) to every group of @pg_names, each one
  * required to exist still. */
 void ovn_sg_join_ops(json_t *ops, json_t *pg_names, json_t *lsp_refs);
+
+/* ---- trunk.c: trunks as parent ports, subports as their child ports ---- */
+
+int ovn_trunk_create(struct backend *b, const char *parent, const char *name, json_t **ret,
+		     char **reterr_msg);
+int ovn_trunk_get(struct backend *b, const char *trunk, json_t **ret, char **reterr_msg);
+int ovn_trunk_delete(struct backend *b, const char *trunk, char **reterr_msg);
+int ovn_trunk_subport(struct backend *b, const char *trunk, bool add, const char *port,
+		      unsigned vlan, char **reterr_msg);

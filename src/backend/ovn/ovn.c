@@ -10,6 +10,8 @@
  *              port_security "MAC IP" once the address is known, our facts
  *              in external_ids
  *   security group -> Port_Group and ACLs (sg.c)
+ *   trunk   -> kuryr:trunk_id/kuryr:trunk_name in its parent port's
+ *              external_ids; a subport is a child port (parent_name, tag)
  *
  * Uniqueness (network names, requested IPs) is enforced inside the same
  * transaction with "wait" operations, so concurrent kuryrds on several nodes
@@ -92,7 +94,7 @@ static void ovn_free(struct backend *b)
 
 static const struct backend_ops ovn_ops = {
 	.name = "ovn",
-	.caps = BACKEND_CAP_SECURITY_GROUPS | BACKEND_CAP_PORT_POLICIES,
+	.caps = BACKEND_CAP_SECURITY_GROUPS | BACKEND_CAP_PORT_POLICIES | BACKEND_CAP_TRUNKS,
 	.network_create = ovn_network_create,
 	.network_get = ovn_network_get,
 	.network_list = ovn_network_list,
@@ -109,6 +111,10 @@ static const struct backend_ops ovn_ops = {
 	.sg_rule_add = ovn_sg_rule_add,
 	.sg_rule_delete = ovn_sg_rule_delete,
 	.sg_delete = ovn_sg_delete,
+	.trunk_create = ovn_trunk_create,
+	.trunk_get = ovn_trunk_get,
+	.trunk_delete = ovn_trunk_delete,
+	.trunk_subport = ovn_trunk_subport,
 	.connected = ovn_connected,
 	.describe = ovn_describe,
 	.free = ovn_free,

@@ -52,7 +52,7 @@ static const char *owner_name(enum port_owner o)
 
 /* The Logical_Switch_Port named @ref (kuryrd names ports by a uuid of its
  * own), or else the one whose _uuid it is. */
-static int find_lsp(struct ovn_backend *ob, const char *ref, json_t **ret, char **reterr_msg)
+int ovn_find_lsp(struct ovn_backend *ob, const char *ref, json_t **ret, char **reterr_msg)
 {
 	_cleanup_json_ json_t *res = NULL;
 	json_t *rows;
@@ -76,7 +76,7 @@ int ovn_port_get(struct backend *b, const char *name, struct kuryr_port *ret, ch
 	_cleanup_json_ json_t *row = NULL;
 	int r;
 
-	r = find_lsp(to_ovn(b), name, &row, reterr_msg);
+	r = ovn_find_lsp(to_ovn(b), name, &row, reterr_msg);
 	if (r == 0)
 		row_to_port(row, ret);
 	return r;
@@ -154,7 +154,7 @@ int ovn_port_delete(struct backend *b, const char *name, char **reterr_msg)
 	json_t *ops;
 	int r;
 
-	r = find_lsp(to_ovn(b), name, &row, reterr_msg);
+	r = ovn_find_lsp(to_ovn(b), name, &row, reterr_msg);
 	if (r < 0)
 		return r;
 	uuid = ovsdb_datum_uuid(json_object_get(row, "_uuid"));
