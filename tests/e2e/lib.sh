@@ -243,6 +243,18 @@ vm_talks() {
 	check_eq "... and the container receives it" "from-the-vm" "$(cat "$T/vmtcp.out")"
 }
 
+# outside_up ADDR/LEN: the outside world, namespace $P-out, whose one link
+# (address ADDR/LEN) is the node's uplink: a veth whose other end is on the
+# provider bridge br-ex, which kuryrd makes for
+# KURYR_CONF_EXTRA="[ovs] bridge_mappings = physnet1:br-ex".
+outside_up() {
+	ip netns add "$P-out" && ip -n "$P-out" link set lo up &&
+		ip -n "$HOSTNS" link add "$P-up" type veth peer name uplink netns "$P-out" &&
+		ip -n "$HOSTNS" link set "$P-up" up &&
+		ip -n "$P-out" addr add "$1" dev uplink && ip -n "$P-out" link set uplink up &&
+		vsctl add-port br-ex "$P-up"
+}
+
 # pod NAME: make a container netns $P-NAME; its path is left in NSPATH.
 # (Not for $(...): the namespace must be recorded in this shell.)
 pod() {
