@@ -9,7 +9,9 @@
  *   -ETIMEDOUT       it did not answer in time
  *   -EAGAIN          it asked to be asked later (HTTP 429, 503)
  *   -EEXIST          a name or address is taken
- *   -EBUSY           the network still has ports
+ *   -EBUSY           the network still has ports; a port's state forbids
+ *                    the change (allowed address pairs or security
+ *                    groups on a port without port security)
  *   -EINVAL          a bad argument (a malformed IP or MAC, ...)
  *   -ESRCH           a security group, QoS policy or subnet named in the
  *                    request does not exist
@@ -60,6 +62,17 @@ struct kuryr_network {
 	char physical_network[64];
 };
 
+/* Neutron's max_allowed_address_pair default: a port has at most this many
+ * allowed address pairs. */
+#define KURYR_MAX_ADDR_PAIRS 10
+
+/* An allowed address pair: a port with port security may also send from
+ * (and receive for) @ip, an address or a prefix, with source MAC @mac. */
+struct kuryr_addr_pair {
+	char ip[50];  /* canonical: "10.0.0.5", "10.0.0.0/24", "fd00::/64" */
+	char mac[18]; /* lower case; "" in a request: the port's own */
+};
+
 enum port_owner {
 	PORT_OWNER_CONTAINER,
 	PORT_OWNER_VM,
@@ -85,6 +98,11 @@ struct kuryr_port {
 	char bridge[16];
 	char parent[64];
 	unsigned vlan;
+	/* Port security (anti-spoofing): the port sends only from its MAC and
+	 * IP and its allowed address pairs; off, from anything. */
+	bool port_security;
+	unsigned n_pairs;
+	struct kuryr_addr_pair pairs[KURYR_MAX_ADDR_PAIRS];
 };
 
 struct port_spec {
@@ -105,7 +123,34 @@ struct port_spec {
 	/* A pool port: its pool's key, kept with the port (Neutron: its
 	 * description) so a restarted kuryrd gives it back to that pool. */
 	const char *pool_key;
+	/* Allowed address pairs beside the port's MAC and IP (port_create
+	 * only: pools make plain ports), and no port security at all
+	 * (then no pairs, no security groups). */
+	const struct kuryr_addr_pair *pairs;
+	unsigned n_pairs;
+	bool no_port_security;
 };
+
+/* What port_update changes; the rest stays. */
+struct port_update {
+	/* Replace the allowed address pairs with pairs[0..n_pairs). */
+	bool set_pairs;
+	const struct kuryr_addr_pair *pairs;
+	unsigned n_pairs;
+	/* Turn port security on or off. Off also takes the port out of all
+	 * its security groups (Neutron refuses groups without it); on puts
+	 * it in the node's ([neutron_defaults] pod_security_groups, else the
+	 * project's default group). */
+	bool set_port_security;
+	bool port_security;
+};
+
+/* "IP[/LEN][,MAC]" (IPv4 or IPv6; addr-pair.c) into *ret, canonical; its
+ * MAC "" when none is given. -EINVAL with a message. */
+int backend_addr_pair_parse(const char *s, struct kuryr_addr_pair *ret, char **reterr_msg);
+/* Pairs as a backend takes them: at most KURYR_MAX_ADDR_PAIRS, each
+ * canonical with a unicast MAC or "", none twice. -EINVAL with a message. */
+int backend_addr_pairs_check(const struct kuryr_addr_pair *pairs, unsigned n, char **reterr_msg);
 
 struct network_spec {
 	const char *name;
@@ -166,6 +211,11 @@ struct backend_ops {
 	/* @network NULL: every port of ours. */
 	int (*port_list)(struct backend *b, const char *network, struct kuryr_port **ret,
 			 size_t *ret_n, char **reterr_msg);
+	/* Change port @name's allowed address pairs or port security as @u
+	 * says, all or nothing; *ret the port after it. -EBUSY for pairs on a
+	 * port without port security. */
+	int (*port_update)(struct backend *b, const char *name, const struct port_update *u,
+			   struct kuryr_port *ret, char **reterr_msg);
 	/* -ENOENT if there is no such port. */
 	int (*port_delete)(struct backend *b, const char *name, char **reterr_msg);
 	/* Wait at most @timeout_ms until the backend reports port @name bound

@@ -145,3 +145,36 @@ int ip_prefix_normalize(const char *s, int family, char *out, size_t size)
 		return -EINVAL;
 	return (size_t)snprintf(out, size, "%s/%u", text, len) < size ? 0 : -E2BIG;
 }
+
+int ip_or_prefix_canon(const char *s, char *out, size_t size, int *ret_family)
+{
+	char ip[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN], norm[INET6_ADDRSTRLEN + 4];
+	unsigned char a[16];
+	int family = AF_INET, n;
+	uint8_t len;
+
+	if (!s || addr_split(s, ip, sizeof(ip), &len) < 0)
+		return -EINVAL;
+	if (inet_pton(AF_INET, ip, a) != 1) {
+		family = AF_INET6;
+		if (inet_pton(AF_INET6, ip, a) != 1)
+			return -EINVAL;
+	}
+	if (!inet_ntop(family, a, text, sizeof(text)))
+		return -EINVAL;
+	if (!strchr(s, '/'))
+		n = snprintf(out, size, "%s", text);
+	else {
+		/* Host bits set: the prefix's network differs from the address. */
+		if (ip_prefix_normalize(s, family, norm, sizeof(norm)) < 0)
+			return -EINVAL;
+		n = snprintf(out, size, "%s/%u", text, len);
+		if (n >= 0 && (size_t)n < size && !streq(out, norm))
+			return -EINVAL;
+	}
+	if (n < 0 || (size_t)n >= size)
+		return -E2BIG;
+	if (ret_family)
+		*ret_family = family;
+	return 0;
+}

@@ -37,3 +37,8 @@ int addr_split(const char *s, char *ip, size_t size, uint8_t *ret_len);
  * bits cleared ("ADDR" alone: a host prefix), as Neutron stores a remote
  * IP prefix. -EINVAL if it is not one. */
 int ip_prefix_normalize(const char *s, int family, char *out, size_t size);
+/* "ADDR" or "NET/LEN" of either family in canonical text: the address as
+ * inet_ntop() writes it, "NET/LEN" with the prefix length in range and no
+ * host bits set (Neutron refuses such a CIDR too). -EINVAL if @s is
+ * neither; *ret_family (may be NULL) is AF_INET or AF_INET6. */
+int ip_or_prefix_canon(const char *s, char *out, size_t size, int *ret_family);

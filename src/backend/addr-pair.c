@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Allowed address pairs as an operator writes them ("IP[/LEN][,MAC]") and
+ * the checks every backend makes before it sends any, so that both refuse
+ * the same input with the same words. Addresses of either family parse:
+ * IPv6 pairs need nothing more here. */
+#include <ctype.h>
+#include <stdio.h>
+
+#include "backend.h"
+#include "macro.h"
+
+/* "xx:xx:xx:xx:xx:xx", hex digits and colons only (mac_parse's sscanf
+ * would take a sign or a space in a digit's place). */
+static bool mac_text_valid(const char *s)
+{
+	if (strlen(s) != MAC_STR_LEN - 1)
+		return false;
+	for (size_t i = 0; i < MAC_STR_LEN - 1; i++)
+		if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* A unicast MAC in lower case into @out; -EINVAL. */
+static int mac_canon(const char *s, char out[MAC_STR_LEN])
+{
+	uint8_t m[6];
+
+	if (!mac_text_valid(s) || mac_parse(s, m) < 0 || (m[0] & 1))
+		return -EINVAL;
+	mac_format(m, out);
+	return 0;
+}
+
+int backend_addr_pair_parse(const char *s, struct kuryr_addr_pair *ret, char **reterr_msg)
+{
+	struct kuryr_addr_pair p = { 0 };
+	const char *comma = s ? strchr(s, ',') : NULL;
+	char ip[sizeof(p.ip)];
+	size_t n;
+
+	if (!s) {
+		set_errmsg(reterr_msg, "an allowed address is IP[/LEN][,MAC]");
+		return -EINVAL;
+	}
+	n = comma ? (size_t)(comma - s) : strlen(s);
+	if (n < sizeof(ip)) {
+		memcpy(ip, s, n);
+		ip[n] = 0;
+	}
+	if (n >= sizeof(ip) || ip_or_prefix_canon(ip, p.ip, sizeof(p.ip), NULL) < 0) {
+		set_errmsg(reterr_msg,
+			   "allowed address \"%s\": \"%.*s\" is not an IP address or a CIDR "
+			   "without host bits",
+			   s, (int)(n < 64 ? n : 64), s);
+		return -EINVAL;
+	}
+	if (comma && mac_canon(comma + 1, p.mac) < 0) {
+		set_errmsg(reterr_msg,
+			   "allowed address \"%s\": \"%s\" is not a unicast MAC address", s,
+			   comma + 1);
+		return -EINVAL;
+	}
+	*ret = p;
+	return 0;
+}
+
+int backend_addr_pairs_check(const struct kuryr_addr_pair *pairs, unsigned n, char **reterr_msg)
+{
+	if (n > KURYR_MAX_ADDR_PAIRS) {
+		set_errmsg(reterr_msg, "%u allowed address pairs: a port has at most %d", n,
+			   KURYR_MAX_ADDR_PAIRS);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		char ip[sizeof(pairs[i].ip)], mac[MAC_STR_LEN];
+
+		if (ip_or_prefix_canon(pairs[i].ip, ip, sizeof(ip), NULL) < 0 ||
+		    !streq(ip, pairs[i].ip) ||
+		    (*pairs[i].mac &&
+		     (mac_canon(pairs[i].mac, mac) < 0 || !streq(mac, pairs[i].mac)))) {
+			set_errmsg(reterr_msg, "allowed address pair \"%s,%s\" is malformed",
+				   pairs[i].ip, pairs[i].mac);
+			return -EINVAL;
+		}
+		for (unsigned j = 0; j < i; j++)
+			if (streq(pairs[i].ip, pairs[j].ip) && streq(pairs[i].mac, pairs[j].mac)) {
+				set_errmsg(reterr_msg, "allowed address pair %s%s%s is given twice",
+					   pairs[i].ip, *pairs[i].mac ? "," : "", pairs[i].mac);
+				return -EINVAL;
+			}
+	}
+	return 0;
+}

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Allowed address pairs as an operator writes them: "IP[/LEN][,MAC]" of
+ * either family into canonical text (an address as inet_ntop() writes it,
+ * a prefix without host bits, a lower-case unicast MAC), everything else
+ * refused with a line naming what is wrong; and the checks both backends
+ * make on a port's pairs (how many, canonical, none twice). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "backend/backend.h"
+#include "macro.h"
+#include "net-util.h"
+
+static void test_canon(void **state)
+{
+	static const struct {
+		const char *in, *out;
+		int family;
+	} good[] = {
+		{ "10.0.0.5", "10.0.0.5", AF_INET },
+		{ "10.0.0.0/24", "10.0.0.0/24", AF_INET },
+		{ "10.0.0.5/32", "10.0.0.5/32", AF_INET },
+		{ "0.0.0.0/0", "0.0.0.0/0", AF_INET },
+		{ "FD00:0:0::1", "fd00::1", AF_INET6 },
+		{ "fd00:1::/64", "fd00:1::/64", AF_INET6 },
+	};
+	static const char *const bad[] = {
+		"",	      "10.0.0",	    "10.0.0.256",   "10.0.0.5/24", "10.0.0.0/33",
+		"10.0.0.0/",  "10.0.0.0/x", "10.0.0.0/24/", " 10.0.0.5",   "10.0.0.5 ",
+		"fd00::1/64", "fd00::/129", "fd00:::1",	    "host",	   "010.0.0.1",
+	};
+	char out[64];
+
+	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+		int family = 0;
+
+		if (ip_or_prefix_canon(good[i].in, out, sizeof(out), &family) < 0)
+			fail_msg("\"%s\" refused", good[i].in);
+		assert_string_equal(out, good[i].out);
+		assert_int_equal(family, good[i].family);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		if (ip_or_prefix_canon(bad[i], out, sizeof(out), NULL) != -EINVAL)
+			fail_msg("\"%s\" taken", bad[i]);
+	/* What does not fit is not cut short. */
+	assert_int_equal(ip_or_prefix_canon("10.0.0.0/24", out, 8, NULL), -E2BIG);
+}
+
+static void test_parse(void **state)
+{
+	static const struct {
+		const char *in, *ip, *mac;
+	} good[] = {
+		{ "10.0.0.5", "10.0.0.5", "" },
+		{ "10.0.1.0/24,02:AA:bb:cc:dd:01", "10.0.1.0/24", "02:aa:bb:cc:dd:01" },
+		{ "fd00::5,02:00:00:00:00:01", "fd00::5", "02:00:00:00:00:01" },
+	};
+	static const struct {
+		const char *in, *msg;
+	} bad[] = {
+		{ "10.0.0.300",
+		  "allowed address \"10.0.0.300\": \"10.0.0.300\" is not an IP address "
+		  "or a CIDR without host bits" },
+		{ "10.0.0.5/24,02:00:00:00:00:01",
+		  "allowed address \"10.0.0.5/24,02:00:00:00:00:01\": \"10.0.0.5/24\" is not an IP "
+		  "address or a CIDR without host bits" },
+		{ ",02:00:00:00:00:01", "allowed address \",02:00:00:00:00:01\": \"\" is not an IP "
+					"address or a CIDR without host bits" },
+		{ "10.0.0.5,", "allowed address \"10.0.0.5,\": \"\" is not a unicast MAC address" },
+		{ "10.0.0.5,zz:zz:zz:zz:zz:zz",
+		  "allowed address \"10.0.0.5,zz:zz:zz:zz:zz:zz\": \"zz:zz:zz:zz:zz:zz\" is not a "
+		  "unicast MAC address" },
+		{ "10.0.0.5,02:00:00:00:00", "allowed address \"10.0.0.5,02:00:00:00:00\": "
+					     "\"02:00:00:00:00\" is not a unicast MAC address" },
+		{ "10.0.0.5,02:00:00:00:00:-1",
+		  "allowed address \"10.0.0.5,02:00:00:00:00:-1\": "
+		  "\"02:00:00:00:00:-1\" is not a unicast MAC address" },
+		/* Multicast, broadcast. */
+		{ "10.0.0.5,01:00:5e:00:00:01",
+		  "allowed address \"10.0.0.5,01:00:5e:00:00:01\": "
+		  "\"01:00:5e:00:00:01\" is not a unicast MAC address" },
+		{ "10.0.0.5,ff:ff:ff:ff:ff:ff",
+		  "allowed address \"10.0.0.5,ff:ff:ff:ff:ff:ff\": "
+		  "\"ff:ff:ff:ff:ff:ff\" is not a unicast MAC address" },
+		{ "10.0.0.5,02:00:00:00:00:01,x",
+		  "allowed address \"10.0.0.5,02:00:00:00:00:01,x\": \"02:00:00:00:00:01,x\" is "
+		  "not a "
+		  "unicast MAC address" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+		struct kuryr_addr_pair p;
+		_cleanup_free_ char *msg = NULL;
+
+		if (backend_addr_pair_parse(good[i].in, &p, &msg) < 0)
+			fail_msg("\"%s\": %s", good[i].in, msg);
+		assert_string_equal(p.ip, good[i].ip);
+		assert_string_equal(p.mac, good[i].mac);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		struct kuryr_addr_pair p = { .ip = "untouched" };
+		_cleanup_free_ char *msg = NULL;
+
+		assert_int_equal(backend_addr_pair_parse(bad[i].in, &p, &msg), -EINVAL);
+		if (!msg || !streq(msg, bad[i].msg))
+			fail_msg("\"%s\":\n  expected %s\n       got %s", bad[i].in, bad[i].msg,
+				 msg ?: "(none)");
+		assert_string_equal(p.ip, "untouched");
+	}
+	assert_int_equal(backend_addr_pair_parse(NULL, &(struct kuryr_addr_pair){ 0 }, NULL),
+			 -EINVAL);
+}
+
+static void test_check(void **state)
+{
+	struct kuryr_addr_pair pairs[KURYR_MAX_ADDR_PAIRS + 1] = {
+		{ "10.0.0.5", "" },
+		{ "10.0.0.5", "02:00:00:00:00:01" },
+		{ "10.0.1.0/24", "02:00:00:00:00:01" },
+	};
+	_cleanup_free_ char *msg = NULL;
+
+	/* The same address with another MAC is another pair. */
+	assert_int_equal(backend_addr_pairs_check(pairs, 3, &msg), 0);
+	assert_null(msg);
+	assert_int_equal(backend_addr_pairs_check(NULL, 0, &msg), 0);
+
+	pairs[3] = pairs[1];
+	assert_int_equal(backend_addr_pairs_check(pairs, 4, &msg), -EINVAL);
+	assert_string_equal(msg, "allowed address pair 10.0.0.5,02:00:00:00:00:01 is given twice");
+
+	/* Only canonical text reaches a backend. */
+	snprintf(pairs[3].ip, sizeof(pairs[3].ip), "10.0.0.05");
+	assert_int_equal(backend_addr_pairs_check(pairs, 4, &msg), -EINVAL);
+	snprintf(pairs[3].ip, sizeof(pairs[3].ip), "10.0.0.6 10.0.0.7");
+	assert_int_equal(backend_addr_pairs_check(pairs, 4, &msg), -EINVAL);
+	assert_string_equal(msg, "allowed address pair \"10.0.0.6 10.0.0.7,02:00:00:00:00:01\" is "
+				 "malformed");
+	snprintf(pairs[3].ip, sizeof(pairs[3].ip), "10.0.0.6");
+	snprintf(pairs[3].mac, sizeof(pairs[3].mac), "02:00:00:00:00:0A");
+	assert_int_equal(backend_addr_pairs_check(pairs, 4, &msg), -EINVAL);
+
+	/* At most KURYR_MAX_ADDR_PAIRS. */
+	for (unsigned i = 0; i < ELEMENTSOF(pairs); i++) {
+		snprintf(pairs[i].ip, sizeof(pairs[i].ip), "10.0.2.%u", i + 1);
+		*pairs[i].mac = 0;
+	}
+	assert_int_equal(backend_addr_pairs_check(pairs, KURYR_MAX_ADDR_PAIRS, &msg), 0);
+	assert_int_equal(backend_addr_pairs_check(pairs, KURYR_MAX_ADDR_PAIRS + 1, &msg), -EINVAL);
+	assert_string_equal(msg, "11 allowed address pairs: a port has at most 10");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_canon),
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_check),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
