@@ -82,6 +82,28 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec, unsigned n,
 			 struct kuryr_port *ret, char **reterr_msg);
 int ovn_port_wait_up(struct backend *b, const char *name, int timeout_ms, char **reterr_msg);
+/* The port a Logical_Switch_Port row describes. */
+void ovn_row_to_port(json_t *row, struct kuryr_port *p);
+
+/* ---- portsec.c: port security and allowed address pairs ---- */
+
+/* What row @row says of port security: p->port_security, p->pairs. */
+void ovn_portsec_read(json_t *row, struct kuryr_port *p);
+/* @in's pairs for port @port (MAC @mac), their MACs "" made @mac, into
+ * @out (KURYR_MAX_ADDR_PAIRS); -EINVAL for bad ones, -EBUSY for pairs
+ * when port security is not @on. */
+int ovn_portsec_pairs(const char *port, const struct kuryr_addr_pair *in, unsigned n,
+		      const char *mac, bool on, struct kuryr_addr_pair *out, char **reterr_msg);
+/* The port_security and addresses columns of a port with MAC @mac, IP @ip
+ * ("" or NULL while unknown), own address entry @own, the resolved @pairs. */
+json_t *ovn_portsec_column(const char *mac, const char *ip, const struct kuryr_addr_pair *pairs,
+			   unsigned n, bool on);
+json_t *ovn_portsec_addresses(const char *own, const char *mac, const struct kuryr_addr_pair *pairs,
+			      unsigned n, bool on);
+/* Add @pairs to external_ids map datum @ext. */
+void ovn_portsec_ext(json_t *ext, const struct kuryr_addr_pair *pairs, unsigned n);
+int ovn_port_update(struct backend *b, const char *name, const struct port_update *u,
+		    struct kuryr_port *ret, char **reterr_msg);
 
 /* ---- sg.c: security groups as Port_Groups and ACLs ---- */
 

@@ -12,6 +12,8 @@
  *   security group -> Port_Group and ACLs (sg.c)
  *   trunk   -> kuryr:trunk_id/kuryr:trunk_name in its parent port's
  *              external_ids; a subport is a child port (parent_name, tag)
+ *   port security, allowed address pairs -> port_security, addresses
+ *              (portsec.c)
  *
  * Uniqueness (network names, requested IPs) is enforced inside the same
  * transaction with "wait" operations, so concurrent kuryrds on several nodes
@@ -105,6 +107,7 @@ static const struct backend_ops ovn_ops = {
 	.port_list = ovn_port_list,
 	.port_delete = ovn_port_delete,
 	.port_wait_up = ovn_port_wait_up,
+	.port_update = ovn_port_update,
 	.sg_create = ovn_sg_create,
 	.sg_get = ovn_sg_get,
 	.sg_list = ovn_sg_list,

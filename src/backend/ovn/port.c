@@ -21,11 +21,11 @@ static void parse_lsp_address(const char *s, struct kuryr_port *p)
 		str_copy(p->ip, ip, sizeof(p->ip));
 }
 
-static void row_to_port(json_t *row, struct kuryr_port *p)
+void ovn_row_to_port(json_t *row, struct kuryr_port *p)
 {
 	json_t *ext = json_object_get(row, "external_ids");
-	const char *addrs[4], *dyn[1], *owner;
-	size_t n;
+	const char *addrs[KURYR_MAX_ADDR_PAIRS + 4], *dyn[1], *owner;
+	size_t n, own = 0;
 
 	*p = (struct kuryr_port){ 0 };
 	str_copy(p->name, json_object_get_str(row, "name"), sizeof(p->name));
@@ -37,12 +37,20 @@ static void row_to_port(json_t *row, struct kuryr_port *p)
 		   : streq(owner, "vm")	  ? PORT_OWNER_VM
 		   : streq(owner, "pool") ? PORT_OWNER_POOL
 					  : PORT_OWNER_CONTAINER;
+	/* The port's own entry ("MAC dynamic", "MAC IP") beside the bare MACs
+	 * of its allowed address pairs and "unknown" (portsec.c). */
 	n = ovsdb_datum_strings(json_object_get(row, "addresses"), addrs, ELEMENTSOF(addrs));
+	if (n > ELEMENTSOF(addrs))
+		n = ELEMENTSOF(addrs);
+	for (size_t i = n; i-- > 0;)
+		if (strchr(addrs[i], ' '))
+			own = i;
 	if (n > 0)
-		parse_lsp_address(addrs[0], p);
+		parse_lsp_address(addrs[own], p);
 	if (ovsdb_datum_strings(json_object_get(row, "dynamic_addresses"), dyn, 1) == 1)
 		parse_lsp_address(dyn[0], p);
 	p->up = json_is_true(json_object_get(row, "up"));
+	ovn_portsec_read(row, p);
 }
 
 static const char *owner_name(enum port_owner o)
@@ -78,7 +86,7 @@ int ovn_port_get(struct backend *b, const char *name, struct kuryr_port *ret, ch
 
 	r = ovn_find_lsp(to_ovn(b), name, &row, reterr_msg);
 	if (r == 0)
-		row_to_port(row, ret);
+		ovn_row_to_port(row, ret);
 	return r;
 }
 
@@ -140,7 +148,7 @@ int ovn_port_list(struct backend *b, const char *network, struct kuryr_port **re
 					  ovsdb_datum_uuid(json_object_get(row, "_uuid")) ?: ""))
 			continue;
 		if (ovsdb_map_get(json_object_get(row, "external_ids"), EXT_NETWORK))
-			row_to_port(row, &ports[n++]);
+			ovn_row_to_port(row, &ports[n++]);
 	}
 	*ret = TAKE_PTR(ports);
 	*ret_n = n;
@@ -219,7 +227,7 @@ static int ovn_wait_dynamic(struct ovn_backend *ob, const char *name, struct kur
 		set_errmsg(reterr_msg, "port %s vanished while waiting for its address", name);
 		return -ENOENT;
 	}
-	row_to_port(json_array_get(rows, 0), p);
+	ovn_row_to_port(json_array_get(rows, 0), p);
 	return *p->ip ? 0 : -EIO;
 }
 
@@ -236,6 +244,15 @@ static int spec_policies(struct ovn_backend *ob, const struct port_spec *spec, j
 		set_errmsg(reterr_msg, "QoS policy \"%s\" does not exist", spec->qos_policy);
 		return -ESRCH;
 	}
+	if (spec->no_port_security) {
+		/* Neutron's PortSecurityAndIPRequiredForSecurityGroups (409). */
+		if (sgs) {
+			set_errmsg(reterr_msg, "security groups need port security");
+			return -EBUSY;
+		}
+		*ret_pgs = json_array();
+		return 0;
+	}
 	if (!sgs && ob->pod_sgs)
 		sgs = (const char *const *)ob->pod_sgs;
 	return ovn_sg_port_groups(ob, sgs, ret_pgs, reterr_msg);
@@ -248,7 +265,9 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 	_cleanup_json_ json_t *res = NULL, *pgs = NULL;
 	struct kuryr_network net;
 	struct kuryr_port p = { 0 };
-	char name[64], mac[18], addr[128], ps[128];
+	struct kuryr_addr_pair pairs[KURYR_MAX_ADDR_PAIRS];
+	bool on = !spec->no_port_security;
+	char name[64], mac[18], addr[128];
 	uint32_t subnet;
 	uint8_t len;
 	json_t *ops, *ext, *refs;
@@ -257,9 +276,6 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 	/* The transaction below re-checks that the network still exists,
 	 * and that the groups do. */
 	r = spec_network(b, spec, &net, &subnet, &len, reterr_msg);
-	if (r < 0)
-		return r;
-	r = spec_policies(ob, spec, &pgs, reterr_msg);
 	if (r < 0)
 		return r;
 	if (spec->name)
@@ -290,26 +306,33 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 			return -EINVAL;
 		}
 		snprintf(addr, sizeof(addr), "%s %s", mac, spec->ip);
-		snprintf(ps, sizeof(ps), "%s %s", mac, spec->ip);
-	} else {
+	} else
 		snprintf(addr, sizeof(addr), "%s dynamic", mac);
-		snprintf(ps, sizeof(ps), "%s", mac);
-	}
+	r = ovn_portsec_pairs(name, spec->pairs, spec->n_pairs, mac, on, pairs, reterr_msg);
+	if (r < 0)
+		return r;
+	/* Last of the checks: it may make the default group. */
+	r = spec_policies(ob, spec, &pgs, reterr_msg);
+	if (r < 0)
+		return r;
 
 	ext = ovsdb_string_map((const char *const[]){
 	    EXT_NETWORK, net.name, EXT_OWNER, owner_name(spec->owner), EXT_DEVICE,
 	    spec->device_id ? spec->device_id : "", EXT_IFNAME, spec->ifname ? spec->ifname : "",
 	    EXT_PROJECT, spec->project ? spec->project : "", spec->ip ? EXT_IP : NULL, spec->ip,
 	    NULL });
+	ovn_portsec_ext(ext, pairs, spec->n_pairs);
 	ops =
-	    json_pack("[o, o, {s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}},"
+	    json_pack("[o, o, {s:s, s:s, s:s, s:{s:s, s:o, s:o, s:o}},"
 		      " {s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]",
 		      ovn_op_wait_name("Logical_Switch", net.name, true),
 		      ovn_op_wait_name("Logical_Switch_Port", name, false), "op", "insert", "table",
 		      "Logical_Switch_Port", "uuid-name", "lsp", "row", "name", name, "addresses",
-		      addr, "port_security", ps, "external_ids", ext, "op", "mutate", "table",
-		      "Logical_Switch", "where", ovsdb_cond("_uuid", "==", ovsdb_uuid(net.id)),
-		      "mutations", "ports", "insert", "set", ovsdb_named_uuid("lsp"));
+		      ovn_portsec_addresses(addr, mac, pairs, spec->n_pairs, on), "port_security",
+		      ovn_portsec_column(mac, spec->ip, pairs, spec->n_pairs, on), "external_ids",
+		      ext, "op", "mutate", "table", "Logical_Switch", "where",
+		      ovsdb_cond("_uuid", "==", ovsdb_uuid(net.id)), "mutations", "ports", "insert",
+		      "set", ovsdb_named_uuid("lsp"));
 	if (spec->ip) {
 		/* No other port of ours may hold this address. */
 		json_t *w = json_pack(
@@ -350,17 +373,16 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 
 	if (!spec->ip) {
 		_cleanup_json_ json_t *res2 = NULL;
-		char ip_ps[128];
 
 		r = ovn_wait_dynamic(ob, name, &p, reterr_msg);
 		if (r < 0)
 			goto fail;
-		snprintf(ip_ps, sizeof(ip_ps), "%s %s", p.mac, p.ip);
-		ops = json_pack("[{s:s, s:s, s:o, s:{s:s}}, {s:s, s:s, s:o, s:[[s, s, o]]}]", "op",
+		ops = json_pack("[{s:s, s:s, s:o, s:{s:o}}, {s:s, s:s, s:o, s:[[s, s, o]]}]", "op",
 				"update", "table", "Logical_Switch_Port", "where",
-				ovn_where_name(name), "row", "port_security", ip_ps, "op", "mutate",
-				"table", "Logical_Switch_Port", "where", ovn_where_name(name),
-				"mutations", "external_ids", "insert",
+				ovn_where_name(name), "row", "port_security",
+				ovn_portsec_column(p.mac, p.ip, pairs, spec->n_pairs, on), "op",
+				"mutate", "table", "Logical_Switch_Port", "where",
+				ovn_where_name(name), "mutations", "external_ids", "insert",
 				ovsdb_string_map((const char *const[]){ EXT_IP, p.ip, NULL }));
 		r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res2, reterr_msg);
 		if (r < 0)
@@ -460,7 +482,7 @@ int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec, unsign
 		struct kuryr_port *p = &ret[got];
 		char ps[128];
 
-		row_to_port(json_array_get(rows, i), p);
+		ovn_row_to_port(json_array_get(rows, i), p);
 		if (!*p->ip || !*p->mac)
 			continue;
 		p->prefixlen = len;
