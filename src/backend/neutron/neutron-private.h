@@ -109,6 +109,8 @@ int neutron_port_create_bulk(struct backend *b, const struct port_spec *spec, un
 int neutron_port_list(struct backend *b, const char *network, struct kuryr_port **ret,
 		      size_t *ret_n, char **reterr_msg);
 int neutron_port_delete(struct backend *b, const char *name, char **reterr_msg);
+int neutron_port_update(struct backend *b, const char *name, const struct port_update *u,
+			struct kuryr_port *ret, char **reterr_msg);
 int neutron_port_wait_up(struct backend *b, const char *name, int timeout_ms, char **reterr_msg);
 int neutron_port_set_device(struct backend *b, const char *name, const char *device_id,
 			    char **reterr_msg);

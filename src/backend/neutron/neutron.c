@@ -244,6 +244,7 @@ static const struct backend_ops neutron_ops = {
 	.port_get = neutron_port_get,
 	.port_list = neutron_port_list,
 	.port_delete = neutron_port_delete,
+	.port_update = neutron_port_update,
 	.port_wait_up = neutron_port_wait_up,
 	.ports_wait_up = neutron_ports_wait_up,
 	.port_set_device = neutron_port_set_device,

@@ -21,7 +21,8 @@ static void row_to_port(struct neutron_backend *nb, json_t *p, const char *netwo
 {
 	const char *owner = json_object_get_str(p, "device_owner");
 	const char *dev = json_object_get_str(p, "device_id");
-	json_t *ip = json_array_get(json_object_get(p, "fixed_ips"), 0);
+	json_t *ip = json_array_get(json_object_get(p, "fixed_ips"), 0), *pair;
+	size_t i;
 
 	*ret = (struct kuryr_port){ 0 };
 	str_copy(ret->name, json_object_get_str(p, "id"), sizeof(ret->name));
@@ -35,6 +36,17 @@ static void row_to_port(struct neutron_backend *nb, json_t *p, const char *netwo
 	str_copy(ret->bridge,
 		 json_object_get_str(json_object_get(p, "binding:vif_details"), "bridge_name"),
 		 sizeof(ret->bridge));
+	/* Without Neutron's port-security extension every port has it. */
+	ret->port_security = !json_is_false(json_object_get(p, "port_security_enabled"));
+	json_array_foreach(json_object_get(p, "allowed_address_pairs"), i, pair) {
+		if (ret->n_pairs == KURYR_MAX_ADDR_PAIRS)
+			break;
+		str_copy(ret->pairs[ret->n_pairs].ip, json_object_get_str(pair, "ip_address"),
+			 sizeof(ret->pairs[0].ip));
+		str_copy(ret->pairs[ret->n_pairs].mac, json_object_get_str(pair, "mac_address"),
+			 sizeof(ret->pairs[0].mac));
+		ret->n_pairs++;
+	}
 	if (owner && streq(owner, DEVICE_OWNER)) {
 		const char *key = json_object_get_str(p, "description");
 
@@ -89,6 +101,34 @@ int neutron_port_get(struct backend *b, const char *name, struct kuryr_port *ret
 	(void)network_name_of(nb, json_object_get_str(p, "network_id"), net, sizeof(net));
 	row_to_port(nb, p, net, ret);
 	return 0;
+}
+
+/* Neutron's allowed_address_pairs: [{ip_address, mac_address}], a pair
+ * without a MAC taking the port's. */
+static json_t *pairs_json(const struct kuryr_addr_pair *pairs, unsigned n)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < n; i++) {
+		json_t *o = json_pack("{s:s}", "ip_address", pairs[i].ip);
+
+		if (*pairs[i].mac)
+			json_object_set_new(o, "mac_address", json_string(pairs[i].mac));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+/* What Neutron would refuse (AddressPairAndPortSecurityRequired, 409), in
+ * the OVN backend's words; @pairs NULL: @n pairs the port has already. */
+static int check_pairs(const char *port, const struct kuryr_addr_pair *pairs, unsigned n,
+		       bool port_security, char **reterr_msg)
+{
+	if (n && !port_security) {
+		set_errmsg(reterr_msg, "allowed address pairs need port security (port %s)", port);
+		return -EBUSY;
+	}
+	return pairs ? backend_addr_pairs_check(pairs, n, reterr_msg) : 0;
 }
 
 static void port_opts_release(struct port_opts *o)
@@ -163,6 +203,16 @@ static json_t *port_body(struct neutron_backend *nb, const struct port_spec *spe
 		json_object_set_new(p, "fixed_ips", json_pack("[{s:s}]", "ip_address", spec->ip));
 	if (o->sg_ids)
 		json_object_set(p, "security_groups", o->sg_ids);
+	if (spec->n_pairs)
+		json_object_set_new(p, "allowed_address_pairs",
+				    pairs_json(spec->pairs, spec->n_pairs));
+	if (spec->no_port_security) {
+		json_object_set_new(p, "port_security_enabled", json_false());
+		/* The node's default groups are not the port's: none (a group
+		 * named in the request stays, for Neutron to refuse). */
+		if (!spec->security_groups)
+			json_object_set_new(p, "security_groups", json_array());
+	}
 	if (*o->qos_id)
 		json_object_set_new(p, "qos_policy_id", json_string(o->qos_id));
 	if (spec->owner == PORT_OWNER_POOL && spec->pool_key)
@@ -196,6 +246,10 @@ int neutron_port_create(struct backend *b, const struct port_spec *spec, struct 
 	json_t *p;
 	int r;
 
+	r = check_pairs(spec->name ? spec->name : "new", spec->pairs, spec->n_pairs,
+			!spec->no_port_security, reterr_msg);
+	if (r < 0)
+		return r;
 	r = spec_network(b, spec, &net, reterr_msg);
 	if (r < 0)
 		return r;
@@ -328,7 +382,7 @@ int neutron_port_create_bulk(struct backend *b, const struct port_spec *spec, un
 #define PORT_FIELDS                                                                    \
 	"&fields=id&fields=name&fields=network_id&fields=mac_address&fields=fixed_ips" \
 	"&fields=status&fields=device_owner&fields=device_id&fields=binding:host_id"   \
-	"&fields=description"
+	"&fields=description&fields=port_security_enabled&fields=allowed_address_pairs"
 
 int neutron_port_list(struct backend *b, const char *network, struct kuryr_port **ret,
 		      size_t *ret_n, char **reterr_msg)
@@ -495,4 +549,80 @@ void neutron_ports_wait_up(struct backend *b, const char *const *ids, size_t n, 
 		if (left)
 			msleep(200);
 	}
+}
+
+/* The groups a port whose port security is turned on again joins, as a
+ * new port of this node would: [neutron_defaults] pod_security_groups,
+ * else @project's default group. */
+static int node_sg_ids(struct neutron_backend *nb, const char *project, json_t **ret,
+		       char **reterr_msg)
+{
+	const char *const dflt[] = { "default", NULL };
+	const char *const *sgs =
+	    nb->security_groups ? (const char *const *)nb->security_groups : dflt;
+	_cleanup_json_ json_t *ids = json_array();
+
+	for (; *sgs; sgs++) {
+		char id[40];
+		int r = neutron_resolve_id(nb, &neutron_kind_sg, *sgs, project, id, reterr_msg);
+
+		if (r < 0)
+			return r;
+		json_array_append_new(ids, json_string(id));
+	}
+	*ret = TAKE_PTR(ids);
+	return 0;
+}
+
+int neutron_port_update(struct backend *b, const char *name, const struct port_update *u,
+			struct kuryr_port *ret, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *cur = NULL, *res = NULL, *body = NULL, *sgs = NULL;
+	_cleanup_free_ char *path = NULL;
+	const char *id, *project;
+	char net[128] = "";
+	bool was_on, on;
+	int r;
+
+	r = neutron_find_port(nb, name, &cur, reterr_msg);
+	if (r < 0)
+		return r;
+	id = json_object_get_str(cur, "id");
+	project = json_object_get_str(cur, "project_id") ?: json_object_get_str(cur, "tenant_id");
+	was_on = !json_is_false(json_object_get(cur, "port_security_enabled"));
+	on = u->set_port_security ? u->port_security : was_on;
+	if (u->set_pairs)
+		r = check_pairs(name, u->pairs, u->n_pairs, on, reterr_msg);
+	else
+		r = check_pairs(
+		    name, NULL,
+		    (unsigned)json_array_size(json_object_get(cur, "allowed_address_pairs")), on,
+		    reterr_msg);
+	if (r < 0)
+		return r;
+	body = json_object();
+	if (u->set_pairs)
+		json_object_set_new(body, "allowed_address_pairs",
+				    pairs_json(u->pairs, u->n_pairs));
+	if (u->set_port_security) {
+		json_object_set_new(body, "port_security_enabled", json_boolean(on));
+		/* Neutron keeps no groups on a port without port security. */
+		if (!on)
+			json_object_set_new(body, "security_groups", json_array());
+		else if (!was_on) {
+			r = node_sg_ids(nb, project, &sgs, reterr_msg);
+			if (r < 0)
+				return r;
+			json_object_set(body, "security_groups", sgs);
+		}
+	}
+	if (!id || asprintf(&path, "/ports/%s", id) < 0)
+		return -ENOMEM;
+	r = neutron_api(nb, "PUT", path, json_pack("{s:O}", "port", body), &res, reterr_msg);
+	if (r < 0)
+		return r;
+	(void)network_name_of(nb, json_object_get_str(cur, "network_id"), net, sizeof(net));
+	row_to_port(nb, json_object_get(res, "port"), net, ret);
+	return 0;
 }
