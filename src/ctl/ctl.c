@@ -96,10 +96,18 @@ const struct ctl_command ctl_commands[] = {
 	  .columns = network_cols },
 
 	{ "port", "create", "port.create",
-	  .options = OPTIONS({ "network", "network", "NET", .required = true },
-			     { "name", "name", "N" }, { "mac", "mac", "MAC" }, { "ip", "ip", "IP" },
-			     { "device-id", "device_id", "ID" }),
+	  .options = OPTIONS(
+	      { "network", "network", "NET", .required = true }, { "name", "name", "N" },
+	      { "mac", "mac", "MAC" }, { "ip", "ip", "IP" }, { "device-id", "device_id", "ID" },
+	      { "allowed-address", "allowed_addresses", "IP[/LEN][,MAC]", .repeat = true },
+	      { "no-port-security", "no_port_security" }),
 	  .columns = port_cols },
+	{ "port", "set", "port.set", .operands = name_operand,
+	  .options = OPTIONS(
+	      { "allowed-address", "allowed_addresses", "IP[/LEN][,MAC]", .repeat = true },
+	      { "no-allowed-address", "no_allowed_address" }, { "port-security", "port_security" },
+	      { "no-port-security", "no_port_security" }),
+	  .columns = port_cols, .help = "add allowed addresses, turn port security on or off" },
 	{ "port", "list", "port.list", .options = network_option, .columns = port_cols },
 	{ "port", "show", "port.show", .operands = name_operand, .columns = port_cols },
 	{ "port", "delete", "port.delete", .operands = name_operand, .columns = port_cols },
@@ -309,6 +317,13 @@ static int apply_option(struct parser *p, const struct ctl_option *opt, const ch
 			return r;
 	} else if (!(v = json_string(value)))
 		return -ENOMEM;
+	if (opt->repeat) {
+		json_t *a = json_object_get(p->options, opt->key);
+
+		if (!a && json_object_set_new(p->options, opt->key, a = json_array()) < 0)
+			return -ENOMEM;
+		return json_array_append_new(a, v) < 0 ? -ENOMEM : 0;
+	}
 	/* Given twice, the last one counts (in the first one's place). */
 	return json_object_set_new(p->options, opt->key, v) < 0 ? -ENOMEM : 0;
 }
@@ -524,8 +539,8 @@ static void usage_command(FILE *f, const struct ctl_command *c)
 		if (!o->metavar)
 			snprintf(word, sizeof(word), "[--%s]", o->name);
 		else
-			snprintf(word, sizeof(word), o->required ? "--%s %s" : "[--%s %s]", o->name,
-				 o->metavar);
+			snprintf(word, sizeof(word), o->required ? "--%s %s%s" : "[--%s %s]%s",
+				 o->name, o->metavar, o->repeat ? "..." : "");
 		col = usage_word(f, col, word);
 	}
 	if (c->help) {

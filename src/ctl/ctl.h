@@ -49,6 +49,9 @@ struct ctl_option {
 	const char *metavar;
 	const struct ctl_value_type *type; /* NULL: the value as a string */
 	bool required;
+	/* May be given more than once: its values go as an array, in their
+	 * order (else the last one counts). */
+	bool repeat;
 };
 
 /* One command: "GROUP VERB ..." sends {"op": op, "args": {...}}. */

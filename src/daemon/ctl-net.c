@@ -21,12 +21,104 @@ static json_t *network_json(const struct kuryr_network *n)
 
 static json_t *port_json(const struct kuryr_port *p)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "name", p->name, "network",
-			 p->network, "mac", p->mac, "ip", p->ip, "up", p->up, "owner",
+	json_t *pairs = json_array();
+
+	/* Neutron's names, as openstack port show -f json has them. */
+	for (unsigned i = 0; i < p->n_pairs; i++)
+		json_array_append_new(pairs, json_pack("{s:s, s:s}", "ip_address", p->pairs[i].ip,
+						       "mac_address", p->pairs[i].mac));
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:b, s:o}", "name", p->name,
+			 "network", p->network, "mac", p->mac, "ip", p->ip, "up", p->up, "owner",
 			 p->owner == PORT_OWNER_VM     ? "vm"
 			 : p->owner == PORT_OWNER_POOL ? "pool"
 						       : "container",
-			 "device_id", p->device_id, "ifname", p->ifname);
+			 "device_id", p->device_id, "ifname", p->ifname, "port_security",
+			 p->port_security, "allowed_address_pairs", pairs);
+}
+
+/* The request's "allowed_addresses" ("IP[/LEN][,MAC]" each) into
+ * @pairs (room for KURYR_MAX_ADDR_PAIRS), after the *n there already are
+ * (a pair given again is not added twice; a MAC not given is @own_mac).
+ * NULL, or the error reply. */
+static json_t *parse_pairs(json_t *list, const char *what, const char *own_mac,
+			   struct kuryr_addr_pair *pairs, unsigned *n)
+{
+	size_t i;
+	json_t *e;
+
+	if (list && !json_is_array(list))
+		return reply_error(400, what, "allowed_addresses is a list of strings");
+	json_array_foreach(list, i, e) {
+		_cleanup_free_ char *err = NULL;
+		struct kuryr_addr_pair p;
+		bool dup = false;
+
+		if (backend_addr_pair_parse(json_string_value(e), &p, &err) < 0)
+			return reply_ctl_errno(-EINVAL, what, err);
+		if (!*p.mac && own_mac)
+			str_copy(p.mac, own_mac, sizeof(p.mac));
+		for (unsigned j = 0; j < *n && !dup; j++)
+			dup = streq(pairs[j].ip, p.ip) && streq(pairs[j].mac, p.mac);
+		if (dup)
+			continue;
+		if (*n == KURYR_MAX_ADDR_PAIRS) {
+			err = strdup_printf("a port has at most %d allowed address pairs",
+					    KURYR_MAX_ADDR_PAIRS);
+			return reply_error(400, what, err);
+		}
+		pairs[(*n)++] = p;
+	}
+	return NULL;
+}
+
+/* port.set {name, allowed_addresses, no_allowed_address, port_security,
+ * no_port_security}: as openstack port set, --allowed-address adds to the
+ * port's pairs, and after --no-allowed-address replaces them. */
+static json_t *port_set(struct kuryrd *d, const char *name, json_t *args)
+{
+	_cleanup_free_ char *err = NULL;
+	const struct backend_ops *ops = d->backend->ops;
+	json_t *list = json_object_get(args, "allowed_addresses");
+	bool on = json_is_true(json_object_get(args, "port_security"));
+	bool off = json_is_true(json_object_get(args, "no_port_security"));
+	bool clear = json_is_true(json_object_get(args, "no_allowed_address"));
+	struct kuryr_addr_pair pairs[KURYR_MAX_ADDR_PAIRS];
+	struct port_update u;
+	struct kuryr_port p;
+	unsigned n = 0;
+	json_t *reply;
+	int r;
+
+	if (!ops->port_update)
+		return reply_error(501, "not supported", "this backend cannot change ports");
+	if (!list && !clear && !on && !off)
+		return reply_error(400, "cannot set the port",
+				   "nothing to change: --allowed-address, --no-allowed-address, "
+				   "--port-security or --no-port-security");
+	if (on && off)
+		return reply_error(400, "cannot set the port",
+				   "--port-security or --no-port-security, not both");
+	r = ops->port_get(d->backend, name, &p, &err);
+	if (r < 0)
+		return reply_ctl_errno(r, "cannot set the port", err);
+	if (!clear) {
+		n = p.n_pairs;
+		memcpy(pairs, p.pairs, n * sizeof(*pairs));
+	}
+	reply = parse_pairs(list, "cannot set the port", p.mac, pairs, &n);
+	if (reply)
+		return reply;
+	u = (struct port_update){ .set_pairs = list || clear,
+				  .pairs = pairs,
+				  .n_pairs = n,
+				  .set_port_security = on || off,
+				  .port_security = on };
+	r = ops->port_update(d->backend, name, &u, &p, &err);
+	if (r < 0)
+		return reply_ctl_errno(r, "cannot set the port", err);
+	log_info("event=port-set port=%s port_security=%s pairs=%u", p.name,
+		 p.port_security ? "on" : "off", p.n_pairs);
+	return reply_ok(port_json(&p));
 }
 
 json_t *ctl_network(struct kuryrd *d, const char *verb, json_t *args)
@@ -147,19 +239,30 @@ json_t *ctl_port(struct kuryrd *d, const char *verb, json_t *args)
 	}
 	if (streq(verb, "port.create")) {
 		const char *net = json_object_get_str(args, "network");
+		struct kuryr_addr_pair pairs[KURYR_MAX_ADDR_PAIRS];
+		unsigned n_pairs = 0;
+		json_t *reply;
 
 		if (!net)
 			return reply_error(400, "missing argument", "network");
-		r = ops->port_create(d->backend,
-				     &(struct port_spec){
-					 .network = net,
-					 .name = name,
-					 .mac = json_object_get_str(args, "mac"),
-					 .ip = json_object_get_str(args, "ip"),
-					 .owner = PORT_OWNER_VM,
-					 .device_id = json_object_get_str(args, "device_id"),
-				     },
-				     &p, &err);
+		reply = parse_pairs(json_object_get(args, "allowed_addresses"),
+				    "cannot create the port", NULL, pairs, &n_pairs);
+		if (reply)
+			return reply;
+		r = ops->port_create(
+		    d->backend,
+		    &(struct port_spec){
+			.network = net,
+			.name = name,
+			.mac = json_object_get_str(args, "mac"),
+			.ip = json_object_get_str(args, "ip"),
+			.owner = PORT_OWNER_VM,
+			.device_id = json_object_get_str(args, "device_id"),
+			.pairs = pairs,
+			.n_pairs = n_pairs,
+			.no_port_security = json_is_true(json_object_get(args, "no_port_security")),
+		    },
+		    &p, &err);
 		if (r < 0)
 			return reply_ctl_errno(r, "cannot create the port", err);
 		log_info("event=port-create port=%s network=%s ip=%s", p.name, net, p.ip);
@@ -167,6 +270,8 @@ json_t *ctl_port(struct kuryrd *d, const char *verb, json_t *args)
 	}
 	if (!name)
 		return reply_error(400, "missing argument", "name");
+	if (streq(verb, "port.set"))
+		return port_set(d, name, args);
 	r = ops->port_get(d->backend, name, &p, &err);
 	if (streq(verb, "port.show"))
 		return r < 0 ? reply_ctl_errno(r, "cannot show the port", err)

@@ -140,6 +140,7 @@ static const struct ctl_op ctl_ops[] = {
 	{ "port.list", ctl_port },
 	{ "port.show", ctl_port },
 	{ "port.delete", ctl_port },
+	{ "port.set", ctl_port },
 	{ "vm.plug", ctl_vm },
 	{ "vm.unplug", ctl_vm },
 	{ "trunk.create", ctl_trunk },

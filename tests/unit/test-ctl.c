@@ -222,6 +222,20 @@ static const struct parse_case {
 	{ "-o json port list --network net1",
 	  "{\"op\":\"port.list\",\"args\":{\"network\":\"net1\"}}", CTL_FORMAT_JSON },
 	{ "port show vm1", "{\"op\":\"port.show\",\"args\":{\"name\":\"vm1\"}}" },
+	/* A repeated option collects its values in order. */
+	{ "port create --network net1 --allowed-address 10.0.0.5 --no-port-security "
+	  "--allowed-address=10.0.1.0/24,02:00:00:00:00:0a",
+	  "{\"op\":\"port.create\",\"args\":{\"network\":\"net1\",\"allowed_addresses\":["
+	  "\"10.0.0.5\",\"10.0.1.0/24,02:00:00:00:00:0a\"],\"no_port_security\":true}}" },
+	{ "port set vm1 --allowed-address 10.0.0.7",
+	  "{\"op\":\"port.set\",\"args\":{\"name\":\"vm1\",\"allowed_addresses\":["
+	  "\"10.0.0.7\"]}}" },
+	{ "port set --no-allowed-address vm1 --allowed-address 10.0.0.7 -o json --port-security",
+	  "{\"op\":\"port.set\",\"args\":{\"name\":\"vm1\",\"no_allowed_address\":true,"
+	  "\"allowed_addresses\":[\"10.0.0.7\"],\"port_security\":true}}",
+	  CTL_FORMAT_JSON },
+	{ "port set vm1 --no-port-security",
+	  "{\"op\":\"port.set\",\"args\":{\"name\":\"vm1\",\"no_port_security\":true}}" },
 	{ "port delete vm1", "{\"op\":\"port.delete\",\"args\":{\"name\":\"vm1\"}}" },
 	{ "-o json vm plug kc-tap vm1",
 	  "{\"op\":\"vm.plug\",\"args\":{\"tap\":\"kc-tap\",\"port\":\"vm1\"}}", CTL_FORMAT_JSON },
@@ -411,6 +425,15 @@ static const struct error_case {
 	{ "network list --socket", "network list: option \"--socket\" needs a value" },
 	{ "status --help=yes", "status: option \"--help\" takes no value" },
 	{ "router set r --no-snat=yes", "router set: option \"--no-snat\" takes no value" },
+	{ "port set vm1 --no-port-security=yes",
+	  "port set: option \"--no-port-security\" takes no value" },
+	{ "port set vm1 --allowed-address 10.0.0.5 --allowed-address",
+	  "port set: option \"--allowed-address\" needs a value" },
+	{ "port set vm1 --allowed-address --port-security",
+	  "port set: option \"--allowed-address\" needs a value" },
+	{ "port set --no-allowed-address", "port set: missing argument NAME" },
+	{ "port create --network net1 --port-security",
+	  "port create: unknown option \"--port-security\"" },
 
 	{ "network create n --subnet 10.0.0.0/24 --mtu 0",
 	  "network create: --mtu \"0\" is not a positive number" },
@@ -625,6 +648,10 @@ static void test_help(void **state)
 			       "\n  network create NAME --subnet CIDR [--gateway IP|none]"
 			       " [--mtu N] [--external]\n      [--physical-network NAME]\n"));
 	assert_non_null(strstr(r.out, "\n  pool free [NET] "));
+	/* A repeatable option, and flags without a value. */
+	assert_non_null(strstr(r.out, "\n  port set NAME [--allowed-address IP[/LEN][,MAC]]... "
+				      "[--no-allowed-address]\n      [--port-security] "
+				      "[--no-port-security]\n"));
 	assert_non_null(strstr(r.out, "--socket PATH"));
 	run_release(&r);
 
