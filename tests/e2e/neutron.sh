@@ -3,9 +3,9 @@
 # the same OVN): containers attached through kuryr-cni get real Neutron
 # ports that go ACTIVE and carry traffic; VM ports made with the openstack
 # CLI are plugged beside them (one under a real QEMU VM that talks to the
-# containers); DEL gives the ports back; failures leave
-# nothing behind. A netconf may name the network by its id; a name two
-# networks have is refused.
+# containers); DEL gives the ports back; kuryrctl sets port security and
+# allowed address pairs on them; failures leave nothing behind. A netconf
+# may name the network by its id; a name two networks have is refused.
 NEUTRON=true
 BACKEND=neutron
 # No [DEFAULT] host: kuryrd takes the chassis name from Open vSwitch.
@@ -120,6 +120,45 @@ check_eq "Neutron: the trunk is gone" 0 "$(nq GET "/trunks?name=vmtrunk" | jq1 '
 check "kuryrctl port delete nested1" ctl port delete nested1
 check "kuryrctl vm unplug" ctl vm unplug "$TAP"
 nq DELETE "/ports/$vm_port" >/dev/null 2>&1
+
+# Port security and allowed address pairs are Neutron's own, and ML2/OVN
+# writes the same NB rows for them as backend ovn does.
+pairs_of() { python3 -c 'import json,sys; print(" ".join(sorted(p["ip_address"] + "," + p["mac_address"] for p in json.load(sys.stdin))))'; }
+lsp() { nbctl --format=json --columns="$1" list Logical_Switch_Port "$2" | python3 -c '
+import json,sys
+v = json.load(sys.stdin)["data"][0][0]
+v = v[1] if isinstance(v, list) and v[0] == "set" else [v]
+print("|".join(sorted(v)))'; }
+OUT=$(ctl -o json port create --network nnet --name aap1 --allowed-address 10.62.0.200 \
+	--allowed-address 10.62.0.201,02:00:5E:AA:BB:01); RC=$?
+check_eq "kuryrctl port create --allowed-address (two)" 0 "$RC"
+aap=$(nq GET "/ports?name=aap1" | jq1 '["ports"][0]')
+aap_id=$(jq1 '["id"]' <<<"$aap") aap_mac=$(jq1 '["mac_address"]' <<<"$aap")
+aap_ip=$(jq1 '["fixed_ips"][0]["ip_address"]' <<<"$aap")
+check_eq "Neutron: the pairs (the port's MAC where none was given), port security on" \
+	"10.62.0.200,$aap_mac 10.62.0.201,02:00:5e:aa:bb:01 True" \
+	"$(jq1 '["allowed_address_pairs"]' <<<"$aap" | pairs_of) $(jq1 '["port_security_enabled"]' <<<"$aap")"
+check_eq "kuryrctl port show lists them" "$(jq1 '["allowed_address_pairs"]' <<<"$aap" | pairs_of)" \
+	"$(ctl -o json port show aap1 | jq1 '["allowed_address_pairs"]' | pairs_of)"
+check_eq "ML2/OVN's NB row: port_security as backend ovn writes it" \
+	"$(printf '%s\n' "$aap_mac $aap_ip 10.62.0.200" "02:00:5e:aa:bb:01 10.62.0.201" | LC_ALL=C sort | paste -sd'|')" \
+	"$(lsp port_security "$aap_id")"
+check_eq "... and addresses: the other MAC bare" \
+	"$(printf '%s\n' "$aap_mac $aap_ip" "02:00:5e:aa:bb:01" | LC_ALL=C sort | paste -sd'|')" \
+	"$(lsp addresses "$aap_id")"
+OUT=$(ctl port set aap1 --no-port-security 2>&1); RC=$?
+check_eq "port security off while it has pairs: refused" "1 1" "$RC $(wc -l <<<"$OUT")"
+check "port set --no-port-security --no-allowed-address" ctl port set aap1 --no-port-security --no-allowed-address
+aap=$(nq GET "/ports/$aap_id" | jq1 '["port"]')
+check_eq "Neutron: port_security_enabled false, security_groups [], no pairs" "False [] []" \
+	"$(jq1 '["port_security_enabled"]' <<<"$aap") $(jq1 '["security_groups"]' <<<"$aap") $(jq1 '["allowed_address_pairs"]' <<<"$aap")"
+check_eq "ML2/OVN's NB row: no port_security, \"unknown\" in addresses" " unknown" \
+	"$(lsp port_security "$aap_id") $(lsp addresses "$aap_id" | tr '|' '\n' | grep -x unknown)"
+OUT=$(ctl -o json port set aap1 --port-security); RC=$?
+aap=$(nq GET "/ports/$aap_id" | jq1 '["port"]')
+check_eq "port set --port-security: on, in the project's default group" "0 True [\"$defsg\"]" \
+	"$RC $(jq1 '["port_security_enabled"]' <<<"$aap") $(jq1 '["security_groups"]' <<<"$aap")"
+check "kuryrctl port delete aap1" ctl port delete aap1
 
 # Traffic between containers and the VM on the same Neutron network: the
 # VM's tap is plugged with kuryrctl vm plug, as a hypervisor's would be.
