@@ -130,7 +130,7 @@ done
 scripts/vm.sh exec "$RUN/vm" "ping -c 1 -W 5 ${IP[1]%/*}" >/dev/null || die "the VM cannot reach container 1"
 echo "    VM -> kc-demo-1 (${IP[1]%/*}): ok"
 say "TCP from kc-demo-2 to kc-demo-1"
-ip netns exec kc-demo-1 busybox nc -l -p 8080 >"$RUN/tcp.out" &
+ip netns exec kc-demo-1 timeout 10 busybox nc -l -p 8080 >"$RUN/tcp.out" &
 ncpid=$!
 sleep 0.2
 echo "hello from kc-demo-2" | ip netns exec kc-demo-2 busybox nc -w 2 "${IP[1]%/*}" 8080

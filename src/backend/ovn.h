@@ -14,7 +14,8 @@ struct ovn_config {
 };
 
 /* @nb_connection is "unix:PATH" or "tcp:IP:PORT"; @pod_security_groups
- * (names or ids, NULL or empty: "default") are copied. Connects at once;
- * fails if OVN NB is unreachable. */
+ * (names or ids, NULL or empty: "default") are copied; @host (may be NULL)
+ * is this node's chassis, where routers' gateways it sets are scheduled.
+ * Connects at once; fails if OVN NB is unreachable. */
 int backend_ovn_new(const char *nb_connection, const char *const *pod_security_groups,
-		    struct backend **ret, char **reterr_msg);
+		    const char *host, struct backend **ret, char **reterr_msg);

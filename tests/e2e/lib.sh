@@ -234,7 +234,7 @@ vm_talks() {
 		"${vmx[@]}" "ip link set eth0 mtu $mtu up && ip addr add $addr dev eth0"
 	check "the container reaches the VM" ip netns exec "$ns" busybox ping -c 1 -W 5 "${addr%/*}"
 	check "the VM reaches the container" "${vmx[@]}" "ping -c 1 -W 5 $ip"
-	ip netns exec "$ns" busybox nc -l -p 5559 >"$T/vmtcp.out" &
+	ip netns exec "$ns" timeout 10 busybox nc -l -p 5559 >"$T/vmtcp.out" &
 	ncpid=$!
 	sleep 0.2
 	check "the VM sends over TCP to the container" \

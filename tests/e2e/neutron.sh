@@ -80,7 +80,7 @@ check_eq "openstack port list --device-owner compute:kuryr shows both containers
 		openstack port list --device-owner compute:kuryr -f value -c ID 2>>"$T/os.err" | sort | tr '\n' ' ' | sed 's/ $//')"
 check "container 1 reaches container 2 through ML2/OVN" \
 	ip netns exec "$P-c1" busybox ping -c 1 -W 2 "${IP[2]%/*}"
-ip netns exec "$P-c1" busybox nc -l -p 5557 >"$T/tcp.out" &
+ip netns exec "$P-c1" timeout 10 busybox nc -l -p 5557 >"$T/tcp.out" &
 ncpid=$!
 sleep 0.2
 echo "over-neutron" | ip netns exec "$P-c2" busybox nc -w 2 "${IP[1]%/*}" 5557

@@ -10,6 +10,8 @@
  *              port_security "MAC IP" once the address is known, our facts
  *              in external_ids
  *   security group -> Port_Group and ACLs (sg.c)
+ *   router  -> Logical_Router, its ports, NAT and routes (router.c); a
+ *              floating IP -> a dnat_and_snat NAT row (fip.c)
  *   trunk   -> kuryr:trunk_id/kuryr:trunk_name in its parent port's
  *              external_ids; a subport is a child port (parent_name, tag)
  *
@@ -56,6 +58,52 @@ json_t *ovn_op_wait_name(const char *table, const char *name, bool exists)
 			 exists ? "!=" : "==", "rows", "timeout", 0);
 }
 
+json_t *ovn_uuid_items(json_t *datum)
+{
+	const char *tag = json_string_value(json_array_get(datum, 0));
+	json_t *out = json_array();
+
+	if (streq_ptr(tag, "uuid"))
+		json_array_append(out, datum);
+	else if (streq_ptr(tag, "set"))
+		json_array_extend(out, json_array_get(datum, 1));
+	return out;
+}
+
+json_t *ovn_where_ext(const char *key, const char *value)
+{
+	return json_pack("[o]",
+			 ovsdb_cond("external_ids", "includes",
+				    ovsdb_string_map((const char *const[]){ key, value, NULL })));
+}
+
+int ovn_select_uuids(struct ovn_backend *ob, const char *table, json_t *datum, json_t **ret,
+		     char **reterr_msg)
+{
+	_cleanup_json_ json_t *items = ovn_uuid_items(datum), *res = NULL;
+	json_t *ops = json_array(), *u, *rows;
+	size_t i;
+	int r;
+
+	json_array_foreach(items, i, u)
+		json_array_append_new(ops, json_pack("{s:s, s:s, s:[o]}", "op", "select", "table",
+						     table, "where",
+						     ovsdb_cond("_uuid", "==", json_deep_copy(u))));
+	if (json_array_size(ops) == 0) {
+		json_decref(ops);
+		*ret = json_array();
+		return 0;
+	}
+	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	rows = json_array();
+	for (i = 0; i < json_array_size(res); i++)
+		json_array_extend(rows, json_object_get(json_array_get(res, i), "rows"));
+	*ret = rows;
+	return 0;
+}
+
 json_t *ovn_first_rows(json_t *result)
 {
 	return json_object_get(json_array_get(result, 0), "rows");
@@ -94,7 +142,8 @@ static void ovn_free(struct backend *b)
 
 static const struct backend_ops ovn_ops = {
 	.name = "ovn",
-	.caps = BACKEND_CAP_SECURITY_GROUPS | BACKEND_CAP_PORT_POLICIES | BACKEND_CAP_TRUNKS,
+	.caps = BACKEND_CAP_SECURITY_GROUPS | BACKEND_CAP_PORT_POLICIES | BACKEND_CAP_TRUNKS |
+		BACKEND_CAP_ROUTERS,
 	.network_create = ovn_network_create,
 	.network_get = ovn_network_get,
 	.network_list = ovn_network_list,
@@ -115,6 +164,15 @@ static const struct backend_ops ovn_ops = {
 	.trunk_get = ovn_trunk_get,
 	.trunk_delete = ovn_trunk_delete,
 	.trunk_subport = ovn_trunk_subport,
+	.router_create = ovn_router_create,
+	.router_get = ovn_router_get,
+	.router_list = ovn_router_list,
+	.router_delete = ovn_router_delete,
+	.router_interface = ovn_router_interface,
+	.router_gateway = ovn_router_gateway,
+	.fip_create = ovn_fip_create,
+	.fip_list = ovn_fip_list,
+	.fip_delete = ovn_fip_delete,
 	.connected = ovn_connected,
 	.describe = ovn_describe,
 	.free = ovn_free,
@@ -137,7 +195,7 @@ static char **strv_copy(const char *const *v)
 }
 
 int backend_ovn_new(const char *nb_connection, const char *const *pod_security_groups,
-		    struct backend **ret, char **reterr_msg)
+		    const char *host, struct backend **ret, char **reterr_msg)
 {
 	struct ovn_backend *ob = calloc(1, sizeof(*ob));
 	int r;
@@ -146,6 +204,7 @@ int backend_ovn_new(const char *nb_connection, const char *const *pod_security_g
 		return -ENOMEM;
 	ob->base.ops = &ovn_ops;
 	ob->where = strdup_printf("nb=%s", nb_connection);
+	str_copy(ob->host, host ? host : "", sizeof(ob->host));
 	if (pod_security_groups && *pod_security_groups)
 		ob->pod_sgs = strv_copy(pod_security_groups);
 	if (!ob->where || (pod_security_groups && *pod_security_groups && !ob->pod_sgs)) {
@@ -206,8 +265,8 @@ static int ovn_driver_new(const void *cfg, const struct backend_env *env, struct
 {
 	const struct ovn_config *c = cfg;
 
-	return backend_ovn_new(c->nb_connection, (const char *const *)c->pod_security_groups, ret,
-			       reterr_msg);
+	return backend_ovn_new(c->nb_connection, (const char *const *)c->pod_security_groups,
+			       env->host, ret, reterr_msg);
 }
 
 const struct backend_driver backend_ovn_driver = {

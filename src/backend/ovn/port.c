@@ -160,6 +160,10 @@ int ovn_port_delete(struct backend *b, const char *name, char **reterr_msg)
 	uuid = ovsdb_datum_uuid(json_object_get(row, "_uuid"));
 	if (!uuid)
 		return -EIO;
+	/* Its floating IPs go first: another port may get its address. */
+	r = ovn_fip_drop_for_port(to_ovn(b), json_object_get_str(row, "name"), reterr_msg);
+	if (r < 0)
+		return r;
 	/* Removing the port from its switch's "ports" garbage-collects the
 	 * row: Logical_Switch_Port is not a root table. */
 	ops =
