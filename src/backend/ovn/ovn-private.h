@@ -32,6 +32,9 @@
 #define EXT_TRUNK_ID   "kuryr:trunk_id"
 #define EXT_TRUNK_NAME "kuryr:trunk_name"
 
+/* A pool port's pool (a QoS policy's pool is not its network's). */
+#define EXT_POOL_KEY "kuryr:pool_key"
+
 struct ovn_backend {
 	struct backend base;
 	struct ovsdb_session *nb;

@@ -32,6 +32,7 @@ static void row_to_port(json_t *row, struct kuryr_port *p)
 	str_copy(p->network, ovsdb_map_get(ext, EXT_NETWORK), sizeof(p->network));
 	str_copy(p->device_id, ovsdb_map_get(ext, EXT_DEVICE), sizeof(p->device_id));
 	str_copy(p->ifname, ovsdb_map_get(ext, EXT_IFNAME), sizeof(p->ifname));
+	str_copy(p->pool_key, ovsdb_map_get(ext, EXT_POOL_KEY), sizeof(p->pool_key));
 	owner = ovsdb_map_get(ext, EXT_OWNER);
 	p->owner = !owner		  ? PORT_OWNER_CONTAINER
 		   : streq(owner, "vm")	  ? PORT_OWNER_VM
@@ -415,14 +416,14 @@ int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec, unsign
 		snprintf(uname, sizeof(uname), "lsp%u", i);
 		json_array_append_new(
 		    ops,
-		    json_pack(
-			"{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}}", "op", "insert", "table",
-			"Logical_Switch_Port", "uuid-name", uname, "row", "name", name, "addresses",
-			addr, "port_security", mac, "external_ids",
-			ovsdb_string_map((const char *const[]){
-			    EXT_NETWORK, net.name, EXT_OWNER, owner_name(spec->owner), EXT_DEVICE,
-			    spec->device_id ? spec->device_id : "", EXT_PROJECT,
-			    spec->project ? spec->project : "", "kuryr:batch", batch, NULL })));
+		    json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}}", "op", "insert", "table",
+			      "Logical_Switch_Port", "uuid-name", uname, "row", "name", name,
+			      "addresses", addr, "port_security", mac, "external_ids",
+			      ovsdb_string_map((const char *const[]){
+				  EXT_NETWORK, net.name, EXT_OWNER, owner_name(spec->owner),
+				  EXT_DEVICE, spec->device_id ? spec->device_id : "", EXT_PROJECT,
+				  spec->project ? spec->project : "", "kuryr:batch", batch,
+				  spec->pool_key ? EXT_POOL_KEY : NULL, spec->pool_key, NULL })));
 		json_array_append_new(refs, ovsdb_named_uuid(uname));
 	}
 	json_array_append_new(
