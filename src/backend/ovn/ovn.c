@@ -12,6 +12,8 @@
  *   security group -> Port_Group and ACLs (sg.c)
  *   trunk   -> kuryr:trunk_id/kuryr:trunk_name in its parent port's
  *              external_ids; a subport is a child port (parent_name, tag)
+ *   QoS     -> an empty Port_Group per policy, and QoS rows on the switch of
+ *              each port that uses it (qos.c)
  *
  * Uniqueness (network names, requested IPs) is enforced inside the same
  * transaction with "wait" operations, so concurrent kuryrds on several nodes
@@ -89,12 +91,14 @@ static void ovn_free(struct backend *b)
 	ovsdb_session_free(ob->nb);
 	free(ob->where);
 	strv_free(ob->pod_sgs);
+	free(ob->pod_qos);
 	free(ob);
 }
 
 static const struct backend_ops ovn_ops = {
 	.name = "ovn",
-	.caps = BACKEND_CAP_SECURITY_GROUPS | BACKEND_CAP_PORT_POLICIES | BACKEND_CAP_TRUNKS,
+	.caps = BACKEND_CAP_SECURITY_GROUPS | BACKEND_CAP_PORT_POLICIES | BACKEND_CAP_TRUNKS |
+		BACKEND_CAP_QOS,
 	.network_create = ovn_network_create,
 	.network_get = ovn_network_get,
 	.network_list = ovn_network_list,
@@ -115,6 +119,10 @@ static const struct backend_ops ovn_ops = {
 	.trunk_get = ovn_trunk_get,
 	.trunk_delete = ovn_trunk_delete,
 	.trunk_subport = ovn_trunk_subport,
+	.qos_create = ovn_qos_create,
+	.qos_get = ovn_qos_get,
+	.qos_list = ovn_qos_list,
+	.qos_delete = ovn_qos_delete,
 	.connected = ovn_connected,
 	.describe = ovn_describe,
 	.free = ovn_free,
@@ -170,6 +178,7 @@ static void ovn_config_free(void *cfg)
 	if (c) {
 		free(c->nb_connection);
 		strv_free(c->pod_security_groups);
+		free(c->pod_qos_policy);
 	}
 	free(c);
 }
@@ -179,7 +188,7 @@ static int ovn_config_new(void **ret)
 	struct ovn_config *c = calloc(1, sizeof(*c));
 
 	if (!c || !(c->nb_connection = strdup("unix:/run/kuryr-c/ovn/nb.sock")) ||
-	    !(c->pod_security_groups = strv_new_empty())) {
+	    !(c->pod_security_groups = strv_new_empty()) || !(c->pod_qos_policy = strdup(""))) {
 		ovn_config_free(c);
 		return -ENOMEM;
 	}
@@ -192,6 +201,8 @@ static int ovn_config_set(void *cfg, const char *section, const char *key, const
 {
 	struct ovn_config *c = cfg;
 
+	if (streq(section, "neutron_defaults") && streq(key, "pod_qos_policy"))
+		return conf_set_str(&c->pod_qos_policy, value);
 	if (streq(section, "neutron_defaults"))
 		return streq(key, "pod_security_groups")
 			   ? conf_set_list(&c->pod_security_groups, value)
@@ -205,9 +216,20 @@ static int ovn_driver_new(const void *cfg, const struct backend_env *env, struct
 			  char **reterr_msg)
 {
 	const struct ovn_config *c = cfg;
+	struct ovn_backend *ob;
+	int r;
 
-	return backend_ovn_new(c->nb_connection, (const char *const *)c->pod_security_groups, ret,
-			       reterr_msg);
+	r = backend_ovn_new(c->nb_connection, (const char *const *)c->pod_security_groups, ret,
+			    reterr_msg);
+	if (r < 0 || !*c->pod_qos_policy)
+		return r;
+	ob = to_ovn(*ret);
+	ob->pod_qos = strdup(c->pod_qos_policy);
+	if (!ob->pod_qos) {
+		ovn_free(*ret);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 const struct backend_driver backend_ovn_driver = {
