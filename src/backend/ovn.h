@@ -11,6 +11,7 @@ extern const struct backend_driver backend_ovn_driver;
 struct ovn_config {
 	char *nb_connection;	    /* unix:PATH | tcp:IP:PORT */
 	char **pod_security_groups; /* a port's groups when it names none */
+	char *pod_qos_policy;	    /* a pod port's policy when it names none ("": none) */
 };
 
 /* @nb_connection is "unix:PATH" or "tcp:IP:PORT"; @pod_security_groups

@@ -62,6 +62,18 @@ vsctl() { ovs-vsctl --db="$OVS_DB" --timeout=10 "$@"; }
 store_sql() { sqlite3 -cmd '.timeout 5000' "$STORE" "$@"; }
 ctl() { "$CTL_BIN" --socket "$SOCK" "$@"; }
 hostns() { nsenter --net=/run/netns/"$HOSTNS" "$@"; }
+# ctl_code OP ARGS_JSON: the code kuryrd answers an operator request (0:
+# a result), read off its socket as kuryrctl reads it.
+ctl_code() {
+	python3 - "$SOCK" "$1" "$2" <<-'EOF'
+		import json, socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+		s.connect(sys.argv[1])
+		s.send(json.dumps({"op": sys.argv[2], "args": json.loads(sys.argv[3])}).encode())
+		r = json.loads(s.recv(131072))
+		print(r["error"]["code"] if "error" in r else 0)
+	EOF
+}
 
 # os_token [admin|kuryr]: a Keystone token (KEYSTONE=true), scoped to
 # project admin as admin, or to project kuryr as kuryr.

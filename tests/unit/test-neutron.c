@@ -495,7 +495,7 @@ static json_t *obj(const char *id, const char *name, const char *project, bool s
 
 static json_t *world_objects(void)
 {
-	json_t *nets = json_array(), *subs = json_array(), *o;
+	json_t *nets = json_array(), *subs = json_array(), *o, *gold;
 	size_t i;
 
 	/* Listed first where a lookup that takes the first would take it. */
@@ -527,13 +527,21 @@ static json_t *world_objects(void)
 	json_array_append_new(subs, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", ID(92), "name",
 					      "pods", "network_id", ID(09), "cidr", "10.52.0.0/24",
 					      "gateway_ip", "10.52.0.1"));
+	/* Policy gold limits both ways and marks, as Neutron lists rules. */
+	gold = obj(ID(21), "gold", "admin", true);
+	json_object_set_new(gold, "rules",
+			    json_pack("[{s:s, s:s, s:i, s:i}, {s:s, s:s, s:i, s:i}, {s:s, s:i}]",
+				      "type", "bandwidth_limit", "direction", "ingress", "max_kbps",
+				      500, "max_burst_kbps", 0, "type", "bandwidth_limit",
+				      "direction", "egress", "max_kbps", 2000, "max_burst_kbps",
+				      200, "type", "dscp_marking", "dscp_mark", 26));
 	return json_pack(
 	    "{s:o, s:o, s:[o,o,o,o,o,o,o,o], s:[o,o,o,o], s:[o,o], s:[o,o]}", "networks", nets,
 	    "subnets", subs, "security_groups", obj(ID(11), "web", "proj-b", false),
 	    obj(ID(12), "web", "proj-a", false), obj(ID(13), "default", "proj-b", false),
 	    obj(ID(14), "default", "proj-a", false), obj(ID(15), "open", "admin", true),
 	    obj(ID(16), "dupsg", "proj-a", false), obj(ID(17), "dupsg", "proj-a", false),
-	    obj(ID(18), UUID_NAME, "proj-a", false), "policies", obj(ID(21), "gold", "admin", true),
+	    obj(ID(18), UUID_NAME, "proj-a", false), "policies", gold,
 	    obj(ID(22), "dupq", "proj-a", false), obj(ID(23), "dupq", "proj-a", false),
 	    obj(ID(24), "slow", "proj-b", false), "trunks", obj(ID(31), "vmtrunk", "proj-b", false),
 	    obj(ID(32), "vmtrunk", "proj-a", false), "ports", obj(ID(41), "twin", "proj-a", false),
@@ -851,6 +859,28 @@ static void test_qos_policies(void **state)
 	assert_non_null(strstr(err, ID(22)));
 	assert_non_null(strstr(err, ID(23)));
 	assert_int_equal(atomic_load(&w.port_posts), 2);
+
+	/* Shown by name or id: the egress limit of the two, and the mark;
+	 * one the project cannot see is no such object. */
+	for (size_t i = 0; i < 2; i++) {
+		_cleanup_json_ json_t *p = NULL;
+
+		assert_int_equal(b->ops->qos_get(b, i ? ID(21) : "gold", &p, NULL), 0);
+		assert_string_equal(json_object_get_str(p, "id"), ID(21));
+		assert_string_equal(json_object_get_str(p, "direction"), "egress");
+		assert_int_equal(json_integer_value(json_object_get(p, "max_kbps")), 2000);
+		assert_int_equal(json_integer_value(json_object_get(p, "max_burst_kbps")), 200);
+		assert_int_equal(json_integer_value(json_object_get(p, "dscp")), 26);
+	}
+	{
+		_cleanup_json_ json_t *p = NULL, *all = NULL;
+
+		assert_int_equal(b->ops->qos_get(b, "slow", &p, NULL), -ENOENT);
+		assert_int_equal(b->ops->qos_get(b, "dupq", &p, NULL), -ENOTUNIQ);
+		assert_int_equal(b->ops->qos_list(b, &all, NULL), 0);
+		assert_int_equal(json_array_size(all), 4);
+		assert_null(json_object_get(json_array_get(all, 1), "max_kbps"));
+	}
 	world_free(&w, b, &auth);
 }
 

@@ -124,8 +124,10 @@ int neutron_sg_rule_add(struct backend *b, const char *sg, const struct sg_rule 
 int neutron_sg_delete(struct backend *b, const char *sg, char **reterr_msg);
 int neutron_sg_rule_delete(struct backend *b, const char *rule_id, char **reterr_msg);
 int neutron_sg_list(struct backend *b, json_t **ret, char **reterr_msg);
-int neutron_qos_create(struct backend *b, const char *name, unsigned max_kbps,
-		       unsigned max_burst_kbps, json_t **ret, char **reterr_msg);
+int neutron_qos_create(struct backend *b, const struct qos_spec *spec, json_t **ret,
+		       char **reterr_msg);
+int neutron_qos_get(struct backend *b, const char *qos, json_t **ret, char **reterr_msg);
+int neutron_qos_list(struct backend *b, json_t **ret, char **reterr_msg);
 int neutron_qos_delete(struct backend *b, const char *qos, char **reterr_msg);
 
 /* ---- trunk.c ---- */

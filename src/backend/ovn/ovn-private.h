@@ -47,6 +47,12 @@
 #define EXT_TRUNK_ID   "kuryr:trunk_id"
 #define EXT_TRUNK_NAME "kuryr:trunk_name"
 
+/* A pool port's pool (a QoS policy's pool is not its network's). */
+#define EXT_POOL_KEY "kuryr:pool_key"
+
+/* A port's QoS policy (its _uuid), on the port and its QoS rows: qos.c. */
+#define EXT_QOS_POLICY "kuryr:qos_policy"
+
 struct ovn_backend {
 	struct backend base;
 	struct ovsdb_session *nb;
@@ -54,6 +60,7 @@ struct ovn_backend {
 	char **pod_sgs;		      /* NULL: "default" */
 	char host[64];		      /* this node's chassis: routers' gateways */
 	atomic_bool drop_group_ready; /* sg.c: the drop Port_Group exists */
+	char *pod_qos;		      /* [neutron_defaults] pod_qos_policy; NULL: none */
 };
 
 static inline struct ovn_backend *to_ovn(struct backend *b)
@@ -172,3 +179,22 @@ int ovn_extaddr_reserve(struct ovn_backend *ob, json_t *ls, const char *want, ch
 			json_t *ops, char **reterr_msg);
 /* Append to @ops the release of @ip on switch row @ls, likewise. */
 void ovn_extaddr_release(json_t *ls, const char *ip, json_t *ops);
+/* ---- qos.c: QoS policies, and their QoS rows on ports' switches ---- */
+
+int ovn_qos_create(struct backend *b, const struct qos_spec *spec, json_t **ret, char **reterr_msg);
+int ovn_qos_get(struct backend *b, const char *qos, json_t **ret, char **reterr_msg);
+int ovn_qos_list(struct backend *b, json_t **ret, char **reterr_msg);
+int ovn_qos_delete(struct backend *b, const char *qos, char **reterr_msg);
+/* Append to @ops, a transaction that inserts ports @lsps (an array of
+ * their names) on switch @ls_uuid, what gives them policy @qos (name or
+ * id): its QoS rows on the switch, the policy's id in each port's
+ * external_ids, and a "wait" that the policy still exists (if it fails,
+ * ovn_qos_gone() tells). The policy's id in @ret_id; -ESRCH if there is no
+ * such policy. */
+int ovn_qos_port_ops(struct ovn_backend *ob, const char *qos, json_t *lsps, const char *ls_uuid,
+		     json_t *ops, char ret_id[40], char **reterr_msg);
+bool ovn_qos_gone(struct ovn_backend *ob, const char *id);
+/* Append to @ops, a transaction that deletes port @lsp, the removal of
+ * its QoS rows from their switch. */
+int ovn_qos_port_delete_ops(struct ovn_backend *ob, const char *lsp, json_t *ops,
+			    char **reterr_msg);

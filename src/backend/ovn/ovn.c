@@ -14,6 +14,8 @@
  *              floating IP -> a dnat_and_snat NAT row (fip.c)
  *   trunk   -> kuryr:trunk_id/kuryr:trunk_name in its parent port's
  *              external_ids; a subport is a child port (parent_name, tag)
+ *   QoS     -> an empty Port_Group per policy, and QoS rows on the switch of
+ *              each port that uses it (qos.c)
  *
  * Uniqueness (network names, requested IPs) is enforced inside the same
  * transaction with "wait" operations, so concurrent kuryrds on several nodes
@@ -137,13 +139,14 @@ static void ovn_free(struct backend *b)
 	ovsdb_session_free(ob->nb);
 	free(ob->where);
 	strv_free(ob->pod_sgs);
+	free(ob->pod_qos);
 	free(ob);
 }
 
 static const struct backend_ops ovn_ops = {
 	.name = "ovn",
 	.caps = BACKEND_CAP_SECURITY_GROUPS | BACKEND_CAP_PORT_POLICIES | BACKEND_CAP_TRUNKS |
-		BACKEND_CAP_ROUTERS,
+		BACKEND_CAP_ROUTERS | BACKEND_CAP_QOS,
 	.network_create = ovn_network_create,
 	.network_get = ovn_network_get,
 	.network_list = ovn_network_list,
@@ -173,6 +176,10 @@ static const struct backend_ops ovn_ops = {
 	.fip_create = ovn_fip_create,
 	.fip_list = ovn_fip_list,
 	.fip_delete = ovn_fip_delete,
+	.qos_create = ovn_qos_create,
+	.qos_get = ovn_qos_get,
+	.qos_list = ovn_qos_list,
+	.qos_delete = ovn_qos_delete,
 	.connected = ovn_connected,
 	.describe = ovn_describe,
 	.free = ovn_free,
@@ -229,6 +236,7 @@ static void ovn_config_free(void *cfg)
 	if (c) {
 		free(c->nb_connection);
 		strv_free(c->pod_security_groups);
+		free(c->pod_qos_policy);
 	}
 	free(c);
 }
@@ -238,7 +246,7 @@ static int ovn_config_new(void **ret)
 	struct ovn_config *c = calloc(1, sizeof(*c));
 
 	if (!c || !(c->nb_connection = strdup("unix:/run/kuryr-c/ovn/nb.sock")) ||
-	    !(c->pod_security_groups = strv_new_empty())) {
+	    !(c->pod_security_groups = strv_new_empty()) || !(c->pod_qos_policy = strdup(""))) {
 		ovn_config_free(c);
 		return -ENOMEM;
 	}
@@ -251,6 +259,8 @@ static int ovn_config_set(void *cfg, const char *section, const char *key, const
 {
 	struct ovn_config *c = cfg;
 
+	if (streq(section, "neutron_defaults") && streq(key, "pod_qos_policy"))
+		return conf_set_str(&c->pod_qos_policy, value);
 	if (streq(section, "neutron_defaults"))
 		return streq(key, "pod_security_groups")
 			   ? conf_set_list(&c->pod_security_groups, value)
@@ -264,9 +274,20 @@ static int ovn_driver_new(const void *cfg, const struct backend_env *env, struct
 			  char **reterr_msg)
 {
 	const struct ovn_config *c = cfg;
+	struct ovn_backend *ob;
+	int r;
 
-	return backend_ovn_new(c->nb_connection, (const char *const *)c->pod_security_groups,
-			       env->host, ret, reterr_msg);
+	r = backend_ovn_new(c->nb_connection, (const char *const *)c->pod_security_groups,
+			    env->host, ret, reterr_msg);
+	if (r < 0 || !*c->pod_qos_policy)
+		return r;
+	ob = to_ovn(*ret);
+	ob->pod_qos = strdup(c->pod_qos_policy);
+	if (!ob->pod_qos) {
+		ovn_free(*ret);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 const struct backend_driver backend_ovn_driver = {
