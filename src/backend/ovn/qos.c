@@ -192,14 +192,6 @@ int ovn_qos_create(struct backend *b, const struct qos_spec *spec, json_t **ret,
 	return 0;
 }
 
-/* A "where" for rows whose external_ids hold @key = @value. */
-static json_t *where_ext(const char *key, const char *value)
-{
-	return json_pack("[o]",
-			 ovsdb_cond("external_ids", "includes",
-				    ovsdb_string_map((const char *const[]){ key, value, NULL })));
-}
-
 int ovn_qos_delete(struct backend *b, const char *qos, char **reterr_msg)
 {
 	struct ovn_backend *ob = to_ovn(b);
@@ -214,7 +206,7 @@ int ovn_qos_delete(struct backend *b, const char *qos, char **reterr_msg)
 		return r;
 	id = row_uuid(row);
 	ops = json_pack("[{s:s, s:s, s:o, s:[s]}]", "op", "select", "table", "Logical_Switch_Port",
-			"where", where_ext(EXT_QOS_POLICY, id), "columns", "name");
+			"where", ovn_where_ext(EXT_QOS_POLICY, id), "columns", "name");
 	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &users, reterr_msg);
 	if (r < 0)
 		return r;
@@ -224,7 +216,7 @@ int ovn_qos_delete(struct backend *b, const char *qos, char **reterr_msg)
 		 * the select fails the "wait". */
 		ops = json_pack("[{s:s, s:s, s:o, s:[s], s:s, s:[], s:i}, {s:s, s:s, s:[o]}]", "op",
 				"wait", "table", "Logical_Switch_Port", "where",
-				where_ext(EXT_QOS_POLICY, id), "columns", "name", "until",
+				ovn_where_ext(EXT_QOS_POLICY, id), "columns", "name", "until",
 				"==", "rows", "timeout", 0, "op", "delete", "table", QOS_TABLE,
 				"where", ovsdb_cond("_uuid", "==", ovsdb_uuid(id)));
 		r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
@@ -342,7 +334,7 @@ int ovn_qos_port_delete_ops(struct ovn_backend *ob, const char *lsp, json_t *ops
 	int r;
 
 	sel = json_pack("[{s:s, s:s, s:o, s:[s]}]", "op", "select", "table", "QoS", "where",
-			where_ext(EXT_QOS_PORT, lsp), "columns", "_uuid");
+			ovn_where_ext(EXT_QOS_PORT, lsp), "columns", "_uuid");
 	r = ovn_transact(ob, sel, NB_TIMEOUT_MS, &res, reterr_msg);
 	if (r < 0)
 		return r;
