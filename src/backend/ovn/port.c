@@ -148,6 +148,30 @@ int ovn_port_list(struct backend *b, const char *network, struct kuryr_port **re
 	return 0;
 }
 
+/* As Neutron: a trunk's parent port, or a subport, is not deleted while
+ * the trunk has it (its children would point at nothing and stay
+ * unbound). */
+static int check_not_in_trunk(json_t *row, const char *name, char **reterr_msg)
+{
+	json_t *ext = json_object_get(row, "external_ids");
+	const char *trunk = ovsdb_map_get(ext, EXT_TRUNK_ID);
+	const char *tname = ovsdb_map_get(ext, EXT_TRUNK_NAME);
+	const char *parent[1] = { NULL };
+
+	if (trunk) {
+		set_errmsg(reterr_msg, "port %s is the parent of trunk %s (trunk delete first)", name,
+			   tname && *tname ? tname : trunk);
+		return -EBUSY;
+	}
+	if (ovsdb_datum_strings(json_object_get(row, "parent_name"), parent, 1) == 1 && *parent[0]) {
+		set_errmsg(reterr_msg,
+			   "port %s is a subport of port %s's trunk (trunk remove-subport first)",
+			   name, parent[0]);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 int ovn_port_delete(struct backend *b, const char *name, char **reterr_msg)
 {
 	_cleanup_json_ json_t *row = NULL, *res2 = NULL;
@@ -161,6 +185,9 @@ int ovn_port_delete(struct backend *b, const char *name, char **reterr_msg)
 	uuid = ovsdb_datum_uuid(json_object_get(row, "_uuid"));
 	if (!uuid)
 		return -EIO;
+	r = check_not_in_trunk(row, name, reterr_msg);
+	if (r < 0)
+		return r;
 	/* Its floating IPs go first: another port may get its address. */
 	r = ovn_fip_drop_for_port(to_ovn(b), json_object_get_str(row, "name"), reterr_msg);
 	if (r < 0)
