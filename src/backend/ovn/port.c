@@ -159,11 +159,12 @@ static int check_not_in_trunk(json_t *row, const char *name, char **reterr_msg)
 	const char *parent[1] = { NULL };
 
 	if (trunk) {
-		set_errmsg(reterr_msg, "port %s is the parent of trunk %s (trunk delete first)", name,
-			   tname && *tname ? tname : trunk);
+		set_errmsg(reterr_msg, "port %s is the parent of trunk %s (trunk delete first)",
+			   name, tname && *tname ? tname : trunk);
 		return -EBUSY;
 	}
-	if (ovsdb_datum_strings(json_object_get(row, "parent_name"), parent, 1) == 1 && *parent[0]) {
+	if (ovsdb_datum_strings(json_object_get(row, "parent_name"), parent, 1) == 1 &&
+	    *parent[0]) {
 		set_errmsg(reterr_msg,
 			   "port %s is a subport of port %s's trunk (trunk remove-subport first)",
 			   name, parent[0]);
