@@ -95,6 +95,11 @@ int neutron_network_list(struct backend *b, struct kuryr_network **ret, size_t *
 int neutron_network_create(struct backend *b, const struct network_spec *spec,
 			   struct kuryr_network *ret, char **reterr_msg);
 int neutron_network_delete(struct backend *b, const char *name, char **reterr_msg);
+/* neutron_network_get(), and the id of the subnet its ports take addresses
+ * from (pod_subnet or the first IPv4 one; "" if it has none) in @subnet_id
+ * (may be NULL). */
+int neutron_network_find(struct neutron_backend *nb, const char *name, struct kuryr_network *ret,
+			 char subnet_id[40], char **reterr_msg);
 
 /* ---- port.c ---- */
 
