@@ -106,9 +106,9 @@ check_eq "Neutron: router r1 in project kuryr-e2e, with resource_tags" "r1 kuryr
 check "router add-subnet r1 na" ctl router add-subnet r1 na
 check "router add-subnet r1 nb (by the network's id)" \
 	ctl router add-subnet "$r1" "$(nq GET "/networks?name=nb" | jq1 '["networks"][0]["id"]')"
-check_eq "router show r1: an interface on each network at its gateway address" \
-	"na 10.81.0.1 nb 10.82.0.1" \
-	"$(ctl -o json router show r1 | python3 -c 'import json,sys; print(" ".join(i["network"] + " " + i["ip"] for i in sorted(json.load(sys.stdin)["interfaces"], key=lambda i: i["network"])))')"
+check_eq "router show r1: an interface on each network's subnet at its gateway address" \
+	"na 10.81.0.0/24 10.81.0.1 nb 10.82.0.0/24 10.82.0.1" \
+	"$(ctl -o json router show r1 | python3 -c 'import json,sys; print(" ".join(" ".join((i["network"], i["subnet"], i["ip"])) for i in sorted(json.load(sys.stdin)["interfaces"], key=lambda i: i["network"])))')"
 check_eq "Neutron: r1 has two network:router_interface ports" 2 \
 	"$(n_of "/ports?device_id=$r1&device_owner=network:router_interface" ports)"
 check_eq "OVN NB: ML2/OVN made Logical_Router neutron-$r1 with both addresses" \
@@ -148,7 +148,7 @@ OUT=$(ctl -o json floating-ip create ext --port "${PORT[1]}"); RC=$?
 check_eq "floating-ip create ext --port <container 1's port>" 0 "$RC"
 fip=$(jget '["ip"]')
 check_eq "... on ext, for container 1's port and address, through r1" \
-	"ext ${PORT[1]} ${IP[1]} r1 172.24.0." \
+	"ext ${PORT[1]} ${IP[1]} $r1 172.24.0." \
 	"$(jget '["network"]') $(jget '["port"]') $(jget '["fixed_ip"]') $(jget '["router"]') ${fip%.*}."
 check_eq "Neutron: the floating IP with its port and resource_tags" "${PORT[1]} $TAGS" \
 	"$(nq GET "/floatingips?floating_ip_address=$fip" | jq1 '["floatingips"][0]["port_id"]') $(nq GET "/floatingips?floating_ip_address=$fip" | jq1 '["floatingips"][0]["tags"]')"

@@ -13,27 +13,36 @@
 
 #define ROUTER_INTERFACE "network:router_interface"
 
-/* The name of the @k with id @id, for people: asked of Neutron once per
- * reply (@names: id -> name), the id where it has none or is gone. NULL
- * for a NULL @id. Borrowed from @names. */
-static const char *name_of(struct neutron_backend *nb, json_t *names, const struct kind *k,
-			   const char *id)
+/* Field @field of the @k with id @id, for people: asked of Neutron once
+ * per reply (@cache: id -> value), the id where it has none or is gone.
+ * NULL for a NULL @id. Borrowed from @cache. */
+static const char *field_of(struct neutron_backend *nb, json_t *cache, const struct kind *k,
+			    const char *id, const char *field)
 {
 	_cleanup_free_ char *path = NULL;
 	_cleanup_json_ json_t *res = NULL;
-	const char *name;
+	const char *v;
 
 	if (!id)
 		return NULL;
-	name = json_object_get_str(names, id);
-	if (name)
-		return name;
-	if (asprintf(&path, "%s/%s?fields=name", k->collection, id) >= 0 &&
+	v = json_object_get_str(cache, id);
+	if (v)
+		return v;
+	if (asprintf(&path, "%s/%s?fields=%s", k->collection, id, field) >= 0 &&
 	    neutron_api(nb, "GET", path, NULL, &res, NULL) == 0)
-		name = json_object_get_str(json_object_get(res, k->one), "name");
-	json_object_set_new(names, id, json_string(name && *name ? name : id));
-	return json_object_get_str(names, id);
+		v = json_object_get_str(json_object_get(res, k->one), field);
+	json_object_set_new(cache, id, json_string(v && *v ? v : id));
+	return json_object_get_str(cache, id);
 }
+
+static const char *name_of(struct neutron_backend *nb, json_t *cache, const struct kind *k,
+			   const char *id)
+{
+	return field_of(nb, cache, k, id, "name");
+}
+
+/* An interface's subnet goes by its CIDR, as backend ovn shows it. */
+static const struct kind subnet_kind = { "subnet", "/subnets", "subnets", "subnet", -ESRCH, true };
 
 static int router_json(struct neutron_backend *nb, json_t *rt, json_t *names, json_t **ret,
 		       char **reterr_msg)
@@ -59,8 +68,9 @@ static int router_json(struct neutron_backend *nb, json_t *rt, json_t *names, js
 		json_array_foreach(json_object_get(p, "fixed_ips"), j, ip)
 			json_array_append_new(
 			    ifs, json_pack("{s:s?, s:s?, s:s?}", "network", net, "subnet",
-					   json_object_get_str(ip, "subnet_id"), "ip",
-					   json_object_get_str(ip, "ip_address")));
+					   field_of(nb, names, &subnet_kind,
+						    json_object_get_str(ip, "subnet_id"), "cidr"),
+					   "ip", json_object_get_str(ip, "ip_address")));
 	}
 	gw = json_null();
 	if (json_is_object(info)) {
@@ -362,14 +372,13 @@ int neutron_router_gateway(struct backend *b, const char *router, const char *ex
 
 static json_t *fip_json(struct neutron_backend *nb, json_t *f, json_t *names)
 {
-	return json_pack(
-	    "{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "id", json_object_get_str(f, "id"), "ip",
-	    json_object_get_str(f, "floating_ip_address"), "network",
-	    name_of(nb, names, &neutron_kind_network,
-		    json_object_get_str(f, "floating_network_id")),
-	    "port", json_object_get_str(f, "port_id"), "fixed_ip",
-	    json_object_get_str(f, "fixed_ip_address"), "router",
-	    name_of(nb, names, &neutron_kind_router, json_object_get_str(f, "router_id")));
+	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "id", json_object_get_str(f, "id"),
+			 "ip", json_object_get_str(f, "floating_ip_address"), "network",
+			 name_of(nb, names, &neutron_kind_network,
+				 json_object_get_str(f, "floating_network_id")),
+			 "port", json_object_get_str(f, "port_id"), "fixed_ip",
+			 json_object_get_str(f, "fixed_ip_address"), "router",
+			 json_object_get_str(f, "router_id"));
 }
 
 /* The floating IPs of the scope's project, all or those of @query
