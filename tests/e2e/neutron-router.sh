@@ -180,6 +180,8 @@ check "... saying na is not external" grep -q '"na" is not external' "$T/ctl.err
 check_eq "router set r2 --external-gateway nb (not external): refused" "1 1" \
 	"$(refused ctl router set r2 --external-gateway nb)"
 check "... saying nb is not external" grep -q '"nb" is not external' "$T/ctl.err"
+check_eq "router add-subnet r2 ext (external): refused" "1 1" "$(refused ctl router add-subnet r2 ext)"
+check "... saying a router reaches it through its gateway" grep -q 'through its gateway' "$T/ctl.err"
 check "network create nc --gateway none" ctl network create nc --subnet 10.83.0.0/24 --gateway none
 check_eq "router add-subnet r2 nc (no gateway address): refused" "1 1" "$(refused ctl router add-subnet r2 nc)"
 check "... saying nc has no gateway address" grep -q '"nc" has no gateway address' "$T/ctl.err"

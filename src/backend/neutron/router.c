@@ -265,6 +265,15 @@ int neutron_router_interface(struct backend *b, const char *router, bool add, co
 		set_errmsg(reterr_msg, "network \"%s\" has no IPv4 subnet", network);
 		return -EINVAL;
 	}
+	/* As on backend ovn (Neutron would take it): the way out is the
+	 * gateway, not an interface. */
+	if (add && n.external) {
+		set_errmsg(reterr_msg,
+			   "network \"%s\" is external: a router reaches it through its gateway "
+			   "(router set ROUTER --external-gateway %s)",
+			   network, network);
+		return -EINVAL;
+	}
 	if (add && !*n.gateway) {
 		set_errmsg(reterr_msg,
 			   "network \"%s\" has no gateway address for the router (network create "
