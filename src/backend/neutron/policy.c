@@ -32,19 +32,6 @@ static int sg_id(struct neutron_backend *nb, const char *sg, char id[40], char *
 	return neutron_resolve_id(nb, &neutron_kind_sg, sg, NULL, id, reterr_msg);
 }
 
-/* Whether a @k named @name exists where names resolve (so that creating
- * another would make the name ambiguous). */
-static bool name_taken(struct neutron_backend *nb, const struct kind *k, const char *name)
-{
-	_cleanup_json_ json_t *o = NULL;
-	char scope[SCOPE_MAX];
-	int r;
-
-	neutron_scope_of(nb, NULL, scope);
-	r = neutron_by_name(nb, k, name, scope, &o, NULL);
-	return r == 0 || r == -ENOTUNIQ;
-}
-
 int neutron_sg_get(struct backend *b, const char *sg, json_t **ret, char **reterr_msg)
 {
 	struct neutron_backend *nb = to_neutron(b);
@@ -72,7 +59,7 @@ int neutron_sg_create(struct backend *b, const char *name, json_t **ret, char **
 	const char *id_made;
 	int r;
 
-	if (name_taken(nb, &neutron_kind_sg, name)) {
+	if (neutron_name_taken(nb, &neutron_kind_sg, name)) {
 		json_decref(body);
 		set_errmsg(reterr_msg, "security group \"%s\" already exists", name);
 		return -EEXIST;
@@ -269,7 +256,7 @@ int neutron_qos_create(struct backend *b, const struct qos_spec *spec, json_t **
 	const char *id;
 	int r = 0;
 
-	if (name_taken(nb, &neutron_kind_qos, spec->name)) {
+	if (neutron_name_taken(nb, &neutron_kind_qos, spec->name)) {
 		json_decref(body);
 		set_errmsg(reterr_msg, "QoS policy \"%s\" already exists", spec->name);
 		return -EEXIST;
