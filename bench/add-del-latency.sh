@@ -6,6 +6,10 @@
 #   prewired  pool hit on a pre-wired entry (macvlan on a parked stub)
 #   portonly  pool hit on a port-only entry (veth created, OVN wait)
 #   miss      no pool: OVN port created, veth, OVN wait
+#   MODE-policy  the same with a security group (TCP 8080 in) and a QoS
+#             policy (2000 kbps egress) on every port: the node's
+#             [neutron_defaults] pod_security_groups / pod_qos_policy, so
+#             pool ports are made with them too
 #
 #   bench/add-del-latency.sh [ITERATIONS] [MODES]   (default 200 "prewired portonly miss")
 #   BACKEND=neutron bench/add-del-latency.sh ...      the same on a real neutron-server
@@ -120,23 +124,33 @@ timed_loop() {
 }
 
 run_mode() { # MODE INDEX
-	local mode=$1 n=$2 net=bench-$1
-	case "$mode" in
-	prewired) restart_with $'[vif_pool]\nenabled = true\nprewire = true\nports_pool_min = 20\nports_pool_update_frequency = 1\nports_pool_batch = '"$BATCH" ;;
-	portonly) restart_with $'[vif_pool]\nenabled = true\nprewire = false\nports_pool_min = 20\nports_pool_update_frequency = 1\nports_pool_batch = '"$BATCH" ;;
-	miss) restart_with $'[vif_pool]\nenabled = false' ;;
+	local mode=$1 n=$2 net=bench-$1 defaults
+	# Policies on every port (MODE-policy), or none.
+	defaults=$'[neutron_defaults]\npod_security_groups =\npod_qos_policy ='
+	if [[ $mode == *-policy ]]; then
+		defaults=$'[neutron_defaults]\npod_security_groups = bench-web\npod_qos_policy = bench-slow'
+		ctl security-group show bench-web >/dev/null 2>&1 || {
+			ctl security-group create bench-web >/dev/null &&
+				ctl security-group rule-add bench-web --protocol tcp --port 8080 >/dev/null &&
+				ctl qos create bench-slow --max-kbps 2000 --max-burst-kbps 200 >/dev/null
+		} || { echo "cannot make the policies" >&3; exit 1; }
+	fi
+	case "${mode%-policy}" in
+	prewired) restart_with $'[vif_pool]\nenabled = true\nprewire = true\nports_pool_min = 20\nports_pool_update_frequency = 1\nports_pool_batch = '"$BATCH"$'\n'"$defaults" ;;
+	portonly) restart_with $'[vif_pool]\nenabled = true\nprewire = false\nports_pool_min = 20\nports_pool_update_frequency = 1\nports_pool_batch = '"$BATCH"$'\n'"$defaults" ;;
+	miss) restart_with $'[vif_pool]\nenabled = false\n'"$defaults" ;;
 	*) echo "unknown mode $mode" >&3; exit 2 ;;
 	esac
 	ctl network create "$net" --subnet "10.$((100 + n)).0.0/16" >/dev/null
-	[ "$mode" = miss ] || ctl pool populate "$net" >/dev/null
+	[ "${mode%-policy}" = miss ] || ctl pool populate "$net" >/dev/null
 	local KC REF
 	KC=$(netconf "$net" 1.0.0)
 	REF=$(printf '{"cniVersion":"1.0.0","name":"ref","type":"bridge","bridge":"kcbr%s","isGateway":true,"ipam":{"type":"host-local","subnet":"10.%s.0.0/16","dataDir":"%s/ipam-%s"}}' "$n" "$((110 + n))" "$T" "$mode")
 	: >"$T/times-$mode"
 	hostns bash -c "$(declare -f timed_loop); timed_loop \"\$@\"" timed_loop \
 		"$mode" "$ITER" "$P" "$T" "$CNI_BIN" "$NOOP_BIN" "$BUILD/bench/noop-static" "$FLOOR_BIN" "$KC" "$REF" || exit 1
-	[ "$mode" = miss ] || echo "# $mode pool: $(ctl -o json pool list --network "$net" | tr -d '\n ')" >>"$T/pools"
-	[ "$mode" = miss ] || ctl pool free "$net" >/dev/null
+	[ "${mode%-policy}" = miss ] || echo "# $mode pool: $(ctl -o json pool list --network "$net" | tr -d '\n ')" >>"$T/pools"
+	[ "${mode%-policy}" = miss ] || ctl pool free "$net" >/dev/null
 }
 
 n=0
@@ -163,7 +177,7 @@ if "prewired" in sys.argv[2:]:
         sys.exit("kuryr-cni is linked statically but bench/noop-static was not built")
     exec_ms = med(static) if link == "static" else med(noop)
     floor = exec_ms + med(steps[0])
-print(f"{'mode':10}{'op':5}{'kuryr med':>11}{'p99':>8}{'bridge med':>12}{'p99':>8}{'ratio':>8}"
+print(f"{'mode':17}{'op':5}{'kuryr med':>11}{'p99':>8}{'bridge med':>12}{'p99':>8}{'ratio':>8}"
       f"{'x floor':>9}{'noop med':>10}   (ms)")
 for mode in sys.argv[2:]:
     rows = [list(map(float, l.split()[:9])) for l in open(f"{d}/times-{mode}")]
@@ -172,7 +186,7 @@ for mode in sys.argv[2:]:
     for op, k, r in (("ADD", col(4, 5), col(5, 6)), ("DEL", col(6, 7), col(7, 8))):
         km, rm = med(k), med(r)
         xf = f"{km / floor:9.2f}" if floor and mode == "prewired" and op == "ADD" else f"{'-':>9}"
-        print(f"{mode:10}{op:5}{km:11.2f}{p99(k):8.2f}{rm:12.2f}{p99(r):8.2f}{km / rm:8.2f}{xf}{nm:10.2f}")
+        print(f"{mode:17}{op:5}{km:11.2f}{p99(k):8.2f}{rm:12.2f}{p99(r):8.2f}{km / rm:8.2f}{xf}{nm:10.2f}")
 if floor:
     ex, name = (static, "noop-static") if link == "static" else (noop, "noop")
     print(f"floor of a pre-wired ADD = {name} exec {med(ex):.2f} (p99 {p99(ex):.2f}; kuryr-cni is linked {link})"

@@ -4,7 +4,9 @@
 # OVN and kuryrd, create a network, attach three containers (network
 # namespaces) through the real kuryr-cni from a pool of pre-wired ports, boot
 # a real VM (QEMU) whose tap is plugged for a port on the same network, and
-# prove the containers and the VM reach each other.
+# prove the containers and the VM reach each other; then a security group
+# keeps a container's port closed, and a router takes a container out to
+# an "outside world" (netns kc-demo-out behind the provider bridge br-ex).
 #
 #   scripts/demo.sh         set everything up and run the checks (re-runnable)
 #   scripts/demo.sh down    remove everything the demo made
@@ -30,15 +32,24 @@ down() {
 			CNI_COMMAND=DEL CNI_CONTAINERID=kc-demo-$i CNI_IFNAME=eth0 \
 				CNI_NETNS=/run/netns/kc-demo-$i "$B/kuryr-cni" <<<"$(conf)" >/dev/null 2>&1 || true
 		done
+		CNI_COMMAND=DEL CNI_CONTAINERID=kc-demo-web CNI_IFNAME=eth0 \
+			CNI_NETNS=/run/netns/kc-demo-web "$B/kuryr-cni" <<<"$(conf)" >/dev/null 2>&1 || true
+		"$B/kuryrctl" router set demo-router --no-external-gateway >/dev/null 2>&1 || true
+		"$B/kuryrctl" router remove-subnet demo-router "$NET" >/dev/null 2>&1 || true
+		"$B/kuryrctl" router delete demo-router >/dev/null 2>&1 || true
+		"$B/kuryrctl" network delete demo-ext >/dev/null 2>&1 || true
 		"$B/kuryrctl" vm unplug kc-demo-vm >/dev/null 2>&1 || true
 		"$B/kuryrctl" port delete demo-vm >/dev/null 2>&1 || true
 		"$B/kuryrctl" pool free >/dev/null 2>&1 || true
+		"$B/kuryrctl" security-group delete demo-web >/dev/null 2>&1 || true
 		"$B/kuryrctl" network delete "$NET" >/dev/null 2>&1 || true
 	fi
 	stop_pid "$RUN/kuryrd.pid"
 	if [ -d "$RUN/vm" ]; then scripts/vm.sh stop "$RUN/vm"; fi
+	[ -n "${TCP_PID:-}" ] && kill "$TCP_PID" 2>/dev/null
 	ip link del kc-demo-vm 2>/dev/null || true
-	for ns in kc-demo-hold kc-demo-1 kc-demo-2 kc-demo-3; do
+	ip link del kc-demo-up 2>/dev/null || true
+	for ns in kc-demo-hold kc-demo-1 kc-demo-2 kc-demo-3 kc-demo-web kc-demo-out; do
 		[ -e "/run/netns/$ns" ] || continue
 		ip netns del "$ns" || echo "demo: netns $ns is left behind" >&2
 	done
@@ -68,6 +79,7 @@ nb_connection = unix:$RUN/ovn/nb.sock
 [ovs]
 db_connection = unix:$RUN/ovs/db.sock
 bridge = br-int
+bridge_mappings = physnet1:br-ex
 [daemon]
 socket = $SOCK
 state_dir = $RUN/state
@@ -130,7 +142,7 @@ done
 scripts/vm.sh exec "$RUN/vm" "ping -c 1 -W 5 ${IP[1]%/*}" >/dev/null || die "the VM cannot reach container 1"
 echo "    VM -> kc-demo-1 (${IP[1]%/*}): ok"
 say "TCP from kc-demo-2 to kc-demo-1"
-ip netns exec kc-demo-1 busybox nc -l -p 8080 >"$RUN/tcp.out" &
+ip netns exec kc-demo-1 timeout 10 busybox nc -l -p 8080 >"$RUN/tcp.out" &
 ncpid=$!
 sleep 0.2
 echo "hello from kc-demo-2" | ip netns exec kc-demo-2 busybox nc -w 2 "${IP[1]%/*}" 8080
@@ -138,10 +150,54 @@ wait "$ncpid" || true
 [ "$(cat "$RUN/tcp.out")" = "hello from kc-demo-2" ] || die "TCP did not get through"
 echo "    received: $(cat "$RUN/tcp.out")"
 
+# tcp NS IP PORT: open, refused or timeout (dropped).
+tcp() { ip netns exec "$1" python3 tests/e2e/tcp-probe.py connect "$2" "$3" 1.5; }
+
+say "security group demo-web lets TCP 8080 in, nothing else; container kc-demo-web has it"
+"$B/kuryrctl" security-group create demo-web >/dev/null
+"$B/kuryrctl" security-group rule-add demo-web --protocol tcp --port 8080 >/dev/null
+ip netns add kc-demo-web
+ip -n kc-demo-web link set lo up
+out=$(CNI_COMMAND=ADD CNI_CONTAINERID=kc-demo-web CNI_IFNAME=eth0 CNI_NETNS=/run/netns/kc-demo-web \
+	CNI_PATH=$B "$B/kuryr-cni" <<<"$(conf | sed 's/}$/,"security_groups":["demo-web"]}/')") ||
+	die "ADD of kc-demo-web failed: $out"
+WEB=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["ips"][0]["address"].split("/")[0])' <<<"$out")
+ip netns exec kc-demo-web python3 tests/e2e/tcp-probe.py serve 8080 9090 >/dev/null 2>&1 &
+TCP_PID=$!
+sleep 0.3
+r8080=$(tcp kc-demo-1 "$WEB" 8080) r9090=$(tcp kc-demo-1 "$WEB" 9090)
+[ "$r8080" = open ] && [ "$r9090" = timeout ] || die "security group: 8080 $r8080, 9090 $r9090"
+echo "    kc-demo-1 -> kc-demo-web ($WEB) TCP 8080: open; TCP 9090 (listening too): dropped"
+kill "$TCP_PID"
+
+say "router demo-router: network $NET out to external network demo-ext (netns kc-demo-out, 172.24.0.1)"
+ip netns add kc-demo-out
+ip link add kc-demo-up type veth peer name uplink netns kc-demo-out
+ip link set kc-demo-up up
+ip -n kc-demo-out addr add 172.24.0.1/24 dev uplink
+ip -n kc-demo-out link set uplink up
+ovs-vsctl --db=unix:$RUN/ovs/db.sock add-port br-ex kc-demo-up
+"$B/kuryrctl" network create demo-ext --subnet 172.24.0.0/24 --gateway 172.24.0.1 --external \
+	--physical-network physnet1 >/dev/null
+"$B/kuryrctl" router create demo-router >/dev/null
+"$B/kuryrctl" router add-subnet demo-router "$NET" >/dev/null
+"$B/kuryrctl" router set demo-router --external-gateway demo-ext >/dev/null
+GW=$("$B/kuryrctl" -o json router show demo-router | python3 -c 'import json,sys; print(json.load(sys.stdin)["external_gateway"]["ip"])')
+ip netns exec kc-demo-out python3 tests/e2e/tcp-probe.py serve 80 >"$RUN/outside.log" 2>&1 &
+TCP_PID=$!
+for _ in $(seq 20); do [ "$(tcp kc-demo-1 172.24.0.1 80)" = open ] && break; sleep 0.5; done
+[ "$(tcp kc-demo-1 172.24.0.1 80)" = open ] || die "kc-demo-1 cannot reach the outside"
+seen=$(grep '^peer' "$RUN/outside.log" | tail -n 1 | cut -d' ' -f2)
+echo "    kc-demo-1 (${IP[1]%/*}) -> outside 172.24.0.1 TCP 80: open; the outside saw $seen (the router's SNAT address $GW)"
+kill "$TCP_PID"
+TCP_PID=
+
 say "what kuryrd knows"
 "$B/kuryrctl" attachment list
 echo
 "$B/kuryrctl" port list --network "$NET"
 echo
 "$B/kuryrctl" pool list
-say "done: three containers and a VM on one OVN network. Remove with: scripts/demo.sh down"
+echo
+"$B/kuryrctl" router show demo-router
+say "done: containers and a VM on one OVN network, a security group, a router to the outside. Remove with: scripts/demo.sh down"

@@ -155,6 +155,10 @@ up)
 		mechanism_drivers = ovn
 		extension_drivers = port_security,qos,tag_ports_during_bulk_creation
 		overlay_ip_version = 4
+		# External networks for routers' gateways and floating IPs: flat, on
+		# any physical network the nodes' bridge_mappings name.
+		[ml2_type_flat]
+		flat_networks = *
 		[ml2_type_geneve]
 		vni_ranges = 1:65536
 		max_header_size = 38

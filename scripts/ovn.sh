@@ -95,7 +95,14 @@ up)
 	exit 1
 	;;
 down)
-	for p in ovn/controller ovn/northd ovn/nb ovn/sb ovs/ovs-vswitchd ovs/ovsdb-server; do
+	stop_pid "$N/controller.pid"
+	# The userspace datapath's devices (each bridge's tap, ovs-netdev)
+	# outlive ovs-vswitchd: take the bridges and the datapath down first.
+	if [ -S "$O/db.sock" ] && [ -f "$O/ovs-vswitchd.pid" ]; then
+		for br in $(vsctl list-br 2>/dev/null); do vsctl --if-exists del-br "$br" || true; done
+		ovs-appctl -t "$O/ovs-vswitchd.ctl" dpctl/del-dp netdev@ovs-netdev >/dev/null 2>&1 || true
+	fi
+	for p in ovn/northd ovn/nb ovn/sb ovs/ovs-vswitchd ovs/ovsdb-server; do
 		stop_pid "$D/$p.pid"
 	done
 	rm -rf "$D"

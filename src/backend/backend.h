@@ -115,8 +115,7 @@ struct port_spec {
 	enum port_owner owner;
 	const char *device_id; /* may be NULL */
 	const char *ifname;    /* may be NULL */
-	/* Backend "neutron" only. NULL: the node's defaults
-	 * ([neutron_defaults]). Names or ids. */
+	/* NULL: the node's defaults ([neutron_defaults]). Names or ids. */
 	const char *const *security_groups; /* NULL-terminated */
 	const char *qos_policy;
 	const char *project;
@@ -170,6 +169,16 @@ struct sg_rule {
 	int port_min, port_max;	      /* 0: any */
 	const char *remote_ip_prefix; /* NULL: anywhere */
 	const char *remote_group;     /* a group, name or id: its members; NULL */
+};
+
+/* A QoS policy: a bandwidth limit, a DSCP mark on what the port sends, or
+ * both (Neutron's bandwidth_limit_rule and dscp_marking_rule). */
+struct qos_spec {
+	const char *name;
+	unsigned max_kbps;	 /* 0: no limit */
+	unsigned max_burst_kbps; /* 0: the backend's default */
+	const char *direction;	 /* the limit's: "egress" (from the port) or "ingress" */
+	int dscp;		 /* -1: no mark */
 };
 
 struct backend;
@@ -244,8 +253,10 @@ struct backend_ops {
 	/* Security groups and QoS policies (NULL where the backend has none),
 	 * by name or id. A group is {"id","name","rules":[{"id","direction",
 	 * "ethertype","protocol","port_min","port_max","remote_ip_prefix",
-	 * "remote_group"}]}, a policy {"id","name","max_kbps",
-	 * "max_burst_kbps"}. */
+	 * "remote_group"}]}, a policy {"id","name"} with "max_kbps",
+	 * "max_burst_kbps","direction" if it limits (the egress limit where it
+	 * has two) and "dscp" if it marks; qos_list's *ret is an array of
+	 * them. qos_delete is -EBUSY while a port uses the policy. */
 	int (*sg_create)(struct backend *b, const char *name, json_t **ret, char **reterr_msg);
 	int (*sg_get)(struct backend *b, const char *sg, json_t **ret, char **reterr_msg);
 	/* *ret: the new rule, as its group lists it (with its "id"). */
@@ -286,8 +297,10 @@ struct backend_ops {
 	int (*fip_list)(struct backend *b, json_t **ret, char **reterr_msg);
 	/* By id or address. */
 	int (*fip_delete)(struct backend *b, const char *fip, char **reterr_msg);
-	int (*qos_create)(struct backend *b, const char *name, unsigned max_kbps,
-			  unsigned max_burst_kbps, json_t **ret, char **reterr_msg);
+	int (*qos_create)(struct backend *b, const struct qos_spec *spec, json_t **ret,
+			  char **reterr_msg);
+	int (*qos_get)(struct backend *b, const char *qos, json_t **ret, char **reterr_msg);
+	int (*qos_list)(struct backend *b, json_t **ret, char **reterr_msg);
 	int (*qos_delete)(struct backend *b, const char *qos, char **reterr_msg);
 	/* true while the backend connection is usable. */
 	bool (*connected)(struct backend *b);

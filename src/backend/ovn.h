@@ -11,10 +11,12 @@ extern const struct backend_driver backend_ovn_driver;
 struct ovn_config {
 	char *nb_connection;	    /* unix:PATH | tcp:IP:PORT */
 	char **pod_security_groups; /* a port's groups when it names none */
+	char *pod_qos_policy;	    /* a pod port's policy when it names none ("": none) */
 };
 
 /* @nb_connection is "unix:PATH" or "tcp:IP:PORT"; @pod_security_groups
- * (names or ids, NULL or empty: "default") are copied. Connects at once;
- * fails if OVN NB is unreachable. */
+ * (names or ids, NULL or empty: "default") are copied; @host (may be NULL)
+ * is this node's chassis, where routers' gateways it sets are scheduled.
+ * Connects at once; fails if OVN NB is unreachable. */
 int backend_ovn_new(const char *nb_connection, const char *const *pod_security_groups,
-		    struct backend **ret, char **reterr_msg);
+		    const char *host, struct backend **ret, char **reterr_msg);

@@ -359,7 +359,7 @@ int bridge_set_mappings(struct bridge *br, char *const *mappings, char **reterr_
 		snprintf(iface, sizeof(iface), "i%zu", n);
 		snprintf(port, sizeof(port), "p%zu", n);
 		snprintf(brname, sizeof(brname), "b%zu", n++);
-		json_array_extend(
+		json_array_extend_new(
 		    ops,
 		    json_pack("[{s:s, s:s, s:s, s:{s:s, s:s}},"
 			      " {s:s, s:s, s:s, s:{s:s, s:o}},"

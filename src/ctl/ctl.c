@@ -70,6 +70,8 @@ static const char *const rule_cols[] = {
 	"id",	    "direction",	"ethertype",	"protocol", "port_min",
 	"port_max", "remote_ip_prefix", "remote_group", NULL
 };
+static const char *const qos_cols[] = { "name",	     "id",   "max_kbps", "max_burst_kbps",
+					"direction", "dscp", NULL };
 static const char *const attach_cols[] = { "container_id", "ifname", "network", "address",
 					   "host_ifname",  "state",  NULL };
 
@@ -142,11 +144,15 @@ const struct ctl_command ctl_commands[] = {
 	{ "security-group", "rule-list", "security-group.rule-list", .operands = name_operand,
 	  .columns = rule_cols },
 
-	/* kuryrd checks the numbers: they go as the strings given. */
+	/* kuryrd checks the numbers (and that a policy limits or marks):
+	 * they go as the strings given. */
 	{ "qos", "create", "qos.create", .operands = name_operand,
-	  .options = OPTIONS({ "max-kbps", "max_kbps", "N", .required = true },
-			     { "max-burst-kbps", "max_burst_kbps", "N" }),
-	  .help = "(backend neutron)" },
+	  .options =
+	      OPTIONS({ "max-kbps", "max_kbps", "N" }, { "max-burst-kbps", "max_burst_kbps", "N" },
+		      { "direction", "direction", "egress|ingress" }, { "dscp", "dscp", "MARK" }),
+	  .help = "a limit, a DSCP mark or both" },
+	{ "qos", "list", "qos.list", .columns = qos_cols },
+	{ "qos", "show", "qos.show", .operands = name_operand },
 	{ "qos", "delete", "qos.delete", .operands = name_operand },
 
 	{ "router", "create", "router.create", .operands = router_operand },

@@ -216,31 +216,98 @@ json_t *ctl_security_group(struct kuryrd *d, const char *verb, json_t *args)
 	return reply_ok(out);
 }
 
-/* qos.create {name, max_kbps, max_burst_kbps?}, qos.delete {name} */
+/* Neutron's valid DSCP marks (neutron-lib's VALID_DSCP_MARKS): the
+ * standard per-hop behaviours' code points, not every value of 0..63. */
+static bool dscp_valid(long v)
+{
+	static const unsigned char marks[] = { 0,  8,  10, 12, 14, 16, 18, 20, 22, 24, 26,
+					       28, 30, 32, 34, 36, 38, 40, 46, 48, 56 };
+
+	for (size_t i = 0; i < ELEMENTSOF(marks); i++)
+		if (marks[i] == v)
+			return true;
+	return false;
+}
+
+/* qos.create's arguments: max_kbps?, max_burst_kbps?, direction?, dscp?
+ * (strings, as kuryrctl sends them). NULL, or the error reply. */
+static json_t *qos_parse(json_t *args, struct qos_spec *spec)
+{
+	const char *kbps = json_object_get_str(args, "max_kbps");
+	const char *burst = json_object_get_str(args, "max_burst_kbps");
+	const char *dscp = json_object_get_str(args, "dscp");
+	long v;
+
+	*spec = (struct qos_spec){ .name = json_object_get_str(args, "name"),
+				   .direction = json_object_get_str(args, "direction"),
+				   .dscp = -1 };
+	if (!kbps && !dscp)
+		return reply_error(400, "missing argument",
+				   "a QoS policy needs --max-kbps, --dscp or both");
+	if (kbps) {
+		if (parse_uint(kbps, 1, INT32_MAX, &v) < 0)
+			return reply_error(400, "invalid argument",
+					   "--max-kbps is a positive number of kbit/s");
+		spec->max_kbps = (unsigned)v;
+	} else if (burst || spec->direction)
+		return reply_error(400, "invalid argument",
+				   "--max-burst-kbps and --direction are those of --max-kbps");
+	if (burst) {
+		if (parse_uint(burst, 0, INT32_MAX, &v) < 0)
+			return reply_error(400, "invalid argument",
+					   "--max-burst-kbps is a number of kbit");
+		spec->max_burst_kbps = (unsigned)v;
+	}
+	if (spec->direction && !streq(spec->direction, "egress") &&
+	    !streq(spec->direction, "ingress"))
+		return reply_error(400, "invalid argument", "--direction is egress or ingress");
+	if (dscp) {
+		if (parse_uint(dscp, 0, 63, &v) < 0 || !dscp_valid(v))
+			return reply_error(400, "invalid argument",
+					   "--dscp is 0, an even number in 8..40, 46, 48 or 56 "
+					   "(Neutron's valid marks)");
+		spec->dscp = (int)v;
+	}
+	return NULL;
+}
+
+/* qos.create {name, qos_parse()'s}, qos.list, qos.show|delete {name} */
 json_t *ctl_qos(struct kuryrd *d, const char *verb, json_t *args)
 {
 	_cleanup_free_ char *err = NULL;
 	const struct backend_ops *ops = d->backend->ops;
 	const char *name = json_object_get_str(args, "name");
-	json_t *out = NULL;
-	long kbps, burst = 0;
+	struct qos_spec spec;
+	json_t *out = NULL, *bad;
 	int r;
 
 	if (!(ops->caps & BACKEND_CAP_QOS))
 		return unsupported(d, "QoS policies");
+	if (streq(verb, "qos.list")) {
+		r = ops->qos_list(d->backend, &out, &err);
+		return r < 0 ? reply_ctl_errno(r, "cannot list the QoS policies", err)
+			     : reply_ok(out);
+	}
 	if (!name || !*name)
 		return reply_error(400, "missing argument", "name");
+	if (streq(verb, "qos.show")) {
+		r = ops->qos_get(d->backend, name, &out, &err);
+		return r < 0 ? reply_ctl_errno(r, "cannot show the QoS policy", err)
+			     : reply_ok(out);
+	}
 	if (streq(verb, "qos.delete")) {
 		r = ops->qos_delete(d->backend, name, &err);
+		if (r == 0)
+			log_info("event=qos-delete qos=%s", name);
 		return r < 0 ? reply_ctl_errno(r, "cannot delete the QoS policy", err)
 			     : reply_ok(NULL);
 	}
-	if (parse_uint(json_object_get_str(args, "max_kbps"), 1, INT32_MAX, &kbps) < 0)
-		return reply_error(400, "invalid argument",
-				   "--max-kbps is a positive number of kbit/s");
-	if (json_object_get(args, "max_burst_kbps") &&
-	    parse_uint(json_object_get_str(args, "max_burst_kbps"), 0, INT32_MAX, &burst) < 0)
-		return reply_error(400, "invalid argument", "--max-burst-kbps is a number of kbit");
-	r = ops->qos_create(d->backend, name, (unsigned)kbps, (unsigned)burst, &out, &err);
-	return r < 0 ? reply_ctl_errno(r, "cannot create the QoS policy", err) : reply_ok(out);
+	bad = qos_parse(args, &spec);
+	if (bad)
+		return bad;
+	r = ops->qos_create(d->backend, &spec, &out, &err);
+	if (r < 0)
+		return reply_ctl_errno(r, "cannot create the QoS policy", err);
+	log_info("event=qos-create qos=%s id=%s", name, json_object_get_str(out, "id") ?: "");
+	return reply_ok(out);
 }

@@ -156,6 +156,8 @@ static const struct ctl_op ctl_ops[] = {
 	{ "security-group.rule-delete", ctl_security_group },
 	{ "security-group.rule-list", ctl_security_group },
 	{ "qos.create", ctl_qos },
+	{ "qos.list", ctl_qos },
+	{ "qos.show", ctl_qos },
 	{ "qos.delete", ctl_qos },
 	{ "router.create", ctl_router },
 	{ "router.list", ctl_router },

@@ -14,3 +14,13 @@ static inline const char *json_object_get_str(const json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
 }
+
+/* Append the items of array @more to @a, consuming @more (as
+ * json_array_append_new does one item). */
+static inline int json_array_extend_new(json_t *a, json_t *more)
+{
+	int r = json_array_extend(a, more);
+
+	json_decref(more);
+	return r;
+}

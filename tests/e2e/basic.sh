@@ -77,7 +77,7 @@ for a in 1 2 3; do
 done
 
 # TCP: a listener in container 1, a sender in container 2.
-ip netns exec "$P-c1" busybox nc -l -p 5555 >"$T/tcp.out" &
+ip netns exec "$P-c1" timeout 10 busybox nc -l -p 5555 >"$T/tcp.out" &
 ncpid=$!
 sleep 0.2
 echo "hello-over-ovn" | ip netns exec "$P-c2" busybox nc -w 2 "${IP[1]%/*}" 5555

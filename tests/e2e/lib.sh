@@ -62,6 +62,18 @@ vsctl() { ovs-vsctl --db="$OVS_DB" --timeout=10 "$@"; }
 store_sql() { sqlite3 -cmd '.timeout 5000' "$STORE" "$@"; }
 ctl() { "$CTL_BIN" --socket "$SOCK" "$@"; }
 hostns() { nsenter --net=/run/netns/"$HOSTNS" "$@"; }
+# ctl_code OP ARGS_JSON: the code kuryrd answers an operator request (0:
+# a result), read off its socket as kuryrctl reads it.
+ctl_code() {
+	python3 - "$SOCK" "$1" "$2" <<-'EOF'
+		import json, socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+		s.connect(sys.argv[1])
+		s.send(json.dumps({"op": sys.argv[2], "args": json.loads(sys.argv[3])}).encode())
+		r = json.loads(s.recv(131072))
+		print(r["error"]["code"] if "error" in r else 0)
+	EOF
+}
 
 # os_token [admin|kuryr]: a Keystone token (KEYSTONE=true), scoped to
 # project admin as admin, or to project kuryr as kuryr.
@@ -234,7 +246,7 @@ vm_talks() {
 		"${vmx[@]}" "ip link set eth0 mtu $mtu up && ip addr add $addr dev eth0"
 	check "the container reaches the VM" ip netns exec "$ns" busybox ping -c 1 -W 5 "${addr%/*}"
 	check "the VM reaches the container" "${vmx[@]}" "ping -c 1 -W 5 $ip"
-	ip netns exec "$ns" busybox nc -l -p 5559 >"$T/vmtcp.out" &
+	ip netns exec "$ns" timeout 10 busybox nc -l -p 5559 >"$T/vmtcp.out" &
 	ncpid=$!
 	sleep 0.2
 	check "the VM sends over TCP to the container" \

@@ -80,7 +80,7 @@ check_eq "openstack port list --device-owner compute:kuryr shows both containers
 		openstack port list --device-owner compute:kuryr -f value -c ID 2>>"$T/os.err" | sort | tr '\n' ' ' | sed 's/ $//')"
 check "container 1 reaches container 2 through ML2/OVN" \
 	ip netns exec "$P-c1" busybox ping -c 1 -W 2 "${IP[2]%/*}"
-ip netns exec "$P-c1" busybox nc -l -p 5557 >"$T/tcp.out" &
+ip netns exec "$P-c1" timeout 10 busybox nc -l -p 5557 >"$T/tcp.out" &
 ncpid=$!
 sleep 0.2
 echo "over-neutron" | ip netns exec "$P-c2" busybox nc -w 2 "${IP[1]%/*}" 5557
@@ -245,6 +245,21 @@ qport=$(nq GET "/ports?device_id=$P-web" | jq1 '["ports"][0]')
 check_eq "the Neutron port carries the policy" "$qos" "$(jq1 '["qos_policy_id"]' <<<"$qport")"
 check "OVN NB has a 2000 kbps QoS rule for the port" grep -q "rate=2000" \
 	<<<"$(nbctl --bare --columns=match,bandwidth list QoS | grep -A1 "$(jq1 '["id"]' <<<"$qport")")"
+check_eq "deleting the policy the port uses: 409" 409 "$(ctl_code qos.delete '{"name":"slow"}')"
+# An ingress limit and a DSCP mark: Neutron's two kinds of rule.
+OUT=$(ctl -o json qos create mark --max-kbps 1000 --direction ingress --dscp 26); RC=$?
+check_eq "kuryrctl qos create mark --max-kbps 1000 --direction ingress --dscp 26" 0 "$RC"
+check_eq "Neutron: its rules" "bandwidth_limit ingress 1000 0; dscp_marking 26" \
+	"$(nq GET "/qos/policies/$(jget '["id"]')" | python3 -c '
+import json, sys
+f = lambda r: [r["type"]] + [str(r[k]) for k in ("direction", "max_kbps", "max_burst_kbps", "dscp_mark") if k in r]
+print("; ".join(sorted(" ".join(f(r)) for r in json.load(sys.stdin)["policy"]["rules"])))')"
+OUT=$(ctl -o json qos show mark)
+check_eq "kuryrctl qos show mark says so" "ingress 1000 26" \
+	"$(jget '["direction"]') $(jget '["max_kbps"]') $(jget '["dscp"]')"
+check_eq "kuryrctl qos list: both policies" "mark:26:ingress slow:-:egress" \
+	"$(ctl -o json qos list | python3 -c 'import json,sys; print(" ".join(sorted("%s:%s:%s" % (p["name"], p.get("dscp", "-"), p["direction"]) for p in json.load(sys.stdin))))')"
+check "kuryrctl qos delete mark" ctl qos delete mark
 cni DEL "$P-web" eth0 "$NSPATH" "$C"
 check_eq "DEL of the QoS container" 0 "$RC"
 cni ADD "$P-web" eth0 "$NSPATH" "$(netconf nnet 1.1.0 '"security_groups":["no-such-group"]')"

@@ -72,7 +72,7 @@ cni ADD "$P-b" eth0 "$NSPATH" "$(netconf net1 1.1.0 '"runtimeConfig":{"ips":["10
 check_eq "ADD with a requested IP (no pool) succeeds" 0 "$RC"
 check "pool container reaches the veth container" ip netns exec "$P-c1" busybox ping -c 1 -W 2 10.85.0.200
 check "veth container reaches the pool container" ip netns exec "$P-c2" busybox ping -c 1 -W 2 "${ip1%/*}"
-ip netns exec "$P-c1" busybox nc -l -p 5556 >"$T/tcp.out" &
+ip netns exec "$P-c1" timeout 10 busybox nc -l -p 5556 >"$T/tcp.out" &
 ncpid=$!
 sleep 0.2
 echo "via-prewired" | ip netns exec "$P-c2" busybox nc -w 2 "${ip1%/*}" 5556

@@ -3,7 +3,8 @@
 
   tcp-probe.py serve PORT...      accept on every PORT (any address) and
                                   answer each connection's first line
-                                  with "echo:" and that line, until killed
+                                  with "echo:" and that line, until killed;
+                                  prints "peer ADDR" for each connection
   tcp-probe.py connect IP PORT [TIMEOUT]
                                   print "open" when the server answered,
                                   "refused" on a reset (the SYN arrived and
@@ -25,7 +26,8 @@ def serve(ports):
     print("ready", flush=True)
     while True:
         for key, _ in sel.select():
-            conn, _ = key.fileobj.accept()
+            conn, peer = key.fileobj.accept()
+            print("peer", peer[0], flush=True)
             conn.settimeout(5)
             try:
                 line = conn.recv(4096)

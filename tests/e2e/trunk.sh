@@ -250,6 +250,15 @@ done
 check_eq "one VLAN asked for by two ports at once: one gets it, the other is told (5 rounds)" 5 "$same_vlan"
 check_eq "one port asked for by two trunks at once: one gets it, the other is told (5 rounds)" 5 "$same_port"
 check_eq "OVN NB: no subport left" "" "$(nbctl --bare --columns=name find Logical_Switch_Port parent_name!=[])"
+# As Neutron: neither a trunk's parent nor a subport is deleted under it.
+ctl trunk add-subport t4 sub101 300 >/dev/null
+T4P=$(ctl -o json trunk show t4 | python3 -c 'import json,sys; print(json.load(sys.stdin)["port"])')
+check_eq "deleting a trunk's parent port: refused" 1 "$(ctl port delete "$T4P" >/dev/null 2>&1; echo $?)"
+check_eq "deleting a subport: refused, saying why" "1 1" \
+	"$(ctl port delete sub101 2>"$T/e1" >/dev/null; echo $?) $(grep -c 'trunk remove-subport first' "$T/e1")"
+check_eq "... both are still in NB, the subport still tagged" "2 300" \
+	"$( (nbctl --bare --columns=name find Logical_Switch_Port name="$T4P"; nbctl --bare --columns=name find Logical_Switch_Port name=sub101) | grep -c .) $(nbctl get Logical_Switch_Port sub101 tag)"
+ctl trunk remove-subport t4 sub101 >/dev/null
 check "kuryrctl trunk delete t2 by name" ctl trunk delete t2
 check "kuryrctl trunk delete t4 by id" ctl trunk delete "$T4"
 

@@ -134,6 +134,7 @@ static void test_defaults(void **state)
 	assert_null(NC(c)->pod_security_groups[0]);
 	assert_string_equal(NC(c)->ovs_bridge, "");
 	assert_string_equal(NC(c)->pod_qos_policy, "");
+	assert_string_equal(OC(c)->pod_qos_policy, "");
 
 	config_release(&c);
 	assert_null(c.backend);
@@ -523,6 +524,7 @@ static void test_neutron_defaults(void **state)
 	assert_null(sg[3]);
 	assert_string_equal(NC(f->c)->ovs_bridge, "br-neutron");
 	assert_string_equal(NC(f->c)->pod_qos_policy, "gold");
+	assert_string_equal(OC(f->c)->pod_qos_policy, "gold");
 
 	assert_int_equal(load(f, "[neutron_defaults]\npod_security_groups = one\n", NULL), 0);
 	assert_string_equal(NC(f->c)->pod_security_groups[0], "one");

@@ -11,8 +11,10 @@
  * Networks, subnets, security groups, QoS policies, trunks and ports are
  * found by id or by name; a name resolves among the project's own and
  * shared objects only (the project configured or the token's) and is
- * refused, naming every candidate's id, when several have it. The real
- * neutron-server is exercised by the e2e suites. */
+ * refused, naming every candidate's id, when several have it; so are
+ * routers. A floating IP or a router's gateway on a network that is not
+ * external is refused before Neutron is asked. The real neutron-server is
+ * exercised by the e2e suites. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <setjmp.h>
@@ -485,6 +487,8 @@ static const struct {
 	{ "/v2.0/qos/policies", "policies", "policy" },
 	{ "/v2.0/trunks", "trunks", "trunk" },
 	{ "/v2.0/ports", "ports", "port" },
+	{ "/v2.0/routers", "routers", "router" },
+	{ "/v2.0/floatingips", "floatingips", "floatingip" },
 };
 
 static json_t *obj(const char *id, const char *name, const char *project, bool shared)
@@ -495,7 +499,7 @@ static json_t *obj(const char *id, const char *name, const char *project, bool s
 
 static json_t *world_objects(void)
 {
-	json_t *nets = json_array(), *subs = json_array(), *o;
+	json_t *nets = json_array(), *subs = json_array(), *o, *gold;
 	size_t i;
 
 	/* Listed first where a lookup that takes the first would take it. */
@@ -527,13 +531,21 @@ static json_t *world_objects(void)
 	json_array_append_new(subs, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", ID(92), "name",
 					      "pods", "network_id", ID(09), "cidr", "10.52.0.0/24",
 					      "gateway_ip", "10.52.0.1"));
+	/* Policy gold limits both ways and marks, as Neutron lists rules. */
+	gold = obj(ID(21), "gold", "admin", true);
+	json_object_set_new(gold, "rules",
+			    json_pack("[{s:s, s:s, s:i, s:i}, {s:s, s:s, s:i, s:i}, {s:s, s:i}]",
+				      "type", "bandwidth_limit", "direction", "ingress", "max_kbps",
+				      500, "max_burst_kbps", 0, "type", "bandwidth_limit",
+				      "direction", "egress", "max_kbps", 2000, "max_burst_kbps",
+				      200, "type", "dscp_marking", "dscp_mark", 26));
 	return json_pack(
 	    "{s:o, s:o, s:[o,o,o,o,o,o,o,o], s:[o,o,o,o], s:[o,o], s:[o,o]}", "networks", nets,
 	    "subnets", subs, "security_groups", obj(ID(11), "web", "proj-b", false),
 	    obj(ID(12), "web", "proj-a", false), obj(ID(13), "default", "proj-b", false),
 	    obj(ID(14), "default", "proj-a", false), obj(ID(15), "open", "admin", true),
 	    obj(ID(16), "dupsg", "proj-a", false), obj(ID(17), "dupsg", "proj-a", false),
-	    obj(ID(18), UUID_NAME, "proj-a", false), "policies", obj(ID(21), "gold", "admin", true),
+	    obj(ID(18), UUID_NAME, "proj-a", false), "policies", gold,
 	    obj(ID(22), "dupq", "proj-a", false), obj(ID(23), "dupq", "proj-a", false),
 	    obj(ID(24), "slow", "proj-b", false), "trunks", obj(ID(31), "vmtrunk", "proj-b", false),
 	    obj(ID(32), "vmtrunk", "proj-a", false), "ports", obj(ID(41), "twin", "proj-a", false),
@@ -851,6 +863,28 @@ static void test_qos_policies(void **state)
 	assert_non_null(strstr(err, ID(22)));
 	assert_non_null(strstr(err, ID(23)));
 	assert_int_equal(atomic_load(&w.port_posts), 2);
+
+	/* Shown by name or id: the egress limit of the two, and the mark;
+	 * one the project cannot see is no such object. */
+	for (size_t i = 0; i < 2; i++) {
+		_cleanup_json_ json_t *p = NULL;
+
+		assert_int_equal(b->ops->qos_get(b, i ? ID(21) : "gold", &p, NULL), 0);
+		assert_string_equal(json_object_get_str(p, "id"), ID(21));
+		assert_string_equal(json_object_get_str(p, "direction"), "egress");
+		assert_int_equal(json_integer_value(json_object_get(p, "max_kbps")), 2000);
+		assert_int_equal(json_integer_value(json_object_get(p, "max_burst_kbps")), 200);
+		assert_int_equal(json_integer_value(json_object_get(p, "dscp")), 26);
+	}
+	{
+		_cleanup_json_ json_t *p = NULL, *all = NULL;
+
+		assert_int_equal(b->ops->qos_get(b, "slow", &p, NULL), -ENOENT);
+		assert_int_equal(b->ops->qos_get(b, "dupq", &p, NULL), -ENOTUNIQ);
+		assert_int_equal(b->ops->qos_list(b, &all, NULL), 0);
+		assert_int_equal(json_array_size(all), 4);
+		assert_null(json_object_get(json_array_get(all, 1), "max_kbps"));
+	}
 	world_free(&w, b, &auth);
 }
 
@@ -898,6 +932,62 @@ static void test_trunk_and_port_names(void **state)
 	world_free(&w, b, &auth);
 }
 
+/* Routers resolve by name in the project; a floating IP or a gateway on a
+ * network that is not external is refused here; what a request names and
+ * does not exist is -ESRCH, a router or floating IP that does not -ENOENT. */
+static void test_routers_and_fips(void **state)
+{
+	struct world w = { 0 };
+	struct os_auth_config auth;
+	struct backend *b = world_backend(&w, &auth, false, NULL);
+	_cleanup_json_ json_t *rt = NULL, *f = NULL;
+	char *err = NULL;
+
+	json_object_set_new(w.objs, "routers",
+			    json_pack("[o, o]", obj(ID(61), "edge", "proj-b", false),
+				      obj(ID(62), "edge", "proj-a", false)));
+	json_object_set_new(w.objs, "floatingips", json_array());
+	{
+		json_t *ext = obj(ID(71), "outside", "proj-a", false);
+
+		json_object_set_new(ext, "router:external", json_true());
+		json_object_set_new(ext, "provider:physical_network", json_string("physnet1"));
+		json_array_append_new(json_object_get(w.objs, "networks"), ext);
+	}
+	assert_true(b->ops->caps & BACKEND_CAP_ROUTERS);
+	assert_int_equal(b->ops->router_get(b, "edge", &rt, NULL), 0);
+	assert_string_equal(json_object_get_str(rt, "id"), ID(62));
+	assert_true(json_is_null(json_object_get(rt, "external_gateway")));
+	{
+		struct kuryr_network n;
+
+		assert_int_equal(b->ops->network_get(b, "outside", &n, NULL), 0);
+		assert_true(n.external);
+		assert_string_equal(n.physical_network, "physnet1");
+		assert_int_equal(b->ops->network_get(b, "net-a", &n, NULL), 0);
+		assert_false(n.external);
+	}
+
+	assert_int_equal(b->ops->fip_create(b, "net-a", ID(41), NULL, &f, &err), -EINVAL);
+	assert_non_null(strstr(err, "\"net-a\" is not external"));
+	free(err), err = NULL;
+	assert_int_equal(b->ops->router_gateway(b, "edge", "net-a", true, &err), -EINVAL);
+	assert_non_null(strstr(err, "\"net-a\" is not external"));
+	free(err), err = NULL;
+
+	assert_int_equal(b->ops->fip_create(b, "no-such-net", ID(41), NULL, &f, NULL), -ESRCH);
+	assert_int_equal(b->ops->fip_create(b, "outside", "no-such-port", NULL, &f, NULL), -ESRCH);
+	assert_int_equal(b->ops->router_gateway(b, "edge", "no-such-net", true, NULL), -ESRCH);
+	assert_int_equal(b->ops->router_interface(b, "edge", true, "no-such-net", NULL), -ESRCH);
+	assert_int_equal(b->ops->router_interface(b, "no-such-router", true, "net-a", NULL),
+			 -ENOENT);
+	assert_int_equal(b->ops->router_delete(b, "no-such-router", NULL), -ENOENT);
+	assert_int_equal(b->ops->fip_delete(b, "192.0.2.9", &err), -ENOENT);
+	assert_non_null(strstr(err, "floating IP 192.0.2.9 does not exist"));
+	free(err);
+	world_free(&w, b, &auth);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -916,6 +1006,7 @@ int main(void)
 		cmocka_unit_test(test_qos_policies),
 		cmocka_unit_test(test_pod_subnet),
 		cmocka_unit_test(test_trunk_and_port_names),
+		cmocka_unit_test(test_routers_and_fips),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

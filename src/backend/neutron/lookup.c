@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Backend "neutron": what users name (networks, ports, trunks, security
- * groups, QoS policies) found by id, else by a name that must be unique
- * where it resolves: the project's own objects and those shared with it. */
+ * groups, QoS policies, routers) found by id, else by a name that must be
+ * unique where it resolves: the project's own objects and those shared
+ * with it. */
 #include <stdio.h>
 
 #include "neutron-private.h"
@@ -18,6 +19,9 @@ const struct kind neutron_kind_sg = {
 };
 const struct kind neutron_kind_qos = {
 	"QoS policy", "/qos/policies", "policies", "policy", -ESRCH, true,
+};
+const struct kind neutron_kind_router = {
+	"router", "/routers", "routers", "router", -ENOENT, true
 };
 
 /* The project names resolve in: @project (a pod's own) if given, else
@@ -94,6 +98,19 @@ int neutron_by_name(struct neutron_backend *nb, const struct kind *k, const char
 	}
 	*ret = json_incref(found);
 	return 0;
+}
+
+/* Whether a @k named @name exists where names resolve (so that creating
+ * another would make the name ambiguous). */
+bool neutron_name_taken(struct neutron_backend *nb, const struct kind *k, const char *name)
+{
+	_cleanup_json_ json_t *o = NULL;
+	char scope[SCOPE_MAX];
+	int r;
+
+	neutron_scope_of(nb, NULL, scope);
+	r = neutron_by_name(nb, k, name, scope, &o, NULL);
+	return r == 0 || r == -ENOTUNIQ;
 }
 
 /* The @k that @ref names: by id first where @ref looks like one (a 404

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Backend "neutron": networks, with the IPv4 subnet their ports take
- * addresses from, its DNS servers and host routes. */
+ * addresses from, its DNS servers and host routes; external networks
+ * (flat provider networks with router:external) for routers' gateways and
+ * floating IPs. */
 #include <stdio.h>
 
 #include "neutron-private.h"
@@ -30,9 +32,10 @@ static void subnet_info(json_t *sub, struct kuryr_subnet_info *info)
 	}
 }
 
-/* Network @name (or @id) and its first IPv4 subnet. */
+/* Network @net and its first IPv4 subnet (or pod_subnet), whose id goes
+ * to @ret_subnet_id (40 bytes, may be NULL; "" without a subnet). */
 static int fill_network(struct neutron_backend *nb, json_t *net, struct kuryr_network *ret,
-			char **reterr_msg)
+			char *ret_subnet_id, char **reterr_msg)
 {
 	_cleanup_json_ json_t *subs = NULL;
 	_cleanup_free_ char *path = NULL;
@@ -45,6 +48,9 @@ static int fill_network(struct neutron_backend *nb, json_t *net, struct kuryr_ne
 	ret->mtu = (uint32_t)json_integer_value(json_object_get(net, "mtu"));
 	if (!ret->mtu)
 		ret->mtu = KURYR_DEFAULT_MTU;
+	ret->external = json_is_true(json_object_get(net, "router:external"));
+	str_copy(ret->physical_network, json_object_get_str(net, "provider:physical_network"),
+		 sizeof(ret->physical_network));
 	if (asprintf(&path, "/subnets?network_id=%s&ip_version=4", ret->id) < 0)
 		return -ENOMEM;
 	r = neutron_api(nb, "GET", path, NULL, &subs, reterr_msg);
@@ -85,13 +91,14 @@ static int fill_network(struct neutron_backend *nb, json_t *net, struct kuryr_ne
 	str_copy(ret->cidr, json_object_get_str(sub, "cidr"), sizeof(ret->cidr));
 	str_copy(ret->gateway, json_object_get_str(sub, "gateway_ip"), sizeof(ret->gateway));
 	subnet_info(sub, &ret->info);
+	if (ret_subnet_id)
+		str_copy(ret_subnet_id, json_object_get_str(sub, "id"), 40);
 	return 0;
 }
 
-int neutron_network_get(struct backend *b, const char *name, struct kuryr_network *ret,
-			char **reterr_msg)
+int neutron_network_find(struct neutron_backend *nb, const char *name, struct kuryr_network *ret,
+			 char subnet_id[40], char **reterr_msg)
 {
-	struct neutron_backend *nb = to_neutron(b);
 	_cleanup_json_ json_t *net = NULL;
 	char scope[SCOPE_MAX];
 	int r;
@@ -100,7 +107,13 @@ int neutron_network_get(struct backend *b, const char *name, struct kuryr_networ
 	r = neutron_lookup(nb, &neutron_kind_network, name, scope, &net, reterr_msg);
 	if (r < 0)
 		return r;
-	return fill_network(nb, net, ret, reterr_msg);
+	return fill_network(nb, net, ret, subnet_id, reterr_msg);
+}
+
+int neutron_network_get(struct backend *b, const char *name, struct kuryr_network *ret,
+			char **reterr_msg)
+{
+	return neutron_network_find(to_neutron(b), name, ret, NULL, reterr_msg);
 }
 
 int neutron_network_list(struct backend *b, struct kuryr_network **ret, size_t *ret_n,
@@ -113,8 +126,10 @@ int neutron_network_list(struct backend *b, struct kuryr_network **ret, size_t *
 	size_t n = 0;
 	int r;
 
-	r = neutron_list_all(nb, "/networks?fields=id&fields=name&fields=mtu", "networks", &res,
-			     reterr_msg);
+	r = neutron_list_all(nb,
+			     "/networks?fields=id&fields=name&fields=mtu&fields=router:external"
+			     "&fields=provider:physical_network",
+			     "networks", &res, reterr_msg);
 	if (r < 0)
 		return r;
 	nets = res;
@@ -124,7 +139,7 @@ int neutron_network_list(struct backend *b, struct kuryr_network **ret, size_t *
 	for (size_t i = 0; i < json_array_size(nets); i++) {
 		_cleanup_free_ char *why = NULL;
 
-		r = fill_network(nb, json_array_get(nets, i), &out[n], &why);
+		r = fill_network(nb, json_array_get(nets, i), &out[n], NULL, &why);
 		/* One network's ambiguous pod_subnet does not hide the rest:
 		 * it is listed without a subnet. */
 		if (r < 0 && r != -ENOTUNIQ) {
@@ -166,6 +181,18 @@ int neutron_network_create(struct backend *b, const struct network_spec *spec,
 	if (spec->mtu)
 		json_object_set_new(json_object_get(body, "network"), "mtu",
 				    json_integer(spec->mtu));
+	/* The way out: a flat network on the physical network the nodes'
+	 * bridge_mappings put on a provider bridge, which routers' gateways
+	 * and floating IPs take their addresses from. */
+	if (spec->external) {
+		json_t *n = json_object_get(body, "network");
+
+		json_object_set_new(n, "router:external", json_true());
+		json_object_set_new(n, "provider:network_type", json_string("flat"));
+		json_object_set_new(
+		    n, "provider:physical_network",
+		    json_string(spec->physical_network ? spec->physical_network : ""));
+	}
 	r = neutron_api(nb, "POST", "/networks", body, &res, reterr_msg);
 	if (r < 0)
 		return r;
@@ -191,7 +218,7 @@ int neutron_network_create(struct backend *b, const struct network_spec *spec,
 			(void)neutron_api(nb, "DELETE", path, NULL, NULL, NULL);
 		return r;
 	}
-	return fill_network(nb, json_object_get(res, "network"), ret, reterr_msg);
+	return fill_network(nb, json_object_get(res, "network"), ret, NULL, reterr_msg);
 }
 
 int neutron_network_delete(struct backend *b, const char *name, char **reterr_msg)

@@ -2,8 +2,8 @@
 /* What the files of backend "neutron" share: the backend object and its
  * API session (neutron.c), finding objects by id or name (lookup.c), and
  * the ops that neutron.c's table points at (network.c, port.c, policy.c,
- * trunk.c). Nothing outside src/backend/neutron/ includes it: the backend's
- * public face is backend/neutron.h. */
+ * trunk.c, router.c). Nothing outside src/backend/neutron/ includes it:
+ * the backend's public face is backend/neutron.h. */
 #pragma once
 
 #include <stdatomic.h>
@@ -74,6 +74,7 @@ extern const struct kind neutron_kind_port;
 extern const struct kind neutron_kind_trunk;
 extern const struct kind neutron_kind_sg;
 extern const struct kind neutron_kind_qos;
+extern const struct kind neutron_kind_router;
 
 #define SCOPE_MAX 256
 
@@ -85,6 +86,7 @@ int neutron_lookup(struct neutron_backend *nb, const struct kind *k, const char 
 		   const char *project, json_t **ret, char **reterr_msg);
 int neutron_resolve_id(struct neutron_backend *nb, const struct kind *k, const char *ref,
 		       const char *project, char out[40], char **reterr_msg);
+bool neutron_name_taken(struct neutron_backend *nb, const struct kind *k, const char *name);
 
 /* ---- network.c ---- */
 
@@ -95,6 +97,11 @@ int neutron_network_list(struct backend *b, struct kuryr_network **ret, size_t *
 int neutron_network_create(struct backend *b, const struct network_spec *spec,
 			   struct kuryr_network *ret, char **reterr_msg);
 int neutron_network_delete(struct backend *b, const char *name, char **reterr_msg);
+/* neutron_network_get(), and the id of the subnet its ports take addresses
+ * from (pod_subnet or the first IPv4 one; "" if it has none) in @subnet_id
+ * (may be NULL). */
+int neutron_network_find(struct neutron_backend *nb, const char *name, struct kuryr_network *ret,
+			 char subnet_id[40], char **reterr_msg);
 
 /* ---- port.c ---- */
 
@@ -126,8 +133,10 @@ int neutron_sg_rule_add(struct backend *b, const char *sg, const struct sg_rule 
 int neutron_sg_delete(struct backend *b, const char *sg, char **reterr_msg);
 int neutron_sg_rule_delete(struct backend *b, const char *rule_id, char **reterr_msg);
 int neutron_sg_list(struct backend *b, json_t **ret, char **reterr_msg);
-int neutron_qos_create(struct backend *b, const char *name, unsigned max_kbps,
-		       unsigned max_burst_kbps, json_t **ret, char **reterr_msg);
+int neutron_qos_create(struct backend *b, const struct qos_spec *spec, json_t **ret,
+		       char **reterr_msg);
+int neutron_qos_get(struct backend *b, const char *qos, json_t **ret, char **reterr_msg);
+int neutron_qos_list(struct backend *b, json_t **ret, char **reterr_msg);
 int neutron_qos_delete(struct backend *b, const char *qos, char **reterr_msg);
 
 /* ---- trunk.c ---- */
@@ -138,3 +147,18 @@ int neutron_trunk_get(struct backend *b, const char *trunk, json_t **ret, char *
 int neutron_trunk_delete(struct backend *b, const char *trunk, char **reterr_msg);
 int neutron_trunk_subport(struct backend *b, const char *trunk, bool add, const char *port,
 			  unsigned vlan, char **reterr_msg);
+
+/* ---- router.c: routers and floating IPs ---- */
+
+int neutron_router_create(struct backend *b, const char *name, json_t **ret, char **reterr_msg);
+int neutron_router_get(struct backend *b, const char *router, json_t **ret, char **reterr_msg);
+int neutron_router_list(struct backend *b, json_t **ret, char **reterr_msg);
+int neutron_router_delete(struct backend *b, const char *router, char **reterr_msg);
+int neutron_router_interface(struct backend *b, const char *router, bool add, const char *network,
+			     char **reterr_msg);
+int neutron_router_gateway(struct backend *b, const char *router, const char *ext, bool snat,
+			   char **reterr_msg);
+int neutron_fip_create(struct backend *b, const char *ext, const char *port, const char *ip,
+		       json_t **ret, char **reterr_msg);
+int neutron_fip_list(struct backend *b, json_t **ret, char **reterr_msg);
+int neutron_fip_delete(struct backend *b, const char *fip, char **reterr_msg);

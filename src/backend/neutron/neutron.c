@@ -14,7 +14,9 @@
  *              which is also the OVS iface-id ML2/OVN expects.
  *   pool    -> device_owner "compute:kuryr", description = its pool's key,
  *              device_id = the container using it ("" while ready), written
- *              after the fact, off the ADD/DEL path. */
+ *              after the fact, off the ADD/DEL path.
+ *   router, floating IP -> Neutron's (router.c); an external network is a
+ *              flat provider network with router:external. */
 #include <stdatomic.h>
 #include <curl/curl.h>
 #include <stdio.h>
@@ -259,12 +261,23 @@ static const struct backend_ops neutron_ops = {
 	.sg_rule_delete = neutron_sg_rule_delete,
 	.sg_delete = neutron_sg_delete,
 	.qos_create = neutron_qos_create,
+	.qos_get = neutron_qos_get,
+	.qos_list = neutron_qos_list,
 	.qos_delete = neutron_qos_delete,
+	.router_create = neutron_router_create,
+	.router_get = neutron_router_get,
+	.router_list = neutron_router_list,
+	.router_delete = neutron_router_delete,
+	.router_interface = neutron_router_interface,
+	.router_gateway = neutron_router_gateway,
+	.fip_create = neutron_fip_create,
+	.fip_list = neutron_fip_list,
+	.fip_delete = neutron_fip_delete,
 	.connected = neutron_connected,
 	.describe = neutron_describe,
 	.write_metrics = neutron_write_metrics,
 	.caps = BACKEND_CAP_PORT_POLICIES | BACKEND_CAP_SECURITY_GROUPS | BACKEND_CAP_QOS |
-		BACKEND_CAP_TRUNKS | BACKEND_CAP_ACTIVE_AFTER_PLUG,
+		BACKEND_CAP_TRUNKS | BACKEND_CAP_ACTIVE_AFTER_PLUG | BACKEND_CAP_ROUTERS,
 	.free = neutron_free,
 };
 

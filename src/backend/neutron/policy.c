@@ -32,19 +32,6 @@ static int sg_id(struct neutron_backend *nb, const char *sg, char id[40], char *
 	return neutron_resolve_id(nb, &neutron_kind_sg, sg, NULL, id, reterr_msg);
 }
 
-/* Whether a @k named @name exists where names resolve (so that creating
- * another would make the name ambiguous). */
-static bool name_taken(struct neutron_backend *nb, const struct kind *k, const char *name)
-{
-	_cleanup_json_ json_t *o = NULL;
-	char scope[SCOPE_MAX];
-	int r;
-
-	neutron_scope_of(nb, NULL, scope);
-	r = neutron_by_name(nb, k, name, scope, &o, NULL);
-	return r == 0 || r == -ENOTUNIQ;
-}
-
 int neutron_sg_get(struct backend *b, const char *sg, json_t **ret, char **reterr_msg)
 {
 	struct neutron_backend *nb = to_neutron(b);
@@ -72,7 +59,7 @@ int neutron_sg_create(struct backend *b, const char *name, json_t **ret, char **
 	const char *id_made;
 	int r;
 
-	if (name_taken(nb, &neutron_kind_sg, name)) {
+	if (neutron_name_taken(nb, &neutron_kind_sg, name)) {
 		json_decref(body);
 		set_errmsg(reterr_msg, "security group \"%s\" already exists", name);
 		return -EEXIST;
@@ -182,19 +169,96 @@ int neutron_sg_delete(struct backend *b, const char *sg, char **reterr_msg)
 	return r == -EEXIST ? -EBUSY : r; /* 409: ports still use it */
 }
 
-int neutron_qos_create(struct backend *b, const char *name, unsigned max_kbps,
-		       unsigned max_burst_kbps, json_t **ret, char **reterr_msg)
+/* Our view of Neutron policy @p (its "rules" as Neutron lists them): the
+ * egress limit where it has one in each direction. */
+static json_t *qos_json(json_t *p)
+{
+	json_t *out = json_pack("{s:s?, s:s?}", "id", json_object_get_str(p, "id"), "name",
+				json_object_get_str(p, "name"));
+	json_t *rule, *limit = NULL;
+	size_t i;
+
+	json_array_foreach(json_object_get(p, "rules"), i, rule) {
+		const char *type = json_object_get_str(rule, "type");
+
+		if (streq_ptr(type, "dscp_marking"))
+			json_object_set(out, "dscp", json_object_get(rule, "dscp_mark"));
+		else if (streq_ptr(type, "bandwidth_limit") &&
+			 (!limit || !streq_ptr(json_object_get_str(rule, "direction"), "ingress")))
+			limit = rule;
+	}
+	if (limit) {
+		const char *dir = json_object_get_str(limit, "direction");
+
+		json_object_set(out, "max_kbps", json_object_get(limit, "max_kbps"));
+		json_object_set_new(
+		    out, "max_burst_kbps",
+		    json_integer(json_integer_value(json_object_get(limit, "max_burst_kbps"))));
+		json_object_set_new(out, "direction", json_string(dir ? dir : "egress"));
+	}
+	return out;
+}
+
+int neutron_qos_get(struct backend *b, const char *qos, json_t **ret, char **reterr_msg)
 {
 	struct neutron_backend *nb = to_neutron(b);
-	_cleanup_json_ json_t *res = NULL;
-	_cleanup_free_ char *path = NULL;
-	json_t *body = json_pack("{s:s}", "name", name);
-	const char *id;
+	_cleanup_json_ json_t *p = NULL;
+	char scope[SCOPE_MAX];
 	int r;
 
-	if (name_taken(nb, &neutron_kind_qos, name)) {
+	neutron_scope_of(nb, NULL, scope);
+	r = neutron_lookup(nb, &neutron_kind_qos, qos, scope, &p, reterr_msg);
+	if (r == -ESRCH)
+		r = -ENOENT; /* asked for itself: "no such object" */
+	if (r == 0)
+		*ret = qos_json(p);
+	return r;
+}
+
+int neutron_qos_list(struct backend *b, json_t **ret, char **reterr_msg)
+{
+	_cleanup_json_ json_t *all = NULL;
+	json_t *out, *p;
+	size_t i;
+	int r;
+
+	r = neutron_list_all(to_neutron(b), "/qos/policies?fields=id&fields=name&fields=rules",
+			     "policies", &all, reterr_msg);
+	if (r < 0)
+		return r;
+	out = json_array();
+	json_array_foreach(all, i, p)
+		json_array_append_new(out, qos_json(p));
+	*ret = out;
+	return 0;
+}
+
+/* POST one rule of policy @id (@rule stolen): @type "bandwidth_limit" or
+ * "dscp_marking". */
+static int qos_rule_add(struct neutron_backend *nb, const char *id, const char *type, json_t *rule,
+			char **reterr_msg)
+{
+	_cleanup_free_ char *key = strdup_printf("%s_rule", type), *path = NULL;
+
+	if (!key || asprintf(&path, "/qos/policies/%s/%ss", id, key) < 0) {
+		json_decref(rule);
+		return -ENOMEM;
+	}
+	return neutron_api(nb, "POST", path, json_pack("{s:o}", key, rule), NULL, reterr_msg);
+}
+
+int neutron_qos_create(struct backend *b, const struct qos_spec *spec, json_t **ret,
+		       char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *res = NULL, *made = NULL;
+	json_t *body = json_pack("{s:s}", "name", spec->name);
+	const char *id;
+	int r = 0;
+
+	if (neutron_name_taken(nb, &neutron_kind_qos, spec->name)) {
 		json_decref(body);
-		set_errmsg(reterr_msg, "QoS policy \"%s\" already exists", name);
+		set_errmsg(reterr_msg, "QoS policy \"%s\" already exists", spec->name);
 		return -EEXIST;
 	}
 	if (*nb->project)
@@ -204,21 +268,27 @@ int neutron_qos_create(struct backend *b, const char *name, unsigned max_kbps,
 	if (r < 0)
 		return r;
 	id = json_object_get_str(json_object_get(res, "policy"), "id");
-	if (!id || asprintf(&path, "/qos/policies/%s/bandwidth_limit_rules", id) < 0)
-		return -ENOMEM;
-	r = neutron_api(nb, "POST", path,
-			json_pack("{s:{s:i, s:i}}", "bandwidth_limit_rule", "max_kbps",
-				  (int)max_kbps, "max_burst_kbps", (int)max_burst_kbps),
-			NULL, reterr_msg);
+	if (!id)
+		return -EIO;
+	if (spec->max_kbps)
+		r = qos_rule_add(nb, id, "bandwidth_limit",
+				 json_pack("{s:i, s:i, s:s}", "max_kbps", (int)spec->max_kbps,
+					   "max_burst_kbps", (int)spec->max_burst_kbps, "direction",
+					   spec->direction ? spec->direction : "egress"),
+				 reterr_msg);
+	if (r == 0 && spec->dscp >= 0)
+		r = qos_rule_add(nb, id, "dscp_marking",
+				 json_pack("{s:i}", "dscp_mark", spec->dscp), reterr_msg);
 	if (r == 0)
 		r = neutron_tag_after(nb, "/qos/policies", id, reterr_msg);
+	if (r == 0)
+		r = neutron_qos_get(b, id, &made, reterr_msg);
 	if (r < 0) {
-		/* No policy without its limit. */
+		/* No policy without its rules. */
 		(void)neutron_api_delete(nb, "/qos/policies", id, NULL);
 		return r;
 	}
-	*ret = json_pack("{s:s, s:s, s:i, s:i}", "id", id, "name", name, "max_kbps", (int)max_kbps,
-			 "max_burst_kbps", (int)max_burst_kbps);
+	*ret = TAKE_PTR(made);
 	return 0;
 }
 

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Backend "ovn": networks as Logical_Switches, found by _uuid or by name. */
+/* Backend "ovn": networks as Logical_Switches, found by _uuid or by name.
+ * An external network (the way out, for routers' gateways and floating
+ * IPs) is a switch with a localnet port onto its physical network, which
+ * ovn-controller patches to the provider bridge ovn-bridge-mappings names
+ * for it, as ML2/OVN maps a flat provider network. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +33,13 @@ static void row_to_network(json_t *row, struct kuryr_network *n)
 	str_copy(n->gateway, ovsdb_map_get(ext, EXT_GATEWAY), sizeof(n->gateway));
 	n->mtu = mtu ? (uint32_t)strtoul(mtu, NULL, 10) : KURYR_DEFAULT_MTU;
 	n->nports = (unsigned)datum_set_size(json_object_get(row, "ports"));
+	n->external = ovsdb_map_get(ext, EXT_PHYSNET) != NULL;
+	if (n->external) {
+		str_copy(n->physical_network, ovsdb_map_get(ext, EXT_PHYSNET),
+			 sizeof(n->physical_network));
+		if (n->nports > 0) /* its localnet port is not one of its ports */
+			n->nports--;
+	}
 }
 
 static bool is_ours(json_t *ls_row)
@@ -134,7 +145,7 @@ int ovn_network_create(struct backend *b, const struct network_spec *spec,
 	char gw[INET_ADDRSTRLEN] = "", mtu[16];
 	uint32_t net;
 	uint8_t len;
-	json_t *ops, *other, *ext;
+	json_t *ops, *other, *ext, *row;
 	int r;
 
 	if (!spec->name || !*spec->name || strlen(spec->name) >= sizeof(ret->name)) {
@@ -168,16 +179,39 @@ int ovn_network_create(struct backend *b, const struct network_spec *spec,
 	}
 	snprintf(mtu, sizeof(mtu), "%u", spec->mtu ? spec->mtu : KURYR_DEFAULT_MTU);
 
+	if (spec->external && (!spec->physical_network || !*spec->physical_network ||
+			       strlen(spec->physical_network) >= sizeof(ret->physical_network) ||
+			       strpbrk(spec->physical_network, " :,"))) {
+		set_errmsg(reterr_msg, "an external network names its physical network (as "
+				       "[ovs] bridge_mappings does: no blanks, ':' or ',')");
+		return -EINVAL;
+	}
+
 	other = json_pack("[s, [[s, s]]]", "map", "subnet", spec->cidr);
 	if (*gw)
 		json_array_append_new(json_array_get(other, 1),
 				      json_pack("[s, s]", "exclude_ips", gw));
-	ext = ovsdb_string_map(
-	    (const char *const[]){ EXT_CIDR, spec->cidr, EXT_GATEWAY, gw, EXT_MTU, mtu, NULL });
-	ops = json_pack("[o, {s:s, s:s, s:{s:s, s:o, s:o}}]",
-			ovn_op_wait_name("Logical_Switch", spec->name, false), "op", "insert",
-			"table", "Logical_Switch", "row", "name", spec->name, "other_config", other,
+	ext = ovsdb_string_map((const char *const[]){
+	    EXT_CIDR, spec->cidr, EXT_GATEWAY, gw, EXT_MTU, mtu,
+	    spec->external ? EXT_PHYSNET : NULL, spec->physical_network, NULL });
+	row = json_pack("{s:s, s:o, s:o}", "name", spec->name, "other_config", other,
 			"external_ids", ext);
+	ops = json_pack("[o]", ovn_op_wait_name("Logical_Switch", spec->name, false));
+	if (spec->external) {
+		char ln[64], id[UUID_STR_LEN];
+
+		uuid_random(id);
+		snprintf(ln, sizeof(ln), "provnet-%s", id);
+		json_array_append_new(
+		    ops, json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}}", "op", "insert",
+				   "table", "Logical_Switch_Port", "uuid-name", "ln", "row", "name",
+				   ln, "type", "localnet", "addresses", "unknown", "options",
+				   ovsdb_string_map((const char *const[]){
+				       "network_name", spec->physical_network, NULL })));
+		json_object_set_new(row, "ports", ovsdb_named_uuid("ln"));
+	}
+	json_array_append_new(ops, json_pack("{s:s, s:s, s:o}", "op", "insert", "table",
+					     "Logical_Switch", "row", row));
 	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
 	if (r == -ETIMEDOUT) {
 		set_errmsg(reterr_msg, "network \"%s\" already exists", spec->name);
@@ -195,19 +229,26 @@ int ovn_network_delete(struct backend *b, const char *name, char **reterr_msg)
 	json_t *ops;
 	int r;
 
-	r = ovn_network_get(b, name, &n, reterr_msg);
+	_cleanup_json_ json_t *row = NULL;
+	json_t *ports;
+
+	r = ovn_find_switch(to_ovn(b), name, &row, reterr_msg);
 	if (r < 0)
 		return r;
+	row_to_network(row, &n);
 	if (n.nports > 0) {
 		set_errmsg(reterr_msg, "network \"%s\" still has %u ports", name, n.nports);
 		return -EBUSY;
 	}
-	/* Delete by uuid, and only while it still has no ports. */
-	ops = json_pack("[{s:s, s:s, s:[o], s:[s], s:s, s:[{s:[s,[]]}], s:i},"
+	/* Delete by uuid, and only while it still has no ports (an external
+	 * one: none but its localnet port, which goes with it). */
+	ports = n.external ? json_deep_copy(json_object_get(row, "ports"))
+			   : json_pack("[s, []]", "set");
+	ops = json_pack("[{s:s, s:s, s:[o], s:[s], s:s, s:[{s:o}], s:i},"
 			" {s:s, s:s, s:[o]}]",
 			"op", "wait", "table", "Logical_Switch", "where",
 			ovsdb_cond("_uuid", "==", ovsdb_uuid(n.id)), "columns", "ports", "until",
-			"==", "rows", "ports", "set", "timeout", 0, "op", "delete", "table",
+			"==", "rows", "ports", ports, "timeout", 0, "op", "delete", "table",
 			"Logical_Switch", "where", ovsdb_cond("_uuid", "==", ovsdb_uuid(n.id)));
 	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
 	if (r == -ETIMEDOUT) {

@@ -18,26 +18,49 @@
 /* How long ovn-northd may take to hand out a dynamic address. */
 #define IPAM_TIMEOUT_MS 5000
 
-#define EXT_CIDR    "kuryr:cidr"
-#define EXT_GATEWAY "kuryr:gateway"
-#define EXT_MTU	    "kuryr:mtu"
-#define EXT_NETWORK "kuryr:network"
-#define EXT_OWNER   "kuryr:device_owner"
-#define EXT_DEVICE  "kuryr:device_id"
-#define EXT_IFNAME  "kuryr:ifname"
-#define EXT_IP	    "kuryr:ip"
-#define EXT_PROJECT "kuryr:project"
+#define EXT_CIDR      "kuryr:cidr"
+#define EXT_GATEWAY   "kuryr:gateway"
+#define EXT_MTU	      "kuryr:mtu"
+#define EXT_NETWORK   "kuryr:network"
+#define EXT_OWNER     "kuryr:device_owner"
+#define EXT_DEVICE    "kuryr:device_id"
+#define EXT_IFNAME    "kuryr:ifname"
+#define EXT_IP	      "kuryr:ip"
+#define EXT_PROJECT   "kuryr:project"
+#define EXT_PHYSNET   "kuryr:physical_network" /* an external network */
+/* Routers (router.c) and floating IPs (fip.c). */
+#define EXT_R_ID      "kuryr:router_id"
+#define EXT_R_NAME    "kuryr:router_name"
+#define EXT_R_GW_NET  "kuryr:gw_network"
+#define EXT_R_GW_IP   "kuryr:gw_ip"
+#define EXT_R_SNAT    "kuryr:snat"
+#define EXT_ROUTED    "kuryr:routed"	   /* a router's port on a switch: its _uuid */
+#define EXT_RP_CIDR   "kuryr:cidr"	   /* an interface's subnet */
+#define EXT_RP_NET    "kuryr:network"	   /* and its network's name */
+#define EXT_GW_PORT   "kuryr:gateway_port" /* the router's port on its external network */
+#define EXT_NAT_NETID "kuryr:network_id"
+#define EXT_FIP_ID    "kuryr:fip_id"
+#define EXT_FIP_NET   "kuryr:fip_network"
+#define EXT_FIP_PORT  "kuryr:port"
 
 /* trunk.c: the trunk a parent port carries (see there why it lives here). */
 #define EXT_TRUNK_ID   "kuryr:trunk_id"
 #define EXT_TRUNK_NAME "kuryr:trunk_name"
+
+/* A pool port's pool (a QoS policy's pool is not its network's). */
+#define EXT_POOL_KEY "kuryr:pool_key"
+
+/* A port's QoS policy (its _uuid), on the port and its QoS rows: qos.c. */
+#define EXT_QOS_POLICY "kuryr:qos_policy"
 
 struct ovn_backend {
 	struct backend base;
 	struct ovsdb_session *nb;
 	char *where;		      /* "nb=TARGET" */
 	char **pod_sgs;		      /* NULL: "default" */
+	char host[64];		      /* this node's chassis: routers' gateways */
 	atomic_bool drop_group_ready; /* sg.c: the drop Port_Group exists */
+	char *pod_qos;		      /* [neutron_defaults] pod_qos_policy; NULL: none */
 };
 
 static inline struct ovn_backend *to_ovn(struct backend *b)
@@ -57,6 +80,15 @@ json_t *ovn_op_wait_name(const char *table, const char *name, bool exists);
 json_t *ovn_first_rows(json_t *result);
 json_t *ovn_first_rows_of_two(json_t *result);
 json_t *ovn_ops_select_ref(const char *table, const char *ref);
+/* The uuid atoms of a set-of-uuids datum (a bare ["uuid", x] or ["set",
+ * [...]]), in a new array. */
+json_t *ovn_uuid_items(json_t *datum);
+/* A "where" matching rows whose external_ids have @key=@value. */
+json_t *ovn_where_ext(const char *key, const char *value);
+/* The rows of @table whose uuids set @datum holds (those that still
+ * exist), in one round trip: a new array in *ret. */
+int ovn_select_uuids(struct ovn_backend *ob, const char *table, json_t *datum, json_t **ret,
+		     char **reterr_msg);
 
 /* ---- network.c: Logical_Switch ---- */
 
@@ -132,3 +164,59 @@ int ovn_trunk_get(struct backend *b, const char *trunk, json_t **ret, char **ret
 int ovn_trunk_delete(struct backend *b, const char *trunk, char **reterr_msg);
 int ovn_trunk_subport(struct backend *b, const char *trunk, bool add, const char *port,
 		      unsigned vlan, char **reterr_msg);
+
+/* ---- router.c: routers as Logical_Routers ---- */
+
+int ovn_router_create(struct backend *b, const char *name, json_t **ret, char **reterr_msg);
+int ovn_router_get(struct backend *b, const char *router, json_t **ret, char **reterr_msg);
+int ovn_router_list(struct backend *b, json_t **ret, char **reterr_msg);
+int ovn_router_delete(struct backend *b, const char *router, char **reterr_msg);
+int ovn_router_interface(struct backend *b, const char *router, bool add, const char *network,
+			 char **reterr_msg);
+int ovn_router_gateway(struct backend *b, const char *router, const char *ext, bool snat,
+		       char **reterr_msg);
+/* Our Logical_Router @ref names (id or name), a new reference in *ret. */
+int ovn_find_router(struct ovn_backend *ob, const char *ref, json_t **ret, char **reterr_msg);
+/* The router switch @ls_uuid is on: -ENOENT if none. */
+int ovn_router_of_network(struct ovn_backend *ob, const char *ls_uuid, json_t **ret,
+			  char **reterr_msg);
+
+/* ---- fip.c: floating IPs as dnat_and_snat NAT rows ---- */
+
+int ovn_fip_create(struct backend *b, const char *ext, const char *port, const char *ip,
+		   json_t **ret, char **reterr_msg);
+int ovn_fip_list(struct backend *b, json_t **ret, char **reterr_msg);
+int ovn_fip_delete(struct backend *b, const char *fip, char **reterr_msg);
+/* Drop the floating IPs of port @port (going away): what ovn_port_delete
+ * calls. 0 if it had none. */
+int ovn_fip_drop_for_port(struct ovn_backend *ob, const char *port, char **reterr_msg);
+
+/* ---- extaddr.c: addresses held on external networks ---- */
+
+/* Hold @want (NULL: the first free host address) of external switch row
+ * @ls: 0 with the address in @out and, appended to @ops, a wait that the
+ * switch's exclude_ips is as read and its update; -EEXIST (in use),
+ * -EINVAL (not in the subnet), -EDQUOT (none free). */
+int ovn_extaddr_reserve(struct ovn_backend *ob, json_t *ls, const char *want, char out[48],
+			json_t *ops, char **reterr_msg);
+/* Append to @ops the release of @ip on switch row @ls, likewise. */
+void ovn_extaddr_release(json_t *ls, const char *ip, json_t *ops);
+/* ---- qos.c: QoS policies, and their QoS rows on ports' switches ---- */
+
+int ovn_qos_create(struct backend *b, const struct qos_spec *spec, json_t **ret, char **reterr_msg);
+int ovn_qos_get(struct backend *b, const char *qos, json_t **ret, char **reterr_msg);
+int ovn_qos_list(struct backend *b, json_t **ret, char **reterr_msg);
+int ovn_qos_delete(struct backend *b, const char *qos, char **reterr_msg);
+/* Append to @ops, a transaction that inserts ports @lsps (an array of
+ * their names) on switch @ls_uuid, what gives them policy @qos (name or
+ * id): its QoS rows on the switch, the policy's id in each port's
+ * external_ids, and a "wait" that the policy still exists (if it fails,
+ * ovn_qos_gone() tells). The policy's id in @ret_id; -ESRCH if there is no
+ * such policy. */
+int ovn_qos_port_ops(struct ovn_backend *ob, const char *qos, json_t *lsps, const char *ls_uuid,
+		     json_t *ops, char ret_id[40], char **reterr_msg);
+bool ovn_qos_gone(struct ovn_backend *ob, const char *id);
+/* Append to @ops, a transaction that deletes port @lsp, the removal of
+ * its QoS rows from their switch. */
+int ovn_qos_port_delete_ops(struct ovn_backend *ob, const char *lsp, json_t *ops,
+			    char **reterr_msg);

@@ -10,8 +10,12 @@
  *              port_security "MAC IP" once the address is known, our facts
  *              in external_ids
  *   security group -> Port_Group and ACLs (sg.c)
+ *   router  -> Logical_Router, its ports, NAT and routes (router.c); a
+ *              floating IP -> a dnat_and_snat NAT row (fip.c)
  *   trunk   -> kuryr:trunk_id/kuryr:trunk_name in its parent port's
  *              external_ids; a subport is a child port (parent_name, tag)
+ *   QoS     -> an empty Port_Group per policy, and QoS rows on the switch of
+ *              each port that uses it (qos.c)
  *   port security, allowed address pairs -> port_security, addresses
  *              (portsec.c)
  *
@@ -58,6 +62,52 @@ json_t *ovn_op_wait_name(const char *table, const char *name, bool exists)
 			 exists ? "!=" : "==", "rows", "timeout", 0);
 }
 
+json_t *ovn_uuid_items(json_t *datum)
+{
+	const char *tag = json_string_value(json_array_get(datum, 0));
+	json_t *out = json_array();
+
+	if (streq_ptr(tag, "uuid"))
+		json_array_append(out, datum);
+	else if (streq_ptr(tag, "set"))
+		json_array_extend(out, json_array_get(datum, 1));
+	return out;
+}
+
+json_t *ovn_where_ext(const char *key, const char *value)
+{
+	return json_pack("[o]",
+			 ovsdb_cond("external_ids", "includes",
+				    ovsdb_string_map((const char *const[]){ key, value, NULL })));
+}
+
+int ovn_select_uuids(struct ovn_backend *ob, const char *table, json_t *datum, json_t **ret,
+		     char **reterr_msg)
+{
+	_cleanup_json_ json_t *items = ovn_uuid_items(datum), *res = NULL;
+	json_t *ops = json_array(), *u, *rows;
+	size_t i;
+	int r;
+
+	json_array_foreach(items, i, u)
+		json_array_append_new(ops, json_pack("{s:s, s:s, s:[o]}", "op", "select", "table",
+						     table, "where",
+						     ovsdb_cond("_uuid", "==", json_deep_copy(u))));
+	if (json_array_size(ops) == 0) {
+		json_decref(ops);
+		*ret = json_array();
+		return 0;
+	}
+	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	rows = json_array();
+	for (i = 0; i < json_array_size(res); i++)
+		json_array_extend(rows, json_object_get(json_array_get(res, i), "rows"));
+	*ret = rows;
+	return 0;
+}
+
 json_t *ovn_first_rows(json_t *result)
 {
 	return json_object_get(json_array_get(result, 0), "rows");
@@ -91,12 +141,14 @@ static void ovn_free(struct backend *b)
 	ovsdb_session_free(ob->nb);
 	free(ob->where);
 	strv_free(ob->pod_sgs);
+	free(ob->pod_qos);
 	free(ob);
 }
 
 static const struct backend_ops ovn_ops = {
 	.name = "ovn",
-	.caps = BACKEND_CAP_SECURITY_GROUPS | BACKEND_CAP_PORT_POLICIES | BACKEND_CAP_TRUNKS,
+	.caps = BACKEND_CAP_SECURITY_GROUPS | BACKEND_CAP_PORT_POLICIES | BACKEND_CAP_TRUNKS |
+		BACKEND_CAP_ROUTERS | BACKEND_CAP_QOS,
 	.network_create = ovn_network_create,
 	.network_get = ovn_network_get,
 	.network_list = ovn_network_list,
@@ -118,6 +170,19 @@ static const struct backend_ops ovn_ops = {
 	.trunk_get = ovn_trunk_get,
 	.trunk_delete = ovn_trunk_delete,
 	.trunk_subport = ovn_trunk_subport,
+	.router_create = ovn_router_create,
+	.router_get = ovn_router_get,
+	.router_list = ovn_router_list,
+	.router_delete = ovn_router_delete,
+	.router_interface = ovn_router_interface,
+	.router_gateway = ovn_router_gateway,
+	.fip_create = ovn_fip_create,
+	.fip_list = ovn_fip_list,
+	.fip_delete = ovn_fip_delete,
+	.qos_create = ovn_qos_create,
+	.qos_get = ovn_qos_get,
+	.qos_list = ovn_qos_list,
+	.qos_delete = ovn_qos_delete,
 	.connected = ovn_connected,
 	.describe = ovn_describe,
 	.free = ovn_free,
@@ -140,7 +205,7 @@ static char **strv_copy(const char *const *v)
 }
 
 int backend_ovn_new(const char *nb_connection, const char *const *pod_security_groups,
-		    struct backend **ret, char **reterr_msg)
+		    const char *host, struct backend **ret, char **reterr_msg)
 {
 	struct ovn_backend *ob = calloc(1, sizeof(*ob));
 	int r;
@@ -149,6 +214,7 @@ int backend_ovn_new(const char *nb_connection, const char *const *pod_security_g
 		return -ENOMEM;
 	ob->base.ops = &ovn_ops;
 	ob->where = strdup_printf("nb=%s", nb_connection);
+	str_copy(ob->host, host ? host : "", sizeof(ob->host));
 	if (pod_security_groups && *pod_security_groups)
 		ob->pod_sgs = strv_copy(pod_security_groups);
 	if (!ob->where || (pod_security_groups && *pod_security_groups && !ob->pod_sgs)) {
@@ -173,6 +239,7 @@ static void ovn_config_free(void *cfg)
 	if (c) {
 		free(c->nb_connection);
 		strv_free(c->pod_security_groups);
+		free(c->pod_qos_policy);
 	}
 	free(c);
 }
@@ -182,7 +249,7 @@ static int ovn_config_new(void **ret)
 	struct ovn_config *c = calloc(1, sizeof(*c));
 
 	if (!c || !(c->nb_connection = strdup("unix:/run/kuryr-c/ovn/nb.sock")) ||
-	    !(c->pod_security_groups = strv_new_empty())) {
+	    !(c->pod_security_groups = strv_new_empty()) || !(c->pod_qos_policy = strdup(""))) {
 		ovn_config_free(c);
 		return -ENOMEM;
 	}
@@ -195,6 +262,8 @@ static int ovn_config_set(void *cfg, const char *section, const char *key, const
 {
 	struct ovn_config *c = cfg;
 
+	if (streq(section, "neutron_defaults") && streq(key, "pod_qos_policy"))
+		return conf_set_str(&c->pod_qos_policy, value);
 	if (streq(section, "neutron_defaults"))
 		return streq(key, "pod_security_groups")
 			   ? conf_set_list(&c->pod_security_groups, value)
@@ -208,9 +277,20 @@ static int ovn_driver_new(const void *cfg, const struct backend_env *env, struct
 			  char **reterr_msg)
 {
 	const struct ovn_config *c = cfg;
+	struct ovn_backend *ob;
+	int r;
 
-	return backend_ovn_new(c->nb_connection, (const char *const *)c->pod_security_groups, ret,
-			       reterr_msg);
+	r = backend_ovn_new(c->nb_connection, (const char *const *)c->pod_security_groups,
+			    env->host, ret, reterr_msg);
+	if (r < 0 || !*c->pod_qos_policy)
+		return r;
+	ob = to_ovn(*ret);
+	ob->pod_qos = strdup(c->pod_qos_policy);
+	if (!ob->pod_qos) {
+		ovn_free(*ret);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 const struct backend_driver backend_ovn_driver = {

@@ -32,6 +32,7 @@ void ovn_row_to_port(json_t *row, struct kuryr_port *p)
 	str_copy(p->network, ovsdb_map_get(ext, EXT_NETWORK), sizeof(p->network));
 	str_copy(p->device_id, ovsdb_map_get(ext, EXT_DEVICE), sizeof(p->device_id));
 	str_copy(p->ifname, ovsdb_map_get(ext, EXT_IFNAME), sizeof(p->ifname));
+	str_copy(p->pool_key, ovsdb_map_get(ext, EXT_POOL_KEY), sizeof(p->pool_key));
 	owner = ovsdb_map_get(ext, EXT_OWNER);
 	p->owner = !owner		  ? PORT_OWNER_CONTAINER
 		   : streq(owner, "vm")	  ? PORT_OWNER_VM
@@ -155,6 +156,31 @@ int ovn_port_list(struct backend *b, const char *network, struct kuryr_port **re
 	return 0;
 }
 
+/* As Neutron: a trunk's parent port, or a subport, is not deleted while
+ * the trunk has it (its children would point at nothing and stay
+ * unbound). */
+static int check_not_in_trunk(json_t *row, const char *name, char **reterr_msg)
+{
+	json_t *ext = json_object_get(row, "external_ids");
+	const char *trunk = ovsdb_map_get(ext, EXT_TRUNK_ID);
+	const char *tname = ovsdb_map_get(ext, EXT_TRUNK_NAME);
+	const char *parent[1] = { NULL };
+
+	if (trunk) {
+		set_errmsg(reterr_msg, "port %s is the parent of trunk %s (trunk delete first)",
+			   name, tname && *tname ? tname : trunk);
+		return -EBUSY;
+	}
+	if (ovsdb_datum_strings(json_object_get(row, "parent_name"), parent, 1) == 1 &&
+	    *parent[0]) {
+		set_errmsg(reterr_msg,
+			   "port %s is a subport of port %s's trunk (trunk remove-subport first)",
+			   name, parent[0]);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 int ovn_port_delete(struct backend *b, const char *name, char **reterr_msg)
 {
 	_cleanup_json_ json_t *row = NULL, *res2 = NULL;
@@ -168,12 +194,28 @@ int ovn_port_delete(struct backend *b, const char *name, char **reterr_msg)
 	uuid = ovsdb_datum_uuid(json_object_get(row, "_uuid"));
 	if (!uuid)
 		return -EIO;
+	r = check_not_in_trunk(row, name, reterr_msg);
+	if (r < 0)
+		return r;
+	/* Its floating IPs go first: another port may get its address. */
+	r = ovn_fip_drop_for_port(to_ovn(b), json_object_get_str(row, "name"), reterr_msg);
+	if (r < 0)
+		return r;
 	/* Removing the port from its switch's "ports" garbage-collects the
 	 * row: Logical_Switch_Port is not a root table. */
 	ops =
 	    json_pack("[{s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]", "op", "mutate", "table",
 		      "Logical_Switch", "where", ovsdb_cond("ports", "includes", ovsdb_uuid(uuid)),
 		      "mutations", "ports", "delete", "set", ovsdb_uuid(uuid));
+	/* Its QoS rows go with it. */
+	if (ovsdb_map_get(json_object_get(row, "external_ids"), EXT_QOS_POLICY)) {
+		r = ovn_qos_port_delete_ops(to_ovn(b), json_object_get_str(row, "name"), ops,
+					    reterr_msg);
+		if (r < 0) {
+			json_decref(ops);
+			return r;
+		}
+	}
 	return ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res2, reterr_msg);
 }
 
@@ -240,10 +282,6 @@ static int spec_policies(struct ovn_backend *ob, const struct port_spec *spec, j
 {
 	const char *const *sgs = spec->security_groups;
 
-	if (spec->qos_policy) {
-		set_errmsg(reterr_msg, "QoS policy \"%s\" does not exist", spec->qos_policy);
-		return -ESRCH;
-	}
 	if (spec->no_port_security) {
 		/* Neutron's PortSecurityAndIPRequiredForSecurityGroups (409). */
 		if (sgs) {
@@ -258,16 +296,27 @@ static int spec_policies(struct ovn_backend *ob, const struct port_spec *spec, j
 	return ovn_sg_port_groups(ob, sgs, ret_pgs, reterr_msg);
 }
 
+/* The QoS policy a port spec asks for: its own, else for a container's or
+ * a pool's port the node's [neutron_defaults] pod_qos_policy (as on
+ * Neutron); NULL: none. */
+static const char *spec_qos(struct ovn_backend *ob, const struct port_spec *spec)
+{
+	if (spec->qos_policy)
+		return spec->qos_policy;
+	return spec->owner != PORT_OWNER_VM ? ob->pod_qos : NULL;
+}
+
 int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kuryr_port *ret,
 		    char **reterr_msg)
 {
 	struct ovn_backend *ob = to_ovn(b);
 	_cleanup_json_ json_t *res = NULL, *pgs = NULL;
 	struct kuryr_network net;
+	const char *qos = spec_qos(ob, spec);
 	struct kuryr_port p = { 0 };
 	struct kuryr_addr_pair pairs[KURYR_MAX_ADDR_PAIRS];
 	bool on = !spec->no_port_security;
-	char name[64], mac[18], addr[128];
+	char name[64], mac[18], addr[128], qos_id[40] = "";
 	uint32_t subnet;
 	uint8_t len;
 	json_t *ops, *ext, *refs;
@@ -346,7 +395,20 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 	refs = json_pack("[o]", ovsdb_named_uuid("lsp"));
 	ovn_sg_join_ops(ops, pgs, refs);
 	json_decref(refs);
+	if (qos) {
+		_cleanup_json_ json_t *lsps = json_pack("[s]", name);
+
+		r = ovn_qos_port_ops(ob, qos, lsps, net.id, ops, qos_id, reterr_msg);
+		if (r < 0) {
+			json_decref(ops);
+			return r;
+		}
+	}
 	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r == -ETIMEDOUT && *qos_id && ovn_qos_gone(ob, qos_id)) {
+		set_errmsg(reterr_msg, "QoS policy %s was deleted meanwhile", qos);
+		return -ESRCH;
+	}
 	if (r == -ETIMEDOUT) {
 		if (spec->ip)
 			set_errmsg(reterr_msg,
@@ -408,9 +470,11 @@ int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec, unsign
 {
 	struct ovn_backend *ob = to_ovn(b);
 	_cleanup_json_ json_t *res = NULL, *res2 = NULL, *res3 = NULL, *pgs = NULL;
+	_cleanup_json_ json_t *names = json_array();
 	struct kuryr_network net;
 	json_t *ops, *refs, *rows, *batch_map;
-	char batch[37];
+	const char *qos = spec_qos(ob, spec);
+	char batch[37], qos_id[40] = "";
 	uint32_t subnet;
 	uint8_t len;
 	unsigned got = 0;
@@ -437,15 +501,16 @@ int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec, unsign
 		snprintf(uname, sizeof(uname), "lsp%u", i);
 		json_array_append_new(
 		    ops,
-		    json_pack(
-			"{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}}", "op", "insert", "table",
-			"Logical_Switch_Port", "uuid-name", uname, "row", "name", name, "addresses",
-			addr, "port_security", mac, "external_ids",
-			ovsdb_string_map((const char *const[]){
-			    EXT_NETWORK, net.name, EXT_OWNER, owner_name(spec->owner), EXT_DEVICE,
-			    spec->device_id ? spec->device_id : "", EXT_PROJECT,
-			    spec->project ? spec->project : "", "kuryr:batch", batch, NULL })));
+		    json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}}", "op", "insert", "table",
+			      "Logical_Switch_Port", "uuid-name", uname, "row", "name", name,
+			      "addresses", addr, "port_security", mac, "external_ids",
+			      ovsdb_string_map((const char *const[]){
+				  EXT_NETWORK, net.name, EXT_OWNER, owner_name(spec->owner),
+				  EXT_DEVICE, spec->device_id ? spec->device_id : "", EXT_PROJECT,
+				  spec->project ? spec->project : "", "kuryr:batch", batch,
+				  spec->pool_key ? EXT_POOL_KEY : NULL, spec->pool_key, NULL })));
 		json_array_append_new(refs, ovsdb_named_uuid(uname));
+		json_array_append_new(names, json_string(name));
 	}
 	json_array_append_new(
 	    ops, json_pack("{s:s, s:s, s:[o], s:[[s, s, [s, o]]]}", "op", "mutate", "table",
@@ -453,7 +518,15 @@ int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec, unsign
 			   "mutations", "ports", "insert", "set", json_incref(refs)));
 	ovn_sg_join_ops(ops, pgs, refs);
 	json_decref(refs);
-	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	r = qos ? ovn_qos_port_ops(ob, qos, names, net.id, ops, qos_id, reterr_msg) : 0;
+	if (r == 0)
+		r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	else
+		json_decref(ops);
+	if (r == -ETIMEDOUT && *qos_id && ovn_qos_gone(ob, qos_id)) {
+		set_errmsg(reterr_msg, "QoS policy %s was deleted meanwhile", qos);
+		r = -ESRCH;
+	}
 	if (r == -ETIMEDOUT) {
 		set_errmsg(reterr_msg, "network %s or a security group vanished", net.name);
 		r = -ENOENT;

@@ -48,27 +48,6 @@ static void pg_name(const char *id, char out[64])
 			out[i] = '_';
 }
 
-/* The uuid atoms of a set-of-uuids datum (a bare ["uuid", x] or ["set",
- * [...]]), borrowed into a new array. */
-static json_t *uuid_items(json_t *datum)
-{
-	const char *tag = json_string_value(json_array_get(datum, 0));
-	json_t *out = json_array();
-
-	if (streq_ptr(tag, "uuid"))
-		json_array_append(out, datum);
-	else if (streq_ptr(tag, "set"))
-		json_array_extend(out, json_array_get(datum, 1));
-	return out;
-}
-
-static json_t *where_ext(const char *key, const char *value)
-{
-	return json_pack("[o]",
-			 ovsdb_cond("external_ids", "includes",
-				    ovsdb_string_map((const char *const[]){ key, value, NULL })));
-}
-
 /* The _uuids of the ACLs whose external_ids have @key=@value: a select's
  * result. */
 static int acls_with(struct ovn_backend *ob, const char *key, const char *value, json_t **ret,
@@ -76,7 +55,7 @@ static int acls_with(struct ovn_backend *ob, const char *key, const char *value,
 {
 	return ovn_transact(ob,
 			    json_pack("[{s:s, s:s, s:o, s:[s]}]", "op", "select", "table", "ACL",
-				      "where", where_ext(key, value), "columns", "_uuid"),
+				      "where", ovn_where_ext(key, value), "columns", "_uuid"),
 			    NB_TIMEOUT_MS, ret, reterr_msg);
 }
 
@@ -86,13 +65,13 @@ static int acls_with(struct ovn_backend *ob, const char *key, const char *value,
 static int find_group(struct ovn_backend *ob, const char *ref, json_t **ret_row, json_t **ret_acls,
 		      char **reterr_msg)
 {
-	_cleanup_json_ json_t *res = NULL, *res2 = NULL;
+	_cleanup_json_ json_t *res = NULL;
 	json_t *rows, *row, *ops;
 	int r;
 
 	ops = json_pack("[{s:s, s:s, s:o}, {s:s, s:s, s:o}]", "op", "select", "table", "Port_Group",
-			"where", where_ext(EXT_SG_ID, ref), "op", "select", "table", "Port_Group",
-			"where", where_ext(EXT_SG_NAME, ref));
+			"where", ovn_where_ext(EXT_SG_ID, ref), "op", "select", "table",
+			"Port_Group", "where", ovn_where_ext(EXT_SG_NAME, ref));
 	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
 	if (r < 0)
 		return r;
@@ -109,26 +88,9 @@ static int find_group(struct ovn_backend *ob, const char *ref, json_t **ret_row,
 	}
 	row = json_array_get(rows, 0);
 	if (ret_acls) {
-		/* The group's ACLs, read by their uuids. */
-		_cleanup_json_ json_t *items = uuid_items(json_object_get(row, "acls"));
-		size_t i;
-		json_t *u;
-
-		ops = json_array();
-		json_array_foreach(items, i, u)
-			json_array_append_new(
-			    ops, json_pack("{s:s, s:s, s:[o]}", "op", "select", "table", "ACL",
-					   "where", ovsdb_cond("_uuid", "==", json_deep_copy(u))));
-		if (json_array_size(ops)) {
-			r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res2, reterr_msg);
-			if (r < 0)
-				return r;
-		} else
-			json_decref(ops);
-		*ret_acls = json_array();
-		for (i = 0; res2 && i < json_array_size(res2); i++)
-			json_array_extend(*ret_acls,
-					  json_object_get(json_array_get(res2, i), "rows"));
+		r = ovn_select_uuids(ob, "ACL", json_object_get(row, "acls"), ret_acls, reterr_msg);
+		if (r < 0)
+			return r;
 	}
 	*ret_row = json_incref(row);
 	return 0;
@@ -340,7 +302,7 @@ static int add_rule(struct ovn_backend *ob, json_t *row, const struct sg_rule *r
 			   "Port_Group", "where", ovsdb_cond("_uuid", "==", ovsdb_uuid(uuid)),
 			   "mutations", "acls", "insert", ovsdb_named_uuid("acl")));
 	json_array_append_new(ops, json_pack("{s:s, s:s, s:o}", "op", "select", "table", "ACL",
-					     "where", where_ext(EXT_RULE, rule_id)));
+					     "where", ovn_where_ext(EXT_RULE, rule_id)));
 	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
 	if (r == -ETIMEDOUT) {
 		set_errmsg(reterr_msg, "security group %s vanished", rule->remote_group);
@@ -388,7 +350,7 @@ static int create_group(struct ovn_backend *ob, const char *name, json_t **ret_r
 	pg_name(id, pg);
 	/* The name is unique among our groups: the wait fails if one has it. */
 	ops = json_pack("[{s:s, s:s, s:o, s:[s], s:s, s:[], s:i}]", "op", "wait", "table",
-			"Port_Group", "where", where_ext(EXT_SG_NAME, name), "columns", "name",
+			"Port_Group", "where", ovn_where_ext(EXT_SG_NAME, name), "columns", "name",
 			"until", "==", "rows", "timeout", 0);
 	for (size_t i = 0; r == 0 && i < ELEMENTSOF(ethers); i++) {
 		char rule_id[UUID_STR_LEN], uname[16];
@@ -459,7 +421,7 @@ int ovn_sg_delete(struct backend *b, const char *sg, char **reterr_msg)
 		return r;
 	id = ovsdb_map_get(json_object_get(row, "external_ids"), EXT_SG_ID);
 	uuid = ovsdb_datum_uuid(json_object_get(row, "_uuid"));
-	ports = uuid_items(json_object_get(row, "ports"));
+	ports = ovn_uuid_items(json_object_get(row, "ports"));
 	n_ports = json_array_size(ports);
 	if (n_ports) {
 		set_errmsg(reterr_msg, "security group %s is in use by %zu port%s", sg, n_ports,
