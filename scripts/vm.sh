@@ -14,9 +14,24 @@
 #                                     (VM_EXEC_TIMEOUT, 60 s)
 #   vm.sh stop DIR                    power off, delete the tap
 #
+# The guest's NICs, at fixed PCI addresses so their names are too:
+#   eth0 (00:03.0)  the data NIC, MAC MAC, on tap TAP: the port on br-int
+#                   (later a trunk's parent).
+#   eth1 (00:04.0)  the management NIC, only with VM_FORWARD: how kuryrd in
+#                   the guest reaches the control plane without the data
+#                   path. QEMU's user networking (slirp) with restrict=on:
+#                   the guest (10.0.2.15/24, no default route) reaches
+#                   nothing on the host or beyond but what VM_FORWARD names.
+#                   VM_FORWARD="PORT=TARGET ..." forwards the guest's TCP
+#                   connections to 10.0.2.100:PORT to TARGET, unix:PATH or
+#                   tcp:HOST:PORT (HOST as seen from NETNS, where qemu
+#                   runs), e.g. "6641=unix:$RUN/ovn/nb.sock
+#                   9696=tcp:127.0.0.1:9696". For each connection QEMU
+#                   starts socat (its complaints in DIR/forward.log).
+#
 # DIR holds the image, the console log (console.log), the control socket
 # and qemu's pid. Needs qemu-system-x86, linux-image-amd64, busybox-static,
-# cpio (scripts/deps.sh).
+# cpio, socat (scripts/deps.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -47,6 +62,12 @@ guest_init() {
 		mkdir -p /run/netns
 		for m in virtio_pci virtio_net 8021q; do modprobe "$m"; done
 		ip link set lo up
+		# The management NIC (VM_FORWARD): slirp's network, and no
+		# default route, which is eth0's to take.
+		if [ -e /sys/class/net/eth1 ]; then
+			ip link set eth1 up
+			ip addr add 10.0.2.15/24 dev eth1
+		fi
 		stty -F /dev/ttyS1 raw -echo
 		exec 3<>/dev/ttyS1
 		echo KC_READY
@@ -96,12 +117,44 @@ image() {
 	echo "/boot/vmlinuz-$kv" >"$dir/kernel"
 }
 
+# The management NIC's MAC (any one: slirp answers whatever it is).
+MGMT_MAC=52:54:00:4b:43:02
+
+# mgmt_netdev DIR: the -netdev of the management NIC, from $VM_FORWARD.
+# restrict=on leaves the guest only the guestfwd rules; QEMU runs each
+# rule's command (parsed as by a shell, no shell involved) per connection,
+# on the connection as its stdin and stdout.
+mgmt_netdev() {
+	local dir=$1 f port target addr opts=user,id=n1,restrict=on,net=10.0.2.0/24
+	command -v socat >/dev/null || die "socat is not installed (scripts/deps.sh)"
+	for f in $VM_FORWARD; do
+		port=${f%%=*} target=${f#*=}
+		case $port in '' | *[!0-9]*) die "VM_FORWARD: \"$f\" is not PORT=TARGET" ;; esac
+		# Commas end a qemu option (and start socat's), quotes a word.
+		case $target in *[,\'\"]*) die "VM_FORWARD: no commas or quotes in \"$target\"" ;; esac
+		case $target in
+		unix:/*) addr=UNIX-CONNECT:${target#unix:} ;;
+		unix:*) addr=UNIX-CONNECT:$PWD/${target#unix:} ;;
+		tcp:*:*) addr=TCP:${target#tcp:} ;;
+		*) die "VM_FORWARD: \"$target\" is not unix:PATH or tcp:HOST:PORT" ;;
+		esac
+		opts+=",guestfwd=tcp:10.0.2.100:$port-cmd:socat -lf '$dir/forward.log' STDIO '$addr'"
+	done
+	echo "$opts"
+}
+
 start() {
 	local dir=$1 tap=$2 mac=$3
 	NS=${4:-}
-	local deadline
+	local deadline netdev mgmt=()
 	[ -f "$dir/initrd.cpio.gz" ] || image "$dir"
 	command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86 is not installed"
+	# qemu -daemonize works in /: socat's log needs an absolute path.
+	dir=$(cd "$dir" && pwd)
+	if [ -n "${VM_FORWARD:-}" ]; then
+		netdev=$(mgmt_netdev "$dir") || exit 1
+		mgmt=(-netdev "$netdev" -device "virtio-net-pci,netdev=n1,mac=$MGMT_MAC,addr=0x4")
+	fi
 	run ip tuntap add "$tap" mode tap || die "cannot make tap $tap${NS:+ in netns $NS}"
 	run ip link set "$tap" up
 	printf '%s\n%s\n' "$tap" "$NS" >"$dir/tap"
@@ -114,7 +167,8 @@ start() {
 		-serial "file:$dir/console.log" \
 		-chardev "socket,id=ctl,path=$dir/ctl.sock,server=on,wait=off" -serial chardev:ctl \
 		-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
-		-device "virtio-net-pci,netdev=n0,mac=$mac,csum=off,guest_csum=off" ||
+		-device "virtio-net-pci,netdev=n0,mac=$mac,csum=off,guest_csum=off,addr=0x3" \
+		"${mgmt[@]}" ||
 		{
 			stop "$dir"
 			die "qemu did not start"
