@@ -1,11 +1,14 @@
 #!/bin/bash
 # A real VM for tests and walk-throughs: QEMU (software emulation; KVM here
 # may not run a stock kernel) booting Debian's kernel from a small initramfs
-# (static busybox, iproute2, the virtio-net and 8021q modules). Its NIC is a
-# tap device on the host, which `kuryrctl vm plug` puts on br-int like any
-# hypervisor's. Commands run inside the guest over a second serial port.
+# (static busybox, iproute2, the virtio-net, 8021q and macvlan modules, and
+# with KURYR_BUILD=BUILD_DIR kuryrd, kuryr-cni and kuryrctl of that build,
+# with their libraries). Its NIC is a tap device on the host, which
+# `kuryrctl vm plug` puts on br-int like any hypervisor's. Commands run
+# inside the guest over a second serial port.
 #
-#   vm.sh image DIR                   build DIR/initrd.cpio.gz (~1 s)
+#   vm.sh image DIR                   build DIR/initrd.cpio.gz (~1 s; start
+#                                     builds it if missing)
 #   vm.sh start DIR TAP MAC [NETNS]   make tap TAP (in NETNS), boot the VM
 #                                     with NIC MAC on it, wait until the
 #                                     guest answers (VM_BOOT_TIMEOUT, 180 s)
@@ -60,7 +63,8 @@ guest_init() {
 		mount -t tmpfs tmpfs /run
 		mount -t tmpfs tmpfs /tmp
 		mkdir -p /run/netns
-		for m in virtio_pci virtio_net 8021q; do modprobe "$m"; done
+		for m in $(cat /etc/modules); do modprobe "$m"; done
+		hostname kuryr-guest
 		ip link set lo up
 		# The management NIC (VM_FORWARD): slirp's network, and no
 		# default route, which is eth0's to take.
@@ -80,8 +84,26 @@ guest_init() {
 	INIT
 }
 
+# The modules the guest's init loads, in order; the image holds each with
+# what modules.dep says it needs. macvlan: for containers on macvlan
+# sub-interfaces of eth0.
+GUEST_MODULES="virtio_pci virtio_net 8021q macvlan"
+
+# guest_bin ROOT SRC DEST: the ELF binary SRC as ROOT/DEST, without debug
+# info (most of a debug build's size, and unpacked at every boot), and every
+# shared library it links (as ldd finds them here).
+guest_bin() {
+	local r=$1 src=$2 dest=$3 lib
+	mkdir -p "$r${dest%/*}"
+	strip --strip-debug -o "$r$dest" "$src" 2>/dev/null || cp -L "$src" "$r$dest"
+	chmod 755 "$r$dest"
+	for lib in $(ldd "$src" 2>/dev/null | awk '/=> \//{print $3}'); do
+		[ -e "$r$lib" ] || install -D "$(readlink -f "$lib")" "$r$lib"
+	done
+}
+
 image() {
-	local dir=$1 kv m r lib
+	local dir=$1 kv m r mod dep f b
 	kv=$(kernel_version)
 	m=/lib/modules/$kv
 	command -v cpio >/dev/null || die "cpio is not installed"
@@ -90,26 +112,31 @@ image() {
 	r=$(mktemp -d)
 	# shellcheck disable=SC2064
 	trap "rm -rf '$r'" RETURN
-	mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,lib64}
+	mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc/kuryr,proc,sys,dev,run,tmp,var/lib,lib64}
 	cp /bin/busybox "$r/bin/"
 	for a in $("$r/bin/busybox" --list); do
 		[ "$a" = busybox ] || [ "$a" = ip ] || ln -sf busybox "$r/bin/$a"
 	done
 	# iproute2's ip: busybox's has no netns and no VLAN options.
-	cp -L /usr/sbin/ip "$r/usr/sbin/ip"
-	for lib in $(ldd /usr/sbin/ip | awk '/=> \//{print $3}'); do
-		install -D "$(readlink -f "$lib")" "$r$lib"
-	done
+	guest_bin "$r" /usr/sbin/ip /usr/sbin/ip
+	# Kuryr-C's own, from the build in $KURYR_BUILD; without it, none.
+	if [ -n "${KURYR_BUILD:-}" ]; then
+		for b in sbin/kuryrd bin/kuryr-cni bin/kuryrctl; do
+			[ -x "$KURYR_BUILD/src/${b#*/}" ] || die "no $KURYR_BUILD/src/${b#*/} (KURYR_BUILD: a build dir)"
+			guest_bin "$r" "$KURYR_BUILD/src/${b#*/}" "/usr/$b"
+		done
+	fi
 	cp -L /lib64/ld-linux-x86-64.so.2 "$r/lib64/"
 	# busybox sh runs its own applets before PATH: make "ip" iproute2's.
 	echo 'ip() { /usr/sbin/ip "$@"; }' >"$r/etc/prelude"
-	for mod in drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko \
-		drivers/virtio/virtio_pci.ko drivers/virtio/virtio_pci_legacy_dev.ko \
-		drivers/virtio/virtio_pci_modern_dev.ko net/core/failover.ko \
-		drivers/net/net_failover.ko drivers/net/virtio_net.ko net/802/garp.ko \
-		net/802/stp.ko net/802/mrp.ko net/llc/llc.ko net/8021q/8021q.ko; do
-		[ -f "$m/kernel/$mod" ] && install -D -m 644 "$m/kernel/$mod" "$r$m/kernel/$mod"
+	for mod in $GUEST_MODULES; do
+		if ! dep=$(grep -E "/$mod\.ko(\.[a-z]+)?:" "$m/modules.dep"); then
+			grep -Eq "/$mod\.ko\$" "$m/modules.builtin" || die "no module $mod in $m"
+			continue
+		fi
+		for f in ${dep/:/}; do install -D -m 644 "$m/$f" "$r$m/$f"; done
 	done
+	echo "$GUEST_MODULES" >"$r/etc/modules"
 	cp "$m"/modules.{dep,alias,builtin,order} "$r$m/"
 	guest_init >"$r/init"
 	chmod 755 "$r/init"

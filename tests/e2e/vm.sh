@@ -3,7 +3,8 @@
 # plugs the hypervisor's tap device into br-int the way os-vif does; OVN
 # then shows the port bound and up, and a real VM (QEMU) on that tap
 # exchanges packets with a container. The VM's management NIC reaches OVN
-# Northbound, forwarded to it, and nothing else.
+# Northbound, forwarded to it, and nothing else; Kuryr-C's binaries run in
+# the guest.
 . "$(dirname "$0")/lib.sh"
 env_up
 ctl network create net1 --subnet 10.82.0.0/24 >/dev/null
@@ -17,7 +18,7 @@ check_eq "kuryrctl port create for a VM" 0 "$RC"
 VM_IP=$(jget '["ip"]')
 # The VM boots (QEMU makes its tap) while the port is checked.
 VM_MAC=$(jget '["mac"]')
-VM_FORWARD="$NB_FWD=unix:$RUN/ovn/nb.sock" \
+VM_FORWARD="$NB_FWD=unix:$RUN/ovn/nb.sock" KURYR_BUILD=$BUILD \
 	"$SRC/scripts/vm.sh" start "$T/vm" "$TAP" "$VM_MAC" "$HOSTNS" >"$T/vm-start.log" 2>&1 &
 vmstart=$!
 check_eq "OVN NB: the VM port has an address from the subnet" "10.82.0." \
@@ -51,6 +52,11 @@ check_eq "... and only a client in qemu's netns reached 127.0.0.1:$LEAK_PORT the
 	"probe" "$(cat "$T/leak.out" 2>/dev/null)"
 kill "$leakpid"
 wait "$leakpid" 2>/dev/null
+for b in kuryrd kuryr-cni kuryrctl; do
+	check "$b runs in the guest (--version)" vmx "$b --version"
+done
+check_eq "kuryr-cni in the guest answers CNI's VERSION command" "1.1.0" \
+	"$(vmx 'CNI_COMMAND=VERSION kuryr-cni </dev/null' | python3 -c 'import json,sys; print(json.load(sys.stdin)["cniVersion"])' 2>&1)"
 OUT=$(ctl -o json vm plug "$TAP" vm1); RC=$?
 check_eq "kuryrctl vm plug succeeds" 0 "$RC"
 check_eq "kuryrctl vm plug reports the port up" True "$(jget '["up"]')"
