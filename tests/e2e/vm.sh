@@ -57,6 +57,13 @@ for b in kuryrd kuryr-cni kuryrctl; do
 done
 check_eq "kuryr-cni in the guest answers CNI's VERSION command" "1.1.0" \
 	"$(vmx 'CNI_COMMAND=VERSION kuryr-cni </dev/null' | python3 -c 'import json,sys; print(json.load(sys.stdin)["cniVersion"])' 2>&1)"
+# No binding driver runs in the guest yet: kuryrd there only reads its
+# config and stops at what it does not know.
+guest_kuryrd "$T/vm" "$(printf '[DEFAULT]\nbackend = %s-nosuch\n' "$P")" >"$T/guest-kuryrd.out" 2>&1
+check_eq "guest_kuryrd: kuryrd in the guest refuses an unknown backend" 1 "$?"
+check_eq "... from the config guest_kuryrd wrote there" "backend = $P-nosuch" \
+	"$(vmx 'sed -n 2p /etc/kuryr/kuryr.conf')"
+check_eq "... and exits with status 1" 1 "$(vmx 'cat /run/kuryrd.rc')"
 OUT=$(ctl -o json vm plug "$TAP" vm1); RC=$?
 check_eq "kuryrctl vm plug succeeds" 0 "$RC"
 check_eq "kuryrctl vm plug reports the port up" True "$(jget '["up"]')"
