@@ -18,8 +18,9 @@ PKGS=(
 	neutron-server python3-pymysql mariadb-server python3-openstackclient
 	# test: a real Keystone, and neutron-server's middleware that asks it
 	keystone python3-keystonemiddleware
-	# test: a real VM (QEMU, Debian's kernel) beside the containers (scripts/vm.sh)
-	qemu-system-x86 linux-image-amd64 cpio
+	# test: a real VM (QEMU, Debian's kernel) beside the containers, socat for its
+	# management NIC's forwards (scripts/vm.sh)
+	qemu-system-x86 linux-image-amd64 cpio socat
 	# test: podman (CNI backend, crun) as a runtime in a mount namespace of its own
 	podman crun
 )

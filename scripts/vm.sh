@@ -1,11 +1,14 @@
 #!/bin/bash
 # A real VM for tests and walk-throughs: QEMU (software emulation; KVM here
 # may not run a stock kernel) booting Debian's kernel from a small initramfs
-# (static busybox, iproute2, the virtio-net and 8021q modules). Its NIC is a
-# tap device on the host, which `kuryrctl vm plug` puts on br-int like any
-# hypervisor's. Commands run inside the guest over a second serial port.
+# (static busybox, iproute2, the virtio-net, 8021q and macvlan modules, and
+# with KURYR_BUILD=BUILD_DIR kuryrd, kuryr-cni and kuryrctl of that build,
+# with their libraries). Its NIC is a tap device on the host, which
+# `kuryrctl vm plug` puts on br-int like any hypervisor's. Commands run
+# inside the guest over a second serial port.
 #
-#   vm.sh image DIR                   build DIR/initrd.cpio.gz (~1 s)
+#   vm.sh image DIR                   build DIR/initrd.cpio.gz (~1 s; start
+#                                     builds it if missing)
 #   vm.sh start DIR TAP MAC [NETNS]   make tap TAP (in NETNS), boot the VM
 #                                     with NIC MAC on it, wait until the
 #                                     guest answers (VM_BOOT_TIMEOUT, 180 s)
@@ -14,9 +17,24 @@
 #                                     (VM_EXEC_TIMEOUT, 60 s)
 #   vm.sh stop DIR                    power off, delete the tap
 #
+# The guest's NICs, at fixed PCI addresses so their names are too:
+#   eth0 (00:03.0)  the data NIC, MAC MAC, on tap TAP: the port on br-int
+#                   (later a trunk's parent).
+#   eth1 (00:04.0)  the management NIC, only with VM_FORWARD: how kuryrd in
+#                   the guest reaches the control plane without the data
+#                   path. QEMU's user networking (slirp) with restrict=on:
+#                   the guest (10.0.2.15/24, no default route) reaches
+#                   nothing on the host or beyond but what VM_FORWARD names.
+#                   VM_FORWARD="PORT=TARGET ..." forwards the guest's TCP
+#                   connections to 10.0.2.100:PORT to TARGET, unix:PATH or
+#                   tcp:HOST:PORT (HOST as seen from NETNS, where qemu
+#                   runs), e.g. "6641=unix:$RUN/ovn/nb.sock
+#                   9696=tcp:127.0.0.1:9696". For each connection QEMU
+#                   starts socat (its complaints in DIR/forward.log).
+#
 # DIR holds the image, the console log (console.log), the control socket
 # and qemu's pid. Needs qemu-system-x86, linux-image-amd64, busybox-static,
-# cpio (scripts/deps.sh).
+# cpio, socat (scripts/deps.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -45,8 +63,15 @@ guest_init() {
 		mount -t tmpfs tmpfs /run
 		mount -t tmpfs tmpfs /tmp
 		mkdir -p /run/netns
-		for m in virtio_pci virtio_net 8021q; do modprobe "$m"; done
+		for m in $(cat /etc/modules); do modprobe "$m"; done
+		hostname kuryr-guest
 		ip link set lo up
+		# The management NIC (VM_FORWARD): slirp's network, and no
+		# default route, which is eth0's to take.
+		if [ -e /sys/class/net/eth1 ]; then
+			ip link set eth1 up
+			ip addr add 10.0.2.15/24 dev eth1
+		fi
 		stty -F /dev/ttyS1 raw -echo
 		exec 3<>/dev/ttyS1
 		echo KC_READY
@@ -59,8 +84,26 @@ guest_init() {
 	INIT
 }
 
+# The modules the guest's init loads, in order; the image holds each with
+# what modules.dep says it needs. macvlan: for containers on macvlan
+# sub-interfaces of eth0.
+GUEST_MODULES="virtio_pci virtio_net 8021q macvlan"
+
+# guest_bin ROOT SRC DEST: the ELF binary SRC as ROOT/DEST, without debug
+# info (most of a debug build's size, and unpacked at every boot), and every
+# shared library it links (as ldd finds them here).
+guest_bin() {
+	local r=$1 src=$2 dest=$3 lib
+	mkdir -p "$r${dest%/*}"
+	strip --strip-debug -o "$r$dest" "$src" 2>/dev/null || cp -L "$src" "$r$dest"
+	chmod 755 "$r$dest"
+	for lib in $(ldd "$src" 2>/dev/null | awk '/=> \//{print $3}'); do
+		[ -e "$r$lib" ] || install -D "$(readlink -f "$lib")" "$r$lib"
+	done
+}
+
 image() {
-	local dir=$1 kv m r lib
+	local dir=$1 kv m r mod dep f b
 	kv=$(kernel_version)
 	m=/lib/modules/$kv
 	command -v cpio >/dev/null || die "cpio is not installed"
@@ -69,26 +112,31 @@ image() {
 	r=$(mktemp -d)
 	# shellcheck disable=SC2064
 	trap "rm -rf '$r'" RETURN
-	mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,lib64}
+	mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc/kuryr,proc,sys,dev,run,tmp,var/lib,lib64}
 	cp /bin/busybox "$r/bin/"
 	for a in $("$r/bin/busybox" --list); do
 		[ "$a" = busybox ] || [ "$a" = ip ] || ln -sf busybox "$r/bin/$a"
 	done
 	# iproute2's ip: busybox's has no netns and no VLAN options.
-	cp -L /usr/sbin/ip "$r/usr/sbin/ip"
-	for lib in $(ldd /usr/sbin/ip | awk '/=> \//{print $3}'); do
-		install -D "$(readlink -f "$lib")" "$r$lib"
-	done
+	guest_bin "$r" /usr/sbin/ip /usr/sbin/ip
+	# Kuryr-C's own, from the build in $KURYR_BUILD; without it, none.
+	if [ -n "${KURYR_BUILD:-}" ]; then
+		for b in sbin/kuryrd bin/kuryr-cni bin/kuryrctl; do
+			[ -x "$KURYR_BUILD/src/${b#*/}" ] || die "no $KURYR_BUILD/src/${b#*/} (KURYR_BUILD: a build dir)"
+			guest_bin "$r" "$KURYR_BUILD/src/${b#*/}" "/usr/$b"
+		done
+	fi
 	cp -L /lib64/ld-linux-x86-64.so.2 "$r/lib64/"
 	# busybox sh runs its own applets before PATH: make "ip" iproute2's.
 	echo 'ip() { /usr/sbin/ip "$@"; }' >"$r/etc/prelude"
-	for mod in drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko \
-		drivers/virtio/virtio_pci.ko drivers/virtio/virtio_pci_legacy_dev.ko \
-		drivers/virtio/virtio_pci_modern_dev.ko net/core/failover.ko \
-		drivers/net/net_failover.ko drivers/net/virtio_net.ko net/802/garp.ko \
-		net/802/stp.ko net/802/mrp.ko net/llc/llc.ko net/8021q/8021q.ko; do
-		[ -f "$m/kernel/$mod" ] && install -D -m 644 "$m/kernel/$mod" "$r$m/kernel/$mod"
+	for mod in $GUEST_MODULES; do
+		if ! dep=$(grep -E "/$mod\.ko(\.[a-z]+)?:" "$m/modules.dep"); then
+			grep -Eq "/$mod\.ko\$" "$m/modules.builtin" || die "no module $mod in $m"
+			continue
+		fi
+		for f in ${dep/:/}; do install -D -m 644 "$m/$f" "$r$m/$f"; done
 	done
+	echo "$GUEST_MODULES" >"$r/etc/modules"
 	cp "$m"/modules.{dep,alias,builtin,order} "$r$m/"
 	guest_init >"$r/init"
 	chmod 755 "$r/init"
@@ -96,12 +144,44 @@ image() {
 	echo "/boot/vmlinuz-$kv" >"$dir/kernel"
 }
 
+# The management NIC's MAC (any one: slirp answers whatever it is).
+MGMT_MAC=52:54:00:4b:43:02
+
+# mgmt_netdev DIR: the -netdev of the management NIC, from $VM_FORWARD.
+# restrict=on leaves the guest only the guestfwd rules; QEMU runs each
+# rule's command (parsed as by a shell, no shell involved) per connection,
+# on the connection as its stdin and stdout.
+mgmt_netdev() {
+	local dir=$1 f port target addr opts=user,id=n1,restrict=on,net=10.0.2.0/24
+	command -v socat >/dev/null || die "socat is not installed (scripts/deps.sh)"
+	for f in $VM_FORWARD; do
+		port=${f%%=*} target=${f#*=}
+		case $port in '' | *[!0-9]*) die "VM_FORWARD: \"$f\" is not PORT=TARGET" ;; esac
+		# Commas end a qemu option (and start socat's), quotes a word.
+		case $target in *[,\'\"]*) die "VM_FORWARD: no commas or quotes in \"$target\"" ;; esac
+		case $target in
+		unix:/*) addr=UNIX-CONNECT:${target#unix:} ;;
+		unix:*) addr=UNIX-CONNECT:$PWD/${target#unix:} ;;
+		tcp:*:*) addr=TCP:${target#tcp:} ;;
+		*) die "VM_FORWARD: \"$target\" is not unix:PATH or tcp:HOST:PORT" ;;
+		esac
+		opts+=",guestfwd=tcp:10.0.2.100:$port-cmd:socat -lf '$dir/forward.log' STDIO '$addr'"
+	done
+	echo "$opts"
+}
+
 start() {
 	local dir=$1 tap=$2 mac=$3
 	NS=${4:-}
-	local deadline
+	local deadline netdev mgmt=()
 	[ -f "$dir/initrd.cpio.gz" ] || image "$dir"
 	command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86 is not installed"
+	# qemu -daemonize works in /: socat's log needs an absolute path.
+	dir=$(cd "$dir" && pwd)
+	if [ -n "${VM_FORWARD:-}" ]; then
+		netdev=$(mgmt_netdev "$dir") || exit 1
+		mgmt=(-netdev "$netdev" -device "virtio-net-pci,netdev=n1,mac=$MGMT_MAC,addr=0x4")
+	fi
 	run ip tuntap add "$tap" mode tap || die "cannot make tap $tap${NS:+ in netns $NS}"
 	run ip link set "$tap" up
 	printf '%s\n%s\n' "$tap" "$NS" >"$dir/tap"
@@ -114,7 +194,8 @@ start() {
 		-serial "file:$dir/console.log" \
 		-chardev "socket,id=ctl,path=$dir/ctl.sock,server=on,wait=off" -serial chardev:ctl \
 		-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
-		-device "virtio-net-pci,netdev=n0,mac=$mac,csum=off,guest_csum=off" ||
+		-device "virtio-net-pci,netdev=n0,mac=$mac,csum=off,guest_csum=off,addr=0x3" \
+		"${mgmt[@]}" ||
 		{
 			stop "$dir"
 			die "qemu did not start"

@@ -255,6 +255,65 @@ vm_talks() {
 	check_eq "... and the container receives it" "from-the-vm" "$(cat "$T/vmtcp.out")"
 }
 
+# guest_kuryrd VMDIR CONF_TEXT: in the VM booted by scripts/vm.sh in VMDIR
+# (with KURYR_BUILD, so that it has kuryrd), CONF_TEXT becomes
+# /etc/kuryr/kuryr.conf and kuryrd runs on it in the background: its pid
+# in the guest's /run/kuryrd.pid, its output in the guest's
+# /tmp/kuryrd.log (begun anew), its exit status, once it exits, in /run/kuryrd.rc.
+# Returns 0 once kuryrd answers on its socket ([daemon] socket of
+# CONF_TEXT, else /run/kuryr/kuryr.sock); 1, with its log, if it exits
+# or does not answer within 30 s. Its control plane is what the VM's
+# management NIC forwards (VM_FORWARD, scripts/vm.sh), e.g. nb_connection
+# = tcp:10.0.2.100:6641.
+guest_kuryrd() {
+	local dir=$1 conf=$2 sock out
+	sock=$(sed -n '/^\[daemon\]/,/^\[/s/^socket *= *//p' <<<"$conf" | tail -n 1)
+	sock=${sock:-/run/kuryr/kuryr.sock}
+	# The subshell keeps kuryrd's status; fd 3 is the guest's command line.
+	out=$("$SRC/scripts/vm.sh" exec "$dir" "
+		mkdir -p /etc/kuryr && echo $(base64 -w 0 <<<"$conf") | base64 -d >/etc/kuryr/kuryr.conf
+		rm -f /run/kuryrd.pid /run/kuryrd.rc /tmp/kuryrd.log
+		(
+			kuryrd -c /etc/kuryr/kuryr.conf &
+			echo \$! >/run/kuryrd.pid
+			wait \$!
+			echo \$? >/run/kuryrd.rc
+		) </dev/null >/tmp/kuryrd.log 2>&1 3>&- &
+		for i in \$(seq 300); do
+			[ -S '$sock' ] && kuryrctl --socket '$sock' status >/dev/null 2>&1 && exit 0
+			[ -f /run/kuryrd.rc ] && break
+			sleep 0.1
+		done
+		tail -n 30 /tmp/kuryrd.log
+		exit 1" 2>&1) && return 0
+	echo "# kuryrd in the guest did not start:"
+	diag <<<"$out"
+	return 1
+}
+
+# guest_kuryrd_stop VMDIR: SIGTERM to the guest's kuryrd (guest_kuryrd),
+# SIGKILL if still there after 10 s. 0 if it exited with status 0; else
+# 1 with its status and the end of its log.
+guest_kuryrd_stop() {
+	local out
+	# shellcheck disable=SC2016 # expanded in the guest
+	out=$("$SRC/scripts/vm.sh" exec "$1" '
+		[ -f /run/kuryrd.pid ] || { echo "no kuryrd started in the guest"; exit 1; }
+		pid=$(cat /run/kuryrd.pid)
+		kill -TERM "$pid" 2>/dev/null
+		for i in $(seq 100); do [ -f /run/kuryrd.rc ] && break; sleep 0.1; done
+		[ -f /run/kuryrd.rc ] || { kill -KILL "$pid"; sleep 0.5; }
+		rc=$(cat /run/kuryrd.rc 2>/dev/null || echo "none (SIGKILL)")
+		rm -f /run/kuryrd.pid
+		[ "$rc" = 0 ] && exit 0
+		echo "exit status $rc"
+		tail -n 30 /tmp/kuryrd.log
+		exit 1' 2>&1) && return 0
+	echo "# kuryrd in the guest did not exit cleanly on SIGTERM:"
+	diag <<<"$out"
+	return 1
+}
+
 # outside_up ADDR/LEN: the outside world, namespace $P-out, whose one link
 # (address ADDR/LEN) is the node's uplink: a veth whose other end is on the
 # provider bridge br-ex, which kuryrd makes for
