@@ -51,6 +51,11 @@ static inline void nl_sock_freep(struct nl_sock **s)
 	nl_sock_free(*s);
 }
 
+/* socket(2) inside namespace @netns_fd (from a helper thread, like
+ * nl_sock_open_netns()), close-on-exec: 0 with the descriptor in
+ * *ret_fd. */
+int nl_netns_socket(int netns_fd, int domain, int type, int protocol, int *ret_fd);
+
 /* Open @path and check it is a network namespace (nsfs, CLONE_NEWNET).
  * Returns 0 with an O_RDONLY|O_CLOEXEC fd in *ret_fd; -ENOENT if missing,
  * -EINVAL if it is not a network namespace. */
@@ -76,6 +81,13 @@ int nl_veth_add(struct nl_sock *s, const char *name, const char *peer_name, int 
  * Passthru allows one macvlan per lower device. */
 int nl_macvlan_passthru_add(struct nl_sock *s, const char *name, int link_ifindex, int netns_fd,
 			    const uint8_t *mac, uint32_t mtu, char **reterr_msg);
+
+/* Create VLAN @vlan (1..4094) of @link_ifindex (in the socket's
+ * namespace), named @name, directly inside namespace @netns_fd (-1: the
+ * socket's own), with MAC @mac (NULL: the lower device's) and @mtu (0:
+ * the lower device's), left down. */
+int nl_vlan_add(struct nl_sock *s, const char *name, int link_ifindex, int netns_fd, unsigned vlan,
+		const uint8_t *mac, uint32_t mtu, char **reterr_msg);
 
 /* Delete link @name. -ENODEV if there is none. */
 int nl_link_del(struct nl_sock *s, const char *name, char **reterr_msg);

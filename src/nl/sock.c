@@ -403,3 +403,38 @@ int nl_dump_collect(struct nl_sock *s, uint16_t type,
 	}
 	return -EAGAIN;
 }
+
+struct netns_socket {
+	int netns_fd, domain, type, protocol;
+	int fd;
+};
+
+static void *netns_socket_thread(void *userdata)
+{
+	struct netns_socket *a = userdata;
+
+	if (setns(a->netns_fd, CLONE_NEWNET) < 0) {
+		a->fd = -errno;
+		return NULL;
+	}
+	a->fd = socket(a->domain, a->type | SOCK_CLOEXEC, a->protocol);
+	if (a->fd < 0)
+		a->fd = -errno;
+	return NULL;
+}
+
+int nl_netns_socket(int netns_fd, int domain, int type, int protocol, int *ret_fd)
+{
+	struct netns_socket a = { netns_fd, domain, type, protocol, -EIO };
+	int r;
+
+	if (netns_fd < 0 || !ret_fd)
+		return -EINVAL;
+	r = nl_thread_run(netns_socket_thread, &a);
+	if (r < 0)
+		return r;
+	if (a.fd < 0)
+		return a.fd;
+	*ret_fd = a.fd;
+	return 0;
+}
