@@ -250,6 +250,11 @@ struct backend_ops {
 	/* Add @port as subport @vlan (1..4094), or remove it (@vlan ignored). */
 	int (*trunk_subport)(struct backend *b, const char *trunk, bool add, const char *port,
 			     unsigned vlan, char **reterr_msg);
+	/* The trunk whose parent port has MAC @mac (a VM's NIC, as its guest
+	 * sees it), as trunk_get gives it: -ENOENT if no port has that MAC,
+	 * -ENXIO if the port carries no trunk. */
+	int (*trunk_by_parent_mac)(struct backend *b, const char *mac, json_t **ret,
+				   char **reterr_msg);
 	/* Security groups and QoS policies (NULL where the backend has none),
 	 * by name or id. A group is {"id","name","rules":[{"id","direction",
 	 * "ethertype","protocol","port_min","port_max","remote_ip_prefix",

@@ -109,3 +109,44 @@ int neutron_trunk_subport(struct backend *b, const char *trunk, bool add, const 
 	return neutron_api(nb, "PUT", path, json_pack("{s:[o]}", "sub_ports", sp), NULL,
 			   reterr_msg);
 }
+
+int neutron_trunk_by_parent_mac(struct backend *b, const char *mac, json_t **ret, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *ports = NULL, *trunks = NULL;
+	_cleanup_free_ char *path = NULL, *m = neutron_escape(mac);
+	json_t *list, *port;
+	int r;
+
+	if (!m || asprintf(&path, "/ports?mac_address=%s&fields=id&fields=name", m) < 0)
+		return -ENOMEM;
+	r = neutron_api(nb, "GET", path, NULL, &ports, reterr_msg);
+	if (r < 0)
+		return r;
+	list = json_object_get(ports, "ports");
+	if (json_array_size(list) == 0) {
+		set_errmsg(reterr_msg, "no port has MAC %s", mac);
+		return -ENOENT;
+	}
+	if (json_array_size(list) > 1) {
+		set_errmsg(reterr_msg, "more than one port has MAC %s", mac);
+		return -ENOTUNIQ;
+	}
+	port = json_array_get(list, 0);
+	free(path);
+	if (asprintf(&path, "/trunks?port_id=%s", json_object_get_str(port, "id")) < 0) {
+		path = NULL;
+		return -ENOMEM;
+	}
+	r = neutron_api(nb, "GET", path, NULL, &trunks, reterr_msg);
+	if (r < 0)
+		return r;
+	list = json_object_get(trunks, "trunks");
+	if (json_array_size(list) == 0) {
+		set_errmsg(reterr_msg, "port %s (MAC %s) is not the parent of a trunk",
+			   json_object_get_str(port, "id"), mac);
+		return -ENXIO;
+	}
+	*ret = trunk_json(json_array_get(list, 0));
+	return *ret ? 0 : -ENOMEM;
+}

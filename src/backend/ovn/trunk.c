@@ -18,6 +18,7 @@
  * NB cannot both win. (NB_Global's external_ids, the only other free-form
  * place, is one row that every client would contend for.) */
 #include <stdio.h>
+#include <strings.h>
 
 #include "ovn-private.h"
 
@@ -445,4 +446,58 @@ int ovn_trunk_subport(struct backend *b, const char *trunk, bool add, const char
 	set_errmsg(reterr_msg, "trunk %s or port %s kept changing while the subport was being %s",
 		   trunk, port, add ? "added" : "removed");
 	return -EAGAIN;
+}
+
+/* Whether one of @row's addresses ("MAC", "MAC IP...") is @mac. */
+static bool has_mac(json_t *row, const char *mac)
+{
+	const char *addrs[8];
+	size_t n = ovsdb_datum_strings(json_object_get(row, "addresses"), addrs, ELEMENTSOF(addrs));
+	size_t len = strlen(mac);
+
+	for (size_t i = 0; i < n && i < ELEMENTSOF(addrs); i++)
+		if (strncasecmp(addrs[i], mac, len) == 0 &&
+		    (!addrs[i][len] || addrs[i][len] == ' '))
+			return true;
+	return false;
+}
+
+int ovn_trunk_by_parent_mac(struct backend *b, const char *mac, json_t **ret, char **reterr_msg)
+{
+	struct ovn_backend *ob = to_ovn(b);
+	_cleanup_json_ json_t *res = NULL;
+	const char *trunk;
+	json_t *ops, *row, *port = NULL;
+	size_t i;
+	int r;
+
+	/* A VM's port is no child: only top-level ports can carry trunks. */
+	ops = json_pack("[{s:s, s:s, s:[[s, s, [s, []]]], s:[s, s, s]}]", "op", "select", "table",
+			LSP, "where", "parent_name", "==", "set", "columns", "name", "addresses",
+			"external_ids");
+	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	json_array_foreach(ovn_first_rows(res), i, row) {
+		if (!has_mac(row, mac))
+			continue;
+		if (port) {
+			set_errmsg(reterr_msg, "ports %s and %s both have MAC %s",
+				   json_object_get_str(port, "name"),
+				   json_object_get_str(row, "name"), mac);
+			return -ENOTUNIQ;
+		}
+		port = row;
+	}
+	if (!port) {
+		set_errmsg(reterr_msg, "no port has MAC %s", mac);
+		return -ENOENT;
+	}
+	trunk = row_ext(port, EXT_TRUNK_ID);
+	if (!trunk) {
+		set_errmsg(reterr_msg, "port %s (MAC %s) is not the parent of a trunk",
+			   json_object_get_str(port, "name"), mac);
+		return -ENXIO;
+	}
+	return ovn_trunk_get(b, trunk, ret, reterr_msg);
 }
