@@ -8,10 +8,7 @@
 #include "macro.h"
 
 const struct binding_ops *const binding_drivers[] = {
-	&binding_ovs_ops,
-	&binding_prewire_ops,
-	&binding_tap_ops,
-	NULL,
+	&binding_ovs_ops, &binding_prewire_ops, &binding_tap_ops, &binding_nested_vlan_ops, NULL,
 };
 
 const struct binding_ops *binding_driver_find(const char *name)
@@ -37,8 +34,10 @@ void binding_ifname(const char *prefix, const char *port, char out[IF_NAMESIZE])
 int binding_plug(struct binding *b, const struct binding_req *req, struct binding_state *ret,
 		 char **reterr_msg)
 {
-	int r = b->ops->plug(b, req, ret, reterr_msg);
+	int r;
 
+	snprintf(ret->port, sizeof(ret->port), "%s", req->port->name);
+	r = b->ops->plug(b, req, ret, reterr_msg);
 	if (r == 0)
 		snprintf(ret->driver, sizeof(ret->driver), "%s", b->ops->name);
 	return r;

@@ -10,11 +10,15 @@
  *            pool plugged ahead of time (its veth already on the bridge and
  *            installed): nothing to wait for
  *   tap      a hypervisor's existing tap device put on the bridge (a VM)
+ *   nested-vlan  in a VM's guest: the container's port becomes a subport of
+ *            the VM's trunk with a VLAN id of its own, and the pod's device
+ *            a VLAN sub-interface of the VM's NIC with the port's MAC; the
+ *            host's OVS pops and pushes the tag (no second overlay)
  *
  * Every pod-side device is created in place, never moved (a move costs an
  * RCU grace period), and configured the same way by binding/pod.c.
  *
- * Writing a driver (e.g. binding/vlan.c for containers nested in a VM):
+ * Writing a driver (e.g. binding/nested-macvlan.c):
  *   - implement struct binding_ops in binding/NAME.c: new, free, plug and
  *     unplug are required; wait_ready, detach, check and connected may be
  *     NULL (ready when plugged; no quick detach; nothing to check beyond
@@ -49,6 +53,7 @@
 #define BINDING_PREFIX_HOST  "kc" /* a veth's host end, on the bridge */
 #define BINDING_PREFIX_STUB  "ks" /* a pre-wired entry's stub, in the holding netns */
 #define BINDING_PREFIX_DRAIN "kd" /* a pod's device on its way out */
+#define BINDING_PREFIX_NEW   "kn" /* a pod's device just made, not yet renamed */
 
 void binding_ifname(const char *prefix, const char *port, char out[IF_NAMESIZE]);
 
@@ -76,6 +81,7 @@ struct binding_state {
 	char host_ifname[IF_NAMESIZE]; /* the host side: a veth's host end, a tap */
 	char data[64];		       /* the driver's own (prewire: its stub) */
 	char host_mac[18];	       /* the host side's MAC, for the CNI result */
+	char port[64];		       /* the port plugged (binding_plug() sets it) */
 	/* Not kept: the index of the device in the pod (or, for a parked
 	 * entry, of its stub, which the pod's device stacks on), 0 if not
 	 * known. */
@@ -86,6 +92,9 @@ struct binding_state {
 /* What a driver is made with. */
 struct binding_env {
 	struct bridge *bridge;	   /* the integration bridge (ovs, tap, prewire) */
+	struct backend *backend;   /* nested drivers: the VM's trunk */
+	const char *link_iface;	   /* nested drivers: the VM's NIC (NULL: the
+				    * interface of the default route) */
 	struct binding *lower;	   /* prewire: the driver that plugs its stubs */
 	const char *holding_netns; /* prewire: where stubs wait */
 	bool park;		   /* prewire: this node parks entries (pools with
@@ -127,7 +136,8 @@ struct binding_ops {
 	/* Parking pool entries (NULL: this driver does not). */
 	const struct binding_park_ops *park;
 	/* It plugs into the integration bridge (binding_env.bridge): a node
-	 * without Open vSwitch (a VM's guest) does not load it. */
+	 * without Open vSwitch (a VM's guest) does not load it. A driver
+	 * that does not is made only where [binding] driver names it. */
 	bool needs_bridge;
 	/* The driver whose devices this one stacks on (binding_env.lower;
 	 * prewire: "ovs", which plugs its stubs), or NULL. It comes earlier

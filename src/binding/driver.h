@@ -11,6 +11,7 @@ struct nl_sock;
 extern const struct binding_ops binding_ovs_ops;
 extern const struct binding_ops binding_tap_ops;
 extern const struct binding_ops binding_prewire_ops;
+extern const struct binding_ops binding_nested_vlan_ops;
 
 /* What the drivers on the integration bridge (ovs, tap, prewire) are
  * made of, first in their own struct. */
@@ -44,6 +45,12 @@ int pod_setup(struct nl_sock *ns, int ifindex, const struct binding_req *req, bo
  * network's MTU, up, holding the port's address; @kind ("veth", "macvlan")
  * if not NULL. 0, -ENODEV if it is missing, -EUCLEAN with what differs. */
 int pod_check(const struct binding_req *req, const char *kind, char **reterr_msg);
+
+/* Announce the port's address from the pod's device @ifindex (up, with
+ * it): a gratuitous ARP, so that neighbours that knew the address under
+ * another MAC (the port that held it before) learn the new one. Best
+ * effort: 0 or -errno. */
+int pod_announce(const struct binding_req *req, int ifindex);
 
 /* wait_ready for drivers whose ports are ready once ovn-controller marks
  * their Interface installed (ovs, tap, prewire's parking): waits on

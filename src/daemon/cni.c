@@ -263,6 +263,9 @@ static json_t *plug_error(int r, const char *err)
 		return reply_error(KURYR_ERR_IFNAME_EXISTS, "interface name taken", err);
 	if (r == -ETIMEDOUT)
 		return reply_error(CNI_ERR_TRY_AGAIN, "port did not come up", err);
+	/* Nested: the network's MTU does not fit in the VM's NIC. */
+	if (r == -EMSGSIZE)
+		return reply_error(CNI_ERR_INVALID_CONFIG, "network MTU too large", err);
 	/* The switch's database unreachable is worth a retry. */
 	if (r == -ENOTCONN)
 		return reply_error(CNI_ERR_TRY_AGAIN, "cannot plug the port", err);

@@ -49,6 +49,7 @@ void config_release(struct kuryr_config *c)
 	free(c->backend);
 	free(c->log_level);
 	free(c->binding_driver);
+	free(c->link_iface);
 	free(c->host);
 	free(c->ovs_db);
 	free(c->ovs_bridge);
@@ -211,7 +212,10 @@ static int handler(void *user, const char *section, const char *name, const char
 				return 0;
 			}
 			r = conf_set_str(&c->binding_driver, value);
-		}
+		} else if (streq(name, "link_iface"))
+			r = *value && strlen(value) < IF_NAMESIZE
+				? conf_set_str(&c->link_iface, value)
+				: -EINVAL;
 	} else if (streq(section, "ovs")) {
 		if (streq(name, "db_connection"))
 			r = conf_set_str(&c->ovs_db, value);

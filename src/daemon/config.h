@@ -20,8 +20,11 @@ struct kuryr_config {
 	char *host;	      /* [DEFAULT] host: this node's name; NULL when the file
 			       * does not set it (kuryrd then picks one) */
 	char *binding_driver; /* [binding] driver: what plugs containers ("ovs") */
-	char *ovs_db;	      /* [ovs] db_connection */
-	char *ovs_bridge;     /* [ovs] bridge */
+	/* [binding] link_iface: a VM guest's NIC that is its trunk's parent
+	 * (nested drivers); NULL: the interface of the default route */
+	char *link_iface;
+	char *ovs_db;	  /* [ovs] db_connection */
+	char *ovs_bridge; /* [ovs] bridge */
 	/* [ovs] bridge_mappings: "PHYSNET:BRIDGE" items, the provider
 	 * bridges external networks leave the node by (ovn-bridge-mappings) */
 	char **bridge_mappings;

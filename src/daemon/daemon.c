@@ -67,6 +67,8 @@ static int make_bindings(struct kuryrd *d, char **reterr_msg)
 		.park = cfg->pool_enabled && cfg->pool_prewire,
 		.host = cfg->host,
 		.port_up_timeout_ms = cfg->port_up_timeout_ms,
+		.backend = d->backend,
+		.link_iface = cfg->link_iface,
 	};
 	int r;
 
@@ -74,7 +76,9 @@ static int make_bindings(struct kuryrd *d, char **reterr_msg)
 	for (size_t i = 0; binding_drivers[i] && i < ELEMENTSOF(d->bindings); i++) {
 		const char *lower = binding_drivers[i]->lower;
 
-		if (binding_drivers[i]->needs_bridge && !d->bridge)
+		if (binding_drivers[i]->needs_bridge
+			? !d->bridge
+			: !streq(binding_drivers[i]->name, cfg->binding_driver))
 			continue;
 		env.lower = lower ? kuryrd_binding(d, lower) : NULL;
 		r = binding_new(binding_drivers[i], &env, &d->bindings[i], reterr_msg);

@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Binding driver "nested-vlan": containers inside a VM, on the VM's trunk.
+ * kuryrd runs in the guest; the VM's NIC (link_iface) is the trunk's parent
+ * port. A container's port becomes a subport of that trunk with a VLAN id
+ * of its own, and the pod's device is a VLAN sub-interface of the NIC with
+ * that id and the port's MAC, created directly in the pod's netns. Its
+ * frames leave the guest with one 802.1Q header, which the host's OVS pops
+ * (OVN: the child port's tag) and pushes on the way back: one overlay, the
+ * cloud's, and the container a port like any other.
+ *
+ * The trunk is found once, by the NIC's MAC (the VM's port, and the trunk
+ * it carries), on the first plug: the control plane need not be up when
+ * kuryrd starts. VLAN ids are ours to pick: the lowest one that no subport
+ * of the trunk has, as the trunk said when it was found and as we have
+ * handed out since. Whoever else adds a subport (another allocator, an
+ * operator) makes the backend refuse that id (a transaction conditioned on
+ * the tag; Neutron's 409): it is marked taken and the next one tried. The
+ * id in use is kept in the attachment's row (binding_state.data). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "driver.h"
+#include "json-util.h"
+#include "log.h"
+#include "net-util.h"
+#include "nl/nl.h"
+
+#define VLAN_MAX    4094
+/* Ids refused because someone else took them, before we read the trunk
+ * again. */
+#define CLASH_TRIES 8
+
+struct nested_vlan {
+	struct binding base;
+	struct backend *backend;
+	char link[IF_NAMESIZE]; /* "" : the default route's */
+	int port_up_timeout_ms;
+	pthread_mutex_t lock;
+	/* Under lock: the trunk, once found, and the ids its subports have. */
+	bool known;
+	char trunk[64];
+	uint8_t used[(VLAN_MAX + 8) / 8];
+};
+
+static struct nested_vlan *to_nv(struct binding *b)
+{
+	return (struct nested_vlan *)b;
+}
+
+static int nv_new(const struct binding_env *env, struct binding **ret, char **reterr_msg)
+{
+	struct nested_vlan *nv;
+
+	if (!env->backend || !env->backend->ops->trunk_subport ||
+	    !env->backend->ops->trunk_by_parent_mac) {
+		set_errmsg(reterr_msg, "binding driver nested-vlan needs a backend with trunks");
+		return -EOPNOTSUPP;
+	}
+	nv = calloc(1, sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	nv->base.ops = &binding_nested_vlan_ops;
+	nv->backend = env->backend;
+	nv->port_up_timeout_ms = env->port_up_timeout_ms;
+	if (env->link_iface)
+		snprintf(nv->link, sizeof(nv->link), "%s", env->link_iface);
+	pthread_mutex_init(&nv->lock, NULL);
+	*ret = &nv->base;
+	return 0;
+}
+
+static void nv_free(struct binding *b)
+{
+	struct nested_vlan *nv = to_nv(b);
+
+	pthread_mutex_destroy(&nv->lock);
+	free(nv);
+}
+
+static bool vlan_used(const struct nested_vlan *nv, unsigned id)
+{
+	return nv->used[id / 8] & (1u << (id % 8));
+}
+
+static void vlan_mark(struct nested_vlan *nv, unsigned id, bool used)
+{
+	if (id < 1 || id > VLAN_MAX)
+		return;
+	if (used)
+		nv->used[id / 8] |= (uint8_t)(1u << (id % 8));
+	else
+		nv->used[id / 8] &= (uint8_t) ~(1u << (id % 8));
+}
+
+/* ---- the VM's NIC ---- */
+
+struct by_index {
+	int ifindex;
+	struct nl_link_info *ret;
+};
+
+static int by_index_cb(const struct nl_link_info *l, void *userdata)
+{
+	struct by_index *w = userdata;
+
+	if (l->ifindex != w->ifindex)
+		return 0;
+	*w->ret = *l;
+	return 1;
+}
+
+static int default_oif_cb(const struct nl_route_info *r, void *userdata)
+{
+	if (r->family != AF_INET || r->dst_len || r->table != 254 || r->oif <= 0)
+		return 0;
+	*(int *)userdata = r->oif;
+	return 1;
+}
+
+/* The NIC named in [binding] link_iface, else the default route's. */
+static int link_get(struct nested_vlan *nv, struct nl_sock *host, struct nl_link_info *ret,
+		    char **reterr_msg)
+{
+	struct by_index w = { .ret = ret };
+	int r;
+
+	if (*nv->link) {
+		r = nl_link_get(host, nv->link, ret);
+		if (r < 0)
+			set_errmsg(reterr_msg, "link_iface %s: %s", nv->link,
+				   r == -ENODEV ? "no such device" : strerror(-r));
+		return r;
+	}
+	r = nl_route_foreach(host, AF_INET, default_oif_cb, &w.ifindex);
+	if (r < 0 || !w.ifindex) {
+		set_errmsg(reterr_msg, "no default route to find the VM's NIC by (set [binding] "
+				       "link_iface)");
+		return r < 0 ? r : -ENODEV;
+	}
+	r = nl_link_foreach(host, by_index_cb, &w);
+	if (r != 1) {
+		set_errmsg(reterr_msg, "the default route's device %d is gone", w.ifindex);
+		return r < 0 ? r : -ENODEV;
+	}
+	return 0;
+}
+
+/* ---- the trunk and its ids ---- */
+
+/* Find the trunk the NIC with MAC @mac is the parent of, and read its
+ * subports' ids. Under nv->lock. */
+static int trunk_find(struct nested_vlan *nv, const char *mac, char **reterr_msg)
+{
+	_cleanup_json_ json_t *t = NULL;
+	_cleanup_free_ char *err = NULL;
+	json_t *sp;
+	size_t i;
+	int r;
+
+	r = nv->backend->ops->trunk_by_parent_mac(nv->backend, mac, &t, &err);
+	if (r < 0) {
+		set_errmsg(reterr_msg, "cannot find this VM's trunk (NIC MAC %s): %s", mac,
+			   err ? err : strerror(-r));
+		return r;
+	}
+	memset(nv->used, 0, sizeof(nv->used));
+	json_array_foreach(json_object_get(t, "subports"), i, sp)
+		vlan_mark(nv, (unsigned)json_integer_value(json_object_get(sp, "vlan")), true);
+	snprintf(nv->trunk, sizeof(nv->trunk), "%s", json_object_get_str(t, "id") ?: "");
+	nv->known = true;
+	return 0;
+}
+
+/* The MAC of the VM's NIC, which names its port. */
+static int link_mac(struct nested_vlan *nv, char mac[18], char **reterr_msg)
+{
+	_cleanup_(nl_sock_freep) struct nl_sock *host = NULL;
+	struct nl_link_info link;
+	int r;
+
+	r = nl_sock_open(&host);
+	if (r < 0) {
+		set_errmsg(reterr_msg, "cannot open netlink: %s", strerror(-r));
+		return r;
+	}
+	r = link_get(nv, host, &link, reterr_msg);
+	if (r == 0)
+		mac_format(link.mac, mac);
+	return r;
+}
+
+/* The trunk's id in @trunk (found first if need be, or again with
+ * @reread), and with @ret a free id, marked used. */
+static int trunk_use(struct nested_vlan *nv, bool reread, char trunk[64], unsigned *ret,
+		     char **reterr_msg)
+{
+	char mac[18];
+	int r = 0;
+
+	pthread_mutex_lock(&nv->lock);
+	if (!nv->known || reread) {
+		r = link_mac(nv, mac, reterr_msg);
+		if (r == 0)
+			r = trunk_find(nv, mac, reterr_msg);
+	}
+	if (r == 0)
+		snprintf(trunk, 64, "%s", nv->trunk);
+	for (unsigned id = 1; r == 0 && ret && id <= VLAN_MAX; id++)
+		if (!vlan_used(nv, id)) {
+			vlan_mark(nv, id, true);
+			*ret = id;
+			break;
+		}
+	pthread_mutex_unlock(&nv->lock);
+	if (r == 0 && ret && !*ret) {
+		set_errmsg(reterr_msg, "trunk %s has no VLAN id left", trunk);
+		return -ENOSPC;
+	}
+	return r;
+}
+
+static void vlan_put(struct nested_vlan *nv, unsigned id)
+{
+	pthread_mutex_lock(&nv->lock);
+	vlan_mark(nv, id, false);
+	pthread_mutex_unlock(&nv->lock);
+}
+
+/* Port @port becomes a subport of the VM's trunk under an id of ours. */
+static int subport_add(struct nested_vlan *nv, const char *port, unsigned *ret, char **reterr_msg)
+{
+	char trunk[64];
+	bool reread = false;
+	int r = -EEXIST;
+
+	for (int i = 0; i < 2 * CLASH_TRIES && r == -EEXIST; i++) {
+		_cleanup_free_ char *err = NULL;
+		unsigned id = 0;
+
+		/* After CLASH_TRIES refusals, read the trunk again: many ids
+		 * went behind our back. */
+		r = trunk_use(nv, reread, trunk, &id, reterr_msg);
+		reread = false;
+		if (r < 0)
+			return r;
+		r = nv->backend->ops->trunk_subport(nv->backend, trunk, true, port, id, &err);
+		if (r == 0) {
+			*ret = id;
+			return 0;
+		}
+		if (r == -EEXIST) {
+			/* Taken by someone else: it stays marked. */
+			log_info("event=vlan-clash trunk=%s vlan=%u", trunk, id);
+			reread = i + 1 == CLASH_TRIES;
+			continue;
+		}
+		vlan_put(nv, id);
+		if (r == -ENOENT) {
+			/* The trunk went: find it again next time. */
+			pthread_mutex_lock(&nv->lock);
+			nv->known = false;
+			pthread_mutex_unlock(&nv->lock);
+		}
+		set_errmsg(reterr_msg, "cannot add port %s to trunk %s as VLAN %u: %s", port, trunk,
+			   id, err ? err : strerror(-r));
+		return r;
+	}
+	set_errmsg(reterr_msg, "trunk %s: every VLAN id tried was taken meanwhile", trunk);
+	return -EAGAIN;
+}
+
+static int subport_remove(struct nested_vlan *nv, const char *port, char **reterr_msg)
+{
+	_cleanup_free_ char *err = NULL;
+	char trunk[64];
+	int r;
+
+	r = trunk_use(nv, false, trunk, NULL, reterr_msg);
+	if (r < 0)
+		return r;
+	r = nv->backend->ops->trunk_subport(nv->backend, trunk, false, port, 0, &err);
+	/* Not a subport (any more), or the port or trunk gone. */
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		set_errmsg(reterr_msg, "cannot remove port %s from trunk %s: %s", port, trunk,
+			   err ? err : strerror(-r));
+	return r;
+}
+
+/* ---- the driver ---- */
+
+static int nv_plug(struct binding *b, const struct binding_req *req, struct binding_state *st,
+		   char **reterr_msg)
+{
+	_cleanup_(nl_sock_freep) struct nl_sock *host = NULL, *pod = NULL;
+	struct nested_vlan *nv = to_nv(b);
+	const struct kuryr_port *p = req->port;
+	uint32_t mtu = req->net ? req->net->mtu : 0;
+	_cleanup_free_ char *err = NULL;
+	struct nl_link_info link, li;
+	char link_mac[18], tmp[IF_NAMESIZE];
+	uint8_t mac[6];
+	unsigned vlan = 0;
+	bool renamed = false;
+	int r;
+
+	if (req->netns_fd < 0) {
+		set_errmsg(reterr_msg, "nested-vlan plugs containers only");
+		return -EINVAL;
+	}
+	if (mac_parse(p->mac, mac) < 0) {
+		set_errmsg(reterr_msg, "bad MAC \"%s\"", p->mac);
+		return -EINVAL;
+	}
+	r = nl_sock_open(&host);
+	if (r < 0) {
+		set_errmsg(reterr_msg, "cannot open netlink: %s", strerror(-r));
+		return r;
+	}
+	r = link_get(nv, host, &link, reterr_msg);
+	if (r < 0)
+		return r;
+	if (mtu > link.mtu) {
+		set_errmsg(reterr_msg, "network %s's MTU %u is above %s's %u",
+			   req->net ? req->net->name : "?", mtu, link.name, link.mtu);
+		return -EMSGSIZE;
+	}
+	if (!link.up) {
+		r = nl_link_set_up(host, link.ifindex, true, reterr_msg);
+		if (r < 0)
+			return r;
+	}
+	r = nl_sock_open_netns(req->netns_fd, &pod);
+	if (r < 0) {
+		set_errmsg(reterr_msg, "cannot open netlink in the container netns: %s",
+			   strerror(-r));
+		return r;
+	}
+	r = pod_name_free(pod, req->ifname, reterr_msg);
+	if (r < 0)
+		return r;
+	mac_format(link.mac, link_mac);
+	r = subport_add(nv, p->name, &vlan, reterr_msg);
+	if (r < 0)
+		return r;
+	/* The kernel looks for a taken name where the request comes from,
+	 * the guest's own netns, which has the NIC (eth0, as pods call theirs
+	 * too): the device is born under a name of ours, renamed in the pod. */
+	binding_ifname(BINDING_PREFIX_NEW, p->name, tmp);
+	r = nl_vlan_add(host, tmp, link.ifindex, req->netns_fd, vlan, mac, mtu, &err);
+	if (r < 0)
+		set_errmsg(reterr_msg, "cannot create VLAN %u of %s in the container netns: %s",
+			   vlan, link.name, err ? err : strerror(-r));
+	if (r == 0)
+		r = nl_link_get(pod, tmp, &li);
+	if (r == 0)
+		r = nl_link_set_name(pod, li.ifindex, req->ifname, reterr_msg);
+	if (r == 0) {
+		renamed = true;
+		st->ifindex = li.ifindex;
+		r = pod_setup(pod, li.ifindex, req, false, reterr_msg);
+	}
+	if (r < 0) {
+		(void)nl_link_del(pod, renamed ? req->ifname : tmp, NULL);
+		if (subport_remove(nv, p->name, NULL) == 0)
+			vlan_put(nv, vlan);
+		return r;
+	}
+	/* OVN hands out the lowest free address: a neighbour may still
+	 * have this one under the MAC of the port that had it before. */
+	r = pod_announce(req, li.ifindex);
+	if (r < 0 && r != -EINVAL)
+		log_warn("event=announce-failed port=%s: %s", p->name, strerror(-r));
+	snprintf(st->host_ifname, sizeof(st->host_ifname), "%s", link.name);
+	snprintf(st->host_mac, sizeof(st->host_mac), "%s", link_mac);
+	snprintf(st->data, sizeof(st->data), "%u", vlan);
+	return 0;
+}
+
+/* Ready once the host's ovn-controller has bound the subport (Neutron:
+ * ACTIVE, which kuryrd waits for after every driver's plug). */
+static int nv_wait_ready(struct binding *b, struct binding_state *st, int timeout_ms,
+			 char **reterr_msg)
+{
+	struct nested_vlan *nv = to_nv(b);
+
+	if (timeout_ms < 0 || !*st->port ||
+	    (nv->backend->ops->caps & BACKEND_CAP_ACTIVE_AFTER_PLUG))
+		return 0;
+	return nv->backend->ops->port_wait_up(nv->backend, st->port, timeout_ms, reterr_msg);
+}
+
+/* The pod's device, if the pod is there and it is ours; then the
+ * subport. */
+static int nv_unplug(struct binding *b, const struct binding_req *req,
+		     const struct binding_state *st, char **reterr_msg)
+{
+	struct nested_vlan *nv = to_nv(b);
+	int r;
+
+	if (req->netns_fd >= 0) {
+		_cleanup_(nl_sock_freep) struct nl_sock *pod = NULL;
+		struct nl_link_info li;
+		char mac[18];
+
+		char tmp[IF_NAMESIZE];
+
+		/* Under its own name, or still under ours (a plug cut short). */
+		binding_ifname(BINDING_PREFIX_NEW, req->port->name, tmp);
+		r = nl_sock_open_netns(req->netns_fd, &pod);
+		for (int i = 0; r == 0 && i < 2; i++) {
+			const char *name = i ? tmp : req->ifname;
+
+			if (nl_link_get(pod, name, &li) < 0 || !streq(li.kind, "vlan"))
+				continue;
+			mac_format(li.mac, mac);
+			if (strcasecmp(mac, req->port->mac) != 0)
+				continue;
+			r = nl_link_del(pod, name, reterr_msg);
+			if (r == -ENODEV)
+				r = 0;
+		}
+		if (r < 0)
+			return r;
+	}
+	r = subport_remove(nv, req->port->name, reterr_msg);
+	if (r == 0 && *st->data)
+		vlan_put(nv, (unsigned)strtoul(st->data, NULL, 10));
+	return r;
+}
+
+static int nv_check(struct binding *b, const struct binding_req *req,
+		    const struct binding_state *st, char **reterr_msg)
+{
+	return req->netns_fd >= 0 ? pod_check(req, "vlan", reterr_msg) : 0;
+}
+
+const struct binding_ops binding_nested_vlan_ops = {
+	.name = "nested-vlan",
+	.needs_bridge = false,
+	.new = nv_new,
+	.free = nv_free,
+	.plug = nv_plug,
+	.wait_ready = nv_wait_ready,
+	.unplug = nv_unplug,
+	.check = nv_check,
+};
