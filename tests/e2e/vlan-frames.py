@@ -15,6 +15,12 @@
 #       print "listening" once the socket is open, then "echo vlan=N
 #       src=IP dst=IP" for every ICMP echo request of ours seen on IFACE
 #       within TIMEOUT seconds.
+#   vlan-frames.py frames IFACE TIMEOUT
+#       print "listening", then for every IPv4 frame IFACE receives within
+#       TIMEOUT seconds "ip tags=N vlan=V proto=P src=IP dst=IP udp=PORT"
+#       (N: how many 802.1Q headers it had on the wire, V the outer one's
+#       id, PORT the UDP destination port or 0: a tunnel shows as 4789,
+#       VXLAN, or 6081, Geneve).
 #
 # Only to addresses inside the test's own namespaces.
 import ctypes
@@ -152,9 +158,44 @@ def listen(iface, timeout):
     return 0
 
 
+def frames(iface, timeout):
+    s = open_raw(iface)
+    print("listening", flush=True)
+    deadline = time.monotonic() + float(timeout)
+    while time.monotonic() < deadline:
+        if not select.select([s], [], [], max(0, deadline - time.monotonic()))[0]:
+            continue
+        data, anc, _, addr = s.recvmsg(65535, socket.CMSG_SPACE(ctypes.sizeof(AuxData)))
+        if addr[2] == socket.PACKET_OUTGOING or len(data) < 14:
+            continue
+        tags, vlan = 0, 0
+        for level, kind, cdata in anc:
+            if level == SOL_PACKET and kind == PACKET_AUXDATA:
+                aux = AuxData.from_buffer_copy(cdata.ljust(ctypes.sizeof(AuxData), b"\0"))
+                if aux.tp_status & TP_STATUS_VLAN_VALID:
+                    tags, vlan = 1, aux.tp_vlan_tci & 0x0FFF
+        off = 12
+        while len(data) >= off + 6 and struct.unpack("!H", data[off:off + 2])[0] == ETH_P_8021Q:
+            if not tags:
+                vlan = struct.unpack("!H", data[off + 2:off + 4])[0] & 0x0FFF
+            tags += 1
+            off += 4
+        if struct.unpack("!H", data[off:off + 2])[0] != ETH_P_IP:
+            continue
+        ip = data[off + 2:]
+        if len(ip) < 20:
+            continue
+        ihl = (ip[0] & 0x0F) * 4
+        udp = struct.unpack("!H", ip[ihl + 2:ihl + 4])[0] if ip[9] == 17 and len(ip) >= ihl + 4 else 0
+        print("ip tags=%d vlan=%d proto=%d src=%s dst=%s udp=%d"
+              % (tags, vlan, ip[9], socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20]), udp),
+              flush=True)
+    return 0
+
+
 if __name__ == "__main__":
-    cmds = {"ping": (ping, 7), "listen": (listen, 2)}
+    cmds = {"ping": (ping, 7), "listen": (listen, 2), "frames": (frames, 2)}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds or len(sys.argv) - 2 != cmds[sys.argv[1]][1]:
-        sys.exit("usage: %s ping IFACE VLAN SRC_MAC SRC_IP DST_MAC DST_IP TIMEOUT | listen IFACE TIMEOUT"
-                 % sys.argv[0])
+        sys.exit("usage: %s ping IFACE VLAN SRC_MAC SRC_IP DST_MAC DST_IP TIMEOUT"
+                 " | listen IFACE TIMEOUT | frames IFACE TIMEOUT" % sys.argv[0])
     sys.exit(cmds[sys.argv[1]][0](*sys.argv[2:]))

@@ -1,0 +1,234 @@
+#!/bin/bash
+# Containers nested in a real VM (QEMU), on backend ovn: the VM's port is
+# a trunk's parent; kuryrd and kuryr-cni run in the guest with binding
+# driver nested-vlan and reach OVN Northbound over the VM's management NIC
+# (scripts/vm.sh VM_FORWARD), never over the trunk. Each nested container
+# gets a subport (a child port: parent_name = the VM's port, tag = its VLAN
+# id) and a VLAN sub-interface of the guest's eth0, created in its netns.
+# Proven with packets: nested containers reach each other, a bare-metal
+# container, the VM itself and a VM-less port's network; their frames
+# leave the guest with one 802.1Q header and no tunnel inside (captured on
+# the VM's tap); VLAN ids never clash, even with an id taken behind
+# kuryrd's back or with ADDs at once; bad requests leave nothing behind.
+. "$(dirname "$0")/lib.sh"
+env_up
+FRAMES=$SRC/tests/e2e/vlan-frames.py
+VMDIR=$T/vm
+TAP=$P-tap
+GSOCK=/run/kuryr/kuryr.sock
+export VM_EXEC_TIMEOUT=60
+
+# gx CMD: shell text run in the guest.
+gx() { "$SRC/scripts/vm.sh" exec "$VMDIR" "$@"; }
+# gnetconf NETWORK [EXTRA_JSON_MEMBERS]: a netconf for the guest's kuryrd.
+gnetconf() {
+	printf '{"cniVersion":"1.1.0","name":"%s","type":"kuryr-cni","network":"%s","daemon_socket":"%s"%s}' \
+		"$1" "$1" "$GSOCK" "${2:+,$2}"
+}
+# gcni COMMAND CONTAINERID NETNS CONF: kuryr-cni in the guest on pod netns
+# NETNS (ifname eth0); sets OUT and RC.
+gcni() {
+	OUT=$(gx "printf '%s' '$4' | CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_IFNAME=eth0 \
+		CNI_NETNS=/run/netns/$3 CNI_PATH=/usr/bin kuryr-cni")
+	RC=$?
+}
+# child PORT: "parent tag" of port PORT in NB.
+child() {
+	echo "$(nbctl get Logical_Switch_Port "$1" parent_name | tr -d '"') $(nbctl get Logical_Switch_Port "$1" tag)"
+}
+# gport CONTAINERID: the port of a nested container, by its device_id.
+gport() { nbctl --bare --columns=name find Logical_Switch_Port "external_ids:\"kuryr:device_id\"=\"$1\""; }
+tags() { nbctl --bare --columns=tag find Logical_Switch_Port parent_name=vm1 | grep . | sort -n | tr '\n' ' ' | sed 's/ $//'; }
+
+for n in "net1 10.93.0.0/24" "net2 10.93.1.0/24"; do
+	read -r net cidr <<<"$n"
+	ctl network create "$net" --subnet "$cidr" >/dev/null || not_ok "kuryrctl network create $net"
+done
+
+# ---- the VM: its port carries a trunk; its tap on br-int ----
+OUT=$(ctl -o json port create --network net1 --name vm1 --device-id vm-one); RC=$?
+check_eq "kuryrctl port create for the VM" 0 "$RC"
+VM_MAC=$(jget '["mac"]')
+VM_IP=$(jget '["ip"]')
+VM_FORWARD="6641=unix:$RUN/ovn/nb.sock" "$SRC/scripts/vm.sh" start "$VMDIR" "$TAP" "$VM_MAC" "$HOSTNS" \
+	>"$T/vm-start.log" 2>&1
+check "the VM boots with a management NIC" test $? = 0 || {
+	diag <"$T/vm-start.log"
+	exit 1
+}
+check "kuryrctl vm plug the VM's tap" ctl vm plug "$TAP" vm1
+check "the guest takes its port's address on eth0" gx "ip link set eth0 up && ip addr add $VM_IP/24 dev eth0"
+
+# ---- kuryrd in the guest ----
+GUEST_CONF="[DEFAULT]
+backend = ovn
+host = $P-guest
+log_level = debug
+[ovn]
+nb_connection = tcp:10.0.2.100:6641
+[binding]
+driver = nested-vlan
+link_iface = eth0
+[daemon]
+socket = $GSOCK
+state_dir = /run/kuryr-state
+port_up_timeout = 20
+[vif_pool]
+enabled = false"
+check "kuryrd starts in the guest (nested-vlan, NB over the management NIC)" \
+	guest_kuryrd "$VMDIR" "$GUEST_CONF"
+
+# ---- the VM's port is no trunk yet: a clear error, nothing left ----
+gx "ip netns add n0 && ip -n n0 link set lo up"
+before=$(nbctl --bare --columns=name list Logical_Switch_Port | sort)
+gcni ADD "$P-n0" n0 "$(gnetconf net1)"
+check_eq "nested ADD before the VM's port is a trunk fails" 1 "$RC"
+check "... saying the VM's port is not a trunk's parent" grep -q "port vm1 (MAC $VM_MAC) is not the parent of a trunk" <<<"$OUT"
+check_eq "... and leaves no port in NB" "$before" "$(nbctl --bare --columns=name list Logical_Switch_Port | sort)"
+check_eq "... nor a device in the pod netns" "lo" "$(gx "ip -n n0 -o link show" | awk -F': ' '{print $2}' | tr '\n' ' ' | sed 's/ $//')"
+check "kuryrctl trunk create on the VM's port" ctl trunk create vm1 --name vmtrunk
+
+# ---- a bare-metal container on the VM's network ----
+pod c1
+cni ADD "$P-c1" eth0 "$NSPATH" "$(netconf net1)"
+check_eq "a bare-metal container joins net1" 0 "$RC"
+C1_IP=$(jget '["ips"][0]["address"]')
+C1_IP=${C1_IP%/*}
+
+# ---- two nested containers on net1 ----
+gx "ip netns add n1 && ip netns add n2 && ip -n n1 link set lo up && ip -n n2 link set lo up"
+gcni ADD "$P-n1" n1 "$(gnetconf net1)"
+check_eq "nested ADD n1 succeeds" 0 "$RC"
+[ "$RC" = 0 ] || { diag <<<"$OUT"; gx "tail -n 20 /tmp/kuryrd.log" | diag; }
+N1_IP=$(jget '["ips"][0]["address"]')
+N1_IP=${N1_IP%/*}
+N1_MAC=$(jget '["interfaces"][1]["mac"]')
+gcni ADD "$P-n2" n2 "$(gnetconf net1)"
+check_eq "nested ADD n2 succeeds" 0 "$RC"
+N2_IP=$(jget '["ips"][0]["address"]')
+N2_IP=${N2_IP%/*}
+N1_PORT=$(gport "$P-n1")
+N2_PORT=$(gport "$P-n2")
+read -r p1 t1 <<<"$(child "$N1_PORT")"
+read -r p2 t2 <<<"$(child "$N2_PORT")"
+check_eq "OVN NB: n1's port is a child of the VM's port" vm1 "$p1"
+check_eq "OVN NB: n2's port is a child of the VM's port" vm1 "$p2"
+check "OVN NB: n1 and n2 have different VLAN ids ($t1, $t2)" test "$t1" != "$t2" -a -n "$t1" -a -n "$t2"
+check_eq "the trunk lists both subports" "$(printf '%s\n' "$N1_PORT:$t1" "$N2_PORT:$t2" | sort | tr '\n' ' ' | sed 's/ $//')" \
+	"$(ctl -o json trunk show vmtrunk | python3 -c 'import json,sys; print(" ".join(sorted("%s:%d" % (s["port"], s["vlan"]) for s in json.load(sys.stdin)["subports"])))')"
+DEV=$(gx "ip -n n1 -d -o link show eth0")
+check "in the guest: n1's eth0 is a VLAN $t1 of the NIC with the port's MAC" \
+	grep -Eq "link/ether $N1_MAC .*vlan protocol 802.1Q id $t1 " <<<"$DEV"
+check_eq "in the guest: the NIC's VLAN devices are all in pod netns (none left in the guest's own)" "" \
+	"$(gx "ip -o link show type vlan")"
+
+# ---- packets ----
+hostns python3 "$FRAMES" frames "$TAP" 8 >"$T/frames.out" 2>&1 &
+cap=$!
+for _ in $(seq 50); do grep -q listening "$T/frames.out" && break; sleep 0.1; done
+check "nested n1 reaches nested n2" gx "ip netns exec n1 ping -c 2 -W 5 $N2_IP"
+check "nested n1 reaches the bare-metal container" gx "ip netns exec n1 ping -c 2 -W 5 $C1_IP"
+check "the bare-metal container reaches nested n2" ip netns exec "$P-c1" busybox ping -c 2 -W 5 "$N2_IP"
+check "nested n1 reaches the VM itself" gx "ip netns exec n1 ping -c 2 -W 5 $VM_IP"
+wait "$cap"
+check "on the tap: n1's frames to n2 left the guest with exactly one 802.1Q header, VLAN $t1" \
+	grep -q "ip tags=1 vlan=$t1 proto=1 src=$N1_IP dst=$N2_IP udp=0" "$T/frames.out"
+check_eq "on the tap: no frame of n1 left untagged or double-tagged" "" \
+	"$(grep "src=$N1_IP " "$T/frames.out" | grep -v "tags=1 vlan=$t1 ")"
+check_eq "on the tap: no tunnel (VXLAN, Geneve) inside the VM's traffic" "" \
+	"$(grep -E 'udp=(4789|6081|8472)$' "$T/frames.out")"
+
+# ---- DEL ----
+gcni DEL "$P-n1" n1 "$(gnetconf net1)"
+check_eq "nested DEL n1 succeeds" 0 "$RC"
+check_eq "OVN NB: n1's port is gone" "" "$(nbctl --bare --columns=name find Logical_Switch_Port name="$N1_PORT")"
+check_eq "in the guest: n1 has only lo" "lo" "$(gx "ip -n n1 -o link show" | awk -F': ' '{print $2}' | tr '\n' ' ' | sed 's/ $//')"
+check_eq "the trunk keeps n2 only" "$N2_PORT:$t2" \
+	"$(ctl -o json trunk show vmtrunk | python3 -c 'import json,sys; print(" ".join("%s:%d" % (s["port"], s["vlan"]) for s in json.load(sys.stdin)["subports"]))')"
+
+# ---- VLAN ids: one taken behind kuryrd's back is skipped ----
+ctl port create --network net2 --name op1 >/dev/null
+check "an operator adds a subport with n1's freed VLAN $t1" ctl trunk add-subport vmtrunk op1 "$t1"
+gx "ip netns add n3 && ip -n n3 link set lo up"
+gcni ADD "$P-n3" n3 "$(gnetconf net1)"
+check_eq "nested ADD n3 succeeds" 0 "$RC"
+read -r _ t3 <<<"$(child "$(gport "$P-n3")")"
+check "n3's VLAN ($t3) is neither the operator's nor n2's" test "$t3" != "$t1" -a "$t3" != "$t2"
+N3_IP=$(jget '["ips"][0]["address"]')
+check "nested n3 reaches the bare-metal container" gx "ip netns exec n3 ping -c 2 -W 5 $C1_IP"
+
+# ---- ADDs at once never share an id ----
+gx "for i in 4 5 6 7; do ip netns add n\$i; done
+	for i in 4 5 6 7; do
+		(printf '%s' '$(gnetconf net2)' | CNI_COMMAND=ADD CNI_CONTAINERID=$P-n\$i CNI_IFNAME=eth0 \
+			CNI_NETNS=/run/netns/n\$i CNI_PATH=/usr/bin kuryr-cni >/tmp/add\$i.out; echo \$? >/tmp/add\$i.rc) &
+	done
+	wait"
+check_eq "four ADDs at once all succeed" "0 0 0 0" "$(gx 'cat /tmp/add4.rc /tmp/add5.rc /tmp/add6.rc /tmp/add7.rc' | tr '\n' ' ' | sed 's/ $//')"
+check_eq "every subport of the trunk has its own VLAN id ($(tags))" "$(tags | wc -w)" "$(tags | tr " " "\n" | sort -u | grep -c .)"
+
+# ---- a security group on a nested container ----
+ctl security-group create web >/dev/null
+ctl security-group rule-add web --protocol tcp --port 8080 >/dev/null
+gx "ip netns add n8 && ip -n n8 link set lo up"
+gcni ADD "$P-n8" n8 "$(gnetconf net1 '"security_groups":["web"]')"
+check_eq "nested ADD with security group web" 0 "$RC"
+N8_IP=$(jget '["ips"][0]["address"]')
+N8_IP=${N8_IP%/*}
+check_eq "OVN NB: n8's port is in web's Port_Group" "1" \
+	"$(nbctl --bare --columns=ports find Port_Group "external_ids:\"kuryr:sg_name\"=web" | grep -c "$(nbctl --bare --columns=_uuid find Logical_Switch_Port name="$(gport "$P-n8")")")"
+gx "printf '#!/bin/sh\nread l; echo echo:\$l\n' >/tmp/echo.sh && chmod +x /tmp/echo.sh
+	for p in 8080 9090; do ip netns exec n8 timeout 20 nc -ll -p \$p -e /tmp/echo.sh >/dev/null 2>&1 </dev/null & done"
+sleep 1
+check_eq "TCP to the nested container's 8080 passes (the group's rule)" open \
+	"$(ip netns exec "$P-c1" python3 "$SRC/tests/e2e/tcp-probe.py" connect "$N8_IP" 8080 5)"
+check_eq "TCP to its 9090 is dropped" timeout \
+	"$(ip netns exec "$P-c1" python3 "$SRC/tests/e2e/tcp-probe.py" connect "$N8_IP" 9090 2)"
+gcni DEL "$P-n8" n8 "$(gnetconf net1 '"security_groups":["web"]')"
+check_eq "nested DEL n8" 0 "$RC"
+
+# ---- through a router, to another network ----
+pod c2
+cni ADD "$P-c2" eth0 "$NSPATH" "$(netconf net2)"
+C2_IP=$(jget '["ips"][0]["address"]')
+C2_IP=${C2_IP%/*}
+check "nested n3 cannot reach net2 without a router" bash -c "! '$SRC/scripts/vm.sh' exec '$VMDIR' 'ip netns exec n3 ping -c 1 -W 2 $C2_IP'"
+ctl router create r1 >/dev/null
+ctl router add-subnet r1 net1 >/dev/null
+ctl router add-subnet r1 net2 >/dev/null
+check "nested n3 (net1) reaches a bare-metal container on net2 through router r1" \
+	gx "ip netns exec n3 ping -c 2 -W 5 $C2_IP"
+
+# ---- bad input ----
+ctl network create big --subnet 10.93.9.0/24 --mtu 9000 >/dev/null
+gx "ip netns add nb && ip -n nb link set lo up"
+before=$(nbctl --bare --columns=name list Logical_Switch_Port | sort)
+gcni ADD "$P-nb" nb "$(gnetconf big)"
+check_eq "a network MTU above the VM's NIC is CNI error 7" 7 "$(jget '["code"]' 2>/dev/null)"
+check "... naming the NIC and both MTUs" grep -q "9000 is above eth0" <<<"$OUT"
+check_eq "... and nothing is left in NB" "$before" "$(nbctl --bare --columns=name list Logical_Switch_Port | sort)"
+check_eq "... nor in the pod netns" "lo" "$(gx "ip -n nb -o link show" | awk -F': ' '{print $2}' | tr '\n' ' ' | sed 's/ $//')"
+
+# ---- all gone ----
+for i in 2 3 4 5 6 7; do
+	net=net2
+	[ "$i" -le 3 ] && net=net1
+	gcni DEL "$P-n$i" "n$i" "$(gnetconf $net)"
+	check_eq "nested DEL n$i" 0 "$RC"
+done
+check_eq "the trunk keeps the operator's subport only" "op1:$t1" \
+	"$(ctl -o json trunk show vmtrunk | python3 -c 'import json,sys; print(" ".join("%s:%d" % (s["port"], s["vlan"]) for s in json.load(sys.stdin)["subports"]))')"
+check_eq "in the guest: no VLAN device anywhere" "" \
+	"$(gx 'ip -o link show type vlan; for n in $(ip netns list | cut -d" " -f1); do ip -n $n -o link show type vlan; done')"
+guest_kuryrd_stop "$VMDIR"
+ctl router remove-subnet r1 net1 && ctl router remove-subnet r1 net2 && ctl router delete r1
+cni DEL "$P-c2" eth0 /run/netns/$P-c2 "$(netconf net2)"
+ctl security-group delete web
+ctl trunk remove-subport vmtrunk op1
+ctl port delete op1
+cni DEL "$P-c1" eth0 /run/netns/$P-c1 "$(netconf net1)"
+ctl vm unplug "$TAP"
+"$SRC/scripts/vm.sh" stop "$VMDIR"
+ctl trunk delete vmtrunk
+ctl port delete vm1
+assert_clean "end"
