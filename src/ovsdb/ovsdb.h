@@ -100,6 +100,11 @@ struct ovsdb_session;
  * -errno as ovsdb_client_connect(). */
 int ovsdb_session_new(const char *target, const char *db, struct ovsdb_session **ret,
 		      char **reterr_msg);
+/* The same, but a server that does not answer yet is no error: the first
+ * transaction connects (-ENOTCONN until it can). A malformed @target is
+ * still refused (-EINVAL). */
+int ovsdb_session_new_lazy(const char *target, const char *db, struct ovsdb_session **ret,
+			   char **reterr_msg);
 /* Accepts NULL. */
 void ovsdb_session_free(struct ovsdb_session *s);
 const char *ovsdb_session_target(const struct ovsdb_session *s);

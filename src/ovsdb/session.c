@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdio.h>
 
+#include "log.h"
 #include "macro.h"
 #include "ovsdb.h"
 
@@ -68,11 +69,9 @@ static int session_reconnect(struct ovsdb_session *s, char **reterr_msg)
 	return r;
 }
 
-int ovsdb_session_new(const char *target, const char *db, struct ovsdb_session **ret,
-		      char **reterr_msg)
+static int session_alloc(const char *target, const char *db, struct ovsdb_session **ret)
 {
 	struct ovsdb_session *s = calloc(1, sizeof(*s));
-	int r;
 
 	if (!s)
 		return -ENOMEM;
@@ -84,11 +83,46 @@ int ovsdb_session_new(const char *target, const char *db, struct ovsdb_session *
 		ovsdb_session_free(s);
 		return -ENOMEM;
 	}
+	*ret = s;
+	return 0;
+}
+
+int ovsdb_session_new(const char *target, const char *db, struct ovsdb_session **ret,
+		      char **reterr_msg)
+{
+	struct ovsdb_session *s;
+	int r = session_alloc(target, db, &s);
+
+	if (r < 0)
+		return r;
 	r = ovsdb_client_connect(s->target, &s->client, reterr_msg);
 	if (r < 0) {
 		ovsdb_session_free(s);
 		return r;
 	}
+	*ret = s;
+	return 0;
+}
+
+int ovsdb_session_new_lazy(const char *target, const char *db, struct ovsdb_session **ret,
+			   char **reterr_msg)
+{
+	_cleanup_free_ char *err = NULL;
+	struct ovsdb_session *s;
+	int r = session_alloc(target, db, &s);
+
+	if (r < 0)
+		return r;
+	r = ovsdb_client_connect(s->target, &s->client, &err);
+	if (r == -EINVAL || r == -ENOMEM) {
+		if (reterr_msg && err)
+			*reterr_msg = TAKE_PTR(err);
+		ovsdb_session_free(s);
+		return r;
+	}
+	if (r < 0)
+		log_warn("event=ovsdb-unreachable target=%s: %s (retried on first use)", target,
+			 err ? err : strerror(-r));
 	*ret = s;
 	return 0;
 }

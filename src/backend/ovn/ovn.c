@@ -222,7 +222,9 @@ int backend_ovn_new(const char *nb_connection, const char *const *pod_security_g
 		ovn_free(&ob->base);
 		return -ENOMEM;
 	}
-	r = ovsdb_session_new(nb_connection, NB, &ob->nb, reterr_msg);
+	/* A node may start before its Northbound answers (a VM's guest
+	 * before the control plane): requests get -ENOTCONN until then. */
+	r = ovsdb_session_new_lazy(nb_connection, NB, &ob->nb, reterr_msg);
 	if (r < 0) {
 		ovn_free(&ob->base);
 		return r;
