@@ -3,8 +3,10 @@
 # install what is needed, build, start Open vSwitch (userspace datapath),
 # OVN and kuryrd, create a network, attach three containers (network
 # namespaces) through the real kuryr-cni from a pool of pre-wired ports, boot
-# a real VM (QEMU) whose tap is plugged for a port on the same network, and
-# prove the containers and the VM reach each other; then a security group
+# a real VM (QEMU) whose tap is plugged for a port on the same network, with
+# a container nested inside it (kuryrd in the guest, binding nested-vlan:
+# a VLAN subport of the VM's trunk), and prove the containers, the VM and
+# the nested container reach each other; then a security group
 # keeps a container's port closed, and a router takes a container out to
 # an "outside world" (netns kc-demo-out behind the provider bridge br-ex).
 #
@@ -113,16 +115,32 @@ for i in 1 2 3; do
 	say "container kc-demo-$i attached through kuryr-cni: eth0 ${IP[$i]} ($kind)"
 done
 
-say "VM: create its port, boot it (QEMU) on tap kc-demo-vm, plug the tap"
+say "VM: create its port (a trunk's parent), boot it (QEMU) on tap kc-demo-vm, plug the tap"
 vm=$("$B/kuryrctl" -o json port create --network "$NET" --name demo-vm --device-id demo-vm)
 VM_IP=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["ip"])' <<<"$vm")
-scripts/vm.sh start "$RUN/vm" kc-demo-vm "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["mac"])' <<<"$vm")" ||
-	die "the VM did not boot"
+"$B/kuryrctl" trunk create demo-vm --name demo-trunk >/dev/null
+# The guest carries kuryrd; its management NIC reaches OVN NB, nothing else.
+KURYR_BUILD=$SRC/build VM_FORWARD="6641=unix:$RUN/ovn/nb.sock" scripts/vm.sh start "$RUN/vm" kc-demo-vm \
+	"$(python3 -c 'import json,sys; print(json.load(sys.stdin)["mac"])' <<<"$vm")" || die "the VM did not boot"
 "$B/kuryrctl" vm plug kc-demo-vm demo-vm
 scripts/vm.sh exec "$RUN/vm" "ip link set eth0 up && ip addr add $VM_IP/${SUBNET#*/} dev eth0"
 up=$(ovn-nbctl --db=unix:$RUN/ovn/nb.sock get Logical_Switch_Port demo-vm up)
 [ "$up" = true ] || die "OVN does not show the VM port up"
 say "OVN shows the VM port bound and up: $(ovn-sbctl --db=unix:$RUN/ovn/sb.sock --bare --columns=logical_port,chassis find Port_Binding logical_port=demo-vm | tr '\n' ' ')"
+
+say "inside the VM: kuryrd (binding nested-vlan, OVN NB over the management NIC) attaches container nested-1"
+scripts/vm.sh exec "$RUN/vm" "mkdir -p /etc/kuryr && printf '%s\n' '[DEFAULT]' 'backend = ovn' '[ovn]' \
+	'nb_connection = tcp:10.0.2.100:6641' '[binding]' 'driver = nested-vlan' 'link_iface = eth0' \
+	'[daemon]' 'state_dir = /run/kuryr-state' '[vif_pool]' 'enabled = false' >/etc/kuryr/kuryr.conf
+	(kuryrd -c /etc/kuryr/kuryr.conf </dev/null >/tmp/kuryrd.log 2>&1 3>&- &)
+	for i in \$(seq 100); do kuryrctl status >/dev/null 2>&1 && exit 0; sleep 0.1; done
+	tail -n 5 /tmp/kuryrd.log; exit 1" || die "kuryrd did not start in the VM"
+out=$(scripts/vm.sh exec "$RUN/vm" "ip netns add nested-1 && ip -n nested-1 link set lo up && printf '%s' '$(conf)' |
+	CNI_COMMAND=ADD CNI_CONTAINERID=nested-1 CNI_IFNAME=eth0 CNI_NETNS=/run/netns/nested-1 CNI_PATH=/usr/bin kuryr-cni") ||
+	die "nested ADD failed: $out"
+NESTED=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["ips"][0]["address"].split("/")[0])' <<<"$out")
+vlan=$("$B/kuryrctl" -o json trunk show demo-trunk | python3 -c 'import json,sys; print(json.load(sys.stdin)["subports"][0]["vlan"])')
+echo "    nested-1: eth0 $NESTED, a VLAN $vlan sub-interface of the VM's eth0 (subport of demo-trunk)"
 
 say "ping between every pair of containers"
 for a in 1 2 3; do
@@ -141,6 +159,13 @@ for a in 1 2 3; do
 done
 scripts/vm.sh exec "$RUN/vm" "ping -c 1 -W 5 ${IP[1]%/*}" >/dev/null || die "the VM cannot reach container 1"
 echo "    VM -> kc-demo-1 (${IP[1]%/*}): ok"
+for dst in "${IP[1]%/*}" "$VM_IP"; do
+	scripts/vm.sh exec "$RUN/vm" "ip netns exec nested-1 ping -c 1 -W 5 $dst" >/dev/null ||
+		die "nested-1 cannot reach $dst"
+	echo "    nested-1 (in the VM) -> $dst: ok"
+done
+ip netns exec kc-demo-2 busybox ping -c 1 -W 5 "$NESTED" >/dev/null || die "container 2 cannot reach nested-1"
+echo "    kc-demo-2 -> nested-1 ($NESTED): ok"
 say "TCP from kc-demo-2 to kc-demo-1"
 ip netns exec kc-demo-1 timeout 10 busybox nc -l -p 8080 >"$RUN/tcp.out" &
 ncpid=$!

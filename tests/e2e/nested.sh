@@ -209,6 +209,21 @@ check "... naming the NIC and both MTUs" grep -q "9000 is above eth0" <<<"$OUT"
 check_eq "... and nothing is left in NB" "$before" "$(nbctl --bare --columns=name list Logical_Switch_Port | sort)"
 check_eq "... nor in the pod netns" "lo" "$(gx "ip -n nb -o link show" | awk -F': ' '{print $2}' | tr '\n' ' ' | sed 's/ $//')"
 
+# ---- the control plane unreachable from the guest ----
+check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
+check "kuryrd starts in the guest with a Northbound that nothing forwards" \
+	guest_kuryrd "$VMDIR" "${GUEST_CONF/tcp:10.0.2.100:6641/tcp:10.0.2.100:6699}"
+gx "ip netns add nu && ip -n nu link set lo up"
+before=$(nbctl --bare --columns=name list Logical_Switch_Port | sort)
+gcni ADD "$P-nu" nu "$(gnetconf net1)"
+check_eq "nested ADD with OVN NB unreachable is CNI error 11 (try again)" 11 "$(jget '["code"]' 2>/dev/null)"
+check_eq "... and leaves nothing in NB" "$before" "$(nbctl --bare --columns=name list Logical_Switch_Port | sort)"
+check_eq "... nor in the pod netns" "lo" "$(gx "ip -n nu -o link show" | awk -F': ' '{print $2}' | tr '\n' ' ' | sed 's/ $//')"
+check_eq "... nor a row in the guest's store" "" "$(gx "kuryrctl -o json attachment list" | grep -o "$P-nu")"
+check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
+check "kuryrd restarts in the guest on the real Northbound, its attachments kept" \
+	guest_kuryrd "$VMDIR" "$GUEST_CONF"
+
 # ---- all gone ----
 for i in 2 3 4 5 6 7; do
 	net=net2
