@@ -225,4 +225,4 @@ echo
 "$B/kuryrctl" pool list
 echo
 "$B/kuryrctl" router show demo-router
-say "done: containers and a VM on one OVN network, a security group, a router to the outside. Remove with: scripts/demo.sh down"
+say "done: containers, a VM and a container nested in it on one OVN network, a security group, a router to the outside. Remove with: scripts/demo.sh down"
