@@ -15,7 +15,12 @@
  * handed out since. Whoever else adds a subport (another allocator, an
  * operator) makes the backend refuse that id (a transaction conditioned on
  * the tag; Neutron's 409): it is marked taken and the next one tried. The
- * id in use is kept in the attachment's row (binding_state.data). */
+ * id in use is kept in the attachment's row (binding_state.data).
+ *
+ * It also parks pool entries (binding_park_ops): a parked entry is a port
+ * already on the trunk under an id of its own ("p:ID" in its state), so a
+ * pool hit makes no backend call, only the pod's device; unplugging such a
+ * device leaves the subport to the pool. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +32,12 @@
 #include "net-util.h"
 #include "nl/nl.h"
 
-#define VLAN_MAX    4094
+#define VLAN_MAX      4094
 /* Ids refused because someone else took them, before we read the trunk
  * again. */
-#define CLASH_TRIES 8
+#define CLASH_TRIES   8
+/* binding_state.data of a pool entry's subport: "p:ID". */
+#define PARKED_PREFIX "p:"
 
 struct nested_vlan {
 	struct binding base;
@@ -228,6 +235,14 @@ static void vlan_put(struct nested_vlan *nv, unsigned id)
 	pthread_mutex_unlock(&nv->lock);
 }
 
+/* Read the trunk's ids again on the next allocation. */
+static void trunk_forget_ids(struct nested_vlan *nv)
+{
+	pthread_mutex_lock(&nv->lock);
+	nv->known = false;
+	pthread_mutex_unlock(&nv->lock);
+}
+
 /* Port @port becomes a subport of the VM's trunk under an id of ours. */
 static int subport_add(struct nested_vlan *nv, const char *port, unsigned *ret, char **reterr_msg)
 {
@@ -292,6 +307,11 @@ static int subport_remove(struct nested_vlan *nv, const char *port, char **reter
 
 /* ---- the driver ---- */
 
+static bool is_parked(const struct binding_state *st)
+{
+	return strncmp(st->data, PARKED_PREFIX, strlen(PARKED_PREFIX)) == 0;
+}
+
 static int nv_plug(struct binding *b, const struct binding_req *req, struct binding_state *st,
 		   char **reterr_msg)
 {
@@ -304,7 +324,7 @@ static int nv_plug(struct binding *b, const struct binding_req *req, struct bind
 	char link_mac[18], tmp[IF_NAMESIZE];
 	uint8_t mac[6];
 	unsigned vlan = 0;
-	bool renamed = false;
+	bool renamed = false, parked = is_parked(st);
 	int r;
 
 	if (req->netns_fd < 0) {
@@ -343,7 +363,10 @@ static int nv_plug(struct binding *b, const struct binding_req *req, struct bind
 	if (r < 0)
 		return r;
 	mac_format(link.mac, link_mac);
-	r = subport_add(nv, p->name, &vlan, reterr_msg);
+	if (parked)
+		vlan = (unsigned)strtoul(st->data + strlen(PARKED_PREFIX), NULL, 10);
+	else
+		r = subport_add(nv, p->name, &vlan, reterr_msg);
 	if (r < 0)
 		return r;
 	/* The kernel looks for a taken name where the request comes from,
@@ -365,7 +388,7 @@ static int nv_plug(struct binding *b, const struct binding_req *req, struct bind
 	}
 	if (r < 0) {
 		(void)nl_link_del(pod, renamed ? req->ifname : tmp, NULL);
-		if (subport_remove(nv, p->name, NULL) == 0)
+		if (!parked && subport_remove(nv, p->name, NULL) == 0)
 			vlan_put(nv, vlan);
 		return r;
 	}
@@ -376,7 +399,8 @@ static int nv_plug(struct binding *b, const struct binding_req *req, struct bind
 		log_warn("event=announce-failed port=%s: %s", p->name, strerror(-r));
 	snprintf(st->host_ifname, sizeof(st->host_ifname), "%s", link.name);
 	snprintf(st->host_mac, sizeof(st->host_mac), "%s", link_mac);
-	snprintf(st->data, sizeof(st->data), "%u", vlan);
+	if (!parked)
+		snprintf(st->data, sizeof(st->data), "%u", vlan);
 	return 0;
 }
 
@@ -426,11 +450,89 @@ static int nv_unplug(struct binding *b, const struct binding_req *req,
 		if (r < 0)
 			return r;
 	}
+	/* A pool entry's subport stays parked while the pod's device could
+	 * be removed; without the pod, the entry is no longer whole. */
+	if (is_parked(st) && req->netns_fd >= 0)
+		return 0;
 	r = subport_remove(nv, req->port->name, reterr_msg);
-	if (r == 0 && *st->data)
+	if (r == 0 && *st->data && !is_parked(st))
 		vlan_put(nv, (unsigned)strtoul(st->data, NULL, 10));
+	if (r == 0 && is_parked(st))
+		trunk_forget_ids(nv);
 	return r;
 }
+
+/* ---- parking: pool entries are subports ahead of time ---- */
+
+static int nv_park(struct binding *b, const struct kuryr_port *port,
+		   const struct kuryr_network *net, struct binding_state *ret, char **reterr_msg)
+{
+	unsigned vlan = 0;
+	int r;
+
+	*ret = (struct binding_state){ 0 };
+	r = subport_add(to_nv(b), port->name, &vlan, reterr_msg);
+	if (r < 0)
+		return r;
+	snprintf(ret->data, sizeof(ret->data), PARKED_PREFIX "%u", vlan);
+	snprintf(ret->port, sizeof(ret->port), "%s", port->name);
+	return 0;
+}
+
+static void nv_unpark(struct binding *b, const char *port)
+{
+	struct nested_vlan *nv = to_nv(b);
+
+	/* Its id is not known here: the next allocation reads the trunk. */
+	if (subport_remove(nv, port, NULL) == 0)
+		trunk_forget_ids(nv);
+}
+
+/* A pool port after a restart: parked if it is a subport of this VM's
+ * trunk (a pool port is never another trunk's: its host is this node). */
+static int nv_parked(struct binding *b, const char *port, struct binding_state *ret)
+{
+	struct nested_vlan *nv = to_nv(b);
+	_cleanup_json_ json_t *t = NULL;
+	char trunk[64];
+	json_t *sp;
+	size_t i;
+
+	if (trunk_use(nv, false, trunk, NULL, NULL) < 0 ||
+	    nv->backend->ops->trunk_get(nv->backend, trunk, &t, NULL) < 0)
+		return 0;
+	json_array_foreach(json_object_get(t, "subports"), i, sp) {
+		if (!streq_ptr(json_object_get_str(sp, "port"), port))
+			continue;
+		*ret = (struct binding_state){ 0 };
+		snprintf(ret->driver, sizeof(ret->driver), "%s", binding_nested_vlan_ops.name);
+		snprintf(ret->data, sizeof(ret->data), PARKED_PREFIX "%lld",
+			 (long long)json_integer_value(json_object_get(sp, "vlan")));
+		snprintf(ret->port, sizeof(ret->port), "%s", port);
+		return PARKED_FREE;
+	}
+	return 0;
+}
+
+/* No stubs: a parked entry is only its subport. */
+static int nv_stubs(struct binding *b, char (**ret)[IF_NAMESIZE], size_t *ret_n)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	return 0;
+}
+
+static void nv_drop_stub(struct binding *b, const char *stub)
+{
+}
+
+static const struct binding_park_ops nv_park_ops = {
+	.park = nv_park,
+	.unpark = nv_unpark,
+	.parked = nv_parked,
+	.stubs = nv_stubs,
+	.drop_stub = nv_drop_stub,
+};
 
 static int nv_check(struct binding *b, const struct binding_req *req,
 		    const struct binding_state *st, char **reterr_msg)
@@ -447,4 +549,5 @@ const struct binding_ops binding_nested_vlan_ops = {
 	.wait_ready = nv_wait_ready,
 	.unplug = nv_unplug,
 	.check = nv_check,
+	.park = &nv_park_ops,
 };
