@@ -51,8 +51,10 @@ kernel_version() {
 }
 
 # The guest's /init: mount, load the NIC driver, serve commands on ttyS1.
-# Each command arrives as one base64 line; its output goes back followed by
-# a line "__KC_RC=<status>__".
+# Each command arrives as one line, its MD5 and its base64; its output goes
+# back followed by a line "__KC_RC=<status>__". A line whose MD5 does not
+# match (damaged on the serial line) is answered "__KC_RESEND__" and sent
+# again, twice at most.
 guest_init() {
 	cat <<-'INIT'
 		#!/bin/sh
@@ -75,8 +77,13 @@ guest_init() {
 		stty -F /dev/ttyS1 raw -echo
 		exec 3<>/dev/ttyS1
 		echo KC_READY
-		while read -r line <&3; do
-			echo "$line" | base64 -d >/tmp/cmd
+		while read -r sum line <&3; do
+			# A line that arrived damaged is asked for again.
+			echo "$line" | base64 -d >/tmp/cmd 2>/dev/null
+			if [ "$(md5sum </tmp/cmd)" != "$sum  -" ]; then
+				printf '\n__KC_RESEND__\n' >&3
+				continue
+			fi
 			sh -c '. /etc/prelude; . /tmp/cmd' </dev/null >&3 2>&3
 			printf '\n__KC_RC=%d__\n' "$?" >&3
 		done
@@ -220,9 +227,15 @@ exec_() {
 		path, cmd, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
 		s = socket.socket(socket.AF_UNIX)
 		s.connect(path)
-		s.sendall(base64.b64encode(cmd.encode()) + b"\n")
-		buf, end = b"", time.monotonic() + timeout
+		import hashlib
+		line = (hashlib.md5(cmd.encode()).hexdigest() + " ").encode() + base64.b64encode(cmd.encode()) + b"\n"
+		s.sendall(line)
+		buf, end, sent = b"", time.monotonic() + timeout, 1
 		while True:
+		    if b"\n__KC_RESEND__\n" in buf and sent < 3:
+		        buf = buf.split(b"\n__KC_RESEND__\n", 1)[1]
+		        s.sendall(line)
+		        sent += 1
 		    m = re.search(rb"\n__KC_RC=(\d+)__\n", buf)
 		    if m:
 		        sys.stdout.buffer.write(buf[:m.start()])
