@@ -224,6 +224,56 @@ check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
 check "kuryrd restarts in the guest on the real Northbound, its attachments kept" \
 	guest_kuryrd "$VMDIR" "$GUEST_CONF"
 
+# ---- pools per trunk: entries are subports ahead of time ----
+check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
+POOL_CONF="${GUEST_CONF/enabled = false/enabled = true
+ports_pool_min = 3
+ports_pool_batch = 3}"
+check "kuryrd restarts in the guest with pools" guest_kuryrd "$VMDIR" "$POOL_CONF"
+gx "kuryrctl pool populate net2" >/dev/null
+# pool_ports: the guest's pool ports on net2 in NB, with their tags.
+pool_ports() {
+	nbctl --format=csv --no-headings --columns=name,parent_name,tag find Logical_Switch_Port \
+		"external_ids:\"kuryr:device_owner\"=pool" | tr -d '"' | sort
+}
+for _ in $(seq 100); do [ "$(pool_ports | grep -c ',vm1,')" -ge 3 ] && break; sleep 0.2; done
+check_eq "the pool's three entries are subports of the VM's trunk, each with a VLAN id" 3 \
+	"$(pool_ports | grep -Ec ',vm1,[0-9]+$')"
+check_eq "every subport of the trunk still has its own VLAN id ($(tags))" "$(tags | wc -w)" "$(tags | tr " " "\n" | sort -u | grep -c .)"
+gx "ip netns add np && ip -n np link set lo up"
+gcni ADD "$P-np" np "$(gnetconf net2)"
+check_eq "nested ADD from the pool" 0 "$RC"
+NP_MAC=$(jget '["interfaces"][1]["mac"]')
+NP_PORT=$(pool_ports | while IFS=, read -r n _ t; do
+	[ "$(nbctl get Logical_Switch_Port "$n" addresses | tr -d '[]"' | cut -d' ' -f1)" = "$NP_MAC" ] && echo "$n $t"; done)
+read -r np_port np_tag <<<"$NP_PORT"
+check "the container got one of the pool's subports ($np_port, VLAN $np_tag)" test -n "$np_port" -a -n "$np_tag"
+check "... and its eth0 is a VLAN $np_tag device with that port's MAC" \
+	grep -Eq "link/ether $NP_MAC .*vlan protocol 802.1Q id $np_tag " <<<"$(gx "ip -n np -d -o link show eth0")"
+check "the pooled nested container reaches the bare-metal container c2 on net2" \
+	gx "ip netns exec np ping -c 2 -W 5 $C2_IP"
+gcni DEL "$P-np" np "$(gnetconf net2)"
+check_eq "nested DEL of the pooled container" 0 "$RC"
+check_eq "... its device is gone" "lo" "$(gx "ip -n np -o link show" | awk -F': ' '{print $2}' | tr '\n' ' ' | sed 's/ $//')"
+check "... and its subport stays on the trunk for the pool" grep -q "^$np_port,vm1,$np_tag$" <<<"$(pool_ports)"
+# The refill the hit started, done.
+for _ in $(seq 100); do
+	[ "$(gx "kuryrctl -o json pool list" | python3 -c 'import json,sys; print(sum(p["creating"] for p in json.load(sys.stdin)))')" = 0 ] && break
+	sleep 0.2
+done
+before=$(pool_ports)
+check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
+check "kuryrd restarts in the guest with pools" guest_kuryrd "$VMDIR" "$POOL_CONF"
+check_eq "after the restart the pool is rebuilt from the trunk's subports (no port made or lost)" \
+	"$(grep -c . <<<"$before") ready" \
+	"$(gx "kuryrctl -o json pool list" | python3 -c 'import json,sys; print(sum(p["ready"] for p in json.load(sys.stdin) if p["network"] == "net2"), "ready")')"
+check_eq "... with the same subports" "$before" "$(pool_ports)"
+gx "kuryrctl pool free net2" >/dev/null
+for _ in $(seq 50); do [ -z "$(pool_ports)" ] && break; sleep 0.2; done
+check_eq "pool free deletes the pool's subports and ports" "" "$(pool_ports)"
+check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
+check "kuryrd restarts in the guest without pools" guest_kuryrd "$VMDIR" "$GUEST_CONF"
+
 # ---- all gone ----
 for i in 2 3 4 5 6 7; do
 	net=net2
