@@ -14,8 +14,8 @@
  * refused, naming every candidate's id, when several have it; so are
  * routers. A floating IP or a router's gateway on a network that is not
  * external is refused before Neutron is asked. Of add_subports' 409s only
- * a VLAN id taken is -EEXIST. The real neutron-server is exercised by the
- * e2e suites. */
+ * a VLAN id taken is -EEXIST; a nested port is made unbound. The real
+ * neutron-server is exercised by the e2e suites. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <setjmp.h>
@@ -938,11 +938,41 @@ static void test_trunk_and_port_names(void **state)
 	world_free(&w, b, &auth);
 }
 
+/* A nested container's port is made without this node's binding (the
+ * trunk's driver binds it), another with it. */
+static void test_subport_unbound(void **state)
+{
+	struct world w = { 0 };
+	struct os_auth_config auth;
+	struct backend *b = world_backend(&w, &auth, false, NULL);
+	_cleanup_free_ char *err = NULL;
+	struct kuryr_port p;
+
+	assert_int_equal(b->ops->port_create(b,
+					     &(struct port_spec){ .network = "net-a",
+								  .owner = PORT_OWNER_CONTAINER,
+								  .device_id = "c1",
+								  .subport = true },
+					     &p, &err),
+			 0);
+	assert_non_null(strstr(w.posted, "\"binding:host_id\":\"\""));
+	assert_non_null(strstr(w.posted, "\"device_id\":\"\""));
+	assert_non_null(strstr(w.posted, "\"device_owner\":\"compute:kuryr\""));
+	assert_int_equal(b->ops->port_create(b,
+					     &(struct port_spec){ .network = "net-a",
+								  .owner = PORT_OWNER_CONTAINER,
+								  .device_id = "c2" },
+					     &p, &err),
+			 0);
+	assert_non_null(strstr(w.posted, "\"binding:host_id\":\"node-a\""));
+	world_free(&w, b, &auth);
+}
+
 /* Neutron answers 409 to an add_subports whose VLAN id is taken and to
  * one whose port is already a subport (of this trunk too): only the
  * first is -EEXIST, the one the nested driver picks another id for; the
  * same add repeated (its first answer lost) is done; a port that is
- * another trunk's is -EBUSY. */
+ * another trunk's, or has a device_id, is -EBUSY. */
 static void test_subport_conflicts(void **state)
 {
 	struct world w = { 0 };
@@ -964,6 +994,12 @@ static void test_subport_conflicts(void **state)
 	/* Taken when asked, given back since: another id will do. */
 	assert_int_equal(b->ops->trunk_subport(b, "vmtrunk", true, ID(42), 9, NULL), -EEXIST);
 	assert_int_equal(b->ops->trunk_subport(b, "vmtrunk", true, ID(43), 9, NULL), -EBUSY);
+	/* A port in use by a device (a container's) is refused too. */
+	json_object_set_new(json_array_get(ports, 1), "device_id", json_string("c1"));
+	free(err);
+	err = NULL;
+	assert_int_equal(b->ops->trunk_subport(b, "vmtrunk", true, ID(42), 9, &err), -EBUSY);
+	assert_non_null(strstr(err, "device_id c1"));
 	world_free(&w, b, &auth);
 }
 
@@ -1041,6 +1077,7 @@ int main(void)
 		cmocka_unit_test(test_qos_policies),
 		cmocka_unit_test(test_pod_subnet),
 		cmocka_unit_test(test_trunk_and_port_names),
+		cmocka_unit_test(test_subport_unbound),
 		cmocka_unit_test(test_subport_conflicts),
 		cmocka_unit_test(test_routers_and_fips),
 	};

@@ -81,13 +81,14 @@ int neutron_trunk_delete(struct backend *b, const char *trunk, char **reterr_msg
 	return neutron_api_delete(nb, "/trunks", json_object_get_str(t, "id"), reterr_msg);
 }
 
-/* Neutron's 409 to an add_subports means one of three things, which its
+/* Neutron's 409 to an add_subports means one of these, which its
  * fault tells only in words: the VLAN id is taken on the trunk
  * (DuplicateSubPort: -EEXIST, the one callers pick another id for); the
  * port is already a subport (TrunkPortInUse, also when it is a subport of
  * this very trunk: 0 if under @vlan, the answer to a first PUT lost and
  * this one a retry; else -EBUSY); or it is another trunk's parent or
- * subport (-EBUSY). The trunk as it is now tells them apart. */
+ * subport, or has a device_id (PortInUse): -EBUSY. The trunk and the port
+ * as they are now tell them apart. */
 static int add_conflict(struct neutron_backend *nb, const char *trunk_id, const char *port_id,
 			unsigned vlan, char **err)
 {
@@ -131,6 +132,15 @@ static int add_conflict(struct neutron_backend *nb, const char *trunk_id, const 
 	if (streq_ptr(json_object_get_str(sp, "device_owner"), "trunk:subport") ||
 	    json_is_object(json_object_get(sp, "trunk_details")))
 		return -EBUSY;
+	/* Neutron's PortInUse: a port with a device_id is in use by that
+	 * device, and no subport. */
+	if (*(json_object_get_str(sp, "device_id") ?: "")) {
+		free(*err);
+		*err = strdup_printf("port %s has device_id %s: Neutron takes no port in use "
+				     "as a subport",
+				     port_id, json_object_get_str(sp, "device_id"));
+		return -EBUSY;
+	}
 	return -EEXIST;
 }
 
