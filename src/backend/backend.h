@@ -128,6 +128,12 @@ struct port_spec {
 	const struct kuryr_addr_pair *pairs;
 	unsigned n_pairs;
 	bool no_port_security;
+	/* A nested container's port, to become a subport of its VM's trunk:
+	 * not bound to this node (a VM's guest, which no agent or chassis
+	 * knows) but, by the backend's trunk support, where the trunk's
+	 * parent port is (Neutron: no binding:host_id of ours, and no
+	 * device_id, which Neutron refuses on a subport). */
+	bool subport;
 };
 
 /* What port_update changes; the rest stays. */

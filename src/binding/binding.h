@@ -139,6 +139,10 @@ struct binding_ops {
 	 * without Open vSwitch (a VM's guest) does not load it. A driver
 	 * that does not is made only where [binding] driver names it. */
 	bool needs_bridge;
+	/* Its ports become subports of a trunk (nested-vlan): the backend
+	 * binds them where the trunk's parent is, never to this node, so
+	 * they are made with port_spec.subport. */
+	bool subports;
 	/* The driver whose devices this one stacks on (binding_env.lower;
 	 * prewire: "ovs", which plugs its stubs), or NULL. It comes earlier
 	 * in binding_drivers[]. */
@@ -168,6 +172,11 @@ static inline void binding_free(struct binding *b)
 static inline const char *binding_name(const struct binding *b)
 {
 	return b->ops->name;
+}
+
+static inline bool binding_subports(const struct binding *b)
+{
+	return b->ops->subports;
 }
 
 /* Plug and wait until ready, within @timeout_ms; on failure (-ETIMEDOUT

@@ -543,6 +543,7 @@ static int nv_check(struct binding *b, const struct binding_req *req,
 const struct binding_ops binding_nested_vlan_ops = {
 	.name = "nested-vlan",
 	.needs_bridge = false,
+	.subports = true,
 	.new = nv_new,
 	.free = nv_free,
 	.plug = nv_plug,

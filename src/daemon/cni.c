@@ -428,7 +428,8 @@ static json_t *add_port(struct add *x)
 				 .ifname = x->c->ifname,
 				 .security_groups = x->pc.has_sgs ? x->pc.sgs : NULL,
 				 .qos_policy = x->pc.qos,
-				 .project = x->pc.project },
+				 .project = x->pc.project,
+				 .subport = binding_subports(x->drv) },
 	    &x->port, &x->err);
 	if (r < 0) {
 		snprintf(x->port.name, sizeof(x->port.name), "%s", name);

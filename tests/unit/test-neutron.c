@@ -13,8 +13,9 @@
  * shared objects only (the project configured or the token's) and is
  * refused, naming every candidate's id, when several have it; so are
  * routers. A floating IP or a router's gateway on a network that is not
- * external is refused before Neutron is asked. The real neutron-server is
- * exercised by the e2e suites. */
+ * external is refused before Neutron is asked. Of add_subports' 409s only
+ * a VLAN id taken is -EEXIST; a nested port is made unbound. The real
+ * neutron-server is exercised by the e2e suites. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <setjmp.h>
@@ -619,6 +620,11 @@ static enum MHD_Result world_handler(void *cls, struct MHD_Connection *c, const 
 				     "\"fixed_ips\":[{\"ip_address\":\"10.50.1.5\"}],"
 				     "\"status\":\"DOWN\",\"binding:vif_type\":\"ovs\"}}"));
 	}
+	/* Every add_subports conflicts: what with, the trunk and port tell. */
+	if (streq(method, "PUT") && strstr(url, "/add_subports"))
+		return reply(c, 409,
+			     strdup("{\"NeutronError\":{\"type\":\"TrunkPortInUse\","
+				    "\"message\":\"in use\"}}"));
 	for (size_t i = 0; streq(method, "GET") && i < ELEMENTSOF(collections); i++) {
 		size_t l = strlen(collections[i].prefix);
 		json_t *all = json_object_get(w->objs, collections[i].key), *o;
@@ -932,6 +938,71 @@ static void test_trunk_and_port_names(void **state)
 	world_free(&w, b, &auth);
 }
 
+/* A nested container's port is made without this node's binding (the
+ * trunk's driver binds it), another with it. */
+static void test_subport_unbound(void **state)
+{
+	struct world w = { 0 };
+	struct os_auth_config auth;
+	struct backend *b = world_backend(&w, &auth, false, NULL);
+	_cleanup_free_ char *err = NULL;
+	struct kuryr_port p;
+
+	assert_int_equal(b->ops->port_create(b,
+					     &(struct port_spec){ .network = "net-a",
+								  .owner = PORT_OWNER_CONTAINER,
+								  .device_id = "c1",
+								  .subport = true },
+					     &p, &err),
+			 0);
+	assert_non_null(strstr(w.posted, "\"binding:host_id\":\"\""));
+	assert_non_null(strstr(w.posted, "\"device_id\":\"\""));
+	assert_non_null(strstr(w.posted, "\"device_owner\":\"compute:kuryr\""));
+	assert_int_equal(b->ops->port_create(b,
+					     &(struct port_spec){ .network = "net-a",
+								  .owner = PORT_OWNER_CONTAINER,
+								  .device_id = "c2" },
+					     &p, &err),
+			 0);
+	assert_non_null(strstr(w.posted, "\"binding:host_id\":\"node-a\""));
+	world_free(&w, b, &auth);
+}
+
+/* Neutron answers 409 to an add_subports whose VLAN id is taken and to
+ * one whose port is already a subport (of this trunk too): only the
+ * first is -EEXIST, the one the nested driver picks another id for; the
+ * same add repeated (its first answer lost) is done; a port that is
+ * another trunk's, or has a device_id, is -EBUSY. */
+static void test_subport_conflicts(void **state)
+{
+	struct world w = { 0 };
+	struct os_auth_config auth;
+	struct backend *b = world_backend(&w, &auth, false, NULL);
+	json_t *trunk = json_array_get(json_object_get(w.objs, "trunks"), 1);
+	json_t *ports = json_object_get(w.objs, "ports");
+	_cleanup_free_ char *err = NULL;
+
+	json_object_set_new(trunk, "sub_ports",
+			    json_pack("[{s:s, s:s, s:i}]", "port_id", ID(41), "segmentation_type",
+				      "vlan", "segmentation_id", 7));
+	json_array_append_new(ports, obj(ID(43), "elsewhere", "proj-a", false));
+	json_object_set_new(json_array_get(ports, 2), "device_owner", json_string("trunk:subport"));
+	assert_int_equal(b->ops->trunk_subport(b, "vmtrunk", true, ID(41), 7, NULL), 0);
+	assert_int_equal(b->ops->trunk_subport(b, "vmtrunk", true, ID(41), 8, &err), -EBUSY);
+	assert_non_null(strstr(err, "VLAN 7"));
+	assert_int_equal(b->ops->trunk_subport(b, "vmtrunk", true, ID(42), 7, NULL), -EEXIST);
+	/* Taken when asked, given back since: another id will do. */
+	assert_int_equal(b->ops->trunk_subport(b, "vmtrunk", true, ID(42), 9, NULL), -EEXIST);
+	assert_int_equal(b->ops->trunk_subport(b, "vmtrunk", true, ID(43), 9, NULL), -EBUSY);
+	/* A port in use by a device (a container's) is refused too. */
+	json_object_set_new(json_array_get(ports, 1), "device_id", json_string("c1"));
+	free(err);
+	err = NULL;
+	assert_int_equal(b->ops->trunk_subport(b, "vmtrunk", true, ID(42), 9, &err), -EBUSY);
+	assert_non_null(strstr(err, "device_id c1"));
+	world_free(&w, b, &auth);
+}
+
 /* Routers resolve by name in the project; a floating IP or a gateway on a
  * network that is not external is refused here; what a request names and
  * does not exist is -ESRCH, a router or floating IP that does not -ENOENT. */
@@ -1006,6 +1077,8 @@ int main(void)
 		cmocka_unit_test(test_qos_policies),
 		cmocka_unit_test(test_pod_subnet),
 		cmocka_unit_test(test_trunk_and_port_names),
+		cmocka_unit_test(test_subport_unbound),
+		cmocka_unit_test(test_subport_conflicts),
 		cmocka_unit_test(test_routers_and_fips),
 	};
 

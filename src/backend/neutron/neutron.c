@@ -11,7 +11,9 @@
  *              binding:host_id this node, name = the id kuryrd chose before
  *              creating it (so a port whose creation outcome was lost is
  *              still found and deleted); kuryr_port.name is Neutron's id,
- *              which is also the OVS iface-id ML2/OVN expects.
+ *              which is also the OVS iface-id ML2/OVN expects. A nested
+ *              container's port (port_spec.subport) has neither host nor
+ *              device_id: the trunk plugin binds it as its parent.
  *   pool    -> device_owner "compute:kuryr", description = its pool's key,
  *              device_id = the container using it ("" while ready), written
  *              after the fact, off the ADD/DEL path.

@@ -182,14 +182,18 @@ static json_t *port_body(struct neutron_backend *nb, const struct port_spec *spe
 	json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s}", "network_id", net->id, "binding:host_id",
 			      nb->host, "device_owner",
 			      spec->owner == PORT_OWNER_VM ? "" : DEVICE_OWNER, "device_id",
-			      spec->owner == PORT_OWNER_POOL ? ""
-			      : spec->device_id		     ? spec->device_id
-							     : "",
+			      spec->owner == PORT_OWNER_POOL || spec->subport ? ""
+			      : spec->device_id				      ? spec->device_id
+									      : "",
 			      "name", name ? name : "");
 
 	if (*o->project)
 		json_object_set_new(p, "project_id", json_string(o->project));
-	if (spec->owner == PORT_OWNER_VM)
+	/* A VM's port is bound by whoever runs the VM (Nova); a subport by
+	 * the trunk's driver (ML2/OVN: as its parent, vif_type ovs), and it
+	 * has no device_id: Neutron takes no port in use by a device as a
+	 * subport (PortInUse). */
+	if (spec->owner == PORT_OWNER_VM || spec->subport)
 		json_object_set_new(p, "binding:host_id", json_string(""));
 	if (spec->mac)
 		json_object_set_new(p, "mac_address", json_string(spec->mac));
@@ -271,7 +275,8 @@ int neutron_port_create(struct backend *b, const struct port_spec *spec, struct 
 			return r;
 		}
 	}
-	if (spec->owner != PORT_OWNER_VM) {
+	/* A subport-to-be is not bound yet: nothing to check. */
+	if (spec->owner != PORT_OWNER_VM && !spec->subport) {
 		/* The vif_type picks the binding driver: only "ovs" exists here. */
 		const char *vif = json_object_get_str(p, "binding:vif_type");
 

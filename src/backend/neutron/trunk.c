@@ -81,12 +81,75 @@ int neutron_trunk_delete(struct backend *b, const char *trunk, char **reterr_msg
 	return neutron_api_delete(nb, "/trunks", json_object_get_str(t, "id"), reterr_msg);
 }
 
+/* Neutron's 409 to an add_subports means one of these, which its
+ * fault tells only in words: the VLAN id is taken on the trunk
+ * (DuplicateSubPort: -EEXIST, the one callers pick another id for); the
+ * port is already a subport (TrunkPortInUse, also when it is a subport of
+ * this very trunk: 0 if under @vlan, the answer to a first PUT lost and
+ * this one a retry; else -EBUSY); or it is another trunk's parent or
+ * subport, or has a device_id (PortInUse): -EBUSY. The trunk and the port
+ * as they are now tell them apart. */
+static int add_conflict(struct neutron_backend *nb, const char *trunk_id, const char *port_id,
+			unsigned vlan, char **err)
+{
+	_cleanup_json_ json_t *res = NULL;
+	_cleanup_free_ char *path = NULL;
+	json_t *sp;
+	size_t i;
+
+	if (asprintf(&path, "/trunks/%s", trunk_id) < 0)
+		return -ENOMEM;
+	if (neutron_api(nb, "GET", path, NULL, &res, NULL) < 0)
+		return -EEXIST;
+	json_array_foreach(json_object_get(json_object_get(res, "trunk"), "sub_ports"), i, sp) {
+		json_int_t id = json_integer_value(json_object_get(sp, "segmentation_id"));
+
+		if (!streq_ptr(json_object_get_str(sp, "port_id"), port_id))
+			continue;
+		if (id == (json_int_t)vlan)
+			return 0;
+		free(*err);
+		*err = strdup_printf("port %s is already subport VLAN %lld of trunk %s", port_id,
+				     (long long)id, trunk_id);
+		return -EBUSY;
+	}
+	json_array_foreach(json_object_get(json_object_get(res, "trunk"), "sub_ports"), i, sp) {
+		if (json_integer_value(json_object_get(sp, "segmentation_id")) == (json_int_t)vlan)
+			return -EEXIST;
+	}
+	/* Neither: the port is another trunk's (Neutron's words say how), or
+	 * the id was taken and has been given back since: try another. */
+	json_decref(res);
+	res = NULL;
+	free(path);
+	if (asprintf(&path, "/ports/%s", port_id) < 0) {
+		path = NULL;
+		return -ENOMEM;
+	}
+	if (neutron_api(nb, "GET", path, NULL, &res, NULL) < 0)
+		return -EEXIST;
+	sp = json_object_get(res, "port");
+	if (streq_ptr(json_object_get_str(sp, "device_owner"), "trunk:subport") ||
+	    json_is_object(json_object_get(sp, "trunk_details")))
+		return -EBUSY;
+	/* Neutron's PortInUse: a port with a device_id is in use by that
+	 * device, and no subport. */
+	if (*(json_object_get_str(sp, "device_id") ?: "")) {
+		free(*err);
+		*err = strdup_printf("port %s has device_id %s: Neutron takes no port in use "
+				     "as a subport",
+				     port_id, json_object_get_str(sp, "device_id"));
+		return -EBUSY;
+	}
+	return -EEXIST;
+}
+
 int neutron_trunk_subport(struct backend *b, const char *trunk, bool add, const char *port,
 			  unsigned vlan, char **reterr_msg)
 {
 	struct neutron_backend *nb = to_neutron(b);
 	_cleanup_json_ json_t *t = NULL, *p = NULL;
-	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *path = NULL, *err = NULL;
 	json_t *sp;
 	int r;
 
@@ -105,9 +168,14 @@ int neutron_trunk_subport(struct backend *b, const char *trunk, bool add, const 
 	sp = add ? json_pack("{s:s, s:s, s:i}", "port_id", json_object_get_str(p, "id"),
 			     "segmentation_type", "vlan", "segmentation_id", (int)vlan)
 		 : json_pack("{s:s}", "port_id", json_object_get_str(p, "id"));
-	/* PUT: repeating it is harmless, so it is retried like a GET. */
-	return neutron_api(nb, "PUT", path, json_pack("{s:[o]}", "sub_ports", sp), NULL,
-			   reterr_msg);
+	/* PUT: retried like a GET; a repeated add is sorted out below. */
+	r = neutron_api(nb, "PUT", path, json_pack("{s:[o]}", "sub_ports", sp), NULL, &err);
+	if (add && r == -EEXIST)
+		r = add_conflict(nb, json_object_get_str(t, "id"), json_object_get_str(p, "id"),
+				 vlan, &err);
+	if (r < 0 && err)
+		set_errmsg(reterr_msg, "%s", err);
+	return r;
 }
 
 int neutron_trunk_by_parent_mac(struct backend *b, const char *mac, json_t **ret, char **reterr_msg)

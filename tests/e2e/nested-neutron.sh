@@ -1,0 +1,255 @@
+#!/bin/bash
+# Containers nested in a real VM (QEMU), on backend neutron: a real
+# neutron-server (ML2/OVN) and its trunk plugin. The VM's port, bound to
+# this node as Nova would bind it, is a trunk's parent; kuryrd and
+# kuryr-cni run in the guest with binding driver nested-vlan and reach
+# Neutron's API over the VM's management NIC (scripts/vm.sh VM_FORWARD),
+# never over the trunk. Each nested container gets a Neutron port, made
+# unbound (the guest is no host Neutron knows), that becomes a subport of
+# the trunk under a VLAN id of its own: ML2/OVN binds it, makes its
+# Logical_Switch_Port a child of the VM's (parent_name, tag) and reports it
+# ACTIVE. Proven with packets: nested containers reach each other, a
+# bare-metal container and the VM, their frames leaving the guest with one
+# 802.1Q header; an id taken behind kuryrd's back is skipped (Neutron's
+# 409); DEL takes the subport off the trunk and deletes the port; a VM
+# port without a trunk and an unreachable Neutron fail ADD and leave
+# nothing behind, in Neutron or in the guest.
+NEUTRON=true
+BACKEND=neutron
+. "$(dirname "$0")/lib.sh"
+env_up
+FRAMES=$SRC/tests/e2e/vlan-frames.py
+VMDIR=$T/vm
+TAP=$P-tap
+GSOCK=/run/kuryr/kuryr.sock
+export VM_EXEC_TIMEOUT=60
+# What ovn-controller registered this node's chassis as: ML2/OVN binds
+# ports to it.
+HOST=$(vsctl get Open_vSwitch . external_ids:hostname | tr -d '"')
+
+jq1() { python3 -c "import json,sys; d=json.load(sys.stdin); v=eval('d' + sys.argv[1]); print(json.dumps(v) if isinstance(v, (dict, list)) else v)" "$1"; }
+# pyj EXPR: Python expression EXPR of JSON d from stdin.
+pyj() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# gx CMD: shell text run in the guest.
+gx() { "$SRC/scripts/vm.sh" exec "$VMDIR" "$@"; }
+# gnetconf NETWORK: a netconf for the guest's kuryrd.
+gnetconf() {
+	printf '{"cniVersion":"1.1.0","name":"%s","type":"kuryr-cni","network":"%s","daemon_socket":"%s"}' \
+		"$1" "$1" "$GSOCK"
+}
+# gcni COMMAND NAME NETWORK: kuryr-cni in the guest for container $P-NAME
+# in the guest's netns $P-NAME (ifname eth0); sets OUT and RC.
+gcni() {
+	OUT=$(gx "printf '%s' '$(gnetconf "$3")' | CNI_COMMAND=$1 CNI_CONTAINERID=$P-$2 CNI_IFNAME=eth0 \
+		CNI_NETNS=/run/netns/$P-$2 CNI_PATH=/usr/bin kuryr-cni")
+	RC=$?
+}
+gpod() { gx "ip netns add $P-$1 && ip -n $P-$1 link set lo up"; }
+# glinks NAME: the links of the guest's netns $P-NAME.
+glinks() { gx "ip -n $P-$1 -o link show" | awk -F': ' '{print $2}' | cut -d@ -f1 | tr '\n' ' ' | sed 's/ $//'; }
+# nport MAC: Neutron's port with MAC (a nested port has no device_id:
+# Neutron takes no port in use by a device as a subport), or "".
+nport() { nq GET "/ports?mac_address=$1" | jq1 '["ports"][0]' 2>/dev/null; }
+# subports: "PORT:VLAN ..." of the trunk as Neutron has it, every one a
+# vlan subport (else "!type").
+subports() {
+	nq GET "/trunks/$TRUNK" | python3 -c '
+import json, sys
+sp = json.load(sys.stdin)["trunk"]["sub_ports"]
+print(" ".join(sorted("%s:%d" % (s["port_id"], s["segmentation_id"]) if s["segmentation_type"] == "vlan"
+                      else "!type" for s in sp)))'
+}
+# child PORT: "parent tag" of port PORT's Logical_Switch_Port in NB.
+child() {
+	echo "$(nbctl get Logical_Switch_Port "$1" parent_name | tr -d '"') $(nbctl get Logical_Switch_Port "$1" tag)"
+}
+all_ports() { nq GET "/ports?fields=id" | pyj '" ".join(sorted(p["id"] for p in d["ports"]))'; }
+
+for n in "net1 10.94.0.0/24" "net2 10.94.1.0/24"; do
+	read -r net cidr <<<"$n"
+	check "kuryrctl network create $P-$net in Neutron" ctl network create "$P-$net" --subnet "$cidr"
+done
+NET1=$P-net1 NET2=$P-net2
+
+# ---- the VM: its port, bound to this node (Nova's part), its tap plugged ----
+OUT=$(ctl -o json port create --network "$NET1" --name "$P-vm1" --device-id "$P-vm-one"); RC=$?
+check_eq "kuryrctl port create for the VM" 0 "$RC"
+VM_PORT=$(jget '["name"]')
+VM_MAC=$(jget '["mac"]')
+VM_IP=$(jget '["ip"]')
+# An unbound port never goes ACTIVE (ML2 ends provisioning only for a
+# bound one), and a subport takes its parent's status.
+nq PUT "/ports/$VM_PORT" "{\"port\":{\"binding:host_id\":\"$HOST\"}}" >/dev/null
+check_eq "Neutron: the VM's port is bound to this node for ovs" "$HOST ovs" \
+	"$(nq GET "/ports/$VM_PORT" | pyj 'd["port"]["binding:host_id"], d["port"]["binding:vif_type"]' | tr -d "(),'")"
+VM_FORWARD="9696=tcp:127.0.0.1:19696" "$SRC/scripts/vm.sh" start "$VMDIR" "$TAP" "$VM_MAC" "$HOSTNS" \
+	>"$T/vm-start.log" 2>&1
+check "the VM boots with a management NIC" test $? = 0 || {
+	diag <"$T/vm-start.log"
+	exit 1
+}
+check "kuryrctl vm plug the VM's tap" ctl vm plug "$TAP" "$VM_PORT"
+check_eq "Neutron: the VM's port is ACTIVE" ACTIVE "$(nq GET "/ports/$VM_PORT" | jq1 '["port"]["status"]')"
+check "the guest takes its port's address on eth0" gx "ip link set eth0 up && ip addr add $VM_IP/24 dev eth0"
+
+# ---- kuryrd in the guest, Neutron over the management NIC ----
+guest_conf() {
+	cat <<-CONF
+		[DEFAULT]
+		backend = neutron
+		host = $P-guest
+		log_level = debug
+		[neutron]
+		auth_type = none
+		endpoint_override = http://10.0.2.100:$1
+		timeout = 5
+		[neutron_defaults]
+		project = kuryr-e2e
+		[binding]
+		driver = nested-vlan
+		link_iface = eth0
+		[daemon]
+		socket = $GSOCK
+		state_dir = /run/kuryr-state
+		port_up_timeout = 20
+		[vif_pool]
+		enabled = false
+	CONF
+}
+check "kuryrd starts in the guest (backend neutron, nested-vlan)" guest_kuryrd "$VMDIR" "$(guest_conf 9696)"
+
+# ---- the VM's port is no trunk yet: a clear error, nothing left ----
+gpod n0
+before=$(all_ports)
+gcni ADD n0 "$NET1"
+check_eq "nested ADD before the VM's port is a trunk fails" 1 "$RC"
+check "... saying the VM's port is not a trunk's parent" \
+	grep -q "port $VM_PORT (MAC $VM_MAC) is not the parent of a trunk" <<<"$OUT"
+check_eq "... and leaves no port in Neutron" "$before" "$(all_ports)"
+check_eq "... nor a device in the pod netns" "lo" "$(glinks n0)"
+OUT=$(ctl -o json trunk create "$P-vm1" --name "$P-trunk"); RC=$?
+check_eq "kuryrctl trunk create on the VM's port" 0 "$RC"
+TRUNK=$(jget '["id"]')
+
+# ---- a bare-metal container on the VM's network ----
+pod c1
+cni ADD "$P-c1" eth0 "$NSPATH" "$(netconf "$NET1")"
+check_eq "a bare-metal container joins $NET1" 0 "$RC"
+C1_IP=$(jget '["ips"][0]["address"]')
+C1_IP=${C1_IP%/*}
+
+# ---- two nested containers ----
+declare -A PORT TAG IPS MAC
+for n in n1 n2; do
+	gpod $n
+	gcni ADD $n "$NET1"
+	check_eq "nested ADD $n succeeds" 0 "$RC"
+	[ "$RC" = 0 ] || { diag <<<"$OUT"; gx "tail -n 20 /tmp/kuryrd.log" | diag; }
+	IPS[$n]=$(jget '["ips"][0]["address"]')
+	IPS[$n]=${IPS[$n]%/*}
+	MAC[$n]=$(jget '["interfaces"][1]["mac"]')
+	# Right after ADD: ADD waited for it.
+	port=$(nport "${MAC[$n]}")
+	PORT[$n]=$(jq1 '["id"]' <<<"$port")
+	check_eq "Neutron: $n's port is ACTIVE, a trunk subport bound for ovs, with the container's IP" \
+		"ACTIVE trunk:subport ovs ${IPS[$n]}" \
+		"$(jq1 '["status"]' <<<"$port") $(jq1 '["device_owner"]' <<<"$port") $(jq1 '["binding:vif_type"]' <<<"$port") $(jq1 '["fixed_ips"][0]["ip_address"]' <<<"$port")"
+	# Zed's trunk driver leaves the host empty (newer ones copy the
+	# parent's); never the guest's, which no chassis has.
+	h=$(jq1 '["binding:host_id"]' <<<"$port")
+	check "Neutron: $n's port is not bound to the guest (host \"$h\")" test "$h" = "" -o "$h" = "$HOST"
+	read -r parent TAG[$n] <<<"$(child "${PORT[$n]}")"
+	check_eq "OVN NB (ML2/OVN's row): $n's port is a child of the VM's port" "$VM_PORT" "$parent"
+	# Zed's trunk driver hands a new subport its parent's status at once;
+	# ovn-controller's claim of the child port follows (seen within 1 s).
+	for _ in $(seq 50); do
+		[ "$(nbctl get Logical_Switch_Port "${PORT[$n]}" up)" = true ] && break
+		sleep 0.1
+	done
+	check_eq "OVN NB: $n's child port is up (claimed on this chassis)" true \
+		"$(nbctl get Logical_Switch_Port "${PORT[$n]}" up)"
+done
+t1=${TAG[n1]} t2=${TAG[n2]}
+check "n1 and n2 have different VLAN ids ($t1, $t2)" test -n "$t1" -a -n "$t2" -a "$t1" != "$t2"
+check_eq "Neutron: the trunk has both as vlan subports under NB's tags" \
+	"$(printf '%s\n' "${PORT[n1]}:$t1" "${PORT[n2]}:$t2" | sort | tr '\n' ' ' | sed 's/ $//')" "$(subports)"
+DEV=$(gx "ip -n $P-n1 -d -o link show eth0")
+check "in the guest: n1's eth0 is a VLAN $t1 of the NIC with the port's MAC" \
+	grep -Eq "link/ether ${MAC[n1]} .*vlan protocol 802.1Q id $t1 " <<<"$DEV"
+check_eq "in the guest: no VLAN device in the guest's own netns" "" "$(gx "ip -o link show type vlan")"
+
+# ---- packets ----
+hostns python3 "$FRAMES" frames "$TAP" 8 >"$T/frames.out" 2>&1 &
+cap=$!
+for _ in $(seq 50); do grep -q listening "$T/frames.out" && break; sleep 0.1; done
+check "nested n1 reaches nested n2" gx "ip netns exec $P-n1 ping -c 2 -W 5 ${IPS[n2]}"
+check "nested n1 reaches the bare-metal container" gx "ip netns exec $P-n1 ping -c 2 -W 5 $C1_IP"
+check "the bare-metal container reaches nested n2" ip netns exec "$P-c1" busybox ping -c 2 -W 5 "${IPS[n2]}"
+check "nested n1 reaches the VM itself" gx "ip netns exec $P-n1 ping -c 2 -W 5 $VM_IP"
+wait "$cap"
+check "on the tap: n1's frames to n2 left the guest with exactly one 802.1Q header, VLAN $t1" \
+	grep -q "ip tags=1 vlan=$t1 proto=1 src=${IPS[n1]} dst=${IPS[n2]} udp=0" "$T/frames.out"
+check_eq "on the tap: no frame of n1 untagged or double-tagged" "" \
+	"$(grep "src=${IPS[n1]} " "$T/frames.out" | grep -v "tags=1 vlan=$t1 ")"
+
+# ---- DEL: off the trunk, then deleted ----
+gcni DEL n1 "$NET1"
+check_eq "nested DEL n1 succeeds" 0 "$RC"
+check_eq "Neutron: n1's port is gone" "" "$(nq GET "/ports?id=${PORT[n1]}" | jq1 '["ports"]' | tr -d '[]')"
+check_eq "Neutron: the trunk keeps n2 only" "${PORT[n2]}:$t2" "$(subports)"
+check_eq "OVN NB: n1's Logical_Switch_Port is gone" "" \
+	"$(nbctl --bare --columns=name find Logical_Switch_Port name="${PORT[n1]}")"
+check_eq "in the guest: n1 has only lo" "lo" "$(glinks n1)"
+
+# ---- VLAN ids: one taken behind kuryrd's back is skipped ----
+check "an operator makes a port on the host" ctl port create --network "$NET2" --name "$P-op1"
+check "... and adds it to the trunk under n1's freed VLAN $t1" ctl trunk add-subport "$P-trunk" "$P-op1" "$t1"
+OP1=$(nq GET "/ports?name=$P-op1" | jq1 '["ports"][0]["id"]')
+gpod n3
+gcni ADD n3 "$NET1"
+check_eq "nested ADD n3 succeeds (Neutron refused the taken id)" 0 "$RC"
+PORT[n3]=$(jq1 '["id"]' <<<"$(nport "$(jget '["interfaces"][1]["mac"]')")")
+t3=$(subports | tr ' ' '\n' | sed -n "s/^${PORT[n3]}://p")
+check "n3's VLAN ($t3) is neither the operator's ($t1) nor n2's ($t2)" test -n "$t3" -a "$t3" != "$t1" -a "$t3" != "$t2"
+check_eq "OVN NB: n3's child port has that tag" "$VM_PORT $t3" "$(child "${PORT[n3]}")"
+check "nested n3 reaches the bare-metal container" gx "ip netns exec $P-n3 ping -c 2 -W 5 $C1_IP"
+
+# ---- Neutron unreachable from the guest: error 11, nothing left ----
+check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
+check "kuryrd starts in the guest with Neutron where nothing forwards" \
+	guest_kuryrd "$VMDIR" "$(guest_conf 9697)"
+gpod n9
+before=$(all_ports)
+gcni ADD n9 "$NET1"
+check_eq "nested ADD without Neutron: CNI error 11" "1 11" "$RC $(jget '["code"]' 2>/dev/null)"
+check_eq "... nothing in the pod netns" "lo" "$(glinks n9)"
+check_eq "... no VLAN device anywhere in the guest but n2's and n3's" "$P-n2 $P-n3" \
+	"$(gx 'for n in $(ip netns list | cut -d" " -f1); do ip -n $n -o link show type vlan | grep -q . && echo $n; done; ip -o link show type vlan' | sort | tr '\n' ' ' | sed 's/ $//')"
+check_eq "... and no new port in Neutron" "$before" "$(all_ports)"
+check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
+check "kuryrd starts in the guest with Neutron again" guest_kuryrd "$VMDIR" "$(guest_conf 9696)"
+check "after the restarts nested n3 still reaches the bare-metal container" \
+	gx "ip netns exec $P-n3 ping -c 1 -W 5 $C1_IP"
+
+# ---- all gone ----
+for n in n2 n3; do
+	gcni DEL $n "$NET1"
+	check_eq "nested DEL $n" 0 "$RC"
+	check_eq "Neutron: $n's port is gone" "" "$(nq GET "/ports?id=${PORT[$n]}" | jq1 '["ports"]' | tr -d '[]')"
+done
+check_eq "Neutron: the trunk keeps the operator's subport only" "$OP1:$t1" "$(subports)"
+check_eq "in the guest: no VLAN device anywhere" "" \
+	"$(gx 'ip -o link show type vlan; for n in $(ip netns list | cut -d" " -f1); do ip -n $n -o link show type vlan; done')"
+guest_kuryrd_stop "$VMDIR"
+ctl trunk remove-subport "$P-trunk" "$P-op1"
+ctl port delete "$P-op1"
+cni DEL "$P-c1" eth0 "/run/netns/$P-c1" "$(netconf "$NET1")"
+check_eq "DEL of the bare-metal container" 0 "$RC"
+ctl vm unplug "$TAP"
+"$SRC/scripts/vm.sh" stop "$VMDIR"
+check "kuryrctl trunk delete" ctl trunk delete "$P-trunk"
+check "kuryrctl port delete of the VM's port" ctl port delete "$P-vm1"
+for net in "$NET1" "$NET2"; do ctl network delete "$net" >/dev/null; done
+check_eq "Neutron: no port, trunk or network of the test left" "0 0 0" \
+	"$(nq GET /ports | pyj 'len(d["ports"])') $(nq GET /trunks | pyj 'len(d["trunks"])') $(nq GET /networks | pyj "len([n for n in d['networks'] if n['name'].startswith('$P-')])")"
+assert_clean "end"
