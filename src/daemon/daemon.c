@@ -168,6 +168,7 @@ static int kuryrd_start(struct kuryrd *d, char **reterr_msg)
 			.plug = d->node_binding,
 			.prewire = cfg->pool_prewire ? d->park_binding : NULL,
 			.wait_backend_up = d->backend->ops->caps & BACKEND_CAP_ACTIVE_AFTER_PLUG,
+			.subports = binding_subports(d->node_binding),
 		    },
 		    d->backend, d->store, &d->pool, reterr_msg);
 		if (r < 0)

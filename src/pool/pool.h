@@ -37,6 +37,8 @@ struct pool_params {
 	/* The backend reports ports up only some time after they are plugged
 	 * (Neutron: ACTIVE): a parked entry is ready once it does. */
 	bool wait_backend_up;
+	/* Entries become subports of a trunk (port_spec.subport). */
+	bool subports;
 };
 
 /* A pool is per network and, for ports with their own project, security

@@ -124,7 +124,8 @@ static int refill(struct pool_mgr *m, const char *key, unsigned n, char **reterr
 					 .security_groups = k.has_sgs ? k.sgs : NULL,
 					 .qos_policy = *k.qos ? k.qos : NULL,
 					 .project = *k.project ? k.project : NULL,
-					 .pool_key = key },
+					 .pool_key = key,
+					 .subport = m->pp.subports },
 		    n, ports, reterr_msg);
 	if (r < 0)
 		goto out;
