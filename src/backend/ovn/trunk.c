@@ -336,7 +336,10 @@ static int check_add(json_t *p, json_t *children, json_t *s, const char *trunk, 
 		else
 			set_errmsg(reterr_msg, "port %s is already a subport of port %s (VLAN %ld)",
 				   sname, other, opt_int(s, "tag"));
-		return -EEXIST;
+		/* -EEXIST is for a VLAN id taken (a nested driver tries
+		 * another); a port already on a trunk is in use, as Neutron
+		 * says (both 409). */
+		return -EBUSY;
 	}
 	/* OVN nests one level: a VM's port, its containers' ports. */
 	if ((other = row_ext(s, EXT_TRUNK_ID))) {
