@@ -240,13 +240,13 @@ done
 check_eq "Neutron: the trunk keeps the operator's subport only" "$OP1:$t1" "$(subports)"
 check_eq "in the guest: no VLAN device anywhere" "" \
 	"$(gx 'ip -o link show type vlan; for n in $(ip netns list | cut -d" " -f1); do ip -n $n -o link show type vlan; done')"
-guest_kuryrd_stop "$VMDIR"
-ctl trunk remove-subport "$P-trunk" "$P-op1"
-ctl port delete "$P-op1"
-cni DEL "$P-c1" eth0 "/run/netns/$P-c1" "$(netconf "$NET1")"
+check "the guest's kuryrd exits cleanly on SIGTERM" guest_kuryrd_stop "$VMDIR"
+ctl trunk remove-subport "$P-trunk" "$P-op1" >/dev/null
+ctl port delete "$P-op1" >/dev/null
+cni DEL "$P-c1" eth0 "/run/netns/$P-c1" "$(netconf "$NET1")" >/dev/null
 check_eq "DEL of the bare-metal container" 0 "$RC"
-ctl vm unplug "$TAP"
-"$SRC/scripts/vm.sh" stop "$VMDIR"
+ctl vm unplug "$TAP" >/dev/null
+"$SRC/scripts/vm.sh" stop "$VMDIR" >/dev/null
 check "kuryrctl trunk delete" ctl trunk delete "$P-trunk"
 check "kuryrctl port delete of the VM's port" ctl port delete "$P-vm1"
 for net in "$NET1" "$NET2"; do ctl network delete "$net" >/dev/null; done

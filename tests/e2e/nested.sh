@@ -285,15 +285,15 @@ check_eq "the trunk keeps the operator's subport only" "op1:$t1" \
 	"$(ctl -o json trunk show vmtrunk | python3 -c 'import json,sys; print(" ".join("%s:%d" % (s["port"], s["vlan"]) for s in json.load(sys.stdin)["subports"]))')"
 check_eq "in the guest: no VLAN device anywhere" "" \
 	"$(gx 'ip -o link show type vlan; for n in $(ip netns list | cut -d" " -f1); do ip -n $n -o link show type vlan; done')"
-guest_kuryrd_stop "$VMDIR"
-ctl router remove-subnet r1 net1 && ctl router remove-subnet r1 net2 && ctl router delete r1
-cni DEL "$P-c2" eth0 /run/netns/$P-c2 "$(netconf net2)"
-ctl security-group delete web
-ctl trunk remove-subport vmtrunk op1
-ctl port delete op1
-cni DEL "$P-c1" eth0 /run/netns/$P-c1 "$(netconf net1)"
-ctl vm unplug "$TAP"
-"$SRC/scripts/vm.sh" stop "$VMDIR"
-ctl trunk delete vmtrunk
-ctl port delete vm1
+check "the guest's kuryrd exits cleanly on SIGTERM" guest_kuryrd_stop "$VMDIR"
+{ ctl router remove-subnet r1 net1 && ctl router remove-subnet r1 net2 && ctl router delete r1; } >/dev/null
+cni DEL "$P-c2" eth0 /run/netns/$P-c2 "$(netconf net2)" >/dev/null
+ctl security-group delete web >/dev/null
+ctl trunk remove-subport vmtrunk op1 >/dev/null
+ctl port delete op1 >/dev/null
+cni DEL "$P-c1" eth0 /run/netns/$P-c1 "$(netconf net1)" >/dev/null
+ctl vm unplug "$TAP" >/dev/null
+"$SRC/scripts/vm.sh" stop "$VMDIR" >/dev/null
+ctl trunk delete vmtrunk >/dev/null
+ctl port delete vm1 >/dev/null
 assert_clean "end"
