@@ -139,6 +139,11 @@ struct binding_ops {
 	 * without Open vSwitch (a VM's guest) does not load it. A driver
 	 * that does not is made only where [binding] driver names it. */
 	bool needs_bridge;
+	/* Its pod's device is reachable only through the pod's netns (no
+	 * host side takes it along, as a veth's does): a restart's rollback,
+	 * which has no netns, keeps the row, port-less, until a DEL or an
+	 * ADD of that container brings the netns to remove the device. */
+	bool pod_side;
 	/* Its ports become subports of a trunk (nested-vlan): the backend
 	 * binds them where the trunk's parent is, never to this node, so
 	 * they are made with port_spec.subport. */

@@ -454,6 +454,9 @@ static int nv_unplug(struct binding *b, const struct binding_req *req,
 	 * be removed; without the pod, the entry is no longer whole. */
 	if (is_parked(st) && req->netns_fd >= 0)
 		return 0;
+	/* A row a rollback kept for the device alone (its port is gone). */
+	if (!*req->port->name)
+		return 0;
 	r = subport_remove(nv, req->port->name, reterr_msg);
 	if (r == 0 && *st->data && !is_parked(st))
 		vlan_put(nv, (unsigned)strtoul(st->data, NULL, 10));
@@ -544,6 +547,7 @@ const struct binding_ops binding_nested_vlan_ops = {
 	.name = "nested-vlan",
 	.needs_bridge = false,
 	.subports = true,
+	.pod_side = true,
 	.new = nv_new,
 	.free = nv_free,
 	.plug = nv_plug,

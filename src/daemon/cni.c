@@ -191,7 +191,10 @@ static json_t *add_earlier(struct add *x)
 	if (old.state == ATTACH_DONE)
 		return reply_error(KURYR_ERR_ALREADY_ATTACHED, "container is already attached",
 				   "DEL the attachment before adding it again");
-	r = attachment_teardown(x->d, &old, -1, &x->err);
+	/* The same container and interface in the same netns: what a plug
+	 * cut short left in it goes too. */
+	r = attachment_teardown(x->d, &old, streq(old.netns, x->c->netns) ? x->netns_fd : -1,
+				&x->err);
 	if (r < 0)
 		return reply_error(CNI_ERR_TRY_AGAIN, "cannot roll back an earlier failed ADD",
 				   x->err);

@@ -130,6 +130,26 @@ static bool attachment_gone(struct kuryrd *d, const struct attachment *a)
 	return binding_check(drv, &req, &st, NULL) == -ENODEV;
 }
 
+/* A half-done ADD rolled back without its pod's netns, by a driver whose
+ * pod device only that netns reaches (nested-vlan): the row stays, without
+ * its port (deleted), so that the DEL or the retried ADD that brings the
+ * netns removes the device too. A row kept so once goes for good the
+ * next time. */
+static void keep_for_pod(struct kuryrd *d, const struct attachment *a)
+{
+	struct binding *drv = kuryrd_binding(d, a->binding);
+	struct attachment k = *a;
+
+	if (!drv || !drv->ops->pod_side || !*a->port || a->state == ATTACH_DONE)
+		return;
+	k.port[0] = 0;
+	k.state = ATTACH_INTENT;
+	if (store_insert(d->store, &k) == 0)
+		log_info("event=recover-keep container=%.12s ifname=%s: the pod's device waits "
+			 "for its netns",
+			 a->container_id, a->ifname);
+}
+
 int recover_attachments(struct kuryrd *d, char **reterr_msg)
 {
 	_cleanup_free_ struct attachment *rows = NULL;
@@ -152,6 +172,8 @@ int recover_attachments(struct kuryrd *d, char **reterr_msg)
 		 * Pools do not exist yet here, so a pool entry is destroyed,
 		 * not returned. */
 		r = attachment_teardown(d, a, -1, &err);
+		if (r == 0)
+			keep_for_pod(d, a);
 		if (r < 0) {
 			log_err("event=recover-failed container=%.12s ifname=%s port=%s: %s",
 				a->container_id, a->ifname, a->port, err ? err : strerror(-r));
