@@ -224,6 +224,32 @@ check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
 check "kuryrd restarts in the guest on the real Northbound, its attachments kept" \
 	guest_kuryrd "$VMDIR" "$GUEST_CONF"
 
+# ---- the guest's kuryrd SIGKILLed in the middle of an ADD ----
+# With the VM's tap off the bridge its subports never come up: the ADD
+# waits, with its subport and its device made, and is killed there.
+ctl vm unplug "$TAP" >/dev/null
+trunk_before=$(tags)
+gx "ip netns add nk && ip -n nk link set lo up
+	(printf '%s' '$(gnetconf net1)' | CNI_COMMAND=ADD CNI_CONTAINERID=$P-nk CNI_IFNAME=eth0 \
+		CNI_NETNS=/run/netns/nk CNI_PATH=/usr/bin kuryr-cni >/tmp/addk.out 2>&1; echo \$? >/tmp/addk.rc) </dev/null >/dev/null 2>&1 3>&- &"
+for _ in $(seq 100); do [ -n "$(gport "$P-nk")" ] && [ "$(child "$(gport "$P-nk")" | cut -d' ' -f1)" = vm1 ] && break; sleep 0.2; done
+NK_PORT=$(gport "$P-nk")
+check_eq "the ADD got as far as its subport" vm1 "$(child "$NK_PORT" | cut -d' ' -f1)"
+for _ in $(seq 50); do gx "ip -n nk -o link show type vlan" | grep -q . && break; sleep 0.2; done
+check "... and its VLAN device in the pod" gx "ip -n nk -o link show type vlan | grep -q ."
+gx 'kill -KILL $(cat /run/kuryrd.pid)' >/dev/null
+for _ in $(seq 50); do gx "test -f /tmp/addk.rc" && break; sleep 0.2; done
+check "kuryr-cni fails when the guest's kuryrd dies under it" gx 'test "$(cat /tmp/addk.rc)" != 0'
+check "kuryrd restarts in the guest after SIGKILL" guest_kuryrd "$VMDIR" "$GUEST_CONF"
+check_eq "the half-done ADD is rolled back: its port is gone from NB" "" "$(gport "$P-nk")"
+check_eq "... and nothing of it is left on the trunk" "$trunk_before" "$(tags)"
+gcni DEL "$P-nk" nk "$(gnetconf net1)"
+check_eq "the runtime's DEL after the failed ADD succeeds" 0 "$RC"
+check_eq "... and takes the VLAN device out of the pod" "lo" \
+	"$(gx "ip -n nk -o link show" | awk -F': ' '{print $2}' | tr '\n' ' ' | sed 's/ $//')"
+check_eq "... and the guest's store has no row of it" "" "$(gx "kuryrctl -o json attachment list" | grep -o "$P-nk")"
+check "kuryrctl vm plug the VM's tap again" ctl vm plug "$TAP" vm1
+
 # ---- pools per trunk: entries are subports ahead of time ----
 check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
 POOL_CONF="${GUEST_CONF/enabled = false/enabled = true
