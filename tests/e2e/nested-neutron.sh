@@ -214,6 +214,45 @@ check "n3's VLAN ($t3) is neither the operator's ($t1) nor n2's ($t2)" test -n "
 check_eq "OVN NB: n3's child port has that tag" "$VM_PORT $t3" "$(child "${PORT[n3]}")"
 check "nested n3 reaches the bare-metal container" gx "ip netns exec $P-n3 ping -c 2 -W 5 $C1_IP"
 
+# ---- ADDs at once never share an id ----
+gx "for i in 4 5 6 7; do ip netns add $P-n\$i; done
+	for i in 4 5 6 7; do
+		(printf '%s' '$(gnetconf "$NET2")' | CNI_COMMAND=ADD CNI_CONTAINERID=$P-n\$i CNI_IFNAME=eth0 \
+			CNI_NETNS=/run/netns/$P-n\$i CNI_PATH=/usr/bin kuryr-cni >/tmp/add\$i.out; echo \$? >/tmp/add\$i.rc) &
+	done
+	wait"
+check_eq "four ADDs at once all succeed" "0 0 0 0" "$(gx 'cat /tmp/add4.rc /tmp/add5.rc /tmp/add6.rc /tmp/add7.rc' | tr '\n' ' ' | sed 's/ $//')"
+ids=$(subports | tr ' ' '\n' | cut -d: -f2)
+check_eq "Neutron: every subport of the trunk has its own VLAN id ($(echo $ids))" "$(grep -c . <<<"$ids")" "$(sort -u <<<"$ids" | grep -c .)"
+for i in 4 5 6 7; do
+	gcni DEL n$i "$NET2"
+	check_eq "nested DEL n$i" 0 "$RC"
+done
+
+# ---- a security group on a nested container ----
+check "kuryrctl security-group create $P-web (Neutron)" ctl security-group create "$P-web"
+check "... rule-add tcp 8080 in" ctl security-group rule-add "$P-web" --protocol tcp --port 8080
+gpod n8
+OUT=$(gx "printf '%s' '$(gnetconf "$NET1" | sed "s/}\$/,\"security_groups\":[\"$P-web\"]}/")' | \
+	CNI_COMMAND=ADD CNI_CONTAINERID=$P-n8 CNI_IFNAME=eth0 CNI_NETNS=/run/netns/$P-n8 CNI_PATH=/usr/bin kuryr-cni")
+check_eq "nested ADD with security group $P-web" 0 "$?"
+N8_IP=$(jget '["ips"][0]["address"]')
+N8_IP=${N8_IP%/*}
+N8_PORT=$(jq1 '["id"]' <<<"$(nport "$(jget '["interfaces"][1]["mac"]')")")
+WEB_ID=$(nq GET "/security-groups?name=$P-web" | jq1 '["security_groups"][0]["id"]')
+check_eq "Neutron: n8's port has exactly that group" "[\"$WEB_ID\"]" \
+	"$(nq GET "/ports/$N8_PORT" | jq1 '["port"]["security_groups"]' | tr -d ' ')"
+gx "printf '#!/bin/sh\nread l; echo echo:\$l\n' >/tmp/echo.sh && chmod +x /tmp/echo.sh
+	for p in 8080 9090; do ip netns exec $P-n8 timeout 20 nc -ll -p \$p -e /tmp/echo.sh >/dev/null 2>&1 </dev/null & done"
+sleep 1
+check_eq "TCP to the nested container's 8080 passes (the group's rule)" open \
+	"$(ip netns exec "$P-c1" python3 "$SRC/tests/e2e/tcp-probe.py" connect "$N8_IP" 8080 5)"
+check_eq "TCP to its 9090 is dropped" timeout \
+	"$(ip netns exec "$P-c1" python3 "$SRC/tests/e2e/tcp-probe.py" connect "$N8_IP" 9090 2)"
+gcni DEL n8 "$NET1"
+check_eq "nested DEL n8" 0 "$RC"
+check "kuryrctl security-group delete $P-web" ctl security-group delete "$P-web"
+
 # ---- Neutron unreachable from the guest: error 11, nothing left ----
 check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
 check "kuryrd starts in the guest with Neutron where nothing forwards" \
