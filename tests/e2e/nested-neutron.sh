@@ -253,6 +253,50 @@ gcni DEL n8 "$NET1"
 check_eq "nested DEL n8" 0 "$RC"
 check "kuryrctl security-group delete $P-web" ctl security-group delete "$P-web"
 
+# ---- pools per trunk: entries are subports ahead of time ----
+# npool: the guest's pool ports in Neutron ("ID:OWNER" sorted): their
+# description is the pool's key and the guest's name.
+npool() {
+	nq GET "/ports?fields=id&fields=description&fields=device_owner" | python3 -c '
+import json, sys
+print(" ".join(sorted("%s:%s" % (p["id"], p["device_owner"]) for p in json.load(sys.stdin)["ports"]
+                      if p["description"].endswith(" @ " + sys.argv[1]))))' "$P-guest"
+}
+POOL_CONF=$(guest_conf 9696 | sed 's/^enabled = false$/enabled = true\nports_pool_min = 2\nports_pool_batch = 2/')
+check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
+check "kuryrd restarts in the guest with pools" guest_kuryrd "$VMDIR" "$POOL_CONF"
+gx "kuryrctl pool populate $NET1" >/dev/null
+for _ in $(seq 100); do [ "$(npool | tr ' ' '\n' | grep -c ':trunk:subport$')" -ge 2 ] && break; sleep 0.3; done
+check_eq "Neutron: the pool's two entries are subports of the trunk" 2 "$(npool | tr ' ' '\n' | grep -c ':trunk:subport$')"
+pool_ids=$(npool | tr ' ' '\n' | cut -d: -f1)
+check "... each under a VLAN id of its own on the trunk" \
+	test "$(for id in $pool_ids; do subports | tr ' ' '\n' | grep "^$id:"; done | cut -d: -f2 | sort -u | grep -c .)" = 2
+gpod np
+gcni ADD np "$NET1"
+check_eq "nested ADD from the pool" 0 "$RC"
+NP_PORT=$(jq1 '["id"]' <<<"$(nport "$(jget '["interfaces"][1]["mac"]')")")
+check "the container got one of the pool's subports" grep -qw "$NP_PORT" <<<"$pool_ids"
+check "the pooled nested container reaches the VM" gx "ip netns exec $P-np ping -c 2 -W 5 $VM_IP"
+gcni DEL np "$NET1"
+check_eq "nested DEL of the pooled container" 0 "$RC"
+check "... its subport stays on the trunk for the pool" grep -q "^$NP_PORT:" <<<"$(subports | tr ' ' '\n')"
+for _ in $(seq 100); do
+	[ "$(gx "kuryrctl -o json pool list" | python3 -c 'import json,sys; print(sum(p["creating"] for p in json.load(sys.stdin)))')" = 0 ] && break
+	sleep 0.3
+done
+before=$(npool)
+check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
+check "kuryrd restarts in the guest with pools" guest_kuryrd "$VMDIR" "$POOL_CONF"
+check_eq "after the restart the pool is rebuilt from the trunk's subports" \
+	"$(wc -w <<<"$before") ready" \
+	"$(gx "kuryrctl -o json pool list" | python3 -c 'import json,sys; print(sum(p["ready"] for p in json.load(sys.stdin)), "ready")')"
+check_eq "... with the same ports" "$before" "$(npool)"
+gx "kuryrctl pool free $NET1" >/dev/null
+for _ in $(seq 50); do [ -z "$(npool)" ] && break; sleep 0.3; done
+check_eq "pool free deletes the pool's subports and ports" "" "$(npool)"
+check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
+check "kuryrd restarts in the guest without pools" guest_kuryrd "$VMDIR" "$(guest_conf 9696)"
+
 # ---- Neutron unreachable from the guest: error 11, nothing left ----
 check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
 check "kuryrd starts in the guest with Neutron where nothing forwards" \

@@ -16,6 +16,12 @@ struct port_opts {
 	bool tags_in_body; /* else neutron_tag_after() each port */
 };
 
+/* A trunk's subport's device_owner, as Neutron's trunk plugin sets it. */
+#define SUBPORT_OWNER "trunk:subport"
+/* Between a subport-to-be pool port's key and its node, in its
+ * description. */
+#define POOL_HOST_SEP " @ "
+
 static void row_to_port(struct neutron_backend *nb, json_t *p, const char *network_name,
 			struct kuryr_port *ret)
 {
@@ -47,15 +53,28 @@ static void row_to_port(struct neutron_backend *nb, json_t *p, const char *netwo
 			 sizeof(ret->pairs[0].mac));
 		ret->n_pairs++;
 	}
-	if (owner && streq(owner, DEVICE_OWNER)) {
-		const char *key = json_object_get_str(p, "description");
+	const char *desc = json_object_get_str(p, "description");
+
+	/* A subport is ours as a pool's entry only (its description). */
+	if (owner && (streq(owner, DEVICE_OWNER) ||
+		      (streq(owner, SUBPORT_OWNER) && desc && strstr(desc, POOL_HOST_SEP)))) {
+		const char *key = desc;
+		const char *at = key ? strstr(key, POOL_HOST_SEP) : NULL;
 
 		if (key && *key) {
-			/* A pool port (its description is its pool's key),
-			 * ready or in use by container device_id. */
+			/* A pool port (its description is its pool's key,
+			 * and for a subport the node's name), ready or in use
+			 * by container device_id. */
 			ret->owner = PORT_OWNER_POOL;
 			str_copy(ret->device_id, dev, sizeof(ret->device_id));
 			str_copy(ret->pool_key, key, sizeof(ret->pool_key));
+			if (at) {
+				ret->pool_key[at - key < (long)sizeof(ret->pool_key) ? at - key
+										     : 0] = 0;
+				if (!*ret->host)
+					str_copy(ret->host, at + strlen(POOL_HOST_SEP),
+						 sizeof(ret->host));
+			}
 		} else if (dev && *dev) {
 			ret->owner = PORT_OWNER_CONTAINER;
 			str_copy(ret->device_id, dev, sizeof(ret->device_id));
@@ -219,8 +238,17 @@ static json_t *port_body(struct neutron_backend *nb, const struct port_spec *spe
 	}
 	if (*o->qos_id)
 		json_object_set_new(p, "qos_policy_id", json_string(o->qos_id));
-	if (spec->owner == PORT_OWNER_POOL && spec->pool_key)
-		json_object_set_new(p, "description", json_string(spec->pool_key));
+	/* A pool port's description is its pool's key; a subport-to-be,
+	 * which has no host and no device_id of ours, also names the node
+	 * (POOL_HOST_SEP) so that its pool finds it again after a restart. */
+	if (spec->owner == PORT_OWNER_POOL && spec->pool_key) {
+		char *d = spec->subport
+			      ? strdup_printf("%s" POOL_HOST_SEP "%s", spec->pool_key, nb->host)
+			      : strdup(spec->pool_key);
+
+		json_object_set_new(p, "description", d ? json_string(d) : json_null());
+		free(d);
+	}
 	if (o->tags_in_body)
 		json_object_set(p, "tags", nb->tags);
 	return p;
@@ -406,8 +434,11 @@ int neutron_port_list(struct backend *b, const char *network, struct kuryr_port 
 		if (asprintf(&path, "/ports?network_id=%s" PORT_FIELDS, net.id) < 0)
 			return -ENOMEM;
 	} else {
-		/* With resource_tags, only the ports that carry them. */
-		if (asprintf(&path, "/ports?device_owner=" DEVICE_OWNER "%s" PORT_FIELDS,
+		/* With resource_tags, only the ports that carry them. Ours,
+		 * and subports: a pool's entries on a trunk. */
+		if (asprintf(&path,
+			     "/ports?device_owner=" DEVICE_OWNER "&device_owner=" SUBPORT_OWNER
+			     "%s" PORT_FIELDS,
 			     nb->tags_query) < 0)
 			return -ENOMEM;
 		/* Network names in one listing, not one GET per port. */
