@@ -136,7 +136,7 @@ check "on the tap: n1's frames to n2 left the guest with exactly one 802.1Q head
 check_eq "on the tap: no frame of n1 left untagged or double-tagged" "" \
 	"$(grep "src=$N1_IP " "$T/frames.out" | grep -v "tags=1 vlan=$t1 ")"
 check_eq "on the tap: no tunnel (VXLAN, Geneve) inside the VM's traffic" "" \
-	"$(grep -E 'udp=(4789|6081|8472)$' "$T/frames.out")"
+	"$(grep -E 'udp=(4789|6081|8472) ' "$T/frames.out")"
 
 # ---- DEL ----
 gcni DEL "$P-n1" n1 "$(gnetconf net1)"
@@ -186,6 +186,24 @@ check_eq "TCP to its 9090 is dropped" timeout \
 	"$(ip netns exec "$P-c1" python3 "$SRC/tests/e2e/tcp-probe.py" connect "$N8_IP" 9090 2)"
 gcni DEL "$P-n8" n8 "$(gnetconf net1 '"security_groups":["web"]')"
 check_eq "nested DEL n8" 0 "$RC"
+
+# ---- a QoS policy on a nested container: its DSCP mark ----
+ctl qos create af31 --dscp 26 >/dev/null
+gx "ip netns add nq && ip -n nq link set lo up"
+gcni ADD "$P-nq" nq "$(gnetconf net1 '"qos_policy":"af31"')"
+check_eq "nested ADD with QoS policy af31 (DSCP 26)" 0 "$RC"
+NQ_IP=$(jget '["ips"][0]["address"]')
+NQ_IP=${NQ_IP%/*}
+ip netns exec "$P-c1" python3 "$FRAMES" frames eth0 6 >"$T/dscp.out" 2>&1 &
+cap=$!
+for _ in $(seq 50); do grep -q listening "$T/dscp.out" && break; sleep 0.1; done
+gx "ip netns exec nq ping -c 2 -W 3 $C1_IP" >/dev/null
+wait "$cap"
+check "the bare-metal container receives the nested container's packets marked DSCP 26 (TOS 104)" \
+	grep -q "src=$NQ_IP dst=$C1_IP udp=0 tos=104" "$T/dscp.out"
+gcni DEL "$P-nq" nq "$(gnetconf net1 '"qos_policy":"af31"')"
+check_eq "nested DEL nq" 0 "$RC"
+ctl qos delete af31 >/dev/null
 
 # ---- through a router, to another network ----
 pod c2

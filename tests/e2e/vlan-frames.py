@@ -17,10 +17,10 @@
 #       within TIMEOUT seconds.
 #   vlan-frames.py frames IFACE TIMEOUT
 #       print "listening", then for every IPv4 frame IFACE receives within
-#       TIMEOUT seconds "ip tags=N vlan=V proto=P src=IP dst=IP udp=PORT"
-#       (N: how many 802.1Q headers it had on the wire, V the outer one's
-#       id, PORT the UDP destination port or 0: a tunnel shows as 4789,
-#       VXLAN, or 6081, Geneve).
+#       TIMEOUT seconds "ip tags=N vlan=V proto=P src=IP dst=IP udp=PORT
+#       tos=T" (N: how many 802.1Q headers it had on the wire, V the outer
+#       one's id, PORT the UDP destination port or 0: a tunnel shows as
+#       4789, VXLAN, or 6081, Geneve; T the IPv4 TOS byte).
 #
 # Only to addresses inside the test's own namespaces.
 import ctypes
@@ -187,9 +187,9 @@ def frames(iface, timeout):
             continue
         ihl = (ip[0] & 0x0F) * 4
         udp = struct.unpack("!H", ip[ihl + 2:ihl + 4])[0] if ip[9] == 17 and len(ip) >= ihl + 4 else 0
-        print("ip tags=%d vlan=%d proto=%d src=%s dst=%s udp=%d"
-              % (tags, vlan, ip[9], socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20]), udp),
-              flush=True)
+        print("ip tags=%d vlan=%d proto=%d src=%s dst=%s udp=%d tos=%d"
+              % (tags, vlan, ip[9], socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20]), udp,
+                 ip[1]), flush=True)
     return 0
 
 
