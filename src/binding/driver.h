@@ -13,6 +13,7 @@ extern const struct binding_ops binding_ovs_ops;
 extern const struct binding_ops binding_tap_ops;
 extern const struct binding_ops binding_prewire_ops;
 extern const struct binding_ops binding_nested_vlan_ops;
+extern const struct binding_ops binding_nested_macvlan_ops;
 
 /* What the drivers on the integration bridge (ovs, tap, prewire) are
  * made of, first in their own struct. */
