@@ -5,6 +5,7 @@
  * IPv6 pairs need nothing more here. */
 #include <ctype.h>
 #include <stdio.h>
+#include <strings.h>
 
 #include "backend.h"
 #include "macro.h"
@@ -90,5 +91,60 @@ int backend_addr_pairs_check(const struct kuryr_addr_pair *pairs, unsigned n, ch
 				return -EINVAL;
 			}
 	}
+	return 0;
+}
+
+static bool pair_is(const struct kuryr_addr_pair *p, const char *ip, const char *mac)
+{
+	return strcasecmp(p->mac, mac) == 0 && (!*ip || streq(p->ip, ip));
+}
+
+int backend_pairs_apply(const char *port, const struct kuryr_addr_pair *cur, unsigned n,
+			const struct port_update *u, struct kuryr_addr_pair *out, unsigned *ret_n,
+			bool *ret_changed, char **reterr_msg)
+{
+	const struct kuryr_addr_pair *one = u->add_pair ? u->add_pair : u->del_pair;
+	char ip[sizeof(one->ip)] = "", mac[MAC_STR_LEN] = "";
+	unsigned k = 0;
+	bool found = false;
+
+	if (u->set_pairs || !one) {
+		const struct kuryr_addr_pair *src = u->set_pairs ? u->pairs : cur;
+		unsigned m = u->set_pairs ? u->n_pairs : n;
+
+		if (m > KURYR_MAX_ADDR_PAIRS)
+			return backend_addr_pairs_check(src, m, reterr_msg);
+		memcpy(out, src, m * sizeof(*out));
+		*ret_n = m;
+		*ret_changed = u->set_pairs;
+		return 0;
+	}
+	if ((*one->ip && ip_or_prefix_canon(one->ip, ip, sizeof(ip), NULL) < 0) ||
+	    mac_canon(one->mac, mac) < 0 || (u->add_pair && !*ip)) {
+		set_errmsg(reterr_msg, "allowed address pair \"%s,%s\" is malformed", one->ip,
+			   one->mac);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < n && i < KURYR_MAX_ADDR_PAIRS; i++) {
+		if (pair_is(&cur[i], ip, mac)) {
+			found = true;
+			if (u->del_pair)
+				continue;
+		}
+		out[k++] = cur[i];
+	}
+	if (u->add_pair && !found) {
+		if (k >= KURYR_MAX_ADDR_PAIRS) {
+			set_errmsg(reterr_msg,
+				   "port %s has %d allowed address pairs already, the most it may",
+				   port, KURYR_MAX_ADDR_PAIRS);
+			return -ENOSPC;
+		}
+		str_copy(out[k].ip, ip, sizeof(out[k].ip));
+		str_copy(out[k].mac, mac, sizeof(out[k].mac));
+		k++;
+	}
+	*ret_n = k;
+	*ret_changed = u->add_pair ? !found : found;
 	return 0;
 }

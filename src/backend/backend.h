@@ -148,6 +148,13 @@ struct port_update {
 	 * project's default group). */
 	bool set_port_security;
 	bool port_security;
+	/* Or (without set_pairs) change one pair of the pairs the port has
+	 * when the change is made, not as the caller read them, so that
+	 * callers at once keep each other's: add @add_pair unless it is
+	 * there (-ENOSPC if the port has KURYR_MAX_ADDR_PAIRS), remove every
+	 * pair with @del_pair's MAC and IP ("": any IP). */
+	const struct kuryr_addr_pair *add_pair;
+	const struct kuryr_addr_pair *del_pair;
 };
 
 /* "IP[/LEN][,MAC]" (IPv4 or IPv6; addr-pair.c) into *ret, canonical; its
@@ -156,6 +163,13 @@ int backend_addr_pair_parse(const char *s, struct kuryr_addr_pair *ret, char **r
 /* Pairs as a backend takes them: at most KURYR_MAX_ADDR_PAIRS, each
  * canonical with a unicast MAC or "", none twice. -EINVAL with a message. */
 int backend_addr_pairs_check(const struct kuryr_addr_pair *pairs, unsigned n, char **reterr_msg);
+/* The pairs port @port would have after @u: its pairs @cur[0..n), the
+ * request's own (set_pairs) or with its add_pair or del_pair applied, into
+ * @out (*ret_n of them; *ret_changed whether they differ from @cur).
+ * -ENOSPC, -EINVAL with a message. */
+int backend_pairs_apply(const char *port, const struct kuryr_addr_pair *cur, unsigned n,
+			const struct port_update *u, struct kuryr_addr_pair *out, unsigned *ret_n,
+			bool *ret_changed, char **reterr_msg);
 
 struct network_spec {
 	const char *name;
@@ -223,6 +237,11 @@ struct backend_ops {
 				struct kuryr_port *ret, char **reterr_msg);
 	int (*port_get)(struct backend *b, const char *name, struct kuryr_port *ret,
 			char **reterr_msg);
+	/* The port whose own MAC is @mac (a VM's NIC, as its guest sees it;
+	 * a MAC that is only another port's allowed address pair does not
+	 * count): -ENOENT if none, -ENOTUNIQ if several. */
+	int (*port_by_mac)(struct backend *b, const char *mac, struct kuryr_port *ret,
+			   char **reterr_msg);
 	/* @network NULL: every port of ours. */
 	int (*port_list)(struct backend *b, const char *network, struct kuryr_port **ret,
 			 size_t *ret_n, char **reterr_msg);

@@ -8,7 +8,8 @@
 #include "macro.h"
 
 const struct binding_ops *const binding_drivers[] = {
-	&binding_ovs_ops, &binding_prewire_ops, &binding_tap_ops, &binding_nested_vlan_ops, NULL,
+	&binding_ovs_ops,	  &binding_prewire_ops,	       &binding_tap_ops,
+	&binding_nested_vlan_ops, &binding_nested_macvlan_ops, NULL,
 };
 
 const struct binding_ops *binding_driver_find(const char *name)

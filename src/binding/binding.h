@@ -14,6 +14,9 @@
  *            the VM's trunk with a VLAN id of its own, and the pod's device
  *            a VLAN sub-interface of the VM's NIC with the port's MAC; the
  *            host's OVS pops and pushes the tag (no second overlay)
+ *   nested-macvlan  in a VM's guest, without a trunk: the pod's device a
+ *            bridge-mode macvlan of the VM's NIC with the port's MAC, and
+ *            the port's IP and MAC an allowed address pair of the VM's port
  *
  * Every pod-side device is created in place, never moved (a move costs an
  * RCU grace period), and configured the same way by binding/pod.c.

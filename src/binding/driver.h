@@ -6,12 +6,14 @@
 #include "binding.h"
 #include "macro.h"
 
+struct nl_link_info;
 struct nl_sock;
 
 extern const struct binding_ops binding_ovs_ops;
 extern const struct binding_ops binding_tap_ops;
 extern const struct binding_ops binding_prewire_ops;
 extern const struct binding_ops binding_nested_vlan_ops;
+extern const struct binding_ops binding_nested_macvlan_ops;
 
 /* What the drivers on the integration bridge (ovs, tap, prewire) are
  * made of, first in their own struct. */
@@ -61,3 +63,10 @@ int ovs_wait_installed(struct bridge *br, struct binding_state *st, int timeout_
 /* The host side's MAC into st->host_mac (from a netlink socket in our own
  * namespace, or @ns when not NULL). */
 int host_mac_read(struct nl_sock *ns, const char *ifname, struct binding_state *st);
+
+/* Nested drivers (binding/nested.c): the VM's NIC, [binding] link_iface
+ * @name, else (NULL or "") the device of the guest's IPv4 default route,
+ * as @host (a netlink socket in the guest's own netns) sees it. 0 or
+ * -errno (-ENODEV: none) with a message. */
+int nested_link_get(struct nl_sock *host, const char *name, struct nl_link_info *ret,
+		    char **reterr_msg);

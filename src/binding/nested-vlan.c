@@ -103,55 +103,11 @@ static void vlan_mark(struct nested_vlan *nv, unsigned id, bool used)
 
 /* ---- the VM's NIC ---- */
 
-struct by_index {
-	int ifindex;
-	struct nl_link_info *ret;
-};
-
-static int by_index_cb(const struct nl_link_info *l, void *userdata)
-{
-	struct by_index *w = userdata;
-
-	if (l->ifindex != w->ifindex)
-		return 0;
-	*w->ret = *l;
-	return 1;
-}
-
-static int default_oif_cb(const struct nl_route_info *r, void *userdata)
-{
-	if (r->family != AF_INET || r->dst_len || r->table != 254 || r->oif <= 0)
-		return 0;
-	*(int *)userdata = r->oif;
-	return 1;
-}
-
 /* The NIC named in [binding] link_iface, else the default route's. */
 static int link_get(struct nested_vlan *nv, struct nl_sock *host, struct nl_link_info *ret,
 		    char **reterr_msg)
 {
-	struct by_index w = { .ret = ret };
-	int r;
-
-	if (*nv->link) {
-		r = nl_link_get(host, nv->link, ret);
-		if (r < 0)
-			set_errmsg(reterr_msg, "link_iface %s: %s", nv->link,
-				   r == -ENODEV ? "no such device" : strerror(-r));
-		return r;
-	}
-	r = nl_route_foreach(host, AF_INET, default_oif_cb, &w.ifindex);
-	if (r < 0 || !w.ifindex) {
-		set_errmsg(reterr_msg, "no default route to find the VM's NIC by (set [binding] "
-				       "link_iface)");
-		return r < 0 ? r : -ENODEV;
-	}
-	r = nl_link_foreach(host, by_index_cb, &w);
-	if (r != 1) {
-		set_errmsg(reterr_msg, "the default route's device %d is gone", w.ifindex);
-		return r < 0 ? r : -ENODEV;
-	}
-	return 0;
+	return nested_link_get(host, nv->link, ret, reterr_msg);
 }
 
 /* ---- the trunk and its ids ---- */

@@ -269,6 +269,9 @@ static json_t *plug_error(int r, const char *err)
 	/* Nested: the network's MTU does not fit in the VM's NIC. */
 	if (r == -EMSGSIZE)
 		return reply_error(CNI_ERR_INVALID_CONFIG, "network MTU too large", err);
+	/* Nested: the driver puts containers on the VM's own network only. */
+	if (r == -EXDEV)
+		return reply_error(CNI_ERR_INVALID_CONFIG, "network not the VM's", err);
 	/* The switch's database unreachable is worth a retry. */
 	if (r == -ENOTCONN)
 		return reply_error(CNI_ERR_TRY_AGAIN, "cannot plug the port", err);

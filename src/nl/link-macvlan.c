@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Link kind "macvlan", in passthru mode (one macvlan per lower device, which
- * it takes over: the pool's pre-wired interfaces), created directly in the
- * container's namespace. */
+/* Link kind "macvlan", created directly in the container's namespace: in
+ * passthru mode (one macvlan per lower device, which it takes over: the
+ * pool's pre-wired interfaces), or in another mode (bridge: several
+ * containers on one VM's NIC). */
 #include <linux/if_link.h>
 
 #include "macro.h"
@@ -34,6 +35,23 @@ int nl_macvlan_passthru_add(struct nl_sock *s, const char *name, int link_ifinde
 	const uint32_t mode = MACVLAN_MODE_PASSTHRU;
 
 	if (link_ifindex <= 0)
+		return -EINVAL;
+	return nl_link_create(s, &link, &macvlan_kind, &mode, reterr_msg);
+}
+
+int nl_macvlan_add(struct nl_sock *s, const char *name, int link_ifindex, int netns_fd,
+		   uint32_t mode, const uint8_t *mac, uint32_t mtu, char **reterr_msg)
+{
+	const struct nl_link_new link = {
+		.name = name,
+		.link_ifindex = link_ifindex,
+		.netns_fd = netns_fd,
+		.mac = mac,
+		.mtu = mtu,
+	};
+
+	/* Passthru has its own call: it is born up, holding its lower. */
+	if (link_ifindex <= 0 || mode == MACVLAN_MODE_PASSTHRU)
 		return -EINVAL;
 	return nl_link_create(s, &link, &macvlan_kind, &mode, reterr_msg);
 }

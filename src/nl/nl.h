@@ -82,6 +82,14 @@ int nl_veth_add(struct nl_sock *s, const char *name, const char *peer_name, int 
 int nl_macvlan_passthru_add(struct nl_sock *s, const char *name, int link_ifindex, int netns_fd,
 			    const uint8_t *mac, uint32_t mtu, char **reterr_msg);
 
+/* Create a macvlan in @mode (MACVLAN_MODE_BRIDGE, ..., not passthru) named
+ * @name on top of @link_ifindex (in the socket's namespace), directly
+ * inside namespace @netns_fd (-1: the socket's own), with MAC @mac (NULL:
+ * a random one) and @mtu (0: the lower device's), left down. In bridge
+ * mode the macvlans of one lower device reach each other directly. */
+int nl_macvlan_add(struct nl_sock *s, const char *name, int link_ifindex, int netns_fd,
+		   uint32_t mode, const uint8_t *mac, uint32_t mtu, char **reterr_msg);
+
 /* Create VLAN @vlan (1..4094) of @link_ifindex (in the socket's
  * namespace), named @name, directly inside namespace @netns_fd (-1: the
  * socket's own), with MAC @mac (NULL: the lower device's) and @mtu (0:

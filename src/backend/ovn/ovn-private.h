@@ -106,6 +106,7 @@ int ovn_network_delete(struct backend *b, const char *name, char **reterr_msg);
 /* The row of the port named @ref, else of the one whose _uuid it is. */
 int ovn_find_lsp(struct ovn_backend *ob, const char *ref, json_t **ret, char **reterr_msg);
 int ovn_port_get(struct backend *b, const char *name, struct kuryr_port *ret, char **reterr_msg);
+int ovn_port_by_mac(struct backend *b, const char *mac, struct kuryr_port *ret, char **reterr_msg);
 int ovn_port_list(struct backend *b, const char *network, struct kuryr_port **ret, size_t *ret_n,
 		  char **reterr_msg);
 int ovn_port_delete(struct backend *b, const char *name, char **reterr_msg);

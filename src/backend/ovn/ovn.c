@@ -156,6 +156,7 @@ static const struct backend_ops ovn_ops = {
 	.port_create = ovn_port_create,
 	.port_create_bulk = ovn_port_create_bulk,
 	.port_get = ovn_port_get,
+	.port_by_mac = ovn_port_by_mac,
 	.port_list = ovn_port_list,
 	.port_delete = ovn_port_delete,
 	.port_wait_up = ovn_port_wait_up,

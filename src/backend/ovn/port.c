@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
+#include <strings.h>
 
 #include "ovn-private.h"
 
@@ -89,6 +90,39 @@ int ovn_port_get(struct backend *b, const char *name, struct kuryr_port *ret, ch
 	if (r == 0)
 		ovn_row_to_port(row, ret);
 	return r;
+}
+
+int ovn_port_by_mac(struct backend *b, const char *mac, struct kuryr_port *ret, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	struct kuryr_port p, found = { 0 };
+	json_t *ops, *row;
+	size_t i;
+	int r;
+
+	ops = json_pack("[{s:s, s:s, s:[]}]", "op", "select", "table", "Logical_Switch_Port",
+			"where");
+	r = ovn_transact(to_ovn(b), ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	json_array_foreach(ovn_first_rows(res), i, row) {
+		/* Its own entry's MAC, not the bare ones of its pairs. */
+		ovn_row_to_port(row, &p);
+		if (strcasecmp(p.mac, mac) != 0)
+			continue;
+		if (*found.name) {
+			set_errmsg(reterr_msg, "ports %s and %s both have MAC %s", found.name,
+				   p.name, mac);
+			return -ENOTUNIQ;
+		}
+		found = p;
+	}
+	if (!*found.name) {
+		set_errmsg(reterr_msg, "no port has MAC %s", mac);
+		return -ENOENT;
+	}
+	*ret = found;
+	return 0;
 }
 
 /* Whether uuid set datum @d (["uuid", u] or ["set", [["uuid", u], ...]])

@@ -12,17 +12,23 @@
  *   external_ids   kuryr:allowed_address_pairs "IP,MAC IP,MAC", what
  *                  port show lists
  *
+ * A port whose own IP and MAC are another's pair (a container behind a
+ * macvlan in a VM) is type "external" while they are: see behind_ops().
+ *
  * Without port security a port is in no Port_Group, as Neutron wants it
  * (it refuses groups there); turned on again it joins the node's groups
  * as a new port would. */
 #include <stdio.h>
+#include <strings.h>
 
 #include "ovn-private.h"
 
-#define EXT_PAIRS "kuryr:allowed_address_pairs"
+#define EXT_PAIRS  "kuryr:allowed_address_pairs"
+/* The ports a port is behind (behind_ops()). */
+#define EXT_BEHIND "kuryr:behind"
 /* One port_security entry: a MAC and at most 1 + KURYR_MAX_ADDR_PAIRS
  * addresses of at most 49 characters each. */
-#define ENTRY_MAX 1024
+#define ENTRY_MAX  1024
 
 void ovn_portsec_read(json_t *row, struct kuryr_port *p)
 {
@@ -140,6 +146,111 @@ void ovn_portsec_ext(json_t *ext, const struct kuryr_addr_pair *pairs, unsigned 
 	json_array_append_new(json_array_get(ext, 1), json_pack("[s, s]", EXT_PAIRS, text));
 }
 
+/* Whether @pairs hold @ip with @mac. */
+static bool pairs_have(const struct kuryr_addr_pair *pairs, unsigned n, const char *ip,
+		       const char *mac)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (streq(pairs[i].ip, ip) && strcasecmp(pairs[i].mac, mac) == 0)
+			return true;
+	return false;
+}
+
+/* A port whose own IP and MAC are another port's allowed address pair (a
+ * container behind a macvlan in a VM: the VM's port has its pair) is
+ * reached only through that port, which has the MAC in its addresses
+ * too. Two ports claiming a MAC give ovn-northd two identical L2 lookups,
+ * and ovn-controller installs one of them, which one depending on the
+ * flows' uuids: frames for the container then go to its own port, bound
+ * nowhere, and die (seen in e2e-nested-macvlan). ML2/OVN's answer for a
+ * pair's IP, type "virtual", keeps that lookup once the parent announces
+ * the IP (it binds the port to the parent's chassis), and frames output
+ * to a virtual port are not delivered to its parent either. Type
+ * "external" is what the port is: not on any bridge, never sent a frame
+ * (ovn-nb(5)); without an ha_chassis_group no chassis binds it, and
+ * ovn-northd makes no L2 lookup or ARP reply for it, while its address
+ * stays reserved. So, as long as another port has its pair, it is
+ * external, with external_ids kuryr:behind naming that port; after, plain
+ * again (only a port we made external).
+ *
+ * After port @p's pairs go from its own to @pairs[0..n): the ops on @ops
+ * for every port of its network whose IP and MAC are among them. */
+static int behind_ops(struct ovn_backend *ob, const struct kuryr_port *p,
+		      const struct kuryr_addr_pair *pairs, unsigned n, json_t *ops,
+		      char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	json_t *rows, *row;
+	size_t i, j;
+	int r;
+
+	if ((!p->n_pairs && !n) || !*p->network)
+		return 0;
+	r = ovn_transact(ob,
+			 json_pack("[{s:s, s:s, s:[o]}]", "op", "select", "table",
+				   "Logical_Switch_Port", "where",
+				   ovsdb_cond("external_ids", "includes",
+					      ovsdb_string_map((const char *const[]){
+						  EXT_NETWORK, p->network, NULL }))),
+			 NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	rows = ovn_first_rows(res);
+	json_array_foreach(rows, i, row) {
+		const char *type = json_object_get_str(row, "type") ?: "";
+		const char *was = ovsdb_map_get(json_object_get(row, "external_ids"), EXT_BEHIND);
+		char behind[512] = "";
+		size_t len = 0;
+		struct kuryr_port q;
+		json_t *where, *other;
+
+		ovn_row_to_port(row, &q);
+		if (!*q.ip || !*q.mac || streq(q.name, p->name))
+			continue;
+		if (!pairs_have(p->pairs, p->n_pairs, q.ip, q.mac) &&
+		    !pairs_have(pairs, n, q.ip, q.mac))
+			continue;
+		/* Plain, or external because of us: never an operator's. */
+		if (!(streq(type, "") || (streq(type, "external") && was)))
+			continue;
+		json_array_foreach(rows, j, other) {
+			struct kuryr_port o;
+
+			if (j == i)
+				continue;
+			ovn_row_to_port(other, &o);
+			if (streq(o.name, p->name) ? !pairs_have(pairs, n, q.ip, q.mac)
+						   : !pairs_have(o.pairs, o.n_pairs, q.ip, q.mac))
+				continue;
+			if (len < sizeof(behind))
+				len += (size_t)snprintf(behind + len, sizeof(behind) - len, "%s%s",
+							len ? "," : "", o.name);
+		}
+		if (*behind ? streq(type, "external") && streq_ptr(was, behind) : !was)
+			continue;
+		where = json_pack(
+		    "[o]", ovsdb_cond("_uuid", "==",
+				      ovsdb_uuid(ovsdb_datum_uuid(json_object_get(row, "_uuid")))));
+		json_array_append_new(ops, json_pack("{s:s, s:s, s:O, s:{s:s}}", "op", "update",
+						     "table", "Logical_Switch_Port", "where", where,
+						     "row", "type", *behind ? "external" : ""));
+		json_array_append_new(
+		    ops, json_pack("{s:s, s:s, s:O, s:[[s, s, o]]}", "op", "mutate", "table",
+				   "Logical_Switch_Port", "where", where, "mutations",
+				   "external_ids", "delete",
+				   ovsdb_string_set((const char *const[]){ EXT_BEHIND, NULL })));
+		if (*behind)
+			json_array_append_new(
+			    ops, json_pack("{s:s, s:s, s:O, s:[[s, s, o]]}", "op", "mutate",
+					   "table", "Logical_Switch_Port", "where", where,
+					   "mutations", "external_ids", "insert",
+					   ovsdb_string_map(
+					       (const char *const[]){ EXT_BEHIND, behind, NULL })));
+		json_decref(where);
+	}
+	return 0;
+}
+
 /* One try of port_update: read the port, write what changes, on condition
  * that its addresses and port_security are still as read. -EAGAIN when
  * they were not. */
@@ -147,14 +258,13 @@ static int update_once(struct ovn_backend *ob, const char *name, const struct po
 		       char **reterr_msg)
 {
 	_cleanup_json_ json_t *row = NULL, *res = NULL, *pgs = NULL;
-	struct kuryr_addr_pair pairs[KURYR_MAX_ADDR_PAIRS];
-	const struct kuryr_addr_pair *want;
+	struct kuryr_addr_pair pairs[KURYR_MAX_ADDR_PAIRS], want[KURYR_MAX_ADDR_PAIRS];
 	const char *uuid, *keep[KURYR_MAX_ADDR_PAIRS + 4], *addrs[KURYR_MAX_ADDR_PAIRS + 4];
 	char text[KURYR_MAX_ADDR_PAIRS * (sizeof(pairs->ip) + MAC_STR_LEN + 1)];
 	struct kuryr_port p;
 	size_t n_addrs, n_keep = 0;
 	unsigned n_want;
-	bool on;
+	bool on, changed;
 	json_t *ops, *where;
 	int r;
 
@@ -166,8 +276,12 @@ static int update_once(struct ovn_backend *ob, const char *name, const struct po
 	if (!uuid || !*p.mac)
 		return -EIO;
 	on = u->set_port_security ? u->port_security : p.port_security;
-	want = u->set_pairs ? u->pairs : p.pairs;
-	n_want = u->set_pairs ? u->n_pairs : p.n_pairs;
+	r = backend_pairs_apply(p.name, p.pairs, p.n_pairs, u, want, &n_want, &changed, reterr_msg);
+	if (r < 0)
+		return r;
+	/* One pair added that is there, or removed that is not. */
+	if (!changed && !u->set_pairs && !u->set_port_security)
+		return 0;
 	r = ovn_portsec_pairs(p.name, want, n_want, p.mac, on, pairs, reterr_msg);
 	if (r < 0)
 		return r;
@@ -226,6 +340,11 @@ static int update_once(struct ovn_backend *ob, const char *name, const struct po
 		ovn_sg_join_ops(ops, pgs, refs);
 	}
 	json_decref(where);
+	r = behind_ops(ob, &p, pairs, n_want, ops, reterr_msg);
+	if (r < 0) {
+		json_decref(ops);
+		return r;
+	}
 	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
 	/* The port changed meanwhile, or a group vanished: read again. */
 	return r == -ETIMEDOUT ? -EAGAIN : r;
@@ -236,7 +355,9 @@ int ovn_port_update(struct backend *b, const char *name, const struct port_updat
 {
 	int r = -EAGAIN;
 
-	for (int i = 0; i < 3 && r == -EAGAIN; i++) {
+	/* Each try fails only because another write to the port won: a few
+	 * containers of one VM adding their pairs at once take a few. */
+	for (int i = 0; i < 10 && r == -EAGAIN; i++) {
 		if (reterr_msg) {
 			free(*reterr_msg);
 			*reterr_msg = NULL;
