@@ -306,6 +306,7 @@ static int nm_check(struct binding *b, const struct binding_req *req,
 const struct binding_ops binding_nested_macvlan_ops = {
 	.name = "nested-macvlan",
 	.needs_bridge = false,
+	.pod_side = true,
 	.new = nm_new,
 	.free = nm_free,
 	.plug = nm_plug,
