@@ -181,6 +181,10 @@ static int status_to_errno(long code, const struct reply *b)
 		return -ENOENT;
 	case 409:
 		return -EEXIST;
+	case 412:
+		/* An If-Match the resource no longer matches (Neutron's
+		 * revision_number): read it again. */
+		return -ESTALE;
 	case 413:
 		return -E2BIG;
 	case 429:
@@ -587,6 +591,14 @@ static long backoff_ms(int attempt)
 int os_request(struct os_session *s, const char *method, const char *path, json_t *body,
 	       int timeout_ms, unsigned flags, json_t **ret, long *ret_status, char **reterr_msg)
 {
+	return os_request_hdr(s, method, path, NULL, body, timeout_ms, flags, ret, ret_status,
+			      reterr_msg);
+}
+
+int os_request_hdr(struct os_session *s, const char *method, const char *path, const char *header,
+		   json_t *body, int timeout_ms, unsigned flags, json_t **ret, long *ret_status,
+		   char **reterr_msg)
+{
 	_cleanup_free_ char *payload = NULL;
 	bool idempotent = flags & OS_REQ_IDEMPOTENT, renewed = false;
 	int64_t deadline, left;
@@ -634,6 +646,8 @@ int os_request(struct os_session *s, const char *method, const char *path, json_
 		}
 		h = curl_slist_append(h, "Content-Type: application/json");
 		h = curl_slist_append(h, "Accept: application/json");
+		if (header)
+			h = curl_slist_append(h, header);
 		if (token) {
 			if (asprintf(&auth_hdr, "X-Auth-Token: %s", token) < 0) {
 				curl_slist_free_all(h);

@@ -39,12 +39,18 @@ enum {
  * one) and may itself be NULL. Errors: -ECONNREFUSED (no connection),
  * -ETIMEDOUT, -EACCES (401/403, Keystone refused the credentials, or its
  * catalog has no such service at this region and interface),
- * -ENOENT (404), -EEXIST (409), -EDQUOT (409 over quota), -EINVAL (400), -EAGAIN (429/503 after the
- * retries), -EIO (other 5xx), -EBADMSG (a reply that is not JSON). The
+ * -ENOENT (404), -EEXIST (409), -EDQUOT (409 over quota), -EINVAL (400),
+ * -ESTALE (412: an If-Match header no longer matched), -EAGAIN (429/503
+ * after the retries), -EIO (other 5xx), -EBADMSG (a reply that is not JSON). The
  * HTTP status is in *ret_status if non-NULL (0: no answer). The server's
  * own fault message is in *reterr_msg. */
 int os_request(struct os_session *s, const char *method, const char *path, json_t *body,
 	       int timeout_ms, unsigned flags, json_t **ret, long *ret_status, char **reterr_msg);
+/* os_request() with one more request header @header ("Name: value"; NULL:
+ * none), e.g. "If-Match: revision_number=7". */
+int os_request_hdr(struct os_session *s, const char *method, const char *path, const char *header,
+		   json_t *body, int timeout_ms, unsigned flags, json_t **ret, long *ret_status,
+		   char **reterr_msg);
 
 /* Authenticate now (if the session authenticates) and resolve the
  * endpoint. -EACCES when Keystone refuses the credentials. */

@@ -5,11 +5,11 @@
  * credentials fail without showing the secret, 503 + Retry-After is waited
  * out, a POST is never repeated after a 500 while a GET is, the cap on
  * concurrent requests holds, connections are reused, and a closed port
- * fails fast. Over HTTPS, with a CA and server certificate made here by
- * GnuTLS: cafile set to that CA works, as does insecure; no cafile (the
- * system's CAs) and another CA's file fail at once, not retried, saying the
- * certificate is not trusted; a missing cafile fails naming the file. Also
- * the pure Keystone helpers (auth body, catalog, times). */
+ * fails fast; an extra header (If-Match) is sent, and its 412 is -ESTALE.
+ * Over HTTPS, with a CA and server certificate made here by GnuTLS: cafile set to that CA works, as
+ * does insecure; no cafile (the system's CAs) and another CA's file fail at once, not retried,
+ * saying the certificate is not trusted; a missing cafile fails naming the file. Also the pure
+ * Keystone helpers (auth body, catalog, times). */
 #include <arpa/inet.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -145,6 +145,18 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			     "{\"NeutronError\":{\"type\":\"OverQuota\",\"message\":\"Quota "
 			     "exceeded for resources: ['port'].\"}}",
 			     NULL, NULL);
+	if (streq(url, "/v2.0/match")) {
+		/* Like Neutron's revision_number If-Match: 412 once it moved on. */
+		const char *m = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match");
+
+		if (m && !streq(m, "revision_number=3"))
+			return reply(
+			    c, 412,
+			    "{\"NeutronError\":{\"type\":\"RevisionNumberConstraintFailed\","
+			    "\"message\":\"Constrained to 2, but current revision is 3\"}}",
+			    NULL, NULL);
+		return reply(c, 200, "{\"ok\":true}", NULL, NULL);
+	}
 	if (streq(url, "/v2.0/slow")) {
 		int n = atomic_fetch_add(&s->in_flight, 1) + 1, m;
 
@@ -616,6 +628,25 @@ static void test_over_quota(void **state)
 	assert_int_equal(get(f, "GET", "/v2.0/nothing", NULL), -ENOENT);
 }
 
+/* An extra header is sent as given; a 412 (If-Match failed) is -ESTALE,
+ * at once, not retried. */
+static void test_if_match(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *err = NULL;
+	long status = 0;
+
+	assert_int_equal(os_request_hdr(f->s, "PUT", "/v2.0/match", "If-Match: revision_number=3",
+					NULL, 0, OS_REQ_IDEMPOTENT, NULL, &status, NULL),
+			 0);
+	assert_int_equal(status, 200);
+	assert_int_equal(os_request_hdr(f->s, "PUT", "/v2.0/match", "If-Match: revision_number=2",
+					NULL, 0, OS_REQ_IDEMPOTENT, NULL, &status, &err),
+			 -ESTALE);
+	assert_int_equal(status, 412);
+	assert_non_null(strstr(err, "HTTP 412: Constrained to 2"));
+}
+
 static void *slow_get(void *arg)
 {
 	return (void *)(intptr_t)get(arg, "GET", "/v2.0/slow", NULL);
@@ -845,6 +876,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retry_after, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_not_repeated_after_500, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_over_quota, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_if_match, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrency_cap, setup_cap2, teardown),
 		cmocka_unit_test(test_connection_refused),
 		cmocka_unit_test_setup_teardown(test_tls_cafile, setup_tls_cafile, teardown),
