@@ -14,7 +14,10 @@
  * refused, naming every candidate's id, when several have it; so are
  * routers. A floating IP or a router's gateway on a network that is not
  * external is refused before Neutron is asked. Of add_subports' 409s only
- * a VLAN id taken is -EEXIST; a nested port is made unbound. The real
+ * a VLAN id taken is -EEXIST; a nested port is made unbound. One allowed
+ * address pair added or removed is a PUT conditional on the port's
+ * revision_number, read and tried again on 412; a port by MAC is the one
+ * whose own MAC it is. The real
  * neutron-server is exercised by the e2e suites. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -473,6 +476,9 @@ struct world {
 	json_t *objs; /* collection key -> array */
 	atomic_int port_posts;
 	char posted[1024]; /* the last POST /ports's "port" */
+	/* PUT /ports/ID: how many came, and how many more find the port
+	 * changed by another writer (a pair of its own) since it was read. */
+	atomic_int port_puts, races;
 };
 
 #define ID(n)	  "aaaaaaaa-0000-4000-8000-0000000000" #n
@@ -555,7 +561,8 @@ static json_t *world_objects(void)
 
 static bool matches(struct MHD_Connection *c, json_t *o)
 {
-	static const char *const filters[] = { "name", "id", "project_id", "network_id" };
+	static const char *const filters[] = { "name", "id", "project_id", "network_id",
+					       "mac_address" };
 	const char *shared = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "shared");
 
 	for (size_t i = 0; i < ELEMENTSOF(filters); i++) {
@@ -619,6 +626,46 @@ static enum MHD_Result world_handler(void *cls, struct MHD_Connection *c, const 
 				 50) "\",\"mac_address\":\"fa:16:3e:00:00:05\","
 				     "\"fixed_ips\":[{\"ip_address\":\"10.50.1.5\"}],"
 				     "\"status\":\"DOWN\",\"binding:vif_type\":\"ovs\"}}"));
+	}
+	/* A port's update, conditional on its revision_number as Neutron's
+	 * revision-if-match has it. */
+	if (streq(method, "PUT") && strncmp(url, "/v2.0/ports/", 12) == 0 &&
+	    !strchr(url + 12, '/')) {
+		const char *m = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match");
+		json_t *o = NULL, *x;
+		char want[48];
+		size_t j;
+
+		json_array_foreach(json_object_get(w->objs, "ports"), j, x)
+			if (streq_ptr(json_object_get_str(x, "id"), url + 12))
+				o = x;
+		if (!o)
+			return reply(c, 404, strdup("{\"NeutronError\":{\"message\":\"no\"}}"));
+		atomic_fetch_add(&w->port_puts, 1);
+		if (atomic_load(&w->races) > 0) {
+			char ip[24];
+
+			snprintf(ip, sizeof(ip), "10.50.1.%d", 90 + atomic_fetch_sub(&w->races, 1));
+			json_array_append_new(json_object_get(o, "allowed_address_pairs"),
+					      json_pack("{s:s, s:s}", "ip_address", ip,
+							"mac_address", "fa:16:3e:00:00:99"));
+			json_object_set_new(
+			    o, "revision_number",
+			    json_integer(json_integer_value(json_object_get(o, "revision_number")) +
+					 1));
+		}
+		snprintf(want, sizeof(want), "revision_number=%lld",
+			 (long long)json_integer_value(json_object_get(o, "revision_number")));
+		if (m && !streq(m, want))
+			return reply(
+			    c, 412,
+			    strdup("{\"NeutronError\":{\"type\":"
+				   "\"RevisionNumberConstraintFailed\",\"message\":\"moved\"}}"));
+		json_object_update(o, json_object_get(req, "port"));
+		json_object_set_new(
+		    o, "revision_number",
+		    json_integer(json_integer_value(json_object_get(o, "revision_number")) + 1));
+		return reply(c, 200, json_dumps(json_pack("{s:O}", "port", o), JSON_COMPACT));
 	}
 	/* Every add_subports conflicts: what with, the trunk and port tell. */
 	if (streq(method, "PUT") && strstr(url, "/add_subports"))
@@ -968,6 +1015,97 @@ static void test_subport_unbound(void **state)
 	world_free(&w, b, &auth);
 }
 
+/* A VM's port with an operator's pair, and a port that has its MAC in a
+ * pair only. */
+static void add_vm_ports(struct world *w)
+{
+	json_t *ports = json_object_get(w->objs, "ports");
+
+	json_array_append_new(
+	    ports, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:[{s:s, s:s}]}", "id", ID(60),
+			     "name", "vm", "project_id", "proj-a", "network_id", ID(01),
+			     "mac_address", "fa:16:3e:00:00:60", "revision_number", (json_int_t)7,
+			     "port_security_enabled", true, "allowed_address_pairs", "ip_address",
+			     "10.50.1.40", "mac_address", "fa:16:3e:00:00:60"));
+	json_array_append_new(
+	    ports, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:[{s:s, s:s}]}", "id", ID(61),
+			     "name", "other", "project_id", "proj-a", "network_id", ID(01),
+			     "mac_address", "fa:16:3e:00:00:61", "revision_number", (json_int_t)1,
+			     "port_security_enabled", true, "allowed_address_pairs", "ip_address",
+			     "10.50.1.41", "mac_address", "fa:16:3e:00:00:62"));
+}
+
+/* One pair added or removed is written only if the port is still as it
+ * was read (If-Match: revision_number): when another writer got there
+ * first (412) it is read and written again, keeping that writer's pairs,
+ * a few times and then -EAGAIN; a change that changes nothing writes
+ * nothing. */
+static void test_pair_change_retried(void **state)
+{
+	struct world w = { 0 };
+	struct os_auth_config auth;
+	struct backend *b = world_backend(&w, &auth, false, NULL);
+	_cleanup_free_ char *err = NULL;
+	struct kuryr_addr_pair mine = { .ip = "10.50.1.45", .mac = "fa:16:3e:00:00:45" };
+	struct kuryr_port p;
+
+	add_vm_ports(&w);
+	atomic_store(&w.races, 2);
+	assert_int_equal(
+	    b->ops->port_update(b, ID(60), &(struct port_update){ .add_pair = &mine }, &p, &err),
+	    0);
+	assert_int_equal(atomic_load(&w.port_puts), 3);
+	assert_int_equal(p.n_pairs, 4);
+	assert_string_equal(p.pairs[0].ip, "10.50.1.40");
+	assert_string_equal(p.pairs[1].ip, "10.50.1.92");
+	assert_string_equal(p.pairs[2].ip, "10.50.1.91");
+	assert_string_equal(p.pairs[3].ip, "10.50.1.45");
+	assert_string_equal(p.pairs[3].mac, "fa:16:3e:00:00:45");
+	/* There already: nothing written. */
+	assert_int_equal(
+	    b->ops->port_update(b, ID(60), &(struct port_update){ .add_pair = &mine }, &p, &err),
+	    0);
+	assert_int_equal(atomic_load(&w.port_puts), 3);
+	/* Always beaten: given up. */
+	atomic_store(&w.races, 100);
+	assert_int_equal(
+	    b->ops->port_update(b, ID(60), &(struct port_update){ .del_pair = &mine }, &p, &err),
+	    -EAGAIN);
+	assert_int_equal(atomic_load(&w.port_puts), 3 + 5);
+	assert_non_null(strstr(err, "changed under each of 5 attempts"));
+	atomic_store(&w.races, 0);
+	assert_int_equal(
+	    b->ops->port_update(b, ID(60), &(struct port_update){ .del_pair = &mine }, &p, &err),
+	    0);
+	assert_int_equal(p.n_pairs, 3 + 5);
+	for (unsigned i = 0; i < p.n_pairs; i++)
+		assert_string_not_equal(p.pairs[i].ip, "10.50.1.45");
+	world_free(&w, b, &auth);
+}
+
+/* The port with a MAC of its own, not one with it in a pair; none, or
+ * two, say so. */
+static void test_port_by_mac(void **state)
+{
+	struct world w = { 0 };
+	struct os_auth_config auth;
+	struct backend *b = world_backend(&w, &auth, false, NULL);
+	_cleanup_free_ char *err = NULL;
+	struct kuryr_port p;
+
+	add_vm_ports(&w);
+	assert_int_equal(b->ops->port_by_mac(b, "fa:16:3e:00:00:60", &p, &err), 0);
+	assert_string_equal(p.name, ID(60));
+	assert_string_equal(p.network, "net-a");
+	assert_int_equal(b->ops->port_by_mac(b, "fa:16:3e:00:00:62", &p, &err), -ENOENT);
+	json_object_set_new(json_array_get(json_object_get(w.objs, "ports"), 3), "mac_address",
+			    json_string("fa:16:3e:00:00:60"));
+	assert_int_equal(b->ops->port_by_mac(b, "fa:16:3e:00:00:60", &p, &err), -ENOTUNIQ);
+	assert_non_null(strstr(err, ID(60)));
+	assert_non_null(strstr(err, ID(61)));
+	world_free(&w, b, &auth);
+}
+
 /* Neutron answers 409 to an add_subports whose VLAN id is taken and to
  * one whose port is already a subport (of this trunk too): only the
  * first is -EEXIST, the one the nested driver picks another id for; the
@@ -1079,6 +1217,8 @@ int main(void)
 		cmocka_unit_test(test_trunk_and_port_names),
 		cmocka_unit_test(test_subport_unbound),
 		cmocka_unit_test(test_subport_conflicts),
+		cmocka_unit_test(test_pair_change_retried),
+		cmocka_unit_test(test_port_by_mac),
 		cmocka_unit_test(test_routers_and_fips),
 	};
 

@@ -42,6 +42,10 @@ static inline struct neutron_backend *to_neutron(struct backend *b)
 
 int neutron_api_t(struct neutron_backend *nb, const char *method, const char *path, json_t *body,
 		  int timeout_ms, json_t **ret, char **reterr_msg);
+/* neutron_api() only if the object is still at @revision (its
+ * revision_number; Neutron's revision-if-match): -ESTALE if it is not. */
+int neutron_api_if_match(struct neutron_backend *nb, const char *method, const char *path,
+			 long revision, json_t *body, json_t **ret, char **reterr_msg);
 /* neutron_api_t() within [neutron] timeout. */
 int neutron_api(struct neutron_backend *nb, const char *method, const char *path, json_t *body,
 		json_t **ret, char **reterr_msg);
@@ -116,6 +120,8 @@ int neutron_port_create_bulk(struct backend *b, const struct port_spec *spec, un
 int neutron_port_list(struct backend *b, const char *network, struct kuryr_port **ret,
 		      size_t *ret_n, char **reterr_msg);
 int neutron_port_delete(struct backend *b, const char *name, char **reterr_msg);
+int neutron_port_by_mac(struct backend *b, const char *mac, struct kuryr_port *ret,
+			char **reterr_msg);
 int neutron_port_update(struct backend *b, const char *name, const struct port_update *u,
 			struct kuryr_port *ret, char **reterr_msg);
 int neutron_port_wait_up(struct backend *b, const char *name, int timeout_ms, char **reterr_msg);

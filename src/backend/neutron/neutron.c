@@ -28,8 +28,8 @@
 /* One Neutron API call (@path under /v2.0). @body (stolen) may be NULL.
  * GET, PUT and DELETE are retried; a POST only when it provably did not
  * reach Neutron. */
-int neutron_api_t(struct neutron_backend *nb, const char *method, const char *path, json_t *body,
-		  int timeout_ms, json_t **ret, char **reterr_msg)
+static int api(struct neutron_backend *nb, const char *method, const char *path, const char *header,
+	       json_t *body, int timeout_ms, json_t **ret, char **reterr_msg)
 {
 	_cleanup_free_ char *full = NULL;
 	int r;
@@ -38,10 +38,25 @@ int neutron_api_t(struct neutron_backend *nb, const char *method, const char *pa
 		json_decref(body);
 		return -ENOMEM;
 	}
-	r = os_request(nb->s, method, full, body, timeout_ms,
-		       streq(method, "POST") ? 0 : OS_REQ_IDEMPOTENT, ret, NULL, reterr_msg);
+	r = os_request_hdr(nb->s, method, full, header, body, timeout_ms,
+			   streq(method, "POST") ? 0 : OS_REQ_IDEMPOTENT, ret, NULL, reterr_msg);
 	/* The backend contract: unreachable is -ENOTCONN, never -ENOENT. */
 	return r == -ECONNREFUSED ? -ENOTCONN : r;
+}
+
+int neutron_api_t(struct neutron_backend *nb, const char *method, const char *path, json_t *body,
+		  int timeout_ms, json_t **ret, char **reterr_msg)
+{
+	return api(nb, method, path, NULL, body, timeout_ms, ret, reterr_msg);
+}
+
+int neutron_api_if_match(struct neutron_backend *nb, const char *method, const char *path,
+			 long revision, json_t *body, json_t **ret, char **reterr_msg)
+{
+	char h[48];
+
+	snprintf(h, sizeof(h), "If-Match: revision_number=%ld", revision);
+	return api(nb, method, path, h, body, nb->timeout_ms, ret, reterr_msg);
 }
 
 int neutron_api(struct neutron_backend *nb, const char *method, const char *path, json_t *body,
@@ -249,6 +264,7 @@ static const struct backend_ops neutron_ops = {
 	.port_list = neutron_port_list,
 	.port_delete = neutron_port_delete,
 	.port_update = neutron_port_update,
+	.port_by_mac = neutron_port_by_mac,
 	.port_wait_up = neutron_port_wait_up,
 	.ports_wait_up = neutron_ports_wait_up,
 	.port_set_device = neutron_port_set_device,

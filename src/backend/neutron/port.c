@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Backend "neutron": ports bound to this node, created one at a time or in
  * bulk for pools, with their security groups and QoS policy, waited on
- * until Neutron reports them ACTIVE. */
+ * until Neutron reports them ACTIVE; their allowed address pairs changed
+ * one at a time against concurrent writers (revision_number If-Match). */
 #include <stdio.h>
 
 #include "neutron-private.h"
@@ -610,15 +611,25 @@ static int node_sg_ids(struct neutron_backend *nb, const char *project, json_t *
 	return 0;
 }
 
-int neutron_port_update(struct backend *b, const char *name, const struct port_update *u,
-			struct kuryr_port *ret, char **reterr_msg)
+/* A pair change retried when another writer changed the port between
+ * our read and our write (412): this many times in all. */
+#define PORT_UPDATE_ATTEMPTS 5
+
+/* One read of port @name and one PUT of what @u makes of it, conditional
+ * on the port's revision_number where it has one: -ESTALE if the port
+ * moved on in between. */
+static int port_update_once(struct neutron_backend *nb, const char *name,
+			    const struct port_update *u, struct kuryr_port *ret, char **reterr_msg)
 {
-	struct neutron_backend *nb = to_neutron(b);
 	_cleanup_json_ json_t *cur = NULL, *res = NULL, *body = NULL, *sgs = NULL;
 	_cleanup_free_ char *path = NULL;
+	struct kuryr_addr_pair want[KURYR_MAX_ADDR_PAIRS];
+	struct kuryr_port now;
 	const char *id, *project;
+	json_t *rev;
 	char net[128] = "";
-	bool was_on, on;
+	bool was_on, on, changed = false;
+	unsigned n_want = 0;
 	int r;
 
 	r = neutron_find_port(nb, name, &cur, reterr_msg);
@@ -626,21 +637,33 @@ int neutron_port_update(struct backend *b, const char *name, const struct port_u
 		return r;
 	id = json_object_get_str(cur, "id");
 	project = json_object_get_str(cur, "project_id") ?: json_object_get_str(cur, "tenant_id");
-	was_on = !json_is_false(json_object_get(cur, "port_security_enabled"));
+	rev = json_object_get(cur, "revision_number");
+	(void)network_name_of(nb, json_object_get_str(cur, "network_id"), net, sizeof(net));
+	row_to_port(nb, cur, net, &now);
+	was_on = now.port_security;
 	on = u->set_port_security ? u->port_security : was_on;
 	if (u->set_pairs)
 		r = check_pairs(name, u->pairs, u->n_pairs, on, reterr_msg);
-	else
-		r = check_pairs(
-		    name, NULL,
-		    (unsigned)json_array_size(json_object_get(cur, "allowed_address_pairs")), on,
-		    reterr_msg);
+	else {
+		/* One pair added or removed: against the pairs read now. */
+		r = backend_pairs_apply(now.name, now.pairs, now.n_pairs, u, want, &n_want,
+					&changed, reterr_msg);
+		if (r == 0)
+			r = check_pairs(name, NULL, n_want, on, reterr_msg);
+	}
 	if (r < 0)
 		return r;
+	if (!u->set_pairs && !changed && !u->set_port_security) {
+		/* Added where it is, or removed where it is not. */
+		*ret = now;
+		return 0;
+	}
 	body = json_object();
 	if (u->set_pairs)
 		json_object_set_new(body, "allowed_address_pairs",
 				    pairs_json(u->pairs, u->n_pairs));
+	else if (changed)
+		json_object_set_new(body, "allowed_address_pairs", pairs_json(want, n_want));
 	if (u->set_port_security) {
 		json_object_set_new(body, "port_security_enabled", json_boolean(on));
 		/* Neutron keeps no groups on a port without port security. */
@@ -655,10 +678,75 @@ int neutron_port_update(struct backend *b, const char *name, const struct port_u
 	}
 	if (!id || asprintf(&path, "/ports/%s", id) < 0)
 		return -ENOMEM;
-	r = neutron_api(nb, "PUT", path, json_pack("{s:O}", "port", body), &res, reterr_msg);
+	/* Without Neutron's revision numbers (no such field), the last
+	 * writer wins. */
+	if (json_is_integer(rev))
+		r = neutron_api_if_match(nb, "PUT", path, (long)json_integer_value(rev),
+					 json_pack("{s:O}", "port", body), &res, reterr_msg);
+	else
+		r = neutron_api(nb, "PUT", path, json_pack("{s:O}", "port", body), &res,
+				reterr_msg);
 	if (r < 0)
 		return r;
-	(void)network_name_of(nb, json_object_get_str(cur, "network_id"), net, sizeof(net));
 	row_to_port(nb, json_object_get(res, "port"), net, ret);
+	return 0;
+}
+
+int neutron_port_update(struct backend *b, const char *name, const struct port_update *u,
+			struct kuryr_port *ret, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	int r = -ESTALE;
+
+	for (int a = 0; a < PORT_UPDATE_ATTEMPTS && r == -ESTALE; a++)
+		r = port_update_once(nb, name, u, ret, reterr_msg);
+	if (r == -ESTALE) {
+		set_errmsg(reterr_msg, "port %s changed under each of %d attempts to update it",
+			   name, PORT_UPDATE_ATTEMPTS);
+		return -EAGAIN;
+	}
+	return r;
+}
+
+/* Neutron's mac_address filter matches the port's own MAC only, never
+ * one in its allowed address pairs. */
+int neutron_port_by_mac(struct backend *b, const char *mac, struct kuryr_port *ret,
+			char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_free_ char *e = neutron_escape(mac), *path = NULL;
+	_cleanup_json_ json_t *res = NULL;
+	json_t *ports, *p;
+	char net[128] = "";
+	int r;
+
+	if (!e || asprintf(&path, "/ports?mac_address=%s", e) < 0)
+		return -ENOMEM;
+	r = neutron_api(nb, "GET", path, NULL, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	ports = json_object_get(res, "ports");
+	if (json_array_size(ports) == 0) {
+		set_errmsg(reterr_msg, "no Neutron port has MAC %s", mac);
+		return -ENOENT;
+	}
+	if (json_array_size(ports) > 1) {
+		_cleanup_free_ char *ids = NULL;
+		size_t i;
+
+		json_array_foreach(ports, i, p) {
+			char *n = strdup_printf("%s%s%s", ids ? ids : "", ids ? ", " : "",
+						json_object_get_str(p, "id") ?: "?");
+
+			free(ids);
+			ids = n;
+		}
+		set_errmsg(reterr_msg, "several Neutron ports have MAC %s: %s", mac,
+			   ids ? ids : "");
+		return -ENOTUNIQ;
+	}
+	p = json_array_get(ports, 0);
+	(void)network_name_of(nb, json_object_get_str(p, "network_id"), net, sizeof(net));
+	row_to_port(nb, p, net, ret);
 	return 0;
 }
