@@ -134,6 +134,10 @@ struct port_spec {
 	 * parent port is (Neutron: no binding:host_id of ours, and no
 	 * device_id, which Neutron refuses on a subport). */
 	bool subport;
+	/* A port that only reserves an address and MAC (nested-macvlan: the
+	 * traffic goes through the VM's port): bound nowhere, so never up
+	 * (Neutron: no binding:host_id, never ACTIVE). */
+	bool unbound;
 };
 
 /* What port_update changes; the rest stays. */

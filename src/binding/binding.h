@@ -151,6 +151,11 @@ struct binding_ops {
 	 * binds them where the trunk's parent is, never to this node, so
 	 * they are made with port_spec.subport. */
 	bool subports;
+	/* Its ports are never bound (nested-macvlan: a port only reserves
+	 * the container's address and MAC, the frames go through the VM's
+	 * port): made with port_spec.unbound, and nothing waits for the
+	 * backend to report them up. */
+	bool unbound;
 	/* The driver whose devices this one stacks on (binding_env.lower;
 	 * prewire: "ovs", which plugs its stubs), or NULL. It comes earlier
 	 * in binding_drivers[]. */
@@ -185,6 +190,11 @@ static inline const char *binding_name(const struct binding *b)
 static inline bool binding_subports(const struct binding *b)
 {
 	return b->ops->subports;
+}
+
+static inline bool binding_unbound(const struct binding *b)
+{
+	return b->ops->unbound;
 }
 
 /* Plug and wait until ready, within @timeout_ms; on failure (-ETIMEDOUT

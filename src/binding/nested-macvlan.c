@@ -307,6 +307,7 @@ const struct binding_ops binding_nested_macvlan_ops = {
 	.name = "nested-macvlan",
 	.needs_bridge = false,
 	.pod_side = true,
+	.unbound = true,
 	.new = nm_new,
 	.free = nm_free,
 	.plug = nm_plug,

@@ -435,7 +435,8 @@ static json_t *add_port(struct add *x)
 				 .security_groups = x->pc.has_sgs ? x->pc.sgs : NULL,
 				 .qos_policy = x->pc.qos,
 				 .project = x->pc.project,
-				 .subport = binding_subports(x->drv) },
+				 .subport = binding_subports(x->drv),
+				 .unbound = binding_unbound(x->drv) },
 	    &x->port, &x->err);
 	if (r < 0) {
 		snprintf(x->port.name, sizeof(x->port.name), "%s", name);
@@ -472,7 +473,8 @@ static json_t *add_ready(struct add *x)
 	r = binding_wait_ready(x->drv, &x->st, timeout, &x->err);
 	if (r < 0)
 		return reply_error(CNI_ERR_TRY_AGAIN, "port did not come up", x->err);
-	if (d->backend->ops->caps & BACKEND_CAP_ACTIVE_AFTER_PLUG) {
+	/* A port that is bound nowhere never becomes ACTIVE. */
+	if ((d->backend->ops->caps & BACKEND_CAP_ACTIVE_AFTER_PLUG) && !binding_unbound(x->drv)) {
 		r = d->backend->ops->port_wait_up(d->backend, x->port.name, timeout, &x->err);
 		if (r < 0)
 			return reply_cni_errno(r == -ENOENT ? -ENOTCONN : r,

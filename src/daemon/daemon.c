@@ -167,8 +167,11 @@ static int kuryrd_start(struct kuryrd *d, char **reterr_msg)
 			.host = cfg->host,
 			.plug = d->node_binding,
 			.prewire = cfg->pool_prewire ? d->park_binding : NULL,
-			.wait_backend_up = d->backend->ops->caps & BACKEND_CAP_ACTIVE_AFTER_PLUG,
+			.wait_backend_up =
+			    (d->backend->ops->caps & BACKEND_CAP_ACTIVE_AFTER_PLUG) &&
+			    !binding_unbound(d->node_binding),
 			.subports = binding_subports(d->node_binding),
+			.unbound = binding_unbound(d->node_binding),
 		    },
 		    d->backend, d->store, &d->pool, reterr_msg);
 		if (r < 0)

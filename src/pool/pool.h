@@ -39,6 +39,8 @@ struct pool_params {
 	bool wait_backend_up;
 	/* Entries become subports of a trunk (port_spec.subport). */
 	bool subports;
+	/* Entries are bound nowhere (port_spec.unbound). */
+	bool unbound;
 };
 
 /* A pool is per network and, for ports with their own project, security

@@ -125,7 +125,8 @@ static int refill(struct pool_mgr *m, const char *key, unsigned n, char **reterr
 					 .qos_policy = *k.qos ? k.qos : NULL,
 					 .project = *k.project ? k.project : NULL,
 					 .pool_key = key,
-					 .subport = m->pp.subports },
+					 .subport = m->pp.subports,
+					 .unbound = m->pp.unbound },
 		    n, ports, reterr_msg);
 	if (r < 0)
 		goto out;

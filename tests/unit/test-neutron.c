@@ -986,7 +986,7 @@ static void test_trunk_and_port_names(void **state)
 }
 
 /* A nested container's port is made without this node's binding (the
- * trunk's driver binds it), another with it. */
+ * trunk's driver binds it, or nobody), another with it. */
 static void test_subport_unbound(void **state)
 {
 	struct world w = { 0 };
@@ -1012,6 +1012,16 @@ static void test_subport_unbound(void **state)
 					     &p, &err),
 			 0);
 	assert_non_null(strstr(w.posted, "\"binding:host_id\":\"node-a\""));
+	/* Only reserving an address (nested-macvlan): no host, its device. */
+	assert_int_equal(b->ops->port_create(b,
+					     &(struct port_spec){ .network = "net-a",
+								  .owner = PORT_OWNER_CONTAINER,
+								  .device_id = "c3",
+								  .unbound = true },
+					     &p, &err),
+			 0);
+	assert_non_null(strstr(w.posted, "\"binding:host_id\":\"\""));
+	assert_non_null(strstr(w.posted, "\"device_id\":\"c3\""));
 	world_free(&w, b, &auth);
 }
 

@@ -13,7 +13,9 @@
  *              still found and deleted); kuryr_port.name is Neutron's id,
  *              which is also the OVS iface-id ML2/OVN expects. A nested
  *              container's port (port_spec.subport) has neither host nor
- *              device_id: the trunk plugin binds it as its parent.
+ *              device_id: the trunk plugin binds it as its parent; one
+ *              that only reserves an address (port_spec.unbound) has no
+ *              host and is bound by nobody.
  *   pool    -> device_owner "compute:kuryr", description = its pool's key,
  *              device_id = the container using it ("" while ready), written
  *              after the fact, off the ADD/DEL path.

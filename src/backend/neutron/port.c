@@ -212,8 +212,8 @@ static json_t *port_body(struct neutron_backend *nb, const struct port_spec *spe
 	/* A VM's port is bound by whoever runs the VM (Nova); a subport by
 	 * the trunk's driver (ML2/OVN: as its parent, vif_type ovs), and it
 	 * has no device_id: Neutron takes no port in use by a device as a
-	 * subport (PortInUse). */
-	if (spec->owner == PORT_OWNER_VM || spec->subport)
+	 * subport (PortInUse); an unbound one by nobody. */
+	if (spec->owner == PORT_OWNER_VM || spec->subport || spec->unbound)
 		json_object_set_new(p, "binding:host_id", json_string(""));
 	if (spec->mac)
 		json_object_set_new(p, "mac_address", json_string(spec->mac));
@@ -239,11 +239,11 @@ static json_t *port_body(struct neutron_backend *nb, const struct port_spec *spe
 	}
 	if (*o->qos_id)
 		json_object_set_new(p, "qos_policy_id", json_string(o->qos_id));
-	/* A pool port's description is its pool's key; a subport-to-be,
-	 * which has no host and no device_id of ours, also names the node
+	/* A pool port's description is its pool's key; a subport-to-be or
+	 * an unbound port, which has no host of ours, also names the node
 	 * (POOL_HOST_SEP) so that its pool finds it again after a restart. */
 	if (spec->owner == PORT_OWNER_POOL && spec->pool_key) {
-		char *d = spec->subport
+		char *d = spec->subport || spec->unbound
 			      ? strdup_printf("%s" POOL_HOST_SEP "%s", spec->pool_key, nb->host)
 			      : strdup(spec->pool_key);
 
@@ -304,8 +304,9 @@ int neutron_port_create(struct backend *b, const struct port_spec *spec, struct 
 			return r;
 		}
 	}
-	/* A subport-to-be is not bound yet: nothing to check. */
-	if (spec->owner != PORT_OWNER_VM && !spec->subport) {
+	/* A subport-to-be is not bound yet, an unbound port never: nothing
+	 * to check. */
+	if (spec->owner != PORT_OWNER_VM && !spec->subport && !spec->unbound) {
 		/* The vif_type picks the binding driver: only "ovs" exists here. */
 		const char *vif = json_object_get_str(p, "binding:vif_type");
 
