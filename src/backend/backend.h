@@ -218,6 +218,11 @@ enum backend_caps {
 	 * installed it (Neutron: ACTIVE): ADD and pools wait for that. */
 	BACKEND_CAP_ACTIVE_AFTER_PLUG = 1 << 4,
 	BACKEND_CAP_ROUTERS = 1 << 5, /* router_*, fip_*, external networks */
+	/* A port whose IP is in another port's allowed address pairs becomes
+	 * a virtual port behind that one (ML2/OVN) and keeps claiming its own
+	 * MAC, as the other does its pairs' MACs: a pair must not carry the
+	 * MAC of the port whose IP it has, or frames for it go to either. */
+	BACKEND_CAP_VIRTUAL_PAIRS = 1 << 6,
 };
 
 struct backend_ops {

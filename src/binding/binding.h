@@ -85,6 +85,9 @@ struct binding_state {
 	char data[64];		       /* the driver's own (prewire: its stub) */
 	char host_mac[18];	       /* the host side's MAC, for the CNI result */
 	char port[64];		       /* the port plugged (binding_plug() sets it) */
+	/* Not kept: the pod's device's MAC where it is not the port's (""),
+	 * for the CNI result. */
+	char pod_mac[18];
 	/* Not kept: the index of the device in the pod (or, for a parked
 	 * entry, of its stub, which the pod's device stacks on), 0 if not
 	 * known. */

@@ -12,6 +12,12 @@
  * (struct port_update add_pair, del_pair), so that containers plugged at
  * once, and pairs an operator set, all stay.
  *
+ * Where the backend makes the container's port a virtual port behind the
+ * VM's that keeps claiming its MAC (BACKEND_CAP_VIRTUAL_PAIRS, ML2/OVN),
+ * the pod's device and its pair have a MAC of their own instead, derived
+ * from the port's (pod_port()), so that only the VM's port takes frames
+ * for it.
+ *
  * A macvlan shares the NIC's L2: the container can only be on the VM's
  * network, and another is refused. The VM's port is found once, by the
  * NIC's MAC, on the first plug; its name is kept in the attachment's row
@@ -124,6 +130,24 @@ static void vm_port_forget(struct nested_macvlan *nm)
 	pthread_mutex_unlock(&nm->lock);
 }
 
+/* The port as the pod's device has it: @p, or where the backend keeps a
+ * virtual port's MAC for it (BACKEND_CAP_VIRTUAL_PAIRS) with a MAC of its
+ * own: the port's with bit 2 of the first octet flipped, still unicast
+ * and locally administered (Neutron's fa:16:3e:.. becomes fe:16:3e:..),
+ * one no other port's MAC maps to and none that Neutron hands out from
+ * its default base_mac. */
+static void pod_port(const struct nested_macvlan *nm, const struct kuryr_port *p,
+		     struct kuryr_port *ret)
+{
+	uint8_t mac[6];
+
+	*ret = *p;
+	if (!(nm->backend->ops->caps & BACKEND_CAP_VIRTUAL_PAIRS) || mac_parse(p->mac, mac) < 0)
+		return;
+	mac[0] ^= 0x04;
+	mac_format(mac, ret->mac);
+}
+
 /* Add (or remove) the container's IP and MAC as an allowed address pair
  * of the VM's port @vm, leaving its other pairs. */
 static int pair_change(struct nested_macvlan *nm, const char *vm, bool add,
@@ -150,13 +174,16 @@ static int pair_change(struct nested_macvlan *nm, const char *vm, bool add,
 	return r;
 }
 
-static int nm_plug(struct binding *b, const struct binding_req *req, struct binding_state *st,
+static int nm_plug(struct binding *b, const struct binding_req *preq, struct binding_state *st,
 		   char **reterr_msg)
 {
 	_cleanup_(nl_sock_freep) struct nl_sock *host = NULL, *pod = NULL;
 	struct nested_macvlan *nm = to_nm(b);
-	const struct kuryr_port *p = req->port;
-	const char *net = req->net ? req->net->name : p->network;
+	struct kuryr_port pp;
+	struct binding_req rq = *preq;
+	const struct binding_req *req = &rq;
+	const struct kuryr_port *p = &pp;
+	const char *net = req->net ? req->net->name : preq->port->network;
 	uint32_t mtu = req->net ? req->net->mtu : 0;
 	_cleanup_free_ char *err = NULL;
 	struct nl_link_info link, li;
@@ -164,6 +191,9 @@ static int nm_plug(struct binding *b, const struct binding_req *req, struct bind
 	uint8_t mac[6];
 	bool renamed = false;
 	int r;
+
+	pod_port(nm, preq->port, &pp);
+	rq.port = &pp;
 
 	if (req->netns_fd < 0) {
 		set_errmsg(reterr_msg, "nested-macvlan plugs containers only");
@@ -246,16 +276,24 @@ static int nm_plug(struct binding *b, const struct binding_req *req, struct bind
 	snprintf(st->host_ifname, sizeof(st->host_ifname), "%s", link.name);
 	mac_format(link.mac, st->host_mac);
 	snprintf(st->data, sizeof(st->data), "%s", vm);
+	if (!streq(p->mac, preq->port->mac))
+		str_copy(st->pod_mac, p->mac, sizeof(st->pod_mac));
 	return 0;
 }
 
 /* The pod's device, if the pod is there and it is ours; then the pair. */
-static int nm_unplug(struct binding *b, const struct binding_req *req,
+static int nm_unplug(struct binding *b, const struct binding_req *preq,
 		     const struct binding_state *st, char **reterr_msg)
 {
 	struct nested_macvlan *nm = to_nm(b);
+	struct kuryr_port pp;
+	struct binding_req rq = *preq;
+	const struct binding_req *req = &rq;
 	char vm[64], vm_net[128];
 	int r;
+
+	pod_port(nm, preq->port, &pp);
+	rq.port = &pp;
 
 	if (req->netns_fd >= 0) {
 		_cleanup_(nl_sock_freep) struct nl_sock *pod = NULL;
@@ -297,10 +335,17 @@ static int nm_unplug(struct binding *b, const struct binding_req *req,
 	return r == -ENOENT ? 0 : r;
 }
 
-static int nm_check(struct binding *b, const struct binding_req *req,
+static int nm_check(struct binding *b, const struct binding_req *preq,
 		    const struct binding_state *st, char **reterr_msg)
 {
-	return req->netns_fd >= 0 ? pod_check(req, "macvlan", reterr_msg) : 0;
+	struct kuryr_port pp;
+	struct binding_req rq = *preq;
+
+	if (preq->netns_fd < 0)
+		return 0;
+	pod_port(to_nm(b), preq->port, &pp);
+	rq.port = &pp;
+	return pod_check(&rq, "macvlan", reterr_msg);
 }
 
 const struct binding_ops binding_nested_macvlan_ops = {

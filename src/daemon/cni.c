@@ -117,8 +117,8 @@ static json_t *result_dns(const struct cni_req *c, const struct kuryr_subnet_inf
 	return json_pack("{s:o}", "nameservers", ns);
 }
 
-static json_t *add_result(const struct cni_req *c, const struct attachment *a, const char *host_mac,
-			  const struct kuryr_subnet_info *info)
+static json_t *add_result(const struct cni_req *c, const struct attachment *a,
+			  const struct binding_state *st, const struct kuryr_subnet_info *info)
 {
 	static const char *const origin[] = { "miss", "port", "prewired" };
 	struct cni_attach_result res = { 0 };
@@ -126,9 +126,9 @@ static json_t *add_result(const struct cni_req *c, const struct attachment *a, c
 	json_t *r, *routes;
 
 	snprintf(res.host_ifname, sizeof(res.host_ifname), "%s", a->host_ifname);
-	snprintf(res.host_mac, sizeof(res.host_mac), "%s", host_mac);
+	snprintf(res.host_mac, sizeof(res.host_mac), "%s", st->host_mac);
 	snprintf(res.ifname, sizeof(res.ifname), "%s", c->ifname);
-	snprintf(res.mac, sizeof(res.mac), "%s", a->mac);
+	snprintf(res.mac, sizeof(res.mac), "%s", *st->pod_mac ? st->pod_mac : a->mac);
 	snprintf(res.sandbox, sizeof(res.sandbox), "%s", c->netns);
 	res.mtu = a->mtu;
 	res.ip.family = AF_INET;
@@ -367,7 +367,7 @@ static json_t *add_from_pool(struct add *x, struct pool_entry *e)
 		return reply;
 	}
 	pool_note_user(d->pool, e->port.name, x->c->cid);
-	return add_result(x->c, &x->a, x->st.host_mac, &e->net.info);
+	return add_result(x->c, &x->a, &x->st, &e->net.info);
 }
 
 static json_t *add_network(struct add *x)
@@ -541,7 +541,7 @@ static json_t *add_locked(struct add *x)
 			return reply;
 		}
 	}
-	return add_result(x->c, &x->a, x->st.host_mac, &x->net.info);
+	return add_result(x->c, &x->a, &x->st, &x->net.info);
 }
 
 json_t *cni_add(struct kuryrd *d, const struct cni_req *c)

@@ -298,7 +298,8 @@ static const struct backend_ops neutron_ops = {
 	.describe = neutron_describe,
 	.write_metrics = neutron_write_metrics,
 	.caps = BACKEND_CAP_PORT_POLICIES | BACKEND_CAP_SECURITY_GROUPS | BACKEND_CAP_QOS |
-		BACKEND_CAP_TRUNKS | BACKEND_CAP_ACTIVE_AFTER_PLUG | BACKEND_CAP_ROUTERS,
+		BACKEND_CAP_TRUNKS | BACKEND_CAP_ACTIVE_AFTER_PLUG | BACKEND_CAP_ROUTERS |
+		BACKEND_CAP_VIRTUAL_PAIRS,
 	.free = neutron_free,
 };
 
