@@ -152,20 +152,21 @@ gx A "ip netns exec o ping -c 2 -W 5 ${OVL_IP[B]}" >/dev/null || fail "overlay A
 # $T/results as "CASE bytes_per_s rr_median_us rr_p99_us ping_avg_ms vx_tx_delta".
 port=5100
 measure() {
-	local c=$1 ns=$2 ip=$3 tx0 out rr ping
+	local c=$1 ns=$2 ip=$3 tx0 out out2 rr ping
 	tx0=$(vx_tx)
 	port=$((port + 1))
-	gx B "ip netns exec $ns tcp-pump sink $port >/tmp/sink.out 2>&1 </dev/null 3>&- &" || return 1
-	sleep 0.5
-	out=$(VM_EXEC_TIMEOUT=600 gx A "ip netns exec $ns tcp-pump send $ip $port $MB") ||
+	out=$(gx B "ip netns exec $ns tcp-pump sink $port >/tmp/sink.out 2>&1 </dev/null 3>&- &" 2>&1) ||
+		{ echo "starting the sink ($c): $out" >&3; return 1; }
+	out=$(VM_EXEC_TIMEOUT=600 gx A "ip netns exec $ns tcp-pump send $ip $port $MB" 2>&1) ||
 		{ echo "send ($c): $out" >&3; return 1; }
 	port=$((port + 1))
-	gx B "ip netns exec $ns tcp-pump echo $port >/tmp/echo.out 2>&1 </dev/null 3>&- &" || return 1
-	sleep 0.5
-	rr=$(VM_EXEC_TIMEOUT=600 gx A "ip netns exec $ns tcp-pump rr $ip $port $RR") ||
+	rr=$(gx B "ip netns exec $ns tcp-pump echo $port >/tmp/echo.out 2>&1 </dev/null 3>&- &" 2>&1) ||
+		{ echo "starting the echo server ($c): $rr" >&3; return 1; }
+	rr=$(VM_EXEC_TIMEOUT=600 gx A "ip netns exec $ns tcp-pump rr $ip $port $RR" 2>&1) ||
 		{ echo "rr ($c): $rr" >&3; return 1; }
-	ping=$(gx A "ip netns exec $ns ping -c $PINGS $ip" | sed -n 's#.*min/avg/max = [^/]*/\([^/]*\)/.*#\1#p')
-	[ -n "$ping" ] || { echo "ping ($c) failed" >&3; return 1; }
+	out2=$(gx A "ip netns exec $ns ping -c $PINGS $ip" 2>&1)
+	ping=$(sed -n 's#.*min/avg/max = [^/]*/\([^/]*\)/.*#\1#p' <<<"$out2")
+	[ -n "$ping" ] || { echo "ping ($c) failed: $out2" >&3; return 1; }
 	echo "$c $(cut -d' ' -f3 <<<"$out") $(cut -d' ' -f2,3 <<<"$rr") $ping $(($(vx_tx) - tx0))" >>"$T/results"
 }
 start=$SECONDS

@@ -7,9 +7,8 @@
  *                                 reply with one byte, close, exit
  *   tcp-pump echo PORT            accept one connection, send back every
  *                                 byte it reads until EOF, exit
- *   tcp-pump send HOST PORT MB    connect, send MB MiB, shut down the write
- *                                 side and wait for the sink's byte (all of
- *                                 it arrived); prints "bytes seconds bytes/s"
+ *   tcp-pump send HOST PORT MB    connect (retrying while refused), send MB MiB, shut down the
+ * write side and wait for the sink's byte (all of it arrived); prints "bytes seconds bytes/s"
  *   tcp-pump rr HOST PORT N       connect, N times send one byte and wait for
  *                                 it to come back; prints one line
  *                                 "N median_us p99_us min_us"
@@ -84,10 +83,15 @@ static int connect_to(const char *host, int port)
 	if (fd < 0)
 		return -errno;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+	/* The server may still be starting (the guest is slow): retry a
+	 * refused connection for up to 20 s. */
+	for (int i = 0; connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0; i++) {
 		r = -errno;
-		close(fd);
-		return r;
+		if (r != -ECONNREFUSED || i >= 200) {
+			close(fd);
+			return r;
+		}
+		usleep(100 * 1000);
 	}
 	return fd;
 }
