@@ -169,10 +169,25 @@ measure() {
 	[ -n "$ping" ] || { echo "ping ($c) failed: $out2" >&3; return 1; }
 	echo "$c $(cut -d' ' -f3 <<<"$out") $(cut -d' ' -f2,3 <<<"$rr") $ping $(($(vx_tx) - tx0))" >>"$T/results"
 }
+# debug NS: what the guests know when a round fails, and whether
+# ovs-vswitchd is still there (3.1.0's userspace conntrack has been seen to
+# die here after a few minutes on an assertion in conn_update_state()).
+debug() {
+	kill -0 "$(cat "$RUN/ovs/ovs-vswitchd.pid" 2>/dev/null)" 2>/dev/null ||
+		echo "--- ovs-vswitchd is gone: $(grep -m1 -E 'EMER|ERR' "$RUN/ovs/ovs-vswitchd.log")" >&3
+	for v in A B; do
+		echo "--- guest $v: ip neigh in $1; ip link in $1; the end of kuryrd's log"
+		gx $v "ip -n $1 neigh; ip -n $1 -s -o link show eth0; tail -n 5 /tmp/kuryrd.log"
+	done >&3 2>&1
+	{
+		echo "--- NB: the nested ports"
+		nbctl --columns=name,parent_name,tag,up,addresses find Logical_Switch_Port 'parent_name!=[]'
+	} >&3 2>&1
+}
 start=$SECONDS
 for ((r = 1; r <= ROUNDS; r++)); do
-	measure nested n "${NEST_IP[B]}" || fail "round $r: nested failed"
-	measure overlay o "${OVL_IP[B]}" || fail "round $r: overlay failed"
+	measure nested n "${NEST_IP[B]}" || { debug n; fail "round $r: nested failed"; }
+	measure overlay o "${OVL_IP[B]}" || { debug o; fail "round $r: overlay failed"; }
 done
 wall=$((SECONDS - start))
 
