@@ -3,7 +3,8 @@
 # may not run a stock kernel) booting Debian's kernel from a small initramfs
 # (static busybox, iproute2, the virtio-net, 8021q and macvlan modules, and
 # with KURYR_BUILD=BUILD_DIR kuryrd, kuryr-cni and kuryrctl of that build,
-# with their libraries). Its NIC is a tap device on the host, which
+# with their libraries; VM_BINS and VM_MODULES add what a benchmark needs,
+# below). Its NIC is a tap device on the host, which
 # `kuryrctl vm plug` puts on br-int like any hypervisor's. Commands run
 # inside the guest over a second serial port.
 #
@@ -31,6 +32,13 @@
 #                   runs), e.g. "6641=unix:$RUN/ovn/nb.sock
 #                   9696=tcp:127.0.0.1:9696". For each connection QEMU
 #                   starts socat (its complaints in DIR/forward.log).
+#
+# For benchmarks, both read when the image is built:
+#   VM_BINS="SRC=DEST ..."  more ELF binaries, each SRC as DEST in the guest
+#                           with its libraries, e.g. the reference CNI
+#                           plugins "/usr/lib/cni/macvlan=/usr/lib/cni/macvlan"
+#   VM_MODULES="MOD ..."    more kernel modules for the guest's init to
+#                           load (with their dependencies), e.g. "vxlan veth"
 #
 # DIR holds the image, the console log (console.log), the control socket
 # and qemu's pid. Needs qemu-system-x86, linux-image-amd64, busybox-static,
@@ -133,17 +141,23 @@ image() {
 			guest_bin "$r" "$KURYR_BUILD/src/${b#*/}" "/usr/$b"
 		done
 	fi
+	for b in ${VM_BINS:-}; do
+		[ -x "${b%%=*}" ] || die "VM_BINS: no executable ${b%%=*}"
+		case ${b#*=} in /*) ;; *) die "VM_BINS: \"$b\" is not SRC=/DEST" ;; esac
+		guest_bin "$r" "${b%%=*}" "${b#*=}"
+	done
 	cp -L /lib64/ld-linux-x86-64.so.2 "$r/lib64/"
 	# busybox sh runs its own applets before PATH: make "ip" iproute2's.
 	echo 'ip() { /usr/sbin/ip "$@"; }' >"$r/etc/prelude"
-	for mod in $GUEST_MODULES; do
+	local modules="$GUEST_MODULES ${VM_MODULES:-}"
+	for mod in $modules; do
 		if ! dep=$(grep -E "/$mod\.ko(\.[a-z]+)?:" "$m/modules.dep"); then
 			grep -Eq "/$mod\.ko\$" "$m/modules.builtin" || die "no module $mod in $m"
 			continue
 		fi
 		for f in ${dep/:/}; do install -D -m 644 "$m/$f" "$r$m/$f"; done
 	done
-	echo "$GUEST_MODULES" >"$r/etc/modules"
+	echo "$modules" >"$r/etc/modules"
 	cp "$m"/modules.{dep,alias,builtin,order} "$r$m/"
 	guest_init >"$r/init"
 	chmod 755 "$r/init"
