@@ -203,6 +203,20 @@ env_up() {
 env_down() {
 	local rc=$?
 	stop_kuryrd
+	# A server's own account of a failure (an HTTP 500 says nothing).
+	if [ "$_failed" -gt 0 ] && [ -f "$RUN/neutron/neutron-server.log" ]; then
+		echo "# neutron-server errors (last 30):"
+		grep -E 'ERROR|Traceback|Error:' "$RUN/neutron/neutron-server.log" | tail -n 30 | diag
+	fi
+	# The datapath's account: ovs-vswitchd's and ovn-controller's
+	# warnings (an assertion, a crash, a flow they could not install).
+	if [ "$_failed" -gt 0 ]; then
+		for f in "$RUN/ovs/ovs-vswitchd.log" "$RUN/ovn/controller.log"; do
+			[ -f "$f" ] || continue
+			echo "# $(basename "$f") warnings and errors (last 15):"
+			grep -E '\|(WARN|ERR|EMER)\|' "$f" | tail -n 15 | diag
+		done
+	fi
 	[ -d "$T/vm" ] && "$SRC/scripts/vm.sh" stop "$T/vm" >/dev/null 2>&1
 	[ "${NEUTRON:-false}" = true ] && "$SRC/scripts/neutron.sh" down "$RUN" >/dev/null 2>&1
 	[ "${KEYSTONE:-false}" = true ] && "$SRC/scripts/keystone.sh" down "$RUN" >/dev/null 2>&1
@@ -218,11 +232,6 @@ env_down() {
 	if [ "$_failed" -gt 0 ] && [ -f "$T/kuryrd.log" ]; then
 		echo "# kuryrd log (last 40 lines):"
 		tail -n 40 "$T/kuryrd.log" | diag
-	fi
-	# A server's own account of a failure (an HTTP 500 says nothing).
-	if [ "$_failed" -gt 0 ] && [ -f "$RUN/neutron/neutron-server.log" ]; then
-		echo "# neutron-server errors (last 30):"
-		grep -E 'ERROR|Traceback|Error:' "$RUN/neutron/neutron-server.log" | tail -n 30 | diag
 	fi
 	# Benchmarks send TAP to a log and their report to REPORT_FD: put the
 	# reason for a failed run there too, before $T goes.
