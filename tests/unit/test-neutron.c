@@ -665,7 +665,11 @@ static enum MHD_Result world_handler(void *cls, struct MHD_Connection *c, const 
 		json_object_set_new(
 		    o, "revision_number",
 		    json_integer(json_integer_value(json_object_get(o, "revision_number")) + 1));
-		return reply(c, 200, json_dumps(json_pack("{s:O}", "port", o), JSON_COMPACT));
+		{
+			_cleanup_json_ json_t *res = json_pack("{s:O}", "port", o);
+
+			return reply(c, 200, json_dumps(res, JSON_COMPACT));
+		}
 	}
 	/* Every add_subports conflicts: what with, the trunk and port tell. */
 	if (streq(method, "PUT") && strstr(url, "/add_subports"))
