@@ -6,11 +6,14 @@
 # reference macvlan + host-local plugins on the same eth0, in the same
 # guest, interleaved in one run.
 #
-#   bench/nested-add.sh [ITERATIONS]   (default 30: the guest is emulated)
+#   bench/nested-add.sh [ITERATIONS] [MODE]   (default 30 miss: the guest is emulated)
 #
-# Pools are off: pools per trunk do not exist yet, so every nested ADD is
-# a miss (a subport created in OVN NB, the VLAN device, the wait for
-# ovn-controller to report it up) and every DEL deletes the subport.
+# MODE miss: pools off, every nested ADD is a miss (a subport created in
+# OVN NB, the VLAN device, the wait for ovn-controller to report it up)
+# and every DEL deletes the subport. MODE hit: the guest's pool (pools per
+# trunk: its entries are subports ahead of time) is filled first, every
+# ADD takes an entry (no backend call: only the VLAN device) and every DEL
+# gives it back.
 #
 # The VM is scripts/vm.sh's (QEMU under TCG, busybox, Debian's kernel),
 # set up as tests/e2e/nested.sh does. Its image carries kuryrd, kuryr-cni
@@ -34,6 +37,12 @@
 # ./build (or KURYR_BUILD). Nothing touches the root namespace: OVS, OVN,
 # the host kuryrd and the VM's tap live in lib.sh's private namespaces.
 ITER=${1:-30}
+MODE=${2:-miss}
+case $MODE in miss) POOLS=false ;; hit) POOLS=true ;; *)
+	echo "usage: $0 [ITERATIONS] [miss|hit]" >&2
+	exit 2
+	;;
+esac
 . "$(dirname "$0")/../tests/e2e/lib.sh"
 for b in macvlan host-local; do
 	[ -x /usr/lib/cni/$b ] || skip_all "reference plugin $b missing (containernetworking-plugins)"
@@ -90,7 +99,16 @@ socket = $GSOCK
 state_dir = /run/kuryr-state
 port_up_timeout = 60
 [vif_pool]
-enabled = false" || fail "kuryrd did not start in the guest"
+enabled = $POOLS
+ports_pool_min = 3
+ports_pool_batch = 3" || fail "kuryrd did not start in the guest"
+if [ "$MODE" = hit ]; then
+	gx "kuryrctl pool populate $NET" >/dev/null || fail "cannot fill the guest's pool"
+	for _ in $(seq 300); do
+		[ "$(nbctl --bare --columns=name find Logical_Switch_Port parent_name=vm1 | grep -c .)" -ge 3 ] && break
+		sleep 0.2
+	done
+fi
 
 KC=$(printf '{"cniVersion":"1.0.0","name":"%s","type":"kuryr-cni","network":"%s","daemon_socket":"%s"}' \
 	"$NET" "$NET" "$GSOCK")
@@ -163,13 +181,22 @@ $LOOP" >"$T/loop.out" 2>&1 || {
 }
 wall=$((SECONDS - start))
 gx "cat /tmp/times" >"$T/times" || fail "cannot read the guest's times"
+POOL=
+if [ "$MODE" = hit ]; then
+	POOL=$(gx "kuryrctl -o json pool list" | python3 -c 'import json,sys; p=[x for x in json.load(sys.stdin) if x["network"] == sys.argv[1]][0]; print("hits %d, misses %d" % (p["hits"], p["misses"]))' "$NET")
+	gx "kuryrctl pool free $NET" >/dev/null
+	for _ in $(seq 100); do
+		[ "$(nbctl --bare --columns=name find Logical_Switch_Port parent_name=vm1 | grep -c .)" = 0 ] && break
+		sleep 0.2
+	done
+fi
 left=$(nbctl --bare --columns=name find Logical_Switch_Port parent_name=vm1 | grep -c .)
 [ "$left" = 0 ] || fail "$left subports left on the VM's trunk after the DELs"
 
 CPU=$(gx "grep -m1 'model name' /proc/cpuinfo" | sed 's/.*: //')
 echo "$(date -u +%F) commit $(git -C "$SRC" describe --always --dirty 2>/dev/null || echo unknown)," \
 	"backend ovn, nested-vlan in a QEMU guest (TCG, $CPU), network MTU $MTU," \
-	"iterations: $ITER ($wall s), every plugin exec'd alike from one guest sh, interleaved" >&3
+	"mode $MODE, iterations: $ITER ($wall s), every plugin exec'd alike from one guest sh, interleaved" >&3
 python3 - "$T/times" >&3 <<'PY'
 import sys, statistics
 med = statistics.median
@@ -190,7 +217,11 @@ for op, k, r in (("ADD", col(4, 5), col(5, 6)), ("DEL", col(6, 7), col(7, 8))):
     print(f"{op:5}{km:11.2f}{p99(k):9.2f}{rm:13.2f}{p99(r):9.2f}{km / rm:8.2f}"
           f"{km - o:11.2f}{rm - o:13.2f}{(km - o) / (rm - o):8.2f}")
 PY
-echo "(pools off: every nested ADD a miss, a subport created; no subport left after the DELs)" >&3
+if [ "$MODE" = hit ]; then
+	echo "(pool hits: each ADD took a parked subport, each DEL gave it back; guest pool: $POOL, the warm-up included; no subport left after pool free)" >&3
+else
+	echo "(pools off: every nested ADD a miss, a subport created; no subport left after the DELs)" >&3
+fi
 guest_kuryrd_stop "$VMDIR" >/dev/null
 ctl vm unplug "$TAP" >/dev/null
 "$SRC/scripts/vm.sh" stop "$VMDIR" >/dev/null 2>&1
