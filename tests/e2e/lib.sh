@@ -216,6 +216,16 @@ env_down() {
 			echo "# $(basename "$f") warnings and errors (last 15):"
 			grep -E '\|(WARN|ERR|EMER)\|' "$f" | tail -n 15 | diag
 		done
+		# Whether this node's chassis is in the Southbound, and what
+		# it has bound (a port OVN never installs).
+		if [ -S "$RUN/ovn/sb.sock" ]; then
+			echo "# ovn-sbctl show:"
+			ovn-sbctl --db=unix:"$RUN/ovn/sb.sock" --timeout=5 show 2>&1 | head -n 30 | diag
+		fi
+		[ -f "$RUN/ovn/controller.log" ] && {
+			echo "# controller.log (last 10 lines):"
+			tail -n 10 "$RUN/ovn/controller.log" | diag
+		}
 	fi
 	[ -d "$T/vm" ] && "$SRC/scripts/vm.sh" stop "$T/vm" >/dev/null 2>&1
 	[ "${NEUTRON:-false}" = true ] && "$SRC/scripts/neutron.sh" down "$RUN" >/dev/null 2>&1
