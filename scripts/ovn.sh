@@ -64,8 +64,12 @@ up)
 	# The netdev datapath sends TCP with bad checksums over veth unless
 	# TSO is on, and it must be set before ovs-vswitchd starts.
 	vsctl --no-wait set Open_vSwitch . other_config:userspace-tso-enable=true
+	# --monitor, as ovs-ctl starts it: a crash (Debian 12's 3.1.0 userspace
+	# conntrack can abort on an assertion under long-lived traffic) restarts
+	# it, and ovn-controller installs the flows again. The log keeps an ERR
+	# line for every crash; the pid file names the running daemon.
 	run ovs-vswitchd unix:"$O/db.sock" --pidfile="$O/ovs-vswitchd.pid" \
-		--unixctl="$O/ovs-vswitchd.ctl" --log-file="$O/ovs-vswitchd.log" --detach $Q
+		--unixctl="$O/ovs-vswitchd.ctl" --log-file="$O/ovs-vswitchd.log" --monitor --detach $Q
 	vsctl add-br br-int -- set bridge br-int datapath_type=netdev fail-mode=secure \
 		other_config:disable-in-band=true
 	# ovs-vsctl only warns when the datapath cannot make the bridge (e.g. a
