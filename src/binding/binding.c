@@ -5,7 +5,9 @@
 
 #include "binding.h"
 #include "driver.h"
+#include "log.h"
 #include "macro.h"
+#include "nl/nl.h"
 
 const struct binding_ops *const binding_drivers[] = {
 	&binding_ovs_ops,	  &binding_prewire_ops,	       &binding_tap_ops,
@@ -66,7 +68,30 @@ int binding_attach(struct binding *b, const struct binding_req *req, int timeout
 	r = binding_wait_ready(b, ret, timeout_ms, reterr_msg);
 	if (r < 0)
 		(void)binding_unplug(b, req, ret, NULL);
+	else
+		binding_announce(b, req, ret);
 	return r;
+}
+
+void binding_announce(struct binding *b, const struct binding_req *req, struct binding_state *st)
+{
+	_cleanup_(nl_sock_freep) struct nl_sock *pod = NULL;
+	struct nl_link_info dev;
+	int r;
+
+	if (st->announced || req->netns_fd < 0 || req->no_l3)
+		return;
+	/* A thread hop into the pod: only after a wait, never on a pool
+	 * hit's path (those drivers announce from plug). */
+	r = nl_sock_open_netns(req->netns_fd, &pod);
+	if (r == 0)
+		r = nl_link_get(pod, req->ifname, &dev);
+	if (r == 0)
+		r = pod_announce(pod, req, &dev);
+	if (r < 0)
+		log_warn("event=announce-failed driver=%s port=%s: %s", b->ops->name,
+			 req->port->name, strerror(-r));
+	st->announced = r == 0;
 }
 
 int binding_unplug(struct binding *b, const struct binding_req *req, struct binding_state *st,

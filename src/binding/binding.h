@@ -93,6 +93,7 @@ struct binding_state {
 	 * known. */
 	int ifindex;
 	struct bridge_watch *watch; /* between plug and wait_ready */
+	bool announced;		    /* not kept: the pod's address was announced */
 };
 
 /* What a driver is made with. */
@@ -212,6 +213,13 @@ int binding_plug(struct binding *b, const struct binding_req *req, struct bindin
 		 char **reterr_msg);
 int binding_wait_ready(struct binding *b, struct binding_state *st, int timeout_ms,
 		       char **reterr_msg);
+/* Once a plugged port is ready for traffic: tell the pod's neighbours
+ * that its address is here now (a gratuitous ARP from the pod's device).
+ * OVN hands out the lowest free address, and a neighbour may still have
+ * it under the MAC of the port that had it before; until then it would
+ * send there. Nothing for a tap, or where the plug announced already.
+ * Best effort. */
+void binding_announce(struct binding *b, const struct binding_req *req, struct binding_state *st);
 /* Give up waiting for a plugged port, keeping the devices. */
 void binding_cancel(struct binding *b, struct binding_state *st);
 /* Unplug; a pending plug's wait is dropped first. */

@@ -270,9 +270,10 @@ static int nm_plug(struct binding *b, const struct binding_req *preq, struct bin
 	}
 	/* Neighbours (the VM, other containers) may know the address under
 	 * the MAC of the port that had it before; and OVN learns where it is. */
-	r = pod_announce(req, li.ifindex);
+	r = pod_announce(pod, req, &li);
 	if (r < 0 && r != -EINVAL)
 		log_warn("event=announce-failed port=%s: %s", p->name, strerror(-r));
+	st->announced = true; /* it rides on the VM's port: ready at once */
 	snprintf(st->host_ifname, sizeof(st->host_ifname), "%s", link.name);
 	mac_format(link.mac, st->host_mac);
 	snprintf(st->data, sizeof(st->data), "%s", vm);

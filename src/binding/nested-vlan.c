@@ -348,11 +348,14 @@ static int nv_plug(struct binding *b, const struct binding_req *req, struct bind
 			vlan_put(nv, vlan);
 		return r;
 	}
-	/* OVN hands out the lowest free address: a neighbour may still
-	 * have this one under the MAC of the port that had it before. */
-	r = pod_announce(req, li.ifindex);
-	if (r < 0 && r != -EINVAL)
-		log_warn("event=announce-failed port=%s: %s", p->name, strerror(-r));
+	/* A parked subport is installed: announce now (a new one, once
+	 * ready: binding_announce()). */
+	if (parked) {
+		r = pod_announce(pod, req, &li);
+		if (r < 0 && r != -EINVAL)
+			log_warn("event=announce-failed port=%s: %s", p->name, strerror(-r));
+		st->announced = true;
+	}
 	snprintf(st->host_ifname, sizeof(st->host_ifname), "%s", link.name);
 	snprintf(st->host_mac, sizeof(st->host_mac), "%s", link_mac);
 	if (!parked)

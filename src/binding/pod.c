@@ -4,11 +4,7 @@
  * later (CNI CHECK). The device itself is each driver's (a veth's end, a
  * macvlan, a VLAN sub-interface), always created inside the pod's netns. */
 #include <arpa/inet.h>
-#include <linux/if_packet.h>
-#include <net/ethernet.h>
 #include <stdio.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "driver.h"
 #include "net-util.h"
@@ -160,28 +156,11 @@ int host_mac_read(struct nl_sock *ns, const char *ifname, struct binding_state *
 	return 0;
 }
 
-int pod_announce(const struct binding_req *req, int ifindex)
+int pod_announce(struct nl_sock *ns, const struct binding_req *req, const struct nl_link_info *dev)
 {
-	const struct kuryr_port *p = req->port;
-	struct sockaddr_ll to = {
-		.sll_family = AF_PACKET,
-		.sll_protocol = htons(ETH_P_ARP),
-		.sll_ifindex = ifindex,
-		.sll_halen = 6,
-		.sll_addr = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
-	};
-	/* An ARP request for its own address (RFC 5227's announcement). */
-	uint8_t arp[28] = { 0, 1, 8, 0, 6, 4, 0, 1 };
-	int fd, r;
+	uint8_t ip[4];
 
-	if (req->no_l3 || mac_parse(p->mac, arp + 8) < 0 ||
-	    inet_pton(AF_INET, p->ip, arp + 14) != 1)
+	if (req->no_l3 || inet_pton(AF_INET, req->port->ip, ip) != 1)
 		return -EINVAL;
-	memcpy(arp + 24, arp + 14, 4);
-	r = nl_netns_socket(req->netns_fd, AF_PACKET, SOCK_DGRAM, htons(ETH_P_ARP), &fd);
-	if (r < 0)
-		return r;
-	r = sendto(fd, arp, sizeof(arp), 0, (struct sockaddr *)&to, sizeof(to)) < 0 ? -errno : 0;
-	close(fd);
-	return r;
+	return nl_arp_announce(ns, dev->ifindex, dev->mac, ip);
 }

@@ -18,6 +18,7 @@
 
 #include "bridge.h"
 #include "driver.h"
+#include "log.h"
 #include "net-util.h"
 #include "nl/nl.h"
 
@@ -187,6 +188,14 @@ static int prewire_plug(struct binding *b, const struct binding_req *req, struct
 		r = pod_setup(pod, li.ifindex, req, true, reterr_msg);
 	if (r < 0 && pod)
 		(void)nl_link_del(pod, req->ifname, NULL); /* leave the stub free again */
+	/* The parked port is installed: announce now, on the socket the
+	 * helper thread opened anyway. */
+	if (r == 0) {
+		st->announced = true;
+		if ((r2 = pod_announce(pod, req, &li)) < 0 && r2 != -EINVAL)
+			log_warn("event=announce-failed port=%s: %s", req->port->name,
+				 strerror(-r2));
+	}
 	return r;
 }
 

@@ -466,6 +466,7 @@ static json_t *add_plug(struct add *x)
 
 static json_t *add_ready(struct add *x)
 {
+	struct binding_req req = add_req(x, &x->port, &x->net);
 	struct kuryrd *d = x->d;
 	int timeout = d->cfg.port_up_timeout_ms;
 	int r;
@@ -480,6 +481,7 @@ static json_t *add_ready(struct add *x)
 			return reply_cni_errno(r == -ENOENT ? -ENOTCONN : r,
 					       "port did not become active", x->err);
 	}
+	binding_announce(x->drv, &req, &x->st);
 	return NULL;
 }
 

@@ -26,6 +26,9 @@
 
 struct nl_sock {
 	struct mnl_socket *mnl;
+	/* A packet socket in the same namespace (opened with a socket for
+	 * another namespace, in the same helper thread), or -1. */
+	int pkt_fd;
 	uint32_t portid;
 	uint32_t seq;
 	_Alignas(uint64_t) uint8_t buf[MNL_SOCKET_DUMP_SIZE];

@@ -34,7 +34,8 @@ struct nl_link_info {
 /* Open a rtnetlink socket in the caller's current network namespace. */
 int nl_sock_open(struct nl_sock **ret);
 /* Open a rtnetlink socket inside the namespace @netns_fd (from a helper
- * thread; the caller's namespace never changes). */
+ * thread; the caller's namespace never changes). It carries a packet
+ * socket of that namespace for nl_arp_announce(). */
 int nl_sock_open_netns(int netns_fd, struct nl_sock **ret);
 /* nl_sock_open_netns() in two halves, so that the caller can do other
  * work while the helper thread opens the socket: _begin starts it, _end
@@ -51,10 +52,12 @@ static inline void nl_sock_freep(struct nl_sock **s)
 	nl_sock_free(*s);
 }
 
-/* socket(2) inside namespace @netns_fd (from a helper thread, like
- * nl_sock_open_netns()), close-on-exec: 0 with the descriptor in
- * *ret_fd. */
-int nl_netns_socket(int netns_fd, int domain, int type, int protocol, int *ret_fd);
+/* Announce IPv4 address @ip (4 bytes, network order) with @mac from device
+ * @ifindex: an ARP request for the address from itself (RFC 5227's
+ * announcement), so that neighbours that knew the address under another
+ * MAC learn the new one. @s must have been opened with
+ * nl_sock_open_netns() (-EOPNOTSUPP otherwise, or without CAP_NET_RAW). */
+int nl_arp_announce(struct nl_sock *s, int ifindex, const uint8_t mac[6], const uint8_t ip[4]);
 
 /* Open @path and check it is a network namespace (nsfs, CLONE_NEWNET).
  * Returns 0 with an O_RDONLY|O_CLOEXEC fd in *ret_fd; -ENOENT if missing,

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "nl-private.h"
@@ -106,6 +107,7 @@ int nl_sock_open(struct nl_sock **ret)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->pkt_fd = -1;
 	s->mnl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	if (!s->mnl)
 		return -errno;
@@ -175,6 +177,10 @@ static void *netns_open_thread(void *userdata)
 		return NULL;
 	}
 	a->r = nl_sock_open(&a->sock);
+	/* Protocol 0: it only sends (an ARP announcement), so the kernel
+	 * hands it nothing. Without CAP_NET_RAW there is none. */
+	if (a->r == 0)
+		a->sock->pkt_fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	return NULL;
 }
 
@@ -232,6 +238,8 @@ void nl_sock_free(struct nl_sock *s)
 		return;
 	if (s->mnl)
 		mnl_socket_close(s->mnl);
+	if (s->pkt_fd >= 0)
+		close(s->pkt_fd);
 	free(s);
 }
 
@@ -402,39 +410,4 @@ int nl_dump_collect(struct nl_sock *s, uint16_t type,
 			return 0;
 	}
 	return -EAGAIN;
-}
-
-struct netns_socket {
-	int netns_fd, domain, type, protocol;
-	int fd;
-};
-
-static void *netns_socket_thread(void *userdata)
-{
-	struct netns_socket *a = userdata;
-
-	if (setns(a->netns_fd, CLONE_NEWNET) < 0) {
-		a->fd = -errno;
-		return NULL;
-	}
-	a->fd = socket(a->domain, a->type | SOCK_CLOEXEC, a->protocol);
-	if (a->fd < 0)
-		a->fd = -errno;
-	return NULL;
-}
-
-int nl_netns_socket(int netns_fd, int domain, int type, int protocol, int *ret_fd)
-{
-	struct netns_socket a = { netns_fd, domain, type, protocol, -EIO };
-	int r;
-
-	if (netns_fd < 0 || !ret_fd)
-		return -EINVAL;
-	r = nl_thread_run(netns_socket_thread, &a);
-	if (r < 0)
-		return r;
-	if (a.fd < 0)
-		return a.fd;
-	*ret_fd = a.fd;
-	return 0;
 }

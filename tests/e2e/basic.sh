@@ -158,6 +158,29 @@ check_eq "ADD with cniVersion 0.4.0 answers in 0.4.0 (ips carry version)" "0 0.4
 cni DEL "$P-v04" eth0 "$N4" "$(netconf net1 0.4.0)"
 check_eq "DEL with cniVersion 0.4.0" 0 "$RC"
 
+# An address handed out again: OVN gives the lowest free one, and
+# container 2 still has it under the MAC of the port that had it (it
+# pinged container 3). The new port announces itself once it is ready,
+# so container 2 sends to the right MAC at once.
+neigh_mac() { ip -n "$P-c2" neigh show "$1" | awk '{for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1)}'; }
+old_ip=${IP[3]%/*}
+check_eq "container 2 knows container 3's address under its MAC" "${MAC[3]}" "$(neigh_mac "$old_ip")"
+cni DEL "$P-ctr3" eth0 "${NS[3]}" "$(netconf net1)"
+pod c3b
+NS[3]=$NSPATH
+cni ADD "$P-ctr3" eth0 "${NS[3]}" "$(netconf net1)"
+check_eq "a new container gets the freed address, with another MAC" "0 $old_ip yes" \
+	"$RC $(jget '["ips"][0]["address"]' | cut -d/ -f1) $([ "$(jget '["interfaces"][1]["mac"]')" != "${MAC[3]}" ] && echo yes)"
+new_mac=$(jget '["interfaces"][1]["mac"]')
+learned=no
+for _ in $(seq 20); do
+	[ "$(neigh_mac "$old_ip")" = "$new_mac" ] && { learned=yes; break; }
+	sleep 0.1
+done
+check_eq "container 2 learned the new MAC without sending (a gratuitous ARP)" yes "$learned"
+check "ping container 2 -> the new container at once" \
+	ip netns exec "$P-c2" busybox ping -c 1 -W 1 "$old_ip"
+
 for i in 1 2 3; do
 	cni DEL "$P-ctr$i" eth0 "${NS[$i]}" "$(netconf net1)"
 	check_eq "DEL container $i succeeds with no output" "0 " "$RC $OUT"
