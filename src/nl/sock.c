@@ -159,6 +159,65 @@ int nl_thread_run(void *(*fn)(void *arg), void *arg)
 	return 0;
 }
 
+/* ---- closing packet sockets off the caller's path ---------------------- */
+
+/* Closing a packet socket waits for an RCU grace period (packet_release()
+ * calls synchronize_net()): about 10 ms on this kind of machine, several
+ * times a whole pre-wired ADD. One background thread closes them instead;
+ * meanwhile the socket only keeps its namespace alive a little longer. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool started;
+	int *fds; /* to close */
+	size_t n, cap;
+} closer = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER };
+
+static void *closer_thread(void *arg)
+{
+	pthread_mutex_lock(&closer.lock);
+	for (;;) {
+		int fd;
+
+		while (!closer.n)
+			pthread_cond_wait(&closer.cond, &closer.lock);
+		fd = closer.fds[--closer.n];
+		pthread_mutex_unlock(&closer.lock);
+		close(fd);
+		pthread_mutex_lock(&closer.lock);
+	}
+	return NULL;
+}
+
+/* close(@fd) soon, on the closer thread; at once if it cannot be had. */
+static void close_later(int fd)
+{
+	pthread_t t;
+
+	pthread_mutex_lock(&closer.lock);
+	if (!closer.started && thread_start(closer_thread, NULL, &t) == 0) {
+		pthread_detach(t);
+		closer.started = true;
+	}
+	if (closer.started && closer.n == closer.cap) {
+		size_t cap = closer.cap ? 2 * closer.cap : 16;
+		int *fds = realloc(closer.fds, cap * sizeof(*fds));
+
+		if (fds) {
+			closer.fds = fds;
+			closer.cap = cap;
+		}
+	}
+	if (closer.started && closer.n < closer.cap) {
+		closer.fds[closer.n++] = fd;
+		pthread_cond_signal(&closer.cond);
+		fd = -1;
+	}
+	pthread_mutex_unlock(&closer.lock);
+	if (fd >= 0)
+		close(fd);
+}
+
 struct nl_sock_opening {
 	int netns_fd;
 	struct nl_sock *sock;
@@ -239,7 +298,7 @@ void nl_sock_free(struct nl_sock *s)
 	if (s->mnl)
 		mnl_socket_close(s->mnl);
 	if (s->pkt_fd >= 0)
-		close(s->pkt_fd);
+		close_later(s->pkt_fd);
 	free(s);
 }
 
