@@ -221,11 +221,17 @@ env_down() {
 		if [ -S "$RUN/ovn/sb.sock" ]; then
 			echo "# ovn-sbctl show:"
 			ovn-sbctl --db=unix:"$RUN/ovn/sb.sock" --timeout=5 show 2>&1 | head -n 30 | diag
+			# Whether northd made the bindings at all (show lists
+			# only the claimed ones).
+			echo "# Port_Binding rows (port chassis up):"
+			ovn-sbctl --db=unix:"$RUN/ovn/sb.sock" --timeout=5 --bare --format=csv \
+				--columns=logical_port,chassis,up list Port_Binding 2>&1 | head -n 15 | diag
 		fi
-		[ -f "$RUN/ovn/controller.log" ] && {
-			echo "# controller.log (last 10 lines):"
-			tail -n 10 "$RUN/ovn/controller.log" | diag
-		}
+		for f in controller northd; do
+			[ -f "$RUN/ovn/$f.log" ] || continue
+			echo "# $f.log (last 10 lines):"
+			tail -n 10 "$RUN/ovn/$f.log" | diag
+		done
 	fi
 	[ -d "$T/vm" ] && "$SRC/scripts/vm.sh" stop "$T/vm" >/dev/null 2>&1
 	[ "${NEUTRON:-false}" = true ] && "$SRC/scripts/neutron.sh" down "$RUN" >/dev/null 2>&1
