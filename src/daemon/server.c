@@ -11,6 +11,7 @@
 
 #include "cni/cni.h"
 #include "daemon-private.h"
+#include "fs-util.h"
 #include "json-util.h"
 #include "log.h"
 #include "proto/proto.h"
@@ -121,9 +122,9 @@ static int listen_socket(const char *path, char **reterr_msg)
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = 0;
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-			r = -errno;
-			set_errmsg(reterr_msg, "cannot create %s: %s", dir, strerror(errno));
+		r = mkdir_p(dir, 0755);
+		if (r < 0) {
+			set_errmsg(reterr_msg, "cannot create %s: %s", dir, strerror(-r));
 			return r;
 		}
 	}

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "fs-util.h"
 #include "macro.h"
 #include "store.h"
 
@@ -138,11 +139,10 @@ int store_open(const char *dir, struct store **ret, char **reterr_msg)
 	char *err = NULL;
 	int rc;
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		int r = -errno;
-
-		set_errmsg(reterr_msg, "cannot create %s: %s", dir, strerror(errno));
-		return r;
+	rc = mkdir_p(dir, 0700);
+	if (rc < 0) {
+		set_errmsg(reterr_msg, "cannot create %s: %s", dir, strerror(-rc));
+		return rc;
 	}
 	if (asprintf(&path, "%s/kuryr.db", dir) < 0)
 		return -ENOMEM;

@@ -127,7 +127,8 @@ static void test_open_creates_dir(void **state)
 	struct store *s2 = NULL;
 	struct stat st;
 
-	assert_true(asprintf(&sub, "%s/state", f->dir) > 0);
+	/* Parents too, as mkdir -p: a state_dir of /run/kuryr/state. */
+	assert_true(asprintf(&sub, "%s/run/kuryr/state", f->dir) > 0);
 	assert_true(asprintf(&db, "%s/kuryr.db", sub) > 0);
 	assert_int_equal(store_open(sub, &s2, NULL), 0);
 	assert_non_null(s2);
