@@ -284,6 +284,14 @@ struct backend_ops {
 	/* Add @port as subport @vlan (1..4094), or remove it (@vlan ignored). */
 	int (*trunk_subport)(struct backend *b, const char *trunk, bool add, const char *port,
 			     unsigned vlan, char **reterr_msg);
+	/* Add @ports[i] as subport @vlans[i] for each i < @n in one write
+	 * (a pool's batch: one NB transaction, one add_subports), all or
+	 * none. Ports as port_create named them (kuryr_port.name). Errors
+	 * as trunk_subport's: -EEXIST if an id was taken (the trunk, read
+	 * again, says which), -EINVAL for an id out of range or given
+	 * twice, -EBUSY for a port in use. */
+	int (*trunk_subports_add)(struct backend *b, const char *trunk, const char *const *ports,
+				  const unsigned *vlans, size_t n, char **reterr_msg);
 	/* The trunk whose parent port has MAC @mac (a VM's NIC, as its guest
 	 * sees it), as trunk_get gives it: -ENOENT if no port has that MAC,
 	 * -ENXIO if the port carries no trunk. */

@@ -128,6 +128,21 @@ int binding_park(struct binding *b, const struct kuryr_port *port, const struct 
 	return r;
 }
 
+bool binding_parks_many(const struct binding *b)
+{
+	return b->ops->park->park_many != NULL;
+}
+
+int binding_park_many(struct binding *b, const struct kuryr_port *ports, size_t n,
+		      const struct kuryr_network *net, struct binding_state *ret, char **reterr_msg)
+{
+	int r = b->ops->park->park_many(b, ports, n, net, ret, reterr_msg);
+
+	for (size_t i = 0; r == 0 && i < n; i++)
+		snprintf(ret[i].driver, sizeof(ret[i].driver), "%s", b->ops->name);
+	return r;
+}
+
 void binding_unpark(struct binding *b, const char *port)
 {
 	b->ops->park->unpark(b, port);
@@ -136,6 +151,17 @@ void binding_unpark(struct binding *b, const char *port)
 int binding_parked(struct binding *b, const char *port, struct binding_state *ret)
 {
 	return b->ops->park->parked(b, port, ret);
+}
+
+void binding_parked_many(struct binding *b, const char *const *ports, size_t n, int *ret_states,
+			 struct binding_state *ret)
+{
+	if (b->ops->park->parked_many) {
+		b->ops->park->parked_many(b, ports, n, ret_states, ret);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		ret_states[i] = b->ops->park->parked(b, ports[i], &ret[i]);
 }
 
 int binding_stubs(struct binding *b, char (**ret)[IF_NAMESIZE], size_t *ret_n)

@@ -247,6 +247,13 @@ struct binding_park_ops {
 	 * and to hand to plug later. */
 	int (*park)(struct binding *b, const struct kuryr_port *port,
 		    const struct kuryr_network *net, struct binding_state *ret, char **reterr_msg);
+	/* Park @ports[0..n) at once, in one backend call where park makes
+	 * one each (nested-vlan: the batch's subports in one write), *ret[i]
+	 * as park's for ports[i]. All or none: on failure none is parked.
+	 * NULL: the caller parks each. */
+	int (*park_many)(struct binding *b, const struct kuryr_port *ports, size_t n,
+			 const struct kuryr_network *net, struct binding_state *ret,
+			 char **reterr_msg);
 	/* Remove everything of @port's entry (host end, stub, and with the
 	 * stub any device stacked on it in a pod). Pieces already gone are
 	 * fine. */
@@ -254,6 +261,11 @@ struct binding_park_ops {
 	/* After a restart: PARKED_FREE or PARKED_HELD with the entry's
 	 * state in *ret, or 0 if @port's entry is broken or gone. */
 	int (*parked)(struct binding *b, const char *port, struct binding_state *ret);
+	/* parked for @ports[0..n) at once (ret_states[i], ret[i]), reading
+	 * once what parked reads for each (nested-vlan: the trunk). NULL:
+	 * parked for each. */
+	void (*parked_many)(struct binding *b, const char *const *ports, size_t n, int *ret_states,
+			    struct binding_state *ret);
 	/* The parked stubs there are (*ret malloc'ed), and dropping one whose
 	 * port is gone. */
 	int (*stubs)(struct binding *b, char (**ret)[IF_NAMESIZE], size_t *ret_n);
@@ -262,7 +274,16 @@ struct binding_park_ops {
 
 int binding_park(struct binding *b, const struct kuryr_port *port, const struct kuryr_network *net,
 		 struct binding_state *ret, char **reterr_msg);
+/* Whether the driver parks a batch at once (park_many); then
+ * binding_park_many(), all or none. */
+bool binding_parks_many(const struct binding *b);
+int binding_park_many(struct binding *b, const struct kuryr_port *ports, size_t n,
+		      const struct kuryr_network *net, struct binding_state *ret,
+		      char **reterr_msg);
 void binding_unpark(struct binding *b, const char *port);
 int binding_parked(struct binding *b, const char *port, struct binding_state *ret);
+/* binding_parked() for @n ports, at once where the driver can. */
+void binding_parked_many(struct binding *b, const char *const *ports, size_t n, int *ret_states,
+			 struct binding_state *ret);
 int binding_stubs(struct binding *b, char (**ret)[IF_NAMESIZE], size_t *ret_n);
 void binding_drop_stub(struct binding *b, const char *stub);

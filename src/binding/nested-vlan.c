@@ -20,7 +20,9 @@
  * It also parks pool entries (binding_park_ops): a parked entry is a port
  * already on the trunk under an id of its own ("p:ID" in its state), so a
  * pool hit makes no backend call, only the pod's device; unplugging such a
- * device leaves the subport to the pool. */
+ * device leaves the subport to the pool. A refill's batch goes onto the
+ * trunk in one backend call (park_many), and a restart reads the trunk
+ * once for all the pool's ports (parked_many). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +63,7 @@ static int nv_new(const struct binding_env *env, struct binding **ret, char **re
 	struct nested_vlan *nv;
 
 	if (!env->backend || !env->backend->ops->trunk_subport ||
-	    !env->backend->ops->trunk_by_parent_mac) {
+	    !env->backend->ops->trunk_subports_add || !env->backend->ops->trunk_by_parent_mac) {
 		set_errmsg(reterr_msg, "binding driver nested-vlan needs a backend with trunks");
 		return -EOPNOTSUPP;
 	}
@@ -113,8 +115,10 @@ static int link_get(struct nested_vlan *nv, struct nl_sock *host, struct nl_link
 /* ---- the trunk and its ids ---- */
 
 /* Find the trunk the NIC with MAC @mac is the parent of, and read its
- * subports' ids. Under nv->lock. */
-static int trunk_find(struct nested_vlan *nv, const char *mac, char **reterr_msg)
+ * subports' ids; the trunk as read in *ret_trunk if asked for. Under
+ * nv->lock. */
+static int trunk_find(struct nested_vlan *nv, const char *mac, json_t **ret_trunk,
+		      char **reterr_msg)
 {
 	_cleanup_json_ json_t *t = NULL;
 	_cleanup_free_ char *err = NULL;
@@ -133,6 +137,8 @@ static int trunk_find(struct nested_vlan *nv, const char *mac, char **reterr_msg
 		vlan_mark(nv, (unsigned)json_integer_value(json_object_get(sp, "vlan")), true);
 	snprintf(nv->trunk, sizeof(nv->trunk), "%s", json_object_get_str(t, "id") ?: "");
 	nv->known = true;
+	if (ret_trunk)
+		*ret_trunk = TAKE_PTR(t);
 	return 0;
 }
 
@@ -155,40 +161,50 @@ static int link_mac(struct nested_vlan *nv, char mac[18], char **reterr_msg)
 }
 
 /* The trunk's id in @trunk (found first if need be, or again with
- * @reread), and with @ret a free id, marked used. */
-static int trunk_use(struct nested_vlan *nv, bool reread, char trunk[64], unsigned *ret,
-		     char **reterr_msg)
+ * @reread; then the trunk as read in *ret_trunk, if asked for), and @n
+ * free ids in @ids, marked used. */
+static int trunk_use(struct nested_vlan *nv, bool reread, char trunk[64], unsigned *ids, size_t n,
+		     json_t **ret_trunk, char **reterr_msg)
 {
 	char mac[18];
+	size_t k = 0;
 	int r = 0;
 
 	pthread_mutex_lock(&nv->lock);
 	if (!nv->known || reread) {
 		r = link_mac(nv, mac, reterr_msg);
 		if (r == 0)
-			r = trunk_find(nv, mac, reterr_msg);
+			r = trunk_find(nv, mac, ret_trunk, reterr_msg);
 	}
 	if (r == 0)
 		snprintf(trunk, 64, "%s", nv->trunk);
-	for (unsigned id = 1; r == 0 && ret && id <= VLAN_MAX; id++)
+	for (unsigned id = 1; r == 0 && k < n && id <= VLAN_MAX; id++)
 		if (!vlan_used(nv, id)) {
 			vlan_mark(nv, id, true);
-			*ret = id;
-			break;
+			ids[k++] = id;
 		}
-	pthread_mutex_unlock(&nv->lock);
-	if (r == 0 && ret && !*ret) {
-		set_errmsg(reterr_msg, "trunk %s has no VLAN id left", trunk);
-		return -ENOSPC;
+	if (r == 0 && k < n) {
+		while (k > 0)
+			vlan_mark(nv, ids[--k], false);
+		r = -ENOSPC;
 	}
+	pthread_mutex_unlock(&nv->lock);
+	if (r == -ENOSPC)
+		set_errmsg(reterr_msg, "trunk %s has no %zu VLAN ids left", trunk, n);
 	return r;
+}
+
+static void vlans_put(struct nested_vlan *nv, const unsigned *ids, size_t n)
+{
+	pthread_mutex_lock(&nv->lock);
+	for (size_t i = 0; i < n; i++)
+		vlan_mark(nv, ids[i], false);
+	pthread_mutex_unlock(&nv->lock);
 }
 
 static void vlan_put(struct nested_vlan *nv, unsigned id)
 {
-	pthread_mutex_lock(&nv->lock);
-	vlan_mark(nv, id, false);
-	pthread_mutex_unlock(&nv->lock);
+	vlans_put(nv, &id, 1);
 }
 
 /* Read the trunk's ids again on the next allocation. */
@@ -199,8 +215,30 @@ static void trunk_forget_ids(struct nested_vlan *nv)
 	pthread_mutex_unlock(&nv->lock);
 }
 
-/* Port @port becomes a subport of the VM's trunk under an id of ours. */
-static int subport_add(struct nested_vlan *nv, const char *port, unsigned *ret, char **reterr_msg)
+/* A batch refused for an id someone else took: which one, the trunk
+ * says. Its ids are marked, the batch's others given back (ids that
+ * other plugs of ours hold meanwhile stay marked, unlike a whole
+ * re-read's). Unread, the batch's ids stay marked until the next read. */
+static void vlans_settle(struct nested_vlan *nv, const char *trunk, const unsigned *ids, size_t n)
+{
+	_cleanup_json_ json_t *t = NULL;
+	json_t *sp;
+	size_t i;
+
+	if (nv->backend->ops->trunk_get(nv->backend, trunk, &t, NULL) < 0)
+		return;
+	pthread_mutex_lock(&nv->lock);
+	for (i = 0; i < n; i++)
+		vlan_mark(nv, ids[i], false);
+	json_array_foreach(json_object_get(t, "subports"), i, sp)
+		vlan_mark(nv, (unsigned)json_integer_value(json_object_get(sp, "vlan")), true);
+	pthread_mutex_unlock(&nv->lock);
+}
+
+/* Ports @ports[0..n) become subports of the VM's trunk under ids of ours
+ * (*ids), all in one backend call: all or none. */
+static int subports_add(struct nested_vlan *nv, const char *const *ports, size_t n, unsigned *ids,
+			char **reterr_msg)
 {
 	char trunk[64];
 	bool reread = false;
@@ -208,38 +246,46 @@ static int subport_add(struct nested_vlan *nv, const char *port, unsigned *ret, 
 
 	for (int i = 0; i < 2 * CLASH_TRIES && r == -EEXIST; i++) {
 		_cleanup_free_ char *err = NULL;
-		unsigned id = 0;
 
-		/* After CLASH_TRIES refusals, read the trunk again: many ids
-		 * went behind our back. */
-		r = trunk_use(nv, reread, trunk, &id, reterr_msg);
+		r = trunk_use(nv, reread, trunk, ids, n, NULL, reterr_msg);
 		reread = false;
 		if (r < 0)
 			return r;
-		r = nv->backend->ops->trunk_subport(nv->backend, trunk, true, port, id, &err);
-		if (r == 0) {
-			*ret = id;
+		r = nv->backend->ops->trunk_subports_add(nv->backend, trunk, ports, ids, n, &err);
+		if (r == 0)
 			return 0;
-		}
 		if (r == -EEXIST) {
-			/* Taken by someone else: it stays marked. */
-			log_info("event=vlan-clash trunk=%s vlan=%u", trunk, id);
-			reread = i + 1 == CLASH_TRIES;
+			log_info("event=vlan-clash trunk=%s vlan=%u ports=%zu", trunk, ids[0], n);
+			/* One port's id is the one taken: it stays marked, and
+			 * after CLASH_TRIES refusals the trunk is read again
+			 * (many ids went behind our back). A batch's: the
+			 * trunk says which. */
+			if (n == 1)
+				reread = i + 1 == CLASH_TRIES;
+			else
+				vlans_settle(nv, trunk, ids, n);
 			continue;
 		}
-		vlan_put(nv, id);
-		if (r == -ENOENT) {
+		vlans_put(nv, ids, n);
+		if (r == -ENOENT)
 			/* The trunk went: find it again next time. */
-			pthread_mutex_lock(&nv->lock);
-			nv->known = false;
-			pthread_mutex_unlock(&nv->lock);
-		}
-		set_errmsg(reterr_msg, "cannot add port %s to trunk %s as VLAN %u: %s", port, trunk,
-			   id, err ? err : strerror(-r));
+			trunk_forget_ids(nv);
+		if (n == 1)
+			set_errmsg(reterr_msg, "cannot add port %s to trunk %s as VLAN %u: %s",
+				   ports[0], trunk, ids[0], err ? err : strerror(-r));
+		else
+			set_errmsg(reterr_msg, "cannot add %zu ports (%s, ...) to trunk %s: %s", n,
+				   ports[0], trunk, err ? err : strerror(-r));
 		return r;
 	}
 	set_errmsg(reterr_msg, "trunk %s: every VLAN id tried was taken meanwhile", trunk);
 	return -EAGAIN;
+}
+
+/* Port @port becomes a subport of the VM's trunk under an id of ours. */
+static int subport_add(struct nested_vlan *nv, const char *port, unsigned *ret, char **reterr_msg)
+{
+	return subports_add(nv, &port, 1, ret, reterr_msg);
 }
 
 static int subport_remove(struct nested_vlan *nv, const char *port, char **reterr_msg)
@@ -248,7 +294,7 @@ static int subport_remove(struct nested_vlan *nv, const char *port, char **reter
 	char trunk[64];
 	int r;
 
-	r = trunk_use(nv, false, trunk, NULL, reterr_msg);
+	r = trunk_use(nv, false, trunk, NULL, 0, NULL, reterr_msg);
 	if (r < 0)
 		return r;
 	r = nv->backend->ops->trunk_subport(nv->backend, trunk, false, port, 0, &err);
@@ -426,19 +472,37 @@ static int nv_unplug(struct binding *b, const struct binding_req *req,
 
 /* ---- parking: pool entries are subports ahead of time ---- */
 
+static int nv_park_many(struct binding *b, const struct kuryr_port *ports, size_t n,
+			const struct kuryr_network *net, struct binding_state *ret,
+			char **reterr_msg)
+{
+	_cleanup_free_ const char **names = NULL;
+	_cleanup_free_ unsigned *ids = NULL;
+	int r;
+
+	if (n == 0)
+		return 0;
+	names = calloc(n, sizeof(*names));
+	ids = calloc(n, sizeof(*ids));
+	if (!names || !ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		names[i] = ports[i].name;
+	r = subports_add(to_nv(b), names, n, ids, reterr_msg);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		ret[i] = (struct binding_state){ 0 };
+		snprintf(ret[i].data, sizeof(ret[i].data), PARKED_PREFIX "%u", ids[i]);
+		snprintf(ret[i].port, sizeof(ret[i].port), "%s", ports[i].name);
+	}
+	return 0;
+}
+
 static int nv_park(struct binding *b, const struct kuryr_port *port,
 		   const struct kuryr_network *net, struct binding_state *ret, char **reterr_msg)
 {
-	unsigned vlan = 0;
-	int r;
-
-	*ret = (struct binding_state){ 0 };
-	r = subport_add(to_nv(b), port->name, &vlan, reterr_msg);
-	if (r < 0)
-		return r;
-	snprintf(ret->data, sizeof(ret->data), PARKED_PREFIX "%u", vlan);
-	snprintf(ret->port, sizeof(ret->port), "%s", port->name);
-	return 0;
+	return nv_park_many(b, port, 1, net, ret, reterr_msg);
 }
 
 static void nv_unpark(struct binding *b, const char *port)
@@ -450,30 +514,49 @@ static void nv_unpark(struct binding *b, const char *port)
 		trunk_forget_ids(nv);
 }
 
-/* A pool port after a restart: parked if it is a subport of this VM's
- * trunk (a pool port is never another trunk's: its host is this node). */
-static int nv_parked(struct binding *b, const char *port, struct binding_state *ret)
+/* Pool ports after a restart: parked if a subport of this VM's trunk (a
+ * pool port is never another trunk's: its host is this node). The trunk
+ * is read once for them all, fresh: finding it the first time reads it
+ * anyway, and a list kept from then could be out of date by the time a
+ * later caller asks. */
+static void nv_parked_many(struct binding *b, const char *const *ports, size_t n, int *ret_states,
+			   struct binding_state *ret)
 {
 	struct nested_vlan *nv = to_nv(b);
 	_cleanup_json_ json_t *t = NULL;
 	char trunk[64];
-	json_t *sp;
+	json_t *subs, *sp;
 	size_t i;
 
-	if (trunk_use(nv, false, trunk, NULL, NULL) < 0 ||
-	    nv->backend->ops->trunk_get(nv->backend, trunk, &t, NULL) < 0)
-		return 0;
-	json_array_foreach(json_object_get(t, "subports"), i, sp) {
-		if (!streq_ptr(json_object_get_str(sp, "port"), port))
-			continue;
-		*ret = (struct binding_state){ 0 };
-		snprintf(ret->driver, sizeof(ret->driver), "%s", binding_nested_vlan_ops.name);
-		snprintf(ret->data, sizeof(ret->data), PARKED_PREFIX "%lld",
-			 (long long)json_integer_value(json_object_get(sp, "vlan")));
-		snprintf(ret->port, sizeof(ret->port), "%s", port);
-		return PARKED_FREE;
-	}
-	return 0;
+	for (size_t k = 0; k < n; k++)
+		ret_states[k] = 0;
+	if (n == 0)
+		return;
+	if (trunk_use(nv, false, trunk, NULL, 0, &t, NULL) < 0 ||
+	    (!t && nv->backend->ops->trunk_get(nv->backend, trunk, &t, NULL) < 0))
+		return;
+	subs = json_object_get(t, "subports");
+	for (size_t k = 0; k < n; k++)
+		json_array_foreach(subs, i, sp) {
+			if (!streq_ptr(json_object_get_str(sp, "port"), ports[k]))
+				continue;
+			ret[k] = (struct binding_state){ 0 };
+			snprintf(ret[k].driver, sizeof(ret[k].driver), "%s",
+				 binding_nested_vlan_ops.name);
+			snprintf(ret[k].data, sizeof(ret[k].data), PARKED_PREFIX "%lld",
+				 (long long)json_integer_value(json_object_get(sp, "vlan")));
+			snprintf(ret[k].port, sizeof(ret[k].port), "%s", ports[k]);
+			ret_states[k] = PARKED_FREE;
+			break;
+		}
+}
+
+static int nv_parked(struct binding *b, const char *port, struct binding_state *ret)
+{
+	int state;
+
+	nv_parked_many(b, &port, 1, &state, ret);
+	return state;
 }
 
 /* No stubs: a parked entry is only its subport. */
@@ -490,8 +573,10 @@ static void nv_drop_stub(struct binding *b, const char *stub)
 
 static const struct binding_park_ops nv_park_ops = {
 	.park = nv_park,
+	.park_many = nv_park_many,
 	.unpark = nv_unpark,
 	.parked = nv_parked,
+	.parked_many = nv_parked_many,
 	.stubs = nv_stubs,
 	.drop_stub = nv_drop_stub,
 };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Filling pools in the background: ports made in one bulk request per
- * batch, parked (pre-wired) all at once and then waited for all at once;
+ * batch, parked (pre-wired) all at once (in one backend call where the
+ * driver can) and then waited for all at once;
  * and the thread that tells the backend which container uses a pool port,
  * in order, off the ADD/DEL path. */
 #include <stdio.h>
@@ -45,20 +46,56 @@ static void wait_backend_up(struct pool_mgr *m, struct entry *es, unsigned n)
 	}
 }
 
-/* Park @n fresh entries: plug them all, then wait for OVN to install them
- * all. Entries that fail are torn down and their port name cleared. */
+/* Park @n fresh entries in one go (binding_park_many: nested-vlan puts
+ * them on the trunk in one backend call), all or none: if it fails, they
+ * are all torn down and their port names cleared. */
+static void park_batch(struct pool_mgr *m, const struct kuryr_network *net, struct entry *es,
+		       unsigned n)
+{
+	_cleanup_free_ struct kuryr_port *ports = calloc(n, sizeof(*ports));
+	_cleanup_free_ struct binding_state *st = calloc(n, sizeof(*st));
+	_cleanup_free_ char *err = NULL;
+	int r = -ENOMEM;
+
+	if (n == 0)
+		return;
+	if (ports && st) {
+		for (unsigned i = 0; i < n; i++)
+			ports[i] = es[i].port;
+		r = binding_park_many(m->pp.prewire, ports, n, net, st, &err);
+	}
+	if (r < 0)
+		log_warn("event=prewire-failed ports=%u first=%s: %s", n, es[0].port.name,
+			 err ? err : strerror(-r));
+	for (unsigned i = 0; i < n; i++) {
+		if (r == 0) {
+			es[i].parked = st[i];
+			continue;
+		}
+		destroy_entry_resources(m, &es[i]);
+		es[i].port.name[0] = 0;
+	}
+}
+
+/* Park @n fresh entries: plug them all (in one go where the driver can),
+ * then wait for OVN to install them all. Entries that fail are torn down
+ * and their port name cleared. */
 static void park(struct pool_mgr *m, const struct kuryr_network *net, struct entry *es, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++) {
-		_cleanup_free_ char *err = NULL;
-		struct entry *e = &es[i];
+	if (binding_parks_many(m->pp.prewire))
+		park_batch(m, net, es, n);
+	else
+		for (unsigned i = 0; i < n; i++) {
+			_cleanup_free_ char *err = NULL;
+			struct entry *e = &es[i];
 
-		if (binding_park(m->pp.prewire, &e->port, net, &e->parked, &err) < 0) {
-			log_warn("event=prewire-failed port=%s: %s", e->port.name, err ? err : "");
-			destroy_entry_resources(m, e);
-			e->port.name[0] = 0;
+			if (binding_park(m->pp.prewire, &e->port, net, &e->parked, &err) < 0) {
+				log_warn("event=prewire-failed port=%s: %s", e->port.name,
+					 err ? err : "");
+				destroy_entry_resources(m, e);
+				e->port.name[0] = 0;
+			}
 		}
-	}
 	for (unsigned i = 0; i < n; i++) {
 		_cleanup_free_ char *err = NULL;
 		struct entry *e = &es[i];

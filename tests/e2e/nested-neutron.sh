@@ -265,12 +265,32 @@ print(" ".join(sorted("%s:%s" % (p["id"], p["device_owner"]) for p in json.load(
 POOL_CONF=$(guest_conf 9696 | sed 's/^enabled = false$/enabled = true\nports_pool_min = 2\nports_pool_batch = 2/')
 check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
 check "kuryrd restarts in the guest with pools" guest_kuryrd "$VMDIR" "$POOL_CONF"
+# The trunk's revision_number: Neutron bumps it once per write of the
+# trunk (an add_subports, then ML2/OVN's status ACTIVE).
+trunk_rev() { nq GET "/trunks/$TRUNK" | pyj 'd["trunk"]["revision_number"]'; }
+rev0=$(trunk_rev)
 gx "kuryrctl pool populate $NET1" >/dev/null
 for _ in $(seq 100); do [ "$(npool | tr ' ' '\n' | grep -c ':trunk:subport$')" -ge 2 ] && break; sleep 0.3; done
 check_eq "Neutron: the pool's two entries are subports of the trunk" 2 "$(npool | tr ' ' '\n' | grep -c ':trunk:subport$')"
+# One add_subports for the batch: at most 2 writes; one each would be 3
+# by now (add, ACTIVE, add) and 4 in the end.
+check "... added in one add_subports (trunk revision $rev0 -> $(trunk_rev))" test $(($(trunk_rev) - rev0)) -le 2
 pool_ids=$(npool | tr ' ' '\n' | cut -d: -f1)
 check "... each under a VLAN id of its own on the trunk" \
 	test "$(for id in $pool_ids; do subports | tr ' ' '\n' | grep "^$id:"; done | cut -d: -f2 | sort -u | grep -c .)" = 2
+# Neutron adds an add_subports' list all or none (one DB transaction),
+# which a failed batch's cleanup relies on: with its second id taken, the
+# list's first port is not left on the trunk either.
+net1_id=$(nq GET "/networks?name=$NET1" | pyj 'd["networks"][0]["id"]')
+read -r aon1 aon2 <<<"$(for i in 1 2; do
+	nq POST /ports "{\"port\":{\"network_id\":\"$net1_id\",\"name\":\"$P-aon$i\"}}" | pyj 'd["port"]["id"]'
+done | tr '\n' ' ')"
+sub() { printf '{"port_id":"%s","segmentation_type":"vlan","segmentation_id":%s}' "$1" "$2"; }
+nq PUT "/trunks/$TRUNK/add_subports" \
+	"{\"sub_ports\":[$(sub "$aon1" 4000),$(sub "$aon2" "$(subports | tr ' ' '\n' | head -1 | cut -d: -f2)")]}" >/dev/null 2>&1
+check_eq "Neutron refuses an add_subports whose second VLAN id is taken" 1 "$?"
+check_eq "... and leaves its first port off the trunk: all or none" "" "$(subports | tr ' ' '\n' | grep "^$aon1:")"
+for id in $aon1 $aon2; do nq DELETE "/ports/$id" >/dev/null; done
 gpod np
 gcni ADD np "$NET1"
 check_eq "nested ADD from the pool" 0 "$RC"

@@ -283,6 +283,26 @@ pool_ports() {
 for _ in $(seq 100); do [ "$(pool_ports | grep -c ',vm1,')" -ge 3 ] && break; sleep 0.2; done
 check_eq "the pool's three entries are subports of the VM's trunk, each with a VLAN id" 3 \
 	"$(pool_ports | grep -Ec ',vm1,[0-9]+$')"
+# nb_records UUID...: how many records of NB's database file (each one
+# committed transaction) make these rows children of vm1.
+nb_records() {
+	python3 - "$RUN/ovn/nb.db" "$@" <<-'PY'
+		import json, sys
+		want, n, i, data = set(sys.argv[2:]), 0, 0, open(sys.argv[1], "rb").read()
+		while data.startswith(b"OVSDB ", i):
+		    nl = data.index(b"\n", i)
+		    size = int(data[i:nl].split()[2])
+		    rec, i = json.loads(data[nl + 1:nl + 1 + size]), nl + 1 + size
+		    while data[i:i + 1] == b"\n":
+		        i += 1
+		    rows = rec.get("Logical_Switch_Port", {}) if isinstance(rec, dict) else {}
+		    n += any(u in want and isinstance(r, dict) and r.get("parent_name") == "vm1"
+		             for u, r in rows.items())
+		print(n)
+	PY
+}
+check_eq "... put on the trunk together: one NB transaction" 1 \
+	"$(nb_records $(nbctl --bare --columns=_uuid find Logical_Switch_Port "external_ids:\"kuryr:device_owner\"=pool"))"
 check_eq "every subport of the trunk still has its own VLAN id ($(tags))" "$(tags | wc -w)" "$(tags | tr " " "\n" | sort -u | grep -c .)"
 gx "ip netns add np && ip -n np link set lo up"
 gcni ADD "$P-np" np "$(gnetconf net2)"

@@ -508,20 +508,69 @@ static void pw_unpark(struct binding *b, const char *port)
 	pthread_mutex_unlock(&fakes_lock);
 }
 
+/* With the lock held. */
+static int parked_locked(struct fake_binding *fb, const char *port, struct binding_state *ret)
+{
+	struct fake_stub *s = find_stub(fb, port);
+
+	if (!s || s->broken)
+		return 0;
+	*ret = (struct binding_state){ 0 };
+	COPY(ret->driver, fb->base.ops->name);
+	COPY(ret->host_ifname, s->host_ifname);
+	COPY(ret->data, s->name);
+	host_mac(fb, ret->host_mac);
+	return s->held ? PARKED_HELD : PARKED_FREE;
+}
+
 static int pw_parked(struct binding *b, const char *port, struct binding_state *ret)
 {
 	struct fake_binding *fb = to_fake(b);
-	struct fake_stub *s;
 	int r = 0;
 
 	pthread_mutex_lock(&fakes_lock);
-	if (fault(fb, FAKE_PARKED, NULL) == 0 && (s = find_stub(fb, port)) && !s->broken) {
-		*ret = (struct binding_state){ 0 };
-		COPY(ret->driver, b->ops->name);
-		COPY(ret->host_ifname, s->host_ifname);
-		COPY(ret->data, s->name);
-		host_mac(fb, ret->host_mac);
-		r = s->held ? PARKED_HELD : PARKED_FREE;
+	if (fault(fb, FAKE_PARKED, NULL) == 0)
+		r = parked_locked(fb, port, ret);
+	pthread_mutex_unlock(&fakes_lock);
+	return r;
+}
+
+static void pw_parked_many(struct binding *b, const char *const *ports, size_t n, int *ret_states,
+			   struct binding_state *ret)
+{
+	struct fake_binding *fb = to_fake(b);
+	bool ok;
+
+	pthread_mutex_lock(&fakes_lock);
+	ok = fault(fb, FAKE_PARKED_MANY, NULL) == 0;
+	for (size_t i = 0; i < n; i++)
+		ret_states[i] = ok ? parked_locked(fb, ports[i], &ret[i]) : 0;
+	pthread_mutex_unlock(&fakes_lock);
+}
+
+/* All or none, in one call. */
+static int pw_park_many(struct binding *b, const struct kuryr_port *ports, size_t n,
+			const struct kuryr_network *net, struct binding_state *ret,
+			char **reterr_msg)
+{
+	struct fake_binding *fb = to_fake(b);
+	int r;
+
+	pthread_mutex_lock(&fakes_lock);
+	r = fault(fb, FAKE_PARK_MANY, reterr_msg);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (find_stub(fb, ports[i].name)) {
+			set_errmsg(reterr_msg, "fake prewire: %s is parked already", ports[i].name);
+			r = -EEXIST;
+		}
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct fake_stub *s = push_stub(fb, ports[i].name);
+
+		ret[i] = (struct binding_state){ .watch = token(fb) };
+		COPY(ret[i].host_ifname, s->host_ifname);
+		COPY(ret[i].data, s->name);
+		host_mac(fb, ret[i].host_mac);
+		fb->pending++;
 	}
 	pthread_mutex_unlock(&fakes_lock);
 	return r;
@@ -583,6 +632,30 @@ static const struct binding_ops fake_prewire_ops = {
 	.lower = "ovs",
 };
 
+static const struct binding_park_ops fake_park_batch_ops = {
+	.park = pw_park,
+	.park_many = pw_park_many,
+	.unpark = pw_unpark,
+	.parked = pw_parked,
+	.parked_many = pw_parked_many,
+	.stubs = pw_stubs,
+	.drop_stub = pw_drop_stub,
+};
+
+static const struct binding_ops fake_prewire_batch_ops = {
+	.name = "prewire",
+	.new = fake_new,
+	.free = fake_free,
+	.plug = pw_plug,
+	.wait_ready = fake_wait_ready,
+	.detach = pw_detach,
+	.unplug = pw_unplug,
+	.check = pw_check,
+	.connected = fake_connected,
+	.park = &fake_park_batch_ops,
+	.lower = "ovs",
+};
+
 /* ---- for the tests ---- */
 
 static struct fake_binding *fake_binding_new(const struct binding_ops *ops)
@@ -607,6 +680,11 @@ struct fake_binding *fake_binding_new_ovs(void)
 struct fake_binding *fake_binding_new_prewire(void)
 {
 	return fake_binding_new(&fake_prewire_ops);
+}
+
+struct fake_binding *fake_binding_new_prewire_batch(void)
+{
+	return fake_binding_new(&fake_prewire_batch_ops);
 }
 
 void fake_binding_free(struct fake_binding *fb)

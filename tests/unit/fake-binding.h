@@ -24,8 +24,10 @@ enum fake_binding_op {
 	FAKE_UNPLUG,
 	FAKE_CHECK,
 	FAKE_PARK,
+	FAKE_PARK_MANY, /* the batch prewire's */
 	FAKE_UNPARK,
 	FAKE_PARKED,
+	FAKE_PARKED_MANY, /* the batch prewire's */
 	FAKE_STUBS,
 	FAKE_DROP_STUB,
 	FAKE_BINDING_FREE,
@@ -36,6 +38,10 @@ struct fake_binding;
 
 struct fake_binding *fake_binding_new_ovs(void);
 struct fake_binding *fake_binding_new_prewire(void);
+/* "prewire" that also parks a batch at once, all or none, and answers
+ * parked for many ports at once (park_many, parked_many), as nested-vlan
+ * does. */
+struct fake_binding *fake_binding_new_prewire_batch(void);
 void fake_binding_free(struct fake_binding *fb);
 /* The driver to hand to the code under test. */
 struct binding *fake_binding_get(struct fake_binding *fb);

@@ -479,6 +479,9 @@ struct world {
 	/* PUT /ports/ID: how many came, and how many more find the port
 	 * changed by another writer (a pair of its own) since it was read. */
 	atomic_int port_puts, races;
+	/* PUT .../add_subports: how many came, and the last one's body. */
+	atomic_int subport_puts;
+	char subports_put[1024];
 };
 
 #define ID(n)	  "aaaaaaaa-0000-4000-8000-0000000000" #n
@@ -672,10 +675,15 @@ static enum MHD_Result world_handler(void *cls, struct MHD_Connection *c, const 
 		}
 	}
 	/* Every add_subports conflicts: what with, the trunk and port tell. */
-	if (streq(method, "PUT") && strstr(url, "/add_subports"))
+	if (streq(method, "PUT") && strstr(url, "/add_subports")) {
+		_cleanup_free_ char *body = json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS);
+
+		w->subport_puts++;
+		snprintf(w->subports_put, sizeof(w->subports_put), "%s", body ? body : "");
 		return reply(c, 409,
 			     strdup("{\"NeutronError\":{\"type\":\"TrunkPortInUse\","
 				    "\"message\":\"in use\"}}"));
+	}
 	for (size_t i = 0; streq(method, "GET") && i < ELEMENTSOF(collections); i++) {
 		size_t l = strlen(collections[i].prefix);
 		json_t *all = json_object_get(w->objs, collections[i].key), *o;
@@ -1155,6 +1163,49 @@ static void test_subport_conflicts(void **state)
 	world_free(&w, b, &auth);
 }
 
+/* A batch of subports is one add_subports with the list, no port looked
+ * up (the ports are ours, by id); its 409 is told apart for the batch as
+ * a whole, as Neutron adds all or none: every port there under its id is
+ * a retry done, some there is -EBUSY, an id taken -EEXIST. */
+static void test_subports_add_batch(void **state)
+{
+	struct world w = { 0 };
+	struct os_auth_config auth;
+	struct backend *b = world_backend(&w, &auth, false, NULL);
+	json_t *trunk = json_array_get(json_object_get(w.objs, "trunks"), 1);
+	const char *ids[] = { ID(41), ID(42) }, *bad[] = { ID(41), "twin" };
+	const unsigned vlans[] = { 7, 8 }, same[] = { 7, 7 };
+	_cleanup_free_ char *err = NULL;
+
+	json_object_set_new(trunk, "sub_ports",
+			    json_pack("[{s:s, s:s, s:i}, {s:s, s:s, s:i}]", "port_id", ID(41),
+				      "segmentation_type", "vlan", "segmentation_id", 7, "port_id",
+				      ID(42), "segmentation_type", "vlan", "segmentation_id", 8));
+	assert_int_equal(b->ops->trunk_subports_add(b, "vmtrunk", ids, vlans, 2, NULL), 0);
+	assert_int_equal(w.subport_puts, 1);
+	assert_string_equal(
+	    w.subports_put,
+	    "{\"sub_ports\":[{\"port_id\":\"" ID(
+		41) "\",\"segmentation_id\":7,"
+		    "\"segmentation_type\":\"vlan\"},{\"port_id\":\"" ID(
+			42) "\",\"segmentation_id\":8,\"segmentation_type\":\"vlan\"}]}");
+	/* One of the two there: not a retry, a port in use. */
+	json_array_remove(json_object_get(trunk, "sub_ports"), 1);
+	assert_int_equal(b->ops->trunk_subports_add(b, "vmtrunk", ids, vlans, 2, &err), -EBUSY);
+	assert_non_null(strstr(err, "1 of the 2 ports"));
+	/* Id 8 taken by another port. */
+	json_object_set_new(trunk, "sub_ports",
+			    json_pack("[{s:s, s:s, s:i}]", "port_id", ID(43), "segmentation_type",
+				      "vlan", "segmentation_id", 8));
+	assert_int_equal(b->ops->trunk_subports_add(b, "vmtrunk", ids, vlans, 2, NULL), -EEXIST);
+	/* Refused before Neutron is asked. */
+	w.subport_puts = 0;
+	assert_int_equal(b->ops->trunk_subports_add(b, "vmtrunk", bad, vlans, 2, NULL), -EINVAL);
+	assert_int_equal(b->ops->trunk_subports_add(b, "vmtrunk", ids, same, 2, NULL), -EINVAL);
+	assert_int_equal(w.subport_puts, 0);
+	world_free(&w, b, &auth);
+}
+
 /* Routers resolve by name in the project; a floating IP or a gateway on a
  * network that is not external is refused here; what a request names and
  * does not exist is -ESRCH, a router or floating IP that does not -ENOENT. */
@@ -1229,6 +1280,7 @@ int main(void)
 		cmocka_unit_test(test_qos_policies),
 		cmocka_unit_test(test_pod_subnet),
 		cmocka_unit_test(test_trunk_and_port_names),
+		cmocka_unit_test(test_subports_add_batch),
 		cmocka_unit_test(test_subport_unbound),
 		cmocka_unit_test(test_subport_conflicts),
 		cmocka_unit_test(test_pair_change_retried),

@@ -885,6 +885,72 @@ static void test_park_failure_leaves_nothing(void **state)
 	assert_accounted(f, "net1");
 }
 
+/* A driver that parks a batch at once (nested-vlan) is asked once per
+ * refill, for the whole batch; if it fails, the whole batch goes. */
+static void use_batch_prewire(struct fx *f)
+{
+	fake_binding_free(f->pw);
+	f->pw = fake_binding_new_prewire_batch();
+	f->pp.prewire = fake_binding_get(f->pw);
+}
+
+static void test_refill_parks_batch(void **state)
+{
+	struct fx *f = *state;
+
+	use_batch_prewire(f);
+	start(f);
+	pool_want(f->m, "net1", false);
+	WAIT_UNTIL(ready(f, "net1") == 4);
+	assert_int_equal(fake_binding_calls(f->pw, FAKE_PARK_MANY), 1);
+	assert_int_equal(fake_binding_calls(f->pw, FAKE_PARK), 0);
+	assert_int_equal(fake_binding_n_stubs(f->pw), 4);
+	assert_int_equal(fake_binding_pending_waits(f->pw), 0);
+	assert_accounted(f, "net1");
+}
+
+static void test_park_batch_failure_leaves_nothing(void **state)
+{
+	struct fx *f = *state;
+
+	use_batch_prewire(f);
+	fake_binding_fail_next(f->pw, FAKE_PARK_MANY, -EAGAIN);
+	start(f);
+	pool_want(f->m, "net1", false);
+	WAIT_UNTIL(fake_backend_calls(f->fb, FAKE_PORT_DELETE) == 4 && settled(f, "net1"));
+	assert_int_equal(ready(f, "net1"), 0);
+	assert_int_equal(fake_binding_n_stubs(f->pw), 0);
+	assert_int_equal(fake_backend_n_ports(f->fb), 0);
+	assert_accounted(f, "net1");
+}
+
+/* Adoption asks such a driver once about all of this node's pool ports. */
+static void test_recover_asks_batch_once(void **state)
+{
+	struct fx *f = *state;
+	struct kuryr_port p;
+
+	use_batch_prewire(f);
+	p = pool_port(P1, HOST, "net1", 11);
+	fake_backend_add_port(f->fb, &p);
+	fake_binding_add_stub(f->pw, P1, false);
+	p = pool_port(P2, HOST, "net1", 12);
+	fake_backend_add_port(f->fb, &p);
+	fake_binding_add_stub(f->pw, P2, false);
+	p = pool_port(P3, HOST, "net1", 13);
+	fake_backend_add_port(f->fb, &p);
+	p = pool_port(P5, "node2", "net1", 15);
+	fake_backend_add_port(f->fb, &p);
+	f->pp.min = 0;
+	start(f);
+	assert_int_equal(fake_binding_calls(f->pw, FAKE_PARKED_MANY), 1);
+	assert_int_equal(fake_binding_calls(f->pw, FAKE_PARKED), 0);
+	assert_int_equal(ready(f, "net1"), 2);
+	/* P3 had no stub: gone; P5 is another node's. */
+	assert_int_equal(fake_backend_port(f->fb, P3, &p), -ENOENT);
+	assert_int_equal(fake_backend_port(f->fb, P5, &p), 0);
+}
+
 /* Entries OVN never installs within port_up_timeout are torn down, their
  * waits cancelled: no port, no stub. */
 static void test_park_never_ready_leaves_nothing(void **state)
@@ -1011,6 +1077,9 @@ int main(void)
 		T(test_recover_failures_stop_the_start),
 		T(test_park_failure_leaves_nothing),
 		T(test_park_never_ready_leaves_nothing),
+		T(test_refill_parks_batch),
+		T(test_park_batch_failure_leaves_nothing),
+		T(test_recover_asks_batch_once),
 		T(test_bulk_failure_leaves_nothing),
 		T(test_wait_backend_up),
 		T(test_wait_backend_up_bulk),

@@ -153,6 +153,8 @@ int neutron_trunk_get(struct backend *b, const char *trunk, json_t **ret, char *
 int neutron_trunk_delete(struct backend *b, const char *trunk, char **reterr_msg);
 int neutron_trunk_subport(struct backend *b, const char *trunk, bool add, const char *port,
 			  unsigned vlan, char **reterr_msg);
+int neutron_trunk_subports_add(struct backend *b, const char *trunk, const char *const *ports,
+			       const unsigned *vlans, size_t n, char **reterr_msg);
 int neutron_trunk_by_parent_mac(struct backend *b, const char *mac, json_t **ret,
 				char **reterr_msg);
 

@@ -274,6 +274,7 @@ static const struct backend_ops neutron_ops = {
 	.trunk_get = neutron_trunk_get,
 	.trunk_delete = neutron_trunk_delete,
 	.trunk_subport = neutron_trunk_subport,
+	.trunk_subports_add = neutron_trunk_subports_add,
 	.trunk_by_parent_mac = neutron_trunk_by_parent_mac,
 	.sg_create = neutron_sg_create,
 	.sg_get = neutron_sg_get,

@@ -614,7 +614,23 @@ static int node_sg_ids(struct neutron_backend *nb, const char *project, json_t *
 
 /* A pair change retried when another writer changed the port between
  * our read and our write (412): this many times in all. */
-#define PORT_UPDATE_ATTEMPTS 5
+#define PORT_UPDATE_ATTEMPTS	   5
+/* Writers that lost to each other and retried at once would meet again
+ * (kuryrds on one VM's port, each adding its containers' pairs): before
+ * each retry, not the first try, a random pause in [d/2, d] for d of
+ * 10, 20, then 40 ms. */
+#define PORT_UPDATE_BACKOFF_MS	   10
+#define PORT_UPDATE_BACKOFF_MAX_MS 40
+
+/* The pause before retry @attempt (1, 2, ...) of a port update. */
+static long update_backoff_ms(int attempt)
+{
+	long d = PORT_UPDATE_BACKOFF_MS << (attempt < 3 ? attempt - 1 : 2);
+
+	if (d > PORT_UPDATE_BACKOFF_MAX_MS)
+		d = PORT_UPDATE_BACKOFF_MAX_MS;
+	return d / 2 + (long)arc4random_uniform((uint32_t)(d / 2 + 1));
+}
 
 /* One read of port @name and one PUT of what @u makes of it, conditional
  * on the port's revision_number where it has one: -ESTALE if the port
@@ -699,8 +715,11 @@ int neutron_port_update(struct backend *b, const char *name, const struct port_u
 	struct neutron_backend *nb = to_neutron(b);
 	int r = -ESTALE;
 
-	for (int a = 0; a < PORT_UPDATE_ATTEMPTS && r == -ESTALE; a++)
+	for (int a = 0; a < PORT_UPDATE_ATTEMPTS && r == -ESTALE; a++) {
+		if (a > 0)
+			msleep(update_backoff_ms(a));
 		r = port_update_once(nb, name, u, ret, reterr_msg);
+	}
 	if (r == -ESTALE) {
 		set_errmsg(reterr_msg, "port %s changed under each of %d attempts to update it",
 			   name, PORT_UPDATE_ATTEMPTS);

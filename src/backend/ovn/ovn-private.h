@@ -165,6 +165,8 @@ int ovn_trunk_get(struct backend *b, const char *trunk, json_t **ret, char **ret
 int ovn_trunk_delete(struct backend *b, const char *trunk, char **reterr_msg);
 int ovn_trunk_subport(struct backend *b, const char *trunk, bool add, const char *port,
 		      unsigned vlan, char **reterr_msg);
+int ovn_trunk_subports_add(struct backend *b, const char *trunk, const char *const *ports,
+			   const unsigned *vlans, size_t n, char **reterr_msg);
 int ovn_trunk_by_parent_mac(struct backend *b, const char *mac, json_t **ret, char **reterr_msg);
 
 /* ---- router.c: routers as Logical_Routers ---- */

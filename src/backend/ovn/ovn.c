@@ -171,6 +171,7 @@ static const struct backend_ops ovn_ops = {
 	.trunk_get = ovn_trunk_get,
 	.trunk_delete = ovn_trunk_delete,
 	.trunk_subport = ovn_trunk_subport,
+	.trunk_subports_add = ovn_trunk_subports_add,
 	.trunk_by_parent_mac = ovn_trunk_by_parent_mac,
 	.router_create = ovn_router_create,
 	.router_get = ovn_router_get,

@@ -357,33 +357,102 @@ static int check_add(json_t *p, json_t *children, json_t *s, const char *trunk, 
 	return 0;
 }
 
-/* Port @s as read becomes subport @vlan of the trunk on port @p, unless
- * the transaction's waits find that the trunk has gone, the VLAN has been
- * taken or the port has changed (-ETIMEDOUT). */
-static int subport_add(struct ovn_backend *ob, json_t *p, json_t *s, unsigned vlan,
-		       char **reterr_msg)
+/* A batch asks for ids in 1..4094, none twice. */
+static int check_vlans(const unsigned *vlans, size_t n, char **reterr_msg)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (vlans[i] < 1 || vlans[i] > 4094) {
+			set_errmsg(reterr_msg, "VLAN %u is not in 1..4094", vlans[i]);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (vlans[j] == vlans[i]) {
+				set_errmsg(reterr_msg, "VLAN %u is asked for twice", vlans[i]);
+				return -EINVAL;
+			}
+	}
+	return 0;
+}
+
+/* In one read: the children of the trunk on port @p (*ret_children) and
+ * the rows of @ports[0..n) as they are now (*ret_rows, row i for port
+ * i), both new references. -ENOENT naming the first port missing. */
+static int read_batch(struct ovn_backend *ob, json_t *p, const char *const *ports, size_t n,
+		      json_t **ret_children, json_t **ret_rows, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL, *rows = NULL;
+	json_t *ops;
+	size_t at = 1;
+	int r;
+
+	ops =
+	    json_pack("[{s:s, s:s, s:[o], s:[s, s]}]", "op", "select", "table", LSP, "where",
+		      ovsdb_cond("parent_name", "==", json_string(json_object_get_str(p, "name"))),
+		      "columns", "name", "tag");
+	/* Each port by name, and by _uuid where it looks like one. */
+	for (size_t i = 0; i < n; i++)
+		json_array_extend_new(ops, ovn_ops_select_ref(LSP, ports[i]));
+	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	rows = json_array();
+	if (!rows)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		json_t *found = json_object_get(json_array_get(res, at++), "rows");
+
+		if (uuid_is_valid(ports[i])) {
+			json_t *by_uuid = json_object_get(json_array_get(res, at++), "rows");
+
+			if (json_array_size(found) == 0)
+				found = by_uuid;
+		}
+		if (json_array_size(found) == 0) {
+			set_errmsg(reterr_msg, "port \"%s\" does not exist", ports[i]);
+			return -ENOENT;
+		}
+		json_array_append(rows, json_array_get(found, 0));
+	}
+	*ret_children = json_incref(ovn_first_rows(res));
+	*ret_rows = TAKE_PTR(rows);
+	return 0;
+}
+
+/* Ports @rows[i] as read become subports @vlans[i] of the trunk on port
+ * @p, all in one transaction, unless its waits find that the trunk has
+ * gone, a VLAN has been taken or a port has changed (-ETIMEDOUT): then
+ * none does. */
+static int subports_add(struct ovn_backend *ob, json_t *p, json_t *rows, const unsigned *vlans,
+			char **reterr_msg)
 {
 	_cleanup_json_ json_t *res = NULL;
 	const char *pname = json_object_get_str(p, "name");
-	json_t *ops;
+	json_t *ops, *s;
+	size_t i;
 
-	ops = json_pack(
-	    "[o, o, o, {s:s, s:s, s:[o], s:{s:s, s:I, s:[s, []]}}]",
-	    op_wait(
-		json_pack("[o, o]", cond_uuid(p), cond_ext(EXT_TRUNK_ID, row_ext(p, EXT_TRUNK_ID))),
-		json_pack("[s]", "name"), "!=", json_array()),
-	    op_wait(json_pack("[o, o]", ovsdb_cond("parent_name", "==", json_string(pname)),
-			      ovsdb_cond("tag", "==", json_integer(vlan))),
-		    json_pack("[s]", "name"), "==", json_array()),
-	    op_wait(json_pack("[o]", cond_uuid(s)),
-		    json_pack("[s, s, s]", "parent_name", "tag", "external_ids"), "==",
-		    json_pack("[{s:O, s:O, s:O}]", "parent_name", json_object_get(s, "parent_name"),
-			      "tag", json_object_get(s, "tag"), "external_ids",
-			      json_object_get(s, "external_ids"))),
-	    /* ovn-northd copies a tag_request over tag: the tag is ours, as
-	     * with ML2/OVN, so none may be left. */
-	    "op", "update", "table", LSP, "where", cond_uuid(s), "row", "parent_name", pname, "tag",
-	    (json_int_t)vlan, "tag_request", "set");
+	ops = json_pack("[o]", op_wait(json_pack("[o, o]", cond_uuid(p),
+						 cond_ext(EXT_TRUNK_ID, row_ext(p, EXT_TRUNK_ID))),
+				       json_pack("[s]", "name"), "!=", json_array()));
+	json_array_foreach(rows, i, s) {
+		json_array_append_new(
+		    ops,
+		    op_wait(json_pack("[o, o]", ovsdb_cond("parent_name", "==", json_string(pname)),
+				      ovsdb_cond("tag", "==", json_integer(vlans[i]))),
+			    json_pack("[s]", "name"), "==", json_array()));
+		json_array_append_new(
+		    ops, op_wait(json_pack("[o]", cond_uuid(s)),
+				 json_pack("[s, s, s]", "parent_name", "tag", "external_ids"), "==",
+				 json_pack("[{s:O, s:O, s:O}]", "parent_name",
+					   json_object_get(s, "parent_name"), "tag",
+					   json_object_get(s, "tag"), "external_ids",
+					   json_object_get(s, "external_ids"))));
+		/* ovn-northd copies a tag_request over tag: the tag is ours,
+		 * as with ML2/OVN, so none may be left. */
+		json_array_append_new(
+		    ops, json_pack("{s:s, s:s, s:[o], s:{s:s, s:I, s:[s, []]}}", "op", "update",
+				   "table", LSP, "where", cond_uuid(s), "row", "parent_name", pname,
+				   "tag", (json_int_t)vlans[i], "tag_request", "set"));
+	}
 	return ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
 }
 
@@ -407,47 +476,75 @@ static int subport_remove(struct ovn_backend *ob, json_t *p, json_t *s, char **r
 											 : -ESTALE;
 }
 
+int ovn_trunk_subports_add(struct backend *b, const char *trunk, const char *const *ports,
+			   const unsigned *vlans, size_t n, char **reterr_msg)
+{
+	struct ovn_backend *ob = to_ovn(b);
+	int r;
+
+	r = check_vlans(vlans, n, reterr_msg);
+	if (r < 0 || n == 0)
+		return r;
+	for (int i = 0; i < TRUNK_TRIES; i++) {
+		_cleanup_json_ json_t *p = NULL, *children = NULL, *rows = NULL;
+		json_t *s;
+		size_t k;
+
+		r = find_trunk(ob, trunk, &p, reterr_msg);
+		if (r == 0)
+			r = read_batch(ob, p, ports, n, &children, &rows, reterr_msg);
+		if (r < 0)
+			return r;
+		json_array_foreach(rows, k, s) {
+			r = check_add(p, children, s, trunk, vlans[k], reterr_msg);
+			/* A port named twice (by name and by _uuid, say) would
+			 * be updated twice in one transaction. */
+			for (size_t j = 0; r == 0 && j < k; j++)
+				if (json_equal(json_object_get(s, "_uuid"),
+					       json_object_get(json_array_get(rows, j), "_uuid"))) {
+					set_errmsg(reterr_msg, "port %s is asked for twice",
+						   json_object_get_str(s, "name"));
+					r = -EINVAL;
+				}
+			if (r < 0)
+				return r;
+		}
+		r = subports_add(ob, p, rows, vlans, reterr_msg);
+		if (r != -ETIMEDOUT)
+			return r;
+	}
+	set_errmsg(reterr_msg, "trunk %s or its new subports kept changing while being added",
+		   trunk);
+	return -EAGAIN;
+}
+
 int ovn_trunk_subport(struct backend *b, const char *trunk, bool add, const char *port,
 		      unsigned vlan, char **reterr_msg)
 {
 	struct ovn_backend *ob = to_ovn(b);
 	int r;
 
-	if (add && (vlan < 1 || vlan > 4094)) {
-		set_errmsg(reterr_msg, "VLAN %u is not in 1..4094", vlan);
-		return -EINVAL;
-	}
+	if (add)
+		return ovn_trunk_subports_add(b, trunk, &port, &vlan, 1, reterr_msg);
 	for (int i = 0; i < TRUNK_TRIES; i++) {
-		_cleanup_json_ json_t *p = NULL, *s = NULL, *res = NULL;
-		json_t *children;
+		_cleanup_json_ json_t *p = NULL, *s = NULL;
 
 		r = find_trunk(ob, trunk, &p, reterr_msg);
 		if (r == 0)
 			r = ovn_find_lsp(ob, port, &s, reterr_msg);
 		if (r < 0)
 			return r;
-		if (!add) {
-			if (!streq_ptr(opt_str(s, "parent_name"), json_object_get_str(p, "name"))) {
-				set_errmsg(reterr_msg, "port %s is not a subport of trunk %s", port,
-					   trunk);
-				return -ENOENT;
-			}
-			r = subport_remove(ob, p, s, reterr_msg);
-			if (r == -ESTALE)
-				continue;
-			return r;
+		if (!streq_ptr(opt_str(s, "parent_name"), json_object_get_str(p, "name"))) {
+			set_errmsg(reterr_msg, "port %s is not a subport of trunk %s", port, trunk);
+			return -ENOENT;
 		}
-		r = select_children(ob, json_object_get_str(p, "name"), &res, &children,
-				    reterr_msg);
-		if (r == 0)
-			r = check_add(p, children, s, trunk, vlan, reterr_msg);
-		if (r == 0)
-			r = subport_add(ob, p, s, vlan, reterr_msg);
-		if (r != -ETIMEDOUT)
+		r = subport_remove(ob, p, s, reterr_msg);
+		if (r != -ESTALE)
 			return r;
 	}
-	set_errmsg(reterr_msg, "trunk %s or port %s kept changing while the subport was being %s",
-		   trunk, port, add ? "added" : "removed");
+	set_errmsg(reterr_msg,
+		   "trunk %s or port %s kept changing while the subport was being removed", trunk,
+		   port);
 	return -EAGAIN;
 }
 
