@@ -1,9 +1,9 @@
 #!/bin/bash
 # Containers nested in a real VM (QEMU) with binding driver nested-macvlan,
 # on backend neutron: a real neutron-server (ML2/OVN). The VM's port is
-# bound to this node as Nova would bind it; kuryrd and kuryr-cni run in the
-# guest and reach Neutron's API over the VM's management NIC (scripts/vm.sh
-# VM_FORWARD). Each nested container gets a Neutron port of its own that
+# bound to this node by kuryrctl vm plug, as Nova would bind it; kuryrd and
+# kuryr-cni run in the guest and reach Neutron's API over the VM's
+# management NIC (scripts/vm.sh VM_FORWARD). Each nested container gets a Neutron port of its own that
 # only reserves its address (made with no binding:host_id; it never turns
 # ACTIVE, and ADD does not wait for it), a macvlan (bridge mode) of the
 # guest's eth0 in its netns, and its IP and the macvlan's MAC as an
@@ -76,20 +76,22 @@ for n in "net1 10.93.0.0/24" "net2 10.93.1.0/24"; do
 done
 NET1=$P-net1 NET2=$P-net2
 
-# ---- the VM: its port, bound to this node (Nova's part), its tap plugged ----
+# ---- the VM: its port, bound to this node by vm plug (Nova's part), its tap plugged ----
 OUT=$(ctl -o json port create --network "$NET1" --name "$P-vm1" --device-id "$P-vm-one"); RC=$?
 check_eq "kuryrctl port create for the VM" 0 "$RC"
 VM_PORT=$(jget '["name"]')
 VM_MAC=$(jget '["mac"]')
 VM_IP=$(jget '["ip"]')
-nq PUT "/ports/$VM_PORT" "{\"port\":{\"binding:host_id\":\"$HOST\"}}" >/dev/null
 VM_FORWARD="9696=tcp:127.0.0.1:19696" "$SRC/scripts/vm.sh" start "$VMDIR" "$TAP" "$VM_MAC" "$HOSTNS" \
 	>"$T/vm-start.log" 2>&1
 check "the VM boots with a management NIC" test $? = 0 || {
 	diag <"$T/vm-start.log"
 	exit 1
 }
+# vm plug binds the port here first, as Nova does before os-vif plugs.
 check "kuryrctl vm plug the VM's tap" ctl vm plug "$TAP" "$VM_PORT"
+check_eq "Neutron: vm plug bound the VM's port to this node, for ovs" "$HOST ovs" \
+	"$(nq GET "/ports/$VM_PORT" | pyj 'd["port"]["binding:host_id"] + " " + d["port"]["binding:vif_type"]')"
 check_eq "Neutron: the VM's port is ACTIVE" ACTIVE "$(nq GET "/ports/$VM_PORT" | jq1 '["port"]["status"]')"
 check "the guest takes its port's address on eth0" gx "ip link set eth0 up && ip addr add $VM_IP/24 dev eth0"
 GUEST_CONF="[DEFAULT]

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Containers nested in a real VM (QEMU), on backend neutron: a real
 # neutron-server (ML2/OVN) and its trunk plugin. The VM's port, bound to
-# this node as Nova would bind it, is a trunk's parent; kuryrd and
+# this node by kuryrctl vm plug as Nova would bind it, is a trunk's parent; kuryrd and
 # kuryr-cni run in the guest with binding driver nested-vlan and reach
 # Neutron's API over the VM's management NIC (scripts/vm.sh VM_FORWARD),
 # never over the trunk. Each nested container gets a Neutron port, made
@@ -74,25 +74,42 @@ for n in "net1 10.94.0.0/24" "net2 10.94.1.0/24"; do
 done
 NET1=$P-net1 NET2=$P-net2
 
-# ---- the VM: its port, bound to this node (Nova's part), its tap plugged ----
+# ---- the VM: its port, bound to this node by vm plug (Nova's part), its tap plugged ----
 OUT=$(ctl -o json port create --network "$NET1" --name "$P-vm1" --device-id "$P-vm-one"); RC=$?
 check_eq "kuryrctl port create for the VM" 0 "$RC"
 VM_PORT=$(jget '["name"]')
 VM_MAC=$(jget '["mac"]')
 VM_IP=$(jget '["ip"]')
-# An unbound port never goes ACTIVE (ML2 ends provisioning only for a
-# bound one), and a subport takes its parent's status.
-nq PUT "/ports/$VM_PORT" "{\"port\":{\"binding:host_id\":\"$HOST\"}}" >/dev/null
-check_eq "Neutron: the VM's port is bound to this node for ovs" "$HOST ovs" \
-	"$(nq GET "/ports/$VM_PORT" | pyj 'd["port"]["binding:host_id"], d["port"]["binding:vif_type"]' | tr -d "(),'")"
+# binding:host_id and binding:vif_type of port $1.
+binding() { nq GET "/ports/$1" | pyj 'd["port"]["binding:host_id"] + " " + d["port"]["binding:vif_type"]'; }
+check_eq "Neutron: the VM's port is made unbound (whoever runs the VM binds it)" " unbound" \
+	"$(binding "$VM_PORT")"
 VM_FORWARD="9696=tcp:127.0.0.1:19696" "$SRC/scripts/vm.sh" start "$VMDIR" "$TAP" "$VM_MAC" "$HOSTNS" \
 	>"$T/vm-start.log" 2>&1
 check "the VM boots with a management NIC" test $? = 0 || {
 	diag <"$T/vm-start.log"
 	exit 1
 }
+# An unbound port never goes ACTIVE (ML2 ends provisioning only for a
+# bound one), and a subport takes its parent's status: vm plug binds it
+# here first, as Nova does before os-vif plugs.
 check "kuryrctl vm plug the VM's tap" ctl vm plug "$TAP" "$VM_PORT"
+check_eq "Neutron: vm plug bound the VM's port to this node, for ovs" "$HOST ovs" "$(binding "$VM_PORT")"
 check_eq "Neutron: the VM's port is ACTIVE" ACTIVE "$(nq GET "/ports/$VM_PORT" | jq1 '["port"]["status"]')"
+# A VM's port bound to another node: vm plug refuses it and leaves its tap
+# off the bridge and its binding as it was.
+OUT=$(ctl -o json port create --network "$NET1" --name "$P-vmx" --device-id "$P-vm-x")
+VMX=$(jget '["name"]')
+nq PUT "/ports/$VMX" '{"port":{"binding:host_id":"another-node"}}' >/dev/null
+ip -n "$HOSTNS" tuntap add "$P-tapx" mode tap
+ctl vm plug "$P-tapx" "$VMX" >/dev/null 2>"$T/plug.err"
+check "kuryrctl vm plug of a port bound to another node fails, saying where it is bound" \
+	grep -q "bound to host another-node" "$T/plug.err"
+check_eq "... a 409 on kuryrd's socket" 409 "$(ctl_code vm.plug "{\"tap\":\"$P-tapx\",\"port\":\"$VMX\"}")"
+check_eq "... the tap is not on br-int" "" "$(vsctl list-ports br-int | grep -x "$P-tapx")"
+check_eq "... and the port is still bound there" "another-node" "$(binding "$VMX" | cut -d' ' -f1)"
+ip -n "$HOSTNS" link del "$P-tapx"
+ctl port delete "$VMX" >/dev/null
 check "the guest takes its port's address on eth0" gx "ip link set eth0 up && ip addr add $VM_IP/24 dev eth0"
 
 # ---- kuryrd in the guest, Neutron over the management NIC ----
