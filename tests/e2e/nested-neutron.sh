@@ -22,24 +22,10 @@ BACKEND=neutron
 . "$(dirname "$0")/lib.sh"
 env_up
 FRAMES=$SRC/tests/e2e/vlan-frames.py
-VMDIR=$T/vm
-TAP=$P-tap
-GSOCK=/run/kuryr/kuryr.sock
-export VM_EXEC_TIMEOUT=60
 # What ovn-controller registered this node's chassis as: ML2/OVN binds
 # ports to it.
 HOST=$(vsctl get Open_vSwitch . external_ids:hostname | tr -d '"')
 
-jq1() { python3 -c "import json,sys; d=json.load(sys.stdin); v=eval('d' + sys.argv[1]); print(json.dumps(v) if isinstance(v, (dict, list)) else v)" "$1"; }
-# pyj EXPR: Python expression EXPR of JSON d from stdin.
-pyj() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-# gx CMD: shell text run in the guest.
-gx() { "$SRC/scripts/vm.sh" exec "$VMDIR" "$@"; }
-# gnetconf NETWORK: a netconf for the guest's kuryrd.
-gnetconf() {
-	printf '{"cniVersion":"1.1.0","name":"%s","type":"kuryr-cni","network":"%s","daemon_socket":"%s"}' \
-		"$1" "$1" "$GSOCK"
-}
 # gcni COMMAND NAME NETWORK: kuryr-cni in the guest for container $P-NAME
 # in the guest's netns $P-NAME (ifname eth0); sets OUT and RC.
 gcni() {
@@ -47,7 +33,6 @@ gcni() {
 		CNI_NETNS=/run/netns/$P-$2 CNI_PATH=/usr/bin kuryr-cni")
 	RC=$?
 }
-gpod() { gx "ip netns add $P-$1 && ip -n $P-$1 link set lo up"; }
 # glinks NAME: the links of the guest's netns $P-NAME.
 glinks() { gx "ip -n $P-$1 -o link show" | awk -F': ' '{print $2}' | cut -d@ -f1 | tr '\n' ' ' | sed 's/ $//'; }
 # nport MAC: Neutron's port with MAC (a nested port has no device_id:
@@ -66,7 +51,6 @@ print(" ".join(sorted("%s:%d" % (s["port_id"], s["segmentation_id"]) if s["segme
 child() {
 	echo "$(nbctl get Logical_Switch_Port "$1" parent_name | tr -d '"') $(nbctl get Logical_Switch_Port "$1" tag)"
 }
-all_ports() { nq GET "/ports?fields=id" | pyj '" ".join(sorted(p["id"] for p in d["ports"]))'; }
 
 for n in "net1 10.94.0.0/24" "net2 10.94.1.0/24"; do
 	read -r net cidr <<<"$n"
@@ -84,12 +68,7 @@ VM_IP=$(jget '["ip"]')
 binding() { nq GET "/ports/$1" | pyj 'd["port"]["binding:host_id"] + " " + d["port"]["binding:vif_type"]'; }
 check_eq "Neutron: the VM's port is made unbound (whoever runs the VM binds it)" " unbound" \
 	"$(binding "$VM_PORT")"
-VM_FORWARD="9696=tcp:127.0.0.1:19696" "$SRC/scripts/vm.sh" start "$VMDIR" "$TAP" "$VM_MAC" "$HOSTNS" \
-	>"$T/vm-start.log" 2>&1
-check "the VM boots with a management NIC" test $? = 0 || {
-	diag <"$T/vm-start.log"
-	exit 1
-}
+vm_boot "$VM_MAC" "9696=tcp:127.0.0.1:19696"
 # An unbound port never goes ACTIVE (ML2 ends provisioning only for a
 # bound one), and a subport takes its parent's status: vm plug binds it
 # here first, as Nova does before os-vif plugs.
