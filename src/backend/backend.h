@@ -261,6 +261,13 @@ struct backend_ops {
 			   struct kuryr_port *ret, char **reterr_msg);
 	/* -ENOENT if there is no such port. */
 	int (*port_delete)(struct backend *b, const char *name, char **reterr_msg);
+	/* Bind VM port @name to this node, as whoever runs the VM does
+	 * before its tap is plugged (Nova: binding:host_id). A port bound
+	 * here already is left as it is; one bound to another node is -EBUSY
+	 * and stays so; one the backend binds in a way no binding driver
+	 * plugs is -EPROTONOSUPPORT and left unbound. NULL where plugging
+	 * the tap is all the binding there is (OVN: the iface-id). */
+	int (*port_bind)(struct backend *b, const char *name, char **reterr_msg);
 	/* Wait at most @timeout_ms until the backend reports port @name bound
 	 * and up (a VM's port after its tap is plugged). -ETIMEDOUT. */
 	int (*port_wait_up)(struct backend *b, const char *name, int timeout_ms, char **reterr_msg);

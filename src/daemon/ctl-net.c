@@ -291,7 +291,8 @@ json_t *ctl_port(struct kuryrd *d, const char *verb, json_t *args)
 	return reply_ok(NULL);
 }
 
-/* vm.plug {tap, port}: what os-vif does for Nova; vm.unplug {tap}. */
+/* vm.plug {tap, port}: what Nova (the port's binding) and os-vif (the tap
+ * on the bridge) do; vm.unplug {tap}. */
 json_t *ctl_vm(struct kuryrd *d, const char *verb, json_t *args)
 {
 	_cleanup_free_ char *err = NULL;
@@ -320,6 +321,13 @@ json_t *ctl_vm(struct kuryrd *d, const char *verb, json_t *args)
 		return reply_ctl_errno(r, "cannot plug", err);
 	if (p.owner != PORT_OWNER_VM)
 		return reply_error(409, "cannot plug", "the port belongs to a container");
+	/* Bound here before the tap is on the bridge, as Nova binds it before
+	 * os-vif plugs: one bound elsewhere stays off this node. */
+	if (d->backend->ops->port_bind) {
+		r = d->backend->ops->port_bind(d->backend, p.name, &err);
+		if (r < 0)
+			return reply_ctl_errno(r, "cannot plug", err);
+	}
 	req = (struct binding_req){
 		.port = &p, .netns_fd = -1, .ifname = ifname, .device_id = p.device_id
 	};

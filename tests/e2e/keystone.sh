@@ -14,7 +14,6 @@ export KEYSTONE_TOKEN_EXPIRATION=75
 . "$(dirname "$0")/lib.sh"
 env_up
 
-jq1() { python3 -c "import json,sys; d=json.load(sys.stdin); v=eval('d' + sys.argv[1]); print(json.dumps(v) if isinstance(v, (dict, list)) else v)" "$1"; }
 metric() {
 	hostns python3 -c '
 import sys, urllib.request

@@ -95,6 +95,9 @@ if body:
     print(json.dumps(json.loads(body)))' "$1" "$2" "${3:-}" "$token"
 }
 
+# all_ports: the ids of all of Neutron's ports, sorted, on one line.
+all_ports() { nq GET "/ports?fields=id" | pyj '" ".join(sorted(p["id"] for p in d["ports"]))'; }
+
 start_kuryrd() {
 	nsenter --net=/run/netns/"$HOSTNS" "$KURYRD_BIN" -c "$T/kuryr.conf" >>"$T/kuryrd.log" 2>&1 &
 	echo $! >"$T/kuryrd.pid"
@@ -280,6 +283,34 @@ vm_talks() {
 	check_eq "... and the container receives it" "from-the-vm" "$(cat "$T/vmtcp.out")"
 }
 
+# ---- a VM whose guest runs kuryrd for nested containers (nested*.sh) ----
+VMDIR=$T/vm                 # the test's VM (scripts/vm.sh's DIR); env_down stops it
+TAP=$P-tap                  # its NIC's tap, in the host netns
+GSOCK=/run/kuryr/kuryr.sock # the guest's kuryrd socket
+
+# vm_boot MAC FORWARD: boot the test's VM with its NIC (MAC) on $TAP and
+# a management NIC forwarding FORWARD (VM_FORWARD, scripts/vm.sh); a VM
+# that does not boot ends the test.
+vm_boot() {
+	if VM_FORWARD=$2 "$SRC/scripts/vm.sh" start "$VMDIR" "$TAP" "$1" "$HOSTNS" \
+		>"$T/vm-start.log" 2>&1; then
+		ok "the VM boots with a management NIC"
+	else
+		not_ok "the VM boots with a management NIC"
+		diag <"$T/vm-start.log"
+		exit 1
+	fi
+}
+# gx CMD: shell text CMD run in the test's VM; its output and status.
+gx() { "$SRC/scripts/vm.sh" exec "$VMDIR" "$@"; }
+# gnetconf NETWORK [EXTRA_JSON_MEMBERS]: a netconf for the guest's kuryrd.
+gnetconf() {
+	printf '{"cniVersion":"1.1.0","name":"%s","type":"kuryr-cni","network":"%s","daemon_socket":"%s"%s}' \
+		"$1" "$1" "$GSOCK" "${2:+,$2}"
+}
+# gpod NAME: netns $P-NAME in the guest, lo up.
+gpod() { gx "ip netns add $P-$1 && ip -n $P-$1 link set lo up"; }
+
 # guest_kuryrd VMDIR CONF_TEXT: in the VM booted by scripts/vm.sh in VMDIR
 # (with KURYR_BUILD, so that it has kuryrd), CONF_TEXT becomes
 # /etc/kuryr/kuryr.conf and kuryrd runs on it in the background: its pid
@@ -375,6 +406,11 @@ cni() {
 
 # JSON field from $OUT: jq-less, via python3 (always present on Debian).
 jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1" <<<"$OUT"; }
+# jq1 PATH: the JSON on stdin at Python subscript PATH ('["ports"][0]'),
+# objects and lists printed as JSON.
+jq1() { python3 -c "import json,sys; d=json.load(sys.stdin); v=eval('d' + sys.argv[1]); print(json.dumps(v) if isinstance(v, (dict, list)) else v)" "$1"; }
+# pyj EXPR: Python expression EXPR of the JSON d on stdin.
+pyj() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # No veth, port, address or row left anywhere.
 assert_clean() {

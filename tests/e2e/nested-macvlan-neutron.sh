@@ -1,9 +1,9 @@
 #!/bin/bash
 # Containers nested in a real VM (QEMU) with binding driver nested-macvlan,
 # on backend neutron: a real neutron-server (ML2/OVN). The VM's port is
-# bound to this node as Nova would bind it; kuryrd and kuryr-cni run in the
-# guest and reach Neutron's API over the VM's management NIC (scripts/vm.sh
-# VM_FORWARD). Each nested container gets a Neutron port of its own that
+# bound to this node by kuryrctl vm plug, as Nova would bind it; kuryrd and
+# kuryr-cni run in the guest and reach Neutron's API over the VM's
+# management NIC (scripts/vm.sh VM_FORWARD). Each nested container gets a Neutron port of its own that
 # only reserves its address (made with no binding:host_id; it never turns
 # ACTIVE, and ADD does not wait for it), a macvlan (bridge mode) of the
 # guest's eth0 in its netns, and its IP and the macvlan's MAC as an
@@ -24,23 +24,12 @@ NEUTRON=true
 BACKEND=neutron
 . "$(dirname "$0")/lib.sh"
 env_up
-VMDIR=$T/vm
-TAP=$P-tap
-GSOCK=/run/kuryr/kuryr.sock
-export VM_EXEC_TIMEOUT=60
 _servers=()
 trap 'for p in "${_servers[@]}"; do kill "$p" 2>/dev/null; done; env_down' EXIT
 # What ovn-controller registered this node's chassis as: ML2/OVN binds
 # ports to it.
 HOST=$(vsctl get Open_vSwitch . external_ids:hostname | tr -d '"')
 
-jq1() { python3 -c "import json,sys; d=json.load(sys.stdin); v=eval('d' + sys.argv[1]); print(json.dumps(v) if isinstance(v, (dict, list)) else v)" "$1"; }
-pyj() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-gx() { "$SRC/scripts/vm.sh" exec "$VMDIR" "$@"; }
-gnetconf() {
-	printf '{"cniVersion":"1.1.0","name":"%s","type":"kuryr-cni","network":"%s","daemon_socket":"%s"}' \
-		"$1" "$1" "$GSOCK"
-}
 # gcni COMMAND NAME NETWORK: kuryr-cni in the guest for container $P-NAME
 # in the guest's netns $P-NAME (ifname eth0); sets OUT and RC.
 gcni() {
@@ -48,14 +37,12 @@ gcni() {
 		CNI_NETNS=/run/netns/$P-$2 CNI_PATH=/usr/bin kuryr-cni")
 	RC=$?
 }
-gpod() { gx "ip netns add $P-$1 && ip -n $P-$1 link set lo up"; }
 glinks() { gx "ip -n $P-$1 -o link show" | awk -F': ' '{print $2}' | cut -d@ -f1 | tr '\n' ' ' | sed 's/ $//'; }
 # nport CONTAINER: Neutron's port of the container (its device_id), or "".
 nport() { nq GET "/ports?device_id=$1" | jq1 '["ports"][0]' 2>/dev/null; }
 # apart MAC: MAC with bit 2 of its first octet flipped.
 apart() { printf '%02x:%s' $((0x${1%%:*} ^ 4)) "${1#*:}"; }
 sbctl() { ovn-sbctl --db="unix:$RUN/ovn/sb.sock" --timeout=10 "$@"; }
-all_ports() { nq GET "/ports?fields=id" | pyj '" ".join(sorted(p["id"] for p in d["ports"]))'; }
 # vm_pairs: the VM's port's allowed address pairs in Neutron, "IP,MAC" sorted.
 vm_pairs() {
 	nq GET "/ports/$VM_PORT" | pyj '" ".join(sorted(x["ip_address"] + "," + x["mac_address"] for x in d["port"]["allowed_address_pairs"]))'
@@ -76,20 +63,17 @@ for n in "net1 10.93.0.0/24" "net2 10.93.1.0/24"; do
 done
 NET1=$P-net1 NET2=$P-net2
 
-# ---- the VM: its port, bound to this node (Nova's part), its tap plugged ----
+# ---- the VM: its port, bound to this node by vm plug (Nova's part), its tap plugged ----
 OUT=$(ctl -o json port create --network "$NET1" --name "$P-vm1" --device-id "$P-vm-one"); RC=$?
 check_eq "kuryrctl port create for the VM" 0 "$RC"
 VM_PORT=$(jget '["name"]')
 VM_MAC=$(jget '["mac"]')
 VM_IP=$(jget '["ip"]')
-nq PUT "/ports/$VM_PORT" "{\"port\":{\"binding:host_id\":\"$HOST\"}}" >/dev/null
-VM_FORWARD="9696=tcp:127.0.0.1:19696" "$SRC/scripts/vm.sh" start "$VMDIR" "$TAP" "$VM_MAC" "$HOSTNS" \
-	>"$T/vm-start.log" 2>&1
-check "the VM boots with a management NIC" test $? = 0 || {
-	diag <"$T/vm-start.log"
-	exit 1
-}
+vm_boot "$VM_MAC" "9696=tcp:127.0.0.1:19696"
+# vm plug binds the port here first, as Nova does before os-vif plugs.
 check "kuryrctl vm plug the VM's tap" ctl vm plug "$TAP" "$VM_PORT"
+check_eq "Neutron: vm plug bound the VM's port to this node, for ovs" "$HOST ovs" \
+	"$(nq GET "/ports/$VM_PORT" | pyj 'd["port"]["binding:host_id"] + " " + d["port"]["binding:vif_type"]')"
 check_eq "Neutron: the VM's port is ACTIVE" ACTIVE "$(nq GET "/ports/$VM_PORT" | jq1 '["port"]["status"]')"
 check "the guest takes its port's address on eth0" gx "ip link set eth0 up && ip addr add $VM_IP/24 dev eth0"
 GUEST_CONF="[DEFAULT]

@@ -13,18 +13,9 @@
 # nothing left.
 . "$(dirname "$0")/lib.sh"
 env_up
-VMDIR=$T/vm
-TAP=$P-tap
-GSOCK=/run/kuryr/kuryr.sock
-export VM_EXEC_TIMEOUT=60
 _servers=()
 trap 'for p in "${_servers[@]}"; do kill "$p" 2>/dev/null; done; env_down' EXIT
 
-gx() { "$SRC/scripts/vm.sh" exec "$VMDIR" "$@"; }
-gnetconf() {
-	printf '{"cniVersion":"1.1.0","name":"%s","type":"kuryr-cni","network":"%s","daemon_socket":"%s"%s}' \
-		"$1" "$1" "$GSOCK" "${2:+,$2}"
-}
 # gcni COMMAND CONTAINERID NETNS CONF: kuryr-cni in the guest; sets OUT and RC.
 gcni() {
 	OUT=$(gx "printf '%s' '$4' | CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_IFNAME=eth0 \
@@ -60,12 +51,7 @@ OUT=$(ctl -o json port create --network net1 --name vm1 --device-id vm-one); RC=
 check_eq "kuryrctl port create for the VM" 0 "$RC"
 VM_MAC=$(jget '["mac"]')
 VM_IP=$(jget '["ip"]')
-VM_FORWARD="6641=unix:$RUN/ovn/nb.sock" "$SRC/scripts/vm.sh" start "$VMDIR" "$TAP" "$VM_MAC" "$HOSTNS" \
-	>"$T/vm-start.log" 2>&1
-check "the VM boots with a management NIC" test $? = 0 || {
-	diag <"$T/vm-start.log"
-	exit 1
-}
+vm_boot "$VM_MAC" "6641=unix:$RUN/ovn/nb.sock"
 check "kuryrctl vm plug the VM's tap" ctl vm plug "$TAP" vm1
 VM_OWN=$(lsp addresses vm1) # "MAC dynamic"
 check "the guest takes its port's address on eth0" gx "ip link set eth0 up && ip addr add $VM_IP/24 dev eth0"

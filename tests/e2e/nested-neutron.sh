@@ -1,7 +1,7 @@
 #!/bin/bash
 # Containers nested in a real VM (QEMU), on backend neutron: a real
 # neutron-server (ML2/OVN) and its trunk plugin. The VM's port, bound to
-# this node as Nova would bind it, is a trunk's parent; kuryrd and
+# this node by kuryrctl vm plug as Nova would bind it, is a trunk's parent; kuryrd and
 # kuryr-cni run in the guest with binding driver nested-vlan and reach
 # Neutron's API over the VM's management NIC (scripts/vm.sh VM_FORWARD),
 # never over the trunk. Each nested container gets a Neutron port, made
@@ -11,32 +11,21 @@
 # ACTIVE. Proven with packets: nested containers reach each other, a
 # bare-metal container and the VM, their frames leaving the guest with one
 # 802.1Q header; an id taken behind kuryrd's back is skipped (Neutron's
-# 409); DEL takes the subport off the trunk and deletes the port; a VM
-# port without a trunk and an unreachable Neutron fail ADD and leave
-# nothing behind, in Neutron or in the guest.
+# 409); DEL takes the subport off the trunk and deletes the port; a
+# Neutron router takes a nested container to another network; a VM port
+# without a trunk, a network MTU above the guest NIC's and an unreachable
+# Neutron fail ADD and leave nothing behind, in Neutron or in the guest;
+# the guest's kuryrd SIGKILLed in the middle of an ADD leaves nothing on
+# the trunk once it is back.
 NEUTRON=true
 BACKEND=neutron
 . "$(dirname "$0")/lib.sh"
 env_up
 FRAMES=$SRC/tests/e2e/vlan-frames.py
-VMDIR=$T/vm
-TAP=$P-tap
-GSOCK=/run/kuryr/kuryr.sock
-export VM_EXEC_TIMEOUT=60
 # What ovn-controller registered this node's chassis as: ML2/OVN binds
 # ports to it.
 HOST=$(vsctl get Open_vSwitch . external_ids:hostname | tr -d '"')
 
-jq1() { python3 -c "import json,sys; d=json.load(sys.stdin); v=eval('d' + sys.argv[1]); print(json.dumps(v) if isinstance(v, (dict, list)) else v)" "$1"; }
-# pyj EXPR: Python expression EXPR of JSON d from stdin.
-pyj() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-# gx CMD: shell text run in the guest.
-gx() { "$SRC/scripts/vm.sh" exec "$VMDIR" "$@"; }
-# gnetconf NETWORK: a netconf for the guest's kuryrd.
-gnetconf() {
-	printf '{"cniVersion":"1.1.0","name":"%s","type":"kuryr-cni","network":"%s","daemon_socket":"%s"}' \
-		"$1" "$1" "$GSOCK"
-}
 # gcni COMMAND NAME NETWORK: kuryr-cni in the guest for container $P-NAME
 # in the guest's netns $P-NAME (ifname eth0); sets OUT and RC.
 gcni() {
@@ -44,7 +33,6 @@ gcni() {
 		CNI_NETNS=/run/netns/$P-$2 CNI_PATH=/usr/bin kuryr-cni")
 	RC=$?
 }
-gpod() { gx "ip netns add $P-$1 && ip -n $P-$1 link set lo up"; }
 # glinks NAME: the links of the guest's netns $P-NAME.
 glinks() { gx "ip -n $P-$1 -o link show" | awk -F': ' '{print $2}' | cut -d@ -f1 | tr '\n' ' ' | sed 's/ $//'; }
 # nport MAC: Neutron's port with MAC (a nested port has no device_id:
@@ -63,7 +51,6 @@ print(" ".join(sorted("%s:%d" % (s["port_id"], s["segmentation_id"]) if s["segme
 child() {
 	echo "$(nbctl get Logical_Switch_Port "$1" parent_name | tr -d '"') $(nbctl get Logical_Switch_Port "$1" tag)"
 }
-all_ports() { nq GET "/ports?fields=id" | pyj '" ".join(sorted(p["id"] for p in d["ports"]))'; }
 
 for n in "net1 10.94.0.0/24" "net2 10.94.1.0/24"; do
 	read -r net cidr <<<"$n"
@@ -71,25 +58,37 @@ for n in "net1 10.94.0.0/24" "net2 10.94.1.0/24"; do
 done
 NET1=$P-net1 NET2=$P-net2
 
-# ---- the VM: its port, bound to this node (Nova's part), its tap plugged ----
+# ---- the VM: its port, bound to this node by vm plug (Nova's part), its tap plugged ----
 OUT=$(ctl -o json port create --network "$NET1" --name "$P-vm1" --device-id "$P-vm-one"); RC=$?
 check_eq "kuryrctl port create for the VM" 0 "$RC"
 VM_PORT=$(jget '["name"]')
 VM_MAC=$(jget '["mac"]')
 VM_IP=$(jget '["ip"]')
+# binding:host_id and binding:vif_type of port $1.
+binding() { nq GET "/ports/$1" | pyj 'd["port"]["binding:host_id"] + " " + d["port"]["binding:vif_type"]'; }
+check_eq "Neutron: the VM's port is made unbound (whoever runs the VM binds it)" " unbound" \
+	"$(binding "$VM_PORT")"
+vm_boot "$VM_MAC" "9696=tcp:127.0.0.1:19696"
 # An unbound port never goes ACTIVE (ML2 ends provisioning only for a
-# bound one), and a subport takes its parent's status.
-nq PUT "/ports/$VM_PORT" "{\"port\":{\"binding:host_id\":\"$HOST\"}}" >/dev/null
-check_eq "Neutron: the VM's port is bound to this node for ovs" "$HOST ovs" \
-	"$(nq GET "/ports/$VM_PORT" | pyj 'd["port"]["binding:host_id"], d["port"]["binding:vif_type"]' | tr -d "(),'")"
-VM_FORWARD="9696=tcp:127.0.0.1:19696" "$SRC/scripts/vm.sh" start "$VMDIR" "$TAP" "$VM_MAC" "$HOSTNS" \
-	>"$T/vm-start.log" 2>&1
-check "the VM boots with a management NIC" test $? = 0 || {
-	diag <"$T/vm-start.log"
-	exit 1
-}
+# bound one), and a subport takes its parent's status: vm plug binds it
+# here first, as Nova does before os-vif plugs.
 check "kuryrctl vm plug the VM's tap" ctl vm plug "$TAP" "$VM_PORT"
+check_eq "Neutron: vm plug bound the VM's port to this node, for ovs" "$HOST ovs" "$(binding "$VM_PORT")"
 check_eq "Neutron: the VM's port is ACTIVE" ACTIVE "$(nq GET "/ports/$VM_PORT" | jq1 '["port"]["status"]')"
+# A VM's port bound to another node: vm plug refuses it and leaves its tap
+# off the bridge and its binding as it was.
+OUT=$(ctl -o json port create --network "$NET1" --name "$P-vmx" --device-id "$P-vm-x")
+VMX=$(jget '["name"]')
+nq PUT "/ports/$VMX" '{"port":{"binding:host_id":"another-node"}}' >/dev/null
+ip -n "$HOSTNS" tuntap add "$P-tapx" mode tap
+ctl vm plug "$P-tapx" "$VMX" >/dev/null 2>"$T/plug.err"
+check "kuryrctl vm plug of a port bound to another node fails, saying where it is bound" \
+	grep -q "bound to host another-node" "$T/plug.err"
+check_eq "... a 409 on kuryrd's socket" 409 "$(ctl_code vm.plug "{\"tap\":\"$P-tapx\",\"port\":\"$VMX\"}")"
+check_eq "... the tap is not on br-int" "" "$(vsctl list-ports br-int | grep -x "$P-tapx")"
+check_eq "... and the port is still bound there" "another-node" "$(binding "$VMX" | cut -d' ' -f1)"
+ip -n "$HOSTNS" link del "$P-tapx"
+ctl port delete "$VMX" >/dev/null
 check "the guest takes its port's address on eth0" gx "ip link set eth0 up && ip addr add $VM_IP/24 dev eth0"
 
 # ---- kuryrd in the guest, Neutron over the management NIC ----
@@ -137,6 +136,26 @@ cni ADD "$P-c1" eth0 "$NSPATH" "$(netconf "$NET1")"
 check_eq "a bare-metal container joins $NET1" 0 "$RC"
 C1_IP=$(jget '["ips"][0]["address"]')
 C1_IP=${C1_IP%/*}
+
+# ---- a network MTU above the guest NIC's: CNI error 7, nothing left ----
+# Neutron caps a network's MTU at what its underlay carries (1442 for
+# geneve on a 1500 physnet), under the guest NIC's 1500: the NIC goes
+# below the network instead, the same refusal.
+NET1_MTU=$(nq GET "/networks?name=$NET1" | jq1 '["networks"][0]["mtu"]')
+NIC_MTU=$(gx "cat /sys/class/net/eth0/mtu")
+LOW_MTU=$((NET1_MTU - 42))
+gpod nm
+gx "ip link set eth0 mtu $LOW_MTU"
+before=$(all_ports) trunk_before=$(subports)
+gcni ADD nm "$NET1"
+check_eq "nested ADD on a network whose MTU ($NET1_MTU) is above the guest NIC's ($LOW_MTU) is CNI error 7" \
+	"1 7" "$RC $(jget '["code"]' 2>/dev/null)"
+check "... naming the NIC and both MTUs" grep -q "MTU $NET1_MTU is above eth0's $LOW_MTU" <<<"$OUT"
+check_eq "... and leaves no port in Neutron" "$before" "$(all_ports)"
+check_eq "... nor a subport on the trunk" "$trunk_before" "$(subports)"
+check_eq "... nor a device in the pod netns" "lo" "$(glinks nm)"
+check_eq "... nor a row in the guest's store" "" "$(gx "kuryrctl -o json attachment list" | grep -o "$P-nm")"
+gx "ip link set eth0 mtu $NIC_MTU"
 
 # ---- two nested containers ----
 declare -A PORT TAG IPS MAC
@@ -208,6 +227,8 @@ OP1=$(nq GET "/ports?name=$P-op1" | jq1 '["ports"][0]["id"]')
 gpod n3
 gcni ADD n3 "$NET1"
 check_eq "nested ADD n3 succeeds (Neutron refused the taken id)" 0 "$RC"
+IPS[n3]=$(jget '["ips"][0]["address"]')
+IPS[n3]=${IPS[n3]%/*}
 PORT[n3]=$(jq1 '["id"]' <<<"$(nport "$(jget '["interfaces"][1]["mac"]')")")
 t3=$(subports | tr ' ' '\n' | sed -n "s/^${PORT[n3]}://p")
 check "n3's VLAN ($t3) is neither the operator's ($t1) nor n2's ($t2)" test -n "$t3" -a "$t3" != "$t1" -a "$t3" != "$t2"
@@ -252,6 +273,30 @@ check_eq "TCP to its 9090 is dropped" timeout \
 gcni DEL n8 "$NET1"
 check_eq "nested DEL n8" 0 "$RC"
 check "kuryrctl security-group delete $P-web" ctl security-group delete "$P-web"
+
+# ---- through a Neutron router, to another network ----
+pod c2
+cni ADD "$P-c2" eth0 "$NSPATH" "$(netconf "$NET2")"
+check_eq "a bare-metal container joins $NET2" 0 "$RC"
+C2_IP=$(jget '["ips"][0]["address"]')
+C2_IP=${C2_IP%/*}
+check "nested n3 cannot reach $NET2 without a router" \
+	bash -c "! '$SRC/scripts/vm.sh' exec '$VMDIR' 'ip netns exec $P-n3 ping -c 1 -W 2 $C2_IP'"
+OUT=$(ctl -o json router create "$P-r1"); RC=$?
+check_eq "kuryrctl router create $P-r1 (Neutron, no external gateway)" 0 "$RC"
+R1=$(jget '["id"]')
+check "kuryrctl router add-subnet $P-r1 $NET1" ctl router add-subnet "$P-r1" "$NET1"
+check "kuryrctl router add-subnet $P-r1 $NET2" ctl router add-subnet "$P-r1" "$NET2"
+check_eq "Neutron: the router has an interface port at each subnet's gateway" "10.94.0.1 10.94.1.1" \
+	"$(nq GET "/ports?device_id=$R1&device_owner=network:router_interface" | pyj '" ".join(sorted(p["fixed_ips"][0]["ip_address"] for p in d["ports"]))')"
+check_eq "OVN NB (ML2/OVN's rows): Logical_Router neutron-$R1 with both addresses" \
+	"neutron-$R1 10.94.0.1/24 10.94.1.1/24" \
+	"$(nbctl --bare --columns=name find Logical_Router name="neutron-$R1") $(nbctl --bare --columns=networks list Logical_Router_Port | grep . | sort | paste -sd' ')"
+# ovn-northd and ovn-controller take a moment to program the router.
+check "nested n3 ($NET1) reaches the bare-metal container on $NET2 through the router" \
+	gx "for i in 1 2 3 4 5; do ip netns exec $P-n3 ping -c 1 -W 2 $C2_IP && exit 0; done; exit 1"
+check "the bare-metal container on $NET2 reaches nested n3 back" \
+	ip netns exec "$P-c2" busybox ping -c 2 -W 5 "${IPS[n3]}"
 
 # ---- pools per trunk: entries are subports ahead of time ----
 # npool: the guest's pool ports in Neutron ("ID:OWNER" sorted): their
@@ -331,8 +376,40 @@ check_eq "... no VLAN device anywhere in the guest but n2's and n3's" "$P-n2 $P-
 check_eq "... and no new port in Neutron" "$before" "$(all_ports)"
 check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
 check "kuryrd starts in the guest with Neutron again" guest_kuryrd "$VMDIR" "$(guest_conf 9696)"
+
+# ---- the guest's kuryrd SIGKILLed in the middle of an ADD ----
+# With the VM's tap off the bridge its port goes DOWN, and a new subport
+# takes its parent's status: the ADD waits for ACTIVE, with its subport
+# and its device made, and is killed there.
+vm_status() { nq GET "/ports/$VM_PORT" | jq1 '["port"]["status"]'; }
+ctl vm unplug "$TAP" >/dev/null
+for _ in $(seq 50); do [ "$(vm_status)" = DOWN ] && break; sleep 0.2; done
+check_eq "Neutron: with its tap unplugged the VM's port is DOWN" DOWN "$(vm_status)"
+before=$(all_ports) trunk_before=$(subports)
+gpod nk
+gx "(printf '%s' '$(gnetconf "$NET1")' | CNI_COMMAND=ADD CNI_CONTAINERID=$P-nk CNI_IFNAME=eth0 \
+	CNI_NETNS=/run/netns/$P-nk CNI_PATH=/usr/bin kuryr-cni >/tmp/addk.out 2>&1; echo \$? >/tmp/addk.rc) \
+	</dev/null >/dev/null 2>&1 3>&- &"
+for _ in $(seq 100); do [ "$(subports)" != "$trunk_before" ] && break; sleep 0.2; done
+NK_PORT=$(LC_ALL=C comm -13 <(tr ' ' '\n' <<<"$trunk_before") <(subports | tr ' ' '\n') | cut -d: -f1)
+check "the ADD got as far as its subport on the trunk ($NK_PORT)" test -n "$NK_PORT"
+for _ in $(seq 50); do gx "ip -n $P-nk -o link show type vlan" | grep -q . && break; sleep 0.2; done
+check "... and its VLAN device in the pod" gx "ip -n $P-nk -o link show type vlan | grep -q ."
+check_eq "... its port waiting DOWN" DOWN "$(nq GET "/ports/$NK_PORT" | jq1 '["port"]["status"]')"
+gx 'kill -KILL $(cat /run/kuryrd.pid)' >/dev/null
+for _ in $(seq 50); do gx "test -f /tmp/addk.rc" && break; sleep 0.2; done
+check "kuryr-cni fails when the guest's kuryrd dies under it" gx 'test "$(cat /tmp/addk.rc)" != 0'
+check "kuryrd restarts in the guest after SIGKILL" guest_kuryrd "$VMDIR" "$(guest_conf 9696)"
+check_eq "the half-done ADD is rolled back: its port is gone from Neutron" "$before" "$(all_ports)"
+check_eq "... and nothing of it is left on the trunk" "$trunk_before" "$(subports)"
+gcni DEL nk "$NET1"
+check_eq "the runtime's DEL after the failed ADD succeeds" 0 "$RC"
+check_eq "... and takes the VLAN device out of the pod" "lo" "$(glinks nk)"
+check_eq "... and the guest's store has no row of it" "" "$(gx "kuryrctl -o json attachment list" | grep -o "$P-nk")"
+check_eq "... and Neutron and the trunk are as before the ADD" "$before $trunk_before" "$(all_ports) $(subports)"
+check "kuryrctl vm plug the VM's tap again" ctl vm plug "$TAP" "$VM_PORT"
 check "after the restarts nested n3 still reaches the bare-metal container" \
-	gx "ip netns exec $P-n3 ping -c 1 -W 5 $C1_IP"
+	gx "for i in 1 2 3; do ip netns exec $P-n3 ping -c 1 -W 3 $C1_IP && exit 0; done; exit 1"
 
 # ---- all gone ----
 for n in n2 n3; do
@@ -348,11 +425,15 @@ ctl trunk remove-subport "$P-trunk" "$P-op1" >/dev/null
 ctl port delete "$P-op1" >/dev/null
 cni DEL "$P-c1" eth0 "/run/netns/$P-c1" "$(netconf "$NET1")" >/dev/null
 check_eq "DEL of the bare-metal container" 0 "$RC"
+router_down() { ctl router remove-subnet "$P-r1" "$NET1" && ctl router remove-subnet "$P-r1" "$NET2" && ctl router delete "$P-r1"; }
+check "kuryrctl router remove-subnet (both) and delete" router_down
+cni DEL "$P-c2" eth0 "/run/netns/$P-c2" "$(netconf "$NET2")" >/dev/null
+check_eq "DEL of the bare-metal container on $NET2" 0 "$RC"
 ctl vm unplug "$TAP" >/dev/null
 "$SRC/scripts/vm.sh" stop "$VMDIR" >/dev/null
 check "kuryrctl trunk delete" ctl trunk delete "$P-trunk"
 check "kuryrctl port delete of the VM's port" ctl port delete "$P-vm1"
 for net in "$NET1" "$NET2"; do ctl network delete "$net" >/dev/null; done
-check_eq "Neutron: no port, trunk or network of the test left" "0 0 0" \
-	"$(nq GET /ports | pyj 'len(d["ports"])') $(nq GET /trunks | pyj 'len(d["trunks"])') $(nq GET /networks | pyj "len([n for n in d['networks'] if n['name'].startswith('$P-')])")"
+check_eq "Neutron: no port, trunk, router or network of the test left" "0 0 0 0" \
+	"$(nq GET /ports | pyj 'len(d["ports"])') $(nq GET /trunks | pyj 'len(d["trunks"])') $(nq GET /routers | pyj 'len(d["routers"])') $(nq GET /networks | pyj "len([n for n in d['networks'] if n['name'].startswith('$P-')])")"
 assert_clean "end"

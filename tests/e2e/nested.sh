@@ -13,18 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 env_up
 FRAMES=$SRC/tests/e2e/vlan-frames.py
-VMDIR=$T/vm
-TAP=$P-tap
-GSOCK=/run/kuryr/kuryr.sock
-export VM_EXEC_TIMEOUT=60
 
-# gx CMD: shell text run in the guest.
-gx() { "$SRC/scripts/vm.sh" exec "$VMDIR" "$@"; }
-# gnetconf NETWORK [EXTRA_JSON_MEMBERS]: a netconf for the guest's kuryrd.
-gnetconf() {
-	printf '{"cniVersion":"1.1.0","name":"%s","type":"kuryr-cni","network":"%s","daemon_socket":"%s"%s}' \
-		"$1" "$1" "$GSOCK" "${2:+,$2}"
-}
 # gcni COMMAND CONTAINERID NETNS CONF: kuryr-cni in the guest on pod netns
 # NETNS (ifname eth0); sets OUT and RC.
 gcni() {
@@ -50,12 +39,7 @@ OUT=$(ctl -o json port create --network net1 --name vm1 --device-id vm-one); RC=
 check_eq "kuryrctl port create for the VM" 0 "$RC"
 VM_MAC=$(jget '["mac"]')
 VM_IP=$(jget '["ip"]')
-VM_FORWARD="6641=unix:$RUN/ovn/nb.sock" "$SRC/scripts/vm.sh" start "$VMDIR" "$TAP" "$VM_MAC" "$HOSTNS" \
-	>"$T/vm-start.log" 2>&1
-check "the VM boots with a management NIC" test $? = 0 || {
-	diag <"$T/vm-start.log"
-	exit 1
-}
+vm_boot "$VM_MAC" "6641=unix:$RUN/ovn/nb.sock"
 check "kuryrctl vm plug the VM's tap" ctl vm plug "$TAP" vm1
 check "the guest takes its port's address on eth0" gx "ip link set eth0 up && ip addr add $VM_IP/24 dev eth0"
 

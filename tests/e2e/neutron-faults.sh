@@ -38,7 +38,6 @@ r = urllib.request.Request("http://127.0.0.1:19696/v2.0" + sys.argv[2], data=bod
                            method=sys.argv[1], headers={"Content-Type": "application/json"})
 print(urllib.request.urlopen(r, timeout=10).read().decode() or "{}")' "$@" 2>/dev/null
 }
-jq1() { python3 -c "import json,sys; d=json.load(sys.stdin); v=eval('d' + sys.argv[1]); print(json.dumps(v) if isinstance(v, (dict, list)) else v)" "$1"; }
 kuryr_ports() { nq GET "/ports?device_owner=compute:kuryr&fields=id" | jq1 '["ports"].__len__()'; }
 # neutron CMD [ARGS]: scripts/neutron.sh on this test's neutron-server.
 neutron() { "$SRC/scripts/neutron.sh" "$1" "$RUN" "${@:2}" >>"$T/neutron.log" 2>&1; }

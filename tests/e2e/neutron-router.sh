@@ -24,7 +24,6 @@ PROBE=$SRC/tests/e2e/tcp-probe.py
 _servers=()
 trap 'for p in "${_servers[@]}"; do kill "$p" 2>/dev/null; done; env_down' EXIT
 
-jq1() { python3 -c "import json,sys; d=json.load(sys.stdin); v=eval('d' + sys.argv[1]); print(json.dumps(v) if isinstance(v, (dict, list)) else v)" "$1"; }
 sbctl() { ovn-sbctl --db="unix:$RUN/ovn/sb.sock" --timeout=10 "$@"; }
 # serve NS PORT: a TCP server in netns NS, logging its peers to $T/serve-NS.
 serve() {

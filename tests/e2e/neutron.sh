@@ -23,7 +23,6 @@ check "Open vSwitch's hostname ($HOST) is not the hostname, kuryr.conf has no ho
 check_eq "the chassis in OVN SB has that hostname" "$HOST" \
 	"$(ovn-sbctl --db="unix:$RUN/ovn/sb.sock" --timeout=10 --bare --columns=hostname list Chassis)"
 
-jq1() { python3 -c "import json,sys; d=json.load(sys.stdin); v=eval('d' + sys.argv[1]); print(json.dumps(v) if isinstance(v, (dict, list)) else v)" "$1"; }
 kuryr_ports() { nq GET "/ports?device_owner=compute:kuryr" | jq1 '["ports"].__len__()'; }
 
 check "kuryrctl creates a network in Neutron" ctl network create nnet --subnet 10.62.0.0/24

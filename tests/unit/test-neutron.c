@@ -1128,6 +1128,46 @@ static void test_port_by_mac(void **state)
 	world_free(&w, b, &auth);
 }
 
+/* A VM's port is bound to this node by one PUT of its binding:host_id,
+ * conditional on its revision (read and written again on 412); one bound
+ * here already is left alone, one bound to another node refused and left
+ * so, one ML2 binds in a way kuryrd does not plug refused and unbound
+ * again. */
+static void test_vm_port_bind(void **state)
+{
+	struct world w = { 0 };
+	struct os_auth_config auth;
+	struct backend *b = world_backend(&w, &auth, false, NULL);
+	_cleanup_free_ char *err = NULL;
+	json_t *vm, *other;
+
+	add_vm_ports(&w);
+	vm = json_array_get(json_object_get(w.objs, "ports"), 2);
+	other = json_array_get(json_object_get(w.objs, "ports"), 3);
+	json_object_set_new(vm, "binding:vif_type", json_string("ovs"));
+	atomic_store(&w.races, 1);
+	assert_int_equal(b->ops->port_bind(b, ID(60), &err), 0);
+	assert_int_equal(atomic_load(&w.port_puts), 2);
+	assert_string_equal(json_object_get_str(vm, "binding:host_id"), "node-a");
+	/* Bound here: nothing written. */
+	assert_int_equal(b->ops->port_bind(b, "vm", &err), 0);
+	assert_int_equal(atomic_load(&w.port_puts), 2);
+	/* Bound elsewhere: refused, nothing written. */
+	json_object_set_new(vm, "binding:host_id", json_string("node-b"));
+	assert_int_equal(b->ops->port_bind(b, ID(60), &err), -EBUSY);
+	assert_non_null(strstr(err, "bound to host node-b"));
+	assert_int_equal(atomic_load(&w.port_puts), 2);
+	assert_string_equal(json_object_get_str(vm, "binding:host_id"), "node-b");
+	/* Bound as kuryrd plugs nothing: unbound again. */
+	json_object_set_new(other, "binding:vif_type", json_string("binding_failed"));
+	assert_int_equal(b->ops->port_bind(b, ID(61), &err), -EPROTONOSUPPORT);
+	assert_non_null(strstr(err, "binding_failed"));
+	assert_int_equal(atomic_load(&w.port_puts), 4);
+	assert_string_equal(json_object_get_str(other, "binding:host_id"), "");
+	assert_int_equal(b->ops->port_bind(b, ID(99), &err), -ENOENT);
+	world_free(&w, b, &auth);
+}
+
 /* Neutron answers 409 to an add_subports whose VLAN id is taken and to
  * one whose port is already a subport (of this trunk too): only the
  * first is -EEXIST, the one the nested driver picks another id for; the
@@ -1285,6 +1325,7 @@ int main(void)
 		cmocka_unit_test(test_subport_conflicts),
 		cmocka_unit_test(test_pair_change_retried),
 		cmocka_unit_test(test_port_by_mac),
+		cmocka_unit_test(test_vm_port_bind),
 		cmocka_unit_test(test_routers_and_fips),
 	};
 

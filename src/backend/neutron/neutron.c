@@ -267,6 +267,7 @@ static const struct backend_ops neutron_ops = {
 	.port_delete = neutron_port_delete,
 	.port_update = neutron_port_update,
 	.port_by_mac = neutron_port_by_mac,
+	.port_bind = neutron_port_bind,
 	.port_wait_up = neutron_port_wait_up,
 	.ports_wait_up = neutron_ports_wait_up,
 	.port_set_device = neutron_port_set_device,

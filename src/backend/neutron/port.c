@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Backend "neutron": ports bound to this node, created one at a time or in
- * bulk for pools, with their security groups and QoS policy, waited on
- * until Neutron reports them ACTIVE; their allowed address pairs changed
- * one at a time against concurrent writers (revision_number If-Match). */
+ * bulk for pools, with their security groups and QoS policy, or a VM's
+ * bound here before its tap is plugged; waited on until Neutron reports
+ * them ACTIVE; their allowed address pairs changed one at a time against
+ * concurrent writers (revision_number If-Match). */
 #include <stdio.h>
 
 #include "neutron-private.h"
@@ -723,6 +724,71 @@ int neutron_port_update(struct backend *b, const char *name, const struct port_u
 	if (r == -ESTALE) {
 		set_errmsg(reterr_msg, "port %s changed under each of %d attempts to update it",
 			   name, PORT_UPDATE_ATTEMPTS);
+		return -EAGAIN;
+	}
+	return r;
+}
+
+/* One read of VM port @name and, unless it is bound already, one PUT of
+ * this node as its binding:host_id, conditional on its revision_number
+ * where it has one: -ESTALE if the port moved on in between. ML2 binds it
+ * in the PUT, so its answer says how. */
+static int port_bind_once(struct neutron_backend *nb, const char *name, char **reterr_msg)
+{
+	_cleanup_json_ json_t *cur = NULL, *res = NULL;
+	_cleanup_free_ char *path = NULL;
+	const char *id, *host, *vif;
+	json_t *rev, *body;
+	int r;
+
+	r = neutron_find_port(nb, name, &cur, reterr_msg);
+	if (r < 0)
+		return r;
+	id = json_object_get_str(cur, "id");
+	host = json_object_get_str(cur, "binding:host_id");
+	if (streq_ptr(host, nb->host))
+		return 0;
+	if (host && *host) {
+		set_errmsg(reterr_msg, "port %s is bound to host %s, not to this node (%s)", id,
+			   host, nb->host);
+		return -EBUSY;
+	}
+	if (!id || asprintf(&path, "/ports/%s", id) < 0)
+		return -ENOMEM;
+	body = json_pack("{s:{s:s}}", "port", "binding:host_id", nb->host);
+	rev = json_object_get(cur, "revision_number");
+	if (json_is_integer(rev))
+		r = neutron_api_if_match(nb, "PUT", path, (long)json_integer_value(rev), body, &res,
+					 reterr_msg);
+	else
+		r = neutron_api(nb, "PUT", path, body, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	/* The vif_type picks the binding driver: only "ovs" exists here. */
+	vif = json_object_get_str(json_object_get(res, "port"), "binding:vif_type");
+	if (!streq_ptr(vif, "ovs")) {
+		set_errmsg(reterr_msg,
+			   "Neutron bound port %s as vif_type \"%s\" on host %s; kuryrd plugs only "
+			   "\"ovs\"",
+			   id, vif ? vif : "", nb->host);
+		(void)neutron_api(nb, "PUT", path,
+				  json_pack("{s:{s:s}}", "port", "binding:host_id", ""), NULL,
+				  NULL);
+		return -EPROTONOSUPPORT;
+	}
+	return 0;
+}
+
+int neutron_port_bind(struct backend *b, const char *name, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	int r = -ESTALE;
+
+	for (int a = 0; a < PORT_UPDATE_ATTEMPTS && r == -ESTALE; a++)
+		r = port_bind_once(nb, name, reterr_msg);
+	if (r == -ESTALE) {
+		set_errmsg(reterr_msg, "port %s changed under each of %d attempts to bind it", name,
+			   PORT_UPDATE_ATTEMPTS);
 		return -EAGAIN;
 	}
 	return r;
