@@ -34,11 +34,8 @@
 #include "nl/nl.h"
 
 struct nested_macvlan {
-	struct binding base;
-	struct backend *backend;
-	char link[IF_NAMESIZE]; /* "" : the default route's */
-	pthread_mutex_t lock;
-	/* Under lock: the VM's port, once found, and its network. */
+	struct nested_binding nb;
+	/* Under nb.lock: the VM's port, once found, and its network. */
 	bool known;
 	char vm_port[64];
 	char vm_network[128];
@@ -51,31 +48,13 @@ static struct nested_macvlan *to_nm(struct binding *b)
 
 static int nm_new(const struct binding_env *env, struct binding **ret, char **reterr_msg)
 {
-	struct nested_macvlan *nm;
-
 	if (!env->backend || !env->backend->ops->port_by_mac || !env->backend->ops->port_update) {
 		set_errmsg(reterr_msg, "binding driver nested-macvlan needs a backend with "
 				       "allowed address pairs");
 		return -EOPNOTSUPP;
 	}
-	nm = calloc(1, sizeof(*nm));
-	if (!nm)
-		return -ENOMEM;
-	nm->base.ops = &binding_nested_macvlan_ops;
-	nm->backend = env->backend;
-	if (env->link_iface)
-		snprintf(nm->link, sizeof(nm->link), "%s", env->link_iface);
-	pthread_mutex_init(&nm->lock, NULL);
-	*ret = &nm->base;
-	return 0;
-}
-
-static void nm_free(struct binding *b)
-{
-	struct nested_macvlan *nm = to_nm(b);
-
-	pthread_mutex_destroy(&nm->lock);
-	free(nm);
+	return nested_binding_new(&binding_nested_macvlan_ops, sizeof(struct nested_macvlan), env,
+				  ret);
 }
 
 /* The VM's port (found by the NIC's MAC the first time) and its network.
@@ -88,7 +67,7 @@ static int vm_port_find(struct nested_macvlan *nm, const struct nl_link_info *li
 	char mac[18];
 	int r = 0;
 
-	pthread_mutex_lock(&nm->lock);
+	pthread_mutex_lock(&nm->nb.lock);
 	if (!nm->known) {
 		_cleanup_(nl_sock_freep) struct nl_sock *host = NULL;
 		_cleanup_free_ char *err = NULL;
@@ -98,12 +77,12 @@ static int vm_port_find(struct nested_macvlan *nm, const struct nl_link_info *li
 			if (r < 0)
 				set_errmsg(reterr_msg, "cannot open netlink: %s", strerror(-r));
 			if (r == 0)
-				r = nested_link_get(host, nm->link, &li, reterr_msg);
+				r = nested_link_get(host, nm->nb.link, &li, reterr_msg);
 			link = &li;
 		}
 		if (r == 0) {
 			mac_format(link->mac, mac);
-			r = nm->backend->ops->port_by_mac(nm->backend, mac, &vm, &err);
+			r = nm->nb.backend->ops->port_by_mac(nm->nb.backend, mac, &vm, &err);
 			if (r < 0)
 				set_errmsg(reterr_msg,
 					   "cannot find this VM's port (NIC MAC %s): %s", mac,
@@ -119,15 +98,15 @@ static int vm_port_find(struct nested_macvlan *nm, const struct nl_link_info *li
 		snprintf(port, 64, "%s", nm->vm_port);
 		snprintf(network, 128, "%s", nm->vm_network);
 	}
-	pthread_mutex_unlock(&nm->lock);
+	pthread_mutex_unlock(&nm->nb.lock);
 	return r;
 }
 
 static void vm_port_forget(struct nested_macvlan *nm)
 {
-	pthread_mutex_lock(&nm->lock);
+	pthread_mutex_lock(&nm->nb.lock);
 	nm->known = false;
-	pthread_mutex_unlock(&nm->lock);
+	pthread_mutex_unlock(&nm->nb.lock);
 }
 
 /* The port as the pod's device has it: @p, or where the backend keeps a
@@ -142,7 +121,7 @@ static void pod_port(const struct nested_macvlan *nm, const struct kuryr_port *p
 	uint8_t mac[6];
 
 	*ret = *p;
-	if (!(nm->backend->ops->caps & BACKEND_CAP_VIRTUAL_PAIRS) || mac_parse(p->mac, mac) < 0)
+	if (!(nm->nb.backend->ops->caps & BACKEND_CAP_VIRTUAL_PAIRS) || mac_parse(p->mac, mac) < 0)
 		return;
 	mac[0] ^= 0x04;
 	mac_format(mac, ret->mac);
@@ -160,8 +139,8 @@ static int pair_change(struct nested_macvlan *nm, const char *vm, bool add,
 
 	snprintf(pair.ip, sizeof(pair.ip), "%s", p->ip);
 	str_copy(pair.mac, p->mac, sizeof(pair.mac));
-	r = nm->backend->ops->port_update(
-	    nm->backend, vm,
+	r = nm->nb.backend->ops->port_update(
+	    nm->nb.backend, vm,
 	    &(struct port_update){ .add_pair = add ? &pair : NULL, .del_pair = add ? NULL : &pair },
 	    &after, &err);
 	if (r == -ENOENT)
@@ -174,112 +153,82 @@ static int pair_change(struct nested_macvlan *nm, const char *vm, bool add,
 	return r;
 }
 
+struct macvlan_create {
+	int netns_fd;
+	uint32_t mtu;
+};
+
+static int macvlan_create(struct nested_plug *np, const char *tmp, void *ctx, char **reterr_msg)
+{
+	const struct macvlan_create *c = ctx;
+	_cleanup_free_ char *err = NULL;
+	int r;
+
+	r = nl_macvlan_add(np->host, tmp, np->link.ifindex, c->netns_fd, MACVLAN_MODE_BRIDGE,
+			   np->mac, c->mtu, &err);
+	if (r < 0)
+		set_errmsg(reterr_msg, "cannot create a macvlan of %s in the container netns: %s",
+			   np->link.name, err ? err : strerror(-r));
+	return r;
+}
+
 static int nm_plug(struct binding *b, const struct binding_req *preq, struct binding_state *st,
 		   char **reterr_msg)
 {
-	_cleanup_(nl_sock_freep) struct nl_sock *host = NULL, *pod = NULL;
 	struct nested_macvlan *nm = to_nm(b);
 	struct kuryr_port pp;
 	struct binding_req rq = *preq;
 	const struct binding_req *req = &rq;
 	const struct kuryr_port *p = &pp;
 	const char *net = req->net ? req->net->name : preq->port->network;
-	uint32_t mtu = req->net ? req->net->mtu : 0;
-	_cleanup_free_ char *err = NULL;
-	struct nl_link_info link, li;
-	char vm[64], vm_net[128], tmp[IF_NAMESIZE];
-	uint8_t mac[6];
-	bool renamed = false;
-	int r;
+	struct macvlan_create c = { .netns_fd = req->netns_fd,
+				    .mtu = req->net ? req->net->mtu : 0 };
+	struct nested_plug np;
+	struct nl_link_info dev;
+	char vm[64], vm_net[128];
+	int r, r2;
 
 	pod_port(nm, preq->port, &pp);
 	rq.port = &pp;
-
-	if (req->netns_fd < 0) {
-		set_errmsg(reterr_msg, "nested-macvlan plugs containers only");
+	if (!*p->ip) {
+		set_errmsg(reterr_msg, "port %s has no IPv4 address", p->name);
 		return -EINVAL;
 	}
-	if (mac_parse(p->mac, mac) < 0 || !*p->ip) {
-		set_errmsg(reterr_msg, "port %s has no MAC or no IPv4 address (\"%s\", \"%s\")",
-			   p->name, p->mac, p->ip);
-		return -EINVAL;
-	}
-	r = nl_sock_open(&host);
-	if (r < 0) {
-		set_errmsg(reterr_msg, "cannot open netlink: %s", strerror(-r));
-		return r;
-	}
-	r = nested_link_get(host, nm->link, &link, reterr_msg);
+	r = nested_plug_begin(&nm->nb, req, &np, reterr_msg);
 	if (r < 0)
 		return r;
-	if (mtu > link.mtu) {
-		set_errmsg(reterr_msg, "network %s's MTU %u is above %s's %u", net, mtu, link.name,
-			   link.mtu);
-		return -EMSGSIZE;
-	}
-	r = vm_port_find(nm, &link, vm, vm_net, reterr_msg);
-	if (r < 0)
-		return r;
-	if (!streq(net, vm_net)) {
+	r = vm_port_find(nm, &np.link, vm, vm_net, reterr_msg);
+	if (r == 0 && !streq(net, vm_net)) {
 		set_errmsg(reterr_msg,
 			   "network %s is not the VM's: nested-macvlan shares %s's L2, so its "
 			   "containers can only be on network %s (that of port %s)",
-			   net, link.name, vm_net, vm);
-		return -EXDEV;
+			   net, np.link.name, vm_net, vm);
+		r = -EXDEV;
 	}
-	if (!link.up) {
-		r = nl_link_set_up(host, link.ifindex, true, reterr_msg);
-		if (r < 0)
-			return r;
-	}
-	r = nl_sock_open_netns(req->netns_fd, &pod);
-	if (r < 0) {
-		set_errmsg(reterr_msg, "cannot open netlink in the container netns: %s",
-			   strerror(-r));
-		return r;
-	}
-	r = pod_name_free(pod, req->ifname, reterr_msg);
-	if (r < 0)
-		return r;
 	/* The pair first: the device's first frame (its announcement)
 	 * already passes the VM's port security. */
-	r = pair_change(nm, vm, true, p, reterr_msg);
-	if (r < 0)
-		return r;
-	/* Born under a name of ours and renamed in the pod: the kernel looks
-	 * for a taken name in the guest's netns, which has eth0 too. */
-	binding_ifname(BINDING_PREFIX_NEW, p->name, tmp);
-	r = nl_macvlan_add(host, tmp, link.ifindex, req->netns_fd, MACVLAN_MODE_BRIDGE, mac, mtu,
-			   &err);
-	if (r < 0)
-		set_errmsg(reterr_msg, "cannot create a macvlan of %s in the container netns: %s",
-			   link.name, err ? err : strerror(-r));
 	if (r == 0)
-		r = nl_link_get(pod, tmp, &li);
-	if (r == 0)
-		r = nl_link_set_name(pod, li.ifindex, req->ifname, reterr_msg);
-	if (r == 0) {
-		renamed = true;
-		st->ifindex = li.ifindex;
-		r = pod_setup(pod, li.ifindex, req, false, reterr_msg);
-	}
+		r = pair_change(nm, vm, true, p, reterr_msg);
+	if (r < 0)
+		goto out;
+	r = nested_pod_device_add(&np, req, macvlan_create, &c, st, &dev, reterr_msg);
 	if (r < 0) {
-		(void)nl_link_del(pod, renamed ? req->ifname : tmp, NULL);
 		(void)pair_change(nm, vm, false, p, NULL);
-		return r;
+		goto out;
 	}
 	/* Neighbours (the VM, other containers) may know the address under
-	 * the MAC of the port that had it before; and OVN learns where it is. */
-	r = pod_announce(pod, req, &li);
-	if (r < 0 && r != -EINVAL)
-		log_warn("event=announce-failed port=%s: %s", p->name, strerror(-r));
-	st->announced = true; /* it rides on the VM's port: ready at once */
-	snprintf(st->host_ifname, sizeof(st->host_ifname), "%s", link.name);
-	mac_format(link.mac, st->host_mac);
+	 * the MAC of the port that had it before; and OVN learns where it is.
+	 * It rides on the VM's port: ready at once. */
+	r2 = pod_announce(np.pod, req, &dev);
+	if (r2 < 0 && r2 != -EINVAL)
+		log_warn("event=announce-failed port=%s: %s", p->name, strerror(-r2));
+	st->announced = true;
 	snprintf(st->data, sizeof(st->data), "%s", vm);
 	if (!streq(p->mac, preq->port->mac))
 		str_copy(st->pod_mac, p->mac, sizeof(st->pod_mac));
-	return 0;
+out:
+	nested_plug_done(&np);
+	return r;
 }
 
 /* The pod's device, if the pod is there and it is ours; then the pair. */
@@ -296,29 +245,9 @@ static int nm_unplug(struct binding *b, const struct binding_req *preq,
 	pod_port(nm, preq->port, &pp);
 	rq.port = &pp;
 
-	if (req->netns_fd >= 0) {
-		_cleanup_(nl_sock_freep) struct nl_sock *pod = NULL;
-		char tmp[IF_NAMESIZE], mac[18];
-		struct nl_link_info li;
-
-		/* Under its own name, or still under ours (a plug cut short). */
-		binding_ifname(BINDING_PREFIX_NEW, req->port->name, tmp);
-		r = nl_sock_open_netns(req->netns_fd, &pod);
-		for (int i = 0; r == 0 && i < 2; i++) {
-			const char *name = i ? tmp : req->ifname;
-
-			if (nl_link_get(pod, name, &li) < 0 || !streq(li.kind, "macvlan"))
-				continue;
-			mac_format(li.mac, mac);
-			if (strcasecmp(mac, req->port->mac) != 0)
-				continue;
-			r = nl_link_del(pod, name, reterr_msg);
-			if (r == -ENODEV)
-				r = 0;
-		}
-		if (r < 0)
-			return r;
-	}
+	r = nested_pod_device_del(req, "macvlan", reterr_msg);
+	if (r < 0)
+		return r;
 	if (!*req->port->mac)
 		return 0;
 	if (*st->data)
@@ -355,7 +284,7 @@ const struct binding_ops binding_nested_macvlan_ops = {
 	.pod_side = true,
 	.unbound = true,
 	.new = nm_new,
-	.free = nm_free,
+	.free = nested_binding_free,
 	.plug = nm_plug,
 	.unplug = nm_unplug,
 	.check = nm_check,

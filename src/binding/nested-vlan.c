@@ -42,12 +42,9 @@
 #define PARKED_PREFIX "p:"
 
 struct nested_vlan {
-	struct binding base;
-	struct backend *backend;
-	char link[IF_NAMESIZE]; /* "" : the default route's */
-	int port_up_timeout_ms;
-	pthread_mutex_t lock;
-	/* Under lock: the trunk, once found, and the ids its subports have. */
+	struct nested_binding nb;
+	/* Under nb.lock: the trunk, once found, and the ids its subports
+	 * have. */
 	bool known;
 	char trunk[64];
 	uint8_t used[(VLAN_MAX + 8) / 8];
@@ -60,32 +57,12 @@ static struct nested_vlan *to_nv(struct binding *b)
 
 static int nv_new(const struct binding_env *env, struct binding **ret, char **reterr_msg)
 {
-	struct nested_vlan *nv;
-
 	if (!env->backend || !env->backend->ops->trunk_subport ||
 	    !env->backend->ops->trunk_subports_add || !env->backend->ops->trunk_by_parent_mac) {
 		set_errmsg(reterr_msg, "binding driver nested-vlan needs a backend with trunks");
 		return -EOPNOTSUPP;
 	}
-	nv = calloc(1, sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	nv->base.ops = &binding_nested_vlan_ops;
-	nv->backend = env->backend;
-	nv->port_up_timeout_ms = env->port_up_timeout_ms;
-	if (env->link_iface)
-		snprintf(nv->link, sizeof(nv->link), "%s", env->link_iface);
-	pthread_mutex_init(&nv->lock, NULL);
-	*ret = &nv->base;
-	return 0;
-}
-
-static void nv_free(struct binding *b)
-{
-	struct nested_vlan *nv = to_nv(b);
-
-	pthread_mutex_destroy(&nv->lock);
-	free(nv);
+	return nested_binding_new(&binding_nested_vlan_ops, sizeof(struct nested_vlan), env, ret);
 }
 
 static bool vlan_used(const struct nested_vlan *nv, unsigned id)
@@ -103,20 +80,11 @@ static void vlan_mark(struct nested_vlan *nv, unsigned id, bool used)
 		nv->used[id / 8] &= (uint8_t) ~(1u << (id % 8));
 }
 
-/* ---- the VM's NIC ---- */
-
-/* The NIC named in [binding] link_iface, else the default route's. */
-static int link_get(struct nested_vlan *nv, struct nl_sock *host, struct nl_link_info *ret,
-		    char **reterr_msg)
-{
-	return nested_link_get(host, nv->link, ret, reterr_msg);
-}
-
 /* ---- the trunk and its ids ---- */
 
 /* Find the trunk the NIC with MAC @mac is the parent of, and read its
  * subports' ids; the trunk as read in *ret_trunk if asked for. Under
- * nv->lock. */
+ * nv->nb.lock. */
 static int trunk_find(struct nested_vlan *nv, const char *mac, json_t **ret_trunk,
 		      char **reterr_msg)
 {
@@ -126,7 +94,7 @@ static int trunk_find(struct nested_vlan *nv, const char *mac, json_t **ret_trun
 	size_t i;
 	int r;
 
-	r = nv->backend->ops->trunk_by_parent_mac(nv->backend, mac, &t, &err);
+	r = nv->nb.backend->ops->trunk_by_parent_mac(nv->nb.backend, mac, &t, &err);
 	if (r < 0) {
 		set_errmsg(reterr_msg, "cannot find this VM's trunk (NIC MAC %s): %s", mac,
 			   err ? err : strerror(-r));
@@ -154,7 +122,7 @@ static int link_mac(struct nested_vlan *nv, char mac[18], char **reterr_msg)
 		set_errmsg(reterr_msg, "cannot open netlink: %s", strerror(-r));
 		return r;
 	}
-	r = link_get(nv, host, &link, reterr_msg);
+	r = nested_link_get(host, nv->nb.link, &link, reterr_msg);
 	if (r == 0)
 		mac_format(link.mac, mac);
 	return r;
@@ -170,7 +138,7 @@ static int trunk_use(struct nested_vlan *nv, bool reread, char trunk[64], unsign
 	size_t k = 0;
 	int r = 0;
 
-	pthread_mutex_lock(&nv->lock);
+	pthread_mutex_lock(&nv->nb.lock);
 	if (!nv->known || reread) {
 		r = link_mac(nv, mac, reterr_msg);
 		if (r == 0)
@@ -188,7 +156,7 @@ static int trunk_use(struct nested_vlan *nv, bool reread, char trunk[64], unsign
 			vlan_mark(nv, ids[--k], false);
 		r = -ENOSPC;
 	}
-	pthread_mutex_unlock(&nv->lock);
+	pthread_mutex_unlock(&nv->nb.lock);
 	if (r == -ENOSPC)
 		set_errmsg(reterr_msg, "trunk %s has no %zu VLAN ids left", trunk, n);
 	return r;
@@ -196,10 +164,10 @@ static int trunk_use(struct nested_vlan *nv, bool reread, char trunk[64], unsign
 
 static void vlans_put(struct nested_vlan *nv, const unsigned *ids, size_t n)
 {
-	pthread_mutex_lock(&nv->lock);
+	pthread_mutex_lock(&nv->nb.lock);
 	for (size_t i = 0; i < n; i++)
 		vlan_mark(nv, ids[i], false);
-	pthread_mutex_unlock(&nv->lock);
+	pthread_mutex_unlock(&nv->nb.lock);
 }
 
 static void vlan_put(struct nested_vlan *nv, unsigned id)
@@ -210,9 +178,9 @@ static void vlan_put(struct nested_vlan *nv, unsigned id)
 /* Read the trunk's ids again on the next allocation. */
 static void trunk_forget_ids(struct nested_vlan *nv)
 {
-	pthread_mutex_lock(&nv->lock);
+	pthread_mutex_lock(&nv->nb.lock);
 	nv->known = false;
-	pthread_mutex_unlock(&nv->lock);
+	pthread_mutex_unlock(&nv->nb.lock);
 }
 
 /* A batch refused for an id someone else took: which one, the trunk
@@ -225,14 +193,14 @@ static void vlans_settle(struct nested_vlan *nv, const char *trunk, const unsign
 	json_t *sp;
 	size_t i;
 
-	if (nv->backend->ops->trunk_get(nv->backend, trunk, &t, NULL) < 0)
+	if (nv->nb.backend->ops->trunk_get(nv->nb.backend, trunk, &t, NULL) < 0)
 		return;
-	pthread_mutex_lock(&nv->lock);
+	pthread_mutex_lock(&nv->nb.lock);
 	for (i = 0; i < n; i++)
 		vlan_mark(nv, ids[i], false);
 	json_array_foreach(json_object_get(t, "subports"), i, sp)
 		vlan_mark(nv, (unsigned)json_integer_value(json_object_get(sp, "vlan")), true);
-	pthread_mutex_unlock(&nv->lock);
+	pthread_mutex_unlock(&nv->nb.lock);
 }
 
 /* Ports @ports[0..n) become subports of the VM's trunk under ids of ours
@@ -251,7 +219,8 @@ static int subports_add(struct nested_vlan *nv, const char *const *ports, size_t
 		reread = false;
 		if (r < 0)
 			return r;
-		r = nv->backend->ops->trunk_subports_add(nv->backend, trunk, ports, ids, n, &err);
+		r = nv->nb.backend->ops->trunk_subports_add(nv->nb.backend, trunk, ports, ids, n,
+							    &err);
 		if (r == 0)
 			return 0;
 		if (r == -EEXIST) {
@@ -297,7 +266,7 @@ static int subport_remove(struct nested_vlan *nv, const char *port, char **reter
 	r = trunk_use(nv, false, trunk, NULL, 0, NULL, reterr_msg);
 	if (r < 0)
 		return r;
-	r = nv->backend->ops->trunk_subport(nv->backend, trunk, false, port, 0, &err);
+	r = nv->nb.backend->ops->trunk_subport(nv->nb.backend, trunk, false, port, 0, &err);
 	/* Not a subport (any more), or the port or trunk gone. */
 	if (r == -ENOENT)
 		return 0;
@@ -314,99 +283,65 @@ static bool is_parked(const struct binding_state *st)
 	return strncmp(st->data, PARKED_PREFIX, strlen(PARKED_PREFIX)) == 0;
 }
 
+struct vlan_create {
+	int netns_fd;
+	unsigned vlan;
+	uint32_t mtu;
+};
+
+static int vlan_create(struct nested_plug *np, const char *tmp, void *ctx, char **reterr_msg)
+{
+	const struct vlan_create *c = ctx;
+	_cleanup_free_ char *err = NULL;
+	int r;
+
+	r = nl_vlan_add(np->host, tmp, np->link.ifindex, c->netns_fd, c->vlan, np->mac, c->mtu,
+			&err);
+	if (r < 0)
+		set_errmsg(reterr_msg, "cannot create VLAN %u of %s in the container netns: %s",
+			   c->vlan, np->link.name, err ? err : strerror(-r));
+	return r;
+}
+
 static int nv_plug(struct binding *b, const struct binding_req *req, struct binding_state *st,
 		   char **reterr_msg)
 {
-	_cleanup_(nl_sock_freep) struct nl_sock *host = NULL, *pod = NULL;
 	struct nested_vlan *nv = to_nv(b);
 	const struct kuryr_port *p = req->port;
-	uint32_t mtu = req->net ? req->net->mtu : 0;
-	_cleanup_free_ char *err = NULL;
-	struct nl_link_info link, li;
-	char link_mac[18], tmp[IF_NAMESIZE];
-	uint8_t mac[6];
-	unsigned vlan = 0;
-	bool renamed = false, parked = is_parked(st);
+	struct vlan_create c = { .mtu = req->net ? req->net->mtu : 0 };
+	struct nested_plug np;
+	struct nl_link_info dev;
+	bool parked = is_parked(st), added = false;
 	int r;
 
-	if (req->netns_fd < 0) {
-		set_errmsg(reterr_msg, "nested-vlan plugs containers only");
-		return -EINVAL;
-	}
-	if (mac_parse(p->mac, mac) < 0) {
-		set_errmsg(reterr_msg, "bad MAC \"%s\"", p->mac);
-		return -EINVAL;
-	}
-	r = nl_sock_open(&host);
-	if (r < 0) {
-		set_errmsg(reterr_msg, "cannot open netlink: %s", strerror(-r));
-		return r;
-	}
-	r = link_get(nv, host, &link, reterr_msg);
+	r = nested_plug_begin(&nv->nb, req, &np, reterr_msg);
 	if (r < 0)
 		return r;
-	if (mtu > link.mtu) {
-		set_errmsg(reterr_msg, "network %s's MTU %u is above %s's %u",
-			   req->net ? req->net->name : "?", mtu, link.name, link.mtu);
-		return -EMSGSIZE;
-	}
-	if (!link.up) {
-		r = nl_link_set_up(host, link.ifindex, true, reterr_msg);
-		if (r < 0)
-			return r;
-	}
-	r = nl_sock_open_netns(req->netns_fd, &pod);
-	if (r < 0) {
-		set_errmsg(reterr_msg, "cannot open netlink in the container netns: %s",
-			   strerror(-r));
-		return r;
-	}
-	r = pod_name_free(pod, req->ifname, reterr_msg);
-	if (r < 0)
-		return r;
-	mac_format(link.mac, link_mac);
+	c.netns_fd = req->netns_fd;
 	if (parked)
-		vlan = (unsigned)strtoul(st->data + strlen(PARKED_PREFIX), NULL, 10);
+		c.vlan = (unsigned)strtoul(st->data + strlen(PARKED_PREFIX), NULL, 10);
 	else
-		r = subport_add(nv, p->name, &vlan, reterr_msg);
-	if (r < 0)
-		return r;
-	/* The kernel looks for a taken name where the request comes from,
-	 * the guest's own netns, which has the NIC (eth0, as pods call theirs
-	 * too): the device is born under a name of ours, renamed in the pod. */
-	binding_ifname(BINDING_PREFIX_NEW, p->name, tmp);
-	r = nl_vlan_add(host, tmp, link.ifindex, req->netns_fd, vlan, mac, mtu, &err);
-	if (r < 0)
-		set_errmsg(reterr_msg, "cannot create VLAN %u of %s in the container netns: %s",
-			   vlan, link.name, err ? err : strerror(-r));
+		added = (r = subport_add(nv, p->name, &c.vlan, reterr_msg)) == 0;
 	if (r == 0)
-		r = nl_link_get(pod, tmp, &li);
-	if (r == 0)
-		r = nl_link_set_name(pod, li.ifindex, req->ifname, reterr_msg);
-	if (r == 0) {
-		renamed = true;
-		st->ifindex = li.ifindex;
-		r = pod_setup(pod, li.ifindex, req, false, reterr_msg);
-	}
+		r = nested_pod_device_add(&np, req, vlan_create, &c, st, &dev, reterr_msg);
 	if (r < 0) {
-		(void)nl_link_del(pod, renamed ? req->ifname : tmp, NULL);
-		if (!parked && subport_remove(nv, p->name, NULL) == 0)
-			vlan_put(nv, vlan);
-		return r;
+		if (added && subport_remove(nv, p->name, NULL) == 0)
+			vlan_put(nv, c.vlan);
+		goto out;
 	}
 	/* A parked subport is installed: announce now (a new one, once
 	 * ready: binding_announce()). */
 	if (parked) {
-		r = pod_announce(pod, req, &li);
-		if (r < 0 && r != -EINVAL)
-			log_warn("event=announce-failed port=%s: %s", p->name, strerror(-r));
+		int r2 = pod_announce(np.pod, req, &dev);
+
+		if (r2 < 0 && r2 != -EINVAL)
+			log_warn("event=announce-failed port=%s: %s", p->name, strerror(-r2));
 		st->announced = true;
-	}
-	snprintf(st->host_ifname, sizeof(st->host_ifname), "%s", link.name);
-	snprintf(st->host_mac, sizeof(st->host_mac), "%s", link_mac);
-	if (!parked)
-		snprintf(st->data, sizeof(st->data), "%u", vlan);
-	return 0;
+	} else
+		snprintf(st->data, sizeof(st->data), "%u", c.vlan);
+out:
+	nested_plug_done(&np);
+	return r;
 }
 
 /* Ready once the host's ovn-controller has bound the subport (Neutron:
@@ -417,9 +352,9 @@ static int nv_wait_ready(struct binding *b, struct binding_state *st, int timeou
 	struct nested_vlan *nv = to_nv(b);
 
 	if (timeout_ms < 0 || !*st->port ||
-	    (nv->backend->ops->caps & BACKEND_CAP_ACTIVE_AFTER_PLUG))
+	    (nv->nb.backend->ops->caps & BACKEND_CAP_ACTIVE_AFTER_PLUG))
 		return 0;
-	return nv->backend->ops->port_wait_up(nv->backend, st->port, timeout_ms, reterr_msg);
+	return nv->nb.backend->ops->port_wait_up(nv->nb.backend, st->port, timeout_ms, reterr_msg);
 }
 
 /* The pod's device, if the pod is there and it is ours; then the
@@ -430,31 +365,9 @@ static int nv_unplug(struct binding *b, const struct binding_req *req,
 	struct nested_vlan *nv = to_nv(b);
 	int r;
 
-	if (req->netns_fd >= 0) {
-		_cleanup_(nl_sock_freep) struct nl_sock *pod = NULL;
-		struct nl_link_info li;
-		char mac[18];
-
-		char tmp[IF_NAMESIZE];
-
-		/* Under its own name, or still under ours (a plug cut short). */
-		binding_ifname(BINDING_PREFIX_NEW, req->port->name, tmp);
-		r = nl_sock_open_netns(req->netns_fd, &pod);
-		for (int i = 0; r == 0 && i < 2; i++) {
-			const char *name = i ? tmp : req->ifname;
-
-			if (nl_link_get(pod, name, &li) < 0 || !streq(li.kind, "vlan"))
-				continue;
-			mac_format(li.mac, mac);
-			if (strcasecmp(mac, req->port->mac) != 0)
-				continue;
-			r = nl_link_del(pod, name, reterr_msg);
-			if (r == -ENODEV)
-				r = 0;
-		}
-		if (r < 0)
-			return r;
-	}
+	r = nested_pod_device_del(req, "vlan", reterr_msg);
+	if (r < 0)
+		return r;
 	/* A pool entry's subport stays parked while the pod's device could
 	 * be removed; without the pod, the entry is no longer whole. */
 	if (is_parked(st) && req->netns_fd >= 0)
@@ -533,7 +446,7 @@ static void nv_parked_many(struct binding *b, const char *const *ports, size_t n
 	if (n == 0)
 		return;
 	if (trunk_use(nv, false, trunk, NULL, 0, &t, NULL) < 0 ||
-	    (!t && nv->backend->ops->trunk_get(nv->backend, trunk, &t, NULL) < 0))
+	    (!t && nv->nb.backend->ops->trunk_get(nv->nb.backend, trunk, &t, NULL) < 0))
 		return;
 	subs = json_object_get(t, "subports");
 	for (size_t k = 0; k < n; k++)
@@ -593,7 +506,7 @@ const struct binding_ops binding_nested_vlan_ops = {
 	.subports = true,
 	.pod_side = true,
 	.new = nv_new,
-	.free = nv_free,
+	.free = nested_binding_free,
 	.plug = nv_plug,
 	.wait_ready = nv_wait_ready,
 	.unplug = nv_unplug,
