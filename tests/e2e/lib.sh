@@ -311,6 +311,22 @@ gnetconf() {
 # gpod NAME: netns $P-NAME in the guest, lo up.
 gpod() { gx "ip netns add $P-$1 && ip -n $P-$1 link set lo up"; }
 
+# vmless_port NETWORK NAME: a port of NETWORK with no VM and no container
+# behind it (an appliance's, say): made with kuryrctl port create, its MAC
+# and address on one end of a veth in netns $P-NAME, the other end put on
+# br-int by kuryrctl vm plug. Leaves its address in VMLESS_IP; 1 if a step
+# failed.
+vmless_port() {
+	local out mac
+	out=$(ctl -o json port create --network "$1" --name "$P-$2" --device-id "$P-$2") || return 1
+	read -r mac VMLESS_IP < <(python3 -c 'import json,sys; p=json.load(sys.stdin); print(p["mac"], p["ip"])' <<<"$out") || return 1
+	ip netns add "$P-$2" && ip -n "$P-$2" link set lo up &&
+		ip -n "$HOSTNS" link add "$P-$2" type veth peer name eth0 netns "$P-$2" &&
+		ip -n "$P-$2" link set eth0 address "$mac" &&
+		ip -n "$P-$2" addr add "$VMLESS_IP/24" dev eth0 && ip -n "$P-$2" link set eth0 up &&
+		ip -n "$HOSTNS" link set "$P-$2" up && ctl vm plug "$P-$2" "$P-$2" >/dev/null
+}
+
 # guest_kuryrd VMDIR CONF_TEXT: in the VM booted by scripts/vm.sh in VMDIR
 # (with KURYR_BUILD, so that it has kuryrd), CONF_TEXT becomes
 # /etc/kuryr/kuryr.conf and kuryrd runs on it in the background: its pid

@@ -210,6 +210,12 @@ check "on the tap: n1's frames to n2 left the guest with exactly one 802.1Q head
 	grep -q "ip tags=1 vlan=$t1 proto=1 src=${IPS[n1]} dst=${IPS[n2]} udp=0" "$T/frames.out"
 check_eq "on the tap: no frame of n1 untagged or double-tagged" "" \
 	"$(grep "src=${IPS[n1]} " "$T/frames.out" | grep -v "tags=1 vlan=$t1 ")"
+check "a VM-less port on $NET1, plugged into a host netns" vmless_port "$NET1" vl
+check "nested n1 reaches the VM-less port" gx "ip netns exec $P-n1 ping -c 2 -W 5 $VMLESS_IP"
+check "the VM-less port reaches nested n2" ip netns exec "$P-vl" busybox ping -c 2 -W 5 "${IPS[n2]}"
+check "kuryrctl vm unplug the VM-less port" ctl vm unplug "$P-vl"
+check "kuryrctl port delete the VM-less port" ctl port delete "$P-vl"
+ip netns del "$P-vl" # and its veth with it
 
 # ---- DEL: off the trunk, then deleted ----
 gcni DEL n1 "$NET1"

@@ -121,6 +121,12 @@ check_eq "on the tap: no frame of n1 left untagged or double-tagged" "" \
 	"$(grep "src=$N1_IP " "$T/frames.out" | grep -v "tags=1 vlan=$t1 ")"
 check_eq "on the tap: no tunnel (VXLAN, Geneve) inside the VM's traffic" "" \
 	"$(grep -E 'udp=(4789|6081|8472) ' "$T/frames.out")"
+check "a VM-less port on net1, plugged into a host netns" vmless_port net1 vl
+check "nested n1 reaches the VM-less port" gx "ip netns exec n1 ping -c 2 -W 5 $VMLESS_IP"
+check "the VM-less port reaches nested n2" ip netns exec "$P-vl" busybox ping -c 2 -W 5 "$N2_IP"
+check "kuryrctl vm unplug the VM-less port" ctl vm unplug "$P-vl"
+check "kuryrctl port delete the VM-less port" ctl port delete "$P-vl"
+ip netns del "$P-vl" # and its veth with it
 
 # ---- DEL ----
 gcni DEL "$P-n1" n1 "$(gnetconf net1)"
