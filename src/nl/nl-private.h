@@ -7,6 +7,7 @@
 #pragma once
 
 #include <libmnl/libmnl.h>
+#include <pthread.h>
 #include <linux/netlink.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,6 +34,14 @@ struct nl_sock {
 	uint32_t seq;
 	_Alignas(uint64_t) uint8_t buf[MNL_SOCKET_DUMP_SIZE];
 };
+
+/* Start @fn(@arg) on a helper thread (all signals blocked, a small
+ * stack), joinable as *ret (sock.c). */
+int nl_thread_start(void *(*fn)(void *arg), void *arg, pthread_t *ret);
+
+/* Close packet socket @fd (arp.c): soon, on a background thread, because
+ * closing one waits for an RCU grace period. */
+void nl_packet_release(int fd);
 
 /* ---- attribute validation (sock.c) ------------------------------------- */
 

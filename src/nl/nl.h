@@ -55,8 +55,10 @@ static inline void nl_sock_freep(struct nl_sock **s)
 /* Announce IPv4 address @ip (4 bytes, network order) with @mac from device
  * @ifindex: an ARP request for the address from itself (RFC 5227's
  * announcement), so that neighbours that knew the address under another
- * MAC learn the new one. @s must have been opened with
- * nl_sock_open_netns() (-EOPNOTSUPP otherwise, or without CAP_NET_RAW). */
+ * MAC learn the new one. Sent soon after, by a background thread, on the
+ * packet socket of @s, which must have been opened with
+ * nl_sock_open_netns() (-EOPNOTSUPP otherwise, or without CAP_NET_RAW);
+ * once per socket. */
 int nl_arp_announce(struct nl_sock *s, int ifindex, const uint8_t mac[6], const uint8_t ip[4]);
 
 /* Open @path and check it is a network namespace (nsfs, CLONE_NEWNET).

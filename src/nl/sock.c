@@ -123,8 +123,7 @@ int nl_sock_open(struct nl_sock **ret)
 	return 0;
 }
 
-/* Start @fn(@arg) on a helper thread, joinable as *ret. */
-static int thread_start(void *(*fn)(void *arg), void *arg, pthread_t *ret)
+int nl_thread_start(void *(*fn)(void *arg), void *arg, pthread_t *ret)
 {
 	sigset_t all, old;
 	pthread_attr_t attr;
@@ -150,72 +149,13 @@ int nl_thread_run(void *(*fn)(void *arg), void *arg)
 	pthread_t t;
 	int r;
 
-	r = thread_start(fn, arg, &t);
+	r = nl_thread_start(fn, arg, &t);
 	if (r < 0)
 		return r;
 	r = pthread_join(t, NULL);
 	if (r != 0)
 		return -r; /* cannot happen for a joinable thread we own */
 	return 0;
-}
-
-/* ---- closing packet sockets off the caller's path ---------------------- */
-
-/* Closing a packet socket waits for an RCU grace period (packet_release()
- * calls synchronize_net()): about 10 ms on this kind of machine, several
- * times a whole pre-wired ADD. One background thread closes them instead;
- * meanwhile the socket only keeps its namespace alive a little longer. */
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool started;
-	int *fds; /* to close */
-	size_t n, cap;
-} closer = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER };
-
-static void *closer_thread(void *arg)
-{
-	pthread_mutex_lock(&closer.lock);
-	for (;;) {
-		int fd;
-
-		while (!closer.n)
-			pthread_cond_wait(&closer.cond, &closer.lock);
-		fd = closer.fds[--closer.n];
-		pthread_mutex_unlock(&closer.lock);
-		close(fd);
-		pthread_mutex_lock(&closer.lock);
-	}
-	return NULL;
-}
-
-/* close(@fd) soon, on the closer thread; at once if it cannot be had. */
-static void close_later(int fd)
-{
-	pthread_t t;
-
-	pthread_mutex_lock(&closer.lock);
-	if (!closer.started && thread_start(closer_thread, NULL, &t) == 0) {
-		pthread_detach(t);
-		closer.started = true;
-	}
-	if (closer.started && closer.n == closer.cap) {
-		size_t cap = closer.cap ? 2 * closer.cap : 16;
-		int *fds = realloc(closer.fds, cap * sizeof(*fds));
-
-		if (fds) {
-			closer.fds = fds;
-			closer.cap = cap;
-		}
-	}
-	if (closer.started && closer.n < closer.cap) {
-		closer.fds[closer.n++] = fd;
-		pthread_cond_signal(&closer.cond);
-		fd = -1;
-	}
-	pthread_mutex_unlock(&closer.lock);
-	if (fd >= 0)
-		close(fd);
 }
 
 struct nl_sock_opening {
@@ -270,7 +210,7 @@ int nl_sock_open_netns_begin(int netns_fd, struct nl_sock_opening **ret)
 	if (!o)
 		return -ENOMEM;
 	*o = (struct nl_sock_opening){ .netns_fd = netns_fd, .r = -EIO };
-	r = thread_start(netns_open_thread, o, &o->thread);
+	r = nl_thread_start(netns_open_thread, o, &o->thread);
 	if (r < 0) {
 		free(o);
 		return r;
@@ -298,7 +238,7 @@ void nl_sock_free(struct nl_sock *s)
 	if (s->mnl)
 		mnl_socket_close(s->mnl);
 	if (s->pkt_fd >= 0)
-		close_later(s->pkt_fd);
+		nl_packet_release(s->pkt_fd);
 	free(s);
 }
 
