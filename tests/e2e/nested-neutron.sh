@@ -348,6 +348,12 @@ check_eq "nested ADD from the pool" 0 "$RC"
 NP_PORT=$(jq1 '["id"]' <<<"$(nport "$(jget '["interfaces"][1]["mac"]')")")
 check "the container got one of the pool's subports" grep -qw "$NP_PORT" <<<"$pool_ids"
 check "the pooled nested container reaches the VM" gx "ip netns exec $P-np ping -c 2 -W 5 $VM_IP"
+for _ in $(seq 30); do
+	dev=$(nq GET "/ports/$NP_PORT" | jq1 '["port"]["device_id"]')
+	[ -n "$dev" ] && break
+	sleep 0.2
+done
+check_eq "Neutron: the pooled subport records its container (device_id)" "$P-np" "$dev"
 gcni DEL np "$NET1"
 check_eq "nested DEL of the pooled container" 0 "$RC"
 check "... its subport stays on the trunk for the pool" grep -q "^$NP_PORT:" <<<"$(subports | tr ' ' '\n')"
