@@ -418,6 +418,32 @@ cni() {
 	OUT=$(CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_IFNAME=$3 CNI_NETNS=$4 CNI_PATH=$BUILD/src \
 		"$CNI_BIN" <<<"$5")
 	RC=$?
+	[ "$RC" != 0 ] && grep -q "did not come up" <<<"$OUT" && ovn_state_diag
+	return 0
+}
+
+# ovn_state_diag: once per test, what OVN and the switch show at the moment
+# a port did not come up (the end-of-test account comes after more
+# rollbacks): the bindings, the chassis, the OpenFlow flow count (none:
+# ovn-controller never programmed br-int), whether northd is active and
+# ovn-controller connected, and the Interfaces.
+_ovn_diag_done=
+ovn_state_diag() {
+	[ -z "$_ovn_diag_done" ] || return 0
+	_ovn_diag_done=1
+	{
+		echo "OVN's state when a port did not come up ($(date +%T.%N)):"
+		ovn-sbctl --db=unix:"$RUN/ovn/sb.sock" --timeout=5 --format=csv --bare \
+			--columns=logical_port,chassis,up list Port_Binding | tail -n 8
+		ovn-sbctl --db=unix:"$RUN/ovn/sb.sock" --timeout=5 --bare --columns=name,nb_cfg list Chassis
+		echo "OpenFlow flows on br-int: $(hostns ovs-ofctl dump-flows unix:"$RUN/ovs/br-int.mgmt" 2>&1 | wc -l)"
+		echo "northd: $(ovn-appctl -t "$RUN/ovn/northd.ctl" status 2>&1)"
+		for c in "$RUN"/ovn/ovn-controller.*.ctl; do
+			[ -S "$c" ] || { echo "ovn-controller: not running (no control socket)"; continue; }
+			echo "ovn-controller: SB $(ovn-appctl -t "$c" connection-status 2>&1)"
+		done
+		vsctl --bare --columns=name,ofport,external_ids list Interface | grep . | tail -n 12
+	} 2>&1 | diag
 }
 
 # JSON field from $OUT: jq-less, via python3 (always present on Debian).
