@@ -326,6 +326,20 @@ gx "kuryrctl pool free net2" >/dev/null
 for _ in $(seq 50); do [ -z "$(pool_ports)" ] && break; sleep 0.2; done
 check_eq "pool free deletes the pool's subports and ports" "" "$(pool_ports)"
 check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
+
+# ---- link_iface naming no device: a clear error, nothing made ----
+check "kuryrd restarts in the guest with link_iface = eth9 (there is none)" \
+	guest_kuryrd "$VMDIR" "${GUEST_CONF/link_iface = eth0/link_iface = eth9}"
+gx "ip netns add nx && ip -n nx link set lo up"
+before=$(nbctl --bare --columns=name list Logical_Switch_Port | sort)
+gcni ADD "$P-nx" nx "$(gnetconf net1)"
+check_eq "nested ADD with link_iface missing fails with error 103" "1 103" "$RC $(jget '["code"]' 2>/dev/null)"
+check "... naming link_iface eth9" grep -q "link_iface eth9: no such device" <<<"$OUT"
+check_eq "... leaving no port in NB" "$before" "$(nbctl --bare --columns=name list Logical_Switch_Port | sort)"
+check_eq "... and only lo in the pod" "lo" "$(gx "ip -n nx -o link show" | awk -F': ' '{print $2}' | tr '\n' ' ' | sed 's/ $//')"
+gcni DEL "$P-nx" nx "$(gnetconf net1)"
+check_eq "... and its DEL succeeds" 0 "$RC"
+check "the guest's kuryrd stops cleanly" guest_kuryrd_stop "$VMDIR"
 check "kuryrd restarts in the guest without pools" guest_kuryrd "$VMDIR" "$GUEST_CONF"
 
 # ---- all gone ----
