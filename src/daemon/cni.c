@@ -240,6 +240,9 @@ static void add_row(struct add *x, const struct kuryr_port *port, const struct k
 	if (*port->ip)
 		snprintf(a->address, sizeof(a->address), "%s/%u", port->ip, port->prefixlen);
 	snprintf(a->gateway, sizeof(a->gateway), "%s", net->gateway);
+	if (*port->ip6)
+		snprintf(a->address6, sizeof(a->address6), "%s/%u", port->ip6, port->prefixlen6);
+	snprintf(a->gateway6, sizeof(a->gateway6), "%s", net->gateway6);
 	a->mtu = net->mtu;
 	snprintf(a->binding, sizeof(a->binding), "%s", binding_name(x->drv));
 }
