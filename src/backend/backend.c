@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The backend registry. */
+/* The backend registry, and the model's small helpers. */
+#include <stdio.h>
+#include <sys/socket.h>
+
 #include "backend.h"
 #include "macro.h"
 #include "neutron.h"
@@ -17,4 +20,27 @@ const struct backend_driver *backend_driver_find(const char *name)
 		if (streq(backend_drivers[i]->name, name))
 			return backend_drivers[i];
 	return NULL;
+}
+
+unsigned kuryr_port_addrs(const struct kuryr_port *p, const struct kuryr_network *net,
+			  struct kuryr_addr out[2])
+{
+	unsigned n = 0;
+
+	if (*p->ip)
+		out[n++] = (struct kuryr_addr){ .family = AF_INET,
+						.ip = p->ip,
+						.prefixlen = p->prefixlen,
+						.gateway = net ? net->gateway : "" };
+	if (*p->ip6)
+		out[n++] = (struct kuryr_addr){ .family = AF_INET6,
+						.ip = p->ip6,
+						.prefixlen = p->prefixlen6,
+						.gateway = net ? net->gateway6 : "" };
+	return n;
+}
+
+void kuryr_port_ips_text(const struct kuryr_port *p, char *out, size_t size)
+{
+	snprintf(out, size, "%s%s%s", p->ip, *p->ip && *p->ip6 ? " " : "", p->ip6);
 }

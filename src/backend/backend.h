@@ -47,12 +47,19 @@ struct kuryr_subnet_info {
 	unsigned n_routes;
 };
 
+/* A network has at most one subnet per family and a port one address per
+ * family (issue 11's model: what both backends can hold, and what a CNI
+ * result carries). The IPv4 fields keep their names and meaning, "" where
+ * there is no IPv4; the IPv6 ones sit beside them. kuryr_port_addrs()
+ * walks them as one list for code that treats the families alike. */
 struct kuryr_network {
 	char name[128];
 	char id[40];	    /* backend's id (OVN: the Logical_Switch _uuid) */
-	char cidr[64];	    /* "10.0.0.0/24" */
+	char cidr[64];	    /* "10.0.0.0/24", "" if no IPv4 subnet */
 	char gateway[48];   /* "10.0.0.1", "" if none */
 	char subnet_id[40]; /* the subnet ports are made in; "": the backend picks */
+	char cidr6[64];	    /* "fd00:1::/64", "" if no IPv6 subnet */
+	char gateway6[48];  /* "" if none (OVN: no router port on it yet) */
 	uint32_t mtu;
 	unsigned nports;
 	struct kuryr_subnet_info info;
@@ -83,8 +90,10 @@ struct kuryr_port {
 	char name[64]; /* also the OVS iface-id */
 	char network[128];
 	char mac[18];
-	char ip[48]; /* "" until allocated */
+	char ip[48]; /* IPv4; "" until allocated, or none on the network */
 	uint8_t prefixlen;
+	char ip6[48]; /* IPv6, likewise */
+	uint8_t prefixlen6;
 	bool up; /* the backend reports the port bound and up */
 	enum port_owner owner;
 	char device_id[257]; /* container id or VM name */
@@ -177,7 +186,8 @@ int backend_pairs_apply(const char *port, const struct kuryr_addr_pair *cur, uns
 
 struct network_spec {
 	const char *name;
-	const char *cidr;
+	const char *cidr;    /* IPv4; NULL: none (then cidr6 is needed) */
+	const char *cidr6;   /* IPv6; NULL: none */
 	const char *gateway; /* NULL: first host address; "" none */
 	uint32_t mtu;	     /* 0: default */
 	/* External (BACKEND_CAP_ROUTERS): a flat provider network, named as
@@ -185,6 +195,28 @@ struct network_spec {
 	bool external;
 	const char *physical_network;
 };
+
+/* One address of a port as kuryr_port_addrs() lists them. */
+struct kuryr_addr {
+	int family; /* AF_INET, AF_INET6 */
+	const char *ip;
+	uint8_t prefixlen;
+	const char *gateway; /* "" if none */
+};
+
+/* The addresses port @p has (IPv4 first), each with its subnet's gateway
+ * from @net (may be NULL: no gateways), into @out; their number. The
+ * strings are @p's and @net's. */
+unsigned kuryr_port_addrs(const struct kuryr_port *p, const struct kuryr_network *net,
+			  struct kuryr_addr out[2]);
+/* Whether @p has an address of any family. */
+static inline bool kuryr_port_has_ip(const struct kuryr_port *p)
+{
+	return *p->ip || *p->ip6;
+}
+/* "IP4 IP6", "IP4" or "IP6": the port's addresses as an OVN addresses or
+ * port_security entry lists them after the MAC; "" if none. */
+void kuryr_port_ips_text(const struct kuryr_port *p, char *out, size_t size);
 
 struct sg_rule {
 	const char *direction;	      /* "ingress" or "egress" */

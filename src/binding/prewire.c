@@ -233,7 +233,7 @@ static int prewire_detach(struct binding *b, const struct binding_req *req,
 	_cleanup_(nl_sock_freep) struct nl_sock *pod = NULL;
 	struct nl_link_info li;
 	char drain[16];
-	uint8_t ip[4];
+	uint8_t ip[16];
 	int r;
 
 	if (req->netns_fd < 0)
@@ -250,6 +250,8 @@ static int prewire_detach(struct binding *b, const struct binding_req *req,
 		r = nl_link_set_name(pod, li.ifindex, drain, reterr_msg);
 	if (r == 0 && inet_pton(AF_INET, req->port->ip, ip) == 1)
 		(void)nl_addr_del(pod, li.ifindex, AF_INET, ip, req->port->prefixlen, NULL);
+	if (r == 0 && inet_pton(AF_INET6, req->port->ip6, ip) == 1)
+		(void)nl_addr_del(pod, li.ifindex, AF_INET6, ip, req->port->prefixlen6, NULL);
 	return r;
 }
 

@@ -150,7 +150,7 @@ json_t *cni_result_new(const char *version, const struct cni_attach_result *a, c
 {
 	bool v04 = cni_version_cmp(version, "1.0.0") < 0;
 	bool v11 = cni_version_cmp(version, "1.1.0") >= 0;
-	json_t *host, *cont, *ip, *routes;
+	json_t *host, *cont, *ips, *routes;
 	json_t *r;
 
 	host = json_pack("{s:s, s:s}", "name", a->host_ifname, "mac", a->host_mac);
@@ -160,20 +160,26 @@ json_t *cni_result_new(const char *version, const struct cni_attach_result *a, c
 		json_object_set_new(host, "mtu", json_integer(a->mtu));
 		json_object_set_new(cont, "mtu", json_integer(a->mtu));
 	}
-	ip = json_pack("{s:s, s:i}", "address", a->ip.address, "interface", 1);
-	if (*a->ip.gateway)
-		json_object_set_new(ip, "gateway", json_string(a->ip.gateway));
-	if (v04)
-		json_object_set_new(ip, "version",
-				    json_string(a->ip.family == AF_INET6 ? "6" : "4"));
+	ips = json_array();
 	routes = json_array();
-	if (*a->ip.gateway)
-		json_array_append_new(routes,
-				      json_pack("{s:s, s:s}", "dst",
-						a->ip.family == AF_INET6 ? "::/0" : "0.0.0.0/0",
-						"gw", a->ip.gateway));
-	r = json_pack("{s:s, s:[o,o], s:[o], s:o}", "cniVersion", version, "interfaces", host, cont,
-		      "ips", ip, "routes", routes);
+	for (unsigned i = 0; i < a->n_ips && i < ELEMENTSOF(a->ips); i++) {
+		const struct cni_ip *ip = &a->ips[i];
+		json_t *o = json_pack("{s:s, s:i}", "address", ip->address, "interface", 1);
+
+		if (*ip->gateway)
+			json_object_set_new(o, "gateway", json_string(ip->gateway));
+		if (v04)
+			json_object_set_new(o, "version",
+					    json_string(ip->family == AF_INET6 ? "6" : "4"));
+		json_array_append_new(ips, o);
+		if (*ip->gateway)
+			json_array_append_new(
+			    routes, json_pack("{s:s, s:s}", "dst",
+					      ip->family == AF_INET6 ? "::/0" : "0.0.0.0/0", "gw",
+					      ip->gateway));
+	}
+	r = json_pack("{s:s, s:[o,o], s:o, s:o}", "cniVersion", version, "interfaces", host, cont,
+		      "ips", ips, "routes", routes);
 	json_object_set_new(r, "dns", dns ? json_deep_copy(dns) : json_object());
 	return r;
 }

@@ -74,7 +74,11 @@ struct cni_attach_result {
 	char mac[18];
 	uint32_t mtu;
 	char sandbox[4096];
-	struct cni_ip ip;
+	/* One per family at most, IPv4 first; each an entry of "ips" on the
+	 * container's interface, and a default route of its family where it
+	 * has a gateway. */
+	struct cni_ip ips[2];
+	unsigned n_ips;
 };
 
 /* Build the ADD result for @version (0.4.0 adds "version" to ips; 1.1.0 adds

@@ -58,8 +58,9 @@ static const struct ctl_value_type value_vlan = { parse_vlan, "a number in 1..40
 
 /* ---- the commands ---- */
 
-static const char *const network_cols[] = { "name", "subnet", "gateway", "mtu", "ports", NULL };
-static const char *const port_cols[] = { "name", "network", "mac",	 "ip",
+static const char *const network_cols[] = { "name", "subnet", "gateway", "subnet6",
+					    "mtu",  "ports",  NULL };
+static const char *const port_cols[] = { "name", "network", "mac",	 "ip", "ip6",
 					 "up",	 "owner",   "device_id", NULL };
 static const char *const pool_cols[] = { "key",	     "ready", "in_use", "draining",
 					 "creating", "hits",  "misses", NULL };
@@ -87,11 +88,12 @@ static const struct ctl_option network_option[] = { { "network", "network", "NET
 
 const struct ctl_command ctl_commands[] = {
 	{ "network", "create", "network.create", .operands = name_operand,
-	  .options = OPTIONS({ "subnet", "subnet", "CIDR", .required = true },
+	  .options = OPTIONS({ "subnet", "subnet", "CIDR", .required = true, .repeat = true },
 			     { "gateway", "gateway", "IP|none", &value_gateway },
 			     { "mtu", "mtu", "N", &value_positive }, { "external", "external" },
 			     { "physical-network", "physical_network", "NAME" }),
-	  .columns = network_cols },
+	  .columns = network_cols,
+	  .help = "--subnet once per family: IPv4, IPv6 (a /64), or both" },
 	{ "network", "list", "network.list", .columns = network_cols },
 	{ "network", "show", "network.show", .operands = name_operand, .columns = network_cols },
 	{ "network", "delete", "network.delete", .operands = name_operand,

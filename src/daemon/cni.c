@@ -131,11 +131,24 @@ static json_t *add_result(const struct cni_req *c, const struct attachment *a,
 	snprintf(res.mac, sizeof(res.mac), "%s", *st->pod_mac ? st->pod_mac : a->mac);
 	snprintf(res.sandbox, sizeof(res.sandbox), "%s", c->netns);
 	res.mtu = a->mtu;
-	res.ip.family = AF_INET;
-	snprintf(res.ip.address, sizeof(res.ip.address), "%s", a->address);
-	snprintf(res.ip.gateway, sizeof(res.ip.gateway), "%s", a->gateway);
-	log_info("event=add container=%.12s ifname=%s netns=%s network=%s port=%s ip=%s pool=%s",
-		 c->cid, c->ifname, c->netns, a->network, a->port, a->address, origin[a->pooled]);
+	/* An attachment without any address (a port the backend gave none)
+	 * still lists its empty IPv4 one, as it always did. */
+	if (*a->address || !*a->address6) {
+		res.ips[res.n_ips].family = AF_INET;
+		snprintf(res.ips[res.n_ips].address, sizeof(res.ips[0].address), "%s", a->address);
+		snprintf(res.ips[res.n_ips].gateway, sizeof(res.ips[0].gateway), "%s", a->gateway);
+		res.n_ips++;
+	}
+	if (*a->address6) {
+		res.ips[res.n_ips].family = AF_INET6;
+		snprintf(res.ips[res.n_ips].address, sizeof(res.ips[0].address), "%s", a->address6);
+		snprintf(res.ips[res.n_ips].gateway, sizeof(res.ips[0].gateway), "%s", a->gateway6);
+		res.n_ips++;
+	}
+	log_info("event=add container=%.12s ifname=%s netns=%s network=%s port=%s ip=%s%s%s "
+		 "pool=%s",
+		 c->cid, c->ifname, c->netns, a->network, a->port, a->address,
+		 *a->address6 ? " ip6=" : "", a->address6, origin[a->pooled]);
 	r = cni_result_new(c->version, &res, dns);
 	routes = json_object_get(r, "routes");
 	for (unsigned i = 0; info && i < info->n_routes; i++)
@@ -240,6 +253,9 @@ static void add_row(struct add *x, const struct kuryr_port *port, const struct k
 	if (*port->ip)
 		snprintf(a->address, sizeof(a->address), "%s/%u", port->ip, port->prefixlen);
 	snprintf(a->gateway, sizeof(a->gateway), "%s", net->gateway);
+	if (*port->ip6)
+		snprintf(a->address6, sizeof(a->address6), "%s/%u", port->ip6, port->prefixlen6);
+	snprintf(a->gateway6, sizeof(a->gateway6), "%s", net->gateway6);
 	a->mtu = net->mtu;
 	snprintf(a->binding, sizeof(a->binding), "%s", binding_name(x->drv));
 }
@@ -615,9 +631,11 @@ json_t *cni_check(struct kuryrd *d, const struct cni_req *c)
 	if (prev) {
 		bool match = false;
 
+		/* Its first address, IPv4 where it has one. */
+		const char *want = *a.address || !*a.address6 ? a.address : a.address6;
+
 		for (size_t i = 0; i < json_array_size(ips); i++)
-			if (streq_ptr(json_object_get_str(json_array_get(ips, i), "address"),
-				      a.address))
+			if (streq_ptr(json_object_get_str(json_array_get(ips, i), "address"), want))
 				match = true;
 		if (!match)
 			return reply_error(KURYR_ERR_DATAPATH, "prevResult does not match",

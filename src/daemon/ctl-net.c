@@ -8,15 +8,43 @@
 
 static json_t *network_json(const struct kuryr_network *n)
 {
-	json_t *o =
-	    json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "name", n->name, "id", n->id, "subnet",
-		      n->cidr, "gateway", n->gateway, "mtu", (int)n->mtu, "ports", (int)n->nports);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "name", n->name, "id",
+			      n->id, "subnet", n->cidr, "gateway", n->gateway, "subnet6", n->cidr6,
+			      "gateway6", n->gateway6, "mtu", (int)n->mtu, "ports", (int)n->nports);
 
 	if (o && n->external) {
 		json_object_set_new(o, "external", json_true());
 		json_object_set_new(o, "physical_network", json_string(n->physical_network));
 	}
 	return o;
+}
+
+/* network.create's "subnet": one CIDR, or a list of at most one per
+ * family (kuryrctl's --subnet given once or twice), into @cidr (IPv4) and
+ * @cidr6 (anything with a ':'; the backend checks them). */
+static json_t *network_subnets(json_t *v, const char **cidr, const char **cidr6)
+{
+	size_t n = json_is_string(v) ? 1 : json_is_array(v) ? json_array_size(v) : 0;
+
+	if (!v)
+		return reply_error(400, "missing argument", "subnet");
+	if (n < 1 || n > 2)
+		return reply_error(400, "invalid argument",
+				   "subnet is a CIDR, or a list of one IPv4 and one IPv6 CIDR");
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_string_value(json_is_string(v) ? v : json_array_get(v, i));
+		const char **slot;
+
+		if (!s)
+			return reply_error(400, "invalid argument", "a subnet is a CIDR string");
+		slot = strchr(s, ':') ? cidr6 : cidr;
+		if (*slot)
+			return reply_error(400, "invalid argument",
+					   "a network has at most one subnet per family (IPv4, "
+					   "IPv6)");
+		*slot = s;
+	}
+	return NULL;
 }
 
 static json_t *port_json(const struct kuryr_port *p)
@@ -27,8 +55,9 @@ static json_t *port_json(const struct kuryr_port *p)
 	for (unsigned i = 0; i < p->n_pairs; i++)
 		json_array_append_new(pairs, json_pack("{s:s, s:s}", "ip_address", p->pairs[i].ip,
 						       "mac_address", p->pairs[i].mac));
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:b, s:o}", "name", p->name,
-			 "network", p->network, "mac", p->mac, "ip", p->ip, "up", p->up, "owner",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:b, s:o}", "name", p->name,
+			 "network", p->network, "mac", p->mac, "ip", p->ip, "ip6", p->ip6, "up",
+			 p->up, "owner",
 			 p->owner == PORT_OWNER_VM     ? "vm"
 			 : p->owner == PORT_OWNER_POOL ? "pool"
 						       : "container",
@@ -148,6 +177,12 @@ json_t *ctl_network(struct kuryrd *d, const char *verb, json_t *args)
 		json_t *mtu = json_object_get(args, "mtu");
 		bool external = json_is_true(json_object_get(args, "external"));
 		const char *physnet = json_object_get_str(args, "physical_network");
+		const char *cidr = NULL, *cidr6 = NULL;
+		json_t *reply;
+
+		reply = network_subnets(json_object_get(args, "subnet"), &cidr, &cidr6);
+		if (reply)
+			return reply;
 
 		if (external && !(ops->caps & BACKEND_CAP_ROUTERS))
 			return reply_error(501, "not supported",
@@ -158,7 +193,8 @@ json_t *ctl_network(struct kuryrd *d, const char *verb, json_t *args)
 		r = ops->network_create(
 		    d->backend,
 		    &(struct network_spec){ .name = name,
-					    .cidr = json_object_get_str(args, "subnet"),
+					    .cidr = cidr,
+					    .cidr6 = cidr6,
 					    .gateway = json_object_get_str(args, "gateway"),
 					    .mtu = (uint32_t)json_integer_value(mtu),
 					    .external = external,
@@ -166,8 +202,8 @@ json_t *ctl_network(struct kuryrd *d, const char *verb, json_t *args)
 		    &n, &err);
 		if (r < 0)
 			return reply_ctl_errno(r, "cannot create the network", err);
-		log_info("event=network-create network=%s subnet=%s%s%s", n.name, n.cidr,
-			 external ? " physical_network=" : "", external ? physnet : "");
+		log_info("event=network-create network=%s subnet=%s subnet6=%s%s%s", n.name, n.cidr,
+			 n.cidr6, external ? " physical_network=" : "", external ? physnet : "");
 		/* Warm this node's pool now, so the first container hits it:
 		 * containers seldom sit on the way out. */
 		if (d->pool && !external)

@@ -29,8 +29,13 @@ void attachment_binding(const struct attachment *a, int netns_fd, struct kuryr_p
 		snprintf(port->ip, sizeof(port->ip), "%s", ip);
 		port->prefixlen = len;
 	}
+	if (addr_split(a->address6, ip, sizeof(ip), &len) == 0 && *ip) {
+		snprintf(port->ip6, sizeof(port->ip6), "%s", ip);
+		port->prefixlen6 = len;
+	}
 	str_copy(net->name, a->network, sizeof(net->name));
 	snprintf(net->gateway, sizeof(net->gateway), "%s", a->gateway);
+	snprintf(net->gateway6, sizeof(net->gateway6), "%s", a->gateway6);
 	*req = (struct binding_req){ .port = port,
 				     .net = net,
 				     .netns_fd = netns_fd,

@@ -210,6 +210,23 @@ int nl_link_set_up(struct nl_sock *s, int ifindex, bool up, char **reterr_msg)
 	return link_set(s, ifindex, up ? IFF_UP : 0, IFF_UP, -1, NULL, 0, reterr_msg);
 }
 
+int nl_link_set_addr_gen_none(struct nl_sock *s, int ifindex, char **reterr_msg)
+{
+	_Alignas(struct nlmsghdr) uint8_t buf[NL_REQ_SIZE] = { 0 };
+	struct nlattr *spec, *inet6;
+	struct nlmsghdr *nlh;
+
+	if (!s || ifindex <= 0)
+		return -EINVAL;
+	nlh = link_req_new(buf, RTM_SETLINK, 0, ifindex);
+	spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	inet6 = mnl_attr_nest_start(nlh, AF_INET6);
+	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+	mnl_attr_nest_end(nlh, inet6);
+	mnl_attr_nest_end(nlh, spec);
+	return nl_transact(s, nlh, NULL, NULL, NULL, reterr_msg);
+}
+
 int nl_link_set_name(struct nl_sock *s, int ifindex, const char *name, char **reterr_msg)
 {
 	if (!nl_ifname_valid(name))

@@ -143,6 +143,9 @@ int nl_addr_foreach(struct nl_sock *s, int ifindex, int family,
 
 /* Rename @ifindex to @name (the link must be down). -EEXIST if taken. */
 int nl_link_set_name(struct nl_sock *s, int ifindex, const char *name, char **reterr_msg);
+/* Have the kernel make no IPv6 link-local address on @ifindex (addrgenmode
+ * none): whoever sets the device up adds one of its own. */
+int nl_link_set_addr_gen_none(struct nl_sock *s, int ifindex, char **reterr_msg);
 
 /* Put @ifindex into link group @group (IFLA_GROUP). */
 int nl_link_set_group(struct nl_sock *s, int ifindex, uint32_t group, char **reterr_msg);

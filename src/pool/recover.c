@@ -32,7 +32,8 @@ static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
 		if (streq(rows[i].port, kp->name))
 			row = &rows[i];
 	if (m->b->ops->network_get(m->b, kp->network, &net, NULL) < 0 ||
-	    cidr4_parse(net.cidr, &sub, &e.port.prefixlen) < 0)
+	    (*net.cidr && cidr4_parse(net.cidr, &sub, &e.port.prefixlen) < 0) ||
+	    (!*net.cidr && !*net.cidr6))
 		goto destroy;
 	if (row) {
 		/* In use by a container: keep it as it is. */

@@ -14,7 +14,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 
 #define COLUMNS                                                                            \
 	"container_id, ifname, netns, network, port, host_ifname, mac, address, gateway, " \
-	"mtu, state, created, pooled, binding, binding_data"
+	"mtu, state, created, pooled, binding, binding_data, address6, gateway6"
 
 /* The statements of the ADD/DEL path, prepared once (a prepare costs
  * about as much as the write itself). */
@@ -28,10 +28,10 @@ enum store_stmt {
 
 static const char *const stmt_sql[STMT_N] = {
 	[STMT_INSERT] = "INSERT INTO attachments (" COLUMNS ") VALUES "
-			"(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			"(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[STMT_UPDATE] = "UPDATE attachments SET netns=?3, network=?4, port=?5, host_ifname=?6,"
 			" mac=?7, address=?8, gateway=?9, mtu=?10, state=?11, created=?12,"
-			" pooled=?13, binding=?14, binding_data=?15"
+			" pooled=?13, binding=?14, binding_data=?15, address6=?16, gateway6=?17"
 			" WHERE container_id=?1 AND ifname=?2",
 	[STMT_GET] = "SELECT " COLUMNS " FROM attachments WHERE container_id=?1 AND ifname=?2",
 	[STMT_DELETE] = "DELETE FROM attachments WHERE container_id=?1 AND ifname=?2",
@@ -51,6 +51,7 @@ static const char schema[] =
     " mtu INTEGER NOT NULL, state INTEGER NOT NULL, created INTEGER NOT NULL,"
     " pooled INTEGER NOT NULL DEFAULT 0, binding TEXT NOT NULL DEFAULT '',"
     " binding_data TEXT NOT NULL DEFAULT '',"
+    " address6 TEXT NOT NULL DEFAULT '', gateway6 TEXT NOT NULL DEFAULT '',"
     " PRIMARY KEY (container_id, ifname));";
 
 const char *attach_state_to_string(enum attach_state s)
@@ -100,9 +101,9 @@ static bool has_column(sqlite3 *db, const char *column)
 	return found;
 }
 
-/* Stores of earlier versions: before pools (no pooled, no stub), and
- * before binding drivers (a pre-wired entry's stub in "stub", the driver
- * implied by "pooled"). */
+/* Stores of earlier versions: before pools (no pooled, no stub), before
+ * binding drivers (a pre-wired entry's stub in "stub", the driver implied
+ * by "pooled"), and before IPv6 (no address6, gateway6: IPv4 only). */
 static int upgrade(sqlite3 *db, char **err)
 {
 	int rc = SQLITE_OK;
@@ -117,6 +118,12 @@ static int upgrade(sqlite3 *db, char **err)
 		    db,
 		    "ALTER TABLE attachments ADD COLUMN binding TEXT NOT NULL DEFAULT '';"
 		    "ALTER TABLE attachments ADD COLUMN binding_data TEXT NOT NULL DEFAULT '';",
+		    NULL, NULL, err);
+	if (rc == SQLITE_OK && !has_column(db, "address6"))
+		rc = sqlite3_exec(
+		    db,
+		    "ALTER TABLE attachments ADD COLUMN address6 TEXT NOT NULL DEFAULT '';"
+		    "ALTER TABLE attachments ADD COLUMN gateway6 TEXT NOT NULL DEFAULT '';",
 		    NULL, NULL, err);
 	if (rc == SQLITE_OK && has_column(db, "stub"))
 		rc = sqlite3_exec(db,
@@ -206,6 +213,8 @@ static void bind_row(sqlite3_stmt *st, const struct attachment *a)
 	sqlite3_bind_int(st, 13, (int)a->pooled);
 	sqlite3_bind_text(st, 14, a->binding, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 15, a->binding_data, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 16, a->address6, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 17, a->gateway6, -1, SQLITE_STATIC);
 }
 
 static void copy_col(char *dst, size_t size, sqlite3_stmt *st, int col)
@@ -233,6 +242,8 @@ static void read_row(sqlite3_stmt *st, struct attachment *a)
 	a->pooled = (enum attach_pool)sqlite3_column_int(st, 12);
 	copy_col(a->binding, sizeof(a->binding), st, 13);
 	copy_col(a->binding_data, sizeof(a->binding_data), st, 14);
+	copy_col(a->address6, sizeof(a->address6), st, 15);
+	copy_col(a->gateway6, sizeof(a->gateway6), st, 16);
 }
 
 /* With s->lock held: statement @which, reset and unbound for reuse. */

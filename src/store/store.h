@@ -32,8 +32,10 @@ struct attachment {
 	char port[64]; /* backend port name (OVN LSP name / iface-id) */
 	char host_ifname[16];
 	char mac[18];
-	char address[64]; /* "10.0.0.5/24" */
+	char address[64]; /* "10.0.0.5/24", "" if none */
 	char gateway[48];
+	char address6[64]; /* "fd00:1::5/64", "" if none */
+	char gateway6[48];
 	uint32_t mtu;
 	/* The binding driver that plugged it and its own data (see struct
 	 * binding_state), so teardown uses the same driver after a restart. */

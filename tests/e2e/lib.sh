@@ -466,5 +466,7 @@ assert_clean() {
 	for ns in "${_pods[@]}"; do
 		check_eq "$what: only lo in $ns" "lo" \
 			"$(ip -n "$ns" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | tr '\n' ' ' | sed 's/ $//')"
+		check_eq "$what: no IPv6 address in $ns but lo's" "" \
+			"$(ip -n "$ns" -o -6 addr show | awk '$2 != "lo" {print $2, $4}')"
 	done
 }

@@ -255,20 +255,24 @@ static int fb_network_create(struct backend *b, const struct network_spec *spec,
 		set_errmsg(reterr_msg, "network \"%s\" exists", spec->name);
 		r = -EEXIST;
 	}
-	if (r == 0 && (!spec->cidr || cidr4_parse(spec->cidr, &subnet, &len) < 0)) {
+	if (r == 0 && (spec->cidr ? cidr4_parse(spec->cidr, &subnet, &len) < 0 : !spec->cidr6)) {
 		set_errmsg(reterr_msg, "bad subnet \"%s\"", spec->cidr ? spec->cidr : "");
 		r = -EINVAL;
 	}
 	if (r == 0) {
 		COPY(n.name, spec->name);
 		uuid_random(n.id);
-		COPY(n.cidr, spec->cidr);
-		if (spec->gateway)
-			COPY(n.gateway, spec->gateway);
-		else {
-			struct in_addr in = { htonl(subnet + 1) };
+		if (spec->cidr6)
+			COPY(n.cidr6, spec->cidr6);
+		if (spec->cidr) {
+			COPY(n.cidr, spec->cidr);
+			if (spec->gateway)
+				COPY(n.gateway, spec->gateway);
+			else {
+				struct in_addr in = { htonl(subnet + 1) };
 
-			inet_ntop(AF_INET, &in, n.gateway, sizeof(n.gateway));
+				inet_ntop(AF_INET, &in, n.gateway, sizeof(n.gateway));
+			}
 		}
 		push_net(fb, &n);
 		*ret = n;

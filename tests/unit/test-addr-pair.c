@@ -2,8 +2,9 @@
 /* Allowed address pairs as an operator writes them: "IP[/LEN][,MAC]" of
  * either family into canonical text (an address as inet_ntop() writes it,
  * a prefix without host bits, a lower-case unicast MAC), everything else
- * refused with a line naming what is wrong; and the checks both backends
- * make on a port's pairs (how many, canonical, none twice). */
+ * refused with a line naming what is wrong; the checks both backends
+ * make on a port's pairs (how many, canonical, none twice); and a port's
+ * addresses of both families as one list. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -155,12 +156,54 @@ static void test_check(void **state)
 	assert_string_equal(msg, "11 allowed address pairs: a port has at most 10");
 }
 
+/* A port's addresses as one list, IPv4 first, each with its subnet's
+ * gateway; as OVN lists them after the MAC. */
+static void test_port_addrs(void **state)
+{
+	struct kuryr_network net = { .gateway = "10.1.0.1", .gateway6 = "" };
+	struct kuryr_port p = { .ip = "10.1.0.5", .prefixlen = 24 };
+	struct kuryr_addr a[2];
+	char text[100];
+
+	assert_int_equal(kuryr_port_addrs(&p, &net, a), 1);
+	assert_int_equal(a[0].family, AF_INET);
+	assert_string_equal(a[0].gateway, "10.1.0.1");
+	kuryr_port_ips_text(&p, text, sizeof(text));
+	assert_string_equal(text, "10.1.0.5");
+
+	strcpy(p.ip6, "fd00:1::5");
+	p.prefixlen6 = 64;
+	assert_true(kuryr_port_has_ip(&p));
+	assert_int_equal(kuryr_port_addrs(&p, &net, a), 2);
+	assert_int_equal(a[1].family, AF_INET6);
+	assert_string_equal(a[1].ip, "fd00:1::5");
+	assert_int_equal(a[1].prefixlen, 64);
+	assert_string_equal(a[1].gateway, "");
+	kuryr_port_ips_text(&p, text, sizeof(text));
+	assert_string_equal(text, "10.1.0.5 fd00:1::5");
+
+	/* IPv6 only; no network: no gateways. */
+	p.ip[0] = 0;
+	assert_int_equal(kuryr_port_addrs(&p, NULL, a), 1);
+	assert_int_equal(a[0].family, AF_INET6);
+	assert_string_equal(a[0].gateway, "");
+	kuryr_port_ips_text(&p, text, sizeof(text));
+	assert_string_equal(text, "fd00:1::5");
+
+	p.ip6[0] = 0;
+	assert_false(kuryr_port_has_ip(&p));
+	assert_int_equal(kuryr_port_addrs(&p, &net, a), 0);
+	kuryr_port_ips_text(&p, text, sizeof(text));
+	assert_string_equal(text, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_canon),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_port_addrs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

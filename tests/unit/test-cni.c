@@ -243,11 +243,12 @@ static struct cni_attach_result sample_v4(bool gateway)
 		.mac = "02:00:00:00:00:02",
 		.mtu = 1442,
 		.sandbox = "/var/run/netns/cni-1234",
-		.ip = { .family = AF_INET, .address = "10.0.0.5/24" },
+		.ips = { { .family = AF_INET, .address = "10.0.0.5/24" } },
+		.n_ips = 1,
 	};
 
 	if (gateway)
-		strcpy(a.ip.gateway, "10.0.0.1");
+		strcpy(a.ips[0].gateway, "10.0.0.1");
 	return a;
 }
 
@@ -260,7 +261,8 @@ static struct cni_attach_result sample_v6(void)
 		.mac = "02:00:00:00:00:12",
 		.mtu = 1400,
 		.sandbox = "/proc/4242/ns/net",
-		.ip = { .family = AF_INET6, .address = "fd00::5/64", .gateway = "fd00::1" },
+		.ips = { { .family = AF_INET6, .address = "fd00::5/64", .gateway = "fd00::1" } },
+		.n_ips = 1,
 	};
 
 	return a;
@@ -290,12 +292,14 @@ static void check_result_common(const json_t *r, const char *version,
 
 	ips = json_object_get(r, "ips");
 	assert_true(json_is_array(ips));
-	assert_int_equal(json_array_size(ips), 1);
-	ip = json_array_get(ips, 0);
-	assert_string_equal(json_object_get_str(ip, "address"), a->ip.address);
-	/* Index into interfaces[]: the container side. */
-	assert_true(json_is_integer(json_object_get(ip, "interface")));
-	assert_int_equal(json_integer_value(json_object_get(ip, "interface")), 1);
+	assert_int_equal(json_array_size(ips), a->n_ips);
+	for (unsigned i = 0; i < a->n_ips; i++) {
+		ip = json_array_get(ips, i);
+		assert_string_equal(json_object_get_str(ip, "address"), a->ips[i].address);
+		/* Index into interfaces[]: the container side. */
+		assert_true(json_is_integer(json_object_get(ip, "interface")));
+		assert_int_equal(json_integer_value(json_object_get(ip, "interface")), 1);
+	}
 
 	assert_true(json_is_array(json_object_get(r, "routes")));
 	assert_true(json_is_object(json_object_get(r, "dns")));
@@ -393,6 +397,53 @@ static void test_result_110_v6(void **state)
 			     json_array_get(json_object_get(r, "interfaces"), 1), "mtu")),
 			 1400);
 	check_default_route(r, "::/0", "fd00::1");
+}
+
+/* Dual stack: one "ips" entry per family on the same interface, each with
+ * its gateway; a default route per family that has one (0.4.0 also says
+ * which family each is). */
+static void test_result_dual_stack(void **state)
+{
+	static const char *const versions[] = { "0.4.0", "1.0.0", "1.1.0" };
+
+	for (size_t i = 0; i < ELEMENTSOF(versions); i++) {
+		struct cni_attach_result a = sample_v4(true);
+		_cleanup_json_ json_t *r = NULL;
+		json_t *ips, *routes;
+
+		a.ips[1] = (struct cni_ip){ .family = AF_INET6,
+					    .address = "fd00:1::5/64",
+					    .gateway = "fd00:1::1" };
+		a.n_ips = 2;
+		r = cni_result_new(versions[i], &a, NULL);
+		check_result_common(r, versions[i], &a);
+		ips = json_object_get(r, "ips");
+		assert_string_equal(json_object_get_str(json_array_get(ips, 1), "gateway"),
+				    "fd00:1::1");
+		if (i == 0) {
+			assert_string_equal(json_object_get_str(json_array_get(ips, 0), "version"),
+					    "4");
+			assert_string_equal(json_object_get_str(json_array_get(ips, 1), "version"),
+					    "6");
+		} else
+			assert_null(json_object_get(json_array_get(ips, 1), "version"));
+		routes = json_object_get(r, "routes");
+		assert_int_equal(json_array_size(routes), 2);
+		assert_string_equal(json_object_get_str(json_array_get(routes, 0), "dst"),
+				    "0.0.0.0/0");
+		assert_string_equal(json_object_get_str(json_array_get(routes, 1), "dst"), "::/0");
+		assert_string_equal(json_object_get_str(json_array_get(routes, 1), "gw"),
+				    "fd00:1::1");
+
+		/* An IPv6 subnet without a gateway: its address, no route. */
+		a.ips[1].gateway[0] = 0;
+		json_decref(r);
+		r = cni_result_new(versions[i], &a, NULL);
+		assert_int_equal(json_array_size(json_object_get(r, "ips")), 2);
+		assert_null(
+		    json_object_get(json_array_get(json_object_get(r, "ips"), 1), "gateway"));
+		assert_int_equal(json_array_size(json_object_get(r, "routes")), 1);
+	}
 }
 
 static void test_result_110_no_mtu(void **state)
@@ -540,9 +591,10 @@ int main(void)
 		cmocka_unit_test(test_error_codes),	   cmocka_unit_test(test_result_040),
 		cmocka_unit_test(test_result_040_v6),	   cmocka_unit_test(test_result_100),
 		cmocka_unit_test(test_result_110),	   cmocka_unit_test(test_result_110_v6),
-		cmocka_unit_test(test_result_110_no_mtu),  cmocka_unit_test(test_result_no_gateway),
-		cmocka_unit_test(test_result_dns_copied),  cmocka_unit_test(test_netns_open_ok),
-		cmocka_unit_test(test_netns_open_bad),	   cmocka_unit_test(test_netns_check_fd),
+		cmocka_unit_test(test_result_110_no_mtu),  cmocka_unit_test(test_result_dual_stack),
+		cmocka_unit_test(test_result_no_gateway),  cmocka_unit_test(test_result_dns_copied),
+		cmocka_unit_test(test_netns_open_ok),	   cmocka_unit_test(test_netns_open_bad),
+		cmocka_unit_test(test_netns_check_fd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

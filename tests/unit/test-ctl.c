@@ -200,14 +200,14 @@ static const struct parse_case {
 	/* Every command, as the e2e suites, demos and benches spell them. */
 	{ "status", "{\"op\":\"daemon.status\",\"args\":{}}" },
 	{ "network create net1 --subnet 10.77.0.0/24 --mtu 1400",
-	  "{\"op\":\"network.create\",\"args\":{\"name\":\"net1\",\"subnet\":\"10.77.0.0/24\","
+	  "{\"op\":\"network.create\",\"args\":{\"name\":\"net1\",\"subnet\":[\"10.77.0.0/24\"],"
 	  "\"mtu\":1400}}" },
 	{ "network create net1 --subnet 10.77.0.0/24 --gateway none",
-	  "{\"op\":\"network.create\",\"args\":{\"name\":\"net1\",\"subnet\":\"10.77.0.0/24\","
+	  "{\"op\":\"network.create\",\"args\":{\"name\":\"net1\",\"subnet\":[\"10.77.0.0/24\"],"
 	  "\"gateway\":\"\"}}" },
 	{ "network create net1 --gateway 10.77.0.254 --subnet 10.77.0.0/24",
 	  "{\"op\":\"network.create\",\"args\":{\"name\":\"net1\",\"gateway\":\"10.77.0.254\","
-	  "\"subnet\":\"10.77.0.0/24\"}}" },
+	  "\"subnet\":[\"10.77.0.0/24\"]}}" },
 	{ "network list", "{\"op\":\"network.list\",\"args\":{}}" },
 	{ "network show net1", "{\"op\":\"network.show\",\"args\":{\"name\":\"net1\"}}" },
 	{ "network delete net1", "{\"op\":\"network.delete\",\"args\":{\"name\":\"net1\"}}" },
@@ -292,7 +292,7 @@ static const struct parse_case {
 	{ "--socket /a network list --socket /b", "{\"op\":\"network.list\",\"args\":{}}",
 	  CTL_FORMAT_TABLE, "/b" },
 	{ "network create -o json net1 --socket /run/k.sock --subnet 10.0.0.0/24",
-	  "{\"op\":\"network.create\",\"args\":{\"name\":\"net1\",\"subnet\":\"10.0.0.0/24\"}}",
+	  "{\"op\":\"network.create\",\"args\":{\"name\":\"net1\",\"subnet\":[\"10.0.0.0/24\"]}}",
 	  CTL_FORMAT_JSON, "/run/k.sock" },
 	{ "trunk add-subport vmtrunk -o json nested1 --socket /s 101",
 	  "{\"op\":\"trunk.add-subport\",\"args\":{\"trunk\":\"vmtrunk\",\"port\":\"nested1\","
@@ -302,11 +302,11 @@ static const struct parse_case {
 	{ "-o json attachment list -o table", "{\"op\":\"attachment.list\",\"args\":{}}" },
 	/* A command's options before its words. */
 	{ "network create --subnet 10.0.0.0/24 net1",
-	  "{\"op\":\"network.create\",\"args\":{\"name\":\"net1\",\"subnet\":\"10.0.0.0/24\"}}" },
+	  "{\"op\":\"network.create\",\"args\":{\"name\":\"net1\",\"subnet\":[\"10.0.0.0/24\"]}}" },
 
 	/* --opt=value, and short options with their value attached. */
 	{ "network create net1 --subnet=10.0.0.0/24 --gateway=none --mtu=1442",
-	  "{\"op\":\"network.create\",\"args\":{\"name\":\"net1\",\"subnet\":\"10.0.0.0/24\","
+	  "{\"op\":\"network.create\",\"args\":{\"name\":\"net1\",\"subnet\":[\"10.0.0.0/24\"],"
 	  "\"gateway\":\"\",\"mtu\":1442}}" },
 	{ "port list --network=net1 --output=json --socket=/x",
 	  "{\"op\":\"port.list\",\"args\":{\"network\":\"net1\"}}", CTL_FORMAT_JSON, "/x" },
@@ -319,9 +319,13 @@ static const struct parse_case {
 	{ "network show -- -o", "{\"op\":\"network.show\",\"args\":{\"name\":\"-o\"}}" },
 	{ "-- network show -x", "{\"op\":\"network.show\",\"args\":{\"name\":\"-x\"}}" },
 	/* Given twice, the last value counts. */
-	{ "network create n --subnet 10.1.0.0/24 --mtu 1400 --subnet 10.2.0.0/24",
-	  "{\"op\":\"network.create\",\"args\":{\"name\":\"n\",\"subnet\":\"10.2.0.0/24\","
-	  "\"mtu\":1400}}" },
+	{ "network create n --subnet 10.1.0.0/24 --mtu 1400 --mtu 1300",
+	  "{\"op\":\"network.create\",\"args\":{\"name\":\"n\",\"subnet\":[\"10.1.0.0/24\"],"
+	  "\"mtu\":1300}}" },
+	/* A repeatable one, once per family: a list. */
+	{ "network create n --subnet 10.1.0.0/24 --subnet fd00:1::/64",
+	  "{\"op\":\"network.create\",\"args\":{\"name\":\"n\",\"subnet\":[\"10.1.0.0/24\","
+	  "\"fd00:1::/64\"]}}" },
 };
 
 static void test_parse(void **state)
@@ -363,7 +367,7 @@ static void test_parse_odd_words(void **state)
 	assert_int_equal(ctl_parse(ELEMENTSOF(argv) - 1, argv, &req, &o, NULL), 0);
 	got = dump(req);
 	assert_string_equal(got, "{\"op\":\"network.create\",\"args\":{\"name\":\"a b\","
-				 "\"subnet\":\"\",\"gateway\":\"\"}}");
+				 "\"subnet\":[\"\"],\"gateway\":\"\"}}");
 }
 
 /* A flag is true in the request; it takes no value, so the next word is
@@ -651,8 +655,8 @@ static void test_help(void **state)
 			fail_msg("help has no line for \"%s\"", line + 3);
 	}
 	assert_non_null(strstr(r.out,
-			       "\n  network create NAME --subnet CIDR [--gateway IP|none]"
-			       " [--mtu N] [--external]\n      [--physical-network NAME]\n"));
+			       "\n  network create NAME --subnet CIDR... [--gateway IP|none]"
+			       " [--mtu N]\n      [--external] [--physical-network NAME]\n"));
 	assert_non_null(strstr(r.out, "\n  pool free [NET] "));
 	/* A repeatable option, and flags without a value. */
 	assert_non_null(strstr(r.out, "\n  port set NAME [--allowed-address IP[/LEN][,MAC]]... "
@@ -710,12 +714,12 @@ static void test_output(void **state)
 	char *s;
 
 	s = output_of("network list", nets);
-	assert_string_equal(s, "NAME  SUBNET        GATEWAY    MTU   PORTS\n"
-			       "net1  10.77.0.0/24  10.77.0.1  1400  3\n"
-			       "n2    10.1.0.0/16   -          1442  12\n");
+	assert_string_equal(s, "NAME  SUBNET        GATEWAY    SUBNET6  MTU   PORTS\n"
+			       "net1  10.77.0.0/24  10.77.0.1  -        1400  3\n"
+			       "n2    10.1.0.0/16   -          -        1442  12\n");
 	free(s);
 	s = output_of("network list", "[]");
-	assert_string_equal(s, "NAME  SUBNET  GATEWAY  MTU  PORTS\n");
+	assert_string_equal(s, "NAME  SUBNET  GATEWAY  SUBNET6  MTU  PORTS\n");
 	free(s);
 	s = output_of("port show vm1", port);
 	assert_string_equal(s, "name  vm1\n"

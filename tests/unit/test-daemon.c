@@ -1585,6 +1585,33 @@ static void test_operator_verbs(void **state)
 	assert_int_equal(json_array_size(json_object_get(r, "result")), 2);
 	json_decref(r);
 	expect_ctl(f, "network.show", "{\"name\": \"nope\"}", 404);
+	/* A subnet per family, as kuryrctl sends them: a list; two of one
+	 * family, none, or a list too long are refused before the backend
+	 * sees them. */
+	r = ctl(f, "network.create",
+		"{\"name\": \"ds\", \"subnet\": [\"10.4.0.0/24\", \"fd00:4::/64\"]}");
+	assert_code(r, 0);
+	assert_string_equal(json_object_get_str(json_object_get(r, "result"), "subnet"),
+			    "10.4.0.0/24");
+	assert_string_equal(json_object_get_str(json_object_get(r, "result"), "subnet6"),
+			    "fd00:4::/64");
+	json_decref(r);
+	expect_ctl(f, "network.create",
+		   "{\"name\": \"x\", \"subnet\": [\"10.5.0.0/24\", \"10.6.0.0/24\"]}", 400);
+	expect_ctl(f, "network.create",
+		   "{\"name\": \"x\", \"subnet\": [\"fd00:5::/64\", \"fd00:6::/64\"]}", 400);
+	expect_ctl(f, "network.create", "{\"name\": \"x\", \"subnet\": []}", 400);
+	expect_ctl(f, "network.create",
+		   "{\"name\": \"x\", \"subnet\": [\"10.5.0.0/24\", \"fd00:5::/64\", "
+		   "\"10.7.0.0/24\"]}",
+		   400);
+	expect_ctl(f, "network.create", "{\"name\": \"x\", \"subnet\": [5]}", 400);
+	expect_ctl(f, "network.create", "{\"name\": \"x\"}", 400);
+	r = ctl(f, "network.create", "{\"name\": \"only6\", \"subnet\": [\"fd00:7::/64\"]}");
+	assert_code(r, 0);
+	assert_string_equal(json_object_get_str(json_object_get(r, "result"), "subnet"), "");
+	json_decref(r);
+	expect_ctl(f, "network.show", "{\"name\": \"x\"}", 404);
 
 	add_ok(f, "c1", "eth0", NULL);
 	assert_int_equal(fake_backend_port_of(f->fb, PORT_OWNER_CONTAINER, "c1", &p), 0);

@@ -97,6 +97,8 @@ static void assert_attachment_equal(const struct attachment *got, const struct a
 	assert_string_equal(got->mac, want->mac);
 	assert_string_equal(got->address, want->address);
 	assert_string_equal(got->gateway, want->gateway);
+	assert_string_equal(got->address6, want->address6);
+	assert_string_equal(got->gateway6, want->gateway6);
 	assert_int_equal(got->mtu, want->mtu);
 	assert_int_equal(got->state, want->state);
 	assert_int_equal(got->created, want->created);
@@ -179,6 +181,8 @@ static void test_round_trip(void **state)
 	strcpy(a.mac, "02:ab:cd:ef:01:23");
 	strcpy(a.address, "fd00:1234:5678:9abc:def0:1234:5678:9abc/128");
 	strcpy(a.gateway, "fd00:1234:5678:9abc:def0:1234:5678:1");
+	fill_str(a.address6, sizeof(a.address6), '6');
+	fill_str(a.gateway6, sizeof(a.gateway6), 'g');
 	a.mtu = UINT32_MAX;
 	a.state = ATTACH_DONE;
 	a.created = INT64_C(1700000000123);
@@ -513,6 +517,49 @@ static void test_durable_after_crash(void **state)
 	assert_attachment_equal(&got, &a);
 }
 
+/* A store of before IPv6 (no address6, gateway6) opens, keeps its rows
+ * (IPv4 only), and takes rows with both families. */
+static void test_upgrade_v6(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *path = NULL, *msg = NULL;
+	struct attachment a, got;
+	sqlite3 *db = NULL;
+
+	store_free(f->s);
+	f->s = NULL;
+	assert_true(asprintf(&path, "%s/kuryr.db", f->dir) > 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db,
+			 "CREATE TABLE attachments (container_id TEXT NOT NULL, ifname TEXT NOT "
+			 "NULL, netns TEXT NOT NULL, network TEXT NOT NULL, port TEXT NOT NULL,"
+			 " host_ifname TEXT NOT NULL, mac TEXT NOT NULL, address TEXT NOT NULL,"
+			 " gateway TEXT NOT NULL, mtu INTEGER NOT NULL, state INTEGER NOT NULL,"
+			 " created INTEGER NOT NULL, pooled INTEGER NOT NULL DEFAULT 0, binding "
+			 "TEXT NOT NULL DEFAULT '', binding_data TEXT NOT NULL DEFAULT '', "
+			 "PRIMARY KEY (container_id, ifname));"
+			 "INSERT INTO attachments VALUES ('old', 'eth0', '/n', 'net', 'p', "
+			 "'tap1', '02:00:00:00:00:02', '10.0.0.5/24', '10.0.0.1', 1442, 3, 7, "
+			 "0, 'ovs', '');",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_open(f->dir, &f->s, &msg), 0);
+	assert_int_equal(store_get(f->s, "old", "eth0", &got), 0);
+	assert_string_equal(got.address, "10.0.0.5/24");
+	assert_string_equal(got.address6, "");
+	assert_string_equal(got.gateway6, "");
+	fill(&a, "new", "eth0", 8);
+	strcpy(a.address6, "fd00:1::5/64");
+	strcpy(a.gateway6, "fd00:1::1");
+	assert_int_equal(store_insert(f->s, &a), 0);
+	assert_int_equal(store_get(f->s, "new", "eth0", &got), 0);
+	assert_attachment_equal(&got, &a);
+}
+
 static void test_wal_mode(void **state)
 {
 	struct fixture *f = *state;
@@ -634,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test_setup_teardown(test_open_creates_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_v6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_created_defaults_to_now, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_insert_duplicate, setup, teardown),

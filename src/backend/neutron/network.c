@@ -166,6 +166,13 @@ int neutron_network_create(struct backend *b, const struct network_spec *spec,
 	json_t *body, *sub;
 	int r;
 
+	/* One IPv4 subnet per network here for now (IPv6 subnets, slaac
+	 * and dhcpv6-stateful, are to come). */
+	if (spec->cidr6 || !spec->cidr) {
+		set_errmsg(reterr_msg, "the neutron backend makes networks with one IPv4 "
+				       "subnet only, for now");
+		return -EINVAL;
+	}
 	/* Not another of that name where names resolve (one shared with
 	 * the project counts): it would make the name ambiguous. */
 	neutron_scope_of(nb, NULL, scope);

@@ -31,6 +31,7 @@ static void row_to_network(json_t *row, struct kuryr_network *n)
 	str_copy(n->id, ovsdb_datum_uuid(json_object_get(row, "_uuid")), sizeof(n->id));
 	str_copy(n->cidr, ovsdb_map_get(ext, EXT_CIDR), sizeof(n->cidr));
 	str_copy(n->gateway, ovsdb_map_get(ext, EXT_GATEWAY), sizeof(n->gateway));
+	str_copy(n->cidr6, ovsdb_map_get(ext, EXT_CIDR6), sizeof(n->cidr6));
 	n->mtu = mtu ? (uint32_t)strtoul(mtu, NULL, 10) : KURYR_DEFAULT_MTU;
 	n->nports = (unsigned)datum_set_size(json_object_get(row, "ports"));
 	n->external = ovsdb_map_get(ext, EXT_PHYSNET) != NULL;
@@ -42,9 +43,13 @@ static void row_to_network(json_t *row, struct kuryr_network *n)
 	}
 }
 
+/* Ours: a switch with a subnet of ours (an IPv6-only one has only its
+ * kuryr:cidr6). */
 static bool is_ours(json_t *ls_row)
 {
-	return ovsdb_map_get(json_object_get(ls_row, "external_ids"), EXT_CIDR) != NULL;
+	json_t *ext = json_object_get(ls_row, "external_ids");
+
+	return ovsdb_map_get(ext, EXT_CIDR) || ovsdb_map_get(ext, EXT_CIDR6);
 }
 
 /* Our Logical_Switch that @ref names: its _uuid, else its name. OVN lets
@@ -130,7 +135,7 @@ int ovn_network_list(struct backend *b, struct kuryr_network **ret, size_t *ret_
 	for (size_t i = 0; i < json_array_size(rows); i++) {
 		json_t *row = json_array_get(rows, i);
 
-		if (ovsdb_map_get(json_object_get(row, "external_ids"), EXT_CIDR))
+		if (is_ours(row))
 			row_to_network(row, &nets[n++]);
 	}
 	*ret = TAKE_PTR(nets);
@@ -138,13 +143,49 @@ int ovn_network_list(struct backend *b, struct kuryr_network **ret, size_t *ret_
 	return 0;
 }
 
+/* Add @key=@value to OVSDB string map @map. */
+static void map_put(json_t *map, const char *key, const char *value)
+{
+	json_array_append_new(json_array_get(map, 1), json_pack("[s, s]", key, value));
+}
+
+/* An IPv6 subnet as OVN's IPAM takes it: a /64 (OVN makes each port's
+ * address from the prefix and the port's MAC, EUI-64), canonical in
+ * @cidr6, its prefix "NET::" (what other_config:ipv6_prefix wants) in
+ * @prefix6. */
+static int subnet6_parse(const char *s, char cidr6[64], char prefix6[INET6_ADDRSTRLEN],
+			 char **reterr_msg)
+{
+	char ip[INET6_ADDRSTRLEN];
+	uint8_t len;
+	int family;
+
+	if (ip_or_prefix_canon(s, cidr6, 64, &family) < 0 || family != AF_INET6 ||
+	    !strchr(cidr6, '/') || addr_split(cidr6, ip, sizeof(ip), &len) < 0) {
+		set_errmsg(reterr_msg,
+			   "subnet \"%s\" is not an IPv6 network address with a "
+			   "prefix length",
+			   s);
+		return -EINVAL;
+	}
+	if (len != 64) {
+		set_errmsg(reterr_msg,
+			   "IPv6 subnet %s: OVN makes addresses from the port's MAC (EUI-64), "
+			   "which needs a /64 prefix",
+			   cidr6);
+		return -EINVAL;
+	}
+	str_copy(prefix6, ip, INET6_ADDRSTRLEN);
+	return 0;
+}
+
 int ovn_network_create(struct backend *b, const struct network_spec *spec,
 		       struct kuryr_network *ret, char **reterr_msg)
 {
 	_cleanup_json_ json_t *res = NULL;
-	char gw[INET_ADDRSTRLEN] = "", mtu[16];
-	uint32_t net;
-	uint8_t len;
+	char gw[INET_ADDRSTRLEN] = "", mtu[16], cidr6[64] = "", prefix6[INET6_ADDRSTRLEN] = "";
+	uint32_t net = 0;
+	uint8_t len = 0;
 	json_t *ops, *other, *ext, *row;
 	int r;
 
@@ -152,13 +193,35 @@ int ovn_network_create(struct backend *b, const struct network_spec *spec,
 		set_errmsg(reterr_msg, "network name must be 1-%zu bytes", sizeof(ret->name) - 1);
 		return -EINVAL;
 	}
-	if (!spec->cidr || cidr4_parse(spec->cidr, &net, &len) < 0) {
-		set_errmsg(reterr_msg,
-			   "subnet \"%s\" is not an IPv4 network address with prefix length 1-30",
-			   spec->cidr ? spec->cidr : "");
+	if (!spec->cidr && !spec->cidr6) {
+		set_errmsg(reterr_msg, "a network needs an IPv4 or an IPv6 subnet, or both");
 		return -EINVAL;
 	}
-	if (!spec->gateway) {
+	if (spec->cidr6) {
+		r = subnet6_parse(spec->cidr6, cidr6, prefix6, reterr_msg);
+		if (r < 0)
+			return r;
+		if (spec->external) {
+			set_errmsg(reterr_msg, "an external network is IPv4 only (floating IPs "
+					       "are IPv4; IPv6 is routed, not NATed)");
+			return -EINVAL;
+		}
+	}
+	if (spec->cidr && cidr4_parse(spec->cidr, &net, &len) < 0) {
+		set_errmsg(reterr_msg,
+			   "subnet \"%s\" is not an IPv4 network address with prefix length 1-30",
+			   spec->cidr);
+		return -EINVAL;
+	}
+	if (!spec->cidr) {
+		/* The gateway option is the IPv4 subnet's; OVN gives an IPv6
+		 * subnet its gateway when a router port joins it. */
+		if (spec->gateway && *spec->gateway) {
+			set_errmsg(reterr_msg, "gateway \"%s\": the network has no IPv4 subnet",
+				   spec->gateway);
+			return -EINVAL;
+		}
+	} else if (!spec->gateway) {
 		struct in_addr a = { .s_addr = htonl(net + 1) };
 
 		inet_ntop(AF_INET, &a, gw, sizeof(gw));
@@ -187,13 +250,25 @@ int ovn_network_create(struct backend *b, const struct network_spec *spec,
 		return -EINVAL;
 	}
 
-	other = json_pack("[s, [[s, s]]]", "map", "subnet", spec->cidr);
+	other = json_pack("[s, []]", "map");
+	if (spec->cidr)
+		json_array_append_new(json_array_get(other, 1),
+				      json_pack("[s, s]", "subnet", spec->cidr));
 	if (*gw)
 		json_array_append_new(json_array_get(other, 1),
 				      json_pack("[s, s]", "exclude_ips", gw));
-	ext = ovsdb_string_map((const char *const[]){
-	    EXT_CIDR, spec->cidr, EXT_GATEWAY, gw, EXT_MTU, mtu,
-	    spec->external ? EXT_PHYSNET : NULL, spec->physical_network, NULL });
+	if (*prefix6)
+		json_array_append_new(json_array_get(other, 1),
+				      json_pack("[s, s]", "ipv6_prefix", prefix6));
+	ext = ovsdb_string_map((const char *const[]){ EXT_MTU, mtu, NULL });
+	if (spec->cidr) {
+		map_put(ext, EXT_CIDR, spec->cidr);
+		map_put(ext, EXT_GATEWAY, gw);
+	}
+	if (*cidr6)
+		map_put(ext, EXT_CIDR6, cidr6);
+	if (spec->external)
+		map_put(ext, EXT_PHYSNET, spec->physical_network);
 	row = json_pack("{s:s, s:o, s:o}", "name", spec->name, "other_config", other,
 			"external_ids", ext);
 	ops = json_pack("[o]", ovn_op_wait_name("Logical_Switch", spec->name, false));

@@ -20,6 +20,7 @@
 
 #define EXT_CIDR      "kuryr:cidr"
 #define EXT_GATEWAY   "kuryr:gateway"
+#define EXT_CIDR6     "kuryr:cidr6" /* the IPv6 subnet, where there is one */
 #define EXT_MTU	      "kuryr:mtu"
 #define EXT_NETWORK   "kuryr:network"
 #define EXT_OWNER     "kuryr:device_owner"

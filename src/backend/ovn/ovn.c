@@ -3,12 +3,13 @@
  * Northbound database over OVSDB the way Neutron's ML2/OVN driver does.
  *
  *   network -> Logical_Switch (named by its _uuid or its name): other_config:
- *              subnet/exclude_ips drive OVN's own IPAM; our facts (cidr,
- *              gateway, mtu) in external_ids
- *   port    -> Logical_Switch_Port (by name or _uuid): addresses "MAC
- *              dynamic" (or "MAC IP" when the runtime asked for an address),
- *              port_security "MAC IP" once the address is known, our facts
+ *              subnet/exclude_ips (IPv4) and ipv6_prefix (an IPv6 /64)
+ *              drive OVN's own IPAM; our facts (cidr, gateway, cidr6, mtu)
  *              in external_ids
+ *   port    -> Logical_Switch_Port (by name or _uuid): addresses "MAC
+ *              dynamic" (or "MAC IP [IP6]" when the runtime asked for an
+ *              address), port_security "MAC IP IP6" (each address it has)
+ *              once the addresses are known, our facts in external_ids
  *   security group -> Port_Group and ACLs (sg.c)
  *   router  -> Logical_Router, its ports, NAT and routes (router.c); a
  *              floating IP -> a dnat_and_snat NAT row (fip.c)

@@ -9,17 +9,29 @@
 
 #include "ovn-private.h"
 
-/* "MAC IP [IP...]" -> mac, first ip. */
+/* "MAC IP [IP...]" -> mac, the first IPv4 and the first IPv6 address (on a
+ * switch with both subnet and ipv6_prefix, ovn-northd's dynamic_addresses
+ * is "MAC IPv4 IPv6"). An IPv6 address of OVN's IPAM is in a /64. */
 static void parse_lsp_address(const char *s, struct kuryr_port *p)
 {
-	char mac[18] = "", ip[48] = "";
+	char mac[18] = "", ip[2][48] = { "", "" };
+	int n;
 
-	if (!s || sscanf(s, "%17s %47s", mac, ip) < 1)
+	if (!s || (n = sscanf(s, "%17s %47s %47s", mac, ip[0], ip[1])) < 1)
 		return;
 	if (!streq(mac, "dynamic") && !streq(mac, "unknown") && !streq(mac, "router"))
 		str_copy(p->mac, mac, sizeof(p->mac));
-	if (*ip && !streq(ip, "dynamic"))
-		str_copy(p->ip, ip, sizeof(p->ip));
+	for (int i = 0; i < n - 1; i++) {
+		if (!*ip[i] || streq(ip[i], "dynamic"))
+			continue;
+		if (!strchr(ip[i], ':')) {
+			if (!*p->ip || i == 0)
+				str_copy(p->ip, ip[i], sizeof(p->ip));
+		} else {
+			str_copy(p->ip6, ip[i], sizeof(p->ip6));
+			p->prefixlen6 = 64;
+		}
+	}
 }
 
 void ovn_row_to_port(json_t *row, struct kuryr_port *p)
@@ -267,11 +279,40 @@ static int spec_network(struct backend *b, const struct port_spec *spec, struct 
 		if (r < 0)
 			return r;
 	}
-	if (cidr4_parse(net->cidr, subnet, len) < 0) {
+	*subnet = 0;
+	*len = 0;
+	if (!*net->cidr && !*net->cidr6) {
+		set_errmsg(reterr_msg, "network %s has no subnet", net->name);
+		return -EINVAL;
+	}
+	if (*net->cidr && cidr4_parse(net->cidr, subnet, len) < 0) {
 		set_errmsg(reterr_msg, "network %s has a bad subnet \"%s\"", net->name, net->cidr);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* The address OVN's IPAM gives a port with MAC @mac on IPv6 subnet @cidr6
+ * (a /64): the prefix and the MAC's EUI-64, for a port whose IPv4 address
+ * is fixed (then ovn-northd hands out neither). */
+static int eui64_address(const char *cidr6, const char *mac, char out[48])
+{
+	char prefix[INET6_ADDRSTRLEN];
+	uint8_t a[16], m[6];
+	uint8_t len;
+
+	if (addr_split(cidr6, prefix, sizeof(prefix), &len) < 0 || len != 64 ||
+	    inet_pton(AF_INET6, prefix, a) != 1 || mac_parse(mac, m) < 0)
+		return -EINVAL;
+	a[8] = m[0] ^ 0x02;
+	a[9] = m[1];
+	a[10] = m[2];
+	a[11] = 0xff;
+	a[12] = 0xfe;
+	a[13] = m[3];
+	a[14] = m[4];
+	a[15] = m[5];
+	return inet_ntop(AF_INET6, a, out, 48) ? 0 : -EINVAL;
 }
 
 /* Wait for ovn-northd to fill dynamic_addresses, then read it back. */
@@ -304,7 +345,7 @@ static int ovn_wait_dynamic(struct ovn_backend *ob, const char *name, struct kur
 		return -ENOENT;
 	}
 	ovn_row_to_port(json_array_get(rows, 0), p);
-	return *p->ip ? 0 : -EIO;
+	return kuryr_port_has_ip(p) ? 0 : -EIO;
 }
 
 /* What a port spec asks beyond network and address: the Port_Groups of
@@ -350,7 +391,7 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 	struct kuryr_port p = { 0 };
 	struct kuryr_addr_pair pairs[KURYR_MAX_ADDR_PAIRS];
 	bool on = !spec->no_port_security;
-	char name[64], mac[18], addr[128], qos_id[40] = "";
+	char name[64], mac[18], addr[128], qos_id[40] = "", ip6[48] = "", ips[100] = "";
 	uint32_t subnet;
 	uint8_t len;
 	json_t *ops, *ext, *refs;
@@ -382,13 +423,21 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 	if (spec->ip) {
 		struct in_addr a;
 
-		if (inet_pton(AF_INET, spec->ip, &a) != 1 ||
+		if (!*net.cidr || inet_pton(AF_INET, spec->ip, &a) != 1 ||
 		    !ip4_in_subnet(ntohl(a.s_addr), subnet, len) || streq(spec->ip, net.gateway)) {
 			set_errmsg(reterr_msg, "IP %s is not a free host address of %s (%s)",
-				   spec->ip, net.name, net.cidr);
+				   spec->ip, net.name, *net.cidr ? net.cidr : "no IPv4 subnet");
 			return -EINVAL;
 		}
-		snprintf(addr, sizeof(addr), "%s %s", mac, spec->ip);
+		/* ovn-northd leaves a port with a fixed address alone: its
+		 * IPv6 one is what it would have made. */
+		if (*net.cidr6 && eui64_address(net.cidr6, mac, ip6) < 0) {
+			set_errmsg(reterr_msg, "network %s has a bad IPv6 subnet \"%s\"", net.name,
+				   net.cidr6);
+			return -EINVAL;
+		}
+		snprintf(addr, sizeof(addr), "%s %s%s%s", mac, spec->ip, *ip6 ? " " : "", ip6);
+		snprintf(ips, sizeof(ips), "%s%s%s", spec->ip, *ip6 ? " " : "", ip6);
 	} else
 		snprintf(addr, sizeof(addr), "%s dynamic", mac);
 	r = ovn_portsec_pairs(name, spec->pairs, spec->n_pairs, mac, on, pairs, reterr_msg);
@@ -405,17 +454,16 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 	    EXT_PROJECT, spec->project ? spec->project : "", spec->ip ? EXT_IP : NULL, spec->ip,
 	    NULL });
 	ovn_portsec_ext(ext, pairs, spec->n_pairs);
-	ops =
-	    json_pack("[o, o, {s:s, s:s, s:s, s:{s:s, s:o, s:o, s:o}},"
-		      " {s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]",
-		      ovn_op_wait_name("Logical_Switch", net.name, true),
-		      ovn_op_wait_name("Logical_Switch_Port", name, false), "op", "insert", "table",
-		      "Logical_Switch_Port", "uuid-name", "lsp", "row", "name", name, "addresses",
-		      ovn_portsec_addresses(addr, mac, pairs, spec->n_pairs, on), "port_security",
-		      ovn_portsec_column(mac, spec->ip, pairs, spec->n_pairs, on), "external_ids",
-		      ext, "op", "mutate", "table", "Logical_Switch", "where",
-		      ovsdb_cond("_uuid", "==", ovsdb_uuid(net.id)), "mutations", "ports", "insert",
-		      "set", ovsdb_named_uuid("lsp"));
+	ops = json_pack("[o, o, {s:s, s:s, s:s, s:{s:s, s:o, s:o, s:o}},"
+			" {s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]",
+			ovn_op_wait_name("Logical_Switch", net.name, true),
+			ovn_op_wait_name("Logical_Switch_Port", name, false), "op", "insert",
+			"table", "Logical_Switch_Port", "uuid-name", "lsp", "row", "name", name,
+			"addresses", ovn_portsec_addresses(addr, mac, pairs, spec->n_pairs, on),
+			"port_security", ovn_portsec_column(mac, ips, pairs, spec->n_pairs, on),
+			"external_ids", ext, "op", "mutate", "table", "Logical_Switch", "where",
+			ovsdb_cond("_uuid", "==", ovsdb_uuid(net.id)), "mutations", "ports",
+			"insert", "set", ovsdb_named_uuid("lsp"));
 	if (spec->ip) {
 		/* No other port of ours may hold this address. */
 		json_t *w = json_pack(
@@ -473,13 +521,19 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 		r = ovn_wait_dynamic(ob, name, &p, reterr_msg);
 		if (r < 0)
 			goto fail;
-		ops = json_pack("[{s:s, s:s, s:o, s:{s:o}}, {s:s, s:s, s:o, s:[[s, s, o]]}]", "op",
-				"update", "table", "Logical_Switch_Port", "where",
-				ovn_where_name(name), "row", "port_security",
-				ovn_portsec_column(p.mac, p.ip, pairs, spec->n_pairs, on), "op",
-				"mutate", "table", "Logical_Switch_Port", "where",
-				ovn_where_name(name), "mutations", "external_ids", "insert",
-				ovsdb_string_map((const char *const[]){ EXT_IP, p.ip, NULL }));
+		kuryr_port_ips_text(&p, ips, sizeof(ips));
+		ops = json_pack("[{s:s, s:s, s:o, s:{s:o}}]", "op", "update", "table",
+				"Logical_Switch_Port", "where", ovn_where_name(name), "row",
+				"port_security",
+				ovn_portsec_column(p.mac, ips, pairs, spec->n_pairs, on));
+		if (*p.ip)
+			json_array_append_new(
+			    ops,
+			    json_pack(
+				"{s:s, s:s, s:o, s:[[s, s, o]]}", "op", "mutate", "table",
+				"Logical_Switch_Port", "where", ovn_where_name(name), "mutations",
+				"external_ids", "insert",
+				ovsdb_string_map((const char *const[]){ EXT_IP, p.ip, NULL })));
 		r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res2, reterr_msg);
 		if (r < 0)
 			goto fail;
@@ -587,23 +641,27 @@ int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec, unsign
 	ops = json_array();
 	for (size_t i = 0; i < json_array_size(rows) && got < n; i++) {
 		struct kuryr_port *p = &ret[got];
-		char ps[128];
+		char ps[160], ips[100];
 
 		ovn_row_to_port(json_array_get(rows, i), p);
-		if (!*p->ip || !*p->mac)
+		if (!kuryr_port_has_ip(p) || !*p->mac)
 			continue;
 		p->prefixlen = len;
 		got++;
-		snprintf(ps, sizeof(ps), "%s %s", p->mac, p->ip);
+		kuryr_port_ips_text(p, ips, sizeof(ips));
+		snprintf(ps, sizeof(ps), "%s %s", p->mac, ips);
 		json_array_append_new(ops, json_pack("{s:s, s:s, s:o, s:{s:s}}", "op", "update",
 						     "table", "Logical_Switch_Port", "where",
 						     ovn_where_name(p->name), "row",
 						     "port_security", ps));
-		json_array_append_new(
-		    ops, json_pack("{s:s, s:s, s:o, s:[[s, s, o]]}", "op", "mutate", "table",
-				   "Logical_Switch_Port", "where", ovn_where_name(p->name),
-				   "mutations", "external_ids", "insert",
-				   ovsdb_string_map((const char *const[]){ EXT_IP, p->ip, NULL })));
+		if (*p->ip)
+			json_array_append_new(
+			    ops,
+			    json_pack(
+				"{s:s, s:s, s:o, s:[[s, s, o]]}", "op", "mutate", "table",
+				"Logical_Switch_Port", "where", ovn_where_name(p->name),
+				"mutations", "external_ids", "insert",
+				ovsdb_string_map((const char *const[]){ EXT_IP, p->ip, NULL })));
 	}
 	if (got != n) {
 		json_decref(ops);

@@ -2,7 +2,7 @@
 /* Backend "ovn": port security and allowed address pairs, mapped as
  * ML2/OVN maps Neutron's:
  *
- *   port_security  on: "MAC IP" plus the IPs of the pairs with the port's
+ *   port_security  on: "MAC IP [IP6]" plus the IPs of the pairs with the port's
  *                  own MAC in that entry, and one entry "MAC2 IP" per pair
  *                  with another MAC; off: empty
  *   addresses      the port's own entry ("MAC dynamic" or "MAC IP"), each
@@ -260,7 +260,7 @@ static int update_once(struct ovn_backend *ob, const char *name, const struct po
 	_cleanup_json_ json_t *row = NULL, *res = NULL, *pgs = NULL;
 	struct kuryr_addr_pair pairs[KURYR_MAX_ADDR_PAIRS], want[KURYR_MAX_ADDR_PAIRS];
 	const char *uuid, *keep[KURYR_MAX_ADDR_PAIRS + 4], *addrs[KURYR_MAX_ADDR_PAIRS + 4];
-	char text[KURYR_MAX_ADDR_PAIRS * (sizeof(pairs->ip) + MAC_STR_LEN + 1)];
+	char text[KURYR_MAX_ADDR_PAIRS * (sizeof(pairs->ip) + MAC_STR_LEN + 1)], ips[100];
 	struct kuryr_port p;
 	size_t n_addrs, n_keep = 0;
 	unsigned n_want;
@@ -300,6 +300,7 @@ static int update_once(struct ovn_backend *ob, const char *name, const struct po
 
 	where = json_pack("[o]", ovsdb_cond("_uuid", "==", ovsdb_uuid(uuid)));
 	pairs_text(pairs, n_want, text, sizeof(text));
+	kuryr_port_ips_text(&p, ips, sizeof(ips));
 	ops = json_pack("[{s:s, s:s, s:O, s:[s, s], s:s, s:[{s:O, s:O}], s:i},"
 			" {s:s, s:s, s:O, s:{s:o, s:o}},"
 			" {s:s, s:s, s:O, s:[[s, s, o]]}]",
@@ -309,7 +310,7 @@ static int update_once(struct ovn_backend *ob, const char *name, const struct po
 			json_object_get(row, "port_security"), "timeout", 0, "op", "update",
 			"table", "Logical_Switch_Port", "where", where, "row", "addresses",
 			addresses_column(keep, n_keep, p.mac, pairs, n_want, on), "port_security",
-			ovn_portsec_column(p.mac, p.ip, pairs, n_want, on), "op", "mutate", "table",
+			ovn_portsec_column(p.mac, ips, pairs, n_want, on), "op", "mutate", "table",
 			"Logical_Switch_Port", "where", where, "mutations", "external_ids",
 			"delete", ovsdb_string_set((const char *const[]){ EXT_PAIRS, NULL }));
 	if (n_want)
