@@ -211,6 +211,10 @@ env_down() {
 		echo "# neutron-server errors (last 30):"
 		grep -E 'ERROR|Traceback|Error:' "$RUN/neutron/neutron-server.log" | tail -n 30 | diag
 	fi
+	[ -n "$_ovn_diag_pid" ] && wait "$_ovn_diag_pid" 2>/dev/null
+	if [ "$_failed" -gt 0 ] && [ -s "$T/ovn-state.txt" ]; then
+		diag <"$T/ovn-state.txt"
+	fi
 	# The datapath's account: ovs-vswitchd's and ovn-controller's
 	# warnings (an assertion, a crash, a flow they could not install).
 	if [ "$_failed" -gt 0 ]; then
@@ -418,32 +422,38 @@ cni() {
 	OUT=$(CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_IFNAME=$3 CNI_NETNS=$4 CNI_PATH=$BUILD/src \
 		"$CNI_BIN" <<<"$5")
 	RC=$?
-	[ "$RC" != 0 ] && grep -q "did not come up" <<<"$OUT" && ovn_state_diag
+	# In the background, so that it never holds up a test (or its
+	# timings); env_down prints it if the test failed.
+	if [ "$RC" != 0 ] && [ -z "$_ovn_diag_pid" ] && grep -q "did not come up" <<<"$OUT"; then
+		ovn_state_diag >"$T/ovn-state.txt" 2>&1 &
+		_ovn_diag_pid=$!
+	fi
 	return 0
 }
 
-# ovn_state_diag: once per test, what OVN and the switch show at the moment
-# a port did not come up (the end-of-test account comes after more
-# rollbacks): the bindings, the chassis, the OpenFlow flow count (none:
-# ovn-controller never programmed br-int), whether northd is active and
-# ovn-controller connected, and the Interfaces.
-_ovn_diag_done=
+# ovn_state_diag: what OVN and the switch show at the moment a port did not
+# come up (the end-of-test account comes after more rollbacks): the
+# bindings, the chassis, the OpenFlow flow count (none: ovn-controller
+# never programmed br-int), whether northd is active and ovn-controller
+# connected, and the Interfaces.
+_ovn_diag_pid=
 ovn_state_diag() {
-	[ -z "$_ovn_diag_done" ] || return 0
-	_ovn_diag_done=1
 	{
-		echo "OVN's state when a port did not come up ($(date +%T.%N)):"
-		ovn-sbctl --db=unix:"$RUN/ovn/sb.sock" --timeout=5 --format=csv --bare \
+		echo "OVN's state when a port first did not come up ($(date +%T.%N)):"
+		timeout 5 ovn-sbctl --db=unix:"$RUN/ovn/sb.sock" --timeout=5 --format=csv --bare \
 			--columns=logical_port,chassis,up list Port_Binding | tail -n 8
-		ovn-sbctl --db=unix:"$RUN/ovn/sb.sock" --timeout=5 --bare --columns=name,nb_cfg list Chassis
-		echo "OpenFlow flows on br-int: $(hostns ovs-ofctl dump-flows unix:"$RUN/ovs/br-int.mgmt" 2>&1 | wc -l)"
-		echo "northd: $(ovn-appctl -t "$RUN/ovn/northd.ctl" status 2>&1)"
+		timeout 5 ovn-sbctl --db=unix:"$RUN/ovn/sb.sock" --timeout=5 --bare --columns=name,nb_cfg list Chassis
+		# Each with a deadline: a test may have frozen the daemon asked.
+		echo "OpenFlow flows on br-int: $(timeout 5 nsenter --net=/run/netns/"$HOSTNS" \
+			ovs-ofctl dump-flows unix:"$RUN/ovs/br-int.mgmt" 2>&1 | wc -l)"
+		echo "northd: $(timeout 5 ovn-appctl -t "$RUN/ovn/northd.ctl" status 2>&1 || echo "no answer")"
 		for c in "$RUN"/ovn/ovn-controller.*.ctl; do
 			[ -S "$c" ] || { echo "ovn-controller: not running (no control socket)"; continue; }
-			echo "ovn-controller: SB $(ovn-appctl -t "$c" connection-status 2>&1)"
+			echo "ovn-controller: SB $(timeout 5 ovn-appctl -t "$c" connection-status 2>&1 || echo "no answer")"
 		done
-		vsctl --bare --columns=name,ofport,external_ids list Interface | grep . | tail -n 12
-	} 2>&1 | diag
+		timeout 5 ovs-vsctl --db="$OVS_DB" --timeout=5 --bare --columns=name,ofport,external_ids \
+			list Interface | grep . | tail -n 12
+	} 2>&1
 }
 
 # JSON field from $OUT: jq-less, via python3 (always present on Debian).
