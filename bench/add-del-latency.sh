@@ -10,6 +10,9 @@
 #             policy (2000 kbps egress) on every port: the node's
 #             [neutron_defaults] pod_security_groups / pod_qos_policy, so
 #             pool ports are made with them too
+#   MODE-ds   the same on a dual-stack network (an IPv4 /16 and an IPv6
+#             /64; backend ovn), the reference configured dual-stack too
+#             (host-local with an IPv4 and an IPv6 range)
 #
 #   bench/add-del-latency.sh [ITERATIONS] [MODES]   (default 200 "prewired portonly miss")
 #   BACKEND=neutron bench/add-del-latency.sh ...      the same on a real neutron-server
@@ -124,10 +127,11 @@ timed_loop() {
 }
 
 run_mode() { # MODE INDEX
-	local mode=$1 n=$2 net=bench-$1 defaults
+	local mode=$1 n=$2 net=bench-$1 defaults base=${1%-ds} ds=false
+	[ "$base" != "$mode" ] && ds=true
 	# Policies on every port (MODE-policy), or none.
 	defaults=$'[neutron_defaults]\npod_security_groups =\npod_qos_policy ='
-	if [[ $mode == *-policy ]]; then
+	if [[ $base == *-policy ]]; then
 		defaults=$'[neutron_defaults]\npod_security_groups = bench-web\npod_qos_policy = bench-slow'
 		ctl security-group show bench-web >/dev/null 2>&1 || {
 			ctl security-group create bench-web >/dev/null &&
@@ -135,22 +139,26 @@ run_mode() { # MODE INDEX
 				ctl qos create bench-slow --max-kbps 2000 --max-burst-kbps 200 >/dev/null
 		} || { echo "cannot make the policies" >&3; exit 1; }
 	fi
-	case "${mode%-policy}" in
+	case "${base%-policy}" in
 	prewired) restart_with $'[vif_pool]\nenabled = true\nprewire = true\nports_pool_min = 20\nports_pool_update_frequency = 1\nports_pool_batch = '"$BATCH"$'\n'"$defaults" ;;
 	portonly) restart_with $'[vif_pool]\nenabled = true\nprewire = false\nports_pool_min = 20\nports_pool_update_frequency = 1\nports_pool_batch = '"$BATCH"$'\n'"$defaults" ;;
 	miss) restart_with $'[vif_pool]\nenabled = false\n'"$defaults" ;;
 	*) echo "unknown mode $mode" >&3; exit 2 ;;
 	esac
-	ctl network create "$net" --subnet "10.$((100 + n)).0.0/16" >/dev/null
-	[ "${mode%-policy}" = miss ] || ctl pool populate "$net" >/dev/null
-	local KC REF
+	local KC REF v6=() ranges
+	$ds && v6=(--subnet "fd00:$((100 + n))::/64")
+	ctl network create "$net" --subnet "10.$((100 + n)).0.0/16" "${v6[@]}" >/dev/null ||
+		{ echo "cannot create network $net" >&3; exit 1; }
+	[ "${base%-policy}" = miss ] || ctl pool populate "$net" >/dev/null
 	KC=$(netconf "$net" 1.0.0)
-	REF=$(printf '{"cniVersion":"1.0.0","name":"ref","type":"bridge","bridge":"kcbr%s","isGateway":true,"ipam":{"type":"host-local","subnet":"10.%s.0.0/16","dataDir":"%s/ipam-%s"}}' "$n" "$((110 + n))" "$T" "$mode")
+	ranges=$(printf '[[{"subnet":"10.%s.0.0/16"}]' "$((110 + n))")
+	$ds && ranges+=$(printf ',[{"subnet":"fd00:%s::/64"}]' "$((110 + n))")
+	REF=$(printf '{"cniVersion":"1.0.0","name":"ref","type":"bridge","bridge":"kcbr%s","isGateway":true,"ipam":{"type":"host-local","ranges":%s],"dataDir":"%s/ipam-%s"}}' "$n" "$ranges" "$T" "$mode")
 	: >"$T/times-$mode"
 	hostns bash -c "$(declare -f timed_loop); timed_loop \"\$@\"" timed_loop \
 		"$mode" "$ITER" "$P" "$T" "$CNI_BIN" "$NOOP_BIN" "$BUILD/bench/noop-static" "$FLOOR_BIN" "$KC" "$REF" || exit 1
-	[ "${mode%-policy}" = miss ] || echo "# $mode pool: $(ctl -o json pool list --network "$net" | tr -d '\n ')" >>"$T/pools"
-	[ "${mode%-policy}" = miss ] || ctl pool free "$net" >/dev/null
+	[ "${base%-policy}" = miss ] || echo "# $mode pool: $(ctl -o json pool list --network "$net" | tr -d '\n ')" >>"$T/pools"
+	[ "${base%-policy}" = miss ] || ctl pool free "$net" >/dev/null
 }
 
 n=0
