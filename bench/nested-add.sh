@@ -53,12 +53,8 @@ ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1 || skip_all "no Debian kernel to boot (
 exec 3>&1 1>"$T/tap.log" # keep lib.sh's TAP lines out of the report
 REPORT_FD=3
 env_up
-VMDIR=$T/vm
-TAP=$P-tap
-GSOCK=/run/kuryr/kuryr.sock
 NET=bench-nested
 export VM_EXEC_TIMEOUT=120
-gx() { "$SRC/scripts/vm.sh" exec "$VMDIR" "$@"; }
 fail() {
 	echo "nested-add: $*" >&3
 	exit 1
@@ -85,23 +81,8 @@ KURYR_BUILD=$BUILD VM_BINS=$bins VM_FORWARD="6641=unix:$RUN/ovn/nb.sock" \
 }
 ctl vm plug "$TAP" vm1 >/dev/null || fail "kuryrctl vm plug failed"
 gx "ip link set eth0 mtu $MTU up && ip addr add $VM_IP/16 dev eth0" || fail "the guest cannot take its address"
-guest_kuryrd "$VMDIR" "[DEFAULT]
-backend = ovn
-host = $P-guest
-log_level = info
-[ovn]
-nb_connection = tcp:10.0.2.100:6641
-[binding]
-driver = nested-vlan
-link_iface = eth0
-[daemon]
-socket = $GSOCK
-state_dir = /run/kuryr-state
-port_up_timeout = 60
-[vif_pool]
-enabled = $POOLS
-ports_pool_min = 3
-ports_pool_batch = 3" || fail "kuryrd did not start in the guest"
+guest_kuryrd "$VMDIR" "$(guest_conf_ovn nested-vlan "$P-guest" info 60 "enabled = $POOLS" \
+	"ports_pool_min = 3" "ports_pool_batch = 3")" || fail "kuryrd did not start in the guest"
 if [ "$MODE" = hit ]; then
 	gx "kuryrctl pool populate $NET" >/dev/null || fail "cannot fill the guest's pool"
 	for _ in $(seq 300); do

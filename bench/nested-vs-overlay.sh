@@ -52,7 +52,6 @@ bench_down() {
 	env_down
 }
 trap bench_down EXIT
-GSOCK=/run/kuryr/kuryr.sock
 NET=bench-nvo
 export VM_EXEC_TIMEOUT=120
 # gx A|B CMD: shell text run in VM A ($T/vm) or B ($T/vm2).
@@ -86,21 +85,7 @@ for v in A B; do
 	ctl vm plug "$P-tap$v" "vm$v" >/dev/null || fail "kuryrctl vm plug failed for VM $v"
 	gx $v "ip link set eth0 mtu $MTU up && ip addr add ${VM_IP[$v]}/16 dev eth0" ||
 		fail "guest $v cannot take its address"
-	guest_kuryrd "$dir" "[DEFAULT]
-backend = ovn
-host = $P-guest$v
-log_level = info
-[ovn]
-nb_connection = tcp:10.0.2.100:6641
-[binding]
-driver = nested-vlan
-link_iface = eth0
-[daemon]
-socket = $GSOCK
-state_dir = /run/kuryr-state
-port_up_timeout = 60
-[vif_pool]
-enabled = false" || fail "kuryrd did not start in guest $v"
+	guest_kuryrd "$dir" "$(guest_conf_ovn nested-vlan "$P-guest$v" info 60)" || fail "kuryrd did not start in guest $v"
 done
 
 # ---- nested: one container (netns n) per guest through kuryr-cni ----

@@ -312,6 +312,18 @@ gnetconf() {
 	printf '{"cniVersion":"1.1.0","name":"%s","type":"kuryr-cni","network":"%s","daemon_socket":"%s"%s}' \
 		"$1" "$1" "$GSOCK" "${2:+,$2}"
 }
+# guest_conf_ovn DRIVER HOST LOG_LEVEL PORT_UP_TIMEOUT [VIF_POOL_LINE...]:
+# the guest kuryrd's config for backend ovn, NB over the management NIC
+# (VM_FORWARD 6641), binding DRIVER on eth0; [vif_pool] last, with the
+# lines given (default: pools off), so callers may substitute in it.
+guest_conf_ovn() {
+	local pool=("${@:5}")
+	[ ${#pool[@]} -gt 0 ] || pool=("enabled = false")
+	printf '%s\n' "[DEFAULT]" "backend = ovn" "host = $2" "log_level = $3" "[ovn]" \
+		"nb_connection = tcp:10.0.2.100:6641" "[binding]" "driver = $1" "link_iface = eth0" \
+		"[daemon]" "socket = $GSOCK" "state_dir = /run/kuryr-state" "port_up_timeout = $4" \
+		"[vif_pool]" "${pool[@]}"
+}
 # gpod NAME: netns $P-NAME in the guest, lo up.
 gpod() { gx "ip netns add $P-$1 && ip -n $P-$1 link set lo up"; }
 

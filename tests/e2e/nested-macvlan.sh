@@ -55,21 +55,7 @@ vm_boot "$VM_MAC" "6641=unix:$RUN/ovn/nb.sock"
 check "kuryrctl vm plug the VM's tap" ctl vm plug "$TAP" vm1
 VM_OWN=$(lsp addresses vm1) # "MAC dynamic"
 check "the guest takes its port's address on eth0" gx "ip link set eth0 up && ip addr add $VM_IP/24 dev eth0"
-GUEST_CONF="[DEFAULT]
-backend = ovn
-host = $P-guest
-log_level = debug
-[ovn]
-nb_connection = tcp:10.0.2.100:6641
-[binding]
-driver = nested-macvlan
-link_iface = eth0
-[daemon]
-socket = $GSOCK
-state_dir = /run/kuryr-state
-port_up_timeout = 20
-[vif_pool]
-enabled = false"
+GUEST_CONF=$(guest_conf_ovn nested-macvlan "$P-guest" debug 20)
 check "kuryrd starts in the guest (nested-macvlan, NB over the management NIC)" \
 	guest_kuryrd "$VMDIR" "$GUEST_CONF"
 

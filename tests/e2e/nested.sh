@@ -44,21 +44,7 @@ check "kuryrctl vm plug the VM's tap" ctl vm plug "$TAP" vm1
 check "the guest takes its port's address on eth0" gx "ip link set eth0 up && ip addr add $VM_IP/24 dev eth0"
 
 # ---- kuryrd in the guest ----
-GUEST_CONF="[DEFAULT]
-backend = ovn
-host = $P-guest
-log_level = debug
-[ovn]
-nb_connection = tcp:10.0.2.100:6641
-[binding]
-driver = nested-vlan
-link_iface = eth0
-[daemon]
-socket = $GSOCK
-state_dir = /run/kuryr-state
-port_up_timeout = 20
-[vif_pool]
-enabled = false"
+GUEST_CONF=$(guest_conf_ovn nested-vlan "$P-guest" debug 20)
 check "kuryrd starts in the guest (nested-vlan, NB over the management NIC)" \
 	guest_kuryrd "$VMDIR" "$GUEST_CONF"
 
