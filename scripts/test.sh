@@ -29,22 +29,35 @@ run_suite() { # BUILDDIR MESON_OPTIONS...
 	scripts/cnitool-build.sh "$b/tools" >/dev/null || echo "test.sh: cnitool could not be built; its suite will skip" >&2
 	meson test -C "$b" --print-errorlogs --num-processes 2 || true
 	# Count from meson's own log: one JSON object per test.
-	read -r p f s < <(python3 - "$b/meson-logs/testlog.json" <<-'PY'
+	# The names of failed tests, with their failed checks and the tail of
+	# their output, go to the closing
+	# summary too: a long log is often read from its end.
+	read -r p f s < <(python3 - "$b/meson-logs/testlog.json" "$b/failed.txt" "$b" <<-'PY'
 		import json, sys
 		p = f = s = 0
+		out = open(sys.argv[2], "w")
 		for line in open(sys.argv[1]):
-		    r = json.loads(line)["result"]
+		    t = json.loads(line)
+		    r = t["result"]
 		    if r in ("OK", "EXPECTEDFAIL"): p += 1
 		    elif r == "SKIP": s += 1
-		    else: f += 1
+		    else:
+		        f += 1
+		        lines = (t.get("stdout") or "").splitlines()
+		        tail = [l for l in lines if l.startswith("not ok")][:10] + ["..."] + lines[-15:]
+		        out.write("%s: %s (%s)\n" % (r, t["name"], sys.argv[1].split("/")[0]))
+		        out.writelines("  | %s\n" % l for l in tail)
 		print(p, f, s)
 	PY
 	)
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	[ ! -s "$b/failed.txt" ] || failures+=$(cat "$b/failed.txt")$'\n'
 }
+failures=
 
 run_suite build --werror --buildtype=debugoptimized
 run_suite build-asan --werror --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 
+[ -z "$failures" ] || printf '%s' "$failures"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
