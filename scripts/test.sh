@@ -30,8 +30,8 @@ run_suite() { # BUILDDIR MESON_OPTIONS...
 	meson test -C "$b" --print-errorlogs --num-processes 2 || true
 	# Count from meson's own log: one JSON object per test.
 	# The names of failed tests, with their failed checks and the tail of
-	# their output, go to the closing
-	# summary too: a long log is often read from its end.
+	# their output, go to the closing summary too: a long log is often
+	# read from its end.
 	read -r p f s < <(python3 - "$b/meson-logs/testlog.json" "$b/failed.txt" "$b" <<-'PY'
 		import json, sys
 		p = f = s = 0
@@ -45,7 +45,7 @@ run_suite() { # BUILDDIR MESON_OPTIONS...
 		        f += 1
 		        lines = (t.get("stdout") or "").splitlines()
 		        tail = [l for l in lines if l.startswith("not ok")][:10] + ["..."] + lines[-15:]
-		        out.write("%s: %s (%s)\n" % (r, t["name"], sys.argv[1].split("/")[0]))
+		        out.write("%s: %s (%s)\n" % (r, t["name"], sys.argv[3]))
 		        out.writelines("  | %s\n" % l for l in tail)
 		print(p, f, s)
 	PY
