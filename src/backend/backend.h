@@ -59,7 +59,7 @@ struct kuryr_network {
 	char gateway[48];   /* "10.0.0.1", "" if none */
 	char subnet_id[40]; /* the subnet ports are made in; "": the backend picks */
 	char cidr6[64];	    /* "fd00:1::/64", "" if no IPv6 subnet */
-	char gateway6[48];  /* "" if none (OVN: no router port on it yet) */
+	char gateway6[48];  /* "" if none */
 	uint32_t mtu;
 	unsigned nports;
 	struct kuryr_subnet_info info;
@@ -121,6 +121,7 @@ struct port_spec {
 	const char *name; /* NULL: generate */
 	const char *mac;  /* NULL: generate */
 	const char *ip;	  /* NULL: allocate from the subnet */
+	const char *ip6;  /* NULL: allocate from the IPv6 subnet */
 	enum port_owner owner;
 	const char *device_id; /* may be NULL */
 	const char *ifname;    /* may be NULL */
@@ -186,10 +187,12 @@ int backend_pairs_apply(const char *port, const struct kuryr_addr_pair *cur, uns
 
 struct network_spec {
 	const char *name;
-	const char *cidr;    /* IPv4; NULL: none (then cidr6 is needed) */
-	const char *cidr6;   /* IPv6; NULL: none */
-	const char *gateway; /* NULL: first host address; "" none */
-	uint32_t mtu;	     /* 0: default */
+	const char *cidr;  /* IPv4; NULL: none (then cidr6 is needed) */
+	const char *cidr6; /* IPv6; NULL: none */
+	/* NULL: each subnet's first host address; "" none; an address: its
+	 * family's subnet's (the other family's gets its first). */
+	const char *gateway;
+	uint32_t mtu; /* 0: default */
 	/* External (BACKEND_CAP_ROUTERS): a flat provider network, named as
 	 * the nodes' [ovs] bridge_mappings name it. */
 	bool external;

@@ -23,24 +23,33 @@
 #include "log.h"
 #include "time-util.h"
 
-/* runtimeConfig "ips" and "mac" (CNI conventions) ask for fixed addresses. */
-static json_t *requested_addresses(json_t *conf, char ip[48], char mac[18])
+/* runtimeConfig "ips" and "mac" (CNI conventions) ask for fixed addresses:
+ * at most one address per family. */
+static json_t *requested_addresses(json_t *conf, char ip[48], char ip6[48], char mac[18])
 {
 	json_t *rc = json_object_get(conf, "runtimeConfig");
-	json_t *ips = json_object_get(rc, "ips"), *m = json_object_get(rc, "mac");
+	json_t *ips = json_object_get(rc, "ips"), *m = json_object_get(rc, "mac"), *v;
+	size_t i;
 	uint8_t len;
 
-	*ip = 0;
-	*mac = 0;
-	if (ips && (!json_is_array(ips) || json_array_size(ips) > 1))
+	*ip = *ip6 = *mac = 0;
+	if (ips && (!json_is_array(ips) || json_array_size(ips) > 2))
 		return reply_error(CNI_ERR_INVALID_CONFIG, "invalid runtimeConfig.ips",
-				   "expected an array of at most one IPv4 address");
-	if (json_array_size(ips) == 1) {
-		const char *s = json_string_value(json_array_get(ips, 0));
+				   "expected an array of at most one IPv4 and one IPv6 address");
+	json_array_foreach(ips, i, v) {
+		const char *s = json_string_value(v);
+		char *slot;
 
-		if (!s || addr_split(s, ip, 48, &len) < 0)
+		if (!s)
 			return reply_error(CNI_ERR_INVALID_CONFIG, "invalid runtimeConfig.ips",
 					   "the address is not a string");
+		slot = strchr(s, ':') ? ip6 : ip;
+		if (*slot)
+			return reply_error(CNI_ERR_INVALID_CONFIG, "invalid runtimeConfig.ips",
+					   "at most one address per family");
+		if (addr_split(s, slot, 48, &len) < 0)
+			return reply_error(CNI_ERR_INVALID_CONFIG, "invalid runtimeConfig.ips",
+					   "the address is not an address");
 	}
 	if (m) {
 		if (!json_is_string(m) || strlen(json_string_value(m)) != 17)
@@ -180,7 +189,7 @@ struct add {
 	struct kuryr_port port;
 	struct binding *drv;
 	struct binding_state st;
-	char want_ip[48], want_mac[18];
+	char want_ip[48], want_ip6[48], want_mac[18];
 	struct port_choice pc;
 	char key[POOL_KEY_MAX];
 	bool pooled;
@@ -300,7 +309,7 @@ static json_t *add_prepare(struct add *x)
 	const struct cni_req *c = x->c;
 	json_t *reply;
 
-	reply = requested_addresses(c->conf, x->want_ip, x->want_mac);
+	reply = requested_addresses(c->conf, x->want_ip, x->want_ip6, x->want_mac);
 	if (!reply)
 		reply = port_choice_parse(d, c->conf, &x->pc);
 	if (reply)
@@ -309,7 +318,7 @@ static json_t *add_prepare(struct add *x)
 		return reply_error(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS", "path too long");
 	/* Ports with fixed addresses never come from a pool; the others from
 	 * the pool of their network and project, groups and QoS policy. */
-	x->pooled = d->pool && !*x->want_ip && !*x->want_mac &&
+	x->pooled = d->pool && !*x->want_ip && !*x->want_ip6 && !*x->want_mac &&
 		    pool_key(x->key, c->network, x->pc.project, x->pc.has_sgs ? x->pc.sgs : NULL,
 			     x->pc.qos) == 0;
 	return NULL;
@@ -445,6 +454,7 @@ static json_t *add_port(struct add *x)
 				 .name = name,
 				 .mac = *x->want_mac ? x->want_mac : NULL,
 				 .ip = *x->want_ip ? x->want_ip : NULL,
+				 .ip6 = *x->want_ip6 ? x->want_ip6 : NULL,
 				 .owner = PORT_OWNER_CONTAINER,
 				 .device_id = x->c->cid,
 				 .ifname = x->c->ifname,

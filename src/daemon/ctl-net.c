@@ -277,10 +277,12 @@ json_t *ctl_port(struct kuryrd *d, const char *verb, json_t *args)
 		const char *net = json_object_get_str(args, "network");
 		struct kuryr_addr_pair pairs[KURYR_MAX_ADDR_PAIRS];
 		unsigned n_pairs = 0;
+		const char *ip;
 		json_t *reply;
 
 		if (!net)
 			return reply_error(400, "missing argument", "network");
+		ip = json_object_get_str(args, "ip");
 		reply = parse_pairs(json_object_get(args, "allowed_addresses"),
 				    "cannot create the port", NULL, pairs, &n_pairs);
 		if (reply)
@@ -291,7 +293,9 @@ json_t *ctl_port(struct kuryrd *d, const char *verb, json_t *args)
 			.network = net,
 			.name = name,
 			.mac = json_object_get_str(args, "mac"),
-			.ip = json_object_get_str(args, "ip"),
+			/* --ip of either family */
+			.ip = ip && !strchr(ip, ':') ? ip : NULL,
+			.ip6 = ip && strchr(ip, ':') ? ip : NULL,
 			.owner = PORT_OWNER_VM,
 			.device_id = json_object_get_str(args, "device_id"),
 			.pairs = pairs,

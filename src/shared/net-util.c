@@ -178,3 +178,21 @@ int ip_or_prefix_canon(const char *s, char *out, size_t size, int *ret_family)
 		*ret_family = family;
 	return 0;
 }
+
+bool ip6_in_prefix(const char *ip, const char *cidr6, char canon[46])
+{
+	char net[INET6_ADDRSTRLEN];
+	unsigned char a[16], n[16];
+	uint8_t len;
+
+	if (!ip || strchr(ip, '/') || inet_pton(AF_INET6, ip, a) != 1 || !cidr6 ||
+	    addr_split(cidr6, net, sizeof(net), &len) < 0 || inet_pton(AF_INET6, net, n) != 1 ||
+	    len == 0 || memcmp(a, n, 16) == 0)
+		return false;
+	for (unsigned i = 0; i < len; i++)
+		if ((a[i / 8] ^ n[i / 8]) & (0x80 >> (i % 8)))
+			return false;
+	if (canon)
+		inet_ntop(AF_INET6, a, canon, 46);
+	return true;
+}

@@ -37,6 +37,10 @@ int addr_split(const char *s, char *ip, size_t size, uint8_t *ret_len);
  * bits cleared ("ADDR" alone: a host prefix), as Neutron stores a remote
  * IP prefix. -EINVAL if it is not one. */
 int ip_prefix_normalize(const char *s, int family, char *out, size_t size);
+/* true if IPv6 @ip is a host address of prefix @cidr6 ("NET/LEN"): inside
+ * it and not its subnet-router anycast address (NET itself). @canon (may
+ * be NULL) gets the address as inet_ntop() writes it. */
+bool ip6_in_prefix(const char *ip, const char *cidr6, char canon[46]);
 /* "ADDR" or "NET/LEN" of either family in canonical text: the address as
  * inet_ntop() writes it, "NET/LEN" with the prefix length in range and no
  * host bits set (Neutron refuses such a CIDR too). -EINVAL if @s is

@@ -5,10 +5,13 @@
 # per family; netlink has them, none tentative (no duplicate-address
 # detection: OVN's IPAM makes the addresses unique); the switch has
 # other_config:ipv6_prefix, the ports port_security "MAC IPv4 IPv6" and
-# the addresses OVN's IPAM made (the prefix and the MAC's EUI-64). ICMPv6
+# the addresses OVN's IPAM made (the prefix and the MAC's EUI-64); each
+# family has its gateway (the subnet's first address) and default route. ICMPv6
 # and TCP over IPv6 pass both ways on each network; a packet from an IPv6
 # address that is not the port's is dropped, and passes with port security
-# off. A prefix longer than /64 is refused, nothing made. DEL leaves
+# off. runtimeConfig.ips may ask for an IPv6 address (alone or beside an
+# IPv4 one); one in use, outside the prefix or the gateway is error 104,
+# nothing left. A prefix longer than /64 is refused, nothing made. DEL leaves
 # nothing, no IPv6 address either.
 #
 # The containers are in group "open" (the node's pod_security_groups),
@@ -46,6 +49,14 @@ OUT=$(ctl network create bad --subnet fd00:62::/64 --subnet fd00:63::/64 2>&1); 
 check_eq "two IPv6 subnets are refused" "1 " "$RC $(nbctl --bare --columns=name list Logical_Switch)"
 OUT=$(ctl network create bad --subnet fd00:62::5/64 2>&1); RC=$?
 check_eq "an IPv6 subnet with host bits is refused" "1 " "$RC $(nbctl --bare --columns=name list Logical_Switch)"
+OUT=$(ctl network create bad --subnet 10.62.0.0/24 --subnet fd00:62::/64 --gateway fd00:63::1 2>&1); RC=$?
+check_eq "an IPv6 gateway outside the prefix is refused, nothing made" "1 " \
+	"$RC $(nbctl --bare --columns=name list Logical_Switch)"
+check "... saying which prefix" grep -q 'not a host address of fd00:62::/64' <<<"$OUT"
+OUT=$(ctl network create bad --subnet 10.62.0.0/24 --gateway fd00:62::1 2>&1); RC=$?
+check_eq "an IPv6 gateway on a network without IPv6 is refused" "1 " \
+	"$RC $(nbctl --bare --columns=name list Logical_Switch)"
+check "... saying so" grep -q 'no IPv6 subnet' <<<"$OUT"
 
 # ---- the networks ----
 check "kuryrctl creates a dual-stack network" \
@@ -55,8 +66,8 @@ check_eq "OVN NB: ds has the IPv4 subnet and the IPv6 prefix" "10.61.0.0/24 fd00
 	"$(nbctl get Logical_Switch ds other_config:subnet | tr -d '"') $(nbctl get Logical_Switch ds other_config:ipv6_prefix | tr -d '"')"
 check_eq "OVN NB: v6 has the IPv6 prefix and no IPv4 subnet" "fd00:71:: none" \
 	"$(nbctl get Logical_Switch v6 other_config:ipv6_prefix | tr -d '"') $(nbctl get Logical_Switch v6 other_config:subnet 2>/dev/null || echo none)"
-check_eq "network show ds: both subnets, no IPv6 gateway (no router)" \
-	"10.61.0.0/24 10.61.0.1 fd00:61::/64 -" \
+check_eq "network show ds: both subnets, each with its first address as gateway" \
+	"10.61.0.0/24 10.61.0.1 fd00:61::/64 fd00:61::1" \
 	"$(ctl -o json network show ds | pyj '" ".join((d["subnet"], d["gateway"], d["subnet6"], d["gateway6"] or "-"))')"
 check_eq "network list: both networks with their subnets" "ds 10.61.0.0/24 fd00:61::/64;v6 - fd00:71::/64" \
 	"$(ctl -o json network list | pyj '";".join(" ".join((n["name"], n["subnet"] or "-", n["subnet6"])) for n in sorted(d, key=lambda n: n["name"]))')"
@@ -82,8 +93,8 @@ ping6() { ip netns exec "$P-$1" busybox ping -6 -c 1 -W 2 "${IP6[$2]%/*}" >/dev/
 add ds a
 check_eq "result a: two ips, both on the container interface, IPv4 first" "2 1 1 4 6" \
 	"$(pyj '" ".join([str(len(d["ips"]))] + [str(i["interface"]) for i in d["ips"]] + ["6" if ":" in i["address"] else "4" for i in d["ips"]])' <<<"$OUT")"
-check_eq "result a: IPv4 gateway, no IPv6 gateway; one default route, IPv4's" \
-	"10.61.0.1 - 0.0.0.0/0" \
+check_eq "result a: both gateways; a default route per family" \
+	"10.61.0.1 fd00:61::1 0.0.0.0/0 ::/0" \
 	"$(pyj '" ".join([d["ips"][0].get("gateway", "-"), d["ips"][1].get("gateway", "-")] + [r["dst"] for r in d["routes"]])' <<<"$OUT")"
 check_eq "result a: the IPv6 address is OVN's: the prefix and the MAC's EUI-64, a /64" \
 	"$(eui64 fd00:61::/64 "${MAC[a]}")/64" "${IP6[a]}"
@@ -97,8 +108,9 @@ check_eq "netlink a: no IPv6 address is tentative, the link-local one neither" "
 check_eq "netlink a: eth0 has the MAC's EUI-64 link-local address" \
 	"$(eui64 fe80::/64 "${MAC[a]}")/64" \
 	"$(ip -n "$P-a" -o -6 addr show dev eth0 scope link | awk '{print $4}')"
-check_eq "netlink a: the IPv6 prefix on-link, no IPv6 default route" "fd00:61::/64 dev eth0|" \
-	"$(ip -n "$P-a" -6 route show dev eth0 | awk '$1 ~ /^fd00/ {print $1, "dev eth0"}')|$(ip -n "$P-a" -6 route show default)"
+check_eq "netlink a: the IPv6 prefix on-link, the IPv6 default route via the gateway" \
+	"fd00:61::/64 dev eth0|default via fd00:61::1 dev eth0" \
+	"$(ip -n "$P-a" -6 route show dev eth0 | awk '$1 ~ /^fd00/ {print $1, "dev eth0"}')|$(ip -n "$P-a" -6 route show default | awk '{print $1, $2, $3, $4, $5}')"
 check_eq "netlink a: IPv4 default route via the gateway" "default via 10.61.0.1" \
 	"$(ip -n "$P-a" -4 route show default | awk '{print $1, $2, $3}')"
 check_eq "OVN NB a: port security is MAC IPv4 IPv6" "${MAC[a]} ${IP4[a]%/*} ${IP6[a]%/*}" \
@@ -190,10 +202,49 @@ check_eq "ADD with a fixed IPv4 address gets it, and the EUI-64 IPv6 address" \
 check "... and d reaches b over IPv6" \
 	ip netns exec "$P-d" busybox ping -6 -c 1 -W 2 "${IP6[b]%/*}"
 
+# runtimeConfig.ips asking for an IPv6 address (CNI conventions: one per
+# family at most). With IPv6 alone on a dual-stack network, ovn-northd
+# still picks the IPv4 address (addresses "dynamic IPv6").
+pod i
+cni ADD "$P-i" eth0 "$NSPATH" "$(netconf ds 1.1.0 '"runtimeConfig":{"ips":["fd00:61::50/64"]}')"
+check_eq "ADD asking for fd00:61::50 gets it, and an IPv4 address from OVN" "0 fd00:61::50/64 yes" \
+	"$RC $(jget '["ips"][1]["address"]' 2>/dev/null) $(jget '["ips"][0]["address"]' 2>/dev/null | grep -q '^10\.61\.0\.' && echo yes)"
+check_eq "netlink i: eth0 has fd00:61::50/64, not tentative" "fd00:61::50/64|" \
+	"$(addrs "$P-i" 6)|$(ip -n "$P-i" -6 addr show | grep -E 'tentative|dadfailed')"
+PORT[i]=$(vsctl get Interface "$(jget '["interfaces"][0]["name"]')" external_ids:iface-id | tr -d '"')
+check_eq "OVN NB i: port security is the MAC OVN made, its IPv4 address and fd00:61::50" \
+	"$(jget '["interfaces"][1]["mac"]') $(jget '["ips"][0]["address"]' | cut -d/ -f1) fd00:61::50" \
+	"$(nbctl get Logical_Switch_Port "${PORT[i]}" port_security | tr -d '[]"')"
+check "... and i reaches b over IPv6" ip netns exec "$P-i" busybox ping -6 -c 1 -W 2 "${IP6[b]%/*}"
+pod j
+cni ADD "$P-j" eth0 "$NSPATH" "$(netconf ds 1.1.0 '"runtimeConfig":{"ips":["10.61.0.60/24","fd00:61::60/64"]}')"
+check_eq "ADD asking for an address of each family gets both" "0 10.61.0.60/24 fd00:61::60/64" \
+	"$RC $(jget '["ips"][0]["address"]' 2>/dev/null) $(jget '["ips"][1]["address"]' 2>/dev/null)"
+check "... and j reaches i over IPv6" ip netns exec "$P-j" busybox ping -6 -c 1 -W 2 fd00:61::50
+
+# Refused, each with nothing left: no port, no device in the pod.
+n_lsp=$(nbctl --bare --columns=name list Logical_Switch_Port | grep -c .)
+pod k
+refuse() { # WHAT CODE RUNTIMECONFIG
+	cni ADD "$P-k" eth0 "$NSPATH" "$(netconf ds 1.1.0 "\"runtimeConfig\":$3")"
+	check_eq "$1: error $2 with a message" "1 $2 yes" \
+		"$RC $(jget '["code"]' 2>/dev/null) $(test -n "$(jget '["msg"]' 2>/dev/null)" && echo yes)"
+	check_eq "$1: nothing left (ports, devices, addresses)" "$n_lsp lo" \
+		"$(nbctl --bare --columns=name list Logical_Switch_Port | grep -c .) $(ip -n "$P-k" -o link show | awk -F': ' '{print $2}' | paste -sd' ')"
+}
+refuse "an IPv6 address in use by a container (OVN made it from b's MAC)" 104 "{\"ips\":[\"${IP6[b]}\"]}"
+refuse "an IPv6 address asked for by another container" 104 '{"ips":["fd00:61::50/64"]}'
+refuse "the IPv6 gateway" 104 '{"ips":["fd00:61::1/64"]}'
+refuse "an IPv6 address outside the network's prefix" 104 '{"ips":["fd00:99::5/64"]}'
+refuse "two IPv6 addresses" 7 '{"ips":["fd00:61::70/64","fd00:61::71/64"]}'
+refuse "a fixed IPv6 address with a fixed MAC and no IPv4 one" 104 \
+	'{"ips":["fd00:61::72/64"],"mac":"0a:58:00:00:00:72"}'
+check_eq "the store has no row of k" 0 "$(store_sql "select count(*) from attachments where container_id='$P-k'")"
+
 # ---- IPv6 only ----
 add v6 e
-check_eq "result e: one ip, IPv6, no gateway, no routes" "1 6 - 0" \
-	"$(pyj '" ".join([str(len(d["ips"])), "6" if ":" in d["ips"][0]["address"] else "4", d["ips"][0].get("gateway", "-"), str(len(d["routes"]))])' <<<"$OUT")"
+check_eq "result e: one ip, IPv6, its gateway, one default route" "1 6 fd00:71::1 ::/0" \
+	"$(pyj '" ".join([str(len(d["ips"])), "6" if ":" in d["ips"][0]["address"] else "4", d["ips"][0].get("gateway", "-")] + [r["dst"] for r in d["routes"]])' <<<"$OUT")"
 check_eq "result e: the address is OVN's EUI-64 one in fd00:71::/64" \
 	"$(eui64 fd00:71::/64 "${MAC[e]}")/64" "${IP6[e]}"
 add v6 f
@@ -208,16 +259,21 @@ check "ping IPv6 e -> f" ping6 e f
 check "ping IPv6 f -> e" ping6 f e
 check_eq "TCP over IPv6 e -> f" "v6-e-f" "$(tcp6 e f)"
 check_eq "TCP over IPv6 f -> e" "v6-f-e" "$(tcp6 f e)"
+pod l
+cni ADD "$P-l" eth0 "$NSPATH" "$(netconf v6 1.1.0 '"runtimeConfig":{"ips":["fd00:71::70/64"]}')"
+check_eq "ADD on the IPv6-only network asking for fd00:71::70 gets it, alone" "0 1 fd00:71::70/64" \
+	"$RC $(pyj 'str(len(d["ips"]))' <<<"$OUT" 2>/dev/null) $(jget '["ips"][0]["address"]' 2>/dev/null)"
+check "... and l reaches e" ip netns exec "$P-l" busybox ping -6 -c 1 -W 2 "${IP6[e]%/*}"
 check "the networks are apart: a cannot reach e" bash -c "! ip netns exec $P-a busybox ping -6 -c 1 -W 1 ${IP6[e]%/*} >/dev/null 2>&1"
 cni CHECK "$P-e" eth0 "/run/netns/$P-e" "$(netconf v6 1.1.0 "\"prevResult\":{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"${IP6[e]}\"}]}")"
 check_eq "CHECK of the IPv6-only attachment succeeds" 0 "$RC"
 
 # ---- DEL ----
-for c in a b c d; do
+for c in a b c d i j; do
 	cni DEL "$P-$c" eth0 "/run/netns/$P-$c" "$(netconf ds)"
 	check_eq "DEL $c succeeds" "0 " "$RC $OUT"
 done
-for c in e f; do
+for c in e f l; do
 	cni DEL "$P-$c" eth0 "/run/netns/$P-$c" "$(netconf v6)"
 	check_eq "DEL $c succeeds" "0 " "$RC $OUT"
 done

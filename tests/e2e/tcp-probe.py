@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """TCP for the end-to-end tests, where busybox nc is not enough.
 
-  tcp-probe.py serve PORT...      accept on every PORT (any address) and
+  tcp-probe.py serve PORT...      accept on every PORT (any address of
+                                  either family) and
                                   answer each connection's first line
                                   with "echo:" and that line, until killed;
                                   prints "peer ADDR" for each connection
@@ -18,16 +19,18 @@ import sys
 def serve(ports):
     sel = selectors.DefaultSelector()
     for p in ports:
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # Both families on one socket; IPv4 peers come as ::ffff:a.b.c.d.
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("0.0.0.0", int(p)))
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.bind(("::", int(p)))
         s.listen(16)
         sel.register(s, selectors.EVENT_READ)
     print("ready", flush=True)
     while True:
         for key, _ in sel.select():
             conn, peer = key.fileobj.accept()
-            print("peer", peer[0], flush=True)
+            print("peer", peer[0].removeprefix("::ffff:"), flush=True)
             conn.settimeout(5)
             try:
                 line = conn.recv(4096)

@@ -4,7 +4,8 @@
  * a prefix without host bits, a lower-case unicast MAC), everything else
  * refused with a line naming what is wrong; the checks both backends
  * make on a port's pairs (how many, canonical, none twice); and a port's
- * addresses of both families as one list. */
+ * addresses of both families as one list; an IPv6 host address in a
+ * prefix. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,6 +51,25 @@ static void test_canon(void **state)
 			fail_msg("\"%s\" taken", bad[i]);
 	/* What does not fit is not cut short. */
 	assert_int_equal(ip_or_prefix_canon("10.0.0.0/24", out, 8, NULL), -E2BIG);
+}
+
+static void test_ip6_in_prefix(void **state)
+{
+	char canon[46];
+
+	assert_true(ip6_in_prefix("FD00:1::0005", "fd00:1::/64", canon));
+	assert_string_equal(canon, "fd00:1::5");
+	assert_true(ip6_in_prefix("fd00:1::ffff:ffff:ffff:ffff", "fd00:1::/64", NULL));
+	assert_true(ip6_in_prefix("fd00:1:0:0:7fff::1", "fd00:1::/65", NULL));
+	/* The subnet-router anycast address, outside, other family, junk. */
+	assert_false(ip6_in_prefix("fd00:1::", "fd00:1::/64", NULL));
+	assert_false(ip6_in_prefix("fd00:2::5", "fd00:1::/64", NULL));
+	assert_false(ip6_in_prefix("fd00:1:0:0:8000::1", "fd00:1::/65", NULL));
+	assert_false(ip6_in_prefix("10.0.0.5", "fd00:1::/64", NULL));
+	assert_false(ip6_in_prefix("fd00:1::5/64", "fd00:1::/64", NULL));
+	assert_false(ip6_in_prefix("fd00:1::5", "", NULL));
+	assert_false(ip6_in_prefix("fd00:1::5", "fd00:1::/0", NULL));
+	assert_false(ip6_in_prefix(NULL, "fd00:1::/64", NULL));
 }
 
 static void test_parse(void **state)
@@ -200,9 +220,8 @@ static void test_port_addrs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_canon),
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_canon),	   cmocka_unit_test(test_ip6_in_prefix),
+		cmocka_unit_test(test_parse),	   cmocka_unit_test(test_check),
 		cmocka_unit_test(test_port_addrs),
 	};
 

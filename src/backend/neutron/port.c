@@ -280,6 +280,13 @@ int neutron_port_create(struct backend *b, const struct port_spec *spec, struct 
 	json_t *p;
 	int r;
 
+	if (spec->ip6) {
+		set_errmsg(reterr_msg,
+			   "IP %s: the neutron backend makes networks with one IPv4 subnet only, "
+			   "for now",
+			   spec->ip6);
+		return -EINVAL;
+	}
 	r = check_pairs(spec->name ? spec->name : "new", spec->pairs, spec->n_pairs,
 			!spec->no_port_security, reterr_msg);
 	if (r < 0)

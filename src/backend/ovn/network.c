@@ -32,6 +32,7 @@ static void row_to_network(json_t *row, struct kuryr_network *n)
 	str_copy(n->cidr, ovsdb_map_get(ext, EXT_CIDR), sizeof(n->cidr));
 	str_copy(n->gateway, ovsdb_map_get(ext, EXT_GATEWAY), sizeof(n->gateway));
 	str_copy(n->cidr6, ovsdb_map_get(ext, EXT_CIDR6), sizeof(n->cidr6));
+	str_copy(n->gateway6, ovsdb_map_get(ext, EXT_GATEWAY6), sizeof(n->gateway6));
 	n->mtu = mtu ? (uint32_t)strtoul(mtu, NULL, 10) : KURYR_DEFAULT_MTU;
 	n->nports = (unsigned)datum_set_size(json_object_get(row, "ports"));
 	n->external = ovsdb_map_get(ext, EXT_PHYSNET) != NULL;
@@ -143,12 +144,6 @@ int ovn_network_list(struct backend *b, struct kuryr_network **ret, size_t *ret_
 	return 0;
 }
 
-/* Add @key=@value to OVSDB string map @map. */
-static void map_put(json_t *map, const char *key, const char *value)
-{
-	json_array_append_new(json_array_get(map, 1), json_pack("[s, s]", key, value));
-}
-
 /* An IPv6 subnet as OVN's IPAM takes it: a /64 (OVN makes each port's
  * address from the prefix and the port's MAC, EUI-64), canonical in
  * @cidr6, its prefix "NET::" (what other_config:ipv6_prefix wants) in
@@ -184,8 +179,10 @@ int ovn_network_create(struct backend *b, const struct network_spec *spec,
 {
 	_cleanup_json_ json_t *res = NULL;
 	char gw[INET_ADDRSTRLEN] = "", mtu[16], cidr6[64] = "", prefix6[INET6_ADDRSTRLEN] = "";
+	char gw6[INET6_ADDRSTRLEN] = "";
 	uint32_t net = 0;
 	uint8_t len = 0;
+	int gw_family;
 	json_t *ops, *other, *ext, *row;
 	int r;
 
@@ -213,19 +210,15 @@ int ovn_network_create(struct backend *b, const struct network_spec *spec,
 			   spec->cidr);
 		return -EINVAL;
 	}
-	if (!spec->cidr) {
-		/* The gateway option is the IPv4 subnet's; OVN gives an IPv6
-		 * subnet its gateway when a router port joins it. */
-		if (spec->gateway && *spec->gateway) {
-			set_errmsg(reterr_msg, "gateway \"%s\": the network has no IPv4 subnet",
-				   spec->gateway);
-			return -EINVAL;
-		}
-	} else if (!spec->gateway) {
-		struct in_addr a = { .s_addr = htonl(net + 1) };
-
-		inet_ntop(AF_INET, &a, gw, sizeof(gw));
-	} else if (*spec->gateway) {
+	/* The gateway: each subnet's first host address unless the spec names
+	 * one, of either family, or none ("") at all. */
+	gw_family = !spec->gateway || !*spec->gateway ? 0 : strchr(spec->gateway, ':') ? 6 : 4;
+	if (gw_family && !(gw_family == 4 ? spec->cidr : spec->cidr6)) {
+		set_errmsg(reterr_msg, "gateway \"%s\": the network has no IPv%d subnet",
+			   spec->gateway, gw_family);
+		return -EINVAL;
+	}
+	if (spec->cidr && gw_family == 4) {
 		struct in_addr a;
 
 		if (inet_pton(AF_INET, spec->gateway, &a) != 1 ||
@@ -235,7 +228,19 @@ int ovn_network_create(struct backend *b, const struct network_spec *spec,
 			return -EINVAL;
 		}
 		str_copy(gw, spec->gateway, sizeof(gw));
+	} else if (spec->cidr && !spec->gateway) {
+		struct in_addr a = { .s_addr = htonl(net + 1) };
+
+		inet_ntop(AF_INET, &a, gw, sizeof(gw));
 	}
+	if (*cidr6 && gw_family == 6) {
+		if (!ip6_in_prefix(spec->gateway, cidr6, gw6)) {
+			set_errmsg(reterr_msg, "gateway \"%s\" is not a host address of %s",
+				   spec->gateway, cidr6);
+			return -EINVAL;
+		}
+	} else if (*cidr6 && !spec->gateway)
+		snprintf(gw6, sizeof(gw6), "%s1", prefix6); /* "NET::" + "1" */
 	if (spec->mtu && (spec->mtu < 576 || spec->mtu > 9000)) {
 		set_errmsg(reterr_msg, "mtu %u is outside 576-9000", spec->mtu);
 		return -EINVAL;
@@ -262,13 +267,15 @@ int ovn_network_create(struct backend *b, const struct network_spec *spec,
 				      json_pack("[s, s]", "ipv6_prefix", prefix6));
 	ext = ovsdb_string_map((const char *const[]){ EXT_MTU, mtu, NULL });
 	if (spec->cidr) {
-		map_put(ext, EXT_CIDR, spec->cidr);
-		map_put(ext, EXT_GATEWAY, gw);
+		ovn_map_put(ext, EXT_CIDR, spec->cidr);
+		ovn_map_put(ext, EXT_GATEWAY, gw);
 	}
 	if (*cidr6)
-		map_put(ext, EXT_CIDR6, cidr6);
+		ovn_map_put(ext, EXT_CIDR6, cidr6);
+	if (*gw6)
+		ovn_map_put(ext, EXT_GATEWAY6, gw6);
 	if (spec->external)
-		map_put(ext, EXT_PHYSNET, spec->physical_network);
+		ovn_map_put(ext, EXT_PHYSNET, spec->physical_network);
 	row = json_pack("{s:s, s:o, s:o}", "name", spec->name, "other_config", other,
 			"external_ids", ext);
 	ops = json_pack("[o]", ovn_op_wait_name("Logical_Switch", spec->name, false));

@@ -21,12 +21,14 @@
 #define EXT_CIDR      "kuryr:cidr"
 #define EXT_GATEWAY   "kuryr:gateway"
 #define EXT_CIDR6     "kuryr:cidr6" /* the IPv6 subnet, where there is one */
+#define EXT_GATEWAY6  "kuryr:gateway6"
 #define EXT_MTU	      "kuryr:mtu"
 #define EXT_NETWORK   "kuryr:network"
 #define EXT_OWNER     "kuryr:device_owner"
 #define EXT_DEVICE    "kuryr:device_id"
 #define EXT_IFNAME    "kuryr:ifname"
 #define EXT_IP	      "kuryr:ip"
+#define EXT_IP6	      "kuryr:ip6" /* an IPv6 address not of ovn-northd's making */
 #define EXT_PROJECT   "kuryr:project"
 #define EXT_PHYSNET   "kuryr:physical_network" /* an external network */
 /* Routers (router.c) and floating IPs (fip.c). */
@@ -225,3 +227,9 @@ bool ovn_qos_gone(struct ovn_backend *ob, const char *id);
  * its QoS rows from their switch. */
 int ovn_qos_port_delete_ops(struct ovn_backend *ob, const char *lsp, json_t *ops,
 			    char **reterr_msg);
+
+/* Add @key=@value to OVSDB string map @map. */
+static inline void ovn_map_put(json_t *map, const char *key, const char *value)
+{
+	json_array_append_new(json_array_get(map, 1), json_pack("[s, s]", key, value));
+}

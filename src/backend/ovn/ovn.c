@@ -4,14 +4,17 @@
  *
  *   network -> Logical_Switch (named by its _uuid or its name): other_config:
  *              subnet/exclude_ips (IPv4) and ipv6_prefix (an IPv6 /64)
- *              drive OVN's own IPAM; our facts (cidr, gateway, cidr6, mtu)
- *              in external_ids
+ *              drive OVN's own IPAM; our facts (cidr, gateway, cidr6,
+ *              gateway6, mtu) in external_ids
  *   port    -> Logical_Switch_Port (by name or _uuid): addresses "MAC
  *              dynamic" (or "MAC IP [IP6]" when the runtime asked for an
- *              address), port_security "MAC IP IP6" (each address it has)
- *              once the addresses are known, our facts in external_ids
+ *              address, "dynamic IP6" for an IPv6 one alone on a
+ *              dual-stack switch), port_security "MAC IP IP6" (each
+ *              address it has) once the addresses are known, our facts in
+ *              external_ids
  *   security group -> Port_Group and ACLs (sg.c)
- *   router  -> Logical_Router, its ports, NAT and routes (router.c); a
+ *   router  -> Logical_Router, a port per subnet (an IPv6 one sending
+ *              router advertisements), NAT and routes (router.c); a
  *              floating IP -> a dnat_and_snat NAT row (fip.c)
  *   trunk   -> kuryr:trunk_id/kuryr:trunk_name in its parent port's
  *              external_ids; a subport is a child port (parent_name, tag)

@@ -315,6 +315,31 @@ static int eui64_address(const char *cidr6, const char *mac, char out[48])
 	return inet_ntop(AF_INET6, a, out, 48) ? 0 : -EINVAL;
 }
 
+/* The MAC whose EUI-64 interface identifier @ip6 ends in, if it does
+ * (ff:fe in its middle): 0, or -ENOENT. */
+static int eui64_mac(const char *ip6, char out[MAC_STR_LEN])
+{
+	uint8_t a[16];
+
+	if (inet_pton(AF_INET6, ip6, a) != 1 || a[11] != 0xff || a[12] != 0xfe)
+		return -ENOENT;
+	mac_format((const uint8_t[]){ a[8] ^ 0x02, a[9], a[10], a[13], a[14], a[15] }, out);
+	return 0;
+}
+
+/* A "wait" op: no Logical_Switch_Port has external_ids @key=@value, or
+ * (@key NULL) @addresses among its addresses. */
+static json_t *op_wait_none(const char *key, const char *value, const char *addresses)
+{
+	json_t *cond = key ? ovsdb_cond("external_ids", "includes",
+					ovsdb_string_map((const char *const[]){ key, value, NULL }))
+			   : ovsdb_cond("addresses", "includes", json_string(addresses));
+
+	return json_pack("{s:s, s:s, s:[o], s:[s], s:s, s:[], s:i}", "op", "wait", "table",
+			 "Logical_Switch_Port", "where", cond, "columns", "name", "until",
+			 "==", "rows", "timeout", 0);
+}
+
 /* Wait for ovn-northd to fill dynamic_addresses, then read it back. */
 static int ovn_wait_dynamic(struct ovn_backend *ob, const char *name, struct kuryr_port *p,
 			    char **reterr_msg)
@@ -390,9 +415,10 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 	const char *qos = spec_qos(ob, spec);
 	struct kuryr_port p = { 0 };
 	struct kuryr_addr_pair pairs[KURYR_MAX_ADDR_PAIRS];
-	bool on = !spec->no_port_security;
+	bool on = !spec->no_port_security, fixed;
 	char name[64], mac[18], addr[128], qos_id[40] = "", ip6[48] = "", ips[100] = "";
 	uint32_t subnet;
+	unsigned nwait = 0;
 	uint8_t len;
 	json_t *ops, *ext, *refs;
 	int r;
@@ -429,16 +455,37 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 				   spec->ip, net.name, *net.cidr ? net.cidr : "no IPv4 subnet");
 			return -EINVAL;
 		}
-		/* ovn-northd leaves a port with a fixed address alone: its
-		 * IPv6 one is what it would have made. */
-		if (*net.cidr6 && eui64_address(net.cidr6, mac, ip6) < 0) {
-			set_errmsg(reterr_msg, "network %s has a bad IPv6 subnet \"%s\"", net.name,
-				   net.cidr6);
+	}
+	if (spec->ip6) {
+		if (!ip6_in_prefix(spec->ip6, net.cidr6, ip6) || streq(ip6, net.gateway6)) {
+			set_errmsg(reterr_msg, "IP %s is not a free host address of %s (%s)",
+				   spec->ip6, net.name, *net.cidr6 ? net.cidr6 : "no IPv6 subnet");
 			return -EINVAL;
 		}
-		snprintf(addr, sizeof(addr), "%s %s%s%s", mac, spec->ip, *ip6 ? " " : "", ip6);
-		snprintf(ips, sizeof(ips), "%s%s%s", spec->ip, *ip6 ? " " : "", ip6);
-	} else
+		/* ovn-northd fills in the IPv4 address of "dynamic IPv6", and
+		 * makes the MAC then. */
+		if (!spec->ip && *net.cidr && (spec->mac || spec->n_pairs)) {
+			set_errmsg(reterr_msg,
+				   "OVN makes the MAC of a port with a fixed IPv6 address and a "
+				   "dynamic IPv4 one: give its IPv4 address too, or no MAC or "
+				   "address pairs");
+			return -EINVAL;
+		}
+	} else if (spec->ip && *net.cidr6 && eui64_address(net.cidr6, mac, ip6) < 0) {
+		/* ovn-northd leaves a port with a fixed address alone: its
+		 * IPv6 one is what it would have made. */
+		set_errmsg(reterr_msg, "network %s has a bad IPv6 subnet \"%s\"", net.name,
+			   net.cidr6);
+		return -EINVAL;
+	}
+	fixed = spec->ip || (spec->ip6 && !*net.cidr);
+	if (fixed) {
+		snprintf(ips, sizeof(ips), "%s%s%s", spec->ip ?: "", spec->ip && *ip6 ? " " : "",
+			 ip6);
+		snprintf(addr, sizeof(addr), "%s %s", mac, ips);
+	} else if (spec->ip6)
+		snprintf(addr, sizeof(addr), "dynamic %s", ip6);
+	else
 		snprintf(addr, sizeof(addr), "%s dynamic", mac);
 	r = ovn_portsec_pairs(name, spec->pairs, spec->n_pairs, mac, on, pairs, reterr_msg);
 	if (r < 0)
@@ -453,6 +500,8 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 	    spec->device_id ? spec->device_id : "", EXT_IFNAME, spec->ifname ? spec->ifname : "",
 	    EXT_PROJECT, spec->project ? spec->project : "", spec->ip ? EXT_IP : NULL, spec->ip,
 	    NULL });
+	if (*ip6)
+		ovn_map_put(ext, EXT_IP6, ip6);
 	ovn_portsec_ext(ext, pairs, spec->n_pairs);
 	ops = json_pack("[o, o, {s:s, s:s, s:s, s:{s:s, s:o, s:o, s:o}},"
 			" {s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]",
@@ -464,15 +513,19 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 			"external_ids", ext, "op", "mutate", "table", "Logical_Switch", "where",
 			ovsdb_cond("_uuid", "==", ovsdb_uuid(net.id)), "mutations", "ports",
 			"insert", "set", ovsdb_named_uuid("lsp"));
-	if (spec->ip) {
-		/* No other port of ours may hold this address. */
-		json_t *w = json_pack(
-		    "{s:s, s:s, s:[o], s:[s], s:s, s:[], s:i}", "op", "wait", "table",
-		    "Logical_Switch_Port", "where",
-		    ovsdb_cond("external_ids", "includes",
-			       ovsdb_string_map((const char *const[]){ EXT_IP, spec->ip, NULL })),
-		    "columns", "name", "until", "==", "rows", "timeout", 0);
-		json_array_insert_new(ops, 0, w);
+	/* No other port of ours may hold a fixed address: one it was given
+	 * (kuryr:ip, kuryr:ip6), or the IPv6 one ovn-northd makes from a
+	 * dynamic port's MAC. */
+	if (spec->ip)
+		json_array_insert_new(ops, nwait++, op_wait_none(EXT_IP, spec->ip, NULL));
+	if (spec->ip6) {
+		char owner[MAC_STR_LEN + 8];
+
+		json_array_insert_new(ops, nwait++, op_wait_none(EXT_IP6, ip6, NULL));
+		if (eui64_mac(ip6, owner) == 0) {
+			strcat(owner, " dynamic");
+			json_array_insert_new(ops, nwait++, op_wait_none(NULL, NULL, owner));
+		}
 	}
 	refs = json_pack("[o]", ovsdb_named_uuid("lsp"));
 	ovn_sg_join_ops(ops, pgs, refs);
@@ -492,11 +545,12 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 		return -ESRCH;
 	}
 	if (r == -ETIMEDOUT) {
-		if (spec->ip)
+		if (spec->ip || spec->ip6)
 			set_errmsg(reterr_msg,
-				   "IP %s is already in use on network %s, or a security group "
+				   "IP %s%s%s is already in use on network %s, or a security group "
 				   "vanished",
-				   spec->ip, net.name);
+				   spec->ip ?: "", spec->ip && spec->ip6 ? " or " : "",
+				   spec->ip6 ?: "", net.name);
 		else
 			set_errmsg(reterr_msg,
 				   "network %s or a security group vanished, or port %s exists",
@@ -508,14 +562,13 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 	/* The last operation adds the port to the switch by uuid: a switch
 	 * deleted and re-created under the same name since the caller read
 	 * it matches nothing, and the orphaned port row is dropped. */
-	if (json_integer_value(json_object_get(json_array_get(res, spec->ip ? 4 : 3), "count")) !=
-	    1) {
+	if (json_integer_value(json_object_get(json_array_get(res, nwait + 3), "count")) != 1) {
 		set_errmsg(reterr_msg, "network %s changed while the port was being created",
 			   net.name);
 		return -ENOENT;
 	}
 
-	if (!spec->ip) {
+	if (!fixed) {
 		_cleanup_json_ json_t *res2 = NULL;
 
 		r = ovn_wait_dynamic(ob, name, &p, reterr_msg);

@@ -241,16 +241,65 @@ static json_t *op_remove_rows(const char *table, const char *uuid, const char *c
 	return op_set(table, uuid, col, "delete", json_pack("[s, o]", "set", set));
 }
 
+/* One router port on @net's switch for its subnet @cidr with gateway @gw
+ * (ops named "lrp<k>", "lsp<k>"): a Logical_Router_Port holding the
+ * gateway, peered with a "router" port on the switch. An IPv6 one sends
+ * router advertisements (SLAAC: OVN's IPAM makes the same EUI-64 address
+ * a host makes for itself), as ML2/OVN's do. */
+static void interface_ops(const char *rid, const char *lr_uuid, const struct kuryr_network *net,
+			  const char *cidr, const char *gw, int k, json_t *ops)
+{
+	char id[UUID_STR_LEN], lrp[64], lsp[64], mac[MAC_STR_LEN], addr[80], ip[48];
+	char lrp_u[8], lsp_u[8], mtu[16];
+	uint8_t len = 0;
+	json_t *row;
+
+	addr_split(cidr, ip, sizeof(ip), &len);
+	uuid_random(id);
+	snprintf(lrp, sizeof(lrp), "lrp-%s", id);
+	snprintf(lsp, sizeof(lsp), "rp-%s", id);
+	snprintf(lrp_u, sizeof(lrp_u), "lrp%d", k);
+	snprintf(lsp_u, sizeof(lsp_u), "lsp%d", k);
+	snprintf(addr, sizeof(addr), "%s/%u", gw, len);
+	snprintf(mtu, sizeof(mtu), "%u", net->mtu);
+	mac_random(mac);
+	row = json_pack("{s:s, s:s, s:s, s:o}", "name", lrp, "mac", mac, "networks", addr,
+			"external_ids",
+			ovsdb_string_map((const char *const[]){ EXT_R_ID, rid, EXT_RP_NET,
+								net->name, EXT_RP_CIDR, cidr,
+								EXT_NAT_NETID, net->id, NULL }));
+	if (strchr(cidr, ':'))
+		json_object_set_new(row, "ipv6_ra_configs",
+				    ovsdb_string_map((const char *const[]){ "address_mode", "slaac",
+									    "send_periodic", "true",
+									    "mtu", mtu, NULL }));
+	json_array_append_new(ops,
+			      json_pack("{s:s, s:s, s:s, s:o}", "op", "insert", "table",
+					"Logical_Router_Port", "uuid-name", lrp_u, "row", row));
+	json_array_append_new(
+	    ops, json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o, s:o}}", "op", "insert", "table",
+			   "Logical_Switch_Port", "uuid-name", lsp_u, "row", "name", lsp, "type",
+			   "router", "addresses", "router", "options",
+			   ovsdb_string_map((const char *const[]){ "router-port", lrp, NULL }),
+			   "external_ids",
+			   ovsdb_string_map(
+			       (const char *const[]){ EXT_R_ID, rid, EXT_ROUTED, net->id, NULL })));
+	json_array_append_new(ops, op_set("Logical_Router", lr_uuid, "ports", "insert",
+					  json_pack("[s, [o]]", "set", ovsdb_named_uuid(lrp_u))));
+	json_array_append_new(ops, op_set("Logical_Switch", net->id, "ports", "insert",
+					  json_pack("[s, [o]]", "set", ovsdb_named_uuid(lsp_u))));
+}
+
+/* Put network @network on the router: a router port per subnet (one per
+ * family, as Neutron makes them), all in one transaction. */
 static int add_interface(struct ovn_backend *ob, json_t *lr, const char *network, char **reterr_msg)
 {
 	_cleanup_json_ json_t *ls = NULL, *res = NULL;
 	const char *rid = ext_of(lr, EXT_R_ID), *lr_uuid = uuid_of(lr);
 	const char *gw_ip = ext_of(lr, EXT_R_GW_IP);
 	struct kuryr_network net;
-	char id[UUID_STR_LEN], lrp[64], lsp[64], mac[MAC_STR_LEN], addr[80];
-	uint32_t subnet;
-	uint8_t len;
 	json_t *ops;
+	size_t i, n;
 	int r;
 
 	r = ovn_find_switch(ob, network, &ls, reterr_msg);
@@ -268,40 +317,24 @@ static int add_interface(struct ovn_backend *ob, json_t *lr, const char *network
 			   net.name, net.name);
 		return -EINVAL;
 	}
-	if (!*net.gateway) {
-		set_errmsg(reterr_msg, "network %s has no gateway address for the router to take",
-			   net.name);
+	if ((*net.cidr && !*net.gateway) || (*net.cidr6 && !*net.gateway6)) {
+		set_errmsg(reterr_msg,
+			   "network %s has no %s gateway address for the router to take", net.name,
+			   *net.cidr && !*net.gateway ? "IPv4" : "IPv6");
 		return -EINVAL;
 	}
-	if (cidr4_parse(net.cidr, &subnet, &len) < 0)
-		return -EIO;
-	uuid_random(id);
-	snprintf(lrp, sizeof(lrp), "lrp-%s", id);
-	snprintf(lsp, sizeof(lsp), "rp-%s", id);
-	snprintf(addr, sizeof(addr), "%s/%u", net.gateway, len);
-	mac_random(mac);
 	/* The subnet is on no router yet; the switch and the router are
-	 * still there (the counts of the two mutations, below). */
-	ops = json_pack(
-	    "[{s:s, s:s, s:o, s:[s], s:s, s:[], s:i},"
-	    " {s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}},"
-	    " {s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o, s:o}}]",
-	    "op", "wait", "table", "Logical_Switch_Port", "where",
-	    ovn_where_ext(EXT_ROUTED, net.id), "columns", "name", "until", "==", "rows", "timeout",
-	    0, "op", "insert", "table", "Logical_Router_Port", "uuid-name", "lrp", "row", "name",
-	    lrp, "mac", mac, "networks", addr, "external_ids",
-	    ovsdb_string_map((const char *const[]){ EXT_R_ID, rid, EXT_RP_NET, net.name,
-						    EXT_RP_CIDR, net.cidr, EXT_NAT_NETID, net.id,
-						    NULL }),
-	    "op", "insert", "table", "Logical_Switch_Port", "uuid-name", "lsp", "row", "name", lsp,
-	    "type", "router", "addresses", "router", "options",
-	    ovsdb_string_map((const char *const[]){ "router-port", lrp, NULL }), "external_ids",
-	    ovsdb_string_map((const char *const[]){ EXT_R_ID, rid, EXT_ROUTED, net.id, NULL }));
-	json_array_append_new(ops, op_set("Logical_Router", lr_uuid, "ports", "insert",
-					  json_pack("[s, [o]]", "set", ovsdb_named_uuid("lrp"))));
-	json_array_append_new(ops, op_set("Logical_Switch", net.id, "ports", "insert",
-					  json_pack("[s, [o]]", "set", ovsdb_named_uuid("lsp"))));
-	if (gw_ip && streq_ptr(ext_of(lr, EXT_R_SNAT), "true"))
+	 * still there (the counts of the mutations, below). */
+	ops = json_pack("[{s:s, s:s, s:o, s:[s], s:s, s:[], s:i}]", "op", "wait", "table",
+			"Logical_Switch_Port", "where", ovn_where_ext(EXT_ROUTED, net.id),
+			"columns", "name", "until", "==", "rows", "timeout", 0);
+	if (*net.cidr)
+		interface_ops(rid, lr_uuid, &net, net.cidr, net.gateway, 0, ops);
+	if (*net.cidr6)
+		interface_ops(rid, lr_uuid, &net, net.cidr6, net.gateway6, 1, ops);
+	n = json_array_size(ops);
+	/* SNAT is IPv4's: IPv6 is routed as it is. */
+	if (gw_ip && *net.cidr && streq_ptr(ext_of(lr, EXT_R_SNAT), "true"))
 		snat_ops(lr_uuid, rid, gw_ip, net.cidr, net.id, "snat", ops);
 	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
 	if (r == -ETIMEDOUT) {
@@ -312,24 +345,27 @@ static int add_interface(struct ovn_backend *ob, json_t *lr, const char *network
 	}
 	if (r < 0)
 		return r;
-	if (json_integer_value(json_object_get(json_array_get(res, 3), "count")) != 1 ||
-	    json_integer_value(json_object_get(json_array_get(res, 4), "count")) != 1) {
-		/* Rolled back? No: one of them vanished meanwhile; what was
-		 * made for it is unreferenced and collected by OVSDB. */
-		set_errmsg(reterr_msg, "the router or network %s vanished meanwhile", net.name);
-		return -ENOENT;
-	}
+	/* Each family's two mutations are its third and fourth op. */
+	for (i = 3; i < n; i += 4)
+		if (json_integer_value(json_object_get(json_array_get(res, i), "count")) != 1 ||
+		    json_integer_value(json_object_get(json_array_get(res, i + 1), "count")) != 1) {
+			/* One of them vanished meanwhile; what was made for
+			 * it is unreferenced and collected by OVSDB. */
+			set_errmsg(reterr_msg, "the router or network %s vanished meanwhile",
+				   net.name);
+			return -ENOENT;
+		}
 	return 0;
 }
 
-/* The router's port on switch @ls_uuid ("rp-..."), and its router port. */
-static int find_interface(struct ovn_backend *ob, json_t *lr, const char *ls_uuid, json_t **ret_lsp,
-			  json_t **ret_lrp, char **reterr_msg)
+/* The router's ports on switch @ls_uuid ("rp-...", one per family), and
+ * their router ports: two new arrays, -ENOENT if there are none. */
+static int find_interfaces(struct ovn_backend *ob, json_t *lr, const char *ls_uuid,
+			   json_t **ret_lsps, json_t **ret_lrps, char **reterr_msg)
 {
-	_cleanup_json_ json_t *res = NULL, *lrps = NULL;
-	const char *lrp_name;
+	_cleanup_json_ json_t *res = NULL, *lrps = NULL, *lsps = NULL, *peers = NULL;
 	json_t *lsp, *p;
-	size_t i;
+	size_t i, j;
 	int r;
 
 	r = ovn_transact(ob,
@@ -337,28 +373,36 @@ static int find_interface(struct ovn_backend *ob, json_t *lr, const char *ls_uui
 				   "Logical_Switch_Port", "where",
 				   ovn_where_ext(EXT_ROUTED, ls_uuid)),
 			 NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r == 0)
+		r = router_ports(ob, lr, &lrps, reterr_msg);
 	if (r < 0)
 		return r;
-	lsp = json_array_get(ovn_first_rows(res), 0);
-	if (!lsp || !streq_ptr(ext_of(lsp, EXT_R_ID), ext_of(lr, EXT_R_ID)))
+	lsps = json_array();
+	peers = json_array();
+	json_array_foreach(ovn_first_rows(res), i, lsp) {
+		const char *lrp_name =
+		    ovsdb_map_get(json_object_get(lsp, "options"), "router-port");
+
+		if (!streq_ptr(ext_of(lsp, EXT_R_ID), ext_of(lr, EXT_R_ID)))
+			continue;
+		json_array_foreach(lrps, j, p)
+			if (streq_ptr(json_object_get_str(p, "name"), lrp_name)) {
+				json_array_append(lsps, lsp);
+				json_array_append(peers, p);
+				break;
+			}
+	}
+	if (!json_array_size(lsps))
 		return -ENOENT;
-	lrp_name = ovsdb_map_get(json_object_get(lsp, "options"), "router-port");
-	r = router_ports(ob, lr, &lrps, reterr_msg);
-	if (r < 0)
-		return r;
-	json_array_foreach(lrps, i, p)
-		if (streq_ptr(json_object_get_str(p, "name"), lrp_name)) {
-			*ret_lsp = json_incref(lsp);
-			*ret_lrp = json_incref(p);
-			return 0;
-		}
-	return -ENOENT;
+	*ret_lsps = TAKE_PTR(lsps);
+	*ret_lrps = TAKE_PTR(peers);
+	return 0;
 }
 
 static int remove_interface(struct ovn_backend *ob, json_t *lr, const char *network,
 			    char **reterr_msg)
 {
-	_cleanup_json_ json_t *ls = NULL, *lsp = NULL, *lrp = NULL, *nats = NULL, *fips = NULL,
+	_cleanup_json_ json_t *ls = NULL, *lsps = NULL, *lrps = NULL, *nats = NULL, *fips = NULL,
 			      *res = NULL;
 	const char *lr_uuid = uuid_of(lr), *ls_uuid;
 	json_t *ops, *op;
@@ -370,7 +414,7 @@ static int remove_interface(struct ovn_backend *ob, json_t *lr, const char *netw
 	if (r < 0)
 		return r;
 	ls_uuid = uuid_of(ls);
-	r = find_interface(ob, lr, ls_uuid, &lsp, &lrp, reterr_msg);
+	r = find_interfaces(ob, lr, ls_uuid, &lsps, &lrps, reterr_msg);
 	if (r == -ENOENT)
 		set_errmsg(reterr_msg, "network %s is not on router %s", network,
 			   ext_of(lr, EXT_R_NAME));
@@ -389,12 +433,8 @@ static int remove_interface(struct ovn_backend *ob, json_t *lr, const char *netw
 	if (r < 0)
 		return r;
 	ops = json_array();
-	json_array_append_new(ops,
-			      op_set("Logical_Switch", ls_uuid, "ports", "delete",
-				     json_pack("[s, [O]]", "set", json_object_get(lsp, "_uuid"))));
-	json_array_append_new(ops,
-			      op_set("Logical_Router", lr_uuid, "ports", "delete",
-				     json_pack("[s, [O]]", "set", json_object_get(lrp, "_uuid"))));
+	json_array_append_new(ops, op_remove_rows("Logical_Switch", ls_uuid, "ports", lsps));
+	json_array_append_new(ops, op_remove_rows("Logical_Router", lr_uuid, "ports", lrps));
 	if ((op = op_remove_rows("Logical_Router", lr_uuid, "nat", nats)))
 		json_array_append_new(ops, op);
 	return ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
@@ -574,7 +614,8 @@ static int set_gateway(struct ovn_backend *ob, json_t *lr, const char *ext, bool
 		json_array_foreach(lrps, i, p) {
 			char uname[16];
 
-			if (!snat || ext_of(p, EXT_GW_PORT) || !ext_of(p, EXT_RP_CIDR))
+			if (!snat || ext_of(p, EXT_GW_PORT) || !ext_of(p, EXT_RP_CIDR) ||
+			    strchr(ext_of(p, EXT_RP_CIDR), ':'))
 				continue;
 			snprintf(uname, sizeof(uname), "snat%zu", k++);
 			snat_ops(lr_uuid, rid, ip, ext_of(p, EXT_RP_CIDR),

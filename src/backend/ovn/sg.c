@@ -14,8 +14,9 @@
  *
  * A port that names no group gets "default", made on first use as Neutron
  * makes it: all egress, and ingress from its own members. ARP is never
- * dropped (the drop ACLs match "ip"). Rules written for IPv6 ("ip6",
- * "icmp6", "$pg_..._ip6") are in place for when ports have v6 addresses. */
+ * dropped (the drop ACLs match "ip"), nor is IPv6 neighbour discovery
+ * (ovn-northd lets ND, RS and RA through ahead of every ACL). A rule of
+ * ethertype IPv6 matches "ip6", "icmp6" and "$pg_..._ip6". */
 #include <arpa/inet.h>
 #include <stdatomic.h>
 #include <stdio.h>
