@@ -5,6 +5,7 @@
 
 #include "backend.h"
 #include "macro.h"
+#include "net-util.h"
 #include "neutron.h"
 #include "ovn.h"
 
@@ -38,6 +39,17 @@ unsigned kuryr_port_addrs(const struct kuryr_port *p, const struct kuryr_network
 						.prefixlen = p->prefixlen6,
 						.gateway = net ? net->gateway6 : "" };
 	return n;
+}
+
+int kuryr_port_prefixes(struct kuryr_port *p, const struct kuryr_network *net)
+{
+	char ip[48];
+
+	if (*p->ip && addr_split(net->cidr, ip, sizeof(ip), &p->prefixlen) < 0)
+		return -EINVAL;
+	if (*p->ip6 && addr_split(net->cidr6, ip, sizeof(ip), &p->prefixlen6) < 0)
+		return -EINVAL;
+	return 0;
 }
 
 void kuryr_port_ips_text(const struct kuryr_port *p, char *out, size_t size)

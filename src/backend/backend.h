@@ -54,12 +54,17 @@ struct kuryr_subnet_info {
  * walks them as one list for code that treats the families alike. */
 struct kuryr_network {
 	char name[128];
-	char id[40];	    /* backend's id (OVN: the Logical_Switch _uuid) */
-	char cidr[64];	    /* "10.0.0.0/24", "" if no IPv4 subnet */
-	char gateway[48];   /* "10.0.0.1", "" if none */
-	char subnet_id[40]; /* the subnet ports are made in; "": the backend picks */
-	char cidr6[64];	    /* "fd00:1::/64", "" if no IPv6 subnet */
-	char gateway6[48];  /* "" if none */
+	char id[40];	     /* backend's id (OVN: the Logical_Switch _uuid) */
+	char cidr[64];	     /* "10.0.0.0/24", "" if no IPv4 subnet */
+	char gateway[48];    /* "10.0.0.1", "" if none */
+	char subnet_id[40];  /* the subnet ports are made in; "": the backend picks */
+	char cidr6[64];	     /* "fd00:1::/64", "" if no IPv6 subnet */
+	char gateway6[48];   /* "" if none */
+	char subnet6_id[40]; /* Neutron: the IPv6 subnet; "" elsewhere */
+	/* How hosts on the IPv6 subnet take addresses (Neutron's
+	 * ipv6_address_mode): "slaac" or "dhcpv6-stateful"; kuryrd puts the
+	 * port's fixed IPs on the pod whatever the mode. */
+	char ipv6_mode[20];
 	uint32_t mtu;
 	unsigned nports;
 	struct kuryr_subnet_info info;
@@ -189,6 +194,8 @@ struct network_spec {
 	const char *name;
 	const char *cidr;  /* IPv4; NULL: none (then cidr6 is needed) */
 	const char *cidr6; /* IPv6; NULL: none */
+	/* "slaac" (NULL: the default) or "dhcpv6-stateful" */
+	const char *ipv6_mode;
 	/* NULL: each subnet's first host address; "" none; an address: its
 	 * family's subnet's (the other family's gets its first). */
 	const char *gateway;
@@ -212,6 +219,10 @@ struct kuryr_addr {
  * strings are @p's and @net's. */
 unsigned kuryr_port_addrs(const struct kuryr_port *p, const struct kuryr_network *net,
 			  struct kuryr_addr out[2]);
+/* Set @p's prefix lengths from @net's subnets, for a backend that gives
+ * addresses without them (Neutron's fixed_ips). -EINVAL if a subnet the
+ * port has an address of is not a prefix. */
+int kuryr_port_prefixes(struct kuryr_port *p, const struct kuryr_network *net);
 /* Whether @p has an address of any family. */
 static inline bool kuryr_port_has_ip(const struct kuryr_port *p)
 {

@@ -43,25 +43,27 @@ static int pod_default_route(struct nl_sock *ns, int ifindex, int family, const 
 	return nl_route_add(ns, ifindex, family, NULL, 0, gw, reterr_msg);
 }
 
-/* @info's host routes (IPv4: what subnets carry today). */
+/* @info's host routes, of either family (a dual-stack network's result
+ * has both subnets'). */
 static int pod_host_routes(struct nl_sock *ns, int ifindex, const struct kuryr_subnet_info *info,
 			   char **reterr_msg)
 {
 	uint8_t gw[16], dst[16];
+	char canon[64], ip[48];
 	int r;
 
 	for (unsigned i = 0; info && i < info->n_routes; i++) {
 		const struct kuryr_route *rt = &info->routes[i];
-		uint32_t net;
+		int family;
 		uint8_t len;
 
-		if (cidr4_parse(rt->dst, &net, &len) < 0 || inet_pton(AF_INET, rt->gw, gw) != 1) {
+		if (ip_or_prefix_canon(rt->dst, canon, sizeof(canon), &family) < 0 ||
+		    !strchr(canon, '/') || addr_split(canon, ip, sizeof(ip), &len) < 0 ||
+		    inet_pton(family, ip, dst) != 1 || inet_pton(family, rt->gw, gw) != 1) {
 			set_errmsg(reterr_msg, "bad host route \"%s via %s\"", rt->dst, rt->gw);
 			return -EINVAL;
 		}
-		net = htonl(net);
-		memcpy(dst, &net, 4);
-		r = nl_route_add(ns, ifindex, AF_INET, dst, len, gw, reterr_msg);
+		r = nl_route_add(ns, ifindex, family, dst, len, gw, reterr_msg);
 		if (r < 0 && r != -EEXIST)
 			return r;
 	}

@@ -12,6 +12,8 @@ static json_t *network_json(const struct kuryr_network *n)
 			      n->id, "subnet", n->cidr, "gateway", n->gateway, "subnet6", n->cidr6,
 			      "gateway6", n->gateway6, "mtu", (int)n->mtu, "ports", (int)n->nports);
 
+	if (o && *n->cidr6)
+		json_object_set_new(o, "ipv6_mode", json_string(n->ipv6_mode));
 	if (o && n->external) {
 		json_object_set_new(o, "external", json_true());
 		json_object_set_new(o, "physical_network", json_string(n->physical_network));
@@ -195,6 +197,7 @@ json_t *ctl_network(struct kuryrd *d, const char *verb, json_t *args)
 		    &(struct network_spec){ .name = name,
 					    .cidr = cidr,
 					    .cidr6 = cidr6,
+					    .ipv6_mode = json_object_get_str(args, "ipv6_mode"),
 					    .gateway = json_object_get_str(args, "gateway"),
 					    .mtu = (uint32_t)json_integer_value(mtu),
 					    .external = external,

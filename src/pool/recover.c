@@ -20,7 +20,6 @@ static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
 	enum entry_state st = E_READY;
 	char key[POOL_KEY_MAX];
 	struct pool *p;
-	uint32_t sub;
 
 	/* The pool it was made for, if the backend kept that and it still
 	 * names this network (a renamed network's ports join its default
@@ -32,8 +31,7 @@ static void recover_port(struct pool_mgr *m, const struct kuryr_port *kp,
 		if (streq(rows[i].port, kp->name))
 			row = &rows[i];
 	if (m->b->ops->network_get(m->b, kp->network, &net, NULL) < 0 ||
-	    (*net.cidr && cidr4_parse(net.cidr, &sub, &e.port.prefixlen) < 0) ||
-	    (!*net.cidr && !*net.cidr6))
+	    kuryr_port_prefixes(&e.port, &net) < 0 || (!*net.cidr && !*net.cidr6))
 		goto destroy;
 	if (row) {
 		/* In use by a container: keep it as it is. */

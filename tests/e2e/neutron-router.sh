@@ -183,7 +183,7 @@ check_eq "router add-subnet r2 ext (external): refused" "1 1" "$(refused ctl rou
 check "... saying a router reaches it through its gateway" grep -q 'through its gateway' "$T/ctl.err"
 check "network create nc --gateway none" ctl network create nc --subnet 10.83.0.0/24 --gateway none
 check_eq "router add-subnet r2 nc (no gateway address): refused" "1 1" "$(refused ctl router add-subnet r2 nc)"
-check "... saying nc has no gateway address" grep -q '"nc" has no gateway address' "$T/ctl.err"
+check "... saying nc has no gateway address" grep -q '"nc" has no IPv4 gateway address' "$T/ctl.err"
 check "port create on nc, a network no router reaches" ctl port create --network nc --name lonely
 check_eq "floating-ip create ext --port lonely (no router on its way): refused" "1 1" \
 	"$(refused ctl floating-ip create ext --port lonely)"

@@ -29,14 +29,25 @@ static void row_to_port(struct neutron_backend *nb, json_t *p, const char *netwo
 {
 	const char *owner = json_object_get_str(p, "device_owner");
 	const char *dev = json_object_get_str(p, "device_id");
-	json_t *ip = json_array_get(json_object_get(p, "fixed_ips"), 0), *pair;
+	json_t *ip, *pair;
 	size_t i;
 
 	*ret = (struct kuryr_port){ 0 };
 	str_copy(ret->name, json_object_get_str(p, "id"), sizeof(ret->name));
 	str_copy(ret->network, network_name, sizeof(ret->network));
 	str_copy(ret->mac, json_object_get_str(p, "mac_address"), sizeof(ret->mac));
-	str_copy(ret->ip, json_object_get_str(ip, "ip_address"), sizeof(ret->ip));
+	/* The first address of each family (a network shows one subnet per
+	 * family, and ports are made with one address on each). */
+	json_array_foreach(json_object_get(p, "fixed_ips"), i, ip) {
+		const char *a = json_object_get_str(ip, "ip_address");
+
+		if (!a)
+			continue;
+		if (!strchr(a, ':') && !*ret->ip)
+			str_copy(ret->ip, a, sizeof(ret->ip));
+		else if (strchr(a, ':') && !*ret->ip6)
+			str_copy(ret->ip6, a, sizeof(ret->ip6));
+	}
 	ret->up = streq_ptr(json_object_get_str(p, "status"), "ACTIVE");
 	str_copy(ret->host, json_object_get_str(p, "binding:host_id"), sizeof(ret->host));
 	/* What the binding driver goes by. */
@@ -218,14 +229,29 @@ static json_t *port_body(struct neutron_backend *nb, const struct port_spec *spe
 		json_object_set_new(p, "binding:host_id", json_string(""));
 	if (spec->mac)
 		json_object_set_new(p, "mac_address", json_string(spec->mac));
-	if (*net->subnet_id) {
-		json_t *fip = json_pack("{s:s}", "subnet_id", net->subnet_id);
+	/* An address on each subnet the network shows: Neutron would put a
+	 * port on any IPv4 subnet of the network, and on a dhcpv6-stateful
+	 * one only if asked. */
+	{
+		json_t *fips = json_array();
+		const char *sub[2] = { net->subnet_id, net->subnet6_id };
+		const char *want[2] = { spec->ip, spec->ip6 };
 
-		if (spec->ip)
-			json_object_set_new(fip, "ip_address", json_string(spec->ip));
-		json_object_set_new(p, "fixed_ips", json_pack("[o]", fip));
-	} else if (spec->ip)
-		json_object_set_new(p, "fixed_ips", json_pack("[{s:s}]", "ip_address", spec->ip));
+		for (int f = 0; f < 2; f++) {
+			json_t *fip;
+
+			if (!*sub[f] && !want[f])
+				continue;
+			fip = *sub[f] ? json_pack("{s:s}", "subnet_id", sub[f]) : json_object();
+			if (want[f])
+				json_object_set_new(fip, "ip_address", json_string(want[f]));
+			json_array_append_new(fips, fip);
+		}
+		if (json_array_size(fips))
+			json_object_set_new(p, "fixed_ips", fips);
+		else
+			json_decref(fips);
+	}
 	if (o->sg_ids)
 		json_object_set(p, "security_groups", o->sg_ids);
 	if (spec->n_pairs)
@@ -275,18 +301,9 @@ int neutron_port_create(struct backend *b, const struct port_spec *spec, struct 
 	_cleanup_json_ json_t *res = NULL;
 	struct kuryr_network net;
 	struct port_opts o;
-	uint32_t subnet;
-	uint8_t len;
 	json_t *p;
 	int r;
 
-	if (spec->ip6) {
-		set_errmsg(reterr_msg,
-			   "IP %s: the neutron backend makes networks with one IPv4 subnet only, "
-			   "for now",
-			   spec->ip6);
-		return -EINVAL;
-	}
 	r = check_pairs(spec->name ? spec->name : "new", spec->pairs, spec->n_pairs,
 			!spec->no_port_security, reterr_msg);
 	if (r < 0)
@@ -340,10 +357,8 @@ int neutron_port_create(struct backend *b, const struct port_spec *spec, struct 
 			return -EPROTONOSUPPORT;
 		}
 	}
-	if (cidr4_parse(net.cidr, &subnet, &len) == 0)
-		ret->prefixlen = len;
-	if (!*ret->ip || !*ret->mac) {
-		set_errmsg(reterr_msg, "Neutron gave port %s no IPv4 address", ret->name);
+	if (kuryr_port_prefixes(ret, &net) < 0 || !kuryr_port_has_ip(ret) || !*ret->mac) {
+		set_errmsg(reterr_msg, "Neutron gave port %s no address", ret->name);
 		(void)b->ops->port_delete(b, ret->name, NULL);
 		return -EIO;
 	}
@@ -359,14 +374,11 @@ int neutron_port_create_bulk(struct backend *b, const struct port_spec *spec, un
 	json_t *list, *ports;
 	struct port_opts o;
 	char batch[12 + 37];
-	uint32_t subnet;
-	uint8_t len = 24;
 	int r;
 
 	r = spec_network(b, spec, &net, reterr_msg);
 	if (r < 0)
 		return r;
-	(void)cidr4_parse(net.cidr, &subnet, &len);
 	/* The batch's ports share a name: if the POST's outcome is lost (a
 	 * timeout), whatever it created is found by that name and deleted,
 	 * never created twice. */
@@ -376,8 +388,20 @@ int neutron_port_create_bulk(struct backend *b, const struct port_spec *spec, un
 	if (r < 0)
 		return r;
 	list = json_array();
-	for (unsigned i = 0; i < n; i++)
-		json_array_append_new(list, port_body(nb, spec, &net, batch, &o));
+	for (unsigned i = 0; i < n; i++) {
+		json_t *body = port_body(nb, spec, &net, batch, &o);
+
+		/* Neutron's bulk create (Zed) makes a port's SLAAC address
+		 * before its MAC, and fails (HTTP 500): these ports come
+		 * with a MAC of ours. */
+		if (streq(net.ipv6_mode, "slaac") && !spec->mac) {
+			char mac[MAC_STR_LEN];
+
+			mac_random(mac);
+			json_object_set_new(body, "mac_address", json_string(mac));
+		}
+		json_array_append_new(list, body);
+	}
 	port_opts_release(&o);
 	/* One bulk POST: Neutron creates all or none, at ~0.4 s of server time
 	 * per port here, so the timeout grows with the batch. */
@@ -409,7 +433,7 @@ int neutron_port_create_bulk(struct backend *b, const struct port_spec *spec, un
 	}
 	for (unsigned i = 0; i < n; i++) {
 		row_to_port(nb, json_array_get(ports, i), net.name, &ret[i]);
-		ret[i].prefixlen = len;
+		(void)kuryr_port_prefixes(&ret[i], &net);
 	}
 	for (unsigned i = 0; i < n && !o.tags_in_body; i++) {
 		r = neutron_tag_after(nb, "/ports", ret[i].name, reterr_msg);

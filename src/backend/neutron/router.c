@@ -242,45 +242,16 @@ static int routed_elsewhere(struct neutron_backend *nb, json_t *names, const cha
 	return -EBUSY;
 }
 
-int neutron_router_interface(struct backend *b, const char *router, bool add, const char *network,
-			     char **reterr_msg)
+/* One interface of router @rt (id @id) on @n's subnet @sub (@cidr, with
+ * gateway @gw): add or remove it. */
+static int subnet_interface(struct neutron_backend *nb, json_t *names, const char *router,
+			    const char *id, const char *network, const char *sub, const char *cidr,
+			    const char *gw, bool add, char **reterr_msg)
 {
-	struct neutron_backend *nb = to_neutron(b);
-	_cleanup_json_ json_t *rt = NULL, *names = json_object();
 	_cleanup_free_ char *path = NULL;
-	struct kuryr_network n;
-	char sub[40], holder[40];
-	const char *id;
+	char holder[40];
 	int r;
 
-	if (!names)
-		return -ENOMEM;
-	r = find_router(nb, router, &rt, reterr_msg);
-	if (r == 0)
-		r = find_network(nb, network, &n, sub, reterr_msg);
-	if (r < 0)
-		return r;
-	id = json_object_get_str(rt, "id") ?: "";
-	if (!*sub) {
-		set_errmsg(reterr_msg, "network \"%s\" has no IPv4 subnet", network);
-		return -EINVAL;
-	}
-	/* As on backend ovn (Neutron would take it): the way out is the
-	 * gateway, not an interface. */
-	if (add && n.external) {
-		set_errmsg(reterr_msg,
-			   "network \"%s\" is external: a router reaches it through its gateway "
-			   "(router set ROUTER --external-gateway %s)",
-			   network, network);
-		return -EINVAL;
-	}
-	if (add && !*n.gateway) {
-		set_errmsg(reterr_msg,
-			   "network \"%s\" has no gateway address for the router (network create "
-			   "--gateway IP)",
-			   network);
-		return -EINVAL;
-	}
 	if (add) {
 		/* Neutron says only that the gateway address is taken. */
 		r = subnet_router(nb, sub, holder, reterr_msg);
@@ -292,7 +263,7 @@ int neutron_router_interface(struct backend *b, const char *router, bool add, co
 			return -EBUSY;
 		}
 		if (*holder)
-			return routed_elsewhere(nb, names, network, n.cidr, holder, reterr_msg);
+			return routed_elsewhere(nb, names, network, cidr, holder, reterr_msg);
 	}
 	if (asprintf(&path, "/routers/%s/%s", id,
 		     add ? "add_router_interface" : "remove_router_interface") < 0)
@@ -320,10 +291,10 @@ int neutron_router_interface(struct backend *b, const char *router, bool add, co
 		/* Another router took the subnet meanwhile, or a port holds
 		 * the address. */
 		if (subnet_router(nb, sub, holder, NULL) == 0 && *holder && !streq(holder, id))
-			return routed_elsewhere(nb, names, network, n.cidr, holder, reterr_msg);
+			return routed_elsewhere(nb, names, network, cidr, holder, reterr_msg);
 		set_errmsg(reterr_msg,
 			   "the gateway address of network \"%s\" (%s) is another port's", network,
-			   n.gateway);
+			   gw);
 		return -EBUSY;
 	}
 	if (r == -EEXIST) {
@@ -332,6 +303,75 @@ int neutron_router_interface(struct backend *b, const char *router, bool add, co
 			   "them first",
 			   network, router);
 		return -EBUSY;
+	}
+	return r;
+}
+
+/* A router interface per subnet of the network (one per family, as on
+ * backend ovn): added together, the IPv4 one taken back if the IPv6 one
+ * fails; removed together. */
+int neutron_router_interface(struct backend *b, const char *router, bool add, const char *network,
+			     char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *rt = NULL, *names = json_object();
+	struct kuryr_network n;
+	char sub[40];
+	const char *id;
+	int r;
+
+	if (!names)
+		return -ENOMEM;
+	r = find_router(nb, router, &rt, reterr_msg);
+	if (r == 0)
+		r = find_network(nb, network, &n, sub, reterr_msg);
+	if (r < 0)
+		return r;
+	id = json_object_get_str(rt, "id") ?: "";
+	if (!*sub && !*n.subnet6_id) {
+		set_errmsg(reterr_msg, "network \"%s\" has no subnet", network);
+		return -EINVAL;
+	}
+	/* As on backend ovn (Neutron would take it): the way out is the
+	 * gateway, not an interface. */
+	if (add && n.external) {
+		set_errmsg(reterr_msg,
+			   "network \"%s\" is external: a router reaches it through its gateway "
+			   "(router set ROUTER --external-gateway %s)",
+			   network, network);
+		return -EINVAL;
+	}
+	if (add && ((*sub && !*n.gateway) || (*n.subnet6_id && !*n.gateway6))) {
+		set_errmsg(reterr_msg,
+			   "network \"%s\" has no %s gateway address for the router (network "
+			   "create --gateway IP)",
+			   network, *sub && !*n.gateway ? "IPv4" : "IPv6");
+		return -EINVAL;
+	}
+	if (*sub) {
+		r = subnet_interface(nb, names, router, id, network, sub, n.cidr, n.gateway, add,
+				     reterr_msg);
+		if (r < 0)
+			return r;
+	}
+	if (*n.subnet6_id) {
+		_cleanup_free_ char *why = NULL;
+		int r6 = subnet_interface(nb, names, router, id, network, n.subnet6_id, n.cidr6,
+					  n.gateway6, add, &why);
+
+		/* Removing: a network routed by IPv4 only before it had
+		 * IPv6 is fine without an IPv6 interface. */
+		if (r6 == -ENOENT && !add && *sub)
+			r6 = 0;
+		/* Adding: all or nothing. */
+		if (r6 < 0 && add && *sub)
+			(void)subnet_interface(nb, names, router, id, network, sub, n.cidr,
+					       n.gateway, false, NULL);
+		if (r6 < 0 && reterr_msg) {
+			free(*reterr_msg);
+			*reterr_msg = TAKE_PTR(why);
+		}
+		r = r6;
 	}
 	return r;
 }

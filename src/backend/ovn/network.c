@@ -33,6 +33,8 @@ static void row_to_network(json_t *row, struct kuryr_network *n)
 	str_copy(n->gateway, ovsdb_map_get(ext, EXT_GATEWAY), sizeof(n->gateway));
 	str_copy(n->cidr6, ovsdb_map_get(ext, EXT_CIDR6), sizeof(n->cidr6));
 	str_copy(n->gateway6, ovsdb_map_get(ext, EXT_GATEWAY6), sizeof(n->gateway6));
+	if (*n->cidr6) /* OVN's IPAM: EUI-64 addresses, what SLAAC makes */
+		str_copy(n->ipv6_mode, "slaac", sizeof(n->ipv6_mode));
 	n->mtu = mtu ? (uint32_t)strtoul(mtu, NULL, 10) : KURYR_DEFAULT_MTU;
 	n->nports = (unsigned)datum_set_size(json_object_get(row, "ports"));
 	n->external = ovsdb_map_get(ext, EXT_PHYSNET) != NULL;
@@ -192,6 +194,12 @@ int ovn_network_create(struct backend *b, const struct network_spec *spec,
 	}
 	if (!spec->cidr && !spec->cidr6) {
 		set_errmsg(reterr_msg, "a network needs an IPv4 or an IPv6 subnet, or both");
+		return -EINVAL;
+	}
+	if (spec->ipv6_mode && !streq(spec->ipv6_mode, "slaac")) {
+		set_errmsg(reterr_msg,
+			   "IPv6 mode \"%s\": OVN's IPAM makes SLAAC (EUI-64) addresses only",
+			   spec->ipv6_mode);
 		return -EINVAL;
 	}
 	if (spec->cidr6) {
