@@ -1,18 +1,20 @@
 #!/bin/bash
-# IPv6 on backend ovn, the first slice: a dual-stack network (an IPv4
+# IPv6 on backend ovn: a dual-stack network (an IPv4
 # subnet and an IPv6 /64) and an IPv6-only one, two containers on each
 # through the real kuryr-cni and kuryrd. The CNI result lists one address
 # per family; netlink has them, none tentative (no duplicate-address
 # detection: OVN's IPAM makes the addresses unique); the switch has
 # other_config:ipv6_prefix, the ports port_security "MAC IPv4 IPv6" and
 # the addresses OVN's IPAM made (the prefix and the MAC's EUI-64); each
-# family has its gateway (the subnet's first address) and default route. ICMPv6
-# and TCP over IPv6 pass both ways on each network; a packet from an IPv6
-# address that is not the port's is dropped, and passes with port security
-# off. runtimeConfig.ips may ask for an IPv6 address (alone or beside an
-# IPv4 one); one in use, outside the prefix or the gateway is error 104,
-# nothing left. A prefix longer than /64 is refused, nothing made. DEL leaves
-# nothing, no IPv6 address either.
+# family has its gateway (the subnet's first address) and default route.
+# ICMPv6 and TCP over IPv6 pass both ways on each network; a packet from an
+# IPv6 address that is not the port's is dropped, and passes with port
+# security off; a neighbour advertisement for an address that is not the
+# port's is dropped as ARP spoofing is. runtimeConfig.ips may ask for an
+# IPv6 address (alone or beside an IPv4 one); one in use, outside the
+# prefix or the gateway is error 104, nothing left. A prefix longer than
+# /64 is refused, nothing made. DEL leaves nothing, no IPv6 address
+# either. A pool's entries, pre-wired ones too, hold both families.
 #
 # The containers are in group "open" (the node's pod_security_groups),
 # which lets everything in, so only port security decides what is dropped.
@@ -180,6 +182,25 @@ for _ in $(seq 20); do
 done
 check_eq "... and the foreign source is dropped again" dropped "$dropped"
 ip -n "$P-a" -6 addr del "$SPOOF/64" dev eth0
+
+# Neighbour-discovery spoofing: a advertises that another address is at
+# its MAC. Neither side needs neighbour discovery meanwhile (both know the
+# other's MAC for good), so b counts only what a sends.
+ip -n "$P-b" -6 neigh replace "${IP6[a]%/*}" lladdr "${MAC[a]}" dev eth0 nud permanent
+nas() { ip netns exec "$P-b" awk '$1 == "Icmp6InNeighborAdvertisements" {print $2}' /proc/net/snmp6; }
+na_from_a() { # TARGET: "arrived" or "dropped"
+	local before after
+	before=$(nas)
+	ip netns exec "$P-a" python3 "$SRC/tests/e2e/nd-spoof.py" eth0 "${MAC[a]}" "${MAC[b]}" \
+		"${IP6[a]%/*}" "${IP6[b]%/*}" "$1"
+	sleep 0.3
+	after=$(nas)
+	[ "$after" -gt "$before" ] && echo arrived || echo dropped
+}
+check_eq "a neighbour advertisement for an address that is not a's is dropped" dropped \
+	"$(na_from_a fd00:61::beef)"
+check_eq "... one claiming b's own address too" dropped "$(na_from_a "${IP6[b]%/*}")"
+check_eq "... one for a's own address arrives (same path)" arrived "$(na_from_a "${IP6[a]%/*}")"
 
 # CHECK looks at both families.
 cni CHECK "$P-a" eth0 "/run/netns/$P-a" "$(netconf ds 1.1.0 "\"prevResult\":{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"${IP4[a]}\"},{\"address\":\"${IP6[a]}\"}]}")"

@@ -7,7 +7,8 @@
 # IPv6 (ping, TCP); runtimeConfig.ips asks for an IPv6 address on the
 # stateful network, one in use is CNI error 104 with nothing left, as is
 # one on the SLAAC subnet (Neutron makes those addresses itself) or
-# outside the prefix; a router gets an interface per subnet and routes
+# outside the prefix; a security group rule with --ethertype IPv6 opens one
+# port over IPv6 only; a router gets an interface per subnet and routes
 # IPv6 between the networks; a pool's entries hold both families. Bad
 # network requests are refused before anything is made.
 NEUTRON=true
@@ -117,6 +118,28 @@ check_eq "netlink a: the IPv6 default route via the gateway" "default via fd00:6
 check "ping IPv6 a -> b through ML2/OVN" ip netns exec "$P-a" busybox ping -6 -c 1 -W 2 "${IP6[b]%/*}"
 serve "$P-b" 8080
 check_eq "TCP over IPv6 a -> b" "open" "$(tcp "$P-a" "${IP6[b]%/*}" 8080)"
+
+# A security group rule over IPv6 only: one TCP port in.
+check "security-group create web6" ctl security-group create web6
+check "rule-add web6 --ethertype IPv6 tcp 8080" \
+	ctl security-group rule-add web6 --ethertype IPv6 --protocol tcp --port 8080
+check_eq "Neutron: the rule is IPv6's" "IPv6 tcp 8080" \
+	"$(nq GET "/security-group-rules?direction=ingress&protocol=tcp&port_range_min=8080" | pyj '" ".join(str(d["security_group_rules"][0][k]) for k in ("ethertype", "protocol", "port_range_min"))')"
+pod w
+cni ADD "$P-w" eth0 "$NSPATH" "$(netconf ds 1.1.0 '"security_groups":["web6"]')"
+check_eq "ADD w in group web6" 0 "$RC"
+IP4[w]=$(pyj '" ".join(i["address"] for i in d["ips"] if ":" not in i["address"])' <<<"$OUT")
+IP6[w]=$(pyj '" ".join(i["address"] for i in d["ips"] if ":" in i["address"])' <<<"$OUT")
+ip netns exec "$P-w" python3 "$PROBE" serve 8080 8081 >"$T/serve-w" 2>&1 &
+_servers+=($!)
+for _ in $(seq 50); do grep -q ready "$T/serve-w" && break; sleep 0.05; done
+check_eq "TCP over IPv6 to w's 8080 passes" "open" "$(eventually open tcp "$P-a" "${IP6[w]%/*}" 8080)"
+check_eq "TCP over IPv6 to w's 8081 is dropped" "timeout" "$(tcp "$P-a" "${IP6[w]%/*}" 8081)"
+check_eq "TCP over IPv4 to w's 8080 is dropped (the rule is IPv6's)" "timeout" \
+	"$(tcp "$P-a" "${IP4[w]%/*}" 8080)"
+cni DEL "$P-w" eth0 "/run/netns/$P-w" "$(netconf ds)"
+check_eq "DEL w" 0 "$RC"
+check "security-group delete web6" ctl security-group delete web6
 
 add st c
 check_eq "result c: one address, IPv6 from Neutron's stateful pool, a /80, with its gateway" \
