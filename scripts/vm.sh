@@ -24,7 +24,7 @@
 #   eth1 (00:04.0)  the management NIC, only with VM_FORWARD: how kuryrd in
 #                   the guest reaches the control plane without the data
 #                   path. QEMU's user networking (slirp) with restrict=on:
-#                   the guest (10.0.2.15/24, no default route) reaches
+#                   the guest (10.0.2.15/24, no default route, no IPv6) reaches
 #                   nothing on the host or beyond but what VM_FORWARD names.
 #                   VM_FORWARD="PORT=TARGET ..." forwards the guest's TCP
 #                   connections to 10.0.2.100:PORT to TARGET, unix:PATH or
@@ -169,11 +169,13 @@ image() {
 MGMT_MAC=52:54:00:4b:43:02
 
 # mgmt_netdev DIR: the -netdev of the management NIC, from $VM_FORWARD.
-# restrict=on leaves the guest only the guestfwd rules; QEMU runs each
+# restrict=on leaves the guest only the guestfwd rules; ipv6=off keeps
+# slirp from advertising a prefix and an IPv6 default route to the guest
+# (IPv6 is eth0's, as the default route is); QEMU runs each
 # rule's command (parsed as by a shell, no shell involved) per connection,
 # on the connection as its stdin and stdout.
 mgmt_netdev() {
-	local dir=$1 f port target addr opts=user,id=n1,restrict=on,net=10.0.2.0/24
+	local dir=$1 f port target addr opts=user,id=n1,restrict=on,net=10.0.2.0/24,ipv6=off
 	command -v socat >/dev/null || die "socat is not installed (scripts/deps.sh)"
 	for f in $VM_FORWARD; do
 		port=${f%%=*} target=${f#*=}

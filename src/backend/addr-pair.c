@@ -99,16 +99,38 @@ static bool pair_is(const struct kuryr_addr_pair *p, const char *ip, const char 
 	return strcasecmp(p->mac, mac) == 0 && (!*ip || streq(p->ip, ip));
 }
 
+/* @in[0..n) canonical into @out; an IP is needed where @need_ip. */
+static int pairs_canon(const struct kuryr_addr_pair *in, unsigned n, bool need_ip,
+		       struct kuryr_addr_pair *out, char **reterr_msg)
+{
+	if (n > KURYR_MAX_ADDR_PAIRS || (n && !in)) {
+		set_errmsg(reterr_msg, "%u allowed address pairs to change: at most %d", n,
+			   KURYR_MAX_ADDR_PAIRS);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		out[i] = (struct kuryr_addr_pair){ 0 };
+		if ((*in[i].ip &&
+		     ip_or_prefix_canon(in[i].ip, out[i].ip, sizeof(out[i].ip), NULL) < 0) ||
+		    mac_canon(in[i].mac, out[i].mac) < 0 || (need_ip && !*out[i].ip)) {
+			set_errmsg(reterr_msg, "allowed address pair \"%s,%s\" is malformed",
+				   in[i].ip, in[i].mac);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int backend_pairs_apply(const char *port, const struct kuryr_addr_pair *cur, unsigned n,
 			const struct port_update *u, struct kuryr_addr_pair *out, unsigned *ret_n,
 			bool *ret_changed, char **reterr_msg)
 {
-	const struct kuryr_addr_pair *one = u->add_pair ? u->add_pair : u->del_pair;
-	char ip[sizeof(one->ip)] = "", mac[MAC_STR_LEN] = "";
+	struct kuryr_addr_pair add[KURYR_MAX_ADDR_PAIRS], del[KURYR_MAX_ADDR_PAIRS];
+	bool changed = false;
 	unsigned k = 0;
-	bool found = false;
+	int r;
 
-	if (u->set_pairs || !one) {
+	if (u->set_pairs || (!u->n_add && !u->n_del)) {
 		const struct kuryr_addr_pair *src = u->set_pairs ? u->pairs : cur;
 		unsigned m = u->set_pairs ? u->n_pairs : n;
 
@@ -119,32 +141,40 @@ int backend_pairs_apply(const char *port, const struct kuryr_addr_pair *cur, uns
 		*ret_changed = u->set_pairs;
 		return 0;
 	}
-	if ((*one->ip && ip_or_prefix_canon(one->ip, ip, sizeof(ip), NULL) < 0) ||
-	    mac_canon(one->mac, mac) < 0 || (u->add_pair && !*ip)) {
-		set_errmsg(reterr_msg, "allowed address pair \"%s,%s\" is malformed", one->ip,
-			   one->mac);
-		return -EINVAL;
-	}
+	r = pairs_canon(u->del_pairs, u->n_del, false, del, reterr_msg);
+	if (r == 0)
+		r = pairs_canon(u->add_pairs, u->n_add, true, add, reterr_msg);
+	if (r < 0)
+		return r;
 	for (unsigned i = 0; i < n && i < KURYR_MAX_ADDR_PAIRS; i++) {
-		if (pair_is(&cur[i], ip, mac)) {
-			found = true;
-			if (u->del_pair)
-				continue;
-		}
-		out[k++] = cur[i];
+		bool gone = false;
+
+		for (unsigned j = 0; j < u->n_del && !gone; j++)
+			gone = pair_is(&cur[i], del[j].ip, del[j].mac);
+		if (gone)
+			changed = true;
+		else
+			out[k++] = cur[i];
 	}
-	if (u->add_pair && !found) {
+	for (unsigned j = 0; j < u->n_add; j++) {
+		bool there = false;
+
+		for (unsigned i = 0; i < k && !there; i++)
+			there = pair_is(&out[i], add[j].ip, add[j].mac);
+		if (there)
+			continue;
 		if (k >= KURYR_MAX_ADDR_PAIRS) {
-			set_errmsg(reterr_msg,
-				   "port %s has %d allowed address pairs already, the most it may",
-				   port, KURYR_MAX_ADDR_PAIRS);
+			set_errmsg(
+			    reterr_msg,
+			    "port %s would have more than %d allowed address pairs, the most "
+			    "it may",
+			    port, KURYR_MAX_ADDR_PAIRS);
 			return -ENOSPC;
 		}
-		str_copy(out[k].ip, ip, sizeof(out[k].ip));
-		str_copy(out[k].mac, mac, sizeof(out[k].mac));
-		k++;
+		out[k++] = add[j];
+		changed = true;
 	}
 	*ret_n = k;
-	*ret_changed = u->add_pair ? !found : found;
+	*ret_changed = changed;
 	return 0;
 }

@@ -167,13 +167,18 @@ struct port_update {
 	 * project's default group). */
 	bool set_port_security;
 	bool port_security;
-	/* Or (without set_pairs) change one pair of the pairs the port has
-	 * when the change is made, not as the caller read them, so that
-	 * callers at once keep each other's: add @add_pair unless it is
-	 * there (-ENOSPC if the port has KURYR_MAX_ADDR_PAIRS), remove every
-	 * pair with @del_pair's MAC and IP ("": any IP). */
-	const struct kuryr_addr_pair *add_pair;
-	const struct kuryr_addr_pair *del_pair;
+	/* Or (without set_pairs) change the pairs the port has when the
+	 * change is made, not as the caller read them, so that callers at
+	 * once keep each other's: remove every pair with the MAC and IP ("":
+	 * any IP) of one of del_pairs[0..n_del), then add each of
+	 * add_pairs[0..n_add) that is not there (-ENOSPC if the port would
+	 * have more than KURYR_MAX_ADDR_PAIRS). One write: all of it or
+	 * nothing (a container's pair per address family goes on and off
+	 * together). */
+	const struct kuryr_addr_pair *add_pairs;
+	unsigned n_add;
+	const struct kuryr_addr_pair *del_pairs;
+	unsigned n_del;
 };
 
 /* "IP[/LEN][,MAC]" (IPv4 or IPv6; addr-pair.c) into *ret, canonical; its
@@ -183,7 +188,7 @@ int backend_addr_pair_parse(const char *s, struct kuryr_addr_pair *ret, char **r
  * canonical with a unicast MAC or "", none twice. -EINVAL with a message. */
 int backend_addr_pairs_check(const struct kuryr_addr_pair *pairs, unsigned n, char **reterr_msg);
 /* The pairs port @port would have after @u: its pairs @cur[0..n), the
- * request's own (set_pairs) or with its add_pair or del_pair applied, into
+ * request's own (set_pairs) or with its del_pairs and add_pairs applied, into
  * @out (*ret_n of them; *ret_changed whether they differ from @cur).
  * -ENOSPC, -EINVAL with a message. */
 int backend_pairs_apply(const char *port, const struct kuryr_addr_pair *cur, unsigned n,

@@ -6,11 +6,12 @@
  * pod's device is a macvlan of the NIC in bridge mode, with the port's
  * MAC, created directly in the pod's netns, and its frames leave the
  * guest as the VM's own do. So that the VM's port lets them through (port
- * security), the container's IP and MAC become an allowed address pair of
- * the VM's port for as long as the container is plugged; only that pair
- * is added and removed, against the pairs the port has at that moment
- * (struct port_update add_pair, del_pair), so that containers plugged at
- * once, and pairs an operator set, all stay.
+ * security), each of the container's addresses (IPv4, IPv6, or both) with
+ * its MAC becomes an allowed address pair of the VM's port for as long as
+ * the container is plugged; only those pairs are added and removed, all
+ * in one change, against the pairs the port has at that moment (struct
+ * port_update add_pairs, del_pairs), so that containers plugged at once,
+ * and pairs an operator set, all stay.
  *
  * Where the backend makes the container's port a virtual port behind the
  * VM's that keeps claiming its MAC (BACKEND_CAP_VIRTUAL_PAIRS, ML2/OVN),
@@ -127,28 +128,37 @@ static void pod_port(const struct nested_macvlan *nm, const struct kuryr_port *p
 	mac_format(mac, ret->mac);
 }
 
-/* Add (or remove) the container's IP and MAC as an allowed address pair
- * of the VM's port @vm, leaving its other pairs. */
+/* Add (or remove) the container's addresses with its MAC as allowed
+ * address pairs of the VM's port @vm, one per address family, in one
+ * change (all of them or none), leaving the port's other pairs. */
 static int pair_change(struct nested_macvlan *nm, const char *vm, bool add,
 		       const struct kuryr_port *p, char **reterr_msg)
 {
-	struct kuryr_addr_pair pair = { 0 };
+	struct kuryr_addr_pair pairs[2] = { 0 };
+	struct kuryr_addr addrs[2];
+	unsigned n = kuryr_port_addrs(p, NULL, addrs);
 	_cleanup_free_ char *err = NULL;
 	struct kuryr_port after;
+	char text[2 * (sizeof(pairs->ip) + MAC_STR_LEN + 1)] = "";
 	int r;
 
-	snprintf(pair.ip, sizeof(pair.ip), "%s", p->ip);
-	str_copy(pair.mac, p->mac, sizeof(pair.mac));
-	r = nm->nb.backend->ops->port_update(
-	    nm->nb.backend, vm,
-	    &(struct port_update){ .add_pair = add ? &pair : NULL, .del_pair = add ? NULL : &pair },
-	    &after, &err);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(pairs[i].ip, sizeof(pairs[i].ip), "%s", addrs[i].ip);
+		str_copy(pairs[i].mac, p->mac, sizeof(pairs[i].mac));
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s,%s", i ? " " : "",
+			 pairs[i].ip, pairs[i].mac);
+	}
+	r = nm->nb.backend->ops->port_update(nm->nb.backend, vm,
+					     &(struct port_update){ .add_pairs = add ? pairs : NULL,
+								    .n_add = add ? n : 0,
+								    .del_pairs = add ? NULL : pairs,
+								    .n_del = add ? 0 : n },
+					     &after, &err);
 	if (r == -ENOENT)
 		vm_port_forget(nm);
 	if (r < 0)
-		set_errmsg(reterr_msg,
-			   "cannot %s allowed address pair %s,%s %s the VM's port %s: %s",
-			   add ? "add" : "remove", pair.ip, pair.mac, add ? "to" : "from", vm,
+		set_errmsg(reterr_msg, "cannot %s allowed address pairs %s %s the VM's port %s: %s",
+			   add ? "add" : "remove", text, add ? "to" : "from", vm,
 			   err ? err : strerror(-r));
 	return r;
 }
@@ -190,8 +200,8 @@ static int nm_plug(struct binding *b, const struct binding_req *preq, struct bin
 
 	pod_port(nm, preq->port, &pp);
 	rq.port = &pp;
-	if (!*p->ip) {
-		set_errmsg(reterr_msg, "port %s has no IPv4 address", p->name);
+	if (!kuryr_port_has_ip(p)) {
+		set_errmsg(reterr_msg, "port %s has no address", p->name);
 		return -EINVAL;
 	}
 	r = nested_plug_begin(&nm->nb, req, &np, reterr_msg);

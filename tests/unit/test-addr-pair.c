@@ -5,11 +5,15 @@
  * refused with a line naming what is wrong; the checks both backends
  * make on a port's pairs (how many, canonical, none twice); and a port's
  * addresses of both families as one list; an IPv6 host address in a
- * prefix. */
+ * prefix; pairs added and removed several at once against a port's (a
+ * container's, one per address family, as nested-macvlan changes them). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include <cmocka.h>
@@ -217,12 +221,90 @@ static void test_port_addrs(void **state)
 	assert_string_equal(text, "");
 }
 
+/* Several pairs added or removed in one change, against the pairs the
+ * port has: all of it or nothing. */
+static void test_pairs_apply(void **state)
+{
+	const struct kuryr_addr_pair cur[] = {
+		{ .ip = "10.0.0.9", .mac = "" },
+		{ .ip = "10.0.0.5", .mac = "02:00:00:00:00:01" },
+	};
+	const struct kuryr_addr_pair mine[] = {
+		{ .ip = "10.0.0.7", .mac = "02:00:00:00:00:07" },
+		{ .ip = "FD00:1::7", .mac = "02:00:00:00:00:07" },
+	};
+	const struct kuryr_addr_pair bad[] = {
+		mine[0],
+		{ .ip = "fd00:1::7", .mac = "01:00:00:00:00:07" },
+	};
+	struct kuryr_addr_pair out[KURYR_MAX_ADDR_PAIRS], full[KURYR_MAX_ADDR_PAIRS];
+	_cleanup_free_ char *msg = NULL;
+	unsigned n = 0;
+	bool changed = false;
+
+	/* Both families of a container on at once, canonical. */
+	assert_int_equal(backend_pairs_apply("p", cur, 2,
+					     &(struct port_update){ .add_pairs = mine, .n_add = 2 },
+					     out, &n, &changed, &msg),
+			 0);
+	assert_int_equal(n, 4);
+	assert_true(changed);
+	assert_string_equal(out[0].ip, "10.0.0.9");
+	assert_string_equal(out[2].ip, "10.0.0.7");
+	assert_string_equal(out[3].ip, "fd00:1::7");
+	assert_string_equal(out[3].mac, "02:00:00:00:00:07");
+	memcpy(full, out, sizeof(out));
+	/* There already (one, or both): only what is missing goes on. */
+	assert_int_equal(backend_pairs_apply("p", full, 3,
+					     &(struct port_update){ .add_pairs = mine, .n_add = 2 },
+					     out, &n, &changed, &msg),
+			 0);
+	assert_int_equal(n, 4);
+	assert_true(changed);
+	assert_int_equal(backend_pairs_apply("p", full, 4,
+					     &(struct port_update){ .add_pairs = mine, .n_add = 2 },
+					     out, &n, &changed, &msg),
+			 0);
+	assert_int_equal(n, 4);
+	assert_false(changed);
+	/* Both off at once; the others stay, in their order. */
+	assert_int_equal(backend_pairs_apply("p", full, 4,
+					     &(struct port_update){ .del_pairs = mine, .n_del = 2 },
+					     out, &n, &changed, &msg),
+			 0);
+	assert_int_equal(n, 2);
+	assert_true(changed);
+	assert_memory_equal(out, cur, sizeof(cur));
+	assert_int_equal(backend_pairs_apply("p", cur, 2,
+					     &(struct port_update){ .del_pairs = mine, .n_del = 2 },
+					     out, &n, &changed, &msg),
+			 0);
+	assert_false(changed);
+	/* Room for one of the two: neither goes on. */
+	for (unsigned i = 0; i < KURYR_MAX_ADDR_PAIRS; i++) {
+		snprintf(full[i].ip, sizeof(full[i].ip), "10.0.2.%u", i + 1);
+		*full[i].mac = 0;
+	}
+	assert_int_equal(backend_pairs_apply("p", full, KURYR_MAX_ADDR_PAIRS - 1,
+					     &(struct port_update){ .add_pairs = mine, .n_add = 2 },
+					     out, &n, &changed, &msg),
+			 -ENOSPC);
+	assert_non_null(strstr(msg, "more than 10 allowed address pairs"));
+	/* A malformed one of the two (a multicast MAC): nothing. */
+	n = 99;
+	assert_int_equal(backend_pairs_apply("p", cur, 2,
+					     &(struct port_update){ .add_pairs = bad, .n_add = 2 },
+					     out, &n, &changed, &msg),
+			 -EINVAL);
+	assert_int_equal(n, 99);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_canon),	   cmocka_unit_test(test_ip6_in_prefix),
 		cmocka_unit_test(test_parse),	   cmocka_unit_test(test_check),
-		cmocka_unit_test(test_port_addrs),
+		cmocka_unit_test(test_port_addrs), cmocka_unit_test(test_pairs_apply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

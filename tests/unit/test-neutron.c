@@ -1074,7 +1074,8 @@ static void test_pair_change_retried(void **state)
 	add_vm_ports(&w);
 	atomic_store(&w.races, 2);
 	assert_int_equal(
-	    b->ops->port_update(b, ID(60), &(struct port_update){ .add_pair = &mine }, &p, &err),
+	    b->ops->port_update(b, ID(60), &(struct port_update){ .add_pairs = &mine, .n_add = 1 },
+				&p, &err),
 	    0);
 	assert_int_equal(atomic_load(&w.port_puts), 3);
 	assert_int_equal(p.n_pairs, 4);
@@ -1085,19 +1086,22 @@ static void test_pair_change_retried(void **state)
 	assert_string_equal(p.pairs[3].mac, "fa:16:3e:00:00:45");
 	/* There already: nothing written. */
 	assert_int_equal(
-	    b->ops->port_update(b, ID(60), &(struct port_update){ .add_pair = &mine }, &p, &err),
+	    b->ops->port_update(b, ID(60), &(struct port_update){ .add_pairs = &mine, .n_add = 1 },
+				&p, &err),
 	    0);
 	assert_int_equal(atomic_load(&w.port_puts), 3);
 	/* Always beaten: given up. */
 	atomic_store(&w.races, 100);
 	assert_int_equal(
-	    b->ops->port_update(b, ID(60), &(struct port_update){ .del_pair = &mine }, &p, &err),
+	    b->ops->port_update(b, ID(60), &(struct port_update){ .del_pairs = &mine, .n_del = 1 },
+				&p, &err),
 	    -EAGAIN);
 	assert_int_equal(atomic_load(&w.port_puts), 3 + 5);
 	assert_non_null(strstr(err, "changed under each of 5 attempts"));
 	atomic_store(&w.races, 0);
 	assert_int_equal(
-	    b->ops->port_update(b, ID(60), &(struct port_update){ .del_pair = &mine }, &p, &err),
+	    b->ops->port_update(b, ID(60), &(struct port_update){ .del_pairs = &mine, .n_del = 1 },
+				&p, &err),
 	    0);
 	assert_int_equal(p.n_pairs, 3 + 5);
 	for (unsigned i = 0; i < p.n_pairs; i++)

@@ -3,8 +3,8 @@
  * ML2/OVN maps Neutron's:
  *
  *   port_security  on: "MAC IP [IP6]" plus the IPs of the pairs with the port's
- *                  own MAC in that entry, and one entry "MAC2 IP" per pair
- *                  with another MAC; off: empty
+ *                  own MAC in that entry, and one entry "MAC2 IP [IP...]"
+ *                  per other MAC, with the IPs of its pairs; off: empty
  *   addresses      the port's own entry ("MAC dynamic" or "MAC IP"), each
  *                  other MAC of a pair bare, so that the switch delivers
  *                  frames for it to the port; off: also "unknown", so it
@@ -12,8 +12,9 @@
  *   external_ids   kuryr:allowed_address_pairs "IP,MAC IP,MAC", what
  *                  port show lists
  *
- * A port whose own IP and MAC are another's pair (a container behind a
- * macvlan in a VM) is type "external" while they are: see behind_ops().
+ * A port whose own MAC and an address of its (either family) are another's
+ * pair (a container behind a macvlan in a VM) is type "external" while they
+ * are: see behind_ops().
  *
  * Without port security a port is in no Port_Group, as Neutron wants it
  * (it refuses groups there); turned on again it joins the node's groups
@@ -66,27 +67,41 @@ int ovn_portsec_pairs(const char *port, const struct kuryr_addr_pair *in, unsign
 json_t *ovn_portsec_column(const char *mac, const char *ip, const struct kuryr_addr_pair *pairs,
 			   unsigned n, bool on)
 {
+	/* The port's own entry first, then one per other MAC, in the order
+	 * the pairs first name it: each holds all its MAC's addresses (a
+	 * container behind the port has one pair per address family), as
+	 * ML2/OVN groups them. */
+	struct {
+		const char *mac;
+		char text[ENTRY_MAX];
+		size_t len;
+	} e[1 + KURYR_MAX_ADDR_PAIRS];
 	json_t *set = json_array();
-	char entry[ENTRY_MAX];
-	size_t len;
+	unsigned n_e = 1;
 
 	if (!on)
 		return json_pack("[s, o]", "set", set);
-	len = (size_t)snprintf(entry, sizeof(entry), "%s%s%s", mac, ip && *ip ? " " : "",
-			       ip ? ip : "");
-	for (unsigned i = 0; i < n; i++) {
-		if (streq(pairs[i].mac, mac)) {
-			if (len < sizeof(entry))
-				len += (size_t)snprintf(entry + len, sizeof(entry) - len, " %s",
-							pairs[i].ip);
-		} else {
-			char other[MAC_STR_LEN + sizeof(pairs[i].ip) + 1];
+	e[0].mac = mac;
+	e[0].len = (size_t)snprintf(e[0].text, sizeof(e[0].text), "%s%s%s", mac,
+				    ip && *ip ? " " : "", ip ? ip : "");
+	for (unsigned i = 0; i < n && i < KURYR_MAX_ADDR_PAIRS; i++) {
+		unsigned j = 0;
 
-			snprintf(other, sizeof(other), "%s %s", pairs[i].mac, pairs[i].ip);
-			json_array_append_new(set, json_string(other));
+		while (j < n_e && !streq(e[j].mac, pairs[i].mac))
+			j++;
+		if (j == n_e) {
+			e[j].mac = pairs[i].mac;
+			e[j].len =
+			    (size_t)snprintf(e[j].text, sizeof(e[j].text), "%s", pairs[i].mac);
+			n_e++;
 		}
+		if (e[j].len < sizeof(e[j].text))
+			e[j].len += (size_t)snprintf(
+			    e[j].text + e[j].len, sizeof(e[j].text) - e[j].len, " %s", pairs[i].ip);
 	}
-	json_array_append_new(set, json_string(entry));
+	for (unsigned j = 1; j < n_e; j++)
+		json_array_append_new(set, json_string(e[j].text));
+	json_array_append_new(set, json_string(e[0].text));
 	return json_pack("[s, o]", "set", set);
 }
 
@@ -146,18 +161,20 @@ void ovn_portsec_ext(json_t *ext, const struct kuryr_addr_pair *pairs, unsigned 
 	json_array_append_new(json_array_get(ext, 1), json_pack("[s, s]", EXT_PAIRS, text));
 }
 
-/* Whether @pairs hold @ip with @mac. */
-static bool pairs_have(const struct kuryr_addr_pair *pairs, unsigned n, const char *ip,
-		       const char *mac)
+/* Whether @pairs hold one of port @q's addresses with its MAC. */
+static bool pairs_have(const struct kuryr_addr_pair *pairs, unsigned n, const struct kuryr_port *q)
 {
 	for (unsigned i = 0; i < n; i++)
-		if (streq(pairs[i].ip, ip) && strcasecmp(pairs[i].mac, mac) == 0)
+		if (strcasecmp(pairs[i].mac, q->mac) == 0 &&
+		    ((*q->ip && streq(pairs[i].ip, q->ip)) ||
+		     (*q->ip6 && streq(pairs[i].ip, q->ip6))))
 			return true;
 	return false;
 }
 
-/* A port whose own IP and MAC are another port's allowed address pair (a
- * container behind a macvlan in a VM: the VM's port has its pair) is
+/* A port whose own MAC and an address of its (IPv4 or IPv6) are another
+ * port's allowed address pair (a container behind a macvlan in a VM: the
+ * VM's port has its pairs) is
  * reached only through that port, which has the MAC in its addresses
  * too. Two ports claiming a MAC give ovn-northd two identical L2 lookups,
  * and ovn-controller installs one of them, which one depending on the
@@ -205,10 +222,9 @@ static int behind_ops(struct ovn_backend *ob, const struct kuryr_port *p,
 		json_t *where, *other;
 
 		ovn_row_to_port(row, &q);
-		if (!*q.ip || !*q.mac || streq(q.name, p->name))
+		if (!kuryr_port_has_ip(&q) || !*q.mac || streq(q.name, p->name))
 			continue;
-		if (!pairs_have(p->pairs, p->n_pairs, q.ip, q.mac) &&
-		    !pairs_have(pairs, n, q.ip, q.mac))
+		if (!pairs_have(p->pairs, p->n_pairs, &q) && !pairs_have(pairs, n, &q))
 			continue;
 		/* Plain, or external because of us: never an operator's. */
 		if (!(streq(type, "") || (streq(type, "external") && was)))
@@ -219,8 +235,8 @@ static int behind_ops(struct ovn_backend *ob, const struct kuryr_port *p,
 			if (j == i)
 				continue;
 			ovn_row_to_port(other, &o);
-			if (streq(o.name, p->name) ? !pairs_have(pairs, n, q.ip, q.mac)
-						   : !pairs_have(o.pairs, o.n_pairs, q.ip, q.mac))
+			if (streq(o.name, p->name) ? !pairs_have(pairs, n, &q)
+						   : !pairs_have(o.pairs, o.n_pairs, &q))
 				continue;
 			if (len < sizeof(behind))
 				len += (size_t)snprintf(behind + len, sizeof(behind) - len, "%s%s",
