@@ -201,6 +201,16 @@ check_eq "a neighbour advertisement for an address that is not a's is dropped" d
 	"$(na_from_a fd00:61::beef)"
 check_eq "... one claiming b's own address too" dropped "$(na_from_a "${IP6[b]%/*}")"
 check_eq "... one for a's own address arrives (same path)" arrived "$(na_from_a "${IP6[a]%/*}")"
+ctl port set "${PORT[a]}" --no-port-security >/dev/null
+got=dropped
+for _ in $(seq 20); do
+	got=$(na_from_a fd00:61::beef)
+	[ "$got" = arrived ] && break
+done
+check_eq "... and with a's port security off, the foreign one arrives too" arrived "$got"
+ctl port set "${PORT[a]}" --port-security >/dev/null
+check_eq "... port security back on: dropped again" dropped \
+	"$(for _ in $(seq 20); do g=$(na_from_a fd00:61::beef); [ "$g" = dropped ] && break; done; echo "$g")"
 
 # CHECK looks at both families.
 cni CHECK "$P-a" eth0 "/run/netns/$P-a" "$(netconf ds 1.1.0 "\"prevResult\":{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"${IP4[a]}\"},{\"address\":\"${IP6[a]}\"}]}")"
