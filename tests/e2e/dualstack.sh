@@ -26,13 +26,6 @@ env_up
 _servers=()
 trap 'for p in "${_servers[@]}"; do kill "$p" 2>/dev/null; done; env_down' EXIT
 
-# eui64 PREFIX MAC: the address OVN's IPAM makes for MAC in /64 PREFIX.
-eui64() {
-	python3 -c 'import ipaddress,sys
-m = bytes(int(x, 16) for x in sys.argv[2].split(":"))
-iid = bytes([m[0] ^ 2, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]])
-print(ipaddress.IPv6Address(ipaddress.IPv6Network(sys.argv[1]).network_address.packed[:8] + iid))' "$1" "$2"
-}
 # addrs NS FAMILY: the global addresses of eth0 in NS, "ADDR/LEN" sorted.
 addrs() { ip -n "$1" -o "-$2" addr show dev eth0 scope global | awk '{print $4}' | sort | tr '\n' ' ' | sed 's/ $//'; }
 # echos NS: the ICMPv6 echo requests NS has received.

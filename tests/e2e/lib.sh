@@ -205,6 +205,7 @@ env_up() {
 
 env_down() {
 	local rc=$?
+	for p in "${_probe_servers[@]}"; do kill "$p" 2>/dev/null; done
 	stop_kuryrd
 	# A server's own account of a failure (an HTTP 500 says nothing).
 	if [ "$_failed" -gt 0 ] && [ -f "$RUN/neutron/neutron-server.log" ]; then
@@ -475,6 +476,50 @@ jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys
 jq1() { python3 -c "import json,sys; d=json.load(sys.stdin); v=eval('d' + sys.argv[1]); print(json.dumps(v) if isinstance(v, (dict, list)) else v)" "$1"; }
 # pyj EXPR: Python expression EXPR of the JSON d on stdin.
 pyj() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# ---- packets, for the tests that send them ----
+# serve NS PORT...: tcp-probe.py serving every PORT (both families) in
+# netns NS until the test ends, logging its peers to $T/serve-NS; returns
+# once it listens.
+_probe_servers=()
+serve() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" python3 "$SRC/tests/e2e/tcp-probe.py" serve "$@" >"$T/serve-$ns" 2>&1 &
+	_probe_servers+=($!)
+	for _ in $(seq 50); do grep -q ready "$T/serve-$ns" && return; sleep 0.05; done
+}
+# tcp NS IP PORT: "open", "refused" or "timeout" (dropped), from netns NS.
+tcp() { ip netns exec "$1" python3 "$SRC/tests/e2e/tcp-probe.py" connect "$2" "$3" 1.5; }
+# last_peer NS: the source address NS's server saw last.
+last_peer() { grep '^peer' "$T/serve-$1" | tail -n 1 | cut -d' ' -f2; }
+# ping1 NS IP: "pass" or "drop", one echo of either family.
+ping1() { ip netns exec "$1" busybox ping -c 1 -W 1 "$2" >/dev/null 2>&1 && echo pass || echo drop; }
+# eventually WANT CMD...: CMD's output once it is WANT (northd and
+# ovn-controller take a moment), trying for 10 s; else its last output.
+eventually() {
+	local want=$1 got
+	shift
+	for _ in $(seq 20); do
+		got=$("$@")
+		[ "$got" = "$want" ] && break
+		sleep 0.5
+	done
+	echo "$got"
+}
+# refused CMD...: "STATUS LINES-ON-STDERR"; the message in $T/ctl.err.
+refused() {
+	"$@" >"$T/ctl.out" 2>"$T/ctl.err"
+	echo "$? $(wc -l <"$T/ctl.err")"
+}
+# eui64 PREFIX MAC: the address SLAAC (and OVN's IPAM) makes for MAC in
+# /64 PREFIX.
+eui64() {
+	python3 -c 'import ipaddress,sys
+m = bytes(int(x, 16) for x in sys.argv[2].split(":"))
+iid = bytes([m[0] ^ 2, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]])
+print(ipaddress.IPv6Address(ipaddress.IPv6Network(sys.argv[1]).network_address.packed[:8] + iid))' "$1" "$2"
+}
 
 # No veth, port, address or row left anywhere.
 assert_clean() {

@@ -19,42 +19,11 @@ TAGS='["kuryr-e2e", "node-'$$'"]'
 . "$(dirname "$0")/lib.sh"
 env_up
 
-PROBE=$SRC/tests/e2e/tcp-probe.py
-_servers=()
-trap 'for p in "${_servers[@]}"; do kill "$p" 2>/dev/null; done; env_down' EXIT
 
-# eui64 PREFIX MAC: the SLAAC address of MAC in /64 PREFIX.
-eui64() {
-	python3 -c 'import ipaddress,sys
-m = bytes(int(x, 16) for x in sys.argv[2].split(":"))
-iid = bytes([m[0] ^ 2, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]])
-print(ipaddress.IPv6Address(ipaddress.IPv6Network(sys.argv[1]).network_address.packed[:8] + iid))' "$1" "$2"
-}
 addrs() { ip -n "$1" -o "-$2" addr show dev eth0 scope global | awk '{print $4}' | sort | paste -sd' '; }
 nets_named() { nq GET "/networks?name=$1" | jq1 '["networks"].__len__()'; }
 subnet_of() { # NETWORK_ID VERSION: its subnet of that IP version, as JSON
 	nq GET "/subnets?network_id=$1&ip_version=$2" | jq1 '["subnets"][0]'
-}
-refused() {
-	"$@" >"$T/ctl.out" 2>"$T/ctl.err"
-	echo "$? $(wc -l <"$T/ctl.err")"
-}
-serve() {
-	ip netns exec "$1" python3 "$PROBE" serve "$2" >"$T/serve-$1" 2>&1 &
-	_servers+=($!)
-	for _ in $(seq 50); do grep -q ready "$T/serve-$1" && return; sleep 0.05; done
-}
-tcp() { ip netns exec "$1" python3 "$PROBE" connect "$2" "$3" 1.5; }
-ping1() { ip netns exec "$1" busybox ping -c 1 -W 1 "$2" >/dev/null 2>&1 && echo pass || echo drop; }
-eventually() {
-	local want=$1 got
-	shift
-	for _ in $(seq 20); do
-		got=$("$@")
-		[ "$got" = "$want" ] && break
-		sleep 0.5
-	done
-	echo "$got"
 }
 
 # ---- bad network requests: refused, nothing made in Neutron ----
@@ -130,9 +99,7 @@ cni ADD "$P-w" eth0 "$NSPATH" "$(netconf ds 1.1.0 '"security_groups":["web6"]')"
 check_eq "ADD w in group web6" 0 "$RC"
 IP4[w]=$(pyj '" ".join(i["address"] for i in d["ips"] if ":" not in i["address"])' <<<"$OUT")
 IP6[w]=$(pyj '" ".join(i["address"] for i in d["ips"] if ":" in i["address"])' <<<"$OUT")
-ip netns exec "$P-w" python3 "$PROBE" serve 8080 8081 >"$T/serve-w" 2>&1 &
-_servers+=($!)
-for _ in $(seq 50); do grep -q ready "$T/serve-w" && break; sleep 0.05; done
+serve "$P-w" 8080 8081
 check_eq "TCP over IPv6 to w's 8080 passes" "open" "$(eventually open tcp "$P-a" "${IP6[w]%/*}" 8080)"
 check_eq "TCP over IPv6 to w's 8081 is dropped" "timeout" "$(tcp "$P-a" "${IP6[w]%/*}" 8081)"
 check_eq "TCP over IPv4 to w's 8080 is dropped (the rule is IPv6's)" "timeout" \
@@ -181,7 +148,7 @@ check_eq "router show r6: three interfaces" 3 "$(ctl -o json router show r6 | py
 check_eq "a reaches c across the router over IPv6" "pass" "$(eventually pass ping1 "$P-a" "${IP6[c]%/*}")"
 serve "$P-c" 8080
 check_eq "... over TCP too, c sees a's own address (routed, not NATed)" "open ${IP6[a]%/*}" \
-	"$(tcp "$P-a" "${IP6[c]%/*}" 8080) $(grep '^peer' "$T/serve-$P-c" | tail -n 1 | cut -d' ' -f2)"
+	"$(tcp "$P-a" "${IP6[c]%/*}" 8080) $(last_peer "$P-c")"
 check_eq "a network on r6 already: refused, one line" "1 1" "$(refused ctl router add-subnet r6 st)"
 check "router remove-subnet r6 ds" ctl router remove-subnet r6 ds
 check_eq "Neutron: only st's interface is left" "fd00:65::1" \

@@ -21,16 +21,8 @@ env_up
 outside_up 172.24.0.1/24 || { echo "Bail out! the outside world did not come up"; exit 1; }
 
 PROBE=$SRC/tests/e2e/tcp-probe.py
-_servers=()
-trap 'for p in "${_servers[@]}"; do kill "$p" 2>/dev/null; done; env_down' EXIT
 
 sbctl() { ovn-sbctl --db="unix:$RUN/ovn/sb.sock" --timeout=10 "$@"; }
-# serve NS PORT: a TCP server in netns NS, logging its peers to $T/serve-NS.
-serve() {
-	ip netns exec "$1" python3 "$PROBE" serve "$2" >"$T/serve-$1" 2>&1 &
-	_servers+=($!)
-	for _ in $(seq 50); do grep -q ready "$T/serve-$1" && return; sleep 0.05; done
-}
 # peer SERVER CLIENT IP PORT: TCP from netns CLIENT to IP:PORT, which netns
 # SERVER serves: the source address the server saw (what NAT made of the
 # client's), or "timeout"/"refused".
@@ -39,24 +31,6 @@ peer() {
 	got=$(ip netns exec "$2" python3 "$PROBE" connect "$3" "$4" 1.5)
 	[ "$got" = open ] || { echo "$got"; return; }
 	grep '^peer' "$T/serve-$1" | tail -n 1 | cut -d' ' -f2
-}
-ping1() { ip netns exec "$1" busybox ping -c 1 -W 1 "$2" >/dev/null 2>&1 && echo pass || echo drop; }
-# eventually EXPECTED CMD...: CMD's output becomes EXPECTED within 10 s
-# (ovn-northd and ovn-controller take a moment); prints the last output.
-eventually() {
-	local want=$1 got
-	shift
-	for _ in $(seq 20); do
-		got=$("$@")
-		[ "$got" = "$want" ] && break
-		sleep 0.5
-	done
-	echo "$got"
-}
-# refused CMD...: "STATUS LINES-ON-STDERR", the message in $T/ctl.err.
-refused() {
-	"$@" >"$T/ctl.out" 2>"$T/ctl.err"
-	echo "$? $(wc -l <"$T/ctl.err")"
 }
 n_of() { nq GET "$1" | jq1 "[\"$2\"].__len__()"; }
 # nbcsv ARGS...: OVN NB rows, one "a,b,c" per row, sorted, on one line.

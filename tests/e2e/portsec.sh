@@ -76,18 +76,6 @@ ping1() {
 	ip -n "$P-b" neigh flush all
 	in_a busybox ping -c 1 -W 1 -I "$1" "${IP[b]}" >/dev/null 2>&1 && echo pass || echo drop
 }
-# eventually EXPECTED CMD...: CMD's output becomes EXPECTED within 10 s
-# (ovn-northd and ovn-controller take a moment); prints the last output.
-eventually() {
-	local want=$1 got
-	shift
-	for _ in $(seq 20); do
-		got=$("$@")
-		[ "$got" = "$want" ] && break
-		sleep 0.5
-	done
-	echo "$got"
-}
 # lsp COLUMN PORT: a set column of the port's row, its values sorted, "|" between.
 lsp() {
 	nbctl --format=json --columns="$1" list Logical_Switch_Port "$2" | python3 -c '
@@ -104,11 +92,6 @@ OPEN_PG="pg_$(sg_id open | tr - _)"
 # groups PORT: the Port_Groups that hold it, sorted.
 groups() { nbctl --bare --columns=name find Port_Group "ports{>=}$(lsp_uuid "$1")" | grep . | sort | paste -sd' '; }
 row() { nbctl --bare --columns=addresses,port_security,external_ids list Logical_Switch_Port "$1"; }
-# refused CMD...: "STATUS LINES-ON-STDERR"
-refused() {
-	"$@" >"$T/ctl.out" 2>"$T/ctl.err"
-	echo "$? $(wc -l <"$T/ctl.err")"
-}
 # port_json PORT EXPR: EXPR (a string, of port show's JSON p) printed.
 port_json() { ctl -o json port show "$1" | python3 -c "import json,sys; p=json.load(sys.stdin); print($2)"; }
 pairs_of() { port_json "$1" '" ".join(x["ip_address"] + "," + x["mac_address"] for x in p["allowed_address_pairs"])'; }

@@ -9,10 +9,6 @@ KURYR_CONF_EXTRA=$'[ovs]\nbridge_mappings = physnet1:br-ex'
 . "$(dirname "$0")/lib.sh"
 env_up
 
-PROBE=$SRC/tests/e2e/tcp-probe.py
-_servers=()
-trap 'for p in "${_servers[@]}"; do kill "$p" 2>/dev/null; done; env_down' EXIT
-
 check_eq "kuryrd made the provider bridge and mapped physnet1 onto it" "br-ex physnet1:br-ex" \
 	"$(vsctl list-br | grep -x br-ex) $(vsctl get Open_vSwitch . external_ids:ovn-bridge-mappings | tr -d '"')"
 check "the outside world is behind br-ex" outside_up 172.24.0.1/24
@@ -27,30 +23,7 @@ add() {
 	IP[$1]=$(jget '["ips"][0]["address"]' | cut -d/ -f1)
 	PORT[$1]=$(vsctl get Interface "$(jget '["interfaces"][0]["name"]')" external_ids:iface-id | tr -d '"')
 }
-# serve NS PORT: a TCP server in namespace NS, logging its peers to $T/serve-NS.
-serve() {
-	ip netns exec "$1" python3 "$PROBE" serve "$2" >"$T/serve-$1" 2>&1 &
-	_servers+=($!)
-	for _ in $(seq 50); do grep -q ready "$T/serve-$1" && return; sleep 0.05; done
-}
-tcp() { ip netns exec "$1" python3 "$PROBE" connect "$2" "$3" 1.5; }
-ping1() { ip netns exec "$1" busybox ping -c 1 -W 1 "$2" >/dev/null 2>&1 && echo pass || echo drop; }
-eventually() {
-	local want=$1 got
-	shift
-	for _ in $(seq 20); do
-		got=$("$@")
-		[ "$got" = "$want" ] && break
-		sleep 0.5
-	done
-	echo "$got"
-}
-last_peer() { grep '^peer' "$T/serve-$1" | tail -n 1 | cut -d' ' -f2; }
 rjson() { ctl -o json router show "$1" | python3 -c "import json,sys; r=json.load(sys.stdin); print($2)"; }
-refused() {
-	"$@" >"$T/ctl.out" 2>"$T/ctl.err"
-	echo "$? $(wc -l <"$T/ctl.err")"
-}
 nat_rows() { nbctl --bare --columns=type,external_ip,logical_ip list NAT | paste -sd' ' | sed 's/  */ /g'; }
 
 ctl network create neta --subnet 10.41.0.0/24 >/dev/null

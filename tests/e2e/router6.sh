@@ -12,9 +12,7 @@ KURYR_CONF_EXTRA=$'[ovs]\nbridge_mappings = physnet1:br-ex'
 . "$(dirname "$0")/lib.sh"
 env_up
 
-PROBE=$SRC/tests/e2e/tcp-probe.py
-_servers=()
-trap 'for p in "${_servers[@]}"; do kill "$p" 2>/dev/null; done; ip netns del "$P-s" 2>/dev/null || :; env_down' EXIT
+trap 'ip netns del "$P-s" 2>/dev/null || :; env_down' EXIT
 
 declare -A IP4 IP6
 # add NAME NET: container NAME on network NET.
@@ -26,30 +24,8 @@ add() {
 	IP4[$1]=$(pyj '" ".join(i["address"].split("/")[0] for i in d["ips"] if ":" not in i["address"])' <<<"$OUT")
 	IP6[$1]=$(pyj '" ".join(i["address"].split("/")[0] for i in d["ips"] if ":" in i["address"])' <<<"$OUT")
 }
-serve() {
-	ip netns exec "$1" python3 "$PROBE" serve "$2" >"$T/serve-$1" 2>&1 &
-	_servers+=($!)
-	for _ in $(seq 50); do grep -q ready "$T/serve-$1" && return; sleep 0.05; done
-}
-tcp() { ip netns exec "$1" python3 "$PROBE" connect "$2" "$3" 1.5; }
-last_peer() { grep '^peer' "$T/serve-$1" | tail -n 1 | cut -d' ' -f2; }
-ping1() { ip netns exec "$1" busybox ping -c 1 -W 1 "$2" >/dev/null 2>&1 && echo pass || echo drop; }
-eventually() {
-	local want=$1 got
-	shift
-	for _ in $(seq 20); do
-		got=$("$@")
-		[ "$got" = "$want" ] && break
-		sleep 0.5
-	done
-	echo "$got"
-}
 patches() { vsctl list-ports br-int | grep patch-; }
 rjson() { ctl -o json router show "$1" | pyj "$2"; }
-refused() {
-	"$@" >"$T/ctl.out" 2>"$T/ctl.err"
-	echo "$? $(wc -l <"$T/ctl.err")"
-}
 lrp_nets() { # ROUTER: each router port's networks, sorted
 	local lr
 	lr=$(nbctl --bare --columns=name find Logical_Router "external_ids:\"kuryr:router_name\"=$1")

@@ -36,28 +36,11 @@ serve() {
 # tcp FROM TO PORT: open, refused or timeout.
 tcp() { ip netns exec "$P-$1" python3 "$PROBE" connect "${IP[$2]}" "$3" 1.5; }
 ping1() { ip netns exec "$P-$1" busybox ping -c 1 -W 1 "${IP[$2]}" >/dev/null 2>&1 && echo pass || echo drop; }
-# eventually EXPECTED CMD...: CMD's output becomes EXPECTED within 10 s
-# (ovn-northd and ovn-controller take a moment); prints the last output.
-eventually() {
-	local want=$1 got
-	shift
-	for _ in $(seq 20); do
-		got=$("$@")
-		[ "$got" = "$want" ] && break
-		sleep 0.5
-	done
-	echo "$got"
-}
 sg_id() { ctl -o json security-group show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
 pg_of() { echo "pg_$(sg_id "$1" | tr - _)"; }
 pg_ports() { nbctl --bare --columns=ports find Port_Group name="$1" | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//'; }
 lsp_uuid() { nbctl get Logical_Switch_Port "$1" _uuid; }
 n_acls() { nbctl --bare --columns=_uuid list ACL | grep -c .; }
-# refused CMD...: "STATUS LINES-ON-STDERR"
-refused() {
-	"$@" >"$T/ctl.out" 2>"$T/ctl.err"
-	echo "$? $(wc -l <"$T/ctl.err")"
-}
 
 # ---- the default group ----
 add a

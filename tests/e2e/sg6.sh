@@ -9,10 +9,6 @@
 . "$(dirname "$0")/lib.sh"
 env_up
 
-PROBE=$SRC/tests/e2e/tcp-probe.py
-_servers=()
-trap 'for p in "${_servers[@]}"; do kill "$p" 2>/dev/null; done; env_down' EXIT
-
 check "network create ds" ctl network create ds --subnet 10.91.0.0/24 --subnet fd00:91::/64
 
 declare -A IP4 IP6
@@ -24,41 +20,16 @@ add() { # NAME [EXTRA_NETCONF]
 	IP4[$1]=$(pyj '" ".join(i["address"].split("/")[0] for i in d["ips"] if ":" not in i["address"])' <<<"$OUT")
 	IP6[$1]=$(pyj '" ".join(i["address"].split("/")[0] for i in d["ips"] if ":" in i["address"])' <<<"$OUT")
 }
-serve() { # NAME PORT...
-	local name=$1
-	shift
-	ip netns exec "$P-$name" python3 "$PROBE" serve "$@" >"$T/serve-$name" 2>&1 &
-	_servers+=($!)
-	for _ in $(seq 50); do grep -q ready "$T/serve-$name" && return; sleep 0.05; done
-}
-tcp() { ip netns exec "$P-$1" python3 "$PROBE" connect "$2" "$3" 1.5; }
-ping1() { ip netns exec "$P-$1" busybox ping -c 1 -W 1 "$2" >/dev/null 2>&1 && echo pass || echo drop; }
-# eventually WANT CMD...: CMD's output once it is WANT (rules take effect
-# when ovn-controller has the flows), or its last output.
-eventually() {
-	local want=$1 got
-	shift
-	for _ in $(seq 20); do
-		got=$("$@")
-		[ "$got" = "$want" ] && break
-		sleep 0.25
-	done
-	echo "$got"
-}
-refused() {
-	"$@" >"$T/ctl.out" 2>"$T/ctl.err"
-	echo "$? $(wc -l <"$T/ctl.err")"
-}
 pg_of() { ctl -o json security-group show "$1" | pyj '"pg_" + d["id"].replace("-", "_")'; }
 
 # ---- the default group, both families ----
 add a
 add b
-serve a 8080
+serve "$P-a" 8080
 check_eq "default: ping over IPv6 between its members passes" "pass pass" \
-	"$(ping1 a "${IP6[b]}") $(ping1 b "${IP6[a]}")"
+	"$(ping1 "$P-a" "${IP6[b]}") $(ping1 "$P-b" "${IP6[a]}")"
 check_eq "default: TCP over IPv6 and IPv4 between its members passes" "open open" \
-	"$(tcp b "${IP6[a]}" 8080) $(tcp b "${IP4[a]}" 8080)"
+	"$(tcp "$P-b" "${IP6[a]}" 8080) $(tcp "$P-b" "${IP4[a]}" 8080)"
 DPG=$(pg_of default)
 check_eq "OVN NB: default's IPv6 ingress rule matches its IPv6 address set" 1 \
 	"$(nbctl --bare --columns=match find ACL direction=to-lport | grep -c "ip6.src == \$${DPG}_ip6")"
@@ -75,22 +46,22 @@ check_eq "OVN NB: the rule's ACL matches ip6" \
 	"to-lport outport == @$(pg_of web6) && ip6 && tcp && tcp.dst == 8080" \
 	"$(nbctl --bare --columns=direction,match find ACL "external_ids:\"kuryr:rule_id\"=$(jget '["id"]')" | paste -sd' ')"
 add w '"security_groups":["web6"]'
-serve w 8080 8081
+serve "$P-w" 8080 8081
 check_eq "TCP over IPv6 to 8080 passes (neighbour discovery is not dropped)" "open" \
-	"$(eventually open tcp a "${IP6[w]}" 8080)"
-check_eq "TCP over IPv6 to 8081 is dropped" "timeout" "$(tcp a "${IP6[w]}" 8081)"
+	"$(eventually open tcp "$P-a" "${IP6[w]}" 8080)"
+check_eq "TCP over IPv6 to 8081 is dropped" "timeout" "$(tcp "$P-a" "${IP6[w]}" 8081)"
 check_eq "TCP over IPv4 to 8080 is dropped (the rule is IPv6's)" "timeout" \
-	"$(tcp a "${IP4[w]}" 8080)"
-check_eq "ping over IPv6 to w is dropped (no icmpv6 rule)" "drop" "$(ping1 a "${IP6[w]}")"
+	"$(tcp "$P-a" "${IP4[w]}" 8080)"
+check_eq "ping over IPv6 to w is dropped (no icmpv6 rule)" "drop" "$(ping1 "$P-a" "${IP6[w]}")"
 
 OUT=$(ctl -o json security-group rule-add web6 --ethertype IPv6 --protocol icmpv6)
 RICMP6=$(jget '["id"]')
 check_eq "OVN NB: the icmpv6 rule's ACL matches icmp6" 1 \
 	"$(nbctl --bare --columns=match find ACL "external_ids:\"kuryr:rule_id\"=$RICMP6" | grep -c 'ip6 && icmp6$')"
-check_eq "rule-add icmpv6: ping over IPv6 to w passes" "pass" "$(eventually pass ping1 a "${IP6[w]}")"
-check_eq "... over IPv4 it stays dropped" "drop" "$(ping1 a "${IP4[w]}")"
+check_eq "rule-add icmpv6: ping over IPv6 to w passes" "pass" "$(eventually pass ping1 "$P-a" "${IP6[w]}")"
+check_eq "... over IPv4 it stays dropped" "drop" "$(ping1 "$P-a" "${IP4[w]}")"
 check "rule-delete the icmpv6 rule" ctl security-group rule-delete "$RICMP6"
-check_eq "... and ping over IPv6 is dropped again" "drop" "$(eventually drop ping1 a "${IP6[w]}")"
+check_eq "... and ping over IPv6 is dropped again" "drop" "$(eventually drop ping1 "$P-a" "${IP6[w]}")"
 
 # ---- a remote group, per family ----
 check "security-group create peers" ctl security-group create peers
@@ -100,9 +71,9 @@ check "rule-add web6 IPv6 tcp 8081 from group peers" \
 check_eq "OVN NB: it matches peers' IPv6 address set" 1 \
 	"$(nbctl --bare --columns=match find ACL | grep -c "ip6.src == \$$(pg_of peers)_ip6 && tcp && tcp.dst == 8081")"
 check_eq "a member of peers reaches w's 8081 over IPv6" "open" \
-	"$(eventually open tcp p "${IP6[w]}" 8081)"
-check_eq "... not over IPv4" "timeout" "$(tcp p "${IP4[w]}" 8081)"
-check_eq "a non-member (a) does not reach 8081 over IPv6" "timeout" "$(tcp a "${IP6[w]}" 8081)"
+	"$(eventually open tcp "$P-p" "${IP6[w]}" 8081)"
+check_eq "... not over IPv4" "timeout" "$(tcp "$P-p" "${IP4[w]}" 8081)"
+check_eq "a non-member (a) does not reach 8081 over IPv6" "timeout" "$(tcp "$P-a" "${IP6[w]}" 8081)"
 
 # ---- refused ----
 check_eq "icmpv6 with a port: refused, one line" "1 1" \
