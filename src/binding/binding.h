@@ -214,7 +214,8 @@ int binding_plug(struct binding *b, const struct binding_req *req, struct bindin
 int binding_wait_ready(struct binding *b, struct binding_state *st, int timeout_ms,
 		       char **reterr_msg);
 /* Once a plugged port is ready for traffic: tell the pod's neighbours
- * that its address is here now (a gratuitous ARP from the pod's device).
+ * that its addresses are here now (a gratuitous ARP, an unsolicited
+ * neighbour advertisement, from the pod's device).
  * OVN hands out the lowest free address, and a neighbour may still have
  * it under the MAC of the port that had it before; until then it would
  * send there. Nothing for a tap, or where the plug announced already.

@@ -48,12 +48,12 @@ int pod_setup(struct nl_sock *ns, int ifindex, const struct binding_req *req, bo
  * if not NULL. 0, -ENODEV if it is missing, -EUCLEAN with what differs. */
 int pod_check(const struct binding_req *req, const char *kind, char **reterr_msg);
 
-/* Announce the port's address from the pod's device @dev (up, with it)
+/* Announce the port's addresses from the pod's device @dev (up, with them)
  * over @ns, a socket opened with nl_sock_open_netns(): a gratuitous ARP
- * with the device's MAC. A driver whose port is ready for traffic when its
- * plug returns (parked, or riding on the VM's port) calls it there and
- * sets st->announced; binding_announce() does it for the others once they
- * are ready. Best effort: 0 or -errno (-EINVAL: no address). */
+ * and an unsolicited neighbour advertisement with the device's MAC. A driver whose port is ready
+ * for traffic when its plug returns (parked, or riding on the VM's port) calls it there and sets
+ * st->announced; binding_announce() does it for the others once they are ready. Best effort: 0 or
+ * -errno (-EINVAL: no address). */
 int pod_announce(struct nl_sock *ns, const struct binding_req *req, const struct nl_link_info *dev);
 
 /* wait_ready for drivers whose ports are ready once ovn-controller marks

@@ -259,15 +259,15 @@ int host_mac_read(struct nl_sock *ns, const char *ifname, struct binding_state *
 
 int pod_announce(struct nl_sock *ns, const struct binding_req *req, const struct nl_link_info *dev)
 {
-	uint8_t ip[4];
+	uint8_t ip[4], ip6[16];
+	bool v4 = *req->port->ip, v6 = *req->port->ip6;
 
 	if (req->no_l3)
 		return -EINVAL;
-	/* An IPv6-only port: nothing to announce by ARP (an unsolicited
-	 * neighbour advertisement would be IPv6's, not made yet). */
-	if (!*req->port->ip && *req->port->ip6)
-		return 0;
-	if (inet_pton(AF_INET, req->port->ip, ip) != 1)
+	if ((v4 && inet_pton(AF_INET, req->port->ip, ip) != 1) ||
+	    (v6 && inet_pton(AF_INET6, req->port->ip6, ip6) != 1))
 		return -EINVAL;
-	return nl_arp_announce(ns, dev->ifindex, dev->mac, ip);
+	if (!v4 && !v6)
+		return 0;
+	return nl_announce(ns, dev->ifindex, dev->mac, v4 ? ip : NULL, v6 ? ip6 : NULL);
 }

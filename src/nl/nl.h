@@ -35,7 +35,7 @@ struct nl_link_info {
 int nl_sock_open(struct nl_sock **ret);
 /* Open a rtnetlink socket inside the namespace @netns_fd (from a helper
  * thread; the caller's namespace never changes). It carries a packet
- * socket of that namespace for nl_arp_announce(). */
+ * socket of that namespace for nl_announce(). */
 int nl_sock_open_netns(int netns_fd, struct nl_sock **ret);
 /* nl_sock_open_netns() in two halves, so that the caller can do other
  * work while the helper thread opens the socket: _begin starts it, _end
@@ -52,14 +52,17 @@ static inline void nl_sock_freep(struct nl_sock **s)
 	nl_sock_free(*s);
 }
 
-/* Announce IPv4 address @ip (4 bytes, network order) with @mac from device
- * @ifindex: an ARP request for the address from itself (RFC 5227's
- * announcement), so that neighbours that knew the address under another
+/* Announce IPv4 address @ip (4 bytes, network order; may be NULL) and IPv6
+ * address @ip6 (16 bytes; may be NULL) with @mac from device @ifindex: an
+ * ARP request for the IPv4 address from itself (RFC 5227's announcement)
+ * and an unsolicited neighbour advertisement of the IPv6 one to all nodes
+ * (RFC 4861 7.2.6), so that neighbours that knew an address under another
  * MAC learn the new one. Sent soon after, by a background thread, on the
  * packet socket of @s, which must have been opened with
  * nl_sock_open_netns() (-EOPNOTSUPP otherwise, or without CAP_NET_RAW);
  * once per socket. */
-int nl_arp_announce(struct nl_sock *s, int ifindex, const uint8_t mac[6], const uint8_t ip[4]);
+int nl_announce(struct nl_sock *s, int ifindex, const uint8_t mac[6], const uint8_t *ip,
+		const uint8_t *ip6);
 
 /* Open @path and check it is a network namespace (nsfs, CLONE_NEWNET).
  * Returns 0 with an O_RDONLY|O_CLOEXEC fd in *ret_fd; -ENOENT if missing,

@@ -212,8 +212,17 @@ ip -n "$P-a" -6 addr del "${IP6[a]}" dev eth0
 cni CHECK "$P-a" eth0 "/run/netns/$P-a" "$(netconf ds)"
 check_eq "CHECK notices the IPv6 address removed" 1 "$RC"
 
-# Older CNI versions: each ips entry says its family.
+# Older CNI versions: each ips entry says its family. And c announces its
+# IPv6 address as it does its IPv4 one: an unsolicited neighbour
+# advertisement to all nodes reaches b (nothing else on ds sends any now).
+na_before=$(nas)
 add ds c 0.4.0
+na_seen=no
+for _ in $(seq 20); do
+	[ "$(nas)" -gt "$na_before" ] && { na_seen=yes; break; }
+	sleep 0.1
+done
+check_eq "ADD c: b receives c's unsolicited neighbour advertisement" yes "$na_seen"
 check_eq "ADD with cniVersion 0.4.0: ips versions 4 and 6" "0.4.0 4 6" \
 	"$(jget '["cniVersion"]') $(jget '["ips"][0]["version"]') $(jget '["ips"][1]["version"]')"
 # A fixed IPv4 address on a dual-stack network: ovn-northd assigns
