@@ -69,7 +69,8 @@ check_eq "... and the other way" "open ${IP6[b]}" \
 # A port made with kuryrctl (as for a VM), its netns plugged onto br-int
 # by hand; the kernel there does what any host does: it solicits, takes
 # the advertised prefix, makes its EUI-64 address and a default route
-# via the router's link-local address.
+# via the router's link-local address. Its port is in the default group:
+# router advertisements pass security groups, as neighbour discovery does.
 PJ=$(ctl -o json port create --network ds --name "$P-s" --device-id "$P-s")
 check_eq "port create on ds gets both addresses" "yes yes" \
 	"$(pyj '"yes" if d["ip"] else "no"' <<<"$PJ") $(pyj '"yes" if d["ip6"] else "no"' <<<"$PJ")"
@@ -93,6 +94,8 @@ for _ in $(seq 60); do
 	case $got in ?*"|default via fe80:"*) break ;; esac
 	sleep 0.25
 done
+check_eq "the host's port is in the drop group (its default group lets in only its members)" yes \
+	"$(grep -q "$(nbctl --bare --columns=_uuid find Logical_Switch_Port name="$P-s")" <<<"$(nbctl --bare --columns=ports find Port_Group name=kuryr_pg_drop)" && echo yes || echo no)"
 check_eq "the host took OVN's address for it from the advertised prefix, and a default route via the router" \
 	"$SIP6/64|default via fe80:" "$got"
 check_eq "... the route came from an RA" "ra" \
