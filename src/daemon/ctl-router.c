@@ -119,6 +119,10 @@ json_t *ctl_floating_ip(struct kuryrd *d, const char *verb, json_t *args)
 			return reply_error(400, "missing argument", "network");
 		if (!port || !*port)
 			return reply_error(400, "missing argument", "--port");
+		if (json_object_get_str(args, "ip") && strchr(json_object_get_str(args, "ip"), ':'))
+			return reply_error(
+			    400, "invalid argument",
+			    "--ip: floating IPs are IPv4 (IPv6 is routed, not NATed)");
 		r = ops->fip_create(d->backend, net, port, json_object_get_str(args, "ip"), &out,
 				    &err);
 		if (r < 0)

@@ -6,8 +6,9 @@
 # which a host that configures itself (a port made with kuryrctl, its
 # netns plugged by hand with the kernel's own SLAAC) takes OVN's address
 # for it and its default route; an external gateway SNATs IPv4 only (IPv6
-# is routed, not NATed); remove-subnet takes both ports away; what must be
-# refused is, with nothing half-made.
+# is routed, not NATed) and floating IPs stay IPv4 (an IPv6 one, or one for
+# an IPv6-only port, is refused); remove-subnet takes both ports away;
+# what must be refused is, with nothing half-made.
 KURYR_CONF_EXTRA=$'[ovs]\nbridge_mappings = physnet1:br-ex'
 . "$(dirname "$0")/lib.sh"
 env_up
@@ -114,6 +115,17 @@ check_eq "OVN NB: one SNAT row, for ds's IPv4 subnet only" "snat 10.81.0.0/24" \
 	"$(nbctl --bare --columns=type,logical_ip list NAT | paste -sd' ' | sed 's/  */ /g')"
 check_eq "... still routed: b sees a's own IPv6 address" "open ${IP6[a]}" \
 	"$(tcp "$P-a" "${IP6[b]}" 8080) $(last_peer "$P-b")"
+# Floating IPs stay IPv4: an IPv6 one, or one for a port with only IPv6,
+# is refused, nothing made.
+PORT_A=$(nbctl --bare --columns=name find Logical_Switch_Port "external_ids:\"kuryr:device_id\"=\"$P-a\"")
+PORT_B=$(nbctl --bare --columns=name find Logical_Switch_Port "external_ids:\"kuryr:device_id\"=\"$P-b\"")
+check_eq "floating-ip create ext --port a --ip fd00:99::5 (an IPv6 one): refused, one line" "1 1" \
+	"$(refused ctl floating-ip create ext --port "$PORT_A" --ip fd00:99::5)"
+check "... saying floating IPs are IPv4" grep -q 'floating IPs are IPv4' "$T/ctl.err"
+check_eq "floating-ip create ext --port b (IPv6 only): refused, one line" "1 1" \
+	"$(refused ctl floating-ip create ext --port "$PORT_B")"
+check "... saying b has no IPv4 address" grep -q 'no IPv4 address' "$T/ctl.err"
+check_eq "... and no NAT row but the SNAT one" "snat" "$(nbctl --bare --columns=type list NAT | grep . | paste -sd' ')"
 check "router set r1 --no-external-gateway" ctl router set r1 --no-external-gateway
 check "delete network ext" ctl network delete ext
 check_eq "ovn-controller takes br-int's patch to the provider bridge away" "" \

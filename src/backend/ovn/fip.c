@@ -101,6 +101,13 @@ int ovn_fip_create(struct backend *b, const char *ext, const char *port, const c
 			r = ovn_port_get(b, json_object_get_str(lsp, "name"), &p, reterr_msg);
 		if (r < 0)
 			return r;
+		if (!*p.ip && *p.ip6) {
+			set_errmsg(reterr_msg,
+				   "port %s has no IPv4 address: floating IPs are IPv4 (IPv6 is "
+				   "routed, not NATed)",
+				   port);
+			return -EINVAL;
+		}
 		if (!*p.ip || !*p.network) {
 			set_errmsg(reterr_msg, "port %s has no address of ours", port);
 			return -EINVAL;
