@@ -1,7 +1,7 @@
 #!/bin/bash
 # IPv6 routers on backend ovn, proven with packets: a dual-stack network
 # and an IPv6-only one on one router, a router port per family (both
-# subnets' gateways answer, IPv4 and IPv6 are routed between the networks,
+# subnets' gateways answer, IPv6 is routed between the networks,
 # over TCP too); the IPv6 router ports send router advertisements, from
 # which a host that configures itself (a port made with kuryrctl, its
 # netns plugged by hand with the kernel's own SLAAC) takes OVN's address
