@@ -4,7 +4,8 @@
 # IPv6-only one in mode dhcpv6-stateful (a /80: Neutron's own IPAM), made
 # with kuryrctl; containers take the ports' fixed IPs whatever the mode
 # (both families, both default routes, nothing tentative) and talk over
-# IPv6 (ping, TCP); runtimeConfig.ips asks for an IPv6 address on the
+# IPv6 (ping, TCP); a neighbour advertisement for another's address is
+# dropped; runtimeConfig.ips asks for an IPv6 address on the
 # stateful network, one in use is CNI error 104 with nothing left, as is
 # one on the SLAAC subnet (Neutron makes those addresses itself) or
 # outside the prefix; a security group rule with --ethertype IPv6 opens one
@@ -87,6 +88,23 @@ check_eq "netlink a: the IPv6 default route via the gateway" "default via fd00:6
 check "ping IPv6 a -> b through ML2/OVN" ip netns exec "$P-a" busybox ping -6 -c 1 -W 2 "${IP6[b]%/*}"
 serve "$P-b" 8080
 check_eq "TCP over IPv6 a -> b" "open" "$(tcp "$P-a" "${IP6[b]%/*}" 8080)"
+# Neighbour-discovery spoofing through ML2/OVN's port security: a
+# advertises an address that is not its own; neither side needs neighbour
+# discovery meanwhile, so b counts only what a sends.
+ip -n "$P-a" -6 neigh replace "${IP6[b]%/*}" lladdr "${MAC[b]}" dev eth0 nud permanent
+ip -n "$P-b" -6 neigh replace "${IP6[a]%/*}" lladdr "${MAC[a]}" dev eth0 nud permanent
+nas() { ip netns exec "$P-b" awk '$1 == "Icmp6InNeighborAdvertisements" {print $2}' /proc/net/snmp6; }
+na_from_a() { # TARGET: "arrived" or "dropped"
+	local before
+	before=$(nas)
+	ip netns exec "$P-a" python3 "$SRC/tests/e2e/nd-spoof.py" eth0 "${MAC[a]}" "${MAC[b]}" \
+		"${IP6[a]%/*}" "${IP6[b]%/*}" "$1"
+	sleep 0.3
+	[ "$(nas)" -gt "$before" ] && echo arrived || echo dropped
+}
+check_eq "a neighbour advertisement for an address that is not a's is dropped" dropped \
+	"$(na_from_a fd00:64::beef)"
+check_eq "... one for a's own address arrives (same path)" arrived "$(na_from_a "${IP6[a]%/*}")"
 
 # A security group rule over IPv6 only: one TCP port in.
 check "security-group create web6" ctl security-group create web6
