@@ -140,6 +140,28 @@ int pod_setup(struct nl_sock *ns, int ifindex, const struct binding_req *req, bo
 		set_errmsg(reterr_msg, "port %s has no address", p->name);
 		return -EINVAL;
 	}
+	/* The pod's IPv6 configuration is the port's, made here, and takes
+	 * nothing from routers' advertisements: no SLAAC address, which
+	 * port security would drop (a device whose MAC is not its port's,
+	 * nested-macvlan on ML2/OVN, makes another address from the same
+	 * prefix) and which the kernel would then prefer as the source; no
+	 * default route of theirs, which, in before ours, makes ours
+	 * -EEXIST. Off before the device is up, so that it never solicits
+	 * one. */
+	for (unsigned i = 0; i < n; i++) {
+		char key[64];
+
+		if (addrs[i].family != AF_INET6)
+			continue;
+		snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_ra", req->ifname);
+		r = nl_netns_sysctl_write(req->netns_fd, key, "0");
+		if (r < 0) {
+			set_errmsg(reterr_msg, "cannot turn router advertisements off on %s: %s",
+				   req->ifname, strerror(-r));
+			return r;
+		}
+		break;
+	}
 	/* IPv6 addresses go on without duplicate-address detection
 	 * (nl_addr_add), so that none is tentative when ADD returns: the
 	 * backend's IPAM made them unique (OVN derives them from the port's

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Network namespaces as descriptors: opening one and checking that it is a
- * network namespace, and making a named one under /run/netns the way
- * iproute2's "ip netns add" does. The namespace is made by a throwaway
- * thread, so the caller never changes namespace. */
+ * network namespace, making a named one under /run/netns the way
+ * iproute2's "ip netns add" does, and writing one of its sysctls (per
+ * namespace, with no netlink request to set them). Both are done by a
+ * throwaway thread, so the caller never changes namespace. */
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
@@ -11,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "nl-private.h"
@@ -116,4 +118,48 @@ int nl_netns_create(const char *name, int *ret_fd)
 		return a.r;
 	}
 	return nl_netns_open(path, ret_fd);
+}
+
+struct netns_sysctl_args {
+	int netns_fd;
+	const char *path;
+	const char *value;
+	int r;
+};
+
+/* A throwaway thread: /proc/sys/net shows the namespace of the task that
+ * looks it up, this thread's once it has moved. */
+static void *netns_sysctl_thread(void *arg)
+{
+	struct netns_sysctl_args *a = arg;
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(a->value);
+	ssize_t n;
+
+	if (setns(a->netns_fd, CLONE_NEWNET) < 0) {
+		a->r = -errno;
+		return NULL;
+	}
+	fd = open(a->path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		a->r = -errno;
+		return NULL;
+	}
+	n = write(fd, a->value, len);
+	a->r = n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+	return NULL;
+}
+
+int nl_netns_sysctl_write(int netns_fd, const char *key, const char *value)
+{
+	struct netns_sysctl_args a = { .netns_fd = netns_fd, .value = value, .r = -EIO };
+	char path[256];
+	int r;
+
+	if (netns_fd < 0 || !key || !value || *key == '/' || strstr(key, "..") ||
+	    snprintf(path, sizeof(path), "/proc/sys/%s", key) >= (int)sizeof(path))
+		return -EINVAL;
+	a.path = path;
+	r = nl_thread_run(netns_sysctl_thread, &a);
+	return r < 0 ? r : a.r;
 }

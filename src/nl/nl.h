@@ -75,6 +75,12 @@ int nl_netns_open(const char *path, int *ret_fd);
  * since. 0 with an fd in *ret_fd. */
 int nl_netns_create(const char *name, int *ret_fd);
 
+/* Write @value to sysctl @key ("net/ipv6/conf/eth0/autoconf": a path under
+ * /proc/sys) as namespace @netns_fd has it, from a helper thread that
+ * setns()es, so the caller never moves. 0, or -errno of the open or write
+ * (-ENOENT: no such key there); -EINVAL for a key that leaves /proc/sys. */
+int nl_netns_sysctl_write(int netns_fd, const char *key, const char *value);
+
 /* Create a veth pair: @name in the socket's namespace (left down), and its
  * peer @peer_name created directly in namespace @peer_netns_fd (-1: the
  * socket's own namespace) with MAC @peer_mac (NULL: kernel's choice). Both

@@ -386,6 +386,28 @@ static void test_veth_peer_in_target_netns(void **state)
 	assert_int_equal(nl_link_get(tb.sk[NS_B], "kct0a", &l), -ENODEV);
 }
 
+/* A sysctl is written as the target namespace has it, and only there. */
+static void test_netns_sysctl_write(void **state)
+{
+	char cmd[256];
+
+	need_testbed();
+	veth_ab("kct0a", "kct0b", test_mac, 0);
+	assert_int_equal(nl_netns_sysctl_write(tb.fd[NS_B], "net/ipv6/conf/kct0b/autoconf", "0"),
+			 0);
+	snprintf(cmd, sizeof(cmd), "ip netns exec %s cat /proc/sys/net/ipv6/conf/kct0b/autoconf",
+		 tb.name[NS_B]);
+	assert_true(cmd_output_contains(cmd, "0"));
+	snprintf(cmd, sizeof(cmd), "ip netns exec %s cat /proc/sys/net/ipv6/conf/kct0a/autoconf",
+		 tb.name[NS_A]);
+	assert_true(cmd_output_contains(cmd, "1"));
+	/* kct0b is not in A. */
+	assert_int_equal(nl_netns_sysctl_write(tb.fd[NS_A], "net/ipv6/conf/kct0b/autoconf", "0"),
+			 -ENOENT);
+	assert_int_equal(nl_netns_sysctl_write(tb.fd[NS_B], "../etc/passwd", "0"), -EINVAL);
+	assert_int_equal(nl_netns_sysctl_write(tb.fd[NS_B], "/net/ipv6", "0"), -EINVAL);
+}
+
 static void test_veth_duplicate_is_eexist(void **state)
 {
 	_cleanup_free_ char *err = NULL;
@@ -945,6 +967,7 @@ int main(void)
 		cmocka_unit_test(test_netns_create_fresh_run),
 		cmocka_unit_test_setup_teardown(test_veth_peer_in_target_netns, flush_links,
 						flush_links),
+		cmocka_unit_test_setup_teardown(test_netns_sysctl_write, flush_links, flush_links),
 		cmocka_unit_test_setup_teardown(test_veth_duplicate_is_eexist, flush_links,
 						flush_links),
 		cmocka_unit_test_setup_teardown(test_link_set_up, flush_links, flush_links),
