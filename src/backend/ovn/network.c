@@ -181,7 +181,7 @@ int ovn_network_create(struct backend *b, const struct network_spec *spec,
 {
 	_cleanup_json_ json_t *res = NULL;
 	char gw[INET_ADDRSTRLEN] = "", mtu[16], cidr6[64] = "", prefix6[INET6_ADDRSTRLEN] = "";
-	char gw6[INET6_ADDRSTRLEN] = "";
+	char gw6[INET6_ADDRSTRLEN + 1] = ""; /* room for prefix6 and "1" */
 	uint32_t net = 0;
 	uint8_t len = 0;
 	int gw_family;
