@@ -564,6 +564,14 @@ static void client_destroy(struct ovsdb_client *c)
 	free(c);
 }
 
+int ovsdb_target_check(const char *target, char **reterr_msg)
+{
+	union ovsdb_sockaddr addr;
+	socklen_t addr_len;
+
+	return parse_target(target, &addr, &addr_len, reterr_msg);
+}
+
 int ovsdb_client_connect(const char *target, struct ovsdb_client **ret, char **reterr_msg)
 {
 	union ovsdb_sockaddr addr;

@@ -29,6 +29,10 @@ typedef void (*ovsdb_update_cb)(void *userdata, const char *monitor_id, json_t *
  * message in *reterr_msg when non-NULL. */
 int ovsdb_client_connect(const char *target, struct ovsdb_client **ret, char **reterr_msg);
 
+/* 0 if @target is one ovsdb_client_connect() takes, else -EINVAL with a
+ * message. */
+int ovsdb_target_check(const char *target, char **reterr_msg);
+
 /* Run the client over @fd, an already connected stream socket (owned from
  * now on, closed on failure too); @target only names it in messages. */
 int ovsdb_client_adopt_fd(int fd, const char *target, struct ovsdb_client **ret, char **reterr_msg);
@@ -93,7 +97,16 @@ const char *ovsdb_datum_uuid(json_t *datum);
 /* A reconnecting session: one client to one server at a time, re-opened
  * when found dead. The monitors kept on a session are started again on
  * every new connection (their callbacks see the initial contents again, as
- * the request asks). Thread-safe. */
+ * the request asks). Thread-safe.
+ *
+ * A target may name several servers, comma-separated ("tcp:A:6641,
+ * tcp:B:6641,tcp:C:6641": the members of a clustered database, as OVSDB's
+ * own tools take them). Then the session talks to the cluster's leader
+ * only, as ovn-nbctl --leader-only does: a member is taken once its
+ * _Server.Database row for the database says it leads (or that the
+ * database is not clustered), and left as soon as that row says it no
+ * longer does; a lost connection or a lost leadership is followed by the
+ * next member in turn, so writes always go where RAFT commits them. */
 struct ovsdb_session;
 
 /* Connect to @target now and bind the session to database @db. 0 or

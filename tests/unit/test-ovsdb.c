@@ -1659,6 +1659,43 @@ static void test_server_killed(void **state)
 	ovsdb_client_free(c);
 }
 
+/* A session over several servers (a cluster's members) takes the first
+ * that answers and leads; a standalone server leads itself. */
+static void test_session_several_remotes(void **state)
+{
+	struct ovsdb_session *sess = NULL;
+	_cleanup_free_ char *msg = NULL, *target = NULL;
+	json_auto_t *res = NULL;
+
+	require_server();
+	assert_true(asprintf(&target, "unix:%s/none.sock,%s", fx.main.dir, fx.main.target) > 0);
+	assert_int_equal(ovsdb_session_new(target, "OVN_Northbound", &sess, &msg), 0);
+	assert_null(msg);
+	assert_int_equal(ovsdb_session_transact(sess,
+						json_pack("[{s:s, s:s, s:[]}]", "op", "select",
+							  "table", "Logical_Switch", "where"),
+						5000, &res, &msg),
+			 0);
+	assert_true(ovsdb_session_connected(sess));
+	ovsdb_session_free(sess);
+	sess = NULL;
+
+	/* No server answers: the error names the database and the list. */
+	free(target);
+	assert_true(asprintf(&target, "unix:%s/none.sock,unix:%s/none2.sock", fx.main.dir,
+			     fx.main.dir) > 0);
+	assert_true(ovsdb_session_new(target, "OVN_Northbound", &sess, &msg) < 0);
+	assert_null(sess);
+	assert_non_null(strstr(msg, "no leader of OVN_Northbound among"));
+	free(msg);
+	msg = NULL;
+
+	/* A malformed member is refused before any connection. */
+	assert_int_equal(
+	    ovsdb_session_new_lazy("unix:/x.sock,bogus:1", "OVN_Northbound", &sess, &msg), -EINVAL);
+	assert_non_null(msg);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, test_cleanup)
 
 int main(void)
@@ -1688,6 +1725,7 @@ int main(void)
 		T(test_echo_unix_and_tcp),
 		T(test_free_with_pending_call),
 		T(test_server_killed),
+		T(test_session_several_remotes),
 	};
 	struct CMUnitTest all[ELEMENTSOF(unit) + ELEMENTSOF(live)];
 	size_t n = 0;
