@@ -60,8 +60,8 @@ static const struct ctl_value_type value_vlan = { parse_vlan, "a number in 1..40
 
 static const char *const network_cols[] = { "name", "subnet", "gateway", "subnet6",
 					    "mtu",  "ports",  NULL };
-static const char *const port_cols[] = { "name", "network", "mac",	 "ip", "ip6",
-					 "up",	 "owner",   "device_id", NULL };
+static const char *const port_cols[] = { "name", "network", "mac",   "ip",	  "ip6",
+					 "up",	 "host",    "owner", "device_id", NULL };
 static const char *const pool_cols[] = { "key",	     "ready", "in_use", "draining",
 					 "creating", "hits",  "misses", NULL };
 static const char *const router_cols[] = { "name", "id", "external_gateway", NULL };

@@ -57,9 +57,9 @@ static json_t *port_json(const struct kuryr_port *p)
 	for (unsigned i = 0; i < p->n_pairs; i++)
 		json_array_append_new(pairs, json_pack("{s:s, s:s}", "ip_address", p->pairs[i].ip,
 						       "mac_address", p->pairs[i].mac));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:b, s:o}", "name", p->name,
-			 "network", p->network, "mac", p->mac, "ip", p->ip, "ip6", p->ip6, "up",
-			 p->up, "owner",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:b, s:o}", "name",
+			 p->name, "network", p->network, "mac", p->mac, "ip", p->ip, "ip6", p->ip6,
+			 "up", p->up, "host", p->host, "owner",
 			 p->owner == PORT_OWNER_VM     ? "vm"
 			 : p->owner == PORT_OWNER_POOL ? "pool"
 						       : "container",

@@ -67,6 +67,10 @@ done
 check_eq "kuryrctl port list by the switch's _uuid shows the three" 3 \
 	"$(ctl -o json port list --network "$LS" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 
+node=$(vsctl get Open_vSwitch . external_ids:hostname | tr -d '"')
+check_eq "kuryrctl port list: each container port is on this node ($node), as NB records it" \
+	"$node $node $node|$node $node $node" \
+	"$(ctl -o json port list --network "$LS" | pyj '" ".join(p["host"] for p in d)')|$(for p in $(ctl -o json port list --network "$LS" | pyj '" ".join(p["name"] for p in d)'); do nbctl get Logical_Switch_Port "$p" external_ids:\"kuryr:host\" | tr -d '"'; done | paste -sd' ')"
 check_eq "three distinct addresses" 3 "$(printf '%s\n' "${IP[@]}" | sort -u | wc -l)"
 
 for a in 1 2 3; do

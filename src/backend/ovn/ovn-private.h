@@ -30,6 +30,7 @@
 #define EXT_IP	      "kuryr:ip"
 #define EXT_IP6	      "kuryr:ip6" /* an IPv6 address not of ovn-northd's making */
 #define EXT_PROJECT   "kuryr:project"
+#define EXT_HOST      "kuryr:host"	       /* the node whose kuryrd made it (not a VM's) */
 #define EXT_PHYSNET   "kuryr:physical_network" /* an external network */
 /* Routers (router.c) and floating IPs (fip.c). */
 #define EXT_R_ID      "kuryr:router_id"

@@ -44,6 +44,7 @@ void ovn_row_to_port(json_t *row, struct kuryr_port *p)
 	str_copy(p->name, json_object_get_str(row, "name"), sizeof(p->name));
 	str_copy(p->network, ovsdb_map_get(ext, EXT_NETWORK), sizeof(p->network));
 	str_copy(p->device_id, ovsdb_map_get(ext, EXT_DEVICE), sizeof(p->device_id));
+	str_copy(p->host, ovsdb_map_get(ext, EXT_HOST), sizeof(p->host));
 	str_copy(p->ifname, ovsdb_map_get(ext, EXT_IFNAME), sizeof(p->ifname));
 	str_copy(p->pool_key, ovsdb_map_get(ext, EXT_POOL_KEY), sizeof(p->pool_key));
 	owner = ovsdb_map_get(ext, EXT_OWNER);
@@ -502,6 +503,9 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 	    NULL });
 	if (*ip6)
 		ovn_map_put(ext, EXT_IP6, ip6);
+	/* Which node's: its kuryrd alone sweeps, adopts or pools it. */
+	if (spec->owner != PORT_OWNER_VM && *ob->host)
+		ovn_map_put(ext, EXT_HOST, ob->host);
 	ovn_portsec_ext(ext, pairs, spec->n_pairs);
 	ops = json_pack("[o, o, {s:s, s:s, s:s, s:{s:s, s:o, s:o, s:o}},"
 			" {s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}]",
@@ -649,7 +653,8 @@ int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec, unsign
 				  EXT_NETWORK, net.name, EXT_OWNER, owner_name(spec->owner),
 				  EXT_DEVICE, spec->device_id ? spec->device_id : "", EXT_PROJECT,
 				  spec->project ? spec->project : "", "kuryr:batch", batch,
-				  spec->pool_key ? EXT_POOL_KEY : NULL, spec->pool_key, NULL })));
+				  EXT_HOST, ob->host, spec->pool_key ? EXT_POOL_KEY : NULL,
+				  spec->pool_key, NULL })));
 		json_array_append_new(refs, ovsdb_named_uuid(uname));
 		json_array_append_new(names, json_string(name));
 	}
