@@ -195,6 +195,28 @@ check_eq "DEL twice succeeds" 0 "$RC"
 cni DEL "$P-never" eth0 "" "$(netconf net1)"
 check_eq "DEL of a container never added (no netns) succeeds" 0 "$RC"
 
+# Leftovers: container ports of this node with no container (a crash
+# between the port and its row, say) go soon after kuryrd starts; another
+# node's stay (they share one Northbound).
+left=(); for who in "$node" other-node; do
+	name=leftover-${who%%-*}-$P
+	nbctl lsp-add net1 "$name" -- lsp-set-addresses "$name" "0a:00:00:00:00:$((RANDOM % 90 + 10)) dynamic" \
+		-- set Logical_Switch_Port "$name" external_ids:\"kuryr:network\"=net1 \
+		external_ids:\"kuryr:device_owner\"=container external_ids:\"kuryr:device_id\"=gone \
+		external_ids:\"kuryr:host\"="$who"
+	left+=("$name")
+done
+stop_kuryrd
+start_kuryrd
+gone=no
+for _ in $(seq 50); do
+	[ -z "$(nbctl --bare --columns=name find Logical_Switch_Port name="${left[0]}")" ] && { gone=yes; break; }
+	sleep 0.2
+done
+check_eq "kuryrd deletes this node's leftover container port soon after it starts" yes "$gone"
+check_eq "... and leaves another node's alone" "${left[1]}" \
+	"$(nbctl --bare --columns=name find Logical_Switch_Port name="${left[1]}")"
+nbctl lsp-del "${left[1]}"
 check "kuryrctl deletes the empty network by its _uuid" ctl network delete "$LS"
 check_eq "OVN NB has no logical switch" "" "$(nbctl --bare --columns=name list Logical_Switch)"
 
