@@ -347,7 +347,7 @@ up)
 down)
 	PREFIX=${3:-}
 	[ -n "$PREFIX" ] || usage
-	for n in "$D"/node*; do [ -d "$n" ] && node_down "$n"; done
+	for n in "$D"/node*; do if [ -d "$n" ]; then node_down "$n"; fi; done
 	for p in northd1 northd2 nb1 nb2 nb3 sb1 sb2 sb3; do stop_pid "$C/$p.pid"; done
 	for ns in $(ip netns list | awk '{print $1}' | grep -E "^$PREFIX-(central|node[0-9]+)\$"); do
 		ip netns del "$ns"
