@@ -1,0 +1,132 @@
+#!/bin/bash
+# Across nodes over a clustered OVN (scripts/multinode.sh, three nodes, a
+# kuryrd on each with nb_connection naming the three Northbound members):
+# how long an ADD takes through the real kuryr-cni, and how long after it
+# returns the new container first answers a ping from a container on
+# another node, beside the same for one on the pinger's own node, in the
+# same run. Then N containers at once on each of the three nodes: the wall
+# time and each ADD's median and p99.
+#
+#   bench/cross-node.sh [ITERATIONS] [BURST]   (default 30 and 30 per node)
+#
+# The pinger is a warm python3 in the anchor container's netns sending an
+# ICMP echo every 2 ms until one is answered (raw socket; the first answer
+# also needs ARP, as any first packet does). Pools are off: every ADD makes
+# its port, so this is the miss path, where OVN's work across nodes shows.
+# Needs a build in ./build (or KURYR_BUILD). Nothing touches the root
+# namespace.
+ITER=${1:-30}
+BURST=${2:-30}
+. "$(dirname "$0")/../tests/e2e/lib.sh"
+[ "$(id -u)" = 0 ] || skip_all "needs root"
+MN=$T/mn
+_kpids=()
+finish() {
+	for p in "${_kpids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${_kpids[@]}"; do wait "$p" 2>/dev/null; done
+	for ns in $(ip netns list | awk -v p="$P-" 'index($1, p) == 1 {print $1}'); do
+		case $ns in "$P"-central | "$P"-node*) ;; *) ip netns del "$ns" ;; esac
+	done
+	"$SRC/scripts/multinode.sh" down "$MN" "$P" >/dev/null 2>&1
+	rm -rf "$T"
+}
+trap finish EXIT
+"$SRC/scripts/multinode.sh" up "$MN" "$P" 3 >"$T/up.log" 2>&1 || { cat "$T/up.log"; exit 1; }
+# shellcheck source=/dev/null
+. "$MN/env"
+nsv() { local v=$1_$2; echo "${!v}"; }
+for i in 1 2 3; do
+	printf '%s\n' "[DEFAULT]" "backend = ovn" "host = $(nsv NODE_CHASSIS "$i")" "log_level = info" \
+		"[ovn]" "nb_connection = $NB_REMOTES" "[ovs]" "db_connection = $(nsv NODE_OVS_DB "$i")" \
+		"bridge = br-int" "[daemon]" "socket = $T/k$i.sock" "state_dir = $T/state$i" \
+		"[vif_pool]" "enabled = false" >"$T/kuryr$i.conf"
+	nsenter --net=/run/netns/"$(nsv NODE_NS "$i")" "$KURYRD_BIN" -c "$T/kuryr$i.conf" \
+		>>"$T/kuryrd$i.log" 2>&1 &
+	_kpids+=($!)
+	for _ in $(seq 200); do "$CTL_BIN" --socket "$T/k$i.sock" status >/dev/null 2>&1 && break; sleep 0.05; done
+done
+"$CTL_BIN" --socket "$T/k1.sock" network create xnet --subnet 10.97.0.0/16 >/dev/null || exit 1
+conf() { printf '{"cniVersion":"1.1.0","name":"xnet","type":"kuryr-cni","network":"xnet","daemon_socket":"%s"}' "$T/k$1.sock"; }
+add() { # NAME NODE: prints the ADD's seconds and the address
+	local t0 t1 out
+	ip netns add "$P-$1"
+	t0=$EPOCHREALTIME
+	out=$(CNI_COMMAND=ADD CNI_CONTAINERID=$P-$1 CNI_IFNAME=eth0 CNI_NETNS=/run/netns/$P-$1 \
+		CNI_PATH=$BUILD/src "$CNI_BIN" <<<"$(conf "$2")") || { echo "ADD $1 failed: $out" >&2; return 1; }
+	t1=$EPOCHREALTIME
+	echo "$t0 $t1 $(python3 -c 'import json,sys; print(json.load(sys.stdin)["ips"][0]["address"].split("/")[0])' <<<"$out")"
+}
+del() { CNI_COMMAND=DEL CNI_CONTAINERID=$P-$1 CNI_IFNAME=eth0 CNI_NETNS=/run/netns/$P-$1 \
+	CNI_PATH=$BUILD/src "$CNI_BIN" <<<"$(conf "$2")" >/dev/null; ip netns del "$P-$1"; }
+read -r _ _ ANCHOR < <(add anchor 1) || exit 1
+
+# The pinger: reads "IP" lines, answers with the seconds from the line's
+# arrival to the first echo reply from IP.
+cat >"$T/pinger.py" <<'PY'
+import os, select, socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+def csum(b):
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while t >> 16: t = (t & 0xFFFF) + (t >> 16)
+    return ~t & 0xFFFF
+ident = os.getpid() & 0xFFFF
+for line in sys.stdin:
+    ip = line.strip(); t0 = time.monotonic(); seq = 0; got = None
+    while got is None and time.monotonic() - t0 < 10:
+        seq += 1
+        h = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
+        s.sendto(struct.pack("!BBHHH", 8, 0, csum(h), ident, seq), (ip, 0))
+        end = time.monotonic() + 0.002
+        while got is None and (w := end - time.monotonic()) > 0:
+            if select.select([s], [], [], w)[0]:
+                b, a = s.recvfrom(2048)
+                if a[0] == ip and b[20] == 0 and struct.unpack("!H", b[24:26])[0] == ident:
+                    got = time.monotonic() - t0
+    print("%.6f" % (got if got is not None else -1), flush=True)
+PY
+coproc PINGER { ip netns exec "$P-anchor" python3 "$T/pinger.py"; }
+
+run() { # LABEL NODE: ITER containers on NODE, one at a time
+	local i t0 t1 ip first
+	for ((i = 1; i <= ITER; i++)); do
+		read -r t0 t1 ip < <(add "$1$i" "$2") || exit 1
+		echo "$ip" >&"${PINGER[1]}"
+		read -r first <&"${PINGER[0]}"
+		echo "$t0 $t1 $first" >>"$T/times-$1"
+		del "$1$i" "$2"
+	done
+}
+run same 1
+run cross 2
+
+# BURST containers at once on each node.
+b0=$EPOCHREALTIME
+burst=()
+for n in 1 2 3; do
+	for ((k = 1; k <= BURST; k++)); do
+		(add "b$n-$k" "$n" >>"$T/burst-$n" || echo "fail" >>"$T/burst-fail") &
+		burst+=($!)
+	done
+done
+wait "${burst[@]}"
+b1=$EPOCHREALTIME
+
+python3 - "$T" "$ITER" "$BURST" "$b0" "$b1" <<'PY'
+import statistics, sys, os
+T, it, burst, b0, b1 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+def q(v, p): v = sorted(v); return v[min(len(v) - 1, int(p * len(v)))]
+print("mode    ADD med   p99    first reply after ADD: med   p99   (ms, %d each)" % it)
+for m in ("same", "cross"):
+    rows = [list(map(float, l.split())) for l in open(os.path.join(T, "times-" + m))]
+    add = [(r[1] - r[0]) * 1000 for r in rows]; first = [r[2] * 1000 for r in rows if r[2] >= 0]
+    lost = sum(1 for r in rows if r[2] < 0)
+    print("%-6s %8.2f %6.2f %12.2f %6.2f%s" % (m, statistics.median(add), q(add, .99),
+          statistics.median(first), q(first, .99), "  (%d never answered)" % lost if lost else ""))
+adds = []
+for n in (1, 2, 3):
+    for l in open(os.path.join(T, "burst-%d" % n)):
+        t0, t1, _ = l.split(); adds.append((float(t1) - float(t0)) * 1000)
+fails = sum(1 for _ in open(os.path.join(T, "burst-fail"))) if os.path.exists(os.path.join(T, "burst-fail")) else 0
+print("burst: 3 nodes x %d at once: wall %.2f s, per ADD med %.1f ms p99 %.1f ms, %d failed"
+      % (burst, b1 - b0, statistics.median(adds), q(adds, .99), fails))
+PY
