@@ -521,6 +521,21 @@ iid = bytes([m[0] ^ 2, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]])
 print(ipaddress.IPv6Address(ipaddress.IPv6Network(sys.argv[1]).network_address.packed[:8] + iid))' "$1" "$2"
 }
 
+# guest_slaac: the test VM's eth0 global IPv6 addresses (each with its
+# dynamic/tentative flags) and its IPv6 default routes, "ADDRS|ROUTES".
+guest_slaac() {
+	gx "ip -o -6 addr show dev eth0 scope global; ip -6 route show default" | python3 -c '
+import sys
+a, r = [], []
+for l in sys.stdin:
+    w = l.split()
+    if "inet6" in w:
+        a.append(" ".join([w[3]] + [f for f in ("dynamic", "tentative") if f in w]))
+    elif w[:2] == ["default", "via"]:
+        r.append(" ".join(w[1:3] + [x for k in ("dev", "proto") if k in w for x in w[w.index(k):w.index(k) + 2]]))
+print(",".join(a) + "|" + ",".join(r))'
+}
+
 # No veth, port, address or row left anywhere.
 assert_clean() {
 	local what=$1

@@ -112,21 +112,9 @@ check "the guest takes its port's IPv4 address on eth0" \
 	gx "ip link set eth0 up && ip addr add $VM_IP/24 dev eth0"
 # The router's IPv6 port on ds: its link-local address, the RAs' source.
 RTR_LLA=$(eui64 fe80::/64 "$(nbctl --bare --columns=mac find Logical_Router_Port 'networks="fd00:97::1/64"')")
-slaac() {
-	gx "ip -o -6 addr show dev eth0 scope global; ip -6 route show default" | python3 -c '
-import sys
-a, r = [], []
-for l in sys.stdin:
-    w = l.split()
-    if "inet6" in w:
-        a.append(" ".join([w[3]] + [f for f in ("dynamic", "tentative") if f in w]))
-    elif w[:2] == ["default", "via"]:
-        r.append(" ".join(w[1:3] + [x for k in ("dev", "proto") if k in w for x in w[w.index(k):w.index(k) + 2]]))
-print(",".join(a) + "|" + ",".join(r))'
-}
 want="$VM_IP6/64 dynamic|via $RTR_LLA dev eth0 proto ra"
 for _ in $(seq 60); do
-	got=$(slaac)
+	got=$(guest_slaac)
 	[ "$got" = "$want" ] && break
 	sleep 0.25
 done
