@@ -34,17 +34,8 @@ trap finish EXIT
 "$SRC/scripts/multinode.sh" up "$MN" "$P" 3 >"$T/up.log" 2>&1 || { cat "$T/up.log"; exit 1; }
 # shellcheck source=/dev/null
 . "$MN/env"
-nsv() { local v=$1_$2; echo "${!v}"; }
-for i in 1 2 3; do
-	printf '%s\n' "[DEFAULT]" "backend = ovn" "host = $(nsv NODE_CHASSIS "$i")" "log_level = info" \
-		"[ovn]" "nb_connection = $NB_REMOTES" "[ovs]" "db_connection = $(nsv NODE_OVS_DB "$i")" \
-		"bridge = br-int" "[daemon]" "socket = $T/k$i.sock" "state_dir = $T/state$i" \
-		"[vif_pool]" "enabled = false" >"$T/kuryr$i.conf"
-	nsenter --net=/run/netns/"$(nsv NODE_NS "$i")" "$KURYRD_BIN" -c "$T/kuryr$i.conf" \
-		>>"$T/kuryrd$i.log" 2>&1 &
-	_kpids+=($!)
-	for _ in $(seq 200); do "$CTL_BIN" --socket "$T/k$i.sock" status >/dev/null 2>&1 && break; sleep 0.05; done
-done
+MN_LOG_LEVEL=info
+for i in 1 2 3; do mn_kuryrd_start "$i" || exit 1; done
 "$CTL_BIN" --socket "$T/k1.sock" network create xnet --subnet 10.97.0.0/16 >/dev/null || exit 1
 conf() { printf '{"cniVersion":"1.1.0","name":"xnet","type":"kuryr-cni","network":"xnet","daemon_socket":"%s"}' "$T/k$1.sock"; }
 add() { # NAME NODE: prints the ADD's seconds and the address

@@ -14,6 +14,8 @@ PKGS=(
 	# test: reference CNI plugins, busybox (ping, nc), Go to build cnitool
 	containernetworking-plugins busybox-static golang-go golang-github-appc-cni-dev
 	dpkg-dev hyperfine
+	# test: iptables, the network lock of a workload moved with its TCP connections
+	iptables
 	# test: a real neutron-server (ML2/OVN) with MariaDB, and the openstack CLI
 	neutron-server python3-pymysql mariadb-server python3-openstackclient
 	# test: a real Keystone, and neutron-server's middleware that asks it

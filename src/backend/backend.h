@@ -101,10 +101,11 @@ struct kuryr_port {
 	uint8_t prefixlen6;
 	bool up; /* the backend reports the port bound and up */
 	enum port_owner owner;
-	char device_id[257]; /* container id or VM name */
-	char ifname[16];     /* CNI_IFNAME for containers */
-	char pool_key[256];  /* a pool port: the pool it was made for ("": by network) */
-	char host[64];	     /* the node it is bound to, where the backend says */
+	char device_id[257];   /* container id or VM name */
+	char ifname[16];       /* CNI_IFNAME for containers */
+	char pool_key[256];    /* a pool port: the pool it was made for ("": by network) */
+	char host[64];	       /* the node it is bound to, where the backend says */
+	char migrating_to[64]; /* the node it is being moved to (port_move), or "" */
 	/* How the backend bound it, for the binding driver: Neutron's
 	 * binding:vif_type ("" = ovs) and vif_details bridge_name ("" = the
 	 * node's bridge); a trunk subport's parent port and VLAN id. */
@@ -194,6 +195,29 @@ int backend_addr_pairs_check(const struct kuryr_addr_pair *pairs, unsigned n, ch
 int backend_pairs_apply(const char *port, const struct kuryr_addr_pair *cur, unsigned n,
 			const struct port_update *u, struct kuryr_addr_pair *out, unsigned *ret_n,
 			bool *ret_changed, char **reterr_msg);
+
+/* Moving a port to another node while its node still has it, as live
+ * migration does (port_move). */
+enum port_move_step {
+	/* Bound on @to as well: the port's node keeps its traffic until the
+	 * workload announces itself on @to with a RARP, and @to passes
+	 * traffic from then on (OVN: requested-chassis "NODE,TO" and
+	 * activation-strategy rarp; Neutron: binding:profile migrating_to). */
+	PORT_MOVE_BEGIN,
+	/* @to alone: the port's node from now on (OVN: requested-chassis and
+	 * kuryr:host @to; Neutron: binding:host_id), a container's port of
+	 * @device_id (a pool's port leaves its pool). */
+	PORT_MOVE_FINISH,
+	/* Back to its node alone (@to ignored). */
+	PORT_MOVE_CANCEL,
+};
+
+struct port_move {
+	enum port_move_step step;
+	const char *to;	       /* a node: its host name, as kuryrd's host */
+	const char *device_id; /* FINISH: the container now using it; NULL: unchanged */
+	const char *ifname;    /* FINISH: its CNI_IFNAME; NULL: unchanged */
+};
 
 struct network_spec {
 	const char *name;
@@ -312,6 +336,14 @@ struct backend_ops {
 			   struct kuryr_port *ret, char **reterr_msg);
 	/* -ENOENT if there is no such port. */
 	int (*port_delete)(struct backend *b, const char *name, char **reterr_msg);
+	/* Move port @name between nodes as @m says; *ret the port after it.
+	 * A port on no node (a VM's, on a backend that does not say where it
+	 * is; a trunk's subport, which goes with its VM) is -EINVAL; BEGIN or
+	 * FINISH to the node it is on, -EALREADY; to another node than the
+	 * one it is moving to, -EBUSY. A port changed meanwhile is -EAGAIN,
+	 * and left as it is. NULL where the backend cannot move ports. */
+	int (*port_move)(struct backend *b, const char *name, const struct port_move *m,
+			 struct kuryr_port *ret, char **reterr_msg);
 	/* Bind VM port @name to this node, as whoever runs the VM does
 	 * before its tap is plugged (Nova: binding:host_id). A port bound
 	 * here already is left as it is; one bound to another node is -EBUSY

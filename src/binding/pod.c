@@ -289,7 +289,7 @@ int pod_announce(struct nl_sock *ns, const struct binding_req *req, const struct
 	if ((v4 && inet_pton(AF_INET, req->port->ip, ip) != 1) ||
 	    (v6 && inet_pton(AF_INET6, req->port->ip6, ip6) != 1))
 		return -EINVAL;
-	if (!v4 && !v6)
+	if (!v4 && !v6 && !req->rarp)
 		return 0;
-	return nl_announce(ns, dev->ifindex, dev->mac, v4 ? ip : NULL, v6 ? ip6 : NULL);
+	return nl_announce(ns, dev->ifindex, dev->mac, req->rarp, v4 ? ip : NULL, v6 ? ip6 : NULL);
 }

@@ -116,6 +116,12 @@ const struct ctl_command ctl_commands[] = {
 	{ "port", "list", "port.list", .options = network_option, .columns = port_cols },
 	{ "port", "show", "port.show", .operands = name_operand, .columns = port_cols },
 	{ "port", "delete", "port.delete", .operands = name_operand, .columns = port_cols },
+	{ "port", "migrate", "port.migrate", .operands = name_operand,
+	  .options =
+	      OPTIONS({ "to", "to", "NODE" }, { "finish", "finish" }, { "cancel", "cancel" }),
+	  .columns = port_cols,
+	  .help = "bind on NODE too (its traffic there after the workload's RARP); "
+		  "--finish: NODE alone; --cancel: back" },
 
 	{ "vm", "plug", "vm.plug", .operands = OPERANDS({ "tap", "TAP" }, { "port", "PORT" }),
 	  .columns = port_cols, .help = "put a hypervisor's tap device on the bridge for PORT" },

@@ -13,9 +13,20 @@
  *   ready     the datapath (and, where the backend says so, the port) up
  *   done      the row marked done, the result
  *
- * and a failure at any step rolls back from the row. */
+ * and a failure at any step rolls back from the row. An ADD that names an
+ * existing port (a workload restarted here from another node, keeping its
+ * addresses) takes that port instead of making one, moving it here:
+ *
+ *   move      the row, with the port's name, before anything
+ *   begin     the port bound here too, its old node still passing traffic
+ *   plug, ready (announcing the MAC with a RARP: traffic comes here)
+ *   finish    the port this node's alone, the container's
+ *   done
+ *
+ * and a rollback gives the port back to its node. */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <strings.h>
 
 #include "cni/cni.h"
 #include "daemon-private.h"
@@ -129,7 +140,7 @@ static json_t *result_dns(const struct cni_req *c, const struct kuryr_subnet_inf
 static json_t *add_result(const struct cni_req *c, const struct attachment *a,
 			  const struct binding_state *st, const struct kuryr_subnet_info *info)
 {
-	static const char *const origin[] = { "miss", "port", "prewired" };
+	static const char *const origin[] = { "miss", "port", "prewired", "moved" };
 	struct cni_attach_result res = { 0 };
 	_cleanup_json_ json_t *dns = result_dns(c, info);
 	json_t *r, *routes;
@@ -193,7 +204,8 @@ struct add {
 	struct port_choice pc;
 	char key[POOL_KEY_MAX];
 	bool pooled;
-	bool pool_again; /* the network was named by id: try its pool by name */
+	bool pool_again;  /* the network was named by id: try its pool by name */
+	const char *move; /* the existing port the ADD names, or NULL */
 	char *err;
 };
 
@@ -282,7 +294,8 @@ static struct binding_req add_req(struct add *x, const struct kuryr_port *port,
 				     .net = net,
 				     .netns_fd = x->netns_fd,
 				     .ifname = x->c->ifname,
-				     .device_id = x->c->cid };
+				     .device_id = x->c->cid,
+				     .rarp = x->move != NULL };
 }
 
 static json_t *plug_error(int r, const char *err)
@@ -303,6 +316,23 @@ static json_t *plug_error(int r, const char *err)
 	return reply_error(KURYR_ERR_DATAPATH, "cannot plug the port", err);
 }
 
+/* The port an ADD names, to move here: runtimeConfig "port", else the
+ * netconf's own "port". */
+static json_t *requested_port(json_t *conf, const char **ret)
+{
+	json_t *rc = json_object_get(conf, "runtimeConfig");
+	json_t *v = json_object_get(rc, "port") ?: json_object_get(conf, "port");
+
+	*ret = NULL;
+	if (!v)
+		return NULL;
+	if (!json_is_string(v) || !*json_string_value(v) || strlen(json_string_value(v)) >= 64)
+		return reply_error(CNI_ERR_INVALID_CONFIG, "invalid port",
+				   "expected the name or id of an existing port");
+	*ret = json_string_value(v);
+	return NULL;
+}
+
 static json_t *add_prepare(struct add *x)
 {
 	struct kuryrd *d = x->d;
@@ -312,13 +342,22 @@ static json_t *add_prepare(struct add *x)
 	reply = requested_addresses(c->conf, x->want_ip, x->want_ip6, x->want_mac);
 	if (!reply)
 		reply = port_choice_parse(d, c->conf, &x->pc);
+	if (!reply)
+		reply = requested_port(c->conf, &x->move);
 	if (reply)
 		return reply;
+	if (x->move && (x->pc.has_sgs || x->pc.qos || x->pc.project))
+		return reply_error(CNI_ERR_INVALID_CONFIG, "invalid port",
+				   "a port named to move keeps its own security groups, QoS "
+				   "policy and project");
+	if (x->move && !d->backend->ops->port_move)
+		return reply_error(CNI_ERR_UNSUPPORTED_FIELD, "unsupported field",
+				   "this backend cannot move a port between nodes");
 	if (strlen(c->netns) >= sizeof(x->a.netns))
 		return reply_error(CNI_ERR_INVALID_ENV, "invalid CNI_NETNS", "path too long");
 	/* Ports with fixed addresses never come from a pool; the others from
 	 * the pool of their network and project, groups and QoS policy. */
-	x->pooled = d->pool && !*x->want_ip && !*x->want_ip6 && !*x->want_mac &&
+	x->pooled = d->pool && !x->move && !*x->want_ip && !*x->want_ip6 && !*x->want_mac &&
 		    pool_key(x->key, c->network, x->pc.project, x->pc.has_sgs ? x->pc.sgs : NULL,
 			     x->pc.qos) == 0;
 	return NULL;
@@ -516,6 +555,78 @@ static json_t *add_done(struct add *x)
 	return add_record(x, ATTACH_DONE);
 }
 
+/* The addresses the runtime asked for, where it asked, are the port's. */
+static bool move_addresses_match(const struct add *x)
+{
+	return (!*x->want_ip || streq(x->want_ip, x->port.ip)) &&
+	       (!*x->want_ip6 || streq(x->want_ip6, x->port.ip6)) &&
+	       (!*x->want_mac || strcasecmp(x->want_mac, x->port.mac) == 0);
+}
+
+static json_t *add_move_intent(struct add *x)
+{
+	struct kuryrd *d = x->d;
+	int r;
+
+	x->drv = d->node_binding;
+	r = d->backend->ops->port_get(d->backend, x->move, &x->port, &x->err);
+	if (r == -ENOENT)
+		return reply_error(CNI_ERR_INVALID_CONFIG, "unknown port", x->err);
+	if (r < 0)
+		return reply_cni_errno(r, "cannot read the port", x->err);
+	if (!streq(x->port.network, x->net.name) && !streq(x->port.network, x->net.id))
+		return reply_error(CNI_ERR_INVALID_CONFIG, "port not on the network",
+				   x->port.network);
+	if (x->port.owner == PORT_OWNER_VM)
+		return reply_error(CNI_ERR_INVALID_CONFIG, "invalid port",
+				   "it is a VM's port: the VM's migration moves it");
+	if (streq(x->port.host, d->cfg.host))
+		return reply_error(CNI_ERR_INVALID_CONFIG, "invalid port",
+				   "it is on this node already");
+	if (!move_addresses_match(x))
+		return reply_error(CNI_ERR_INVALID_CONFIG, "invalid port",
+				   "runtimeConfig asks for other addresses than the port's");
+	if (kuryr_port_prefixes(&x->port, &x->net) < 0)
+		return reply_error(KURYR_ERR_BACKEND, "invalid port",
+				   "its network's subnet is not a prefix");
+	/* Only the port's name: recorded before the backend is asked, so a
+	 * rollback (after a crash too) gives it back. */
+	add_row(x, &x->port, &x->net);
+	x->a.pooled = ATTACH_MOVED_IN;
+	return add_record(x, ATTACH_INTENT);
+}
+
+static json_t *add_move_begin(struct add *x)
+{
+	struct kuryrd *d = x->d;
+	int r;
+
+	r = d->backend->ops->port_move(
+	    d->backend, x->port.name,
+	    &(struct port_move){ .step = PORT_MOVE_BEGIN, .to = d->cfg.host }, NULL, &x->err);
+	if (r < 0)
+		return reply_cni_errno(r, "cannot move the port", x->err);
+	log_info("event=move-begin container=%.12s port=%s from=%s", x->c->cid, x->port.name,
+		 x->port.host);
+	return add_record(x, ATTACH_PORT);
+}
+
+static json_t *add_move_finish(struct add *x)
+{
+	struct kuryrd *d = x->d;
+	int r;
+
+	r = d->backend->ops->port_move(d->backend, x->port.name,
+				       &(struct port_move){ .step = PORT_MOVE_FINISH,
+							    .to = d->cfg.host,
+							    .device_id = x->c->cid,
+							    .ifname = x->c->ifname },
+				       NULL, &x->err);
+	if (r < 0)
+		return reply_cni_errno(r, "cannot move the port", x->err);
+	return NULL;
+}
+
 static void add_rollback(struct add *x)
 {
 	_cleanup_free_ char *rerr = NULL;
@@ -550,6 +661,9 @@ static json_t *add_locked(struct add *x)
 	static json_t *(*const steps[])(struct add *) = {
 		add_intent, add_port, add_plug, add_ready, add_done,
 	};
+	static json_t *(*const move_steps[])(struct add *) = {
+		add_move_intent, add_move_begin, add_plug, add_ready, add_move_finish, add_done,
+	};
 	json_t *reply;
 
 	/* A hit on the pool the netconf names makes no backend call. */
@@ -562,8 +676,8 @@ static json_t *add_locked(struct add *x)
 		reply = add_pool(x);
 	if (reply)
 		return reply;
-	for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
-		reply = steps[i](x);
+	for (size_t i = 0; i < (x->move ? ELEMENTSOF(move_steps) : ELEMENTSOF(steps)); i++) {
+		reply = (x->move ? move_steps : steps)[i](x);
 		if (reply) {
 			add_rollback(x);
 			return reply;

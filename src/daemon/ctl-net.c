@@ -57,9 +57,10 @@ static json_t *port_json(const struct kuryr_port *p)
 	for (unsigned i = 0; i < p->n_pairs; i++)
 		json_array_append_new(pairs, json_pack("{s:s, s:s}", "ip_address", p->pairs[i].ip,
 						       "mac_address", p->pairs[i].mac));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:b, s:o}", "name",
-			 p->name, "network", p->network, "mac", p->mac, "ip", p->ip, "ip6", p->ip6,
-			 "up", p->up, "host", p->host, "owner",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:b, s:o}",
+			 "name", p->name, "network", p->network, "mac", p->mac, "ip", p->ip, "ip6",
+			 p->ip6, "up", p->up, "host", p->host, "migrating_to", p->migrating_to,
+			 "owner",
 			 p->owner == PORT_OWNER_VM     ? "vm"
 			 : p->owner == PORT_OWNER_POOL ? "pool"
 						       : "container",
@@ -240,7 +241,7 @@ static void claim_pool_ports(struct kuryrd *d, struct kuryr_port *ports, size_t 
 	for (size_t r = 0; r < n_rows; r++) {
 		const struct attachment *a = &rows[r];
 
-		if (a->pooled == ATTACH_OWN)
+		if (a->pooled != ATTACH_POOL_PORT && a->pooled != ATTACH_POOL_PREWIRED)
 			continue;
 		for (size_t i = 0; i < n; i++)
 			if (ports[i].owner == PORT_OWNER_POOL && streq(ports[i].name, a->port)) {
@@ -250,6 +251,42 @@ static void claim_pool_ports(struct kuryrd *d, struct kuryr_port *ports, size_t 
 				snprintf(ports[i].ifname, sizeof(ports[i].ifname), "%s", a->ifname);
 			}
 	}
+}
+
+/* port.migrate {name, to, finish, cancel}: what the target node's side of
+ * a live migration does to the port (Nova's pre- and post-migration); the
+ * workload itself moves by other means (a VM's migration, an ADD that
+ * names the port on the target, which does all of it). */
+static json_t *port_migrate(struct kuryrd *d, const char *name, json_t *args)
+{
+	_cleanup_free_ char *err = NULL;
+	const struct backend_ops *ops = d->backend->ops;
+	bool finish = json_is_true(json_object_get(args, "finish"));
+	bool cancel = json_is_true(json_object_get(args, "cancel"));
+	const char *to = json_object_get_str(args, "to");
+	struct kuryr_port p;
+	int r;
+
+	if (!ops->port_move)
+		return reply_error(501, "cannot move the port",
+				   "this backend cannot move a port between nodes");
+	if (finish && cancel)
+		return reply_error(400, "cannot move the port", "--finish or --cancel, not both");
+	if (!cancel && (!to || !*to))
+		return reply_error(400, "missing argument", "to");
+	r = ops->port_move(d->backend, name,
+			   &(struct port_move){ .step = cancel	 ? PORT_MOVE_CANCEL
+							: finish ? PORT_MOVE_FINISH
+								 : PORT_MOVE_BEGIN,
+						.to = to },
+			   &p, &err);
+	if (r < 0)
+		return reply_ctl_errno(r, "cannot move the port", err);
+	log_info("event=port-migrate port=%s to=%s step=%s", p.name, to ? to : "",
+		 cancel	  ? "cancel"
+		 : finish ? "finish"
+			  : "begin");
+	return reply_ok(port_json(&p));
 }
 
 json_t *ctl_port(struct kuryrd *d, const char *verb, json_t *args)
@@ -315,6 +352,8 @@ json_t *ctl_port(struct kuryrd *d, const char *verb, json_t *args)
 		return reply_error(400, "missing argument", "name");
 	if (streq(verb, "port.set"))
 		return port_set(d, name, args);
+	if (streq(verb, "port.migrate"))
+		return port_migrate(d, name, args);
 	r = ops->port_get(d->backend, name, &p, &err);
 	if (streq(verb, "port.show"))
 		return r < 0 ? reply_ctl_errno(r, "cannot show the port", err)

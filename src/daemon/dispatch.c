@@ -34,6 +34,7 @@ static const struct {
 	{ -EINVAL, KURYR_ERR_ADDRESS, 400 },	       /* a bad argument (IP, MAC, ...) */
 	{ -EEXIST, KURYR_ERR_ADDRESS, 409 },	       /* a name or address taken */
 	{ -EBUSY, KURYR_ERR_BACKEND, 409 },	       /* still in use */
+	{ -EALREADY, CNI_ERR_INVALID_CONFIG, 409 },    /* a port moved where it is */
 	{ -EADDRINUSE, KURYR_ERR_IFNAME_EXISTS, 409 }, /* CNI_IFNAME taken in the pod */
 	{ -EPROTONOSUPPORT, KURYR_ERR_DATAPATH, 502 }, /* bound in a way we cannot plug */
 	{ -EDQUOT, KURYR_ERR_BACKEND, 409 },	       /* quota exceeded */
@@ -141,6 +142,7 @@ static const struct ctl_op ctl_ops[] = {
 	{ "port.show", ctl_port },
 	{ "port.delete", ctl_port },
 	{ "port.set", ctl_port },
+	{ "port.migrate", ctl_port },
 	{ "vm.plug", ctl_vm },
 	{ "vm.unplug", ctl_vm },
 	{ "trunk.create", ctl_trunk },

@@ -43,13 +43,14 @@ static bool janitor_pass(struct kuryrd *d)
 		pthread_mutex_t *l = kuryrd_stripe(d, rows[i].container_id, rows[i].ifname);
 		struct attachment a;
 
-		if (rows[i].state == ATTACH_DONE || rows[i].pooled != ATTACH_OWN)
+		if (rows[i].state == ATTACH_DONE ||
+		    (rows[i].pooled != ATTACH_OWN && rows[i].pooled != ATTACH_MOVED_IN))
 			continue;
 		/* An ADD in flight holds the lock; after it the row is done or
 		 * gone, or its own rollback failed and it is ours. */
 		pthread_mutex_lock(l);
 		if (store_get(d->store, rows[i].container_id, rows[i].ifname, &a) == 0 &&
-		    a.state != ATTACH_DONE && a.pooled == ATTACH_OWN) {
+		    a.state != ATTACH_DONE && a.pooled == rows[i].pooled) {
 			if (attachment_teardown(d, &a, -1, &err) < 0)
 				failed = true;
 			else

@@ -6,7 +6,11 @@
  * gone) the pod's device is removed from the host side: a veth's host end
  * takes its peer along, a pre-wired stub its macvlan; that pool entry is
  * then destroyed rather than returned. kuryrd never opens a netns path a
- * caller gave it to find out. */
+ * caller gave it to find out.
+ *
+ * A port moved to another node since it was plugged here (port_move) is
+ * that node's: only what this node plugged goes, and the row. A port
+ * moved here by an ADD that did not finish goes back to its node. */
 #include <stdio.h>
 
 #include "cni/cni.h"
@@ -47,21 +51,94 @@ void attachment_binding(const struct attachment *a, int netns_fd, struct kuryr_p
 	snprintf(st->data, sizeof(st->data), "%s", a->binding_data);
 }
 
-int attachment_teardown(struct kuryrd *d, const struct attachment *a, int netns_fd,
-			char **reterr_msg)
+/* Whether the port of finished attachment @a is on another node now.
+ * Nested drivers' ports are bound where their VM is, never here: never
+ * "moved". An unreachable backend says no: DEL goes on as before. */
+static bool port_moved_away(struct kuryrd *d, const struct attachment *a)
+{
+	struct binding *drv = kuryrd_binding(d, a->binding);
+	struct kuryr_port p;
+
+	if (a->state != ATTACH_DONE || !*a->port || !d->backend->ops->port_move || !drv ||
+	    binding_subports(drv) || binding_unbound(drv))
+		return false;
+	if (d->backend->ops->port_get(d->backend, a->port, &p, NULL) < 0)
+		return false;
+	return *p.host && !streq(p.host, d->cfg.host);
+}
+
+/* What this node plugged for @a, through the driver that plugged it. */
+static int unplug(struct kuryrd *d, const struct attachment *a, int netns_fd, char **reterr_msg)
 {
 	struct kuryr_network net;
 	struct kuryr_port port;
 	struct binding_state st;
 	struct binding_req req;
 	struct binding *drv;
+
+	if (!*a->binding)
+		return 0;
+	drv = kuryrd_binding(d, a->binding);
+	if (!drv) {
+		set_errmsg(reterr_msg, "binding driver %s is not on this node", a->binding);
+		return -EOPNOTSUPP;
+	}
+	attachment_binding(a, netns_fd, &port, &net, &req, &st);
+	return binding_unplug(drv, &req, &st, reterr_msg);
+}
+
+/* A port moved here whose ADD did not finish: back to its node. */
+static int give_back(struct kuryrd *d, const struct attachment *a, int netns_fd, char **reterr_msg)
+{
+	int r = unplug(d, a, netns_fd, reterr_msg);
+
+	if (r < 0)
+		return r;
+	if (a->state >= ATTACH_PORT) {
+		r = d->backend->ops->port_move(d->backend, a->port,
+					       &(struct port_move){ .step = PORT_MOVE_CANCEL },
+					       NULL, reterr_msg);
+		if (r < 0 && r != -ENOENT)
+			return r;
+	}
+	return store_delete(d->store, a->container_id, a->ifname);
+}
+
+/* A port gone to another node: this node's devices and row go. */
+static int let_go(struct kuryrd *d, const struct attachment *a, int netns_fd, char **reterr_msg)
+{
 	int r;
+
+	if (a->pooled == ATTACH_POOL_PREWIRED && d->pool) {
+		pool_forget(d->pool, a);
+		return store_delete(d->store, a->container_id, a->ifname);
+	}
+	r = unplug(d, a, netns_fd, reterr_msg);
+	if (r < 0)
+		return r;
+	if (a->pooled == ATTACH_POOL_PORT && d->pool)
+		pool_forget(d->pool, a);
+	log_info("event=del-moved container=%.12s ifname=%s port=%s: the port is another "
+		 "node's now",
+		 a->container_id, a->ifname, a->port);
+	return store_delete(d->store, a->container_id, a->ifname);
+}
+
+int attachment_teardown(struct kuryrd *d, const struct attachment *a, int netns_fd,
+			char **reterr_msg)
+{
+	int r;
+
+	if (a->pooled == ATTACH_MOVED_IN && a->state != ATTACH_DONE)
+		return give_back(d, a, netns_fd, reterr_msg);
+	if (port_moved_away(d, a))
+		return let_go(d, a, netns_fd, reterr_msg);
 
 	/* A pool entry goes back to its pool, or is destroyed there. The row
 	 * goes first: once released the entry may serve another container,
 	 * and a DEL retried because the row stayed would release it again
 	 * (handing it out twice). A release that fails puts the row back. */
-	if (a->pooled != ATTACH_OWN && d->pool) {
+	if ((a->pooled == ATTACH_POOL_PORT || a->pooled == ATTACH_POOL_PREWIRED) && d->pool) {
 		r = store_delete(d->store, a->container_id, a->ifname);
 		if (r < 0) {
 			set_errmsg(reterr_msg, "cannot remove the attachment row: %s",
@@ -74,19 +151,11 @@ int attachment_teardown(struct kuryrd *d, const struct attachment *a, int netns_
 		return r;
 	}
 	/* Pools off: an entry of an earlier run goes whole, devices with it. */
-	if (a->pooled != ATTACH_OWN)
+	if (a->pooled != ATTACH_OWN && a->pooled != ATTACH_MOVED_IN)
 		netns_fd = -1;
-	if (*a->binding) {
-		drv = kuryrd_binding(d, a->binding);
-		if (!drv) {
-			set_errmsg(reterr_msg, "binding driver %s is not on this node", a->binding);
-			return -EOPNOTSUPP;
-		}
-		attachment_binding(a, netns_fd, &port, &net, &req, &st);
-		r = binding_unplug(drv, &req, &st, reterr_msg);
-		if (r < 0)
-			return r;
-	}
+	r = unplug(d, a, netns_fd, reterr_msg);
+	if (r < 0)
+		return r;
 	if (*a->port) {
 		r = d->backend->ops->port_delete(d->backend, a->port, reterr_msg);
 		if (r < 0 && r != -ENOENT)

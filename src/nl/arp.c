@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Address announcements, the only frames kuryrd writes itself (an ARP
  * announcement for IPv4, an unsolicited neighbour advertisement for
- * IPv6), on the packet socket that a namespace's nl_sock carries; and the
- * background thread that sends them and closes those sockets.
+ * IPv6, a RARP request for a moved port's MAC), on the packet socket that a namespace's nl_sock
+ * carries; and the background thread that sends them and closes those sockets.
  *
  * Closing a packet socket waits for an RCU grace period (packet_release()
  * calls synchronize_net()): about 10 ms on this kind of machine, several
@@ -22,11 +22,11 @@
 #include "macro.h"
 #include "nl-private.h"
 
-/* One frame's payload: an ARP packet (28 bytes), or an IPv6 header and a
- * neighbour advertisement with its target link-layer address option
- * (40 + 32). */
+/* One frame's payload: an ARP or RARP packet (28 bytes), or an IPv6
+ * header and a neighbour advertisement with its target link-layer address
+ * option (40 + 32). */
 struct frame {
-	uint16_t proto; /* ETH_P_ARP, ETH_P_IPV6; 0: none */
+	uint16_t proto; /* ETH_P_RARP, ETH_P_ARP, ETH_P_IPV6; 0: none */
 	uint8_t dst[ETH_ALEN];
 	uint8_t len;
 	uint8_t data[72];
@@ -36,7 +36,7 @@ struct packet_job {
 	struct packet_job *next;
 	int fd;
 	int ifindex; /* > 0: send the frames first */
-	struct frame frames[2];
+	struct frame frames[3];
 };
 
 static struct {
@@ -145,6 +145,16 @@ static void arp_frame(struct frame *f, const uint8_t mac[6], const uint8_t ip[4]
 	memcpy(f->data + 24, ip, 4);
 }
 
+/* A RARP request (RFC 903, opcode 3) for @mac from itself, to the
+ * broadcast address: sender and target MAC @mac, no IPv4 addresses. */
+static void rarp_frame(struct frame *f, const uint8_t mac[6])
+{
+	arp_frame(f, mac, (const uint8_t[]){ 0, 0, 0, 0 });
+	f->proto = ETH_P_RARP;
+	f->data[7] = 3;
+	memcpy(f->data + 18, mac, 6);
+}
+
 /* An unsolicited neighbour advertisement (RFC 4861 7.2.6) of @ip6 at @mac,
  * from @ip6 to all nodes (ff02::1), override set, hop limit 255. */
 static void na_frame(struct frame *f, const uint8_t mac[6], const uint8_t ip6[16])
@@ -178,22 +188,24 @@ static void na_frame(struct frame *f, const uint8_t mac[6], const uint8_t ip6[16
 	icmp[3] = (uint8_t)~sum;
 }
 
-int nl_announce(struct nl_sock *s, int ifindex, const uint8_t mac[6], const uint8_t *ip,
+int nl_announce(struct nl_sock *s, int ifindex, const uint8_t mac[6], bool rarp, const uint8_t *ip,
 		const uint8_t *ip6)
 {
 	struct packet_job *j;
 
 	if (!s || s->pkt_fd < 0)
 		return -EOPNOTSUPP;
-	if (ifindex <= 0 || (!ip && !ip6))
+	if (ifindex <= 0 || (!ip && !ip6 && !rarp))
 		return -EINVAL;
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
+	if (rarp)
+		rarp_frame(&j->frames[0], mac);
 	if (ip)
-		arp_frame(&j->frames[0], mac, ip);
+		arp_frame(&j->frames[1], mac, ip);
 	if (ip6)
-		na_frame(&j->frames[1], mac, ip6);
+		na_frame(&j->frames[2], mac, ip6);
 	j->fd = s->pkt_fd;
 	j->ifindex = ifindex;
 	s->pkt_fd = -1; /* the job's now */

@@ -60,8 +60,11 @@ static inline void nl_sock_freep(struct nl_sock **s)
  * MAC learn the new one. Sent soon after, by a background thread, on the
  * packet socket of @s, which must have been opened with
  * nl_sock_open_netns() (-EOPNOTSUPP otherwise, or without CAP_NET_RAW);
- * once per socket. */
-int nl_announce(struct nl_sock *s, int ifindex, const uint8_t mac[6], const uint8_t *ip,
+ * once per socket. With @rarp, first a RARP request for @mac from itself,
+ * as a VM's hypervisor sends after a live migration (RFC 903): a moved
+ * port's new node passes its traffic once it has seen one (OVN's
+ * activation-strategy rarp). */
+int nl_announce(struct nl_sock *s, int ifindex, const uint8_t mac[6], bool rarp, const uint8_t *ip,
 		const uint8_t *ip6);
 
 /* Open @path and check it is a network namespace (nsfs, CLONE_NEWNET).

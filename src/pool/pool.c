@@ -249,6 +249,22 @@ static void entry_returned(struct pool_mgr *m, const char *port, bool broken)
 		destroy_entry_resources(m, &doomed);
 }
 
+void pool_forget(struct pool_mgr *m, const struct attachment *a)
+{
+	struct entry *e;
+	struct pool *p;
+
+	pthread_mutex_lock(&m->lock);
+	e = entry_find(m, a->port, &p);
+	if (e)
+		entry_remove(p, e);
+	pthread_cond_signal(&m->wake);
+	pthread_mutex_unlock(&m->lock);
+	/* A pre-wired entry's stub takes the pod's macvlan with it. */
+	if (a->pooled == ATTACH_POOL_PREWIRED && m->pp.prewire)
+		binding_unpark(m->pp.prewire, a->port);
+}
+
 int pool_release(struct pool_mgr *m, const struct attachment *a, int netns_fd, char **reterr_msg)
 {
 	struct binding_state st = { 0 };

@@ -92,6 +92,12 @@ void pool_destroy(struct pool_mgr *m, const struct pool_entry *e);
  * is destroyed. */
 int pool_release(struct pool_mgr *m, const struct attachment *a, int netns_fd, char **reterr_msg);
 
+/* DEL of attachment @a, whose pool port has moved to another node since
+ * (port_move): the entry is forgotten, a pre-wired one's stub destroyed
+ * (and the pod's device with it); the port is the other node's now. A
+ * port-only entry's veth is the caller's to unplug. */
+void pool_forget(struct pool_mgr *m, const struct attachment *a);
+
 /* Fill pool @key (a network's name: its default pool) to ports_pool_min
  * now; returns when done. */
 int pool_populate(struct pool_mgr *m, const char *key, char **reterr_msg);

@@ -22,6 +22,10 @@ enum attach_pool {
 	ATTACH_OWN = 0,		  /* made for this container, deleted with it */
 	ATTACH_POOL_PORT = 1,	  /* a pool's port, plugged for this container */
 	ATTACH_POOL_PREWIRED = 2, /* a pool's pre-wired entry */
+	/* A port moved here from another node by an ADD that named it: until
+	 * the ADD is done, undoing it gives the port back to that node; from
+	 * then on it is this node's, as ATTACH_OWN. */
+	ATTACH_MOVED_IN = 3,
 };
 
 struct attachment {

@@ -45,53 +45,12 @@ fi
 ok "a clustered NB and SB, two northd and three nodes are up"
 # shellcheck source=/dev/null
 . "$MN/env"
-mnb() { ovn-nbctl --db="$NB_SOCKETS" --timeout=10 "$@"; }
-msb() { ovn-sbctl --db="$SB_SOCKETS" --timeout=10 "$@"; }
-nsv() { local v=$1_$2; echo "${!v}"; } # nsv NODE_NS 2
-
-# kuryrd_start I: node I's kuryrd, in the node's namespace, NB by TCP to all
-# three members.
-kuryrd_start() {
-	local i=$1
-	cat >"$T/kuryr$i.conf" <<-CONF
-		[DEFAULT]
-		backend = ovn
-		host = $(nsv NODE_CHASSIS "$i")
-		log_level = debug
-		[ovn]
-		nb_connection = $NB_REMOTES
-		[ovs]
-		db_connection = $(nsv NODE_OVS_DB "$i")
-		bridge = br-int
-		[daemon]
-		socket = $T/k$i.sock
-		state_dir = $T/state$i
-		port_up_timeout = 15
-		[vif_pool]
-		enabled = false
-	CONF
-	nsenter --net=/run/netns/"$(nsv NODE_NS "$i")" "$KURYRD_BIN" -c "$T/kuryr$i.conf" \
-		>>"$T/kuryrd$i.log" 2>&1 &
-	_kpids[$i]=$!
-	for _ in $(seq 200); do
-		"$CTL_BIN" --socket "$T/k$i.sock" status >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	return 1
-}
-kuryrd_stop() { # I: its exit status (0 on SIGTERM, and under the sanitizers no leak)
-	local i=$1
-	kill "${_kpids[$i]}" 2>/dev/null
-	wait "${_kpids[$i]}" 2>/dev/null
-}
-kctl() { local i=$1; shift; "$CTL_BIN" --socket "$T/k$i.sock" "$@"; }
-
 for i in 1 2 3; do
-	check "kuryrd starts on node $i (nb_connection: three members)" kuryrd_start "$i"
+	check "kuryrd starts on node $i (nb_connection: three members)" mn_kuryrd_start "$i"
 done
-check "network create on node 1" kctl 1 network create mnet --subnet 10.96.0.0/24
+check "network create on node 1" mctl 1 network create mnet --subnet 10.96.0.0/24
 check_eq "node 3 sees it (one Northbound)" "10.96.0.0/24" \
-	"$(kctl 3 -o json network show mnet | pyj 'd["subnet"]')"
+	"$(mctl 3 -o json network show mnet | pyj 'd["subnet"]')"
 
 # add NAME NODE: container NAME through node NODE's kuryr-cni and kuryrd;
 # IP[NAME], PORT[NAME] (its port's name); TCP offloads off in it (the
@@ -114,7 +73,7 @@ check_eq "SB: each container's port is bound on its node's chassis" \
 	"$(for c in c1 c2 c3; do msb --bare --columns=name list Chassis "$(msb --bare --columns=chassis find Port_Binding logical_port="${PORT[$c]}")"; done | paste -sd' ')"
 check_eq "kuryrctl port list (on node 2): each port's node" \
 	"$NODE_CHASSIS_1 $NODE_CHASSIS_2 $NODE_CHASSIS_3" \
-	"$(kctl 2 -o json port list --network mnet | pyj '" ".join(p["host"] for p in sorted(d, key=lambda p: p["device_id"]))')"
+	"$(mctl 2 -o json port list --network mnet | pyj '" ".join(p["host"] for p in sorted(d, key=lambda p: p["device_id"]))')"
 check_eq "across the tunnels: c1 reaches c2 and c3, c3 reaches c2" "pass pass pass" \
 	"$(eventually pass ping1 "$P-c1" "${IP[c2]}") $(eventually pass ping1 "$P-c1" "${IP[c3]}") $(ping1 "$P-c3" "${IP[c2]}")"
 serve "$P-c2" 8080
@@ -186,8 +145,8 @@ mnb lsp-add mnet "$name" -- set Logical_Switch_Port "$name" \
 	external_ids:\"kuryr:network\"=mnet external_ids:\"kuryr:device_owner\"=container \
 	external_ids:\"kuryr:device_id\"=gone external_ids:\"kuryr:host\"="$NODE_CHASSIS_2"
 before=$(mnb --bare --columns=name find Logical_Switch_Port "external_ids:\"kuryr:host\"=\"$NODE_CHASSIS_1\"" | sort | paste -sd' ')
-kuryrd_stop 2
-check "node 2's kuryrd restarts" kuryrd_start 2
+mn_kuryrd_stop 2
+check "node 2's kuryrd restarts" mn_kuryrd_start 2
 gone=no
 for _ in $(seq 50); do
 	[ -z "$(mnb --bare --columns=name find Logical_Switch_Port name="$name")" ] && { gone=yes; break; }
@@ -210,9 +169,9 @@ for k in $(seq 30); do
 done
 check_eq "NB: no container port left" "" \
 	"$(mnb --bare --columns=name find Logical_Switch_Port "external_ids:\"kuryr:device_owner\"=container")"
-check "network delete on node 3" kctl 3 network delete mnet
+check "network delete on node 3" mctl 3 network delete mnet
 for i in 1 2 3; do
-	kuryrd_stop "$i"
+	mn_kuryrd_stop "$i"
 	check_eq "node $i's kuryrd exits cleanly on SIGTERM" 0 "$?"
 done
 _kpids=()

@@ -552,3 +552,51 @@ assert_clean() {
 			"$(ip -n "$ns" -o -6 addr show | awk '$2 != "lo" {print $2, $4}')"
 	done
 }
+
+# ---- several nodes (scripts/multinode.sh) ----
+# After "multinode.sh up $MN $P N" and ". $MN/env": mn_kuryrd_start I
+# starts node I's kuryrd in the node's namespace (NB by TCP to all three
+# members; pools per MN_POOL, default off, pre-wired per MN_PREWIRE), its pid in _kpids[I], its
+# socket $T/kI.sock; mn_kuryrd_stop I stops it (its exit status: 0 on
+# SIGTERM, and no leak under the sanitizers); mctl I ... is kuryrctl on
+# node I; mnb/msb read the clustered NB/SB (unix sockets, root ns).
+nsv() { local v=$1_$2; echo "${!v}"; } # nsv NODE_NS 2
+mnb() { ovn-nbctl --db="$NB_SOCKETS" --timeout=10 "$@"; }
+msb() { ovn-sbctl --db="$SB_SOCKETS" --timeout=10 "$@"; }
+mctl() { local i=$1; shift; "$CTL_BIN" --socket "$T/k$i.sock" "$@"; }
+mn_kuryrd_start() {
+	local i=$1
+	cat >"$T/kuryr$i.conf" <<-CONF
+		[DEFAULT]
+		backend = ovn
+		host = $(nsv NODE_CHASSIS "$i")
+		log_level = ${MN_LOG_LEVEL:-debug}
+		[ovn]
+		nb_connection = $NB_REMOTES
+		[ovs]
+		db_connection = $(nsv NODE_OVS_DB "$i")
+		bridge = br-int
+		[daemon]
+		socket = $T/k$i.sock
+		state_dir = $T/state$i
+		port_up_timeout = 15
+		[vif_pool]
+		enabled = ${MN_POOL:-false}
+		prewire = ${MN_PREWIRE:-true}
+		ports_pool_min = 2
+		ports_pool_batch = 2
+	CONF
+	nsenter --net=/run/netns/"$(nsv NODE_NS "$i")" "$KURYRD_BIN" -c "$T/kuryr$i.conf" \
+		>>"$T/kuryrd$i.log" 2>&1 &
+	_kpids[$i]=$!
+	for _ in $(seq 200); do
+		mctl "$i" status >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+mn_kuryrd_stop() {
+	local i=$1
+	kill "${_kpids[$i]}" 2>/dev/null
+	wait "${_kpids[$i]}" 2>/dev/null
+}

@@ -45,6 +45,7 @@ void ovn_row_to_port(json_t *row, struct kuryr_port *p)
 	str_copy(p->network, ovsdb_map_get(ext, EXT_NETWORK), sizeof(p->network));
 	str_copy(p->device_id, ovsdb_map_get(ext, EXT_DEVICE), sizeof(p->device_id));
 	str_copy(p->host, ovsdb_map_get(ext, EXT_HOST), sizeof(p->host));
+	str_copy(p->migrating_to, ovsdb_map_get(ext, EXT_MIGRATING), sizeof(p->migrating_to));
 	str_copy(p->ifname, ovsdb_map_get(ext, EXT_IFNAME), sizeof(p->ifname));
 	str_copy(p->pool_key, ovsdb_map_get(ext, EXT_POOL_KEY), sizeof(p->pool_key));
 	owner = ovsdb_map_get(ext, EXT_OWNER);

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Backend "ovn": a port moved between nodes, keeping its name, MAC and
+ * addresses, the way ML2/OVN moves a VM's port during live migration.
+ *
+ * A port of ours is bound wherever its iface-id is plugged, and kuryr:host
+ * says which node that is. To move it, options:requested-chassis lists its
+ * node and the target: both ovn-controllers claim it, the target as an
+ * additional chassis that, with options:activation-strategy=rarp, drops
+ * the port's traffic until the workload sends a RARP from there (QEMU
+ * does after a migration, kuryrd after a move's ADD). Finishing leaves the
+ * target alone in requested-chassis, and kuryr:host names it: the old
+ * node's ovn-controller lets go and its kuryrd, which sweeps and pools only
+ * its own ports, leaves the port to the new one. */
+#include <stdio.h>
+
+#include "ovn-private.h"
+
+#define OPT_CHASSIS    "requested-chassis"
+#define OPT_ACTIVATION "activation-strategy"
+
+static int check_move(const struct kuryr_port *p, json_t *row, const struct port_move *m,
+		      char **reterr_msg)
+{
+	const char *parent = json_object_get_str(row, "parent_name");
+
+	if (parent && *parent) {
+		set_errmsg(reterr_msg, "port %s is a subport of %s: it moves with its VM", p->name,
+			   parent);
+		return -EINVAL;
+	}
+	if (!*p->host) {
+		set_errmsg(reterr_msg, "port %s is on no node kuryrd knows (a VM's port)", p->name);
+		return -EINVAL;
+	}
+	if (m->step == PORT_MOVE_CANCEL)
+		return 0;
+	if (!m->to || !*m->to) {
+		set_errmsg(reterr_msg, "no node to move port %s to", p->name);
+		return -EINVAL;
+	}
+	if (*p->migrating_to && !streq(p->migrating_to, m->to)) {
+		set_errmsg(reterr_msg, "port %s is moving to %s", p->name, p->migrating_to);
+		return -EBUSY;
+	}
+	if (streq(p->host, m->to) && !*p->migrating_to) {
+		set_errmsg(reterr_msg, "port %s is on %s already", p->name, m->to);
+		return -EALREADY;
+	}
+	return 0;
+}
+
+/* A mutation that removes @keys[0..n) from map column @col. */
+static json_t *map_delete_keys(const char *col, const char *const *keys, size_t n)
+{
+	json_t *set = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(set, json_string(keys[i]));
+	return json_pack("[s, s, [s, o]]", col, "delete", "set", set);
+}
+
+static json_t *map_insert(const char *col, json_t *map)
+{
+	return json_pack("[s, s, o]", col, "insert", map);
+}
+
+int ovn_port_move(struct backend *b, const char *name, const struct port_move *m,
+		  struct kuryr_port *ret, char **reterr_msg)
+{
+	static const char *const opt_keys[] = { OPT_CHASSIS, OPT_ACTIVATION };
+	struct ovn_backend *ob = to_ovn(b);
+	_cleanup_json_ json_t *row = NULL, *res = NULL;
+	json_t *ops, *mut, *opts, *ext;
+	struct kuryr_port p;
+	char chassis[130];
+	int r;
+
+	r = ovn_find_lsp(ob, name, &row, reterr_msg);
+	if (r < 0)
+		return r;
+	ovn_row_to_port(row, &p);
+	r = check_move(&p, row, m, reterr_msg);
+	if (r < 0)
+		return r;
+
+	opts = ovsdb_string_map((const char *const[]){ NULL });
+	ext = ovsdb_string_map((const char *const[]){ NULL });
+	mut = json_array();
+	json_array_append_new(mut, map_delete_keys("options", opt_keys, ELEMENTSOF(opt_keys)));
+	switch (m->step) {
+	case PORT_MOVE_BEGIN:
+		snprintf(chassis, sizeof(chassis), "%s,%s", p.host, m->to);
+		ovn_map_put(opts, OPT_CHASSIS, chassis);
+		ovn_map_put(opts, OPT_ACTIVATION, "rarp");
+		json_array_append_new(
+		    mut,
+		    map_delete_keys("external_ids", (const char *const[]){ EXT_MIGRATING }, 1));
+		ovn_map_put(ext, EXT_MIGRATING, m->to);
+		str_copy(p.migrating_to, m->to, sizeof(p.migrating_to));
+		break;
+	case PORT_MOVE_FINISH: {
+		static const char *const gone[] = { EXT_MIGRATING, EXT_HOST,   EXT_POOL_KEY,
+						    EXT_OWNER,	   EXT_DEVICE, EXT_IFNAME };
+		static const char *const keep_device[] = { EXT_MIGRATING, EXT_HOST };
+
+		ovn_map_put(opts, OPT_CHASSIS, m->to);
+		/* A container's port now, whoever had it: a pool's leaves its
+		 * pool (and its node's recovery) for good. */
+		if (m->device_id) {
+			json_array_append_new(
+			    mut, map_delete_keys("external_ids", gone, ELEMENTSOF(gone)));
+			ovn_map_put(ext, EXT_OWNER, "container");
+			ovn_map_put(ext, EXT_DEVICE, m->device_id);
+			ovn_map_put(ext, EXT_IFNAME, m->ifname ? m->ifname : "");
+			p.owner = PORT_OWNER_CONTAINER;
+			p.pool_key[0] = 0;
+			str_copy(p.device_id, m->device_id, sizeof(p.device_id));
+			str_copy(p.ifname, m->ifname ? m->ifname : "", sizeof(p.ifname));
+		} else
+			json_array_append_new(mut, map_delete_keys("external_ids", keep_device,
+								   ELEMENTSOF(keep_device)));
+		ovn_map_put(ext, EXT_HOST, m->to);
+		str_copy(p.host, m->to, sizeof(p.host));
+		p.migrating_to[0] = 0;
+		break;
+	}
+	case PORT_MOVE_CANCEL:
+		ovn_map_put(opts, OPT_CHASSIS, p.host);
+		json_array_append_new(
+		    mut,
+		    map_delete_keys("external_ids", (const char *const[]){ EXT_MIGRATING }, 1));
+		p.migrating_to[0] = 0;
+		break;
+	}
+	json_array_append_new(mut, map_insert("options", opts));
+	json_array_append_new(mut, map_insert("external_ids", ext));
+	/* Only if no one changed it since it was read: a wait that does not
+	 * hold at once fails the transaction. */
+	ops = json_pack("[{s:s, s:s, s:o, s:[s], s:s, s:[{s:O}], s:i},"
+			" {s:s, s:s, s:o, s:o}]",
+			"op", "wait", "table", "Logical_Switch_Port", "where", ovn_where_name(name),
+			"columns", "external_ids", "until", "==", "rows", "external_ids",
+			json_object_get(row, "external_ids"), "timeout", 0, "op", "mutate", "table",
+			"Logical_Switch_Port", "where", ovn_where_name(name), "mutations", mut);
+	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r == -ETIMEDOUT) {
+		set_errmsg(reterr_msg, "port %s changed while it was being moved", name);
+		return -EAGAIN;
+	}
+	if (r < 0)
+		return r;
+	if (ret)
+		*ret = p;
+	return 0;
+}
