@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-# ping-gap.py IP SECS [INTERVAL]: an ICMP echo to IP every INTERVAL seconds
-# (0.01) for SECS, from a warm process (raw socket). Prints one line:
+# ping-gap.py IP SECS [INTERVAL [TIMES]]: an ICMP echo to IP every INTERVAL
+# seconds (0.01) for SECS, from a warm process (raw socket); with TIMES,
+# each reply's wall-clock time goes there, a line each. Prints one line:
 #   "SENT RECEIVED LONGEST_GAP_MS FIRST LAST" - the longest time between
 #   two replies, and the first and last reply's wall-clock time, in s.
 import os
@@ -20,6 +21,7 @@ def checksum(b):
 def main():
     ip, secs = sys.argv[1], float(sys.argv[2])
     every = float(sys.argv[3]) if len(sys.argv) > 3 else 0.01
+    times = open(sys.argv[4], "w") if len(sys.argv) > 4 else None
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     ident = os.getpid() & 0xFFFF
     replies, sent, seq = [], 0, 0
@@ -41,6 +43,10 @@ def main():
             typ, _, _, rid, _ = struct.unpack("!BBHHH", data[ihl:ihl + 8])
             if typ == 0 and rid == ident:
                 replies.append(time.time())
+                if times:
+                    times.write("%.6f\n" % replies[-1])
+    if times:
+        times.close()
     gap = max((b - a for a, b in zip(replies, replies[1:])), default=secs)
     print(f"{sent} {len(replies)} {gap * 1000:.0f} "
           f"{replies[0] if replies else 0:.3f} {replies[-1] if replies else 0:.3f}")
