@@ -4,10 +4,12 @@
 # how long an ADD takes through the real kuryr-cni, and how long after it
 # returns the new container first answers a ping from a container on
 # another node, beside the same for one on the pinger's own node, in the
-# same run. Then N containers at once on each of the three nodes: the wall
-# time and each ADD's median and p99.
+# same run. Then 3 x BURST containers at once, all on one node and then
+# BURST on each of the three: the wall time, each ADD's median and p99,
+# and the Northbound transactions per ADD (kuryrd's writes and reads, from
+# its /metrics; every writer's commits, from the RAFT log).
 #
-#   bench/cross-node.sh [ITERATIONS] [BURST]   (default 30 and 30 per node)
+#   bench/cross-node.sh [ITERATIONS] [BURST]   (default 30 and 100 per node)
 #
 # The pinger is a warm python3 in the anchor container's netns sending an
 # ICMP echo every 2 ms until one is answered (raw socket; the first answer
@@ -16,7 +18,7 @@
 # Needs a build in ./build (or KURYR_BUILD). Nothing touches the root
 # namespace.
 ITER=${1:-30}
-BURST=${2:-30}
+BURST=${2:-100}
 . "$(dirname "$0")/../tests/e2e/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root"
 MN=$T/mn
@@ -34,7 +36,7 @@ trap finish EXIT
 "$SRC/scripts/multinode.sh" up "$MN" "$P" 3 >"$T/up.log" 2>&1 || { cat "$T/up.log"; exit 1; }
 # shellcheck source=/dev/null
 . "$MN/env"
-MN_LOG_LEVEL=info
+MN_LOG_LEVEL=info MN_METRICS=127.0.0.1:9655
 for i in 1 2 3; do mn_kuryrd_start "$i" || exit 1; done
 "$CTL_BIN" --socket "$T/k1.sock" network create xnet --subnet 10.97.0.0/16 >/dev/null || exit 1
 conf() { printf '{"cniVersion":"1.1.0","name":"xnet","type":"kuryr-cni","network":"xnet","daemon_socket":"%s"}' "$T/k$1.sock"; }
@@ -90,21 +92,54 @@ run() { # LABEL NODE: ITER containers on NODE, one at a time
 run same 1
 run cross 2
 
-# BURST containers at once on each node.
-b0=$EPOCHREALTIME
-burst=()
-for n in 1 2 3; do
-	for ((k = 1; k <= BURST; k++)); do
-		(add "b$n-$k" "$n" >>"$T/burst-$n" || echo "fail" >>"$T/burst-fail") &
-		burst+=($!)
+# Northbound transactions: kuryrd's own (its /metrics, every node's) and
+# every writer's commits (the RAFT log's last index: kuryrd, ovn-northd's
+# addresses and up flags).
+kuryr_txns() { # kind: the sum over the nodes
+	local i
+	for i in 1 2 3; do
+		ip netns exec "$(nsv NODE_NS "$i")" python3 -c 'import urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:9655/metrics").read().decode())'
+	done | awk -v k="$1" '$1 == "kuryr_ovn_transactions_total{kind=\"" k "\"}" {s += $2} END {print s + 0}'
+}
+raft_index() {
+	local m
+	for m in 1 2 3; do
+		ovs-appctl -t "$(nsv NB_CTL "$m")" cluster/status OVN_Northbound 2>/dev/null |
+			sed -n 's/^Log: \[[0-9]*, \([0-9]*\)\]/\1/p'
+	done | sort -n | tail -n1
+}
+# burst LABEL NODES...: BURST containers at once on each NODE; then their DELs
+burst() {
+	local label=$1 n k g pids=() w0 r0 t0 nodes
+	shift
+	nodes=("$@")
+	w0=$(kuryr_txns write) r0=$(kuryr_txns read) t0=$(raft_index)
+	local b0=$EPOCHREALTIME
+	for g in "${!nodes[@]}"; do
+		n=${nodes[$g]}
+		for ((k = 1; k <= BURST; k++)); do
+			(add "$label$g-$k" "$n" >>"$T/$label-adds" || echo "fail" >>"$T/$label-fail") &
+			pids+=($!)
+		done
 	done
-done
-wait "${burst[@]}"
-b1=$EPOCHREALTIME
+	wait "${pids[@]}"
+	echo "$b0 $EPOCHREALTIME $(($(kuryr_txns write) - w0)) $(($(kuryr_txns read) - r0)) $(($(raft_index) - t0))" >"$T/$label-wall"
+	pids=()
+	for g in "${!nodes[@]}"; do
+		n=${nodes[$g]}
+		for ((k = 1; k <= BURST; k++)); do
+			[ -e "/run/netns/$P-$label$g-$k" ] && { del "$label$g-$k" "$n" & pids+=($!); }
+		done
+	done
+	wait "${pids[@]}"
+}
+burst one 1 1 1
+burst three 1 2 3
 
-python3 - "$T" "$ITER" "$BURST" "$b0" "$b1" <<'PY'
+python3 - "$T" "$ITER" "$BURST" <<'PY'
 import statistics, sys, os
-T, it, burst, b0, b1 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+T, it, burst = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 def q(v, p): v = sorted(v); return v[min(len(v) - 1, int(p * len(v)))]
 print("mode    ADD med   p99    first reply after ADD: med   p99   (ms, %d each)" % it)
 for m in ("same", "cross"):
@@ -113,11 +148,13 @@ for m in ("same", "cross"):
     lost = sum(1 for r in rows if r[2] < 0)
     print("%-6s %8.2f %6.2f %12.2f %6.2f%s" % (m, statistics.median(add), q(add, .99),
           statistics.median(first), q(first, .99), "  (%d never answered)" % lost if lost else ""))
-adds = []
-for n in (1, 2, 3):
-    for l in open(os.path.join(T, "burst-%d" % n)):
-        t0, t1, _ = l.split(); adds.append((float(t1) - float(t0)) * 1000)
-fails = sum(1 for _ in open(os.path.join(T, "burst-fail"))) if os.path.exists(os.path.join(T, "burst-fail")) else 0
-print("burst: 3 nodes x %d at once: wall %.2f s, per ADD med %.1f ms p99 %.1f ms, %d failed"
-      % (burst, b1 - b0, statistics.median(adds), q(adds, .99), fails))
+print("burst: %d ADDs at once            wall (s)  per ADD med  p99 (ms)  failed  NB txns per ADD: kuryrd writes reads, all commits" % (3 * burst))
+for label, what in (("one", "on one node"), ("three", "over three nodes, %d each" % burst)):
+    adds = [(float(l.split()[1]) - float(l.split()[0])) * 1000 for l in open(os.path.join(T, label + "-adds"))]
+    fp = os.path.join(T, label + "-fail")
+    fails = sum(1 for _ in open(fp)) if os.path.exists(fp) else 0
+    b0, b1, w, r, c = open(os.path.join(T, label + "-wall")).read().split()
+    n = 3 * burst
+    print("  %-30s %8.2f %12.1f %9.1f %7d %13.2f %6.2f %6.2f" % (what, float(b1) - float(b0), statistics.median(adds),
+          q(adds, .99), fails, int(w) / n, int(r) / n, int(c) / n))
 PY

@@ -137,6 +137,8 @@ check_eq "/metrics counts the three successful ADDs" 3 \
 check_eq "/metrics has the ADD latency histogram" 3 \
 	"$(awk '/^kuryr_add_duration_seconds_count/ {print $2}' "$T/metrics")"
 check_eq "/metrics shows three attachments" 3 "$(awk '/^kuryr_attachments / {print $2}' "$T/metrics")"
+check "/metrics counts Northbound writes and reads (some of each by now)" awk \
+	'/^kuryr_ovn_transactions_total\{kind="write"\} [1-9]/ {w = 1} /^kuryr_ovn_transactions_total\{kind="read"\} [1-9]/ {r = 1} END {exit !(w && r)}' "$T/metrics"
 
 # Another tool's switch of ours with the same name: the name is refused,
 # naming both _uuids; the _uuid still works.

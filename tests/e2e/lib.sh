@@ -556,7 +556,8 @@ assert_clean() {
 # ---- several nodes (scripts/multinode.sh) ----
 # After "multinode.sh up $MN $P N" and ". $MN/env": mn_kuryrd_start I
 # starts node I's kuryrd in the node's namespace (NB by TCP to all three
-# members; pools per MN_POOL, default off, pre-wired per MN_PREWIRE), its pid in _kpids[I], its
+# members; pools per MN_POOL, default off, pre-wired per MN_PREWIRE;
+# /metrics on MN_METRICS inside the node's namespace, default none), its pid in _kpids[I], its
 # socket $T/kI.sock; mn_kuryrd_stop I stops it (its exit status: 0 on
 # SIGTERM, and no leak under the sanitizers); mctl I ... is kuryrctl on
 # node I; mnb/msb read the clustered NB/SB (unix sockets, root ns).
@@ -580,6 +581,7 @@ mn_kuryrd_start() {
 		socket = $T/k$i.sock
 		state_dir = $T/state$i
 		port_up_timeout = 15
+		metrics_address = ${MN_METRICS:-}
 		[vif_pool]
 		enabled = ${MN_POOL:-false}
 		prewire = ${MN_PREWIRE:-true}

@@ -66,6 +66,9 @@ struct ovn_backend {
 	char host[64];		      /* this node's chassis: routers' gateways */
 	atomic_bool drop_group_ready; /* sg.c: the drop Port_Group exists */
 	char *pod_qos;		      /* [neutron_defaults] pod_qos_policy; NULL: none */
+	/* Transactions sent, for /metrics: those that change rows, and
+	 * those that only select or wait. */
+	atomic_ullong txn_writes, txn_reads;
 };
 
 static inline struct ovn_backend *to_ovn(struct backend *b)

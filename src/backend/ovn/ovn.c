@@ -32,14 +32,46 @@
 #include "ovn-private.h"
 
 /* Run @ops (stolen) on the Northbound database. */
+/* Whether @ops change anything (not only select and wait). */
+static bool ops_write(json_t *ops)
+{
+	size_t i;
+	json_t *op;
+
+	json_array_foreach(ops, i, op) {
+		const char *o = json_object_get_str(op, "op");
+
+		if (o && !streq(o, "select") && !streq(o, "wait") && !streq(o, "comment"))
+			return true;
+	}
+	return false;
+}
+
 int ovn_transact(struct ovn_backend *ob, json_t *ops, int timeout_ms, json_t **ret,
 		 char **reterr_msg)
 {
-	int r = ovsdb_session_transact(ob->nb, ops, timeout_ms, ret, reterr_msg);
+	int r;
+
+	atomic_fetch_add(ops_write(ops) ? &ob->txn_writes : &ob->txn_reads, 1);
+	r = ovsdb_session_transact(ob->nb, ops, timeout_ms, ret, reterr_msg);
 
 	/* Lost while the transaction was out: unreachable, as when the
 	 * session cannot reconnect (-ENOTCONN). */
 	return r == -ECONNRESET ? -ENOTCONN : r;
+}
+
+static void ovn_write_metrics(struct backend *b, FILE *f)
+{
+	struct ovn_backend *ob = to_ovn(b);
+
+	fprintf(f,
+		"# HELP kuryr_ovn_transactions_total Northbound transactions kuryrd sent, by "
+		"whether they change anything.\n"
+		"# TYPE kuryr_ovn_transactions_total counter\n"
+		"kuryr_ovn_transactions_total{kind=\"write\"} %llu\n"
+		"kuryr_ovn_transactions_total{kind=\"read\"} %llu\n",
+		(unsigned long long)atomic_load(&ob->txn_writes),
+		(unsigned long long)atomic_load(&ob->txn_reads));
 }
 
 static bool ovn_connected(struct backend *b)
@@ -193,6 +225,7 @@ static const struct backend_ops ovn_ops = {
 	.qos_delete = ovn_qos_delete,
 	.connected = ovn_connected,
 	.describe = ovn_describe,
+	.write_metrics = ovn_write_metrics,
 	.free = ovn_free,
 };
 
