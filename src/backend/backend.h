@@ -345,11 +345,12 @@ struct backend_ops {
 	int (*port_move)(struct backend *b, const char *name, const struct port_move *m,
 			 struct kuryr_port *ret, char **reterr_msg);
 	/* Bind VM port @name to this node, as whoever runs the VM does
-	 * before its tap is plugged (Nova: binding:host_id). A port bound
-	 * here already is left as it is; one bound to another node is -EBUSY
-	 * and stays so; one the backend binds in a way no binding driver
-	 * plugs is -EPROTONOSUPPORT and left unbound. NULL where plugging
-	 * the tap is all the binding there is (OVN: the iface-id). */
+	 * before its tap is plugged (Nova: binding:host_id; OVN: kuryr:host).
+	 * A port bound here already, or moving here (port_move), is left as
+	 * it is; one bound to another node is -EBUSY and stays so; one the
+	 * backend binds in a way no binding driver plugs is -EPROTONOSUPPORT
+	 * and left unbound. NULL where plugging the tap is all the binding
+	 * there is. */
 	int (*port_bind)(struct backend *b, const char *name, char **reterr_msg);
 	/* Wait at most @timeout_ms until the backend reports port @name bound
 	 * and up (a VM's port after its tap is plugged). -ETIMEDOUT. */

@@ -232,6 +232,23 @@ check_eq "c3 reaches the workload on node 1" pass "$(eventually pass ping1 "$P-c
 SOCK=$T/k2.sock cni DEL "$P-c1b" eth0 "/run/netns/$P-c1b" "$(SOCK=$T/k2.sock netconf mvnet)"
 check_eq "DEL c1b on node 2: the port stays, node 2 clean" "0 $N1 0" "$RC $(lsp_ext "$P1" kuryr:host) $(ifaces 2 "$P1" | grep -c .)"
 
+# ---- a VM's port: on the node that plugs it first, moved by a migration ----
+VP=vm-$P
+tap() { ip -n "$(nsv NODE_NS "$1")" tuntap add mode tap name "tap$1-${P#kct}"; echo "tap$1-${P#kct}"; }
+T2=$(tap 2) T3=$(tap 3)
+check "vm plug on node 2" mctl 2 vm plug "$T2" "$VP"
+check_eq "NB: the VM's port is node 2's" "$N2" "$(lsp_ext "$VP" kuryr:host)"
+check_eq "vm plug of it on node 3: refused (409)" "1 1" "$(refused mctl 3 vm plug "$T3" "$VP")"
+check_eq "... and not on node 3's bridge" 0 "$(ifaces 3 "$VP" | grep -c .)"
+check "port migrate --to node 3 (a live migration's start)" mctl 2 port migrate "$VP" --to "$N3"
+check "vm plug on node 3 now (the migration's target)" mctl 3 vm plug "$T3" "$VP"
+check_eq "SB: node 2 binds it, node 3 too (additional, until the RARP)" "$N2 $N3" "$(eventually "$N2 $N3" sb_chassis "$VP")"
+check "port migrate --finish" mctl 3 port migrate "$VP" --to "$N3" --finish
+check_eq "NB and SB: node 3's alone" "$N3 $N3 $N3" \
+	"$(lsp_ext "$VP" kuryr:host) $(lsp_opt "$VP" requested-chassis) $(eventually "$N3" sb_chassis "$VP")"
+check "vm unplug on node 2" mctl 2 vm unplug "$T2"
+check "vm unplug on node 3" mctl 3 vm unplug "$T3"
+
 # ---- pools on several nodes ----
 check_eq "no two ports hold one address" "" \
 	"$(mnb --bare --columns=dynamic_addresses find Logical_Switch_Port 'external_ids:"kuryr:network"=mvnet' | awk 'NF {print $2}' | sort | uniq -d)"

@@ -10,7 +10,12 @@
  * does after a migration, kuryrd after a move's ADD). Finishing leaves the
  * target alone in requested-chassis, and kuryr:host names it: the old
  * node's ovn-controller lets go and its kuryrd, which sweeps and pools only
- * its own ports, leaves the port to the new one. */
+ * its own ports, leaves the port to the new one.
+ *
+ * A VM's port is on the node whose kuryrd plugged its tap first
+ * (port_bind, at vm plug, as Nova binds before os-vif plugs): from then
+ * on another node plugs it only as the target of a move, which is how a
+ * VM's live migration takes it (QEMU sends the RARP on arrival). */
 #include <stdio.h>
 
 #include "ovn-private.h"
@@ -152,4 +157,43 @@ int ovn_port_move(struct backend *b, const char *name, const struct port_move *m
 	if (ret)
 		*ret = p;
 	return 0;
+}
+
+int ovn_port_bind(struct backend *b, const char *name, char **reterr_msg)
+{
+	struct ovn_backend *ob = to_ovn(b);
+	_cleanup_json_ json_t *row = NULL, *res = NULL;
+	struct kuryr_port p;
+	json_t *ops;
+	int r;
+
+	if (!*ob->host)
+		return 0;
+	r = ovn_find_lsp(ob, name, &row, reterr_msg);
+	if (r < 0)
+		return r;
+	ovn_row_to_port(row, &p);
+	if (streq(p.host, ob->host) || streq(p.migrating_to, ob->host))
+		return 0;
+	if (*p.host) {
+		set_errmsg(reterr_msg,
+			   "port %s is bound to node %s (move it: kuryrctl port migrate)", p.name,
+			   p.host);
+		return -EBUSY;
+	}
+	/* Only if no node took it meanwhile. */
+	ops = json_pack("[{s:s, s:s, s:o, s:[s], s:s, s:[{s:O}], s:i},"
+			" {s:s, s:s, s:o, s:[[s, s, o]]}]",
+			"op", "wait", "table", "Logical_Switch_Port", "where", ovn_where_name(name),
+			"columns", "external_ids", "until", "==", "rows", "external_ids",
+			json_object_get(row, "external_ids"), "timeout", 0, "op", "mutate", "table",
+			"Logical_Switch_Port", "where", ovn_where_name(name), "mutations",
+			"external_ids", "insert",
+			ovsdb_string_map((const char *const[]){ EXT_HOST, ob->host, NULL }));
+	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
+	if (r == -ETIMEDOUT) {
+		set_errmsg(reterr_msg, "port %s changed while it was being bound", name);
+		return -EAGAIN;
+	}
+	return r;
 }

@@ -30,8 +30,8 @@
 #define EXT_IP	      "kuryr:ip"
 #define EXT_IP6	      "kuryr:ip6" /* an IPv6 address not of ovn-northd's making */
 #define EXT_PROJECT   "kuryr:project"
-#define EXT_HOST      "kuryr:host"	       /* the node whose kuryrd made it (not a VM's) */
-#define EXT_MIGRATING "kuryr:migrating_to"     /* the node a port is moving to (move.c) */
+#define EXT_HOST      "kuryr:host"	   /* its node: whose kuryrd made it, or plugged a VM's */
+#define EXT_MIGRATING "kuryr:migrating_to" /* the node a port is moving to (move.c) */
 #define EXT_PHYSNET   "kuryr:physical_network" /* an external network */
 /* Routers (router.c) and floating IPs (fip.c). */
 #define EXT_R_ID      "kuryr:router_id"
@@ -124,6 +124,7 @@ int ovn_port_create_bulk(struct backend *b, const struct port_spec *spec, unsign
 			 struct kuryr_port *ret, char **reterr_msg);
 int ovn_port_move(struct backend *b, const char *name, const struct port_move *m,
 		  struct kuryr_port *ret, char **reterr_msg);
+int ovn_port_bind(struct backend *b, const char *name, char **reterr_msg);
 int ovn_port_wait_up(struct backend *b, const char *name, int timeout_ms, char **reterr_msg);
 /* The port a Logical_Switch_Port row describes. */
 void ovn_row_to_port(json_t *row, struct kuryr_port *p);

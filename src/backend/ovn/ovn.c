@@ -197,6 +197,7 @@ static const struct backend_ops ovn_ops = {
 	.port_delete = ovn_port_delete,
 	.port_wait_up = ovn_port_wait_up,
 	.port_move = ovn_port_move,
+	.port_bind = ovn_port_bind,
 	.port_update = ovn_port_update,
 	.sg_create = ovn_sg_create,
 	.sg_get = ovn_sg_get,
