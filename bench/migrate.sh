@@ -136,7 +136,6 @@ print("                                         gap med   worst   step med")
 for name, g in (("kuryr-c: ADD naming the port, old DEL", k), ("OVN alone: veth off one node, onto other", r)):
     gv = sorted(x[0] for x in g)
     print("%-40s %8.0f %7.0f %10.1f" % (name, statistics.median(gv), gv[-1], statistics.median(x[1] for x in g)))
-print("per move at:", " ".join("%.3f" % float(l.split()[0]) for l in open(os.path.join(T, "moves-kuryr"))))
 print("per move:", " ".join("%.0f" % x[0] for x in k), "/", " ".join("%.0f" % x[0] for x in r))
 print("ratio of the gaps' medians (kuryr-c / OVN alone): %.2f" % (statistics.median(x[0] for x in k) / statistics.median(x[0] for x in r)))
 print("step: the ADD (kuryr-c), the unplug and plug (OVN alone); the gap includes OVN's own work after it")
