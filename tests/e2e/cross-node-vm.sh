@@ -122,6 +122,16 @@ geneve() {
 	grep -q "src=$(nsv NODE_IP "$1") dst=$(nsv NODE_IP "$2") udp=6081 " "$T/ul$2.out" && echo yes || echo no
 }
 
+# send NS IP PORT TEXT: TEXT over TCP from netns NS to IP:PORT, tried again
+# while refused (a listener in the guest takes a moment to start).
+send() {
+	for _ in 1 2 3 4 5; do
+		ip netns exec "$1" sh -c "echo $4 | busybox nc -w 5 $2 $3" && return 0
+		sleep 1
+	done
+	return 1
+}
+
 # ---- the VM's port, and the VM booting on node 2 ----
 VP=vm-$P
 OUT=$(mctl 2 -o json port create --network xnet --name "$VP" --device-id "$VP"); RC=$?
@@ -183,13 +193,12 @@ check_eq "on the underlay: Geneve from node 1 to node 2 and back, and no packet 
 # containers' veths fill in their checksums: QEMU's csum=off and tx-off).
 ip netns exec "$P-c1" timeout 20 busybox nc -l -p 5559 >"$T/c1tcp.out" 2>/dev/null &
 ncpid=$!
-sleep 0.3
+for _ in $(seq 50); do ip netns exec "$P-c1" ss -Hltn "sport = :5559" | grep -q . && break; sleep 0.1; done
 check "TCP: the VM sends to c1" gx "echo from-the-vm-$P | nc -w 5 ${IP[c1]} 5559"
 wait "$ncpid"
 check_eq "... and c1 receives it" "from-the-vm-$P" "$(cat "$T/c1tcp.out")"
 gx "rm -f /tmp/vmtcp.out; (timeout 20 nc -l -p 5560 >/tmp/vmtcp.out 2>/dev/null) </dev/null >/dev/null 2>&1 3>&- &" >/dev/null
-sleep 0.5
-check "TCP: c1 sends to the VM" ip netns exec "$P-c1" sh -c "echo from-c1-$P | busybox nc -w 5 $VM_IP 5560"
+check "TCP: c1 sends to the VM" send "$P-c1" "$VM_IP" 5560 "from-c1-$P"
 check_eq "... and the VM receives it" "from-c1-$P" "$(eventually "from-c1-$P" gx "cat /tmp/vmtcp.out")"
 
 # ---- a nested container in the VM: the VM's port a trunk's parent ----
@@ -221,8 +230,7 @@ check_eq "c3 reaches nested n1" pass "$(eventually pass ping1 "$P-c3" "$N1_IP")"
 check "nested n1 reaches c1 (node 1)" gx "ip netns exec n1 ping -c 2 -W 5 ${IP[c1]}"
 check_eq "c1 reaches nested n1" pass "$(eventually pass ping1 "$P-c1" "$N1_IP")"
 gx "rm -f /tmp/n1tcp.out; (ip netns exec n1 timeout 20 nc -l -p 5561 >/tmp/n1tcp.out 2>/dev/null) </dev/null >/dev/null 2>&1 3>&- &" >/dev/null
-sleep 0.5
-check "TCP: c3 sends to nested n1" ip netns exec "$P-c3" sh -c "echo from-c3-$P | busybox nc -w 5 $N1_IP 5561"
+check "TCP: c3 sends to nested n1" send "$P-c3" "$N1_IP" 5561 "from-c3-$P"
 check_eq "... and n1 receives it" "from-c3-$P" "$(eventually "from-c3-$P" gx "cat /tmp/n1tcp.out")"
 
 # ---- the end: everything undone ----
