@@ -20,6 +20,8 @@
 #     are as they were, its pool ports in NB exactly the entries its pools
 #     hold (none adopted twice, none left over), and not one of node 1's or
 #     node 3's ports changed;
+#   - node 2 lost again, its kuryrd stopped by SIGTERM (it exits 0 with
+#     its Open vSwitch gone), its chassis left in SB: back, the same;
 #   - DEL of each container on its node leaves no container port, and each
 #     kuryrd exits 0 on SIGTERM.
 . "$(dirname "$0")/lib.sh"
@@ -99,10 +101,10 @@ add c1 1 '["client","default"]'
 add c2 2 '["web"]'
 add c3 3
 for c in c1 c2 c3; do
-	[ -n "${IP[$c]:-}" ] && [ -n "${PORT[$c]:-}" ] || {
+	if [ -z "${IP[$c]:-}" ] || [ -z "${PORT[$c]:-}" ]; then
 		echo "Bail out! $c has no address or port"
 		exit 1
-	}
+	fi
 done
 check_eq "SB: each container's port is bound on its node's chassis" "$N1 $N2 $N3" \
 	"$(for c in c1 c2 c3; do msb --bare --columns=name list Chassis "$(msb --bare --columns=chassis find Port_Binding logical_port="${PORT[$c]}")"; done | paste -sd' ')"
@@ -132,7 +134,7 @@ host_ports() { # NODE: its ports, one line each (name, external_ids), sorted
 	mnb --format=csv --no-headings --columns=name,external_ids find Logical_Switch_Port \
 		"external_ids:\"kuryr:host\"=\"$(nsv NODE_CHASSIS "$1")\"" | sort
 }
-host_names() { host_ports "$1" | cut -d, -f1 | paste -sd' '; } # NODE
+host_names() { host_ports "$1" | cut -d, -f1 | tr -d '"' | paste -sd' '; } # NODE
 pool_state() { # NODE: each pool's key ready in_use, sorted
 	mctl "$1" -o json pool list | pyj '" ".join(sorted("%s:%d:%d" % (p["key"], p["ready"], p["in_use"]) for p in d))'
 }
@@ -210,6 +212,21 @@ check_eq "node 2's ports in NB are the ones it had (adopted, none made anew)" \
 	"$B2" "$(host_names 2)"
 check_eq "not one of node 1's ports changed" "$B1" "$(host_ports 1)"
 check_eq "not one of node 3's ports changed" "$B3" "$(host_ports 3)"
+
+# ---- lost again, its kuryrd stopped cleanly; its chassis left in SB ----
+check "kill node 2 again" "$SRC/scripts/multinode.sh" kill-node "$MN" 2
+mn_kuryrd_stop 2
+check_eq "node 2's kuryrd exits 0 on SIGTERM with its Open vSwitch gone" 0 "$?"
+check_eq "c2 is unreachable, c1 and c3 go on (ICMP, TCP)" "drop pass open" \
+	"$(eventually drop ping1 "$P-c1" "${IP[c2]}") $(ping1 "$P-c3" "${IP[c1]}") $(tcp "$P-c1" "${IP[c3]}" 7000)"
+check "start node 2" "$SRC/scripts/multinode.sh" start-node "$MN" 2
+check "node 2's kuryrd starts" mn_kuryrd_start 2
+check_eq "c1 and c3 reach c2 (ICMP), c1 on 8080" "pass pass open" \
+	"$(eventually pass ping1 "$P-c1" "${IP[c2]}") $(eventually pass ping1 "$P-c3" "${IP[c2]}") $(eventually open tcp "$P-c1" "${IP[c2]}" 8080)"
+check_eq "node 2's pools and ports are as before" "$POOL2|$B2" \
+	"$(eventually "$POOL2" pool_state 2)|$(host_names 2)"
+check_eq "NB: c2's port is up, node 2's only" "${PORT[c2]}" "$(eventually "${PORT[c2]}" up_ports 2)"
+check_eq "nodes 1 and 3: not one port changed" "$B1|$B3" "$(host_ports 1)|$(host_ports 3)"
 
 # ---- DEL, each on its node ----
 del c1 1 '["client","default"]'
