@@ -16,7 +16,11 @@
 #     (ML2/OVN: requested-chassis both nodes, activation-strategy rarp) and
 #     --cancel takes it out; while it is moving, a move elsewhere (kuryrctl,
 #     an ADD on a third node) is refused and changes nothing; so is one to
-#     its own node; an ADD naming it whose plug fails gives it back;
+#     its own node; an ADD naming it whose plug fails gives it back; an
+#     ADD on the target finishes a move begun so;
+#   - a VM's port is bound by the node that plugs its tap first; another
+#     node's vm plug is refused until the port is moving there, then binds
+#     it there too (SB: additional chassis) until port migrate --finish;
 #   - the workload's last DEL deletes the port.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (namespaces, Open vSwitch)"
@@ -249,10 +253,47 @@ check_eq "ML2/OVN: node 2's chassis alone, no activation strategy" "$N2 -" \
 check_eq "kuryrctl port migrate to its own node: refused" "1 1" "$(refused mctl 1 port migrate "$P1" --to "$N2")"
 check_eq "... unchanged" "$N2 - $P-c1b compute:kuryr -" "$(where "$P1")"
 
-# ---- the end: the workload's last DEL deletes its port ----
+# A move begun with kuryrctl, finished by an ADD on the target.
+check "begun again, to node 1" mctl 1 port migrate "$P1" --to "$N1"
+check_eq "SB: bound on node 2, node 1 not yet plugged" "$N2" "$(sb_chassis "$P1")"
+ip -n "$P-c1b" link set eth0 down
+add c1c 1 "\"runtimeConfig\":{\"port\":\"$P1\"}"
+check_eq "ADD c1c on node 1 finishes the move" 0 "$RC"
+[ "$RC" = 0 ] || diag <<<"$OUT"
+check_eq "Neutron: node 1's, moving nowhere, c1c's" "$N1 - $P-c1c compute:kuryr -" "$(where "$P1")"
+check_eq "ML2/OVN: node 1's chassis alone; SB binds it there" "$N1 - $N1" \
+	"$(eventually "$N1 -" lsp_move "$P1") $(eventually "$N1" sb_chassis "$P1")"
+check_eq "c3 reaches the workload on node 1" pass "$(eventually pass ping1 "$P-c3" "${IP[c1]}")"
 del c1b 2
-check_eq "DEL c1b on node 2 deletes the Neutron port" "0 HTTP 404" "$RC $(nq GET "/ports/$P1")"
-check_eq "... and node 2's interface for it" 0 "$(ifaces 2 "$P1" | grep -c .)"
+check_eq "DEL c1b on node 2: the port stays, node 1's; node 2 clean" "0 $N1 - $P-c1c compute:kuryr - 0" \
+	"$RC $(where "$P1") $(ifaces 2 "$P1" | grep -c .)"
+
+# ---- a VM's port: bound where its tap is plugged first, moved by a migration ----
+vp=$(nq POST /ports "{\"port\":{\"network_id\":\"$net_id\",\"name\":\"vm-$P\",\"device_owner\":\"compute:nova\",\"device_id\":\"vm-$P\",\"project_id\":\"kuryr-e2e\"}}" | pyj 'd["port"]["id"]')
+tap() { ip -n "$(nsv NODE_NS "$1")" tuntap add mode tap name "tap$1-${P#kct}"; echo "tap$1-${P#kct}"; }
+T2=$(tap 2) T3=$(tap 3)
+check "vm plug on node 2" mctl 2 vm plug "$T2" "$vp"
+check_eq "Neutron: the VM's port is node 2's, ACTIVE" "$N2 - vm-$P compute:nova - ACTIVE" \
+	"$(where "$vp") $(nport "$vp" 'p["status"]')"
+check_eq "vm plug of it on node 3: refused" "1 1" "$(refused mctl 3 vm plug "$T3" "$vp")"
+check_eq "... Neutron unchanged, not on node 3's bridge" "$N2 - 0" \
+	"$(nport "$vp" 'p["binding:host_id"] + " " + p["binding:profile"].get("migrating_to", "-")') $(ifaces 3 "$vp" | grep -c .)"
+check "port migrate --to node 3 (a live migration's start)" mctl 2 port migrate "$vp" --to "$N3"
+check "vm plug on node 3 now (the migration's target)" mctl 3 vm plug "$T3" "$vp"
+check_eq "... Neutron: still node 2's, moving to node 3" "$N2 $N3" \
+	"$(nport "$vp" 'p["binding:host_id"] + " " + p["binding:profile"].get("migrating_to", "-")')"
+check_eq "SB: node 2 binds it, node 3 too (additional, until the RARP)" "$N2 $N3" "$(eventually "$N2 $N3" sb_chassis "$vp")"
+check "port migrate --finish" mctl 3 port migrate "$vp" --to "$N3" --finish
+check_eq "Neutron, NB and SB: node 3's alone, still the VM's" "$N3 - vm-$P compute:nova - $N3 - $N3" \
+	"$(where "$vp") $(eventually "$N3 -" lsp_move "$vp") $(eventually "$N3" sb_chassis "$vp")"
+check "vm unplug on node 2" mctl 2 vm unplug "$T2"
+check "vm unplug on node 3" mctl 3 vm unplug "$T3"
+check_eq "the VM's port deleted" "HTTP 404" "$(nq DELETE "/ports/$vp"; nq GET "/ports/$vp")"
+
+# ---- the end: the workload's last DEL deletes its port ----
+del c1c 1
+check_eq "DEL c1c on node 1 deletes the Neutron port" "0 HTTP 404" "$RC $(nq GET "/ports/$P1")"
+check_eq "... and node 1's interface for it" 0 "$(ifaces 1 "$P1" | grep -c .)"
 del c3 3
 check_eq "DEL c3: no port of ours left in Neutron" "0 0" \
 	"$RC $(nq GET "/ports?device_owner=compute:kuryr" | pyj 'len(d["ports"])')"
