@@ -931,6 +931,14 @@ static int port_move_once(struct neutron_backend *nb, const char *name, const st
 	body = json_object();
 	switch (m->step) {
 	case PORT_MOVE_BEGIN:
+		if (streq(p.migrating_to, m->to)) {
+			/* Begun already (kuryrctl, before the ADD that moves
+			 * the workload): as it is. */
+			if (ret)
+				*ret = p;
+			json_decref(body);
+			return 0;
+		}
 		json_object_set_new(profile, MIGRATING_TO, json_string(m->to));
 		break;
 	case PORT_MOVE_FINISH:
