@@ -14,8 +14,14 @@
 # start, e.g. $'[DEFAULT]\npagination_max_limit = 2'.
 #
 # The API listens on 127.0.0.1:PORT (default 19696) inside NETNS. Ready when
-# the API answers and ML2/OVN sees this node's chassis as an alive agent
-# (and, after "up", once a port could be made and deleted).
+# the API answers and ML2/OVN sees a chassis as an alive agent (and, after
+# "up", once a port could be made and deleted).
+#
+# Another OVN (up): NEUTRON_OVN_NB and NEUTRON_OVN_SB, ML2/OVN's
+# ovn_nb_connection and ovn_sb_connection (default scripts/ovn.sh's sockets
+# in DIR; a cluster's members comma-separated, e.g. scripts/multinode.sh's
+# NB_REMOTES and SB_REMOTES); NEUTRON_BIND_HOST, the address the API
+# listens on in NETNS (default 127.0.0.1), for clients in other namespaces.
 #
 # AUTH=keystone KS_URL=http://127.0.0.1:15000/v3 (after "scripts/keystone.sh
 # up DIR NETNS"): auth_strategy = keystone instead of noauth; the service
@@ -57,9 +63,9 @@ probe_port() {
 		if [ -n "$ks" ]; then
 			token=$(ks_token "$ks" admin "${KS_ADMIN_PASSWORD:-secret}" admin 2>/dev/null) || true
 		fi
-		run python3 - "$PORT" "$token" <<-'PY' 2>>"$N/probe.log" && return 0
+		run python3 - "$(api_host)" "$PORT" "$token" <<-'PY' 2>>"$N/probe.log" && return 0
 			import json, sys, urllib.request
-			base, token = "http://127.0.0.1:%s/v2.0" % sys.argv[1], sys.argv[2]
+			base, token = "http://%s:%s/v2.0" % (sys.argv[1], sys.argv[2]), sys.argv[3]
 			def call(method, path, body=None):
 			    r = urllib.request.Request(base + path, method=method,
 			                               data=json.dumps(body).encode() if body else None,
@@ -83,6 +89,9 @@ probe_port() {
 	exit 1
 }
 
+# The address the API listens on (neutron.conf's bind_host).
+api_host() { sed -n 's/^bind_host = //p' "$N/neutron.conf"; }
+
 # neutron-server with the configuration in $N; ready as described above.
 start_server() {
 	local extra=()
@@ -103,7 +112,7 @@ start_server() {
 		fi
 		run python3 -c "
 import json, sys, urllib.request
-r = urllib.request.Request('http://127.0.0.1:$PORT/v2.0/agents')
+r = urllib.request.Request('http://$(api_host):$PORT/v2.0/agents')
 if sys.argv[1]:
     r.add_header('X-Auth-Token', sys.argv[1])
 a = json.load(urllib.request.urlopen(r, timeout=2))
@@ -129,7 +138,7 @@ up)
 	mariadb --no-defaults -S "$M/sock" -uroot -e 'CREATE DATABASE neutron CHARACTER SET utf8mb4'
 	cat >"$N/neutron.conf" <<-CONF
 		[DEFAULT]
-		bind_host = 127.0.0.1
+		bind_host = ${NEUTRON_BIND_HOST:-127.0.0.1}
 		bind_port = $PORT
 		auth_strategy = $AUTH
 		core_plugin = ml2
@@ -165,8 +174,8 @@ up)
 		[securitygroup]
 		enable_security_group = true
 		[ovn]
-		ovn_nb_connection = unix:$D/ovn/nb.sock
-		ovn_sb_connection = unix:$D/ovn/sb.sock
+		ovn_nb_connection = ${NEUTRON_OVN_NB:-unix:$D/ovn/nb.sock}
+		ovn_sb_connection = ${NEUTRON_OVN_SB:-unix:$D/ovn/sb.sock}
 		ovn_metadata_enabled = false
 		neutron_sync_mode = off
 	CONF

@@ -17,7 +17,8 @@
  * a VLAN id taken is -EEXIST; a nested port is made unbound. One allowed
  * address pair added or removed is a PUT conditional on the port's
  * revision_number, read and tried again on 412; a port by MAC is the one
- * whose own MAC it is. The real
+ * whose own MAC it is; a port moves between nodes by its binding:profile
+ * and binding:host_id, by conditional PUTs too. The real
  * neutron-server is exercised by the e2e suites. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -479,6 +480,8 @@ struct world {
 	/* PUT /ports/ID: how many came, and how many more find the port
 	 * changed by another writer (a pair of its own) since it was read. */
 	atomic_int port_puts, races;
+	/* PUTs of a port before which another node begins moving it. */
+	atomic_int steals;
 	/* PUT .../add_subports: how many came, and the last one's body. */
 	atomic_int subport_puts;
 	char subports_put[1024];
@@ -652,6 +655,15 @@ static enum MHD_Result world_handler(void *cls, struct MHD_Connection *c, const 
 			json_array_append_new(json_object_get(o, "allowed_address_pairs"),
 					      json_pack("{s:s, s:s}", "ip_address", ip,
 							"mac_address", "fa:16:3e:00:00:99"));
+			json_object_set_new(
+			    o, "revision_number",
+			    json_integer(json_integer_value(json_object_get(o, "revision_number")) +
+					 1));
+		}
+		if (atomic_load(&w->steals) > 0) {
+			atomic_fetch_sub(&w->steals, 1);
+			json_object_set_new(o, "binding:profile",
+					    json_pack("{s:s}", "migrating_to", "node-c"));
 			json_object_set_new(
 			    o, "revision_number",
 			    json_integer(json_integer_value(json_object_get(o, "revision_number")) +
@@ -1134,9 +1146,9 @@ static void test_port_by_mac(void **state)
 
 /* A VM's port is bound to this node by one PUT of its binding:host_id,
  * conditional on its revision (read and written again on 412); one bound
- * here already is left alone, one bound to another node refused and left
- * so, one ML2 binds in a way kuryrd does not plug refused and unbound
- * again. */
+ * here already or moving here is left alone, one bound to another node
+ * refused and left so, one ML2 binds in a way kuryrd does not plug refused
+ * and unbound again. */
 static void test_vm_port_bind(void **state)
 {
 	struct world w = { 0 };
@@ -1162,6 +1174,11 @@ static void test_vm_port_bind(void **state)
 	assert_non_null(strstr(err, "bound to host node-b"));
 	assert_int_equal(atomic_load(&w.port_puts), 2);
 	assert_string_equal(json_object_get_str(vm, "binding:host_id"), "node-b");
+	/* Moving here (port_move): left as it is. */
+	json_object_set_new(vm, "binding:profile", json_pack("{s:s}", "migrating_to", "node-a"));
+	assert_int_equal(b->ops->port_bind(b, ID(60), &err), 0);
+	assert_int_equal(atomic_load(&w.port_puts), 2);
+	assert_string_equal(json_object_get_str(vm, "binding:host_id"), "node-b");
 	/* Bound as kuryrd plugs nothing: unbound again. */
 	json_object_set_new(other, "binding:vif_type", json_string("binding_failed"));
 	assert_int_equal(b->ops->port_bind(b, ID(61), &err), -EPROTONOSUPPORT);
@@ -1169,6 +1186,111 @@ static void test_vm_port_bind(void **state)
 	assert_int_equal(atomic_load(&w.port_puts), 4);
 	assert_string_equal(json_object_get_str(other, "binding:host_id"), "");
 	assert_int_equal(b->ops->port_bind(b, ID(99), &err), -ENOENT);
+	world_free(&w, b, &auth);
+}
+
+/* A port moves by binding:profile migrating_to (begun, merged with the
+ * profile it has; cancelled) and binding:host_id (finished: a container's
+ * port, out of its pool), each PUT conditional on the revision the checks
+ * were made against: one that lost only to another change of the port
+ * (its pairs) is made again, one whose port began moving elsewhere
+ * meanwhile is -EAGAIN and writes nothing. A port bound nowhere, a
+ * subport, a move to where it is or to a second node are refused. */
+static void test_port_move(void **state)
+{
+	struct world w = { 0 };
+	struct os_auth_config auth;
+	struct backend *b = world_backend(&w, &auth, false, NULL);
+	_cleanup_free_ char *err = NULL;
+	json_t *ports = json_object_get(w.objs, "ports"), *o;
+	struct kuryr_port p;
+	const char *id = ID(70);
+
+	add_vm_ports(&w);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:{s:s}, s:[], s:s}", "id", id,
+		      "name", "pooled", "project_id", "proj-a", "network_id", ID(01), "mac_address",
+		      "fa:16:3e:00:00:70", "device_owner", "compute:kuryr", "description",
+		      "net-a/proj-a", "binding:host_id", "node-a", "revision_number", (json_int_t)3,
+		      "binding:profile", "keep", "me", "allowed_address_pairs", "device_id", "");
+	json_array_append_new(ports, o);
+#define MOVE(step_, to_) (&(struct port_move){ .step = (step_), .to = (to_) })
+	assert_int_equal(b->ops->port_move(b, id, MOVE(PORT_MOVE_BEGIN, "node-a"), &p, &err),
+			 -EALREADY);
+	assert_int_equal(b->ops->port_move(b, id, MOVE(PORT_MOVE_BEGIN, ""), &p, &err), -EINVAL);
+	assert_int_equal(atomic_load(&w.port_puts), 0);
+	/* Begun, after losing once to a change of its pairs. */
+	atomic_store(&w.races, 1);
+	assert_int_equal(b->ops->port_move(b, id, MOVE(PORT_MOVE_BEGIN, "node-b"), &p, &err), 0);
+	assert_int_equal(atomic_load(&w.port_puts), 2);
+	assert_string_equal(p.host, "node-a");
+	assert_string_equal(p.migrating_to, "node-b");
+	assert_string_equal(
+	    json_object_get_str(json_object_get(o, "binding:profile"), "migrating_to"), "node-b");
+	assert_string_equal(json_object_get_str(json_object_get(o, "binding:profile"), "keep"),
+			    "me");
+	/* Read back as it is. */
+	assert_int_equal(b->ops->port_get(b, "pooled", &p, &err), 0);
+	assert_string_equal(p.migrating_to, "node-b");
+	assert_int_equal(p.owner, PORT_OWNER_POOL);
+	assert_int_equal(b->ops->port_move(b, id, MOVE(PORT_MOVE_BEGIN, "node-c"), &p, &err),
+			 -EBUSY);
+	assert_non_null(strstr(err, "moving to node-b"));
+	assert_int_equal(b->ops->port_move(b, id, MOVE(PORT_MOVE_FINISH, "node-c"), &p, &err),
+			 -EBUSY);
+	/* Begun again to the same node: as it was, nothing written. */
+	assert_int_equal(b->ops->port_move(b, id, MOVE(PORT_MOVE_BEGIN, "node-b"), &p, &err), 0);
+	assert_int_equal(atomic_load(&w.port_puts), 2);
+	assert_string_equal(p.migrating_to, "node-b");
+	/* Cancelled: migrating_to gone, the rest of the profile kept. */
+	assert_int_equal(b->ops->port_move(b, id, MOVE(PORT_MOVE_CANCEL, NULL), &p, &err), 0);
+	assert_string_equal(p.migrating_to, "");
+	assert_string_equal(p.host, "node-a");
+	assert_null(json_object_get(json_object_get(o, "binding:profile"), "migrating_to"));
+	assert_string_equal(json_object_get_str(json_object_get(o, "binding:profile"), "keep"),
+			    "me");
+	/* Nothing to cancel: nothing written. */
+	assert_int_equal(b->ops->port_move(b, id, MOVE(PORT_MOVE_CANCEL, NULL), &p, &err), 0);
+	assert_int_equal(atomic_load(&w.port_puts), 3);
+	/* Another node begins moving it between our read and our write:
+	 * nothing written, -EAGAIN. */
+	atomic_store(&w.steals, 1);
+	assert_int_equal(b->ops->port_move(b, id, MOVE(PORT_MOVE_BEGIN, "node-b"), &p, &err),
+			 -EAGAIN);
+	assert_int_equal(atomic_load(&w.port_puts), 4);
+	assert_string_equal(
+	    json_object_get_str(json_object_get(o, "binding:profile"), "migrating_to"), "node-c");
+	assert_string_equal(json_object_get_str(o, "binding:host_id"), "node-a");
+	json_object_set_new(o, "binding:profile", json_pack("{s:s}", "keep", "me"));
+	/* Finished: node-b's, a container's port of c9, out of its pool. */
+	assert_int_equal(b->ops->port_move(b, id, MOVE(PORT_MOVE_BEGIN, "node-b"), &p, &err), 0);
+	assert_int_equal(b->ops->port_move(b, id,
+					   &(struct port_move){ .step = PORT_MOVE_FINISH,
+								.to = "node-b",
+								.device_id = "c9",
+								.ifname = "eth0" },
+					   &p, &err),
+			 0);
+	assert_string_equal(p.host, "node-b");
+	assert_string_equal(p.migrating_to, "");
+	assert_int_equal(p.owner, PORT_OWNER_CONTAINER);
+	assert_string_equal(p.device_id, "c9");
+	assert_string_equal(p.pool_key, "");
+	assert_string_equal(p.ifname, "eth0");
+	assert_string_equal(json_object_get_str(o, "binding:host_id"), "node-b");
+	assert_string_equal(json_object_get_str(o, "description"), "");
+	assert_null(json_object_get(json_object_get(o, "binding:profile"), "migrating_to"));
+	assert_int_equal(b->ops->port_move(b, id, MOVE(PORT_MOVE_FINISH, "node-b"), &p, &err),
+			 -EALREADY);
+	/* On no host (a VM's port not bound yet), a subport: not movable. */
+	assert_int_equal(b->ops->port_move(b, ID(60), MOVE(PORT_MOVE_BEGIN, "node-b"), &p, &err),
+			 -EINVAL);
+	json_object_set_new(o, "device_owner", json_string("trunk:subport"));
+	assert_int_equal(b->ops->port_move(b, id, MOVE(PORT_MOVE_BEGIN, "node-a"), &p, &err),
+			 -EINVAL);
+	assert_non_null(strstr(err, "subport"));
+	assert_int_equal(b->ops->port_move(b, ID(99), MOVE(PORT_MOVE_BEGIN, "node-b"), &p, &err),
+			 -ENOENT);
+#undef MOVE
 	world_free(&w, b, &auth);
 }
 
@@ -1330,6 +1452,7 @@ int main(void)
 		cmocka_unit_test(test_pair_change_retried),
 		cmocka_unit_test(test_port_by_mac),
 		cmocka_unit_test(test_vm_port_bind),
+		cmocka_unit_test(test_port_move),
 		cmocka_unit_test(test_routers_and_fips),
 	};
 

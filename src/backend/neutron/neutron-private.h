@@ -125,6 +125,8 @@ int neutron_port_by_mac(struct backend *b, const char *mac, struct kuryr_port *r
 int neutron_port_update(struct backend *b, const char *name, const struct port_update *u,
 			struct kuryr_port *ret, char **reterr_msg);
 int neutron_port_bind(struct backend *b, const char *name, char **reterr_msg);
+int neutron_port_move(struct backend *b, const char *name, const struct port_move *m,
+		      struct kuryr_port *ret, char **reterr_msg);
 int neutron_port_wait_up(struct backend *b, const char *name, int timeout_ms, char **reterr_msg);
 int neutron_port_set_device(struct backend *b, const char *name, const char *device_id,
 			    char **reterr_msg);

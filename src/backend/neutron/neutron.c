@@ -16,6 +16,9 @@
  *              device_id: the trunk plugin binds it as its parent; one
  *              that only reserves an address (port_spec.unbound) has no
  *              host and is bound by nobody.
+ *   move    -> binding:profile migrating_to = the target node (ML2/OVN:
+ *              requested-chassis both, activation-strategy rarp), then
+ *              binding:host_id = the target, a container's port.
  *   pool    -> device_owner "compute:kuryr", description = its pool's key,
  *              device_id = the container using it ("" while ready), written
  *              after the fact, off the ADD/DEL path.
@@ -268,6 +271,7 @@ static const struct backend_ops neutron_ops = {
 	.port_update = neutron_port_update,
 	.port_by_mac = neutron_port_by_mac,
 	.port_bind = neutron_port_bind,
+	.port_move = neutron_port_move,
 	.port_wait_up = neutron_port_wait_up,
 	.ports_wait_up = neutron_ports_wait_up,
 	.port_set_device = neutron_port_set_device,

@@ -3,7 +3,8 @@
  * bulk for pools, with their security groups and QoS policy, or a VM's
  * bound here before its tap is plugged; waited on until Neutron reports
  * them ACTIVE; their allowed address pairs changed one at a time against
- * concurrent writers (revision_number If-Match). */
+ * concurrent writers (revision_number If-Match); moved to another node
+ * (binding:profile migrating_to, then binding:host_id), likewise. */
 #include <stdio.h>
 
 #include "neutron-private.h"
@@ -23,6 +24,8 @@ struct port_opts {
 /* Between a subport-to-be pool port's key and its node, in its
  * description. */
 #define POOL_HOST_SEP " @ "
+/* The binding:profile key of a port being moved: the node it goes to. */
+#define MIGRATING_TO  "migrating_to"
 
 static void row_to_port(struct neutron_backend *nb, json_t *p, const char *network_name,
 			struct kuryr_port *ret)
@@ -50,6 +53,11 @@ static void row_to_port(struct neutron_backend *nb, json_t *p, const char *netwo
 	}
 	ret->up = streq_ptr(json_object_get_str(p, "status"), "ACTIVE");
 	str_copy(ret->host, json_object_get_str(p, "binding:host_id"), sizeof(ret->host));
+	/* Where a move takes it (port_move), as Nova's live migration says
+	 * it: ML2/OVN binds it there too. */
+	str_copy(ret->migrating_to,
+		 json_object_get_str(json_object_get(p, "binding:profile"), MIGRATING_TO),
+		 sizeof(ret->migrating_to));
 	/* What the binding driver goes by. */
 	str_copy(ret->vif_type, json_object_get_str(p, "binding:vif_type"), sizeof(ret->vif_type));
 	str_copy(ret->bridge,
@@ -446,10 +454,11 @@ int neutron_port_create_bulk(struct backend *b, const struct port_spec *spec, un
 	return 0;
 }
 
-#define PORT_FIELDS                                                                    \
-	"&fields=id&fields=name&fields=network_id&fields=mac_address&fields=fixed_ips" \
-	"&fields=status&fields=device_owner&fields=device_id&fields=binding:host_id"   \
-	"&fields=description&fields=port_security_enabled&fields=allowed_address_pairs"
+#define PORT_FIELDS                                                                     \
+	"&fields=id&fields=name&fields=network_id&fields=mac_address&fields=fixed_ips"  \
+	"&fields=status&fields=device_owner&fields=device_id&fields=binding:host_id"    \
+	"&fields=description&fields=port_security_enabled&fields=allowed_address_pairs" \
+	"&fields=binding:profile"
 
 int neutron_port_list(struct backend *b, const char *network, struct kuryr_port **ret,
 		      size_t *ret_n, char **reterr_msg)
@@ -777,7 +786,10 @@ static int port_bind_once(struct neutron_backend *nb, const char *name, char **r
 		return r;
 	id = json_object_get_str(cur, "id");
 	host = json_object_get_str(cur, "binding:host_id");
-	if (streq_ptr(host, nb->host))
+	/* Here, or on its way here (port_move): ML2/OVN binds it here. */
+	if (streq_ptr(host, nb->host) ||
+	    streq_ptr(json_object_get_str(json_object_get(cur, "binding:profile"), MIGRATING_TO),
+		      nb->host))
 		return 0;
 	if (host && *host) {
 		set_errmsg(reterr_msg, "port %s is bound to host %s, not to this node (%s)", id,
@@ -819,6 +831,174 @@ int neutron_port_bind(struct backend *b, const char *name, char **reterr_msg)
 		r = port_bind_once(nb, name, reterr_msg);
 	if (r == -ESTALE) {
 		set_errmsg(reterr_msg, "port %s changed under each of %d attempts to bind it", name,
+			   PORT_UPDATE_ATTEMPTS);
+		return -EAGAIN;
+	}
+	return r;
+}
+
+/* A port moved between nodes (port_move), the way Nova moves a VM's
+ * during live migration: binding:profile migrating_to names the target,
+ * which ML2/OVN turns into requested-chassis "NODE,TO" with
+ * activation-strategy rarp; finishing makes the target its
+ * binding:host_id and drops migrating_to. Each write is conditional on the
+ * revision_number the checks were made against. */
+
+static int check_move(const struct kuryr_port *p, json_t *row, const struct port_move *m,
+		      char **reterr_msg)
+{
+	if (streq_ptr(json_object_get_str(row, "device_owner"), SUBPORT_OWNER)) {
+		set_errmsg(reterr_msg, "port %s is a trunk's subport: it moves with its VM",
+			   p->name);
+		return -EINVAL;
+	}
+	if (!*p->host) {
+		set_errmsg(reterr_msg, "port %s is bound to no host", p->name);
+		return -EINVAL;
+	}
+	if (m->step == PORT_MOVE_CANCEL)
+		return 0;
+	if (!m->to || !*m->to) {
+		set_errmsg(reterr_msg, "no node to move port %s to", p->name);
+		return -EINVAL;
+	}
+	if (*p->migrating_to && !streq(p->migrating_to, m->to)) {
+		set_errmsg(reterr_msg, "port %s is moving to %s", p->name, p->migrating_to);
+		return -EBUSY;
+	}
+	if (streq(p->host, m->to) && !*p->migrating_to) {
+		set_errmsg(reterr_msg, "port %s is on %s already", p->name, m->to);
+		return -EALREADY;
+	}
+	return 0;
+}
+
+/* What a move is about, of port @row: where it is bound and moving, and
+ * whose it is. Neutron itself bumps revision_number for other reasons (a
+ * status change): a write that lost only to those is tried again. */
+static json_t *move_state(json_t *row)
+{
+	static const char *const keys[] = { "binding:host_id", "binding:profile", "device_id",
+					    "device_owner", "description" };
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		json_t *v = json_object_get(row, keys[i]);
+
+		json_object_set(o, keys[i], v ? v : json_null());
+	}
+	return o;
+}
+
+/* One read of port @name, the checks and one conditional PUT: -ESTALE if
+ * the port's revision moved on in between. @was: what the move was about
+ * at the first attempt (NULL: this is it; set to it); a port changed in
+ * that since is -EAGAIN. */
+static int port_move_once(struct neutron_backend *nb, const char *name, const struct port_move *m,
+			  json_t **was, struct kuryr_port *ret, char **reterr_msg)
+{
+	_cleanup_json_ json_t *cur = NULL, *res = NULL, *state = NULL, *profile = NULL;
+	_cleanup_free_ char *path = NULL;
+	json_t *body, *rev, *prof;
+	struct kuryr_port p;
+	const char *id;
+	char net[128] = "";
+	int r;
+
+	r = neutron_find_port(nb, name, &cur, reterr_msg);
+	if (r < 0)
+		return r;
+	state = move_state(cur);
+	if (!*was)
+		*was = json_incref(state);
+	else if (!json_equal(*was, state)) {
+		set_errmsg(reterr_msg, "port %s changed while it was being moved", name);
+		return -EAGAIN;
+	}
+	id = json_object_get_str(cur, "id");
+	(void)network_name_of(nb, json_object_get_str(cur, "network_id"), net, sizeof(net));
+	row_to_port(nb, cur, net, &p);
+	r = check_move(&p, cur, m, reterr_msg);
+	if (r < 0)
+		return r;
+	/* The profile as it is but for migrating_to: Neutron replaces it
+	 * whole. */
+	prof = json_object_get(cur, "binding:profile");
+	profile = json_is_object(prof) ? json_deep_copy(prof) : json_object();
+	if (!profile)
+		return -ENOMEM;
+	(void)json_object_del(profile, MIGRATING_TO);
+	body = json_object();
+	switch (m->step) {
+	case PORT_MOVE_BEGIN:
+		if (streq(p.migrating_to, m->to)) {
+			/* Begun already (kuryrctl, before the ADD that moves
+			 * the workload): as it is. */
+			if (ret)
+				*ret = p;
+			json_decref(body);
+			return 0;
+		}
+		json_object_set_new(profile, MIGRATING_TO, json_string(m->to));
+		break;
+	case PORT_MOVE_FINISH:
+		json_object_set_new(body, "binding:host_id", json_string(m->to));
+		/* A container's port now, whoever had it: a pool's leaves its
+		 * pool (its description, the pool's key) for good. */
+		if (m->device_id) {
+			json_object_set_new(body, "device_id", json_string(m->device_id));
+			json_object_set_new(body, "device_owner", json_string(DEVICE_OWNER));
+			json_object_set_new(body, "description", json_string(""));
+		}
+		break;
+	case PORT_MOVE_CANCEL:
+		if (!*p.migrating_to) {
+			/* Moving nowhere: nothing to undo. */
+			if (ret)
+				*ret = p;
+			json_decref(body);
+			return 0;
+		}
+		break;
+	}
+	json_object_set(body, "binding:profile", profile);
+	if (!id || asprintf(&path, "/ports/%s", id) < 0) {
+		json_decref(body);
+		return -ENOMEM;
+	}
+	body = json_pack("{s:o}", "port", body);
+	rev = json_object_get(cur, "revision_number");
+	/* Without Neutron's revision numbers (no such field), the last
+	 * writer wins. */
+	if (json_is_integer(rev))
+		r = neutron_api_if_match(nb, "PUT", path, (long)json_integer_value(rev), body, &res,
+					 reterr_msg);
+	else
+		r = neutron_api(nb, "PUT", path, body, &res, reterr_msg);
+	if (r < 0)
+		return r;
+	row_to_port(nb, json_object_get(res, "port"), net, &p);
+	if (m->step == PORT_MOVE_FINISH && m->device_id)
+		str_copy(p.ifname, m->ifname ? m->ifname : "", sizeof(p.ifname));
+	if (ret)
+		*ret = p;
+	return 0;
+}
+
+int neutron_port_move(struct backend *b, const char *name, const struct port_move *m,
+		      struct kuryr_port *ret, char **reterr_msg)
+{
+	struct neutron_backend *nb = to_neutron(b);
+	_cleanup_json_ json_t *was = NULL;
+	int r = -ESTALE;
+
+	for (int a = 0; a < PORT_UPDATE_ATTEMPTS && r == -ESTALE; a++) {
+		if (a > 0)
+			msleep(update_backoff_ms(a));
+		r = port_move_once(nb, name, m, &was, ret, reterr_msg);
+	}
+	if (r == -ESTALE) {
+		set_errmsg(reterr_msg, "port %s changed under each of %d attempts to move it", name,
 			   PORT_UPDATE_ATTEMPTS);
 		return -EAGAIN;
 	}
