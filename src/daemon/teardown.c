@@ -51,20 +51,33 @@ void attachment_binding(const struct attachment *a, int netns_fd, struct kuryr_p
 	snprintf(st->data, sizeof(st->data), "%s", a->binding_data);
 }
 
-/* Whether the port of finished attachment @a is on another node now.
- * Nested drivers' ports are bound where their VM is, never here: never
- * "moved". An unreachable backend says no: DEL goes on as before. */
-static bool port_moved_away(struct kuryrd *d, const struct attachment *a)
+/* Whether the port of finished attachment @a is on another node now, in
+ * *ret_moved. Nested drivers' ports are bound where their VM is, never
+ * here: never "moved". A port that is gone has not moved; one the backend
+ * cannot say of fails the teardown (to be retried): deleting it blind
+ * could delete a port another node now uses. */
+static int port_moved_away(struct kuryrd *d, const struct attachment *a, bool *ret_moved,
+			   char **reterr_msg)
 {
 	struct binding *drv = kuryrd_binding(d, a->binding);
+	_cleanup_free_ char *err = NULL;
 	struct kuryr_port p;
+	int r;
 
+	*ret_moved = false;
 	if (a->state != ATTACH_DONE || !*a->port || !d->backend->ops->port_move || !drv ||
 	    binding_subports(drv) || binding_unbound(drv))
-		return false;
-	if (d->backend->ops->port_get(d->backend, a->port, &p, NULL) < 0)
-		return false;
-	return *p.host && !streq(p.host, d->cfg.host);
+		return 0;
+	r = d->backend->ops->port_get(d->backend, a->port, &p, &err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		set_errmsg(reterr_msg, "cannot tell whether port %s is still this node's: %s",
+			   a->port, err ? err : strerror(-r));
+		return r;
+	}
+	*ret_moved = *p.host && !streq(p.host, d->cfg.host);
+	return 0;
 }
 
 /* What this node plugged for @a, through the driver that plugged it. */
@@ -127,11 +140,15 @@ static int let_go(struct kuryrd *d, const struct attachment *a, int netns_fd, ch
 int attachment_teardown(struct kuryrd *d, const struct attachment *a, int netns_fd,
 			char **reterr_msg)
 {
+	bool moved;
 	int r;
 
 	if (a->pooled == ATTACH_MOVED_IN && a->state != ATTACH_DONE)
 		return give_back(d, a, netns_fd, reterr_msg);
-	if (port_moved_away(d, a))
+	r = port_moved_away(d, a, &moved, reterr_msg);
+	if (r < 0)
+		return r;
+	if (moved)
 		return let_go(d, a, netns_fd, reterr_msg);
 
 	/* A pool entry goes back to its pool, or is destroyed there. The row
