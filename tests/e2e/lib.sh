@@ -585,9 +585,11 @@ mn_kuryrd_start() {
 		[vif_pool]
 		enabled = ${MN_POOL:-false}
 		prewire = ${MN_PREWIRE:-true}
+		holding_netns = $P-hold$i
 		ports_pool_min = 2
 		ports_pool_batch = 2
 	CONF
+	_pods+=("$P-hold$i") # where its pre-wired stubs wait: the test's to delete
 	nsenter --net=/run/netns/"$(nsv NODE_NS "$i")" "$KURYRD_BIN" -c "$T/kuryr$i.conf" \
 		>>"$T/kuryrd$i.log" 2>&1 &
 	_kpids[$i]=$!
