@@ -219,6 +219,12 @@ struct port_move {
 	const char *ifname;    /* FINISH: its CNI_IFNAME; NULL: unchanged */
 };
 
+/* port_move's checks of port @p as read (@subport: a trunk's), the same
+ * on every backend (port-move.c): 0, or the errno of the contract there
+ * with a message. */
+int backend_port_move_check(const struct kuryr_port *p, bool subport, const struct port_move *m,
+			    char **reterr_msg);
+
 struct network_spec {
 	const char *name;
 	const char *cidr;  /* IPv4; NULL: none (then cidr6 is needed) */

@@ -844,35 +844,6 @@ int neutron_port_bind(struct backend *b, const char *name, char **reterr_msg)
  * binding:host_id and drops migrating_to. Each write is conditional on the
  * revision_number the checks were made against. */
 
-static int check_move(const struct kuryr_port *p, json_t *row, const struct port_move *m,
-		      char **reterr_msg)
-{
-	if (streq_ptr(json_object_get_str(row, "device_owner"), SUBPORT_OWNER)) {
-		set_errmsg(reterr_msg, "port %s is a trunk's subport: it moves with its VM",
-			   p->name);
-		return -EINVAL;
-	}
-	if (!*p->host) {
-		set_errmsg(reterr_msg, "port %s is bound to no host", p->name);
-		return -EINVAL;
-	}
-	if (m->step == PORT_MOVE_CANCEL)
-		return 0;
-	if (!m->to || !*m->to) {
-		set_errmsg(reterr_msg, "no node to move port %s to", p->name);
-		return -EINVAL;
-	}
-	if (*p->migrating_to && !streq(p->migrating_to, m->to)) {
-		set_errmsg(reterr_msg, "port %s is moving to %s", p->name, p->migrating_to);
-		return -EBUSY;
-	}
-	if (streq(p->host, m->to) && !*p->migrating_to) {
-		set_errmsg(reterr_msg, "port %s is on %s already", p->name, m->to);
-		return -EALREADY;
-	}
-	return 0;
-}
-
 /* What a move is about, of port @row: where it is bound and moving, and
  * whose it is. Neutron itself bumps revision_number for other reasons (a
  * status change): a write that lost only to those is tried again. */
@@ -918,7 +889,8 @@ static int port_move_once(struct neutron_backend *nb, const char *name, const st
 	id = json_object_get_str(cur, "id");
 	(void)network_name_of(nb, json_object_get_str(cur, "network_id"), net, sizeof(net));
 	row_to_port(nb, cur, net, &p);
-	r = check_move(&p, cur, m, reterr_msg);
+	r = backend_port_move_check(
+	    &p, streq_ptr(json_object_get_str(cur, "device_owner"), SUBPORT_OWNER), m, reterr_msg);
 	if (r < 0)
 		return r;
 	/* The profile as it is but for migrating_to: Neutron replaces it

@@ -23,37 +23,6 @@
 #define OPT_CHASSIS    "requested-chassis"
 #define OPT_ACTIVATION "activation-strategy"
 
-static int check_move(const struct kuryr_port *p, json_t *row, const struct port_move *m,
-		      char **reterr_msg)
-{
-	const char *parent = json_object_get_str(row, "parent_name");
-
-	if (parent && *parent) {
-		set_errmsg(reterr_msg, "port %s is a subport of %s: it moves with its VM", p->name,
-			   parent);
-		return -EINVAL;
-	}
-	if (!*p->host) {
-		set_errmsg(reterr_msg, "port %s is on no node kuryrd knows (a VM's port)", p->name);
-		return -EINVAL;
-	}
-	if (m->step == PORT_MOVE_CANCEL)
-		return 0;
-	if (!m->to || !*m->to) {
-		set_errmsg(reterr_msg, "no node to move port %s to", p->name);
-		return -EINVAL;
-	}
-	if (*p->migrating_to && !streq(p->migrating_to, m->to)) {
-		set_errmsg(reterr_msg, "port %s is moving to %s", p->name, p->migrating_to);
-		return -EBUSY;
-	}
-	if (streq(p->host, m->to) && !*p->migrating_to) {
-		set_errmsg(reterr_msg, "port %s is on %s already", p->name, m->to);
-		return -EALREADY;
-	}
-	return 0;
-}
-
 /* A mutation that removes @keys[0..n) from map column @col. */
 static json_t *map_delete_keys(const char *col, const char *const *keys, size_t n)
 {
@@ -76,6 +45,7 @@ int ovn_port_move(struct backend *b, const char *name, const struct port_move *m
 	struct ovn_backend *ob = to_ovn(b);
 	_cleanup_json_ json_t *row = NULL, *res = NULL;
 	json_t *ops, *mut, *opts, *ext;
+	const char *parent;
 	struct kuryr_port p;
 	char chassis[130];
 	int r;
@@ -84,7 +54,8 @@ int ovn_port_move(struct backend *b, const char *name, const struct port_move *m
 	if (r < 0)
 		return r;
 	ovn_row_to_port(row, &p);
-	r = check_move(&p, row, m, reterr_msg);
+	parent = json_object_get_str(row, "parent_name");
+	r = backend_port_move_check(&p, parent && *parent, m, reterr_msg);
 	if (r < 0)
 		return r;
 
