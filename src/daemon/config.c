@@ -29,11 +29,13 @@ int config_init(struct kuryr_config *c)
 		.pool_batch = 10,
 		.pool_update_ms = 20000,
 		.holding_netns = strdup("kuryr-hold"),
+		.docker_socket = strdup("/run/docker/plugins/kuryr.sock"),
+		.docker_subnet_pool = strdup("10.10.0.0/16"),
 		.bridge_mappings = strv_new_empty(),
 	};
 	if (!c->backend || !c->log_level || !c->binding_driver || !c->ovs_db || !c->ovs_bridge ||
 	    !c->socket || !c->state_dir || !c->metrics_address || !c->holding_netns ||
-	    !c->bridge_mappings)
+	    !c->bridge_mappings || !c->docker_socket || !c->docker_subnet_pool)
 		goto oom;
 	for (size_t i = 0; backend_drivers[i] && i < CONFIG_MAX_BACKENDS; i++)
 		if (backend_drivers[i]->config_new(&c->backends[i]) < 0)
@@ -58,6 +60,8 @@ void config_release(struct kuryr_config *c)
 	free(c->state_dir);
 	free(c->metrics_address);
 	free(c->holding_netns);
+	free(c->docker_socket);
+	free(c->docker_subnet_pool);
 	for (size_t i = 0; backend_drivers[i] && i < CONFIG_MAX_BACKENDS; i++)
 		if (c->backends[i])
 			backend_drivers[i]->config_free(c->backends[i]);
@@ -250,6 +254,13 @@ static int handler(void *user, const char *section, const char *name, const char
 		else if (streq(name, "holding_netns"))
 			r = *value && !strchr(value, '/') ? conf_set_str(&c->holding_netns, value)
 							  : -EINVAL;
+	} else if (streq(section, "docker")) {
+		if (streq(name, "enabled"))
+			r = conf_set_bool(&c->docker_enabled, value);
+		else if (streq(name, "socket"))
+			r = *value == '/' ? conf_set_str(&c->docker_socket, value) : -EINVAL;
+		else if (streq(name, "subnet_pool"))
+			r = conf_set_str(&c->docker_subnet_pool, value);
 	} else if (section_of_backend(section)) {
 		r = backends_config_set(c, section, name, value, &msg);
 		/* A backend's own message: it knows which values are secret. */

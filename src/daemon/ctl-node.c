@@ -54,14 +54,19 @@ json_t *ctl_attachment(struct kuryrd *d, const char *verb, json_t *args)
 	out = json_array();
 	for (size_t i = 0; i < n; i++) {
 		const struct attachment *a = &rows[i];
+		/* A Docker endpoint's row (docker-private.h): its netns says
+		 * "docker:ENDPOINT_ID" once CreateEndpoint has taken it. */
+		bool docker = strncmp(a->container_id, "docker:", 7) == 0;
+		const char *ep = docker && strncmp(a->netns, "docker:", 7) == 0 ? a->netns + 7 : "";
 
 		json_array_append_new(
-		    out, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
-				   "container_id", a->container_id, "ifname", a->ifname, "netns",
-				   a->netns, "network", a->network, "port", a->port, "host_ifname",
-				   a->host_ifname, "mac", a->mac, "address", a->address, "binding",
-				   a->binding, "state", attach_state_to_string(a->state), "created",
-				   (json_int_t)a->created));
+		    out,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
+			      "origin", docker ? "docker" : "cni", "container_id", a->container_id,
+			      "docker_endpoint", ep, "ifname", a->ifname, "netns", a->netns,
+			      "network", a->network, "port", a->port, "host_ifname", a->host_ifname,
+			      "mac", a->mac, "address", a->address, "binding", a->binding, "state",
+			      attach_state_to_string(a->state), "created", (json_int_t)a->created));
 	}
 	return reply_ok(out);
 }

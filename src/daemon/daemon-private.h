@@ -9,6 +9,7 @@
  *   ctl-*.c     the operator's verbs (networks, ports and VMs; trunks,
  *               security groups and QoS; pools, attachments and status)
  *   server.c    the unix socket      metrics.c  /metrics over HTTP
+ *   docker*.c   Docker's libnetwork remote driver (docker-private.h)
  * Not for use outside src/daemon/. */
 #pragma once
 
@@ -61,6 +62,7 @@ struct kuryrd {
 	struct pool_mgr *pool; /* NULL: pools switched off */
 	pthread_mutex_t stripes[LOCK_STRIPES];
 	struct MHD_Daemon *http;
+	struct docker *docker; /* NULL: [docker] enabled = false */
 	struct metrics m;
 	/* The janitor retries rollbacks that failed (the backend was
 	 * unreachable), so a failed ADD leaves nothing behind for long. */
@@ -104,6 +106,10 @@ struct cni_req {
 	int netns_fd;	   /* the runtime's netns, passed with the request; -1 */
 	const char *network;
 	json_t *conf;
+	/* The device is handed over to its user (dockerd moves it into the
+	 * container and gives it its addresses): created up, without
+	 * addresses or routes. */
+	bool handed_over;
 };
 
 /* cni.c */
@@ -153,6 +159,11 @@ json_t *ctl_floating_ip(struct kuryrd *d, const char *verb, json_t *args);
 json_t *ctl_pool(struct kuryrd *d, const char *verb, json_t *args);
 json_t *ctl_attachment(struct kuryrd *d, const char *verb, json_t *args);
 json_t *ctl_status(struct kuryrd *d, const char *verb, json_t *args);
+
+/* docker.c: the Docker plugin socket, when [docker] enabled */
+
+int docker_start(struct kuryrd *d, char **reterr_msg);
+void docker_stop(struct kuryrd *d);
 
 /* metrics.c */
 

@@ -254,6 +254,7 @@ void kuryrd_free(struct kuryrd *d)
 {
 	if (!d)
 		return;
+	docker_stop(d);
 	metrics_stop(d);
 	janitor_stop(d);
 	pthread_mutex_destroy(&d->jlock);

@@ -156,6 +156,8 @@ int kuryrd_serve(struct kuryrd *d, char **reterr_msg)
 	int r;
 
 	r = metrics_start(d, reterr_msg);
+	if (r == 0)
+		r = docker_start(d, reterr_msg);
 	if (r < 0)
 		return r;
 	lfd = listen_socket(d->cfg.socket, reterr_msg);

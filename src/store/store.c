@@ -52,7 +52,10 @@ static const char schema[] =
     " pooled INTEGER NOT NULL DEFAULT 0, binding TEXT NOT NULL DEFAULT '',"
     " binding_data TEXT NOT NULL DEFAULT '',"
     " address6 TEXT NOT NULL DEFAULT '', gateway6 TEXT NOT NULL DEFAULT '',"
-    " PRIMARY KEY (container_id, ifname));";
+    " PRIMARY KEY (container_id, ifname));"
+    "CREATE TABLE IF NOT EXISTS records ("
+    " kind TEXT NOT NULL, id TEXT NOT NULL, value TEXT NOT NULL,"
+    " PRIMARY KEY (kind, id));";
 
 const char *attach_state_to_string(enum attach_state s)
 {
@@ -387,4 +390,105 @@ int store_count(struct store *s)
 		n = sqlite3_column_int(st, 0);
 	pthread_mutex_unlock(&s->lock);
 	return rc == SQLITE_ROW ? n : (sqlite_to_errno(rc) ?: -EIO);
+}
+
+/* Records: rare (a Docker call each), so prepared per call. */
+static int record_exec(struct store *s, const char *sql, const char *kind, const char *id,
+		       const char *value, char **ret_value)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+		if (value)
+			sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
+	if (rc == SQLITE_ROW && ret_value) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+
+		*ret_value = strdup(t ? (const char *)t : "");
+		if (!*ret_value)
+			rc = SQLITE_NOMEM;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (ret_value && rc == SQLITE_DONE)
+		return -ENOENT;
+	return sqlite_to_errno(rc);
+}
+
+int store_record_put(struct store *s, const char *kind, const char *id, const char *value)
+{
+	return record_exec(s, "INSERT OR REPLACE INTO records (kind, id, value) VALUES (?1,?2,?3)",
+			   kind, id, value, NULL);
+}
+
+int store_record_get(struct store *s, const char *kind, const char *id, char **ret_value)
+{
+	return record_exec(s, "SELECT value FROM records WHERE kind=?1 AND id=?2", kind, id,
+			   NULL, ret_value);
+}
+
+int store_record_delete(struct store *s, const char *kind, const char *id)
+{
+	return record_exec(s, "DELETE FROM records WHERE kind=?1 AND id=?2", kind, id, NULL,
+			   NULL);
+}
+
+void store_records_free(struct store_record *r, size_t n)
+{
+	for (size_t i = 0; r && i < n; i++) {
+		free(r[i].id);
+		free(r[i].value);
+	}
+	free(r);
+}
+
+int store_record_list(struct store *s, const char *kind, struct store_record **ret,
+		      size_t *ret_n)
+{
+	struct store_record *rows = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = sqlite3_prepare_v2(s->db, "SELECT id, value FROM records WHERE kind=?1 ORDER BY rowid",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK)
+		sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			struct store_record *nr;
+
+			cap = cap ? cap * 2 : 16;
+			nr = realloc(rows, cap * sizeof(*rows));
+			if (!nr) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			rows = nr;
+		}
+		rows[n].id = strdup((const char *)sqlite3_column_text(st, 0));
+		rows[n].value = strdup((const char *)sqlite3_column_text(st, 1));
+		n++;
+		if (!rows[n - 1].id || !rows[n - 1].value) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	if (rc != SQLITE_DONE) {
+		store_records_free(rows, n);
+		return sqlite_to_errno(rc) ?: -EIO;
+	}
+	*ret = rows;
+	*ret_n = n;
+	return 0;
 }

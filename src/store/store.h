@@ -73,3 +73,22 @@ int store_foreach(struct store *s, int (*cb)(const struct attachment *a, void *u
 		  void *userdata);
 /* Number of rows, or -errno. */
 int store_count(struct store *s);
+
+/* Small records beside the attachments: what a caller's protocol needs
+ * kept across restarts (Docker's networks, pools, addresses and endpoints,
+ * src/daemon/docker*.c), as text under (@kind, @id). */
+struct store_record {
+	char *id;
+	char *value;
+};
+
+/* Insert or replace. */
+int store_record_put(struct store *s, const char *kind, const char *id, const char *value);
+/* -ENOENT if there is none; *ret_value malloc'ed. */
+int store_record_get(struct store *s, const char *kind, const char *id, char **ret_value);
+/* 0 whether or not there was one. */
+int store_record_delete(struct store *s, const char *kind, const char *id);
+/* Every record of @kind, oldest first (free with store_records_free). */
+int store_record_list(struct store *s, const char *kind, struct store_record **ret,
+		      size_t *ret_n);
+void store_records_free(struct store_record *r, size_t n);

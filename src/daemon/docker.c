@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The Docker plugin socket: libnetwork's remote driver protocol (POST
+ * /Method with a JSON body, a JSON reply, {"Err": ...} on failure) over
+ * HTTP on a unix socket, served by libmicrohttpd, one thread per
+ * connection (dockerd keeps its connections open and a call may wait for
+ * a port to come up). Also the records both drivers keep, the endpoint's
+ * port as an attachment, and what a restart finds. */
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "cni/cni.h"
+#include "docker-private.h"
+#include "fs-util.h"
+#include "json-util.h"
+#include "log.h"
+
+#define DOCKER_MAX_BODY (1 << 20)
+
+static json_t *activate(struct kuryrd *d, json_t *body, char **reterr_msg)
+{
+	return json_pack("{s:[s,s]}", "Implements", "NetworkDriver", "IpamDriver");
+}
+
+/* Networks span nodes (the backend's), endpoints are this node's. */
+static json_t *network_caps(struct kuryrd *d, json_t *body, char **reterr_msg)
+{
+	return json_pack("{s:s, s:s}", "Scope", "local", "ConnectivityScope", "global");
+}
+
+/* No MAC at RequestAddress (docker would then make one up for every
+ * container, and a pool's port has its own); kuryrd keeps its pools, so
+ * no replay after a restart. */
+static json_t *ipam_caps(struct kuryrd *d, json_t *body, char **reterr_msg)
+{
+	return json_pack("{s:b, s:b}", "RequiresMACAddress", 0, "RequiresRequestReplay", 0);
+}
+
+static json_t *address_spaces(struct kuryrd *d, json_t *body, char **reterr_msg)
+{
+	return json_pack("{s:s, s:s}", "LocalDefaultAddressSpace", "kuryr-local",
+			 "GlobalDefaultAddressSpace", "kuryr-global");
+}
+
+/* Calls with nothing to do here: external connectivity is the backend's
+ * routers', discovery and global allocation are swarm's. */
+static json_t *nothing(struct kuryrd *d, json_t *body, char **reterr_msg)
+{
+	return json_object();
+}
+
+static const struct {
+	const char *path;
+	docker_method_fn fn;
+} methods[] = {
+	{ "/Plugin.Activate", activate },
+	{ "/NetworkDriver.GetCapabilities", network_caps },
+	{ "/NetworkDriver.CreateNetwork", docker_create_network },
+	{ "/NetworkDriver.DeleteNetwork", docker_delete_network },
+	{ "/NetworkDriver.CreateEndpoint", docker_create_endpoint },
+	{ "/NetworkDriver.EndpointOperInfo", docker_endpoint_info },
+	{ "/NetworkDriver.DeleteEndpoint", docker_delete_endpoint },
+	{ "/NetworkDriver.Join", docker_join },
+	{ "/NetworkDriver.Leave", docker_leave },
+	{ "/NetworkDriver.ProgramExternalConnectivity", nothing },
+	{ "/NetworkDriver.RevokeExternalConnectivity", nothing },
+	{ "/NetworkDriver.DiscoverNew", nothing },
+	{ "/NetworkDriver.DiscoverDelete", nothing },
+	{ "/NetworkDriver.AllocateNetwork", nothing },
+	{ "/NetworkDriver.FreeNetwork", nothing },
+	{ "/IpamDriver.GetCapabilities", ipam_caps },
+	{ "/IpamDriver.GetDefaultAddressSpaces", address_spaces },
+	{ "/IpamDriver.RequestPool", docker_request_pool },
+	{ "/IpamDriver.ReleasePool", docker_release_pool },
+	{ "/IpamDriver.RequestAddress", docker_request_address },
+	{ "/IpamDriver.ReleaseAddress", docker_release_address },
+};
+
+/* ---- HTTP ---- */
+
+struct upload {
+	char *buf;
+	size_t len;
+	bool too_big;
+};
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, json_t *reply)
+{
+	char *text = json_dumps(reply, JSON_COMPACT);
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (!text)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/vnd.docker.plugins.v1.2+json");
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result respond_err(struct MHD_Connection *conn, unsigned status, const char *msg)
+{
+	_cleanup_json_ json_t *e = json_pack("{s:s}", "Err", msg);
+
+	return respond(conn, status, e);
+}
+
+static json_t *call(struct kuryrd *d, const char *url, const struct upload *up, unsigned *status,
+		    char **reterr_msg)
+{
+	json_error_t jerr;
+	_cleanup_json_ json_t *body = NULL;
+
+	for (size_t i = 0; i < ELEMENTSOF(methods); i++) {
+		if (!streq(url, methods[i].path))
+			continue;
+		/* Go's encoder: an object, a trailing newline; the handshake's
+		 * calls have no body at all. */
+		if (up->len) {
+			body = json_loadb(up->buf, up->len, 0, &jerr);
+			if (!json_is_object(body)) {
+				set_errmsg(reterr_msg, "%s: the body is not a JSON object: %s",
+					   url + 1, body ? "not an object" : jerr.text);
+				*status = MHD_HTTP_BAD_REQUEST;
+				return NULL;
+			}
+		} else
+			body = json_object();
+		*status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		return methods[i].fn(d, body, reterr_msg);
+	}
+	/* dockerd takes a 404 for "not implemented". */
+	*status = MHD_HTTP_NOT_FOUND;
+	set_errmsg(reterr_msg, "%s: no such method", url);
+	return NULL;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
+			       const char *method, const char *version, const char *upload_data,
+			       size_t *upload_size, void **ptr)
+{
+	struct kuryrd *d = cls;
+	struct upload *up = *ptr;
+	_cleanup_free_ char *err = NULL;
+	_cleanup_json_ json_t *reply = NULL;
+	unsigned status = MHD_HTTP_OK;
+
+	if (!up) {
+		up = calloc(1, sizeof(*up));
+		if (!up)
+			return MHD_NO;
+		*ptr = up;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (up->len + *upload_size > DOCKER_MAX_BODY)
+			up->too_big = true;
+		else {
+			char *nb = realloc(up->buf, up->len + *upload_size);
+
+			if (!nb)
+				return MHD_NO;
+			memcpy(nb + up->len, upload_data, *upload_size);
+			up->buf = nb;
+			up->len += *upload_size;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (!streq(method, "POST"))
+		return respond_err(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+				   "the plugin API takes POST requests only");
+	if (up->too_big)
+		return respond_err(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+	reply = call(d, url, up, &status, &err);
+	if (reply) {
+		log_debug("event=docker-call method=%s", url + 1);
+		return respond(conn, MHD_HTTP_OK, reply);
+	}
+	log_warn("event=docker-call-failed method=%s: %s", url + 1, err ? err : "");
+	return respond_err(conn, status, err ? err : "failed");
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **ptr,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct upload *up = *ptr;
+
+	if (up)
+		free(up->buf);
+	free(up);
+	*ptr = NULL;
+}
+
+static int listen_unix(const char *path, char **reterr_msg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_free_ char *dir = strdup(path);
+	_cleanup_close_ int fd = -1;
+	char *slash;
+	mode_t old;
+	int r;
+
+	if (!dir)
+		return -ENOMEM;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		set_errmsg(reterr_msg, "[docker] socket %s is too long", path);
+		return -ENAMETOOLONG;
+	}
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		r = mkdir_p(dir, 0755);
+		if (r < 0) {
+			set_errmsg(reterr_msg, "cannot create %s: %s", dir, strerror(-r));
+			return r;
+		}
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	(void)unlink(path);
+	/* Root only, as dockerd is: it hands out network access. */
+	old = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0) {
+		r = -errno;
+		set_errmsg(reterr_msg, "cannot bind [docker] socket %s: %s", path, strerror(errno));
+		return r;
+	}
+	if (listen(fd, 64) < 0)
+		return -errno;
+	return TAKE_FD(fd);
+}
+
+/* ---- records ---- */
+
+json_t *docker_record_get(struct kuryrd *d, const char *kind, const char *id)
+{
+	_cleanup_free_ char *text = NULL;
+
+	if (!id || store_record_get(d->store, kind, id, &text) < 0)
+		return NULL;
+	return json_loads(text, 0, NULL);
+}
+
+int docker_record_put(struct kuryrd *d, const char *kind, const char *id, json_t *value)
+{
+	_cleanup_free_ char *text = json_dumps(value, JSON_COMPACT);
+
+	if (!text)
+		return -ENOMEM;
+	return store_record_put(d->store, kind, id, text);
+}
+
+void docker_record_delete(struct kuryrd *d, const char *kind, const char *id)
+{
+	int r = store_record_delete(d->store, kind, id);
+
+	if (r < 0)
+		log_warn("event=docker-record-delete-failed kind=%s id=%s: %s", kind, id,
+			 strerror(-r));
+}
+
+/* ---- an endpoint's port ---- */
+
+void docker_key_new(char key[DOCKER_KEY_LEN + 1])
+{
+	char u[UUID_STR_LEN];
+	size_t n = 0;
+
+	uuid_random(u);
+	for (const char *p = u; *p && n < DOCKER_KEY_LEN; p++)
+		if (*p != '-')
+			key[n++] = *p;
+	key[n] = 0;
+}
+
+void docker_row_ids(const char *key, char cid[64], char ifname[16])
+{
+	snprintf(cid, 64, DOCKER_ROW_PREFIX "%s", key);
+	snprintf(ifname, 16, "kyr%.12s", key);
+}
+
+int docker_port_get(struct kuryrd *d, const char *key, struct attachment *ret)
+{
+	char cid[64], ifname[16];
+
+	docker_row_ids(key, cid, ifname);
+	return store_get(d->store, cid, ifname, ret);
+}
+
+/* A CNI error reply's words, for dockerd's Err. */
+static void reply_message(json_t *reply, char **reterr_msg)
+{
+	json_t *e = json_object_get(reply, "error");
+	const char *msg = json_object_get_str(e, "msg"), *det = json_object_get_str(e, "details");
+
+	set_errmsg(reterr_msg, "%s%s%s", msg ? msg : "failed", det ? ": " : "", det ? det : "");
+}
+
+int docker_port_attach(struct kuryrd *d, const struct docker_port_req *req,
+		       struct attachment *ret, char **reterr_msg)
+{
+	json_t *net = req->network;
+	const char *network = json_object_get_str(net, "network");
+	_cleanup_json_ json_t *conf = NULL, *reply = NULL;
+	json_t *rc = json_object(), *ips = json_array(), *v;
+	char cid[64], ifname[16];
+	struct cni_req c;
+
+	docker_row_ids(req->key, cid, ifname);
+	conf = json_pack("{s:s, s:s, s:s, s:o}", "cniVersion", CNI_VERSION_LATEST, "name",
+			 "docker", "network", network ? network : "", "runtimeConfig", rc);
+	if (!conf)
+		return -ENOMEM;
+	if (req->ip && *req->ip)
+		json_array_append_new(ips, json_string(req->ip));
+	if (req->ip6 && *req->ip6)
+		json_array_append_new(ips, json_string(req->ip6));
+	if (json_array_size(ips))
+		json_object_set(rc, "ips", ips);
+	json_decref(ips);
+	if (req->mac && *req->mac)
+		json_object_set_new(rc, "mac", json_string(req->mac));
+	if ((v = json_object_get(net, "security_groups")))
+		json_object_set(conf, "security_groups", v);
+	if ((v = json_object_get(net, "qos_policy")))
+		json_object_set(conf, "qos_policy", v);
+	c = (struct cni_req){ .op = "ADD",
+			      .version = CNI_VERSION_LATEST,
+			      .cid = cid,
+			      .ifname = ifname,
+			      .netns = req->label,
+			      .netns_fd = d->docker->netns_fd,
+			      .network = network ? network : "",
+			      .conf = conf,
+			      .handed_over = true };
+	reply = cni_add(d, &c);
+	if (json_object_get(reply, "error")) {
+		reply_message(reply, reterr_msg);
+		return -EIO;
+	}
+	return store_get(d->store, cid, ifname, ret);
+}
+
+int docker_port_detach(struct kuryrd *d, const char *key, char **reterr_msg)
+{
+	_cleanup_json_ json_t *reply = NULL;
+	char cid[64], ifname[16];
+
+	docker_row_ids(key, cid, ifname);
+	/* dockerd has moved the device back out of the container into our
+	 * netns by now, where a pool's entry is detached and reused. */
+	reply = attachment_del(d, cid, ifname, d->docker->netns_fd);
+	if (reply) {
+		reply_message(reply, reterr_msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* ---- start, stop, and after a restart ---- */
+
+/* The endpoint key @rec names, if it is a record with one. */
+static const char *record_key(const struct store_record *rec, json_t **buf)
+{
+	*buf = json_loads(rec->value, 0, NULL);
+	return json_object_get_str(*buf, "key");
+}
+
+/* What a crash left: records whose row is gone (a rolled back ADD), and
+ * rows no record names (kuryrd died between the row and its record:
+ * dockerd saw the call fail and never comes back for it). */
+static void docker_recover(struct kuryrd *d)
+{
+	static const char *const kinds[] = { DOCKER_KIND_ADDRESS, DOCKER_KIND_ENDPOINT };
+	_cleanup_free_ struct attachment *rows = NULL;
+	size_t n = 0;
+
+	if (store_list(d->store, &rows, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const char *key = rows[i].container_id + strlen(DOCKER_ROW_PREFIX);
+		bool named = false;
+
+		if (strncmp(rows[i].container_id, DOCKER_ROW_PREFIX, strlen(DOCKER_ROW_PREFIX)))
+			continue;
+		for (size_t k = 0; k < ELEMENTSOF(kinds) && !named; k++) {
+			struct store_record *recs = NULL;
+			size_t nr = 0;
+
+			if (store_record_list(d->store, kinds[k], &recs, &nr) < 0)
+				named = true; /* cannot tell: keep it */
+			for (size_t j = 0; j < nr && !named; j++) {
+				_cleanup_json_ json_t *buf = NULL;
+
+				named = streq_ptr(record_key(&recs[j], &buf), key);
+			}
+			store_records_free(recs, nr);
+		}
+		if (!named) {
+			_cleanup_free_ char *err = NULL;
+
+			log_info("event=docker-recover-orphan port=%s", rows[i].port);
+			if (docker_port_detach(d, key, &err) < 0)
+				log_warn("event=docker-recover-failed port=%s: %s", rows[i].port,
+					 err ? err : "");
+		}
+	}
+	for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+		struct store_record *recs = NULL;
+		size_t nr = 0;
+
+		if (store_record_list(d->store, kinds[k], &recs, &nr) < 0)
+			continue;
+		for (size_t j = 0; j < nr; j++) {
+			_cleanup_json_ json_t *buf = NULL;
+			const char *key = record_key(&recs[j], &buf);
+			struct attachment a;
+
+			if (key && docker_port_get(d, key, &a) == -ENOENT)
+				docker_record_delete(d, kinds[k], recs[j].id);
+		}
+		store_records_free(recs, nr);
+	}
+}
+
+int docker_start(struct kuryrd *d, char **reterr_msg)
+{
+	_cleanup_close_ int lfd = -1;
+	struct docker *dk;
+
+	if (!d->cfg.docker_enabled)
+		return 0;
+	dk = calloc(1, sizeof(*dk));
+	if (!dk)
+		return -ENOMEM;
+	dk->d = d;
+	dk->netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (dk->netns_fd < 0) {
+		set_errmsg(reterr_msg, "cannot open kuryrd's own netns: %s", strerror(errno));
+		free(dk);
+		return -errno;
+	}
+	d->docker = dk;
+	docker_recover(d);
+	lfd = listen_unix(d->cfg.docker_socket, reterr_msg);
+	if (lfd < 0)
+		return lfd;
+	dk->http = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, handler, d, MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_NOTIFY_COMPLETED,
+	    completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 0U, MHD_OPTION_END);
+	if (!dk->http) {
+		set_errmsg(reterr_msg, "cannot serve the Docker plugin API on %s",
+			   d->cfg.docker_socket);
+		return -EIO;
+	}
+	TAKE_FD(lfd); /* the daemon's now */
+	log_info("event=docker-ready socket=%s", d->cfg.docker_socket);
+	return 0;
+}
+
+void docker_stop(struct kuryrd *d)
+{
+	struct docker *dk = d->docker;
+
+	if (!dk)
+		return;
+	if (dk->http) {
+		MHD_stop_daemon(dk->http);
+		(void)unlink(d->cfg.docker_socket);
+	}
+	if (dk->netns_fd >= 0)
+		close(dk->netns_fd);
+	free(dk);
+	d->docker = NULL;
+}
