@@ -25,6 +25,8 @@ PKGS=(
 	qemu-system-x86 linux-image-amd64 cpio socat
 	# test: podman (CNI backend, crun) as a runtime in a mount namespace of its own
 	podman crun
+	# test: a real dockerd (libnetwork remote driver)
+	docker.io
 )
 
 missing=()

@@ -206,6 +206,8 @@ env_up() {
 env_down() {
 	local rc=$?
 	for p in "${_probe_servers[@]}"; do kill "$p" 2>/dev/null; done
+	# dockerd first: its containers' and networks' teardown goes to kuryrd.
+	[ -d "$DKR_DIR" ] && dkr_down
 	stop_kuryrd
 	# A server's own account of a failure (an HTTP 500 says nothing).
 	if [ "$_failed" -gt 0 ] && [ -f "$RUN/neutron/neutron-server.log" ]; then
@@ -603,4 +605,32 @@ mn_kuryrd_stop() {
 	local i=$1
 	kill "${_kpids[$i]}" 2>/dev/null
 	wait "${_kpids[$i]}" 2>/dev/null
+}
+
+# ---- a real dockerd (scripts/docker.sh), kuryrd its remote driver ----
+# dkr_up: dockerd in the host namespace, its files in DKR_DIR, image
+# kuryr-busybox; dkr ARGS...: the docker CLI against it; env_down stops it
+# (dkr_down) before kuryrd. Driver "kuryr" is the socket DKR_PLUGIN_SOCK,
+# kuryrd's [docker] socket: dkr_conf prints that section (for
+# KURYR_CONF_EXTRA) and makes the socket's directory, so that kuryrd may
+# start before dockerd.
+DKR_DIR=$T/docker
+DKR_PLUGIN_SOCK=$DKR_DIR/run/docker/plugins/kuryr.sock
+dkr_up() {
+	[ -x /usr/sbin/dockerd ] || skip_all "docker.io is not installed (scripts/deps.sh)"
+	"$SRC/scripts/docker.sh" up "$DKR_DIR" "$HOSTNS" >"$T/docker-up.log" 2>&1 || {
+		echo "Bail out! dockerd did not start"
+		diag <"$T/docker-up.log"
+		exit 1
+	}
+}
+dkr() { "$SRC/scripts/docker.sh" cli "$DKR_DIR" "$@"; }
+dkr_down() {
+	"$SRC/scripts/docker.sh" down "$DKR_DIR" >"$T/docker-down.log" 2>&1 || {
+		not_ok "dockerd and all it started are gone"
+		diag <"$T/docker-down.log"
+	}
+}
+dkr_conf() {
+	mkdir -p "${DKR_PLUGIN_SOCK%/*}" && printf '[docker]\nsocket = %s\n' "$DKR_PLUGIN_SOCK"
 }
