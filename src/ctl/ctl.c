@@ -73,8 +73,8 @@ static const char *const rule_cols[] = {
 };
 static const char *const qos_cols[] = { "name",	     "id",   "max_kbps", "max_burst_kbps",
 					"direction", "dscp", NULL };
-static const char *const attach_cols[] = { "origin",	"container_id", "ifname", "network",
-					   "address",	"host_ifname",	"state",  NULL };
+static const char *const attach_cols[] = { "origin",  "container_id", "ifname", "network",
+					   "address", "host_ifname",  "state",	NULL };
 
 static const struct ctl_operand name_operand[] = { { "name", "NAME" }, { 0 } };
 static const struct ctl_operand tap_operand[] = { { "tap", "TAP" }, { 0 } };

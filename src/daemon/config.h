@@ -42,10 +42,10 @@ struct kuryr_config {
 	int pool_update_ms;  /* ports_pool_update_frequency, seconds in the file */
 	char *holding_netns; /* holding_netns: where pre-wired stubs wait */
 	/* [docker]: the libnetwork remote network and IPAM driver. */
-	bool docker_enabled;	   /* enabled */
-	char *docker_socket;	   /* socket: where dockerd finds its plugin */
-	char *docker_subnet_pool;  /* subnet_pool: networks created without a
-				    * subnet take a /24 of it */
+	bool docker_enabled;	  /* enabled */
+	char *docker_socket;	  /* socket: where dockerd finds its plugin */
+	char *docker_subnet_pool; /* subnet_pool: networks created without a
+				   * subnet take a /24 of it */
 	/* Each registered backend's configuration, in backend_drivers[]
 	 * order (config_backend()). */
 	void *backends[CONFIG_MAX_BACKENDS];

@@ -49,7 +49,8 @@ static int pick_subnet(struct kuryrd *d, char out[32], char **reterr_msg)
 	int r;
 
 	if (cidr4_parse(d->cfg.docker_subnet_pool, &net, &len) < 0 || len > 24) {
-		set_errmsg(reterr_msg, "[docker] subnet_pool %s is not an IPv4 prefix of /24 or wider",
+		set_errmsg(reterr_msg,
+			   "[docker] subnet_pool %s is not an IPv4 prefix of /24 or wider",
 			   d->cfg.docker_subnet_pool);
 		return -EINVAL;
 	}
@@ -140,8 +141,8 @@ json_t *docker_request_address(struct kuryrd *d, json_t *body, char **reterr_msg
 {
 	const char *id = json_object_get_str(body, "PoolID");
 	const char *want = json_object_get_str(body, "Address");
-	const char *type = json_object_get_str(json_object_get(body, "Options"),
-					       "RequestAddressType");
+	const char *type =
+	    json_object_get_str(json_object_get(body, "Options"), "RequestAddressType");
 	_cleanup_json_ json_t *pool = docker_record_get(d, DOCKER_KIND_POOL, id), *net = NULL,
 			      *rec = NULL;
 	const char *cidr = json_object_get_str(pool, "pool");
@@ -191,12 +192,11 @@ json_t *docker_request_address(struct kuryrd *d, json_t *body, char **reterr_msg
 		return NULL;
 	}
 	docker_key_new(key);
-	r = docker_port_attach(d,
-			       &(struct docker_port_req){ .key = key,
-							  .network = net,
-							  .ip = want,
-							  .label = "docker (address reserved)" },
-			       &a, reterr_msg);
+	r = docker_port_attach(
+	    d,
+	    &(struct docker_port_req){
+		.key = key, .network = net, .ip = want, .label = "docker (address reserved)" },
+	    &a, reterr_msg);
 	if (r < 0)
 		return NULL;
 	if (addr_split(a.address, ip, sizeof(ip), &len) < 0 || !*ip) {

@@ -52,8 +52,8 @@ static int parse_opts(json_t *options, struct net_opts *o, char **reterr_msg)
 		if (streq(k, "kuryr.net.uuid") || streq(k, "kuryr.net.name") ||
 		    streq(k, "neutron.net.uuid") || streq(k, "neutron.net.name")) {
 			if (o->ref && !streq(o->ref, s)) {
-				set_errmsg(reterr_msg, "option %s names another network than %s",
-					   k, o->ref);
+				set_errmsg(reterr_msg, "option %s names another network than %s", k,
+					   o->ref);
 				return -EINVAL;
 			}
 			o->ref = s;
@@ -64,7 +64,8 @@ static int parse_opts(json_t *options, struct net_opts *o, char **reterr_msg)
 			if (!copy)
 				return -ENOMEM;
 			o->sgs = json_array();
-			for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			for (char *t = strtok_r(copy, ",", &save); t;
+			     t = strtok_r(NULL, ",", &save))
 				if (*t)
 					json_array_append_new(o->sgs, json_string(t));
 			if (!json_array_size(o->sgs) || json_array_size(o->sgs) > 16) {
@@ -78,8 +79,8 @@ static int parse_opts(json_t *options, struct net_opts *o, char **reterr_msg)
 			unsigned long m = strtoul(s, &end, 10);
 
 			if (*end || m < 1280 || m > 65535) {
-				set_errmsg(reterr_msg, "option %s: %s is not an MTU (1280..65535)", k,
-					   s);
+				set_errmsg(reterr_msg, "option %s: %s is not an MTU (1280..65535)",
+					   k, s);
 				return -EINVAL;
 			}
 			o->mtu = (uint32_t)m;
@@ -92,6 +93,18 @@ static int parse_opts(json_t *options, struct net_opts *o, char **reterr_msg)
 		}
 	}
 	return 0;
+}
+
+/* "WHAT NAME: NONE (the backend's words)" when it does not exist, else
+ * the backend's failure. */
+static void lookup_failed(char **reterr_msg, const char *what, const char *name, const char *none,
+			  int r, const char *err)
+{
+	if (r == -ENOENT || r == -ESRCH)
+		set_errmsg(reterr_msg, "%s %s: %s%s%s%s", what, name, none, err ? " (" : "",
+			   err ? err : "", err ? ")" : "");
+	else
+		set_errmsg(reterr_msg, "%s %s: %s", what, name, err ? err : strerror(-r));
 }
 
 /* The groups and policy exist: a port made later must not be the first
@@ -115,8 +128,8 @@ static int check_policies(struct kuryrd *d, const struct net_opts *o, char **ret
 		r = ops->sg_get(d->backend, json_string_value(v), &sg, &err);
 		json_decref(sg);
 		if (r < 0) {
-			set_errmsg(reterr_msg, "security group %s: %s", json_string_value(v),
-				   r == -ENOENT ? "no such group" : err ? err : strerror(-r));
+			lookup_failed(reterr_msg, "security group", json_string_value(v),
+				      "no such group", r, err);
 			return r;
 		}
 	}
@@ -126,8 +139,7 @@ static int check_policies(struct kuryrd *d, const struct net_opts *o, char **ret
 		r = ops->qos_get(d->backend, o->qos, &q, &err);
 		json_decref(q);
 		if (r < 0) {
-			set_errmsg(reterr_msg, "QoS policy %s: %s", o->qos,
-				   r == -ENOENT ? "no such policy" : err ? err : strerror(-r));
+			lookup_failed(reterr_msg, "QoS policy", o->qos, "no such policy", r, err);
 			return r;
 		}
 	}
@@ -200,8 +212,7 @@ json_t *docker_create_network(struct kuryrd *d, json_t *body, char **reterr_msg)
 	if (o.ref) {
 		r = ops->network_get(d->backend, o.ref, &net, &err);
 		if (r < 0) {
-			set_errmsg(reterr_msg, "network %s: %s", o.ref,
-				   r == -ENOENT ? "no such network" : err ? err : strerror(-r));
+			lookup_failed(reterr_msg, "network", o.ref, "no such network", r, err);
 			return NULL;
 		}
 		if ((cidr && !streq(cidr, net.cidr)) || (cidr6 && !streq(cidr6, net.cidr6))) {
@@ -230,8 +241,8 @@ json_t *docker_create_network(struct kuryrd *d, json_t *body, char **reterr_msg)
 		}
 	}
 	pool_of(d, cidr, pool, sizeof(pool));
-	rec = json_pack("{s:s, s:s, s:b, s:s}", "network", net.name, "id", net.id, "owned",
-			!o.ref, "pool", pool);
+	rec = json_pack("{s:s, s:s, s:b, s:s}", "network", net.name, "id", net.id, "owned", !o.ref,
+			"pool", pool);
 	if (rec && o.sgs)
 		json_object_set(rec, "security_groups", o.sgs);
 	if (rec && o.qos)
@@ -281,8 +292,7 @@ json_t *docker_delete_network(struct kuryrd *d, json_t *body, char **reterr_msg)
 }
 
 /* The endpoint record of @body's EndpointID and its attachment row. */
-static json_t *endpoint_of(struct kuryrd *d, json_t *body, struct attachment *a,
-			   char **reterr_msg)
+static json_t *endpoint_of(struct kuryrd *d, json_t *body, struct attachment *a, char **reterr_msg)
 {
 	const char *eid = json_object_get_str(body, "EndpointID");
 	json_t *ep = docker_record_get(d, DOCKER_KIND_ENDPOINT, eid);
@@ -336,14 +346,13 @@ json_t *docker_create_endpoint(struct kuryrd *d, json_t *body, char **reterr_msg
 		if (mac && strcasecmp(mac, a.mac)) {
 			r = docker_port_detach(d, key, reterr_msg);
 			if (r == 0)
-				r = docker_port_attach(
-				    d,
-				    &(struct docker_port_req){ .key = key,
-							       .network = net,
-							       .ip = ip,
-							       .mac = mac,
-							       .label = label },
-				    &a, reterr_msg);
+				r = docker_port_attach(d,
+						       &(struct docker_port_req){ .key = key,
+										  .network = net,
+										  .ip = ip,
+										  .mac = mac,
+										  .label = label },
+						       &a, reterr_msg);
 			if (r < 0) {
 				docker_record_delete(d, DOCKER_KIND_ADDRESS, rid);
 				return NULL;
@@ -407,8 +416,8 @@ json_t *docker_endpoint_info(struct kuryrd *d, json_t *body, char **reterr_msg)
 	ep = endpoint_of(d, body, &a, reterr_msg);
 	if (!ep)
 		return NULL;
-	return json_pack("{s:{s:s, s:s, s:s, s:s}}", "Value", "port", a.port, "network",
-			 a.network, "mac", a.mac, "device", a.ifname);
+	return json_pack("{s:{s:s, s:s, s:s, s:s}}", "Value", "port", a.port, "network", a.network,
+			 "mac", a.mac, "device", a.ifname);
 }
 
 json_t *docker_join(struct kuryrd *d, json_t *body, char **reterr_msg)

@@ -75,7 +75,7 @@ void docker_row_ids(const char *key, char cid[64], char ifname[16]);
 /* What a port is made with for a Docker endpoint. */
 struct docker_port_req {
 	const char *key;
-	json_t *network; /* its docker-network record */
+	json_t *network;	    /* its docker-network record */
 	const char *ip, *ip6, *mac; /* NULL: the backend's choice */
 	const char *label;	    /* kept as the row's netns, for operators */
 };
@@ -83,8 +83,8 @@ struct docker_port_req {
 /* Make (or take from the pool) and plug the port of endpoint @req->key:
  * the attachment row is done, its device in kuryrd's netns. 0, or -errno
  * with a message. The row in *ret. */
-int docker_port_attach(struct kuryrd *d, const struct docker_port_req *req,
-		       struct attachment *ret, char **reterr_msg);
+int docker_port_attach(struct kuryrd *d, const struct docker_port_req *req, struct attachment *ret,
+		       char **reterr_msg);
 /* Undo endpoint @key's attachment (nothing there is not an error). */
 int docker_port_detach(struct kuryrd *d, const char *key, char **reterr_msg);
 /* The attachment row of endpoint @key. */

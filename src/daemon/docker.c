@@ -309,8 +309,8 @@ static void reply_message(json_t *reply, char **reterr_msg)
 	set_errmsg(reterr_msg, "%s%s%s", msg ? msg : "failed", det ? ": " : "", det ? det : "");
 }
 
-int docker_port_attach(struct kuryrd *d, const struct docker_port_req *req,
-		       struct attachment *ret, char **reterr_msg)
+int docker_port_attach(struct kuryrd *d, const struct docker_port_req *req, struct attachment *ret,
+		       char **reterr_msg)
 {
 	json_t *net = req->network;
 	const char *network = json_object_get_str(net, "network");
@@ -320,8 +320,8 @@ int docker_port_attach(struct kuryrd *d, const struct docker_port_req *req,
 	struct cni_req c;
 
 	docker_row_ids(req->key, cid, ifname);
-	conf = json_pack("{s:s, s:s, s:s, s:o}", "cniVersion", CNI_VERSION_LATEST, "name",
-			 "docker", "network", network ? network : "", "runtimeConfig", rc);
+	conf = json_pack("{s:s, s:s, s:s, s:o}", "cniVersion", CNI_VERSION_LATEST, "name", "docker",
+			 "network", network ? network : "", "runtimeConfig", rc);
 	if (!conf)
 		return -ENOMEM;
 	if (req->ip && *req->ip)
@@ -459,8 +459,8 @@ int docker_start(struct kuryrd *d, char **reterr_msg)
 	if (lfd < 0)
 		return lfd;
 	dk->http = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
-	    0, NULL, NULL, handler, d, MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_NOTIFY_COMPLETED,
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
+	    NULL, NULL, handler, d, MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_NOTIFY_COMPLETED,
 	    completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 0U, MHD_OPTION_END);
 	if (!dk->http) {
 		set_errmsg(reterr_msg, "cannot serve the Docker plugin API on %s",

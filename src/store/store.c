@@ -429,14 +429,13 @@ int store_record_put(struct store *s, const char *kind, const char *id, const ch
 
 int store_record_get(struct store *s, const char *kind, const char *id, char **ret_value)
 {
-	return record_exec(s, "SELECT value FROM records WHERE kind=?1 AND id=?2", kind, id,
-			   NULL, ret_value);
+	return record_exec(s, "SELECT value FROM records WHERE kind=?1 AND id=?2", kind, id, NULL,
+			   ret_value);
 }
 
 int store_record_delete(struct store *s, const char *kind, const char *id)
 {
-	return record_exec(s, "DELETE FROM records WHERE kind=?1 AND id=?2", kind, id, NULL,
-			   NULL);
+	return record_exec(s, "DELETE FROM records WHERE kind=?1 AND id=?2", kind, id, NULL, NULL);
 }
 
 void store_records_free(struct store_record *r, size_t n)
@@ -448,8 +447,7 @@ void store_records_free(struct store_record *r, size_t n)
 	free(r);
 }
 
-int store_record_list(struct store *s, const char *kind, struct store_record **ret,
-		      size_t *ret_n)
+int store_record_list(struct store *s, const char *kind, struct store_record **ret, size_t *ret_n)
 {
 	struct store_record *rows = NULL;
 	size_t n = 0, cap = 0;

@@ -89,6 +89,5 @@ int store_record_get(struct store *s, const char *kind, const char *id, char **r
 /* 0 whether or not there was one. */
 int store_record_delete(struct store *s, const char *kind, const char *id);
 /* Every record of @kind, oldest first (free with store_records_free). */
-int store_record_list(struct store *s, const char *kind, struct store_record **ret,
-		      size_t *ret_n);
+int store_record_list(struct store *s, const char *kind, struct store_record **ret, size_t *ret_n);
 void store_records_free(struct store_record *r, size_t n);

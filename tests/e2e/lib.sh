@@ -632,5 +632,5 @@ dkr_down() {
 	}
 }
 dkr_conf() {
-	mkdir -p "${DKR_PLUGIN_SOCK%/*}" && printf '[docker]\nsocket = %s\n' "$DKR_PLUGIN_SOCK"
+	mkdir -p "${DKR_PLUGIN_SOCK%/*}" && printf "[docker]\nenabled = true\nsocket = %s\n" "$DKR_PLUGIN_SOCK"
 }
