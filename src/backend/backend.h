@@ -235,11 +235,29 @@ struct network_spec {
 	 * family's subnet's (the other family's gets its first). */
 	const char *gateway;
 	uint32_t mtu; /* 0: default */
+	/* IPv4: a prefix within cidr the backend hands addresses out of
+	 * (Docker's --ip-range); NULL: all of the subnet. */
+	const char *ip_range;
 	/* External (BACKEND_CAP_ROUTERS): a flat provider network, named as
 	 * the nodes' [ovs] bridge_mappings name it. */
 	bool external;
 	const char *physical_network;
 };
+
+/* A span of IPv4 addresses, host order, both ends included. */
+struct ip4_span {
+	uint32_t first, last;
+};
+
+/* Subnet @cidr handing out only @range (a prefix within it), @gateway
+ * (may be NULL) aside (ip-range.c): the spans handed out in @alloc (one or
+ * two) and the subnet's other host addresses in @excl (up to three).
+ * -EINVAL with a message if @range is not within @cidr or holds no host. */
+int backend_ip_range(const char *cidr, const char *range, const char *gateway,
+		     struct ip4_span alloc[2], unsigned *ret_n_alloc, struct ip4_span excl[3],
+		     unsigned *ret_n_excl, char **reterr_msg);
+/* "A" or "A<sep>B". */
+void ip4_span_format(const struct ip4_span *s, const char *sep, char *out, size_t size);
 
 /* One address of a port as kuryr_port_addrs() lists them. */
 struct kuryr_addr {

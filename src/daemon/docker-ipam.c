@@ -7,7 +7,8 @@
  * and answers with what the backend gave it. IPv4 only: Docker asks for
  * each family separately and cannot say which IPv4 request an IPv6 one
  * belongs to, so a dual-stack network uses Docker's default IPAM with
- * -d kuryr (CreateEndpoint then makes the port with both addresses). */
+ * -d kuryr (CreateEndpoint then makes the port with both addresses).
+ * --ip-range becomes the backend subnet's allocation range. */
 #include <arpa/inet.h>
 #include <stdio.h>
 
@@ -93,11 +94,6 @@ json_t *docker_request_pool(struct kuryrd *d, json_t *body, char **reterr_msg)
 				       "default IPAM driver with -d kuryr");
 		return NULL;
 	}
-	if (sub && *sub) {
-		set_errmsg(reterr_msg, "--ip-range is not supported by kuryr's IPAM: the "
-				       "network's whole subnet is allocated by its backend");
-		return NULL;
-	}
 	if (pool && *pool) {
 		if (cidr4_parse(pool, &net, &len) < 0) {
 			set_errmsg(reterr_msg, "pool %s is not an IPv4 prefix", pool);
@@ -106,9 +102,18 @@ json_t *docker_request_pool(struct kuryrd *d, json_t *body, char **reterr_msg)
 		snprintf(cidr, sizeof(cidr), "%s", pool);
 	} else if (pick_subnet(d, cidr, reterr_msg) < 0)
 		return NULL;
+	/* --ip-range: the backend's IPAM hands out that part only. */
+	if (sub && *sub) {
+		struct ip4_span al[2], ex[3];
+		unsigned na, ne;
+
+		if (backend_ip_range(cidr, sub, NULL, al, &na, ex, &ne, reterr_msg) < 0)
+			return NULL;
+	}
 	docker_key_new(key);
 	snprintf(id, sizeof(id), "kuryr/%.8s/%s", key, cidr);
-	rec = json_pack("{s:s, s:s, s:s}", "pool", cidr, "gateway", "", "network", "");
+	rec = json_pack("{s:s, s:s, s:s, s:s}", "pool", cidr, "gateway", "", "network", "",
+			"ip_range", sub ? sub : "");
 	r = rec ? docker_record_put(d, DOCKER_KIND_POOL, id, rec) : -ENOMEM;
 	if (r < 0) {
 		set_errmsg(reterr_msg, "cannot record the pool: %s", strerror(-r));

@@ -226,14 +226,22 @@ json_t *docker_create_network(struct kuryrd *d, json_t *body, char **reterr_msg)
 			return NULL;
 		}
 	} else {
+		_cleanup_json_ json_t *prec = NULL;
+		const char *range;
+
+		pool_of(d, cidr, pool, sizeof(pool));
+		prec = *pool ? docker_record_get(d, DOCKER_KIND_POOL, pool) : NULL;
+		range = json_object_get_str(prec, "ip_range");
 		snprintf(name, sizeof(name), "docker-%s", nid);
-		r = ops->network_create(d->backend,
-					&(struct network_spec){ .name = name,
-								.cidr = cidr,
-								.cidr6 = cidr6,
-								.gateway = *gw ? gw : NULL,
-								.mtu = o.mtu },
-					&net, &err);
+		r = ops->network_create(
+		    d->backend,
+		    &(struct network_spec){ .name = name,
+					    .cidr = cidr,
+					    .cidr6 = cidr6,
+					    .gateway = *gw ? gw : NULL,
+					    .mtu = o.mtu,
+					    .ip_range = range && *range ? range : NULL },
+		    &net, &err);
 		if (r < 0) {
 			set_errmsg(reterr_msg, "cannot create network %s: %s", name,
 				   err ? err : strerror(-r));

@@ -212,8 +212,25 @@ refuse "an unknown security group" "no such group" --subnet 10.66.0.0/24 \
 refuse "a subnet that conflicts with the network named" "conflicts" --subnet 10.99.0.0/24 \
 	-o kuryr.net.name=shared
 refuse "an unknown kuryr option" "unknown option" --subnet 10.66.0.0/24 -o kuryr.colour=red
-refuse "--ip-range (the backend allocates the whole subnet)" "not supported" \
-	--subnet 10.66.0.0/24 --ip-range 10.66.0.128/25
+
+# ---- --ip-range: the backend's IPAM hands out that part only ----
+check "docker network create --subnet 10.66.0.0/24 --ip-range 10.66.0.128/25 rnet" \
+	dkr network create -d kuryr --ipam-driver kuryr --subnet 10.66.0.0/24 \
+	--ip-range 10.66.0.128/25 rnet
+RNID=$(dkr network inspect -f '{{.Id}}' rnet)
+if [ "$BE" = neutron ]; then
+	check_eq "Neutron's subnet allocates 10.66.0.128-10.66.0.254" "10.66.0.128-10.66.0.254" \
+		"$(nq GET "/subnets?network_id=$(nq GET "/networks?name=docker-$RNID" | pyj 'd["networks"][0]["id"]')" | pyj '",".join(p["start"] + "-" + p["end"] for p in d["subnets"][0]["allocation_pools"])')"
+else
+	check_eq "OVN's IPAM excludes 10.66.0.1..10.66.0.127" "10.66.0.1..10.66.0.127" \
+		"$(nbctl get Logical_Switch "docker-$RNID" other_config:exclude_ips | tr -d '"')"
+fi
+for i in 1 2; do check "docker run r$i on rnet" drun --name "r$i" --network rnet; done
+check_eq "both have addresses of the range" "1 1" \
+	"$(for i in 1 2; do a=$(dip "r$i"); [ "${a%.*}" = 10.66.0 ] && [ "${a##*.}" -ge 128 ] && echo 1; done | tr '\n' ' ' | sed 's/ $//')"
+check_eq "r1 pings r2" pass "$(dping r1 "$(dip r2)")"
+dkr rm -f r1 r2 >/dev/null
+check "docker network rm rnet" dkr network rm rnet
 
 # ---- kuryrd SIGKILLed and restarted between two docker runs ----
 stop_kuryrd KILL

@@ -250,6 +250,36 @@ static int subnet_create(struct neutron_backend *nb, const struct network_spec *
 		    ip6_in_prefix(first, spec->cidr6, first))
 			json_object_set_new(sub, "gateway_ip", json_string(first));
 	}
+	/* An IP range: allocation pools around the gateway (Neutron's own
+	 * default, the first host, when the spec names none). */
+	if (version == 4 && spec->ip_range) {
+		struct ip4_span al[2], ex[3];
+		char first[INET_ADDRSTRLEN] = "";
+		unsigned na, ne;
+		json_t *pools = json_array();
+		uint32_t net;
+		uint8_t len;
+
+		if (!gw && cidr4_parse(spec->cidr, &net, &len) == 0)
+			inet_ntop(AF_INET, &(struct in_addr){ .s_addr = htonl(net + 1) }, first,
+				  sizeof(first));
+		r = backend_ip_range(spec->cidr, spec->ip_range, gw ? gw : first, al, &na, ex, &ne,
+				     reterr_msg);
+		for (unsigned i = 0; r == 0 && i < na; i++) {
+			char a[40], b[40];
+
+			ip4_span_format(&(struct ip4_span){ al[i].first, al[i].first }, "", a,
+					sizeof(a));
+			ip4_span_format(&(struct ip4_span){ al[i].last, al[i].last }, "", b,
+					sizeof(b));
+			json_array_append_new(pools, json_pack("{s:s, s:s}", "start", a, "end", b));
+		}
+		json_object_set_new(sub, "allocation_pools", pools);
+		if (r < 0) {
+			json_decref(body);
+			return r;
+		}
+	}
 	r = neutron_api(nb, "POST", "/subnets", body, &res, reterr_msg);
 	if (r < 0)
 		return r;

@@ -181,6 +181,7 @@ int ovn_network_create(struct backend *b, const struct network_spec *spec,
 {
 	_cleanup_json_ json_t *res = NULL;
 	char gw[INET_ADDRSTRLEN] = "", mtu[16], cidr6[64] = "", prefix6[INET6_ADDRSTRLEN] = "";
+	char excl[128];
 	char gw6[INET6_ADDRSTRLEN + 1] = ""; /* room for prefix6 and "1" */
 	uint32_t net = 0;
 	uint8_t len = 0;
@@ -263,13 +264,37 @@ int ovn_network_create(struct backend *b, const struct network_spec *spec,
 		return -EINVAL;
 	}
 
+	/* OVN's IPAM hands out what exclude_ips leaves: not the gateway,
+	 * nor, with an IP range, the subnet outside it. */
+	snprintf(excl, sizeof(excl), "%s", gw);
+	if (spec->ip_range) {
+		struct ip4_span al[2], ex[3];
+		unsigned na, ne;
+		size_t off = 0;
+
+		if (!spec->cidr) {
+			set_errmsg(reterr_msg, "an IP range goes with an IPv4 subnet");
+			return -EINVAL;
+		}
+		r = backend_ip_range(spec->cidr, spec->ip_range, gw, al, &na, ex, &ne, reterr_msg);
+		if (r < 0)
+			return r;
+		excl[0] = 0;
+		for (unsigned i = 0; i < ne; i++) {
+			char span[40];
+
+			ip4_span_format(&ex[i], "..", span, sizeof(span));
+			off += (size_t)snprintf(excl + off, sizeof(excl) - off, "%s%s",
+						off ? " " : "", span);
+		}
+	}
 	other = json_pack("[s, []]", "map");
 	if (spec->cidr)
 		json_array_append_new(json_array_get(other, 1),
 				      json_pack("[s, s]", "subnet", spec->cidr));
-	if (*gw)
+	if (*excl)
 		json_array_append_new(json_array_get(other, 1),
-				      json_pack("[s, s]", "exclude_ips", gw));
+				      json_pack("[s, s]", "exclude_ips", excl));
 	if (*prefix6)
 		json_array_append_new(json_array_get(other, 1),
 				      json_pack("[s, s]", "ipv6_prefix", prefix6));
