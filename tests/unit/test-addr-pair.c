@@ -299,12 +299,64 @@ static void test_pairs_apply(void **state)
 	assert_int_equal(n, 99);
 }
 
+static void span_text(const struct ip4_span *s, unsigned n, char *out, size_t size)
+{
+	size_t off = 0;
+
+	*out = 0;
+	for (unsigned i = 0; i < n; i++) {
+		char t[40];
+
+		ip4_span_format(&s[i], "..", t, sizeof(t));
+		off += (size_t)snprintf(out + off, size - off, "%s%s", off ? " " : "", t);
+	}
+}
+
+/* An IP range as handed-out spans and the rest, around the gateway. */
+static void test_ip_range(void **state)
+{
+	struct ip4_span al[2], ex[3];
+	unsigned na, ne;
+	char a[128], e[128];
+
+	assert_int_equal(
+	    backend_ip_range("10.0.0.0/24", "10.0.0.128/25", "10.0.0.1", al, &na, ex, &ne, NULL),
+	    0);
+	span_text(al, na, a, sizeof(a));
+	span_text(ex, ne, e, sizeof(e));
+	assert_string_equal(a, "10.0.0.128..10.0.0.254");
+	assert_string_equal(e, "10.0.0.1..10.0.0.127");
+	/* The gateway inside the range: handed out around it. */
+	assert_int_equal(
+	    backend_ip_range("10.0.0.0/24", "10.0.0.0/25", "10.0.0.1", al, &na, ex, &ne, NULL), 0);
+	span_text(al, na, a, sizeof(a));
+	span_text(ex, ne, e, sizeof(e));
+	assert_string_equal(a, "10.0.0.2..10.0.0.127");
+	assert_string_equal(e, "10.0.0.1 10.0.0.128..10.0.0.254");
+	assert_int_equal(
+	    backend_ip_range("10.0.0.0/24", "10.0.0.64/26", "10.0.0.70", al, &na, ex, &ne, NULL),
+	    0);
+	span_text(al, na, a, sizeof(a));
+	span_text(ex, ne, e, sizeof(e));
+	assert_string_equal(a, "10.0.0.64..10.0.0.69 10.0.0.71..10.0.0.127");
+	assert_string_equal(e, "10.0.0.70 10.0.0.1..10.0.0.63 10.0.0.128..10.0.0.254");
+	/* Not within the subnet, wider than it, or nothing to hand out. */
+	assert_int_equal(
+	    backend_ip_range("10.0.0.0/24", "10.0.1.0/25", NULL, al, &na, ex, &ne, NULL), -EINVAL);
+	assert_int_equal(
+	    backend_ip_range("10.0.0.0/24", "10.0.0.0/23", NULL, al, &na, ex, &ne, NULL), -EINVAL);
+	assert_int_equal(
+	    backend_ip_range("10.0.0.0/24", "10.0.0.255/32", NULL, al, &na, ex, &ne, NULL),
+	    -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_canon),	   cmocka_unit_test(test_ip6_in_prefix),
 		cmocka_unit_test(test_parse),	   cmocka_unit_test(test_check),
 		cmocka_unit_test(test_port_addrs), cmocka_unit_test(test_pairs_apply),
+		cmocka_unit_test(test_ip_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -217,6 +217,25 @@ static void test_vif_pool(void **state)
 	expect_error(f, "[vif_pool]\nholding_netns = a/b\n", 2, "holding_netns");
 }
 
+static void test_docker(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_false(f->c.docker_enabled);
+	assert_string_equal(f->c.docker_socket, "/run/docker/plugins/kuryr.sock");
+	assert_string_equal(f->c.docker_subnet_pool, "10.10.0.0/16");
+	assert_int_equal(load(f,
+			      "[docker]\nenabled = true\nsocket = /tmp/k.sock\n"
+			      "subnet_pool = 10.20.0.0/16\n",
+			      NULL),
+			 0);
+	assert_true(f->c.docker_enabled);
+	assert_string_equal(f->c.docker_socket, "/tmp/k.sock");
+	assert_string_equal(f->c.docker_subnet_pool, "10.20.0.0/16");
+	expect_error(f, "[docker]\nsocket = relative.sock\n", 2, "socket");
+	expect_error(f, "[docker]\nport = 80\n", 2, "port");
+}
+
 static void test_load_partial_keeps_rest(void **state)
 {
 	struct fixture *f = *state;
@@ -984,6 +1003,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test_setup_teardown(test_load_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vif_pool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_docker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_partial_keeps_rest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_no_section_is_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_last_wins, setup, teardown),

@@ -538,7 +538,8 @@ static void test_main_errors_at_end(void **state)
 /* ---- against the stand-in ---- */
 
 static const char attachments[] =
-    "{\"result\": [{\"container_id\": \"ctr1\", \"ifname\": \"eth0\", \"netns\": \"/run/netns/a\","
+    "{\"result\": [{\"origin\": \"cni\", \"container_id\": \"ctr1\", \"ifname\": \"eth0\","
+    " \"netns\": \"/run/netns/a\","
     " \"network\": \"net1\", \"port\": \"p1\", \"host_ifname\": \"tap0123\","
     " \"mac\": \"02:00:00:00:00:01\", \"address\": \"10.0.0.5/24\", \"state\": \"done\","
     " \"created\": 1700000000}]}";
@@ -573,9 +574,9 @@ static void test_main_table(void **state)
 	s->reply = attachments;
 	r = run_cmdline(s, "attachment list");
 	assert_int_equal(r.status, 0);
-	assert_string_equal(r.out,
-			    "CONTAINER ID  IFNAME  NETWORK  ADDRESS      HOST IFNAME  STATE\n"
-			    "ctr1          eth0    net1     10.0.0.5/24  tap0123      done\n");
+	assert_string_equal(
+	    r.out, "ORIGIN  CONTAINER ID  IFNAME  NETWORK  ADDRESS      HOST IFNAME  STATE\n"
+		   "cni     ctr1          eth0    net1     10.0.0.5/24  tap0123      done\n");
 	run_release(&r);
 }
 

@@ -458,6 +458,39 @@ static void test_count(void **state)
 	assert_int_equal(store_count(f->s), 19);
 }
 
+/* Records: put replaces, get and list see the latest, delete is quiet
+ * about what is not there, and all of it survives a reopen. */
+static void test_records(void **state)
+{
+	struct fixture *f = *state;
+	struct store_record *recs = NULL;
+	_cleanup_free_ char *v = NULL;
+	size_t n = 0;
+
+	assert_int_equal(store_record_get(f->s, "k", "a", &v), -ENOENT);
+	assert_int_equal(store_record_put(f->s, "k", "a", "{\"x\":1}"), 0);
+	assert_int_equal(store_record_put(f->s, "k", "b", "2"), 0);
+	assert_int_equal(store_record_put(f->s, "other", "a", "3"), 0);
+	assert_int_equal(store_record_put(f->s, "k", "a", "{\"x\":4}"), 0);
+	assert_int_equal(store_record_get(f->s, "k", "a", &v), 0);
+	assert_string_equal(v, "{\"x\":4}");
+	assert_int_equal(store_record_delete(f->s, "k", "nope"), 0);
+	store_free(f->s);
+	assert_int_equal(store_open(f->dir, &f->s, NULL), 0);
+	assert_int_equal(store_record_list(f->s, "k", &recs, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(recs[0].id, "b");
+	assert_string_equal(recs[1].id, "a"); /* replaced: a new row */
+	assert_string_equal(recs[1].value, "{\"x\":4}");
+	store_records_free(recs, n);
+	assert_int_equal(store_record_delete(f->s, "k", "a"), 0);
+	assert_int_equal(store_record_list(f->s, "k", &recs, &n), 0);
+	assert_int_equal(n, 1);
+	store_records_free(recs, n);
+	/* Attachments do not see them. */
+	assert_int_equal(store_count(f->s), 0);
+}
+
 static void test_durable_across_reopen(void **state)
 {
 	struct fixture *f = *state;
@@ -694,6 +727,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_foreach_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreach_reentrant, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durable_across_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durable_after_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_mode, setup, teardown),
