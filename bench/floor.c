@@ -160,7 +160,7 @@ static int floor_once(const struct floor *f, int pod_fd, double us[STEP_COUNT], 
 
 	t[0] = now_us();
 	r = nl_macvlan_passthru_add(f->hold, POD_IFNAME, f->stub_ifindex, pod_fd, port_mac, MTU,
-				    reterr_msg);
+				    true, reterr_msg);
 	if (r < 0)
 		return r;
 	t[1] = now_us();

@@ -79,7 +79,7 @@ void binding_announce(struct binding *b, const struct binding_req *req, struct b
 	struct nl_link_info dev;
 	int r;
 
-	if (st->announced || req->netns_fd < 0 || req->no_l3)
+	if (st->announced || req->netns_fd < 0 || req->no_l3 || req->handed_over)
 		return;
 	/* A thread hop into the pod: only after a wait, never on a pool
 	 * hit's path (those drivers announce from plug). */

@@ -74,6 +74,9 @@ struct binding_req {
 	const char *ifname;    /* the device's name in the pod, or the tap */
 	const char *device_id; /* the container or VM: OVS vm-uuid */
 	bool no_l3;	       /* bring the pod's device up without addresses or routes */
+	/* The device goes to its user as made, who moves it and configures
+	 * it (Docker): down, without addresses or routes. */
+	bool handed_over;
 	/* Announce the MAC with a RARP too: a port moved here from another
 	 * node (the backend passes its traffic here once it sees one). */
 	bool rarp;

@@ -134,6 +134,8 @@ int pod_setup(struct nl_sock *ns, int ifindex, const struct binding_req *req, bo
 	uint8_t ip[16];
 	int r;
 
+	if (req->handed_over)
+		return 0;
 	if (req->no_l3)
 		return up ? 0 : nl_link_set_up(ns, ifindex, true, reterr_msg);
 	if (n == 0) {
@@ -284,7 +286,7 @@ int pod_announce(struct nl_sock *ns, const struct binding_req *req, const struct
 	uint8_t ip[4], ip6[16];
 	bool v4 = *req->port->ip, v6 = *req->port->ip6;
 
-	if (req->no_l3)
+	if (req->no_l3 || req->handed_over)
 		return -EINVAL;
 	if ((v4 && inet_pton(AF_INET, req->port->ip, ip) != 1) ||
 	    (v6 && inet_pton(AF_INET6, req->port->ip6, ip6) != 1))

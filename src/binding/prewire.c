@@ -162,7 +162,9 @@ static int prewire_plug(struct binding *b, const struct binding_req *req, struct
 	r = nl_sock_open_netns_begin(req->netns_fd, &opening);
 	if (r < 0)
 		return r;
-	/* The macvlan is born in the pod, up: no move, no grace period. */
+	/* The macvlan is born in the pod, up: no move, no grace period. One
+	 * handed over is born down: its user moves it, and moving a device
+	 * that is up costs a second grace period. */
 	pthread_mutex_lock(&pb->hold_lock);
 	r = hold_sock(pb, &hold);
 	/* The stub's index, known since it was parked (stubs live only in
@@ -171,7 +173,8 @@ static int prewire_plug(struct binding *b, const struct binding_req *req, struct
 		st->ifindex = li.ifindex;
 	if (r == 0)
 		r = nl_macvlan_passthru_add(hold, req->ifname, st->ifindex, req->netns_fd, mac,
-					    req->net ? req->net->mtu : 0, reterr_msg);
+					    req->net ? req->net->mtu : 0, !req->handed_over,
+					    reterr_msg);
 	pthread_mutex_unlock(&pb->hold_lock);
 	r2 = nl_sock_open_netns_end(opening, &pod);
 	if (r == -EEXIST) {

@@ -295,7 +295,7 @@ static struct binding_req add_req(struct add *x, const struct kuryr_port *port,
 				     .netns_fd = x->netns_fd,
 				     .ifname = x->c->ifname,
 				     .device_id = x->c->cid,
-				     .no_l3 = x->c->handed_over,
+				     .handed_over = x->c->handed_over,
 				     .rarp = x->move != NULL };
 }
 

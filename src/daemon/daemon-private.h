@@ -107,8 +107,7 @@ struct cni_req {
 	const char *network;
 	json_t *conf;
 	/* The device is handed over to its user (dockerd moves it into the
-	 * container and gives it its addresses): created up, without
-	 * addresses or routes. */
+	 * container and gives it its addresses): binding_req.handed_over. */
 	bool handed_over;
 };
 

@@ -6,6 +6,7 @@
  * a port to come up). Also the records both drivers keep, the endpoint's
  * port as an attachment, and what a restart finds. */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -17,6 +18,7 @@
 #include "fs-util.h"
 #include "json-util.h"
 #include "log.h"
+#include "time-util.h"
 
 #define DOCKER_MAX_BODY (1 << 20)
 
@@ -152,6 +154,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	_cleanup_free_ char *err = NULL;
 	_cleanup_json_ json_t *reply = NULL;
 	unsigned status = MHD_HTTP_OK;
+	uint64_t t0;
 
 	if (!up) {
 		up = calloc(1, sizeof(*up));
@@ -180,12 +183,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 				   "the plugin API takes POST requests only");
 	if (up->too_big)
 		return respond_err(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+	t0 = now_us();
 	reply = call(d, url, up, &status, &err);
 	if (reply) {
-		log_debug("event=docker-call method=%s", url + 1);
+		log_debug("event=docker-call method=%s us=%" PRIu64, url + 1, now_us() - t0);
 		return respond(conn, MHD_HTTP_OK, reply);
 	}
-	log_warn("event=docker-call-failed method=%s: %s", url + 1, err ? err : "");
+	log_warn("event=docker-call-failed method=%s us=%" PRIu64 ": %s", url + 1, now_us() - t0,
+		 err ? err : "");
 	return respond_err(conn, status, err ? err : "failed");
 }
 

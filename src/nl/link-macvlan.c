@@ -22,7 +22,7 @@ static const struct nl_link_kind macvlan_kind = {
 };
 
 int nl_macvlan_passthru_add(struct nl_sock *s, const char *name, int link_ifindex, int netns_fd,
-			    const uint8_t *mac, uint32_t mtu, char **reterr_msg)
+			    const uint8_t *mac, uint32_t mtu, bool up, char **reterr_msg)
 {
 	const struct nl_link_new link = {
 		.name = name,
@@ -30,7 +30,7 @@ int nl_macvlan_passthru_add(struct nl_sock *s, const char *name, int link_ifinde
 		.netns_fd = netns_fd,
 		.mac = mac,
 		.mtu = mtu,
-		.up = true,
+		.up = up,
 	};
 	const uint32_t mode = MACVLAN_MODE_PASSTHRU;
 

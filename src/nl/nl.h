@@ -94,10 +94,11 @@ int nl_veth_add(struct nl_sock *s, const char *name, const char *peer_name, int 
 /* Create a macvlan in passthru mode named @name on top of @link_ifindex (in
  * the socket's namespace), directly inside namespace @netns_fd (-1: the
  * socket's own), with MAC @mac (NULL: the lower device's) and @mtu (0:
- * inherit), and up: from birth it holds its lower device promiscuous.
- * Passthru allows one macvlan per lower device. */
+ * inherit), and @up: then from birth it holds its lower device
+ * promiscuous (down: from when it is set up). Passthru allows one macvlan
+ * per lower device. */
 int nl_macvlan_passthru_add(struct nl_sock *s, const char *name, int link_ifindex, int netns_fd,
-			    const uint8_t *mac, uint32_t mtu, char **reterr_msg);
+			    const uint8_t *mac, uint32_t mtu, bool up, char **reterr_msg);
 
 /* Create a macvlan in @mode (MACVLAN_MODE_BRIDGE, ..., not passthru) named
  * @name on top of @link_ifindex (in the socket's namespace), directly

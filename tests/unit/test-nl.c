@@ -675,7 +675,7 @@ static void test_macvlan_holds_promiscuity(void **state)
 	assert_int_equal(link_get_ok(NS_A, "kct7a").promiscuity, 0);
 
 	assert_int_equal(nl_macvlan_passthru_add(tb.sk[NS_A], "kct7m", stub.ifindex, tb.fd[NS_B],
-						 test_mac, 0, NULL),
+						 test_mac, 0, true, NULL),
 			 0);
 	mv = link_get_ok(NS_B, "kct7m");
 	assert_string_equal(mv.kind, "macvlan");
