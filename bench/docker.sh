@@ -52,7 +52,7 @@ stop_kuryrd
 {
 	dkr_conf
 	printf '%s\n' "[vif_pool]" "enabled = true" "prewire = true" "ports_pool_min = 25" \
-		"ports_pool_update_frequency = 1"
+		"ports_pool_update_frequency = 1" "[DEFAULT]" "log_level = info"
 } >>"$T/kuryr.conf"
 if ! start_kuryrd 2>/dev/null; then
 	KURYR_SKIP="kuryrd has no [docker] support yet"

@@ -231,6 +231,10 @@ struct network_spec {
 	const char *cidr6; /* IPv6; NULL: none */
 	/* "slaac" (NULL: the default) or "dhcpv6-stateful" */
 	const char *ipv6_mode;
+	/* Without ipv6_mode: every port's IPv6 address will be given by the
+	 * caller (Docker's IPAM), so a mode that takes fixed addresses
+	 * (Neutron: dhcpv6-stateful; OVN takes them in any). */
+	bool ipv6_assigned;
 	/* NULL: each subnet's first host address; "" none; an address: its
 	 * family's subnet's (the other family's gets its first). */
 	const char *gateway;

@@ -239,6 +239,7 @@ json_t *docker_create_network(struct kuryrd *d, json_t *body, char **reterr_msg)
 					    .cidr = cidr,
 					    .cidr6 = cidr6,
 					    .gateway = *gw ? gw : NULL,
+					    .ipv6_assigned = cidr6 != NULL,
 					    .mtu = o.mtu,
 					    .ip_range = range && *range ? range : NULL },
 		    &net, &err);

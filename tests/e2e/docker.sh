@@ -30,12 +30,19 @@ if [ "$BE" = neutron ]; then
 	# in_group PORT GROUP: 1 if backend port PORT is in security group
 	# GROUP, and in no other (OVN's drop-all group aside).
 	in_group() { nq GET "/ports/$1" | pyj "int(d['port']['security_groups'] == ['$(sg_id "$2")'])"; }
+	# has_qos PORT POLICY: 1 if backend port PORT has QoS policy POLICY.
+	has_qos() { nq GET "/ports/$1" | pyj "int(d['port']['qos_policy_id'] == '$(ctl -o json qos show "$2" | jq1 '["id"]')')"; }
 else
 	bnets() { nbctl --bare --columns=name list Logical_Switch | grep . | sort | tr '\n' ' ' | sed 's/ $//'; }
 	bports() { nbctl --bare --columns=name list Logical_Switch_Port | grep -c .; }
 	bport_mac() {
 		nbctl --bare --columns=addresses,dynamic_addresses list Logical_Switch_Port |
 			awk -v ip="$1" '{for (i = 2; i <= NF; i++) if ($i == ip) m = m (m ? " " : "") $1} END {print m}'
+	}
+	# (OVN: the port's QoS rows, the policy's 2000 kbps.)
+	has_qos() {
+		nbctl --bare --columns=bandwidth find QoS "external_ids:\"kuryr:port\"=\"$1\"" |
+			grep -c 'rate=2000'
 	}
 	in_group() {
 		local u
@@ -170,9 +177,10 @@ check_eq "... and its CNI container still answers" pass "$(ping1 "$P-cni1" "$CNI
 # ---- a security group option keeps a port closed ----
 ctl security-group create web >/dev/null
 ctl security-group rule-add web --protocol tcp --port 8080 >/dev/null
-check "docker network create -o kuryr.security_groups=web sgnet" \
+ctl qos create slow --max-kbps 2000 >/dev/null
+check "docker network create -o kuryr.security_groups=web -o kuryr.qos_policy=slow sgnet" \
 	dkr network create -d kuryr --ipam-driver kuryr --subnet 10.79.0.0/24 \
-	-o kuryr.security_groups=web sgnet
+	-o kuryr.security_groups=web -o kuryr.qos_policy=slow sgnet
 SGNID=$(dkr network inspect -f '{{.Id}}' sgnet)
 check "docker run sgc on sgnet" drun --name sgc --network sgnet
 SGIP=$(dip sgc)
@@ -182,6 +190,7 @@ for p in 8080 9090; do dkr exec -d sgc nc -ll -p "$p" -e /echo.sh >/dev/null; do
 for _ in $(seq 30); do [ "$(dkr exec sgc netstat -ltn | grep -c ':[89]0[89]0 ')" = 2 ] && break; sleep 0.1; done
 SGPORT=$(store_sql "select port from attachments where netns = 'docker:$(dkr inspect -f '{{.NetworkSettings.Networks.sgnet.EndpointID}}' sgc)'")
 check_eq "sgc's port is in group web alone" 1 "$(in_group "$SGPORT" web)"
+check_eq "... and has QoS policy slow" 1 "$(has_qos "$SGPORT" slow)"
 pod cli
 cni ADD "$P-cli" eth0 "$NSPATH" "$(netconf "docker-$SGNID")"
 check_eq "a CNI client joins sgnet's backend network" 0 "$RC"
@@ -193,6 +202,20 @@ check "docker rm -f sgc" dkr rm -f sgc
 check "docker network rm sgnet" dkr network rm sgnet
 check_eq "sgnet's backend network is deleted with it" 0 \
 	"$(bnets | tr ' ' '\n' | grep -cx "docker-$SGNID")"
+
+# ---- Docker's own IPAM, dual-stack: the port takes Docker's addresses ----
+check "docker network create -d kuryr --ipv6 --subnet 10.78.0.0/24 --subnet fd00:78::/64 dsnet" \
+	dkr network create -d kuryr --ipv6 --subnet 10.78.0.0/24 --subnet fd00:78::/64 dsnet
+for i in 1 2; do check "docker run d$i on dsnet" drun --name "d$i" --network dsnet; done
+D2_6=$(dkr inspect -f '{{.NetworkSettings.Networks.dsnet.GlobalIPv6Address}}' d2)
+check_eq "Docker's addresses for d2 are its backend port's" "$(dmac d2) $(dmac d2)" \
+	"$(bport_mac "$(dip d2)") $(bport_mac "$D2_6")"
+check_eq "d2's eth0 has both" "$(dip d2)/24 $D2_6/64" \
+	"$(dkr exec d2 ip -o addr show dev eth0 scope global | awk '{print $4}' | tr '\n' ' ' | sed 's/ $//')"
+check_eq "d1 pings d2 over IPv4" pass "$(dping d1 "$(dip d2)")"
+check_eq "... and over IPv6" pass "$(dping d1 "$D2_6")"
+dkr rm -f d1 d2 >/dev/null
+check "docker network rm dsnet" dkr network rm dsnet
 
 # ---- bad options: Err, and nothing made ----
 before=$(world)
