@@ -73,6 +73,7 @@ struct kuryrd {
 	/* After a create whose outcome was lost, the port may still appear:
 	 * sweep for leftovers every SWEEP_EVERY_MS until this (monotonic ms). */
 	uint64_t sweep_until_ms, next_sweep_ms;
+	uint64_t next_docker_sweep_ms;
 	char host[256]; /* [DEFAULT] host when kuryr.conf leaves it out */
 };
 
@@ -132,6 +133,12 @@ int attachment_teardown(struct kuryrd *d, const struct attachment *a, int netns_
 /* DEL of (@cid, @ifname) under its stripe lock: NULL on success (nothing
  * to do included), an error reply otherwise. */
 json_t *attachment_del(struct kuryrd *d, const char *cid, const char *ifname, int netns_fd);
+/* Whether a finished attachment's container is gone, asked of its driver
+ * from the host side (a veth's host end, a stub's macvlan, go with the
+ * pod's netns). Only a definite "gone" counts. */
+bool attachment_gone(struct kuryrd *d, const struct attachment *a);
+/* Whether a device named @ifname is in kuryrd's own netns. */
+bool device_here(const char *ifname);
 /* At start: roll back what a previous run left half-done, and attachments
  * whose container is gone. */
 int recover_attachments(struct kuryrd *d, char **reterr_msg);
@@ -163,6 +170,9 @@ json_t *ctl_status(struct kuryrd *d, const char *verb, json_t *args);
 
 int docker_start(struct kuryrd *d, char **reterr_msg);
 void docker_stop(struct kuryrd *d);
+/* The janitor's: endpoints whose container went without dockerd telling
+ * us, and addresses reserved long ago for an endpoint that never came. */
+void docker_sweep(struct kuryrd *d);
 
 /* metrics.c */
 

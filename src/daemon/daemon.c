@@ -254,9 +254,9 @@ void kuryrd_free(struct kuryrd *d)
 {
 	if (!d)
 		return;
-	docker_stop(d);
 	metrics_stop(d);
 	janitor_stop(d);
+	docker_stop(d); /* after the janitor, which sweeps its endpoints */
 	pthread_mutex_destroy(&d->jlock);
 	pthread_cond_destroy(&d->jwake);
 	pool_mgr_free(d->pool); /* before what its threads use */

@@ -18,6 +18,7 @@
  * with its ReleaseAddress). */
 #include <stdio.h>
 #include <strings.h>
+#include <time.h>
 
 #include "docker-private.h"
 #include "json-util.h"
@@ -447,6 +448,11 @@ json_t *docker_join(struct kuryrd *d, json_t *body, char **reterr_msg)
 		json_object_set_new(reply, "Gateway", json_string(a.gateway));
 	if (reply && *a.gateway6 && *a.address6)
 		json_object_set_new(reply, "GatewayIPv6", json_string(a.gateway6));
+	/* Noted: a device found back in our netns after this, without a
+	 * Leave, is a container removed while we could not be told. */
+	json_object_set_new(ep, "joined", json_integer((json_int_t)time(NULL)));
+	(void)docker_record_put(d, DOCKER_KIND_ENDPOINT, json_object_get_str(body, "EndpointID"),
+				ep);
 	log_info("event=docker-join port=%s device=%s", a.port, a.ifname);
 	return reply;
 }
@@ -459,5 +465,10 @@ json_t *docker_leave(struct kuryrd *d, json_t *body, char **reterr_msg)
 	struct attachment a;
 
 	ep = endpoint_of(d, body, &a, reterr_msg);
-	return ep ? json_object() : NULL;
+	if (!ep)
+		return NULL;
+	json_object_del(ep, "joined");
+	(void)docker_record_put(d, DOCKER_KIND_ENDPOINT, json_object_get_str(body, "EndpointID"),
+				ep);
+	return json_object();
 }

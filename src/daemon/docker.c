@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include "cni/cni.h"
 #include "docker-private.h"
@@ -20,7 +21,13 @@
 #include "log.h"
 #include "time-util.h"
 
-#define DOCKER_MAX_BODY (1 << 20)
+#define DOCKER_MAX_BODY	      (1 << 20)
+/* dockerd asks for an endpoint's address and creates it within
+ * milliseconds: an address unclaimed this long is no one's. */
+#define DOCKER_RESERVED_MAX_S 300
+/* dockerd moves a joined endpoint's device into the container within
+ * this: found here later, it came back without a Leave. */
+#define DOCKER_JOIN_MOVE_S    10
 
 static json_t *activate(struct kuryrd *d, json_t *body, char **reterr_msg)
 {
@@ -441,10 +448,96 @@ static void docker_recover(struct kuryrd *d)
 	}
 }
 
+/* Drop the address and endpoint records that name endpoint key @key. */
+static void forget_key(struct kuryrd *d, const char *key)
+{
+	static const char *const kinds[] = { DOCKER_KIND_ADDRESS, DOCKER_KIND_ENDPOINT };
+
+	for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+		struct store_record *recs = NULL;
+		size_t nr = 0;
+
+		if (store_record_list(d->store, kinds[k], &recs, &nr) < 0)
+			continue;
+		for (size_t j = 0; j < nr; j++) {
+			_cleanup_json_ json_t *buf = NULL;
+
+			if (streq_ptr(record_key(&recs[j], &buf), key))
+				docker_record_delete(d, kinds[k], recs[j].id);
+		}
+		store_records_free(recs, nr);
+	}
+}
+
+/* The endpoint record that names key @key (NULL: none); -errno if the
+ * store cannot say. */
+static int endpoint_of_key(struct kuryrd *d, const char *key, json_t **ret)
+{
+	struct store_record *recs = NULL;
+	size_t nr = 0;
+	int r;
+
+	*ret = NULL;
+	r = store_record_list(d->store, DOCKER_KIND_ENDPOINT, &recs, &nr);
+	for (size_t j = 0; r == 0 && j < nr && !*ret; j++) {
+		json_t *buf = NULL;
+
+		if (streq_ptr(record_key(&recs[j], &buf), key))
+			*ret = buf;
+		else
+			json_decref(buf);
+	}
+	store_records_free(recs, nr);
+	return r;
+}
+
+void docker_sweep(struct kuryrd *d)
+{
+	_cleanup_free_ struct attachment *rows = NULL;
+	time_t now = time(NULL);
+	size_t n = 0;
+
+	if (store_list(d->store, &rows, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct attachment *a = &rows[i];
+		const char *key = a->container_id + strlen(DOCKER_ROW_PREFIX);
+		_cleanup_free_ char *err = NULL;
+		const char *why;
+
+		if (strncmp(a->container_id, DOCKER_ROW_PREFIX, strlen(DOCKER_ROW_PREFIX)) ||
+		    a->state != ATTACH_DONE)
+			continue;
+		_cleanup_json_ json_t *ep = NULL;
+		json_int_t joined;
+
+		if (endpoint_of_key(d, key, &ep) < 0)
+			continue;
+		joined = json_integer_value(json_object_get(ep, "joined"));
+		if (attachment_gone(d, a))
+			why = "its container is gone";
+		else if (!ep && now - a->created > DOCKER_RESERVED_MAX_S)
+			why = "reserved, and no endpoint came for it";
+		/* Joined, and its device back here without a Leave: dockerd
+		 * removed the container while we could not be told. */
+		else if (joined && now - joined > DOCKER_JOIN_MOVE_S && device_here(a->ifname))
+			why = "dockerd took it out of its container without a Leave";
+		else
+			continue;
+		if (docker_port_detach(d, key, &err) < 0) {
+			log_warn("event=docker-sweep-failed port=%s: %s", a->port, err ? err : "");
+			continue;
+		}
+		forget_key(d, key);
+		log_info("event=docker-swept port=%s address=%s: %s", a->port, a->address, why);
+	}
+}
+
 int docker_start(struct kuryrd *d, char **reterr_msg)
 {
 	_cleanup_close_ int lfd = -1;
 	struct docker *dk;
+	int r;
 
 	if (!d->cfg.docker_enabled)
 		return 0;
@@ -454,12 +547,14 @@ int docker_start(struct kuryrd *d, char **reterr_msg)
 	dk->d = d;
 	dk->netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (dk->netns_fd < 0) {
+		r = -errno;
 		set_errmsg(reterr_msg, "cannot open kuryrd's own netns: %s", strerror(errno));
 		free(dk);
-		return -errno;
+		return r;
 	}
-	d->docker = dk;
+	__atomic_store_n(&d->docker, dk, __ATOMIC_RELEASE);
 	docker_recover(d);
+	docker_sweep(d);
 	lfd = listen_unix(d->cfg.docker_socket, reterr_msg);
 	if (lfd < 0)
 		return lfd;
@@ -490,5 +585,5 @@ void docker_stop(struct kuryrd *d)
 	if (dk->netns_fd >= 0)
 		close(dk->netns_fd);
 	free(dk);
-	d->docker = NULL;
+	__atomic_store_n(&d->docker, NULL, __ATOMIC_RELEASE);
 }

@@ -3,15 +3,17 @@
  * unreachable), so a failed ADD leaves nothing behind for long, and sweeps
  * for container ports of this node that no attachment knows (their
  * container went while kuryrd was away, its state was lost, or a create
- * kuryrd gave up on finished after its ADD was rolled back). */
+ * kuryrd gave up on finished after its ADD was rolled back), and for
+ * Docker endpoints dockerd will not come back for (docker_sweep()). */
 #include <stdio.h>
 
 #include "daemon-private.h"
 #include "log.h"
 #include "time-util.h"
 
-#define SWEEP_WINDOW_MS (5 * 60 * 1000)
-#define SWEEP_EVERY_MS	10000
+#define SWEEP_WINDOW_MS	      (5 * 60 * 1000)
+#define SWEEP_EVERY_MS	      10000
+#define DOCKER_SWEEP_EVERY_MS 30000
 
 void janitor_sweep_soon(struct kuryrd *d)
 {
@@ -140,6 +142,11 @@ static void *janitor_thread(void *arg)
 			janitor_kick(d);
 		if (sweep)
 			reap_leftover_ports(d);
+		if (__atomic_load_n(&d->docker, __ATOMIC_ACQUIRE) &&
+		    now >= d->next_docker_sweep_ms) {
+			d->next_docker_sweep_ms = now + DOCKER_SWEEP_EVERY_MS;
+			docker_sweep(d);
+		}
 		pthread_mutex_lock(&d->jlock);
 	}
 	pthread_mutex_unlock(&d->jlock);

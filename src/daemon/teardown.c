@@ -16,6 +16,7 @@
 #include "cni/cni.h"
 #include "daemon-private.h"
 #include "log.h"
+#include "nl/nl.h"
 
 void attachment_binding(const struct attachment *a, int netns_fd, struct kuryr_port *port,
 			struct kuryr_network *net, struct binding_req *req,
@@ -204,10 +205,15 @@ json_t *attachment_del(struct kuryrd *d, const char *cid, const char *ifname, in
 	return reply;
 }
 
-/* Whether a finished attachment's container is still there, asked of its
- * driver from the host side (a veth's host end, a stub's macvlan, go with
- * the pod's netns). Only a definite "gone" counts. */
-static bool attachment_gone(struct kuryrd *d, const struct attachment *a)
+bool device_here(const char *ifname)
+{
+	_cleanup_(nl_sock_freep) struct nl_sock *s = NULL;
+	struct nl_link_info li;
+
+	return nl_sock_open(&s) == 0 && nl_link_get(s, ifname, &li) == 0;
+}
+
+bool attachment_gone(struct kuryrd *d, const struct attachment *a)
 {
 	struct binding *drv = kuryrd_binding(d, a->binding);
 	struct kuryr_network net;
@@ -216,6 +222,11 @@ static bool attachment_gone(struct kuryrd *d, const struct attachment *a)
 	struct binding_req req;
 
 	if (!drv)
+		return false;
+	/* A Docker endpoint's device waits in kuryrd's netns until dockerd
+	 * takes it, and is back after Leave: there, down, it holds no stub
+	 * promiscuous, and is not gone for that. */
+	if (!strncmp(a->container_id, "docker:", 7) && device_here(a->ifname))
 		return false;
 	attachment_binding(a, -1, &port, &net, &req, &st);
 	return binding_check(drv, &req, &st, NULL) == -ENODEV;

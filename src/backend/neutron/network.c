@@ -231,8 +231,9 @@ static int subnet_create(struct neutron_backend *nb, const struct network_spec *
 	if (version == 6) {
 		/* Neutron's RAs (ML2/OVN: ipv6_ra_configs on the router's
 		 * port) say what the address mode says. */
-		const char *mode =
-		    spec->ipv6_mode ?: spec->ipv6_assigned ? "dhcpv6-stateful" : "slaac";
+		const char *mode = spec->ipv6_mode
+				       ?: spec->ipv6_assigned ? "dhcpv6-stateful"
+							      : "slaac";
 
 		json_object_set_new(sub, "ipv6_address_mode", json_string(mode));
 		json_object_set_new(sub, "ipv6_ra_mode", json_string(mode));
