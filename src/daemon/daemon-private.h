@@ -139,6 +139,11 @@ json_t *attachment_del(struct kuryrd *d, const char *cid, const char *ifname, in
 bool attachment_gone(struct kuryrd *d, const struct attachment *a);
 /* Whether a device named @ifname is in kuryrd's own netns. */
 bool device_here(const char *ifname);
+/* Undo (@cid, @ifname) as a DEL does, except that a pool's port is
+ * deleted rather than returned: its address is about to be given to
+ * another port. */
+int attachment_discard(struct kuryrd *d, const char *cid, const char *ifname, int netns_fd,
+		       char **reterr_msg);
 /* At start: roll back what a previous run left half-done, and attachments
  * whose container is gone. */
 int recover_attachments(struct kuryrd *d, char **reterr_msg);

@@ -9,7 +9,9 @@
  * gateway and deletes it with the Docker network. -o kuryr.security_groups
  * (names or ids, comma-separated) and -o kuryr.qos_policy give its ports
  * their groups and policy (else [neutron_defaults]). Every option is
- * checked before anything is made.
+ * checked before anything is made. An endpoint's own kuryr.security_groups
+ * and kuryr.qos_policy (docker network connect --driver-opt) override the
+ * network's for its port.
  *
  * CreateEndpoint takes the port kuryr's IPAM reserved for the endpoint's
  * address, or makes one with the addresses Docker's own IPAM chose; Join
@@ -33,9 +35,11 @@ struct net_opts {
 	uint32_t mtu;
 };
 
-static int parse_opts(json_t *options, struct net_opts *o, char **reterr_msg)
+/* @generic: a network's "com.docker.network.generic" options, or an
+ * endpoint's own (docker network connect --driver-opt), which may only
+ * choose its port's policies. */
+static int parse_opts(json_t *generic, bool endpoint, struct net_opts *o, char **reterr_msg)
 {
-	json_t *generic = json_object_get(options, "com.docker.network.generic");
 	const char *k;
 	json_t *v;
 
@@ -48,6 +52,14 @@ static int parse_opts(json_t *options, struct net_opts *o, char **reterr_msg)
 			continue;
 		if (!s || !*s) {
 			set_errmsg(reterr_msg, "option %s needs a value", k);
+			return -EINVAL;
+		}
+		if (endpoint && !streq(k, "kuryr.security_groups") &&
+		    !streq(k, "kuryr.qos_policy")) {
+			set_errmsg(reterr_msg,
+				   "option %s is a network's; an endpoint takes "
+				   "kuryr.security_groups and kuryr.qos_policy",
+				   k);
 			return -EINVAL;
 		}
 		if (streq(k, "kuryr.net.uuid") || streq(k, "kuryr.net.name") ||
@@ -205,7 +217,9 @@ json_t *docker_create_network(struct kuryrd *d, json_t *body, char **reterr_msg)
 		set_errmsg(reterr_msg, "CreateNetwork without a NetworkID");
 		return NULL;
 	}
-	r = parse_opts(json_object_get(body, "Options"), &o, reterr_msg);
+	r = parse_opts(
+	    json_object_get(json_object_get(body, "Options"), "com.docker.network.generic"), false,
+	    &o, reterr_msg);
 	sgs = o.sgs;
 	if (r < 0 || check_policies(d, &o, reterr_msg) < 0)
 		return NULL;
@@ -326,8 +340,10 @@ json_t *docker_create_endpoint(struct kuryrd *d, json_t *body, char **reterr_msg
 	_cleanup_json_ json_t *addr = NULL, *ep = NULL;
 	const char *pool = json_object_get_str(net, "pool");
 	char ip[48], ip6[48], rid[160], key[DOCKER_KEY_LEN + 1], label[96];
+	_cleanup_json_ json_t *policies = NULL;
 	const char *reserved = NULL;
 	struct attachment a;
+	struct net_opts o;
 	int r;
 
 	if (!net) {
@@ -340,6 +356,13 @@ json_t *docker_create_endpoint(struct kuryrd *d, json_t *body, char **reterr_msg
 	}
 	if (mac && !*mac)
 		mac = NULL;
+	/* Its own policies, over the network's. */
+	r = parse_opts(json_object_get(body, "Options"), true, &o, reterr_msg);
+	policies = o.sgs ? json_pack("{s:o}", "security_groups", o.sgs) : json_object();
+	if (r < 0 || check_policies(d, &o, reterr_msg) < 0)
+		return NULL;
+	if (o.qos)
+		json_object_set_new(policies, "qos_policy", json_string(o.qos));
 	strip_len(json_object_get_str(iface, "Address"), ip, sizeof(ip));
 	strip_len(json_object_get_str(iface, "AddressIPv6"), ip6, sizeof(ip6));
 	snprintf(label, sizeof(label), "docker:%s", eid);
@@ -351,18 +374,21 @@ json_t *docker_create_endpoint(struct kuryrd *d, json_t *body, char **reterr_msg
 	}
 	if (reserved && docker_port_get(d, reserved, &a) == 0) {
 		snprintf(key, sizeof(key), "%s", reserved);
-		/* Asked for another MAC than the port's: a new port with the
-		 * same address and that MAC (a pool's port keeps its own). */
-		if (mac && strcasecmp(mac, a.mac)) {
-			r = docker_port_detach(d, key, reterr_msg);
+		/* Asked for another MAC than the port's, or policies of its
+		 * own: a new port with the same address, that MAC and those
+		 * policies (a pool's port keeps its own). */
+		if ((mac && strcasecmp(mac, a.mac)) || json_object_size(policies)) {
+			r = docker_port_discard(d, key, reterr_msg);
 			if (r == 0)
-				r = docker_port_attach(d,
-						       &(struct docker_port_req){ .key = key,
-										  .network = net,
-										  .ip = ip,
-										  .mac = mac,
-										  .label = label },
-						       &a, reterr_msg);
+				r = docker_port_attach(
+				    d,
+				    &(struct docker_port_req){ .key = key,
+							       .network = net,
+							       .ip = ip,
+							       .mac = mac,
+							       .policies = policies,
+							       .label = label },
+				    &a, reterr_msg);
 			if (r < 0) {
 				docker_record_delete(d, DOCKER_KIND_ADDRESS, rid);
 				return NULL;
@@ -380,6 +406,7 @@ json_t *docker_create_endpoint(struct kuryrd *d, json_t *body, char **reterr_msg
 								  .ip = *ip ? ip : NULL,
 								  .ip6 = *ip6 ? ip6 : NULL,
 								  .mac = mac,
+								  .policies = policies,
 								  .label = label },
 				       &a, reterr_msg);
 		if (r < 0)

@@ -77,7 +77,9 @@ struct docker_port_req {
 	const char *key;
 	json_t *network;	    /* its docker-network record */
 	const char *ip, *ip6, *mac; /* NULL: the backend's choice */
-	const char *label;	    /* kept as the row's netns, for operators */
+	/* "security_groups", "qos_policy" over the network's; may be NULL */
+	json_t *policies;
+	const char *label; /* kept as the row's netns, for operators */
 };
 
 /* Make (or take from the pool) and plug the port of endpoint @req->key:
@@ -87,5 +89,8 @@ int docker_port_attach(struct kuryrd *d, const struct docker_port_req *req, stru
 		       char **reterr_msg);
 /* Undo endpoint @key's attachment (nothing there is not an error). */
 int docker_port_detach(struct kuryrd *d, const char *key, char **reterr_msg);
+/* The same, but a pool's port is deleted, not returned: its address is
+ * about to be given to the port that replaces it. */
+int docker_port_discard(struct kuryrd *d, const char *key, char **reterr_msg);
 /* The attachment row of endpoint @key. */
 int docker_port_get(struct kuryrd *d, const char *key, struct attachment *ret);

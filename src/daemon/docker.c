@@ -345,9 +345,11 @@ int docker_port_attach(struct kuryrd *d, const struct docker_port_req *req, stru
 	json_decref(ips);
 	if (req->mac && *req->mac)
 		json_object_set_new(rc, "mac", json_string(req->mac));
-	if ((v = json_object_get(net, "security_groups")))
+	if ((v = json_object_get(req->policies, "security_groups")
+		     ?: json_object_get(net, "security_groups")))
 		json_object_set(conf, "security_groups", v);
-	if ((v = json_object_get(net, "qos_policy")))
+	if ((v = json_object_get(req->policies, "qos_policy")
+		     ?: json_object_get(net, "qos_policy")))
 		json_object_set(conf, "qos_policy", v);
 	c = (struct cni_req){ .op = "ADD",
 			      .version = CNI_VERSION_LATEST,
@@ -364,6 +366,14 @@ int docker_port_attach(struct kuryrd *d, const struct docker_port_req *req, stru
 		return -EIO;
 	}
 	return store_get(d->store, cid, ifname, ret);
+}
+
+int docker_port_discard(struct kuryrd *d, const char *key, char **reterr_msg)
+{
+	char cid[64], ifname[16];
+
+	docker_row_ids(key, cid, ifname);
+	return attachment_discard(d, cid, ifname, d->docker->netns_fd, reterr_msg);
 }
 
 int docker_port_detach(struct kuryrd *d, const char *key, char **reterr_msg)

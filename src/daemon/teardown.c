@@ -182,6 +182,37 @@ int attachment_teardown(struct kuryrd *d, const struct attachment *a, int netns_
 	return store_delete(d->store, a->container_id, a->ifname);
 }
 
+int attachment_discard(struct kuryrd *d, const char *cid, const char *ifname, int netns_fd,
+		       char **reterr_msg)
+{
+	pthread_mutex_t *l = kuryrd_stripe(d, cid, ifname);
+	struct attachment a;
+	int r;
+
+	pthread_mutex_lock(l);
+	r = store_get(d->store, cid, ifname, &a);
+	if (r == -ENOENT)
+		r = 0;
+	else if (r == 0 && (a.pooled == ATTACH_POOL_PORT || a.pooled == ATTACH_POOL_PREWIRED) &&
+		 d->pool) {
+		/* The pool forgets it (a pre-wired stub goes, and the device
+		 * on it); a port-only entry's veth is ours to unplug. */
+		if (a.pooled == ATTACH_POOL_PORT)
+			r = unplug(d, &a, netns_fd, reterr_msg);
+		if (r == 0) {
+			pool_forget(d->pool, &a);
+			r = d->backend->ops->port_delete(d->backend, a.port, reterr_msg);
+			if (r == -ENOENT)
+				r = 0;
+		}
+		if (r == 0)
+			r = store_delete(d->store, cid, ifname);
+	} else if (r == 0)
+		r = attachment_teardown(d, &a, netns_fd, reterr_msg);
+	pthread_mutex_unlock(l);
+	return r;
+}
+
 json_t *attachment_del(struct kuryrd *d, const char *cid, const char *ifname, int netns_fd)
 {
 	_cleanup_free_ char *err = NULL;

@@ -109,6 +109,15 @@ check_eq "... the backend's port has them" "02:42:0a:4d:00:32" "$(bport_mac 10.7
 check_eq "... and so has c3's eth0" "10.77.0.50/24 02:42:0a:4d:00:32" \
 	"$(dkr exec c3 ip -o -4 addr show dev eth0 | awk '{print $4}') $(dkr exec c3 cat /sys/class/net/eth0/address)"
 check_eq "c1 pings c3" pass "$(dping c1 10.77.0.50)"
+# A MAC alone: the address the IPAM reserved (a pool's port) is kept, on a
+# port with that MAC.
+check "docker run --mac-address 02:42:0a:4d:00:33 c3m (no --ip)" \
+	drun --name c3m --network knet --mac-address 02:42:0a:4d:00:33
+C3M=$(dip c3m)
+check_eq "Docker shows c3m with that MAC; the backend port of its address has it" \
+	"02:42:0a:4d:00:33 02:42:0a:4d:00:33" "$(dmac c3m) $(bport_mac "$C3M")"
+check_eq "c1 pings c3m" pass "$(dping c1 "$C3M")"
+dkr rm -f c3m >/dev/null
 before=$(world)
 dkr run -d --stop-timeout 1 --name c3b --network knet --ip 10.77.0.50 kuryr-busybox sleep 3600 \
 	>"$T/dup.out" 2>&1
@@ -198,6 +207,26 @@ sleep 0.5
 check_eq "the client reaches sgc on TCP 8080 (the group's rule)" open "$(tcp "$P-cli" "$SGIP" 8080)"
 check_eq "... but not on 9090 (no rule: dropped)" timeout "$(tcp "$P-cli" "$SGIP" 9090)"
 cni DEL "$P-cli" eth0 "$NSPATH" "$(netconf "docker-$SGNID")"
+# An endpoint's own policies: docker network connect --driver-opt.
+ctl security-group create web2 >/dev/null
+check "docker network connect --driver-opt kuryr.security_groups=web2 sgnet c1" \
+	dkr network connect --driver-opt kuryr.security_groups=web2 sgnet c1
+C1SG=$(store_sql "select port from attachments where netns = 'docker:$(dkr inspect -f '{{.NetworkSettings.Networks.sgnet.EndpointID}}' c1)'")
+check_eq "c1's port on sgnet is in group web2 alone (the network's web is not its)" 1 \
+	"$(in_group "$C1SG" web2)"
+check_eq "... and still has the network's QoS policy" 1 "$(has_qos "$C1SG" slow)"
+check_eq "c1 reaches sgc on TCP 8080 over sgnet (web2's egress, web's ingress)" "echo:hi" \
+	"$(dkr exec c1 sh -c "echo hi | nc -w 3 $SGIP 8080" 2>&1)"
+check "docker network disconnect sgnet c1" dkr network disconnect sgnet c1
+before=$(world)
+dkr network connect --driver-opt kuryr.net.name=shared sgnet c2 >"$T/epopt.out" 2>&1
+check_eq "an endpoint option that is a network's is refused" "1 1" \
+	"$(test $? != 0 && echo 1) $(grep -c "is a network's" "$T/epopt.out")"
+diag <"$T/epopt.out"
+check_eq "... nothing made" "$before" "$(world)"
+# (dockerd keeps the network of the failed connect in c2's configuration,
+# even after disconnect -f: c2 would not start again once sgnet is gone,
+# and is not started again.)
 check "docker rm -f sgc" dkr rm -f sgc
 check "docker network rm sgnet" dkr network rm sgnet
 check_eq "sgnet's backend network is deleted with it" 0 \
