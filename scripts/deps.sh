@@ -2,6 +2,7 @@
 # Install what Kuryr-C needs to build, run and test, from Debian's archive.
 # Idempotent: does nothing when everything is already installed.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 PKGS=(
 	# build
@@ -29,21 +30,4 @@ PKGS=(
 	docker.io
 )
 
-missing=()
-for p in "${PKGS[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-		missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-echo "deps: installing ${missing[*]}" >&2
-# Where systemd runs, keep packages from starting their own OVS/OVN: Kuryr-C
-# starts private instances (scripts/ovn.sh).
-if [ ! -e /usr/sbin/policy-rc.d ]; then
-	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-	chmod +x /usr/sbin/policy-rc.d
-	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
-apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+apt_install deps "${PKGS[@]}"

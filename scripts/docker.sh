@@ -41,24 +41,9 @@ usage() {
 	exit 2
 }
 
-install() {
-	local p missing=()
-	for p in docker.io busybox-static; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-			missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	echo "docker.sh: installing ${missing[*]}" >&2
-	# docker.io's postinst would start dockerd and containerd.
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-		chmod +x /usr/sbin/policy-rc.d
-		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
-	apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-}
+# docker.io's postinst would start dockerd and containerd (apt_install
+# keeps it from that).
+install() { apt_install docker.sh docker.io busybox-static; }
 
 [ "$cmd" = install ] && { install; exit 0; }
 [ $# -ge 2 ] || usage

@@ -55,3 +55,26 @@ deps_and_build() {
 	[ -d build ] || meson setup build >/dev/null
 	ninja -C build >/dev/null
 }
+
+# apt_install WHO PKG...: those of the Debian packages PKG not installed
+# yet, from the archive; WHO names the caller on stderr. Where systemd
+# runs, packages are kept from starting their own daemons (OVS, OVN,
+# dockerd): Kuryr-C starts private instances.
+apt_install() {
+	local who=$1 p missing=()
+	shift
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "$who: installing ${missing[*]}" >&2
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod +x /usr/sbin/policy-rc.d
+		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
+		--no-install-recommends "${missing[@]}" >/dev/null
+}

@@ -457,6 +457,19 @@ json_t *docker_endpoint_info(struct kuryrd *d, json_t *body, char **reterr_msg)
 			 "mac", a.mac, "device", a.ifname);
 }
 
+/* Noted from Join to Leave: a device found back in our netns in between
+ * is a container dockerd removed while we could not be told (docker.c's
+ * sweep). */
+static void mark_joined(struct kuryrd *d, json_t *body, json_t *ep, bool joined)
+{
+	if (joined)
+		json_object_set_new(ep, "joined", json_integer((json_int_t)time(NULL)));
+	else
+		json_object_del(ep, "joined");
+	(void)docker_record_put(d, DOCKER_KIND_ENDPOINT, json_object_get_str(body, "EndpointID"),
+				ep);
+}
+
 json_t *docker_join(struct kuryrd *d, json_t *body, char **reterr_msg)
 {
 	_cleanup_json_ json_t *ep = NULL;
@@ -475,11 +488,7 @@ json_t *docker_join(struct kuryrd *d, json_t *body, char **reterr_msg)
 		json_object_set_new(reply, "Gateway", json_string(a.gateway));
 	if (reply && *a.gateway6 && *a.address6)
 		json_object_set_new(reply, "GatewayIPv6", json_string(a.gateway6));
-	/* Noted: a device found back in our netns after this, without a
-	 * Leave, is a container removed while we could not be told. */
-	json_object_set_new(ep, "joined", json_integer((json_int_t)time(NULL)));
-	(void)docker_record_put(d, DOCKER_KIND_ENDPOINT, json_object_get_str(body, "EndpointID"),
-				ep);
+	mark_joined(d, body, ep, true);
 	log_info("event=docker-join port=%s device=%s", a.port, a.ifname);
 	return reply;
 }
@@ -494,8 +503,6 @@ json_t *docker_leave(struct kuryrd *d, json_t *body, char **reterr_msg)
 	ep = endpoint_of(d, body, &a, reterr_msg);
 	if (!ep)
 		return NULL;
-	json_object_del(ep, "joined");
-	(void)docker_record_put(d, DOCKER_KIND_ENDPOINT, json_object_get_str(body, "EndpointID"),
-				ep);
+	mark_joined(d, body, ep, false);
 	return json_object();
 }

@@ -10,8 +10,6 @@
 #include <microhttpd.h>
 #include <stdio.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 
 #include "cni/cni.h"
@@ -212,49 +210,6 @@ static void completed(void *cls, struct MHD_Connection *conn, void **ptr,
 	*ptr = NULL;
 }
 
-static int listen_unix(const char *path, char **reterr_msg)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_free_ char *dir = strdup(path);
-	_cleanup_close_ int fd = -1;
-	char *slash;
-	mode_t old;
-	int r;
-
-	if (!dir)
-		return -ENOMEM;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		set_errmsg(reterr_msg, "[docker] socket %s is too long", path);
-		return -ENAMETOOLONG;
-	}
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		r = mkdir_p(dir, 0755);
-		if (r < 0) {
-			set_errmsg(reterr_msg, "cannot create %s: %s", dir, strerror(-r));
-			return r;
-		}
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	(void)unlink(path);
-	/* Root only, as dockerd is: it hands out network access. */
-	old = umask(0177);
-	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (r < 0) {
-		r = -errno;
-		set_errmsg(reterr_msg, "cannot bind [docker] socket %s: %s", path, strerror(errno));
-		return r;
-	}
-	if (listen(fd, 64) < 0)
-		return -errno;
-	return TAKE_FD(fd);
-}
-
 /* ---- records ---- */
 
 json_t *docker_record_get(struct kuryrd *d, const char *kind, const char *id)
@@ -394,111 +349,146 @@ int docker_port_detach(struct kuryrd *d, const char *key, char **reterr_msg)
 
 /* ---- start, stop, and after a restart ---- */
 
-/* The endpoint key @rec names, if it is a record with one. */
-static const char *record_key(const struct store_record *rec, json_t **buf)
+/* The records that name an endpoint's key: its address's (kuryr's IPAM)
+ * and its endpoint's. */
+static const char *const keyed_kinds[] = { DOCKER_KIND_ADDRESS, DOCKER_KIND_ENDPOINT };
+
+/* A keyed record: its kind, id, value and the key it names (or NULL). */
+struct keyed {
+	const char *kind;
+	const struct store_record *rec;
+	json_t *value;
+	const char *key;
+};
+
+/* Call @cb for every record of @kinds; a nonzero return stops the walk
+ * and is returned; -errno if the store cannot be read. */
+static int foreach_keyed(struct kuryrd *d, const char *const *kinds, size_t n_kinds,
+			 int (*cb)(struct kuryrd *d, const struct keyed *k, void *userdata),
+			 void *userdata)
 {
-	*buf = json_loads(rec->value, 0, NULL);
-	return json_object_get_str(*buf, "key");
+	int r = 0;
+
+	for (size_t i = 0; i < n_kinds && r == 0; i++) {
+		struct store_record *recs = NULL;
+		size_t n = 0;
+
+		r = store_record_list(d->store, kinds[i], &recs, &n);
+		for (size_t j = 0; j < n && r == 0; j++) {
+			_cleanup_json_ json_t *v = json_loads(recs[j].value, 0, NULL);
+			struct keyed k = { kinds[i], &recs[j], v, json_object_get_str(v, "key") };
+
+			r = cb(d, &k, userdata);
+		}
+		store_records_free(recs, n);
+	}
+	return r;
 }
 
-/* What a crash left: records whose row is gone (a rolled back ADD), and
- * rows no record names (kuryrd died between the row and its record:
- * dockerd saw the call fail and never comes back for it). */
+struct key_match {
+	const char *key;
+	json_t *found; /* the first match's value, referenced */
+	bool delete;   /* delete every match instead */
+};
+
+static int match_key(struct kuryrd *d, const struct keyed *k, void *userdata)
+{
+	struct key_match *m = userdata;
+
+	if (!streq_ptr(k->key, m->key))
+		return 0;
+	if (m->delete) {
+		docker_record_delete(d, k->kind, k->rec->id);
+		return 0;
+	}
+	m->found = json_incref(k->value);
+	return 1;
+}
+
+/* The record of @kinds that names @key, in *ret (NULL: none); -errno if
+ * the store cannot say. */
+static int record_of_key(struct kuryrd *d, const char *const *kinds, size_t n_kinds,
+			 const char *key, json_t **ret)
+{
+	struct key_match m = { .key = key };
+	int r = foreach_keyed(d, kinds, n_kinds, match_key, &m);
+
+	*ret = m.found;
+	return r < 0 ? r : 0;
+}
+
+/* Drop the records that name endpoint key @key. */
+static void forget_key(struct kuryrd *d, const char *key)
+{
+	struct key_match m = { .key = key, .delete = true };
+
+	(void)foreach_keyed(d, keyed_kinds, ELEMENTSOF(keyed_kinds), match_key, &m);
+}
+
+static int drop_if_rowless(struct kuryrd *d, const struct keyed *k, void *userdata)
+{
+	struct attachment a;
+
+	if (k->key && docker_port_get(d, k->key, &a) == -ENOENT)
+		docker_record_delete(d, k->kind, k->rec->id);
+	return 0;
+}
+
+/* The endpoint key of a Docker endpoint's row, or NULL for another row. */
+static const char *row_key(const struct attachment *a)
+{
+	size_t n = strlen(DOCKER_ROW_PREFIX);
+
+	return strncmp(a->container_id, DOCKER_ROW_PREFIX, n) ? NULL : a->container_id + n;
+}
+
+/* What a crash left: rows no record names (kuryrd died between the row
+ * and its record: dockerd saw the call fail and never comes back for
+ * it), and records whose row is gone (a rolled back ADD). */
 static void docker_recover(struct kuryrd *d)
 {
-	static const char *const kinds[] = { DOCKER_KIND_ADDRESS, DOCKER_KIND_ENDPOINT };
 	_cleanup_free_ struct attachment *rows = NULL;
 	size_t n = 0;
 
 	if (store_list(d->store, &rows, &n) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		const char *key = rows[i].container_id + strlen(DOCKER_ROW_PREFIX);
-		bool named = false;
+		const char *key = row_key(&rows[i]);
+		_cleanup_json_ json_t *rec = NULL;
+		_cleanup_free_ char *err = NULL;
 
-		if (strncmp(rows[i].container_id, DOCKER_ROW_PREFIX, strlen(DOCKER_ROW_PREFIX)))
+		/* A store that cannot say keeps the row. */
+		if (!key || record_of_key(d, keyed_kinds, ELEMENTSOF(keyed_kinds), key, &rec) < 0 ||
+		    rec)
 			continue;
-		for (size_t k = 0; k < ELEMENTSOF(kinds) && !named; k++) {
-			struct store_record *recs = NULL;
-			size_t nr = 0;
-
-			if (store_record_list(d->store, kinds[k], &recs, &nr) < 0)
-				named = true; /* cannot tell: keep it */
-			for (size_t j = 0; j < nr && !named; j++) {
-				_cleanup_json_ json_t *buf = NULL;
-
-				named = streq_ptr(record_key(&recs[j], &buf), key);
-			}
-			store_records_free(recs, nr);
-		}
-		if (!named) {
-			_cleanup_free_ char *err = NULL;
-
-			log_info("event=docker-recover-orphan port=%s", rows[i].port);
-			if (docker_port_detach(d, key, &err) < 0)
-				log_warn("event=docker-recover-failed port=%s: %s", rows[i].port,
-					 err ? err : "");
-		}
+		log_info("event=docker-recover-orphan port=%s", rows[i].port);
+		if (docker_port_detach(d, key, &err) < 0)
+			log_warn("event=docker-recover-failed port=%s: %s", rows[i].port,
+				 err ? err : "");
 	}
-	for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
-		struct store_record *recs = NULL;
-		size_t nr = 0;
-
-		if (store_record_list(d->store, kinds[k], &recs, &nr) < 0)
-			continue;
-		for (size_t j = 0; j < nr; j++) {
-			_cleanup_json_ json_t *buf = NULL;
-			const char *key = record_key(&recs[j], &buf);
-			struct attachment a;
-
-			if (key && docker_port_get(d, key, &a) == -ENOENT)
-				docker_record_delete(d, kinds[k], recs[j].id);
-		}
-		store_records_free(recs, nr);
-	}
+	(void)foreach_keyed(d, keyed_kinds, ELEMENTSOF(keyed_kinds), drop_if_rowless, NULL);
 }
 
-/* Drop the address and endpoint records that name endpoint key @key. */
-static void forget_key(struct kuryrd *d, const char *key)
+/* Why finished Docker row @a is no one's any more, or NULL. */
+static const char *orphaned(struct kuryrd *d, const struct attachment *a, const char *key,
+			    time_t now)
 {
-	static const char *const kinds[] = { DOCKER_KIND_ADDRESS, DOCKER_KIND_ENDPOINT };
+	static const char *const ep_kind[] = { DOCKER_KIND_ENDPOINT };
+	_cleanup_json_ json_t *ep = NULL;
+	json_int_t joined;
 
-	for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
-		struct store_record *recs = NULL;
-		size_t nr = 0;
-
-		if (store_record_list(d->store, kinds[k], &recs, &nr) < 0)
-			continue;
-		for (size_t j = 0; j < nr; j++) {
-			_cleanup_json_ json_t *buf = NULL;
-
-			if (streq_ptr(record_key(&recs[j], &buf), key))
-				docker_record_delete(d, kinds[k], recs[j].id);
-		}
-		store_records_free(recs, nr);
-	}
-}
-
-/* The endpoint record that names key @key (NULL: none); -errno if the
- * store cannot say. */
-static int endpoint_of_key(struct kuryrd *d, const char *key, json_t **ret)
-{
-	struct store_record *recs = NULL;
-	size_t nr = 0;
-	int r;
-
-	*ret = NULL;
-	r = store_record_list(d->store, DOCKER_KIND_ENDPOINT, &recs, &nr);
-	for (size_t j = 0; r == 0 && j < nr && !*ret; j++) {
-		json_t *buf = NULL;
-
-		if (streq_ptr(record_key(&recs[j], &buf), key))
-			*ret = buf;
-		else
-			json_decref(buf);
-	}
-	store_records_free(recs, nr);
-	return r;
+	if (record_of_key(d, ep_kind, 1, key, &ep) < 0)
+		return NULL;
+	joined = json_integer_value(json_object_get(ep, "joined"));
+	if (attachment_gone(d, a))
+		return "its container is gone";
+	if (!ep && now - a->created > DOCKER_RESERVED_MAX_S)
+		return "reserved, and no endpoint came for it";
+	/* Joined, and its device back here without a Leave: dockerd removed
+	 * the container while we could not be told. */
+	if (joined && now - joined > DOCKER_JOIN_MOVE_S && device_here(a->ifname))
+		return "dockerd took it out of its container without a Leave";
+	return NULL;
 }
 
 void docker_sweep(struct kuryrd *d)
@@ -511,28 +501,10 @@ void docker_sweep(struct kuryrd *d)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		const struct attachment *a = &rows[i];
-		const char *key = a->container_id + strlen(DOCKER_ROW_PREFIX);
+		const char *key = row_key(a), *why;
 		_cleanup_free_ char *err = NULL;
-		const char *why;
 
-		if (strncmp(a->container_id, DOCKER_ROW_PREFIX, strlen(DOCKER_ROW_PREFIX)) ||
-		    a->state != ATTACH_DONE)
-			continue;
-		_cleanup_json_ json_t *ep = NULL;
-		json_int_t joined;
-
-		if (endpoint_of_key(d, key, &ep) < 0)
-			continue;
-		joined = json_integer_value(json_object_get(ep, "joined"));
-		if (attachment_gone(d, a))
-			why = "its container is gone";
-		else if (!ep && now - a->created > DOCKER_RESERVED_MAX_S)
-			why = "reserved, and no endpoint came for it";
-		/* Joined, and its device back here without a Leave: dockerd
-		 * removed the container while we could not be told. */
-		else if (joined && now - joined > DOCKER_JOIN_MOVE_S && device_here(a->ifname))
-			why = "dockerd took it out of its container without a Leave";
-		else
+		if (!key || a->state != ATTACH_DONE || !(why = orphaned(d, a, key, now)))
 			continue;
 		if (docker_port_detach(d, key, &err) < 0) {
 			log_warn("event=docker-sweep-failed port=%s: %s", a->port, err ? err : "");
@@ -565,7 +537,7 @@ int docker_start(struct kuryrd *d, char **reterr_msg)
 	__atomic_store_n(&d->docker, dk, __ATOMIC_RELEASE);
 	docker_recover(d);
 	docker_sweep(d);
-	lfd = listen_unix(d->cfg.docker_socket, reterr_msg);
+	lfd = unix_listen(d->cfg.docker_socket, SOCK_STREAM | SOCK_NONBLOCK, 64, reterr_msg);
 	if (lfd < 0)
 		return lfd;
 	dk->http = MHD_start_daemon(

@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 
 #include "cni/cni.h"
 #include "daemon-private.h"
@@ -104,49 +102,6 @@ static int worker_spawn(struct server *sv)
 	return r;
 }
 
-static int listen_socket(const char *path, char **reterr_msg)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_free_ char *dir = strdup(path);
-	_cleanup_close_ int fd = -1;
-	char *slash;
-	mode_t old;
-	int r;
-
-	if (!dir)
-		return -ENOMEM;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		set_errmsg(reterr_msg, "socket path %s is too long", path);
-		return -ENAMETOOLONG;
-	}
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		r = mkdir_p(dir, 0755);
-		if (r < 0) {
-			set_errmsg(reterr_msg, "cannot create %s: %s", dir, strerror(-r));
-			return r;
-		}
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	(void)unlink(path);
-	/* Root only: the socket hands out network access to any netns. */
-	old = umask(0177);
-	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (r < 0) {
-		r = -errno;
-		set_errmsg(reterr_msg, "cannot bind %s: %s", path, strerror(errno));
-		return r;
-	}
-	if (listen(fd, 256) < 0)
-		return -errno;
-	return TAKE_FD(fd);
-}
-
 int kuryrd_serve(struct kuryrd *d, char **reterr_msg)
 {
 	_cleanup_close_ int lfd = -1, sfd = -1;
@@ -160,7 +115,7 @@ int kuryrd_serve(struct kuryrd *d, char **reterr_msg)
 		r = docker_start(d, reterr_msg);
 	if (r < 0)
 		return r;
-	lfd = listen_socket(d->cfg.socket, reterr_msg);
+	lfd = unix_listen(d->cfg.socket, SOCK_SEQPACKET, 256, reterr_msg);
 	if (lfd < 0)
 		return lfd;
 	sigemptyset(&mask);
