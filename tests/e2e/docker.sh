@@ -284,6 +284,18 @@ check_eq "r1 pings r2" pass "$(dping r1 "$(dip r2)")"
 dkr rm -f r1 r2 >/dev/null
 check "docker network rm rnet" dkr network rm rnet
 
+# ---- no --subnet: a free /24 of [docker] subnet_pool (10.10.0.0/16) ----
+check "docker network create -d kuryr --ipam-driver kuryr auto1 (no --subnet)" \
+	dkr network create -d kuryr --ipam-driver kuryr auto1
+check "... and auto2" dkr network create -d kuryr --ipam-driver kuryr auto2
+check_eq "Docker shows them with two /24s of the pool" "10.10.0.0/24 10.10.1.0/24" \
+	"$(for n in auto1 auto2; do dkr network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' "$n"; done | tr '\n' ' ' | sed 's/ $//')"
+check "docker run a1 on auto2" drun --name a1 --network auto2
+check_eq "a1's address is of 10.10.1.0/24, its port's" "10.10.1 $(dmac a1)" \
+	"$(dip a1 | cut -d. -f1-3) $(bport_mac "$(dip a1)")"
+dkr rm -f a1 >/dev/null
+check "docker network rm auto1 auto2" dkr network rm auto1 auto2
+
 # ---- kuryrd SIGKILLed and restarted between two docker runs ----
 stop_kuryrd KILL
 start_kuryrd
