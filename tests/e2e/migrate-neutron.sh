@@ -65,18 +65,36 @@ fi
 CIP=192.168.250.1
 # neutron-server in the central namespace, on the clustered NB and SB (all
 # three members each, by TCP), its API on the underlay for the nodes.
-# Now and then (two starts in fifteen here, never outside the
-# suite) ML2/OVN's start on the fresh cluster leaves its API worker without
-# the port group neutron_pg_drop, and every port create fails with "Port
-# group neutron_pg_drop does not exist" until a restart: one restart then.
-neutron_up() {
-	NEUTRON_BIND_HOST=$CIP NEUTRON_OVN_NB=$NB_REMOTES NEUTRON_OVN_SB=$SB_REMOTES \
-		"$SRC/scripts/neutron.sh" up "$NRUN" "$CENTRAL_NS" "$NPORT" >"$T/neutron-up.log" 2>&1 && return 0
-	grep -q 'Port group neutron_pg_drop does not exist' "$NRUN/neutron/neutron-server.log" 2>/dev/null ||
-		return 1
-	echo "# neutron-server lacked neutron_pg_drop on its first start: restarted"
+# ML2/OVN makes its drop-all port group neutron_pg_drop as it starts. On
+# the fresh cluster, under the suite's load, that is sometimes lost (two
+# starts in fifteen), and every port create then fails with HTTP 500
+# ("Port group neutron_pg_drop does not exist") until a restart makes it.
+# pg_drop_made SECONDS: the group is in NB within SECONDS.
+pg_drop_made() {
+	for _ in $(seq $(($1 * 10))); do
+		[ -n "$(mnb --bare --columns=name find Port_Group name=neutron_pg_drop 2>/dev/null)" ] &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+neutron_restart() {
 	"$SRC/scripts/neutron.sh" stop-server "$NRUN" >>"$T/neutron-up.log" 2>&1
-	"$SRC/scripts/neutron.sh" start-server "$NRUN" "$CENTRAL_NS" "$NPORT" >>"$T/neutron-up.log" 2>&1
+	NEUTRON_BIND_HOST=$CIP NEUTRON_OVN_NB=$NB_REMOTES NEUTRON_OVN_SB=$SB_REMOTES \
+		"$SRC/scripts/neutron.sh" start-server "$NRUN" "$CENTRAL_NS" "$NPORT" >>"$T/neutron-up.log" 2>&1 &&
+		pg_drop_made 30
+}
+# neutron_up: up (its start-up probe makes a port), and the group made;
+# one restart when it is not.
+neutron_up() {
+	if NEUTRON_BIND_HOST=$CIP NEUTRON_OVN_NB=$NB_REMOTES NEUTRON_OVN_SB=$SB_REMOTES \
+		"$SRC/scripts/neutron.sh" up "$NRUN" "$CENTRAL_NS" "$NPORT" >"$T/neutron-up.log" 2>&1; then
+		pg_drop_made 10 && return 0
+	elif ! grep -q 'neutron_pg_drop' "$NRUN/neutron/neutron-server.log" 2>/dev/null; then
+		return 1
+	fi
+	echo "# neutron-server made no neutron_pg_drop on its first start: restarted"
+	neutron_restart
 }
 if ! neutron_up; then
 	echo "Bail out! neutron-server did not start on the cluster"
@@ -142,6 +160,14 @@ done
 check "network create (in Neutron)" mctl 1 network create nmv --subnet 10.97.0.0/24
 net_id=$(nq GET "/networks?name=nmv" | pyj 'd["networks"][0]["id"] if len(d["networks"]) == 1 else ""')
 check_eq "Neutron has it, once" 1 "$(nq GET "/networks?name=nmv" | pyj 'len(d["networks"])')"
+# ML2/OVN writes the network's Logical_Switch after Neutron's commit. Under
+# load on the fresh cluster (1 run in about 20 of the suite) its first
+# container port has failed with HTTP 500 even after a restart of
+# neutron-server: whether for want of that switch is what this says.
+ls_of() { mnb --bare --columns=name find Logical_Switch name="neutron-$1" 2>/dev/null; }
+for _ in $(seq 50); do [ -n "$(ls_of "$net_id")" ] && break; sleep 0.1; done
+check_eq "OVN NB has the network's Logical_Switch (ML2/OVN's postcommit)" "neutron-$net_id" \
+	"$(ls_of "$net_id")"
 
 N1=$NODE_CHASSIS_1 N2=$NODE_CHASSIS_2 N3=$NODE_CHASSIS_3
 lsp_opt() { mnb --if-exists get Logical_Switch_Port "$1" options:"$2" 2>/dev/null | tr -d '"'; }
@@ -185,9 +211,10 @@ add c1 1
 if [ "$RC" != 0 ] && grep -q "HTTP 500" <<<"$OUT" &&
 	grep -q 'MechanismDriverError' "$NRUN/neutron/neutron-server.log" 2>/dev/null; then
 	echo "# ML2/OVN failed the first container port (HTTP 500): neutron-server restarted"
-	"$SRC/scripts/neutron.sh" stop-server "$NRUN" >>"$T/neutron-up.log" 2>&1
-	NEUTRON_BIND_HOST=$CIP NEUTRON_OVN_NB=$NB_REMOTES NEUTRON_OVN_SB=$SB_REMOTES \
-		"$SRC/scripts/neutron.sh" start-server "$NRUN" "$CENTRAL_NS" "$NPORT" >>"$T/neutron-up.log" 2>&1
+	grep -E "failed in create_port_postcommit|RowNotFound|does not exist" \
+		"$NRUN/neutron/neutron-server.log" | head -n 3 | cut -c1-400 | diag
+	echo "# ... with neutron_pg_drop in NB: $(mnb --bare --columns=name find Port_Group name=neutron_pg_drop 2>&1 | grep -c .)" | diag
+	neutron_restart
 	add c1 1
 fi
 check_eq "ADD c1 on node 1" 0 "$RC"
