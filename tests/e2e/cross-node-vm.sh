@@ -21,47 +21,25 @@
 #     VM's port, the containers' DELs, the VM stopped, each kuryrd exiting
 #     cleanly on SIGTERM; no port left in NB nor binding in SB.
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip_all "needs root (namespaces, Open vSwitch)"
-command -v ovsdb-tool >/dev/null || skip_all "Open vSwitch is not installed (scripts/deps.sh)"
 command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86 is not installed (scripts/deps.sh)"
-[ -x "$KURYRD_BIN" ] || skip_all "kuryrd not built in $BUILD"
 
-MN=$T/mn
 FRAMES=$SRC/tests/e2e/vlan-frames.py
-_kpids=()
-_bg=()
+# Before the nodes go: the guest's kuryrd log on a failure, and the VM.
 xnode_down() {
-	local rc=$?
 	for p in "${_bg[@]}"; do kill "$p" 2>/dev/null; done
 	if [ "$_failed" -gt 0 ] && [ -S "$VMDIR/ctl.sock" ]; then
 		echo "# kuryrd in the guest, last lines:"
 		VM_EXEC_TIMEOUT=10 gx "tail -n 20 /tmp/kuryrd.log" 2>&1 | diag
 	fi
 	[ -d "$VMDIR" ] && "$SRC/scripts/vm.sh" stop "$VMDIR" >/dev/null 2>&1
-	for p in "${_kpids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${_bg[@]}" "${_kpids[@]}"; do wait "$p" 2>/dev/null; done
-	for ns in "${_pods[@]}"; do ip netns del "$ns" 2>/dev/null; done
-	"$SRC/scripts/multinode.sh" down "$MN" "$P" >/dev/null 2>&1
-	if [ "$_failed" -gt 0 ]; then
-		for i in 1 2 3; do
-			echo "# kuryrd on node $i, last lines:"
-			tail -n 15 "$T/kuryrd$i.log" 2>/dev/null | diag
-		done
-		[ -f "$T/vm-start.log" ] && { echo "# vm.sh start:"; tail -n 15 "$T/vm-start.log" | diag; }
+	if [ "$_failed" -gt 0 ] && [ -f "$T/vm-start.log" ]; then
+		echo "# vm.sh start:"
+		tail -n 15 "$T/vm-start.log" | diag
 	fi
-	echo "1..$_n"
-	rm -rf "$T"
-	[ "$_failed" -eq 0 ] && exit "$rc" || exit 1
 }
-trap xnode_down EXIT
+MN_DOWN_HOOK=xnode_down
+mn_up
 
-if ! "$SRC/scripts/multinode.sh" up "$MN" "$P" 3 >"$T/up.log" 2>&1; then
-	echo "Bail out! the multi-node OVN did not come up"
-	diag <"$T/up.log"
-	exit 1
-fi
-# shellcheck source=/dev/null
-. "$MN/env"
 N1=$NODE_CHASSIS_1 N2=$NODE_CHASSIS_2 N3=$NODE_CHASSIS_3
 for i in 1 2 3; do
 	check "kuryrd starts on node $i (nb_connection: three members)" mn_kuryrd_start "$i"

@@ -567,6 +567,46 @@ nsv() { local v=$1_$2; echo "${!v}"; } # nsv NODE_NS 2
 mnb() { ovn-nbctl --db="$NB_SOCKETS" --timeout=10 "$@"; }
 msb() { ovn-sbctl --db="$SB_SOCKETS" --timeout=10 "$@"; }
 mctl() { local i=$1; shift; "$CTL_BIN" --socket "$T/k$i.sock" "$@"; }
+# mn_up: a test on three nodes: the checks every such test makes, then
+# scripts/multinode.sh up in $MN with its env sourced, and mn_down as the
+# EXIT trap. mn_down stops what the test started ($MN_DOWN_HOOK first, a
+# function of the test's own: a VM, neutron-server; then the pids in _bg,
+# _probe_servers and _kpids), deletes its pods and the nodes, and on a
+# failure prints each node's kuryrd log.
+MN=$T/mn
+MN_DOWN_HOOK=
+_kpids=()
+_bg=()
+mn_up() {
+	[ "$(id -u)" = 0 ] || skip_all "needs root (namespaces, Open vSwitch)"
+	command -v ovsdb-tool >/dev/null || skip_all "Open vSwitch is not installed (scripts/deps.sh)"
+	[ -x "$KURYRD_BIN" ] || skip_all "kuryrd not built in $BUILD"
+	trap mn_down EXIT
+	if ! "$SRC/scripts/multinode.sh" up "$MN" "$P" 3 >"$T/up.log" 2>&1; then
+		echo "Bail out! the multi-node OVN did not come up"
+		diag <"$T/up.log"
+		exit 1
+	fi
+	# shellcheck source=/dev/null
+	. "$MN/env"
+}
+mn_down() {
+	local rc=$?
+	[ -n "$MN_DOWN_HOOK" ] && "$MN_DOWN_HOOK"
+	for p in "${_bg[@]}" "${_probe_servers[@]}" "${_kpids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${_bg[@]}" "${_probe_servers[@]}" "${_kpids[@]}"; do wait "$p" 2>/dev/null; done
+	for ns in "${_pods[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	"$SRC/scripts/multinode.sh" down "$MN" "$P" >/dev/null 2>&1
+	if [ "$_failed" -gt 0 ]; then
+		for i in 1 2 3; do
+			echo "# kuryrd on node $i, last lines:"
+			tail -n 15 "$T/kuryrd$i.log" 2>/dev/null | diag
+		done
+	fi
+	echo "1..$_n"
+	rm -rf "$T"
+	[ "$_failed" -eq 0 ] && exit "$rc" || exit 1
+}
 mn_kuryrd_start() {
 	local i=$1
 	cat >"$T/kuryr$i.conf" <<-CONF

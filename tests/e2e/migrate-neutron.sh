@@ -23,45 +23,21 @@
 #     it there too (SB: additional chassis) until port migrate --finish;
 #   - the workload's last DEL deletes the port.
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip_all "needs root (namespaces, Open vSwitch)"
-command -v ovsdb-tool >/dev/null || skip_all "Open vSwitch is not installed (scripts/deps.sh)"
 command -v neutron-server >/dev/null || skip_all "neutron-server is not installed (scripts/deps.sh)"
-[ -x "$KURYRD_BIN" ] || skip_all "kuryrd not built in $BUILD"
 
-MN=$T/mn
 NRUN=$T/neutron-run
 NPORT=19696
-_kpids=()
-migrate_down() {
-	local rc=$?
-	for p in "${_kpids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${_kpids[@]}"; do wait "$p" 2>/dev/null; done
-	for ns in "${_pods[@]}"; do ip netns del "$ns" 2>/dev/null; done
-	if [ "$_failed" -gt 0 ]; then
-		for i in 1 2 3; do
-			echo "# kuryrd on node $i, last lines:"
-			tail -n 15 "$T/kuryrd$i.log" 2>/dev/null | diag
-		done
-		if [ -f "$NRUN/neutron/neutron-server.log" ]; then
-			echo "# neutron-server errors (last 20):"
-			grep -E 'ERROR|Traceback|Error:' "$NRUN/neutron/neutron-server.log" | tail -n 20 | diag
-		fi
+# Before the nodes go: neutron-server's errors on a failure, and it.
+neutron_down() {
+	if [ "$_failed" -gt 0 ] && [ -f "$NRUN/neutron/neutron-server.log" ]; then
+		echo "# neutron-server errors (last 20):"
+		grep -E 'ERROR|Traceback|Error:' "$NRUN/neutron/neutron-server.log" | tail -n 20 | diag
 	fi
 	"$SRC/scripts/neutron.sh" down "$NRUN" >/dev/null 2>&1
-	"$SRC/scripts/multinode.sh" down "$MN" "$P" >/dev/null 2>&1
-	echo "1..$_n"
-	rm -rf "$T"
-	[ "$_failed" -eq 0 ] && exit "$rc" || exit 1
 }
-trap migrate_down EXIT
+MN_DOWN_HOOK=neutron_down
+mn_up
 
-if ! "$SRC/scripts/multinode.sh" up "$MN" "$P" 3 >"$T/up.log" 2>&1; then
-	echo "Bail out! the multi-node OVN did not come up"
-	diag <"$T/up.log"
-	exit 1
-fi
-# shellcheck source=/dev/null
-. "$MN/env"
 CIP=192.168.250.1
 # neutron-server in the central namespace, on the clustered NB and SB (all
 # three members each, by TCP), its API on the underlay for the nodes.

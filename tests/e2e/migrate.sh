@@ -19,38 +19,9 @@
 #     on the target finishes a move begun so;
 #   - two nodes' pools never hold the same port or address.
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip_all "needs root (namespaces, Open vSwitch)"
-command -v ovsdb-tool >/dev/null || skip_all "Open vSwitch is not installed (scripts/deps.sh)"
-[ -x "$KURYRD_BIN" ] || skip_all "kuryrd not built in $BUILD"
 
-MN=$T/mn
-_kpids=()
-_bg=()
-migrate_down() {
-	local rc=$?
-	for p in "${_bg[@]}" "${_kpids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${_bg[@]}" "${_kpids[@]}"; do wait "$p" 2>/dev/null; done
-	for ns in "${_pods[@]}"; do ip netns del "$ns" 2>/dev/null; done
-	"$SRC/scripts/multinode.sh" down "$MN" "$P" >/dev/null 2>&1
-	if [ "$_failed" -gt 0 ]; then
-		for i in 1 2 3; do
-			echo "# kuryrd on node $i, last lines:"
-			tail -n 15 "$T/kuryrd$i.log" 2>/dev/null | diag
-		done
-	fi
-	echo "1..$_n"
-	rm -rf "$T"
-	[ "$_failed" -eq 0 ] && exit "$rc" || exit 1
-}
-trap migrate_down EXIT
+mn_up
 
-if ! "$SRC/scripts/multinode.sh" up "$MN" "$P" 3 >"$T/up.log" 2>&1; then
-	echo "Bail out! the multi-node OVN did not come up"
-	diag <"$T/up.log"
-	exit 1
-fi
-# shellcheck source=/dev/null
-. "$MN/env"
 # Port-only pool entries: a veth per ADD, whose offloads can be turned off
 # (TCP through the userspace tunnels needs that; a pre-wired macvlan's
 # cannot be).
