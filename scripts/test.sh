@@ -47,7 +47,10 @@ run_suite() { # BUILDDIR MESON_OPTIONS...
 		        tail = [l for l in lines if l.startswith("not ok")][:10] + ["..."] + lines[-15:]
 		        out.write("%s: %s (%s)\n" % (r, t["name"], sys.argv[3]))
 		        out.writelines("  | %s\n" % l for l in tail)
-		print(p, f, s)
+		# Closed before the counts are printed: the shell reads them
+		# and looks at the file at once, before this process exits.
+		out.close()
+		print(p, f, s, flush=True)
 	PY
 	)
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
