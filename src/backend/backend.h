@@ -326,6 +326,56 @@ enum backend_caps {
 	 * MAC, as the other does its pairs' MACs: a pair must not carry the
 	 * MAC of the port whose IP it has, or frames for it go to either. */
 	BACKEND_CAP_VIRTUAL_PAIRS = 1 << 6,
+	BACKEND_CAP_LOADBALANCERS = 1 << 7, /* lb_* */
+	/* A member added to or removed from a pool is in force when lb_member
+	 * returns, in about a NB transaction's time (OVN's own): a container's
+	 * ADD and DEL change its pools at once. Without it a change takes a
+	 * backend's round trips (Octavia: the load balancer is locked while
+	 * it changes) and kuryrd makes it beside ADD and DEL, not in them. */
+	BACKEND_CAP_LB_FAST = 1 << 8,
+};
+
+/* Load balancers: a VIP on a network, pools behind it, members in them.
+ * A pool is what Octavia calls a listener with its pool: one protocol and
+ * port on the VIP, its algorithm SOURCE_IP_PORT (a hash of both ends'
+ * addresses and ports), members' port member_port unless a member says. */
+#define LB_PROTO_TCP  "tcp"
+#define LB_PROTO_UDP  "udp"
+#define LB_PROTO_SCTP "sctp"
+
+struct lb_spec {
+	const char *name;
+	const char *network; /* name or id, as the caller read it: net */
+	const struct kuryr_network *net;
+	const char *vip;     /* IPv4 address on net; NULL: a free one */
+	const char *project; /* NULL: the node's */
+};
+
+struct lb_pool_spec {
+	const char *lb; /* name or id */
+	const char *name;
+	const char *protocol; /* LB_PROTO_* */
+	unsigned port;	      /* 1..65535 */
+	unsigned member_port; /* 0: port */
+	/* A health check ("tcp" or "udp-connect"; NULL: none): a member is
+	 * taken out after max_retries failed probes, delay seconds apart,
+	 * each given timeout seconds; and back after as many answered. */
+	const char *check;
+	unsigned delay, timeout, max_retries;
+};
+
+struct lb_member_spec {
+	const char *pool; /* name or id */
+	const char *address;
+	unsigned port; /* 0: the pool's member_port */
+	/* The member's network (its subnet holds address) as the caller read
+	 * it, and the backend port that has the address where there is one
+	 * (OVN's health checks probe through it; NULL: none known). */
+	const struct kuryr_network *net;
+	const char *backend_port;
+	/* Who asked: "" an operator; else the attachment that follows
+	 * ("HOST/CONTAINER/IFNAME"), so each node finds its own again. */
+	const char *owner;
 };
 
 struct backend_ops {
@@ -468,6 +518,31 @@ struct backend_ops {
 	int (*qos_get)(struct backend *b, const char *qos, json_t **ret, char **reterr_msg);
 	int (*qos_list)(struct backend *b, json_t **ret, char **reterr_msg);
 	int (*qos_delete)(struct backend *b, const char *qos, char **reterr_msg);
+	/* Load balancers (NULL where the backend has none), by name or id;
+	 * members by id, "IP" or "IP:PORT". A load balancer is {"id","name",
+	 * "network","vip","status","pools":[POOL]}; a pool {"id","name",
+	 * "loadbalancer","protocol","port","member_port","check":null|
+	 * {"type","delay","timeout","max_retries"},"members":[{"id","address",
+	 * "port","owner","health"}]}, health "online", "offline", "unknown"
+	 * (not probed yet) or "" (no check). What does not exist is -ENOENT
+	 * (the load balancer, pool or member named) or -ESRCH (a network
+	 * named in the request); what the backend cannot do, -EOPNOTSUPP. A
+	 * member that is there already is -EEXIST. lb_delete takes its pools
+	 * and members with it, and lb_pool_delete its members. */
+	int (*lb_create)(struct backend *b, const struct lb_spec *spec, json_t **ret,
+			 char **reterr_msg);
+	int (*lb_get)(struct backend *b, const char *lb, json_t **ret, char **reterr_msg);
+	int (*lb_list)(struct backend *b, json_t **ret, char **reterr_msg);
+	int (*lb_delete)(struct backend *b, const char *lb, char **reterr_msg);
+	int (*lb_pool_create)(struct backend *b, const struct lb_pool_spec *spec, json_t **ret,
+			      char **reterr_msg);
+	int (*lb_pool_get)(struct backend *b, const char *pool, json_t **ret, char **reterr_msg);
+	int (*lb_pool_delete)(struct backend *b, const char *pool, char **reterr_msg);
+	/* *ret: the member, as its pool lists it. */
+	int (*lb_member_add)(struct backend *b, const struct lb_member_spec *spec, json_t **ret,
+			     char **reterr_msg);
+	int (*lb_member_remove)(struct backend *b, const char *pool, const char *member,
+				char **reterr_msg);
 	/* true while the backend connection is usable. */
 	bool (*connected)(struct backend *b);
 	/* Where the backend is, for people ("nb=unix:...", "neutron=URL"). */
