@@ -125,6 +125,35 @@ check_eq "kuryrd SIGKILLed between ADD and DEL: DEL takes d out of both pools" "
 	"$(members app) $(members http)"
 check_eq "... and no record is left" "0" "$(store_sql "select count(*) from records where kind='lb_member'")"
 
+# ---- UDP ----
+check "pool-create lb1 dns --protocol udp --port 53 --member-port 5353" \
+	ctl loadbalancer pool-create lb1 dns --protocol udp --port 53 --member-port 5353
+lbserve a udp 5353
+lbserve b udp 5353
+ctl loadbalancer member-add dns --container "$P-a" >/dev/null
+ctl loadbalancer member-add dns --container "$P-b" >/dev/null
+check_eq "OVN NB: dns is a udp Load_Balancer" "udp" "$(nbctl --bare --columns=protocol find Load_Balancer name=dns)"
+check_eq "20 datagrams to VIP:53: both members answer" "a b" "$(eventually "a b" who client udp "$VIP" 53)"
+
+# ---- from outside, through a floating IP on the VIP ----
+check "the outside world is behind br-ex" outside_up 172.24.0.1/24
+ctl network create ext --subnet 172.24.0.0/24 --gateway 172.24.0.1 --external --physical-network physnet1 >/dev/null
+ctl router set r1 --external-gateway ext >/dev/null
+ctl security-group rule-add default --protocol tcp --port 8080 --remote-ip 172.24.0.0/24 >/dev/null
+VIP_PORT=$(lbj lb1 'd["vip_port"]')
+check "floating-ip create ext --port the VIP's port" ctl floating-ip create ext --port "$VIP_PORT"
+FIP=$(ctl -o json floating-ip list | pyj '[f["ip"] for f in d if f["port"] == "'"$VIP_PORT"'"][0]')
+check_eq "floating-ip list: the VIP's floating IP, to the VIP" "172.24.0 $VIP" \
+	"${FIP%.*} $(ctl -o json floating-ip list | pyj '[f["fixed_ip"] for f in d if f["port"] == "'"$VIP_PORT"'"][0]')"
+check_eq "OVN NB: each pool balances FIP:port too" "yes yes" \
+	"$(nbctl get Load_Balancer checked vips | grep -q "\"$FIP:81\"" && echo yes) $(nbctl get Load_Balancer dns vips | grep -q "\"$FIP:53\"" && echo yes)"
+check_eq "20 connections from outside to FIP:81: both members answer" "a b" \
+	"$(eventually "a b" who out tcp "$FIP" 81)"
+check "floating-ip delete" ctl floating-ip delete "$FIP"
+check_eq "OVN NB: no pool balances the floating IP any more" "0" \
+	"$(nbctl --bare --columns=vips list Load_Balancer | grep -c "$FIP")"
+check_eq "... and the outside gets no answer" "none:3" "$(hits out tcp "$FIP" 81 3)"
+
 # ---- what is refused, with nothing half-made ----
 lsps() { nbctl --bare --columns=ports list Logical_Switch web | wc -w; }
 n_lsp=$(lsps) n_links=$(ip -o link | wc -l) n_rows=$(store_sql "select count(*) from attachments")
@@ -169,3 +198,11 @@ check_eq "a load balancer name taken: refused" "1 1" \
 	"$(refused ctl loadbalancer create lb1 --network web)"
 check_eq "... and nothing was made: the same Load_Balancer rows, http's members" \
 	"$n_nb ${IP[a]}:8080" "$(nb_lbs) $(members http)"
+
+# ---- delete cascades ----
+check "loadbalancer delete lb1" ctl loadbalancer delete lb1
+check_eq "OVN NB: no Load_Balancer, health check or VIP port is left; the VIP is free" "0 0 0 no" \
+	"$(nbctl --bare --columns=_uuid list Load_Balancer | grep -c .) $(nbctl --bare --columns=_uuid list Load_Balancer_Health_Check | grep -c .) $(nbctl --bare --columns=name list Logical_Switch_Port | grep -c '^lb-vip-') $(nbctl get Logical_Switch web other_config:exclude_ips | tr -d '"' | tr ' ' '\n' | grep -qx "$VIP" && echo yes || echo no)"
+check_eq "OVN NB: no switch or router holds a load balancer" "" \
+	"$(nbctl --bare --columns=load_balancer list Logical_Switch; nbctl --bare --columns=load_balancer list Logical_Router)"
+check_eq "loadbalancer list is empty" "[]" "$(ctl -o json loadbalancer list | tr -d ' \n')"
