@@ -11,8 +11,12 @@
                              answered, sorted ("a:10 b:10"), and
                              "none:K" for those nobody answered
   lb-probe.py first tcp|udp IP PORT NAME DEADLINE
-                             try every 5 ms until NAME answers; print the
-                             seconds that took, or "never" after DEADLINE
+                             try every 5 ms until NAME ("*": anyone)
+                             answers; print the seconds that took, or
+                             "never" after DEADLINE
+  lb-probe.py names tcp|udp IP PORT N DEADLINE
+                             connect until N different NAMEs answered;
+                             print the seconds that took, or "never"
 """
 import collections
 import socket
@@ -71,10 +75,23 @@ def hits(proto, ip, port, n, timeout):
 def first(proto, ip, port, name, deadline):
     start = time.monotonic()
     while time.monotonic() - start < deadline:
-        if ask(proto, ip, port, 0.05) == name:
+        got = ask(proto, ip, port, 0.05)
+        if got and (name == "*" or got == name):
             print("%.3f" % (time.monotonic() - start))
             return
         time.sleep(0.005)
+    print("never")
+
+
+def names(proto, ip, port, n, deadline):
+    start, seen = time.monotonic(), set()
+    while time.monotonic() - start < deadline:
+        got = ask(proto, ip, port, 0.2)
+        if got:
+            seen.add(got)
+        if len(seen) >= n:
+            print("%.3f" % (time.monotonic() - start))
+            return
     print("never")
 
 
@@ -86,5 +103,7 @@ if __name__ == "__main__":
         hits(a[1], a[2], int(a[3]), int(a[4]), float(a[5]) if len(a) == 6 else 1.0)
     elif len(a) == 6 and a[0] == "first":
         first(a[1], a[2], int(a[3]), a[4], float(a[5]))
+    elif len(a) == 6 and a[0] == "names":
+        names(a[1], a[2], int(a[3]), int(a[4]), float(a[5]))
     else:
         sys.exit(__doc__)

@@ -113,6 +113,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c.backend, "ovn");
 	assert_string_equal(c.log_level, "info");
 	assert_string_equal(OC(c)->nb_connection, "unix:/run/kuryr-c/ovn/nb.sock");
+	assert_string_equal(OC(c)->sb_connection, "unix:/run/kuryr-c/ovn/sb.sock");
 	assert_string_equal(c.ovs_db, "unix:/run/kuryr-c/ovs/db.sock");
 	assert_string_equal(c.ovs_bridge, "br-int");
 	assert_string_equal(c.socket, KURYR_DEFAULT_SOCKET);
