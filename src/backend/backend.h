@@ -355,6 +355,9 @@ struct lb_pool_spec {
 	const char *lb; /* name or id */
 	const char *name;
 	const char *protocol; /* LB_PROTO_* */
+	/* How a member is chosen: "source-ip-port" (NULL; Octavia's
+	 * SOURCE_IP_PORT) or what else the backend has. */
+	const char *algorithm;
 	unsigned port;	      /* 1..65535 */
 	unsigned member_port; /* 0: port */
 	/* A health check ("tcp" or "udp-connect"; NULL: none): a member is

@@ -10,6 +10,7 @@ extern const struct backend_driver backend_ovn_driver;
  * here (the section is shared with backend "neutron"). */
 struct ovn_config {
 	char *nb_connection;	    /* unix:PATH | tcp:IP:PORT */
+	char *sb_connection;	    /* the same, or "": none (load balancers' health) */
 	char **pod_security_groups; /* a port's groups when it names none */
 	char *pod_qos_policy;	    /* a pod port's policy when it names none ("": none) */
 };

@@ -73,6 +73,8 @@ static const char *const rule_cols[] = {
 };
 static const char *const qos_cols[] = { "name",	     "id",   "max_kbps", "max_burst_kbps",
 					"direction", "dscp", NULL };
+static const char *const lb_cols[] = { "name", "vip", "network", "status", "id", NULL };
+static const char *const member_cols[] = { "address", "port", "health", "owner", "id", NULL };
 static const char *const attach_cols[] = { "origin",  "container_id", "ifname", "network",
 					   "address", "host_ifname",  "state",	NULL };
 
@@ -185,6 +187,41 @@ const struct ctl_command ctl_commands[] = {
 	{ "floating-ip", "list", "floating-ip.list", .columns = fip_cols },
 	{ "floating-ip", "delete", "floating-ip.delete", .operands = OPERANDS({ "fip", "FIP" }),
 	  .silent = true },
+
+	{ "loadbalancer", "create", "loadbalancer.create",
+	  .operands = OPERANDS({ "loadbalancer", "NAME" }),
+	  .options =
+	      OPTIONS({ "network", "network", "NET", .required = true }, { "vip", "vip", "IP" }),
+	  .help = "a VIP on NET (on a router); --vip: that address" },
+	{ "loadbalancer", "list", "loadbalancer.list", .columns = lb_cols },
+	{ "loadbalancer", "show", "loadbalancer.show",
+	  .operands = OPERANDS({ "loadbalancer", "LB" }) },
+	{ "loadbalancer", "delete", "loadbalancer.delete",
+	  .operands = OPERANDS({ "loadbalancer", "LB" }), .silent = true,
+	  .help = "with its pools and members" },
+	{ "loadbalancer", "pool-create", "loadbalancer.pool-create",
+	  .operands = OPERANDS({ "loadbalancer", "LB" }, { "pool", "POOL" }),
+	  .options = OPTIONS(
+	      { "protocol", "protocol", "tcp|udp|sctp", .required = true },
+	      { "port", "port", "N", .required = true }, { "member-port", "member_port", "N" },
+	      { "algorithm", "algorithm", "source-ip-port|source-ip" },
+	      { "health-check", "health_check", "tcp|udp-connect" }, { "delay", "delay", "S" },
+	      { "timeout", "timeout", "S" }, { "max-retries", "max_retries", "N" }),
+	  .help = "the VIP's port N, to members' --member-port (default N)" },
+	{ "loadbalancer", "pool-show", "loadbalancer.pool-show",
+	  .operands = OPERANDS({ "pool", "POOL" }) },
+	{ "loadbalancer", "pool-delete", "loadbalancer.pool-delete",
+	  .operands = OPERANDS({ "pool", "POOL" }), .silent = true },
+	{ "loadbalancer", "member-add", "loadbalancer.member-add",
+	  .operands = OPERANDS({ "pool", "POOL" }),
+	  .options = OPTIONS({ "address", "address", "IP" }, { "container", "container", "ID" },
+			     { "port", "port", "PORT" }, { "member-port", "member_port", "N" }),
+	  .help = "one of --address, --container (on this node), --port" },
+	{ "loadbalancer", "member-remove", "loadbalancer.member-remove",
+	  .operands = OPERANDS({ "pool", "POOL" }, { "member", "MEMBER" }), .silent = true,
+	  .help = "MEMBER: IP, IP:PORT or its id" },
+	{ "loadbalancer", "member-list", "loadbalancer.member-list",
+	  .operands = OPERANDS({ "pool", "POOL" }), .columns = member_cols },
 
 	{ "pool", "list", "pool.list", .options = network_option, .columns = pool_cols },
 	{ "pool", "show", "pool.show", .operands = net_operand, .columns = pool_cols },

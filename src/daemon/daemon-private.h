@@ -168,6 +168,7 @@ json_t *ctl_qos(struct kuryrd *d, const char *verb, json_t *args);
 json_t *ctl_router(struct kuryrd *d, const char *verb, json_t *args);
 json_t *ctl_floating_ip(struct kuryrd *d, const char *verb, json_t *args);
 json_t *ctl_pool(struct kuryrd *d, const char *verb, json_t *args);
+json_t *ctl_loadbalancer(struct kuryrd *d, const char *verb, json_t *args);
 json_t *ctl_attachment(struct kuryrd *d, const char *verb, json_t *args);
 json_t *ctl_status(struct kuryrd *d, const char *verb, json_t *args);
 

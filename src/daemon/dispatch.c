@@ -39,6 +39,7 @@ static const struct {
 	{ -EPROTONOSUPPORT, KURYR_ERR_DATAPATH, 502 }, /* bound in a way we cannot plug */
 	{ -EDQUOT, KURYR_ERR_BACKEND, 409 },	       /* quota exceeded */
 	{ -EACCES, KURYR_ERR_BACKEND, 403 },	       /* refused us */
+	{ -EOPNOTSUPP, CNI_ERR_INVALID_CONFIG, 501 },  /* the backend cannot do that */
 };
 
 int cni_code_of(int r)
@@ -171,6 +172,16 @@ static const struct ctl_op ctl_ops[] = {
 	{ "floating-ip.create", ctl_floating_ip },
 	{ "floating-ip.list", ctl_floating_ip },
 	{ "floating-ip.delete", ctl_floating_ip },
+	{ "loadbalancer.create", ctl_loadbalancer },
+	{ "loadbalancer.list", ctl_loadbalancer },
+	{ "loadbalancer.show", ctl_loadbalancer },
+	{ "loadbalancer.delete", ctl_loadbalancer },
+	{ "loadbalancer.pool-create", ctl_loadbalancer },
+	{ "loadbalancer.pool-show", ctl_loadbalancer },
+	{ "loadbalancer.pool-delete", ctl_loadbalancer },
+	{ "loadbalancer.member-add", ctl_loadbalancer },
+	{ "loadbalancer.member-remove", ctl_loadbalancer },
+	{ "loadbalancer.member-list", ctl_loadbalancer },
 	{ "pool.list", ctl_pool },
 	{ "pool.show", ctl_pool },
 	{ "pool.populate", ctl_pool },

@@ -182,6 +182,7 @@ env_up() {
 		log_level = debug
 		[ovn]
 		nb_connection = $NB_DB
+		sb_connection = unix:$RUN/ovn/sb.sock
 		[ovs]
 		db_connection = $OVS_DB
 		bridge = br-int

@@ -61,6 +61,7 @@
 struct ovn_backend {
 	struct backend base;
 	struct ovsdb_session *nb;
+	struct ovsdb_session *sb;     /* NULL: none configured */
 	char *where;		      /* "nb=TARGET" */
 	char **pod_sgs;		      /* NULL: "default" */
 	char host[64];		      /* this node's chassis: routers' gateways */
@@ -216,6 +217,21 @@ int ovn_extaddr_reserve(struct ovn_backend *ob, json_t *ls, const char *want, ch
 			json_t *ops, char **reterr_msg);
 /* Append to @ops the release of @ip on switch row @ls, likewise. */
 void ovn_extaddr_release(json_t *ls, const char *ip, json_t *ops);
+/* ---- lb.c: load balancers ---- */
+
+int ovn_lb_create(struct backend *b, const struct lb_spec *spec, json_t **ret, char **reterr_msg);
+int ovn_lb_get(struct backend *b, const char *lb, json_t **ret, char **reterr_msg);
+int ovn_lb_list(struct backend *b, json_t **ret, char **reterr_msg);
+int ovn_lb_delete(struct backend *b, const char *lb, char **reterr_msg);
+int ovn_lb_pool_create(struct backend *b, const struct lb_pool_spec *spec, json_t **ret,
+		       char **reterr_msg);
+int ovn_lb_pool_get(struct backend *b, const char *pool, json_t **ret, char **reterr_msg);
+int ovn_lb_pool_delete(struct backend *b, const char *pool, char **reterr_msg);
+int ovn_lb_member_add(struct backend *b, const struct lb_member_spec *spec, json_t **ret,
+		      char **reterr_msg);
+int ovn_lb_member_remove(struct backend *b, const char *pool, const char *member,
+			 char **reterr_msg);
+
 /* ---- qos.c: QoS policies, and their QoS rows on ports' switches ---- */
 
 int ovn_qos_create(struct backend *b, const struct qos_spec *spec, json_t **ret, char **reterr_msg);

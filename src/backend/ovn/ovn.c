@@ -175,6 +175,7 @@ static void ovn_free(struct backend *b)
 	struct ovn_backend *ob = to_ovn(b);
 
 	ovsdb_session_free(ob->nb);
+	ovsdb_session_free(ob->sb);
 	free(ob->where);
 	strv_free(ob->pod_sgs);
 	free(ob->pod_qos);
@@ -184,7 +185,8 @@ static void ovn_free(struct backend *b)
 static const struct backend_ops ovn_ops = {
 	.name = "ovn",
 	.caps = BACKEND_CAP_SECURITY_GROUPS | BACKEND_CAP_PORT_POLICIES | BACKEND_CAP_TRUNKS |
-		BACKEND_CAP_ROUTERS | BACKEND_CAP_QOS,
+		BACKEND_CAP_ROUTERS | BACKEND_CAP_QOS | BACKEND_CAP_LOADBALANCERS |
+		BACKEND_CAP_LB_FAST,
 	.network_create = ovn_network_create,
 	.network_get = ovn_network_get,
 	.network_list = ovn_network_list,
@@ -224,6 +226,15 @@ static const struct backend_ops ovn_ops = {
 	.qos_get = ovn_qos_get,
 	.qos_list = ovn_qos_list,
 	.qos_delete = ovn_qos_delete,
+	.lb_create = ovn_lb_create,
+	.lb_get = ovn_lb_get,
+	.lb_list = ovn_lb_list,
+	.lb_delete = ovn_lb_delete,
+	.lb_pool_create = ovn_lb_pool_create,
+	.lb_pool_get = ovn_lb_pool_get,
+	.lb_pool_delete = ovn_lb_pool_delete,
+	.lb_member_add = ovn_lb_member_add,
+	.lb_member_remove = ovn_lb_member_remove,
 	.connected = ovn_connected,
 	.describe = ovn_describe,
 	.write_metrics = ovn_write_metrics,
@@ -282,6 +293,7 @@ static void ovn_config_free(void *cfg)
 
 	if (c) {
 		free(c->nb_connection);
+		free(c->sb_connection);
 		strv_free(c->pod_security_groups);
 		free(c->pod_qos_policy);
 	}
@@ -293,6 +305,7 @@ static int ovn_config_new(void **ret)
 	struct ovn_config *c = calloc(1, sizeof(*c));
 
 	if (!c || !(c->nb_connection = strdup("unix:/run/kuryr-c/ovn/nb.sock")) ||
+	    !(c->sb_connection = strdup("unix:/run/kuryr-c/ovn/sb.sock")) ||
 	    !(c->pod_security_groups = strv_new_empty()) || !(c->pod_qos_policy = strdup(""))) {
 		ovn_config_free(c);
 		return -ENOMEM;
@@ -314,6 +327,8 @@ static int ovn_config_set(void *cfg, const char *section, const char *key, const
 			   : -ENOENT;
 	if (streq(key, "nb_connection"))
 		return conf_set_str(&c->nb_connection, value);
+	if (streq(key, "sb_connection"))
+		return conf_set_str(&c->sb_connection, value);
 	return -ENOENT;
 }
 
@@ -326,9 +341,19 @@ static int ovn_driver_new(const void *cfg, const struct backend_env *env, struct
 
 	r = backend_ovn_new(c->nb_connection, (const char *const *)c->pod_security_groups,
 			    env->host, ret, reterr_msg);
-	if (r < 0 || !*c->pod_qos_policy)
+	if (r < 0)
 		return r;
 	ob = to_ovn(*ret);
+	/* Only load balancers' health is read there. */
+	if (*c->sb_connection) {
+		r = ovsdb_session_new_lazy(c->sb_connection, "OVN_Southbound", &ob->sb, reterr_msg);
+		if (r < 0) {
+			ovn_free(*ret);
+			return r;
+		}
+	}
+	if (!*c->pod_qos_policy)
+		return 0;
 	ob->pod_qos = strdup(c->pod_qos_policy);
 	if (!ob->pod_qos) {
 		ovn_free(*ret);

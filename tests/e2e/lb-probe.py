@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Who answers behind a load balancer, for the end-to-end tests.
+
+  lb-probe.py serve tcp|udp PORT NAME
+                             answer every TCP connection (its first line)
+                             or UDP datagram on PORT with NAME, until
+                             killed; "ready" first
+  lb-probe.py hits tcp|udp IP PORT N [TIMEOUT]
+                             N connections (datagrams), each from a new
+                             source port; print how many each NAME
+                             answered, sorted ("a:10 b:10"), and
+                             "none:K" for those nobody answered
+  lb-probe.py first tcp|udp IP PORT NAME DEADLINE
+                             try every 5 ms until NAME answers; print the
+                             seconds that took, or "never" after DEADLINE
+"""
+import collections
+import socket
+import sys
+import time
+
+
+def serve(proto, port, name):
+    reply = name.encode() + b"\n"
+    if proto == "udp":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", port))
+        print("ready", flush=True)
+        while True:
+            _, peer = s.recvfrom(2048)
+            s.sendto(reply, peer)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(64)
+    print("ready", flush=True)
+    while True:
+        conn, _ = s.accept()
+        conn.settimeout(2)
+        try:
+            conn.recv(4096)
+            conn.sendall(reply)
+        except OSError:
+            pass
+        conn.close()
+
+
+def ask(proto, ip, port, timeout):
+    """The NAME that answered one connection, or None."""
+    try:
+        if proto == "udp":
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(timeout)
+                s.sendto(b"who\n", (ip, port))
+                data, _ = s.recvfrom(2048)
+        else:
+            with socket.create_connection((ip, port), timeout=timeout) as s:
+                s.sendall(b"who\n")
+                data = s.recv(4096)
+        return data.decode(errors="replace").strip() or None
+    except OSError:
+        return None
+
+
+def hits(proto, ip, port, n, timeout):
+    got = collections.Counter(ask(proto, ip, port, timeout) or "none" for _ in range(n))
+    print(" ".join("%s:%d" % kv for kv in sorted(got.items())))
+
+
+def first(proto, ip, port, name, deadline):
+    start = time.monotonic()
+    while time.monotonic() - start < deadline:
+        if ask(proto, ip, port, 0.05) == name:
+            print("%.3f" % (time.monotonic() - start))
+            return
+        time.sleep(0.005)
+    print("never")
+
+
+if __name__ == "__main__":
+    a = sys.argv[1:]
+    if len(a) == 4 and a[0] == "serve":
+        serve(a[1], int(a[2]), a[3])
+    elif len(a) in (5, 6) and a[0] == "hits":
+        hits(a[1], a[2], int(a[3]), int(a[4]), float(a[5]) if len(a) == 6 else 1.0)
+    elif len(a) == 6 and a[0] == "first":
+        first(a[1], a[2], int(a[3]), a[4], float(a[5]))
+    else:
+        sys.exit(__doc__)
