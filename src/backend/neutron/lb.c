@@ -41,7 +41,6 @@
 #define HM_OWNER	"network:distributed"
 #define HM_PREFIX	"kuryr-lb-hm-"
 #define MEMBER_PORT_TAG "kuryr:member_port="
-#define LB_ALGORITHM	"SOURCE_IP_PORT"
 #define DELETE_POLL_MAX 400
 
 /* A kind of Octavia object users name: by id, else by a unique name. */
@@ -209,7 +208,7 @@ static int pool_json(struct neutron_backend *nb, json_t *p, const char *lb_name,
 	const char *hm_id = json_object_get_str(p, "healthmonitor_id");
 	const char *desc = json_object_get_str(p, "description");
 	json_int_t port = 0, member_port = 0;
-	char proto[16];
+	char proto[16], alg[32];
 	json_t *m, *check;
 	size_t i;
 	int r;
@@ -272,9 +271,15 @@ static int pool_json(struct neutron_backend *nb, json_t *p, const char *lb_name,
 		json_array_append_new(list, member_json(m));
 	str_copy(proto, json_object_get_str(p, "protocol"), sizeof(proto));
 	lower(proto);
-	out = json_pack("{s:s, s:s?, s:s, s:s, s:I, s:I, s:o, s:O}", "id", pid, "name",
+	str_copy(alg, json_object_get_str(p, "lb_algorithm"), sizeof(alg));
+	lower(alg);
+	for (char *c = alg; *c; c++)
+		if (*c == '_')
+			*c = '-';
+	out = json_pack("{s:s, s:s?, s:s, s:s, s:s, s:I, s:I, s:o, s:O}", "id", pid, "name",
 			json_object_get_str(p, "name"), "loadbalancer", lb_name, "protocol", proto,
-			"port", port, "member_port", member_port, "check", check, "members", list);
+			"algorithm", alg, "port", port, "member_port", member_port, "check", check,
+			"members", list);
 	if (!out)
 		return -ENOMEM;
 	*ret = TAKE_PTR(out);
@@ -684,7 +689,7 @@ int neutron_lb_pool_create(struct backend *b, const struct lb_pool_spec *spec, j
 	_cleanup_free_ char *desc = NULL;
 	const char *lb_id, *lis_id = NULL, *pool_id = NULL;
 	unsigned member_port = spec->member_port ? spec->member_port : spec->port;
-	char proto[16], type[32];
+	char proto[16], type[32], alg[32];
 	int r;
 
 	if (!spec->name || !*spec->name || !spec->protocol || !*spec->protocol) {
@@ -708,6 +713,12 @@ int neutron_lb_pool_create(struct backend *b, const struct lb_pool_spec *spec, j
 	if (r < 0)
 		return r;
 	upper(proto, spec->protocol, sizeof(proto));
+	/* "source-ip-port" -> SOURCE_IP_PORT; what the provider lacks is
+	 * its 501. */
+	upper(alg, spec->algorithm ? spec->algorithm : "source-ip-port", sizeof(alg));
+	for (char *c = alg; *c; c++)
+		if (*c == '-')
+			*c = '_';
 	r = provider_allows(nb, lb, proto, reterr_msg);
 	if (r < 0)
 		return r;
@@ -727,8 +738,7 @@ int neutron_lb_pool_create(struct backend *b, const struct lb_pool_spec *spec, j
 		goto undo;
 	desc = strdup_printf(MEMBER_PORT_TAG "%u", member_port);
 	body = json_pack("{s:{s:s, s:s, s:s, s:s, s:s}}", "pool", "name", spec->name, "listener_id",
-			 lis_id, "protocol", proto, "lb_algorithm", LB_ALGORITHM, "description",
-			 desc ?: "");
+			 lis_id, "protocol", proto, "lb_algorithm", alg, "description", desc ?: "");
 	r = octavia_change(nb, lb_id, "POST", "/pools", TAKE_PTR(body), octavia_deadline(nb), &pool,
 			   reterr_msg);
 	pool_id = json_object_get_str(json_object_get(pool, "pool"), "id");
