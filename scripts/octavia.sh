@@ -128,21 +128,21 @@ up() {
 }
 
 down() {
-	local kids k
+	local pids="" p
 	[ -d "$O" ] || return 0
-	# The API first (its ovn driver talks to the agent), then the agent:
-	# on TERM it stops its children; any left are killed by pid.
-	stop_pid "$O/api.pid"
-	if [ -f "$O/agent.pid" ]; then
-		kids="$(cat "$O/agent.children" 2>/dev/null || true) $(cat /proc/"$(cat "$O/agent.pid")"/task/*/children 2>/dev/null || true)"
-		stop_pid "$O/agent.pid"
-		for k in $kids; do
-			alive "$k" || continue
-			kill "$k" 2>/dev/null || true
-			for _ in $(seq 50); do alive "$k" || break; sleep 0.1; done
-			kill -9 "$k" 2>/dev/null || true
-		done
-	fi
+	# The API, the driver agent and its children (recorded at "up", and
+	# as they are now) at once: TERM, up to 5 s, then KILL, by pid.
+	for p in api agent; do [ -f "$O/$p.pid" ] && pids="$pids $(cat "$O/$p.pid")"; done
+	[ -f "$O/agent.pid" ] &&
+		pids="$pids $(cat /proc/"$(cat "$O/agent.pid")"/task/*/children 2>/dev/null || true)"
+	pids="$pids $(cat "$O/agent.children" 2>/dev/null || true)"
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	for _ in $(seq 100); do
+		for p in $pids; do alive "$p" && break; done
+		alive "$p" || break
+		sleep 0.05
+	done
+	for p in $pids; do alive "$p" && kill -9 "$p" 2>/dev/null; done
 	if [ -S "$D/mysql/sock" ]; then
 		mariadb --no-defaults -S "$D/mysql/sock" -uroot -e 'DROP DATABASE IF EXISTS octavia' 2>/dev/null || true
 	fi
