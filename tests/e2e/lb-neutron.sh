@@ -83,8 +83,9 @@ check_eq "its VIP is an address of web; status ACTIVE, network web" "10.61.0 ACT
 check_eq "Octavia: lb1, provider ovn, ACTIVE, its VIP on web's subnet" \
 	"lb1 ovn ACTIVE $VIP $(nq GET "/subnets?network_id=$NET_ID" | pyj 'd["subnets"][0]["id"]')" \
 	"$(oq "/loadbalancers/$LB_ID" | pyj '" ".join(d["loadbalancer"][k] for k in ("name", "provider", "provisioning_status", "vip_address", "vip_subnet_id"))')"
-check_eq "OVN NB: the provider's Load_Balancer row for it, on web's switch and on r1" "yes yes" \
-	"$(nbctl get Logical_Switch "neutron-$NET_ID" load_balancer | grep -q "$(nbctl --bare --columns=_uuid find Load_Balancer name="$LB_ID")" && echo yes) $(nbctl --bare --columns=load_balancer list Logical_Router | grep -q "$(nbctl --bare --columns=_uuid find Load_Balancer name="$LB_ID")" && echo yes)"
+NB_LB=$(nbctl --bare --columns=_uuid find Load_Balancer name="$LB_ID")
+check_eq "OVN NB: the provider's Load_Balancer row for it, on web's switch and on r1" "yes yes yes" \
+	"$([ -n "$NB_LB" ] && echo yes) $(nbctl get Logical_Switch "neutron-$NET_ID" load_balancer | grep -q "${NB_LB:-none}" && echo yes) $(nbctl --bare --columns=load_balancer list Logical_Router | grep -q "${NB_LB:-none}" && echo yes)"
 
 # ---- a TCP pool with a health check, two members ----
 check "pool-create lb1 http --protocol tcp --port 80 --member-port 8080 --health-check tcp --delay 2 --timeout 1 --max-retries 2" \
