@@ -7,8 +7,9 @@
  *   load balancer -> Octavia load balancer, provider "ovn", its VIP on the
  *                    network's IPv4 subnet (the VIP port is Octavia's).
  *   pool          -> an Octavia listener (protocol, port) with its Octavia
- *                    pool (algorithm SOURCE_IP_PORT, the only one the
- *                    provider has), both named after ours; the pool's
+ *                    pool (algorithm "source-ip-port" as SOURCE_IP_PORT,
+ *                    the only one the provider has: others get its 501),
+ *                    both named after ours; the pool's
  *                    description keeps the members' default port,
  *                    "kuryr:member_port=N"; the check an Octavia health
  *                    monitor (TCP or UDP-CONNECT), as many probes to come
