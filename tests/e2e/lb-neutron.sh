@@ -5,7 +5,8 @@
 # VIP:port are spread over two server containers (each answers with its
 # name), a member removed gets no more, a TCP health check takes a member
 # whose server stopped out within 3x its delay and brings it back once it
-# answers again, UDP as well as TCP; bad input (an unknown load balancer,
+# answers again, a member on another network behind the router (probed
+# from a source port of its own subnet), UDP as well as TCP; bad input (an unknown load balancer,
 # a port out of range, protocol http and an algorithm the provider lacks,
 # Octavia's 501) is refused with one clear line and leaves Octavia's load
 # balancers, listeners and pools as they were; delete takes it all away.
@@ -114,6 +115,14 @@ got=$(until_eq "a b" 20 who client tcp "$VIP" 80)
 got=$(hits client tcp "$VIP" 80)
 check_eq "20 connections from the client to VIP:80: both members answer, none fails" "a b" "$(spread "$got")"
 diag <<<"spread: $got"
+# lb_state: what OVN and Octavia were told, for a failure's diagnosis.
+lb_state() {
+	echo "a=${IP[a]} b=${IP[b]}"
+	nbctl --bare --columns=name,vips,ip_port_mappings,external_ids list Load_Balancer
+	ovn-sbctl --db="unix:$RUN/ovn/sb.sock" --timeout=10 --bare --columns=ip,port,src_ip,status list Service_Monitor
+	oq "/pools/$POOL_ID/members" | pyj '" ".join("%s:%s=%s" % (m["address"], m["protocol_port"], m["operating_status"]) for m in d["members"])'
+}
+[ "$(spread "$got")" = "a b" ] || lb_state 2>&1 | diag
 
 # ---- a member removed gets no more traffic ----
 check "member-remove http ${IP[a]}" ctl loadbalancer member-remove http "${IP[a]}"
@@ -132,8 +141,31 @@ check_eq "a's server stopped: every connection goes to b" "b:20" "$out"
 check "... within 3x the delay, 6 s (took ${took} s)" python3 -c "import sys; sys.exit(float(sys.argv[1]) > 6.0)" "$took"
 check_eq "member-list: a offline" "offline" "$(until_eq offline 10 health http "${IP[a]}")"
 lbserve a tcp 8080
-check_eq "a's server back: a online again" "online" "$(until_eq online 20 health http "${IP[a]}")"
+got=$(until_eq online 20 health http "${IP[a]}")
+check_eq "a's server back: a online again" "online" "$got"
+[ "$got" = online ] || lb_state 2>&1 | diag
 check_eq "... and answering" "a b" "$(until_eq "a b" 20 who client tcp "$VIP" 80)"
+
+# ---- a member on another network behind the router ----
+# Its checks need a source port on its own subnet too.
+ctl network create back --subnet 10.63.0.0/24 >/dev/null
+ctl router add-subnet r1 back >/dev/null
+add c back
+BACK_ID=$(nq GET "/networks?name=back" | pyj 'd["networks"][0]["id"]')
+lbserve c tcp 8080
+check "member-add http --container $P-c (network back, routed by r1)" \
+	ctl loadbalancer member-add http --container "$P-c"
+check_eq "Octavia: c's member on back's subnet" \
+	"$(nq GET "/subnets?network_id=$BACK_ID" | pyj 'd["subnets"][0]["id"]')" \
+	"$(oq "/pools/$POOL_ID/members" | pyj '" ".join(m["subnet_id"] for m in d["members"] if m["address"] == "'"${IP[c]}"'")')"
+check_eq "Neutron: a health checks' source port on back as well" "kuryr-lb-hm-$BACK_ID" \
+	"$(nq GET "/ports?network_id=$BACK_ID&device_owner=network:distributed" | pyj '" ".join(p["name"] for p in d["ports"])')"
+check_eq "c is probed: online" "online" "$(until_eq online 20 health http "${IP[c]}")"
+check_eq "connections reach all three, c through the router" "a b c" \
+	"$(until_eq "a b c" 20 who client tcp "$VIP" 80 30)"
+check "member-remove http ${IP[c]}" ctl loadbalancer member-remove http "${IP[c]}"
+check_eq "... then only a and b answer" "a b" "$(until_eq "a b" 10 who client tcp "$VIP" 80 30)"
+ctl network create far --subnet 10.64.0.0/24 >/dev/null
 
 # ---- UDP ----
 check "pool-create lb1 dns --protocol udp --port 53 --member-port 5353" \
@@ -172,6 +204,8 @@ refused_with "a TCP pool beside the checked TCP pool (the provider would lock th
 	"health check" ctl loadbalancer pool-create lb1 p1 --protocol tcp --port 81
 refused_with "loadbalancer create on an unknown network" "nonet" \
 	ctl loadbalancer create lb2 --network nonet
+refused_with "member-add on a network no router connects to the VIP's" "no router" \
+	ctl loadbalancer member-add http --address 10.64.0.10
 refused_with "member-remove of a member that is not there" "no member" \
 	ctl loadbalancer member-remove http 10.61.0.250
 check_eq "Octavia's load balancers, listeners, pools and health monitors as they were" \
@@ -183,11 +217,12 @@ check "loadbalancer delete lb1" ctl loadbalancer delete lb1
 check_eq "Octavia: no load balancer, listener, pool or health monitor left" "|||" "$(octavia_tree)"
 check_eq "OVN NB: no Load_Balancer or health check row left" "" \
 	"$(nbctl --bare --columns=_uuid list Load_Balancer; nbctl --bare --columns=_uuid list Load_Balancer_Health_Check)"
-check_eq "Neutron: the VIP port and the health checks' source port are gone" "" \
-	"$(nq GET "/ports?network_id=$NET_ID" | pyj '" ".join(p["name"] for p in d["ports"] if p["name"].startswith(("ovn-lb-vip-", "kuryr-lb-hm-")))')"
+check_eq "Neutron: the VIP port and the health checks' source ports (web's, back's) are gone" "" \
+	"$(nq GET "/ports" | pyj '" ".join(p["name"] for p in d["ports"] if p["name"].startswith(("ovn-lb-vip-", "kuryr-lb-hm-")))')"
 check_eq "the VIP answers no more" "none:3" "$(hits client tcp "$VIP" 80 3 0.5)"
 
 for c in a b client; do
 	cni DEL "$P-$c" eth0 "/run/netns/$P-$c" "$(netconf web)"
 done
+cni DEL "$P-c" eth0 "/run/netns/$P-c" "$(netconf back)"
 stop_kuryrd
