@@ -121,6 +121,8 @@ lb_state() {
 	nbctl --bare --columns=name,vips,ip_port_mappings,external_ids list Load_Balancer
 	ovn-sbctl --db="unix:$RUN/ovn/sb.sock" --timeout=10 --bare --columns=ip,port,src_ip,status list Service_Monitor
 	oq "/pools/$POOL_ID/members" | pyj '" ".join("%s:%s=%s" % (m["address"], m["protocol_port"], m["operating_status"]) for m in d["members"])'
+	echo "a's neighbours: $(ip -n "$P-a" neigh show | paste -sd';')"
+	echo "svc_monitor_mac: $(nbctl get NB_Global . options:svc_monitor_mac)"
 }
 [ "$(spread "$got")" = "a b" ] || lb_state 2>&1 | diag
 
