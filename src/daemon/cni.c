@@ -206,6 +206,7 @@ struct add {
 	bool pooled;
 	bool pool_again;  /* the network was named by id: try its pool by name */
 	const char *move; /* the existing port the ADD names, or NULL */
+	json_t *lb_pools; /* the netconf's "lb_pools" (borrowed), or NULL */
 	char *err;
 };
 
@@ -279,6 +280,8 @@ static void add_row(struct add *x, const struct kuryr_port *port, const struct k
 	snprintf(a->gateway6, sizeof(a->gateway6), "%s", net->gateway6);
 	a->mtu = net->mtu;
 	snprintf(a->binding, sizeof(a->binding), "%s", binding_name(x->drv));
+	if (net != &x->net)
+		x->net = *net;
 }
 
 static void add_row_plugged(struct add *x)
@@ -345,6 +348,8 @@ static json_t *add_prepare(struct add *x)
 		reply = port_choice_parse(d, c->conf, &x->pc);
 	if (!reply)
 		reply = requested_port(c->conf, &x->move);
+	if (!reply)
+		reply = lb_follow_parse(c->conf, &x->lb_pools);
 	if (reply)
 		return reply;
 	if (x->move && (x->pc.has_sgs || x->pc.qos || x->pc.project))
@@ -647,6 +652,28 @@ static void add_rollback(struct add *x)
 		 x->c->ifname, x->c->network, x->err ? x->err : "");
 }
 
+/* The attachment is made: into the pools the netconf names, or undone. */
+static json_t *add_join(struct add *x, json_t *reply)
+{
+	_cleanup_free_ char *rerr = NULL;
+	int r;
+
+	if (!x->lb_pools || !json_object_get(reply, "result"))
+		return reply;
+	r = lb_follow_join(x->d, &x->a, &x->net, x->lb_pools, &x->err);
+	if (r == 0)
+		return reply;
+	json_decref(reply);
+	if (attachment_teardown(x->d, &x->a, x->netns_fd, &rerr) < 0) {
+		log_err("event=add-rollback-failed container=%.12s ifname=%s port=%s: %s",
+			x->c->cid, x->c->ifname, x->a.port, rerr ? rerr : "");
+		janitor_kick(x->d);
+	}
+	log_warn("event=add-failed container=%.12s ifname=%s network=%s: %s", x->c->cid,
+		 x->c->ifname, x->c->network, x->err ? x->err : "");
+	return reply_cni_errno(r, "cannot join the load balancer pools", x->err);
+}
+
 /* A pool hit on x->key: NULL to go on (a miss, or an unusable entry). */
 static json_t *add_pool(struct add *x)
 {
@@ -654,7 +681,7 @@ static json_t *add_pool(struct add *x)
 
 	if (!x->pooled || pool_take(x->d->pool, x->key, &e) < 0)
 		return NULL;
-	return add_from_pool(x, &e);
+	return add_join(x, add_from_pool(x, &e));
 }
 
 static json_t *add_locked(struct add *x)
@@ -684,7 +711,7 @@ static json_t *add_locked(struct add *x)
 			return reply;
 		}
 	}
-	return add_result(x->c, &x->a, &x->st, &x->net.info);
+	return add_join(x, add_result(x->c, &x->a, &x->st, &x->net.info));
 }
 
 json_t *cni_add(struct kuryrd *d, const struct cni_req *c)

@@ -74,6 +74,10 @@ struct kuryrd {
 	 * sweep for leftovers every SWEEP_EVERY_MS until this (monotonic ms). */
 	uint64_t sweep_until_ms, next_sweep_ms;
 	uint64_t next_docker_sweep_ms;
+	/* lb-follow.c: a membership change waits (backends without
+	 * BACKEND_CAP_LB_FAST), and when the records are next looked at. */
+	bool lb_pending;
+	uint64_t next_lb_sweep_ms;
 	char host[256]; /* [DEFAULT] host when kuryr.conf leaves it out */
 };
 
@@ -179,6 +183,21 @@ void docker_stop(struct kuryrd *d);
 /* The janitor's: endpoints whose container went without dockerd telling
  * us, and addresses reserved long ago for an endpoint that never came. */
 void docker_sweep(struct kuryrd *d);
+
+/* lb-follow.c: containers that follow load balancer pools ("lb_pools") */
+
+/* The netconf's "lb_pools" (borrowed; NULL: none) or an error reply. */
+json_t *lb_follow_parse(json_t *conf, json_t **ret_pools);
+/* ADD: attachment @a on @net joins @pools. On error nothing is left. */
+int lb_follow_join(struct kuryrd *d, const struct attachment *a, const struct kuryr_network *net,
+		   json_t *pools, char **reterr_msg);
+/* Whatever undoes @a: out of its pools (or, failing that, the janitor's
+ * to do). */
+void lb_follow_leave(struct kuryrd *d, const struct attachment *a);
+void lb_follow_kick(struct kuryrd *d);
+/* The janitor's, under d->jlock: whether lb_follow_sweep() is due. */
+bool lb_follow_due(struct kuryrd *d, uint64_t now);
+void lb_follow_sweep(struct kuryrd *d);
 
 /* metrics.c */
 

@@ -125,7 +125,7 @@ static void *janitor_thread(void *arg)
 	while (!d->jstop) {
 		struct timespec ts;
 		uint64_t now;
-		bool pass, sweep;
+		bool pass, sweep, lb;
 
 		timespec_deadline_ms(&ts, 2000);
 		pthread_cond_timedwait(&d->jwake, &d->jlock, &ts);
@@ -137,11 +137,14 @@ static void *janitor_thread(void *arg)
 		if (sweep)
 			d->next_sweep_ms = now < d->sweep_until_ms ? now + SWEEP_EVERY_MS : 0;
 		d->jpending = false;
+		lb = lb_follow_due(d, now);
 		pthread_mutex_unlock(&d->jlock);
 		if (pass && janitor_pass(d))
 			janitor_kick(d);
 		if (sweep)
 			reap_leftover_ports(d);
+		if (lb)
+			lb_follow_sweep(d);
 		if (__atomic_load_n(&d->docker, __ATOMIC_ACQUIRE) &&
 		    now >= d->next_docker_sweep_ms) {
 			d->next_docker_sweep_ms = now + DOCKER_SWEEP_EVERY_MS;

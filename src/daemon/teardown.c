@@ -151,6 +151,8 @@ int attachment_teardown(struct kuryrd *d, const struct attachment *a, int netns_
 		return r;
 	if (moved)
 		return let_go(d, a, netns_fd, reterr_msg);
+	/* Out of its pools first: no traffic for a container on its way. */
+	lb_follow_leave(d, a);
 
 	/* A pool entry goes back to its pool, or is destroyed there. The row
 	 * goes first: once released the entry may serve another container,

@@ -193,6 +193,36 @@ ctl router add-subnet r1 net2 >/dev/null
 check "nested n3 (net1) reaches a bare-metal container on net2 through router r1" \
 	gx "ip netns exec n3 ping -c 2 -W 5 $C2_IP"
 
+# ---- one service: a container, the VM and a nested container behind one VIP ----
+check "loadbalancer create lb1 on net1" ctl loadbalancer create lb1 --network net1
+check "pool-create lb1 web --protocol tcp --port 8080" \
+	ctl loadbalancer pool-create lb1 web --protocol tcp --port 8080
+VIP=$(ctl -o json loadbalancer show lb1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["vip"])')
+ip netns exec "$P-c1" python3 "$SRC/tests/e2e/lb-probe.py" serve tcp 8080 c1 >"$T/lb-c1" 2>&1 &
+_probe_servers+=($!)
+gx "printf '#!/bin/sh\nread l; echo vm\n' >/tmp/vm.sh && printf '#!/bin/sh\nread l; echo n3\n' >/tmp/n3.sh &&
+	chmod +x /tmp/vm.sh /tmp/n3.sh
+	timeout 60 nc -ll -p 8080 -e /tmp/vm.sh >/dev/null 2>&1 </dev/null &
+	ip netns exec n3 timeout 60 nc -ll -p 8080 -e /tmp/n3.sh >/dev/null 2>&1 </dev/null &"
+check "member-add web --container $P-c1 (bare metal)" ctl loadbalancer member-add web --container "$P-c1"
+check "member-add web --port vm1 (the VM)" ctl loadbalancer member-add web --port vm1
+check "member-add web --address ${N3_IP%/*} (the nested container)" ctl loadbalancer member-add web --address "${N3_IP%/*}"
+check_eq "OVN NB: the pool's VIP entry has the container, the VM and the nested container" \
+	"$(printf '%s\n' "$C1_IP:8080" "$VM_IP:8080" "${N3_IP%/*}:8080" | sort | paste -sd,)" \
+	"$(nbctl get Load_Balancer web vips | python3 -c 'import sys,re; m=re.search(r"=\"([^\"]*)\"", sys.stdin.read()); print(",".join(sorted(m.group(1).split(","))) if m else "")')"
+pod c3
+cni ADD "$P-c3" eth0 "$NSPATH" "$(netconf net1)"
+sleep 1
+# Only the bare-metal member is asked to answer: on this machine's
+# userspace datapath, SYNs DNATed to the VM's tap reach it and the guest
+# never answers them (connections straight to the VM do get answers).
+got=$(ip netns exec "$P-c3" python3 "$SRC/tests/e2e/lb-probe.py" hits tcp "$VIP" 8080 30 2)
+check "30 connections from a client to VIP:8080: the bare-metal member answers its share" \
+	grep -q "^c1:" <<<"$got"
+diag <<<"spread: $got"
+check "loadbalancer delete lb1" ctl loadbalancer delete lb1
+cni DEL "$P-c3" eth0 "/run/netns/$P-c3" "$(netconf net1)"
+
 # ---- bad input ----
 ctl network create big --subnet 10.93.9.0/24 --mtu 9000 >/dev/null
 gx "ip netns add nb && ip -n nb link set lo up"

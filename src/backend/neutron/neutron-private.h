@@ -52,6 +52,9 @@ int neutron_api_t(struct neutron_backend *nb, const char *method, const char *pa
  * revision_number; Neutron's revision-if-match): -ESTALE if it is not. */
 int neutron_api_if_match(struct neutron_backend *nb, const char *method, const char *path,
 			 long revision, json_t *body, json_t **ret, char **reterr_msg);
+/* neutron_api() that also gives the HTTP status (0: no answer). */
+int neutron_api_status(struct neutron_backend *nb, const char *method, const char *path,
+		       json_t *body, json_t **ret, long *ret_status, char **reterr_msg);
 /* neutron_api_t() within [neutron] timeout. */
 int neutron_api(struct neutron_backend *nb, const char *method, const char *path, json_t *body,
 		json_t **ret, char **reterr_msg);

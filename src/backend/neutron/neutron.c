@@ -34,8 +34,9 @@
 /* One Neutron API call (@path under /v2.0). @body (stolen) may be NULL.
  * GET, PUT and DELETE are retried; a POST only when it provably did not
  * reach Neutron. */
-static int api(struct neutron_backend *nb, const char *method, const char *path, const char *header,
-	       json_t *body, int timeout_ms, json_t **ret, char **reterr_msg)
+static int api_status(struct neutron_backend *nb, const char *method, const char *path,
+		      const char *header, json_t *body, int timeout_ms, json_t **ret,
+		      long *ret_status, char **reterr_msg)
 {
 	_cleanup_free_ char *full = NULL;
 	int r;
@@ -45,9 +46,23 @@ static int api(struct neutron_backend *nb, const char *method, const char *path,
 		return -ENOMEM;
 	}
 	r = os_request_hdr(nb->s, method, full, header, body, timeout_ms,
-			   streq(method, "POST") ? 0 : OS_REQ_IDEMPOTENT, ret, NULL, reterr_msg);
+			   streq(method, "POST") ? 0 : OS_REQ_IDEMPOTENT, ret, ret_status,
+			   reterr_msg);
 	/* The backend contract: unreachable is -ENOTCONN, never -ENOENT. */
 	return r == -ECONNREFUSED ? -ENOTCONN : r;
+}
+
+static int api(struct neutron_backend *nb, const char *method, const char *path, const char *header,
+	       json_t *body, int timeout_ms, json_t **ret, char **reterr_msg)
+{
+	return api_status(nb, method, path, header, body, timeout_ms, ret, NULL, reterr_msg);
+}
+
+int neutron_api_status(struct neutron_backend *nb, const char *method, const char *path,
+		       json_t *body, json_t **ret, long *ret_status, char **reterr_msg)
+{
+	return api_status(nb, method, path, NULL, body, nb->timeout_ms, ret, ret_status,
+			  reterr_msg);
 }
 
 int neutron_api_t(struct neutron_backend *nb, const char *method, const char *path, json_t *body,

@@ -302,6 +302,45 @@ static int spec_network(struct backend *b, const struct port_spec *spec, struct 
 	return neutron_network_get(b, spec->network, ret, reterr_msg);
 }
 
+/* POST the port. An HTTP 500 is tried once more when the port has the
+ * name we chose: ML2/OVN has been seen to fail a create with one while
+ * other ports of the network were being made at once (an IntegrityError
+ * on its ovn_revision_numbers), after Neutron had deleted the port again;
+ * whatever of it is left under that name goes first. */
+static int post_port(struct neutron_backend *nb, const struct port_spec *spec,
+		     const struct kuryr_network *net, const struct port_opts *o, json_t **ret,
+		     char **reterr_msg)
+{
+	long status = 0;
+	int r;
+
+	for (int attempt = 0;; attempt++) {
+		_cleanup_json_ json_t *left = NULL;
+		_cleanup_free_ char *q = NULL, *esc = NULL;
+		size_t i;
+		json_t *p;
+
+		r = neutron_api_status(
+		    nb, "POST", "/ports",
+		    json_pack("{s:o}", "port", port_body(nb, spec, net, spec->name, o)), ret,
+		    &status, reterr_msg);
+		if (r == 0 || status != 500 || !spec->name || !*spec->name || attempt > 0)
+			return r;
+		esc = neutron_escape(spec->name);
+		q = esc ? strdup_printf("/ports?name=%s&fields=id", esc) : NULL;
+		if (!q || neutron_api(nb, "GET", q, NULL, &left, NULL) < 0)
+			return r;
+		json_array_foreach(json_object_get(left, "ports"), i, p)
+			if (neutron_api_delete(nb, "/ports", json_object_get_str(p, "id"), NULL) <
+			    0)
+				return r;
+		if (reterr_msg) {
+			free(*reterr_msg);
+			*reterr_msg = NULL;
+		}
+	}
+}
+
 int neutron_port_create(struct backend *b, const struct port_spec *spec, struct kuryr_port *ret,
 			char **reterr_msg)
 {
@@ -322,9 +361,7 @@ int neutron_port_create(struct backend *b, const struct port_spec *spec, struct 
 	r = port_opts_resolve(nb, spec, &o, reterr_msg);
 	if (r < 0)
 		return r;
-	r = neutron_api(nb, "POST", "/ports",
-			json_pack("{s:o}", "port", port_body(nb, spec, &net, spec->name, &o)), &res,
-			reterr_msg);
+	r = post_port(nb, spec, &net, &o, &res, reterr_msg);
 	port_opts_release(&o);
 	if (r < 0)
 		return r;

@@ -97,7 +97,7 @@ int ovn_fip_create(struct backend *b, const char *ext, const char *port, const c
 		r = ovn_find_lsp(ob, port, &lsp, reterr_msg);
 		if (r == -ENOENT)
 			r = -ESRCH;
-		if (r == 0)
+		if (r == 0 && ovn_lb_vip_port(lsp, &p) < 0)
 			r = ovn_port_get(b, json_object_get_str(lsp, "name"), &p, reterr_msg);
 		if (r < 0)
 			return r;
@@ -140,6 +140,12 @@ int ovn_fip_create(struct backend *b, const char *ext, const char *port, const c
 		lr_uuid = ovsdb_datum_uuid(json_object_get(lr, "_uuid"));
 		ops = json_array();
 		r = ovn_extaddr_reserve(ob, ext_ls, ip, fip, ops, reterr_msg);
+		if (r < 0) {
+			json_decref(ops);
+			return r;
+		}
+		/* A VIP's: its load balancer's too. */
+		r = ovn_lb_fip_ops(ob, lsp, fip, ops, reterr_msg);
 		if (r < 0) {
 			json_decref(ops);
 			return r;
@@ -188,8 +194,17 @@ static int drop_fip(struct ovn_backend *ob, json_t *nat, char **reterr_msg)
 		    "Logical_Router", "where",
 		    ovsdb_cond("nat", "includes", json_deep_copy(json_object_get(nat, "_uuid"))),
 		    "mutations", "nat", "delete", "set", json_object_get(nat, "_uuid"));
+		_cleanup_json_ json_t *lsp = NULL;
+
 		if (ovn_find_switch(ob, ext_of(nat, EXT_FIP_NET), &ext_ls, NULL) == 0)
 			ovn_extaddr_release(ext_ls, json_object_get_str(nat, "external_ip"), ops);
+		if (ovn_find_lsp(ob, ext_of(nat, EXT_FIP_PORT) ?: "", &lsp, NULL) == 0) {
+			r = ovn_lb_fip_ops(ob, lsp, NULL, ops, reterr_msg);
+			if (r < 0) {
+				json_decref(ops);
+				return r;
+			}
+		}
 		r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
 	}
 	return r;

@@ -17,6 +17,12 @@
  *                    The router's port answers ARP for the VIP.
  *   member        -> an "IP:P" of the pool's VIP entry, its owner in
  *                    external_ids kuryr:member:IP:P.
+ *   floating IP   -> as ovn-octavia-provider does it: a second entry in
+ *                    each pool's vips, "FIP:PORT" to the same members, done
+ *                    where the router's gateway is (a NAT to the VIP would
+ *                    bypass the load balancer: the VIP's switch does not
+ *                    balance what comes from the router). fip.c keeps its
+ *                    NAT row and address as for any port.
  *   health check  -> a Load_Balancer_Health_Check row on the pool, and in
  *                    ip_port_mappings each member's port and the address
  *                    OVN probes it from: one address per network, held
@@ -39,6 +45,7 @@
 #define LB_VIP	     "kuryr:lb_vip"
 #define LB_VIP_PORT  "kuryr:lb_vip_port"
 #define LB_PROJECT   "kuryr:project"
+#define LB_FIP	     "kuryr:lb_fip" /* the VIP's floating IP, on the lb and its pools */
 #define POOL_ID	     "kuryr:lb_pool_id"
 #define POOL_PORT    "kuryr:lb_port"
 #define POOL_MPORT   "kuryr:lb_member_port"
@@ -457,11 +464,12 @@ int ovn_lb_create(struct backend *b, const struct lb_spec *spec, json_t **ret, c
 				       spec->net->name, LB_VIP, vip, LB_VIP_PORT, vip_port,
 				       LB_PROJECT, spec->project ? spec->project : "", NULL })));
 		json_array_append_new(
-		    ops, json_pack("{s:s, s:s, s:s, s:{s:s, s:o}}", "op", "insert", "table",
-				   "Logical_Switch_Port", "uuid-name", "vip", "row", "name",
-				   vip_port, "external_ids",
-				   ovsdb_string_map(
-				       (const char *const[]){ EXT_IP, vip, LB_ID, id, NULL })));
+		    ops,
+		    json_pack("{s:s, s:s, s:s, s:{s:s, s:o}}", "op", "insert", "table",
+			      "Logical_Switch_Port", "uuid-name", "vip", "row", "name", vip_port,
+			      "external_ids",
+			      ovsdb_string_map((const char *const[]){
+				  EXT_IP, vip, LB_ID, id, LB_NET_NAME, spec->net->name, NULL })));
 		json_array_append_new(ops, json_pack("{s:s, s:s, s:o, s:[[s, s, [s, [o]]]]}", "op",
 						     "mutate", "table", "Logical_Switch", "where",
 						     where_uuid(uuid_of(ls)), "mutations", "ports",
@@ -556,6 +564,14 @@ int ovn_lb_delete(struct backend *b, const char *ref, char **reterr_msg)
 		size_t i;
 
 		r = find_lb(ob, ref, &lb, reterr_msg);
+		/* Its floating IP first (the NAT row and the address). */
+		if (r == 0 && ext_of(lb, LB_FIP)) {
+			r = ovn_fip_drop_for_port(ob, ext_of(lb, LB_VIP_PORT) ?: "", reterr_msg);
+			json_decref(lb);
+			lb = NULL;
+			if (r == 0)
+				r = find_lb(ob, ref, &lb, reterr_msg);
+		}
 		if (r == 0)
 			r = pools_of(ob, ext_of(lb, LB_ID) ?: "", &pools, reterr_msg);
 		if (r < 0)
@@ -631,7 +647,8 @@ int ovn_lb_pool_create(struct backend *b, const struct lb_pool_spec *spec, json_
 		       char **reterr_msg)
 {
 	struct ovn_backend *ob = to_ovn(b);
-	char id[UUID_STR_LEN], key[80], port[8], mport[8], delay[12], timeout[12], retries[12];
+	char id[UUID_STR_LEN], key[80], fkey[80] = "", port[8], mport[8], delay[12], timeout[12],
+					retries[12];
 	_cleanup_json_ json_t *lb = NULL, *pools = NULL, *fields = NULL, *res = NULL;
 	_cleanup_json_ json_t *existing = NULL;
 	_cleanup_free_ char *err = NULL;
@@ -689,11 +706,15 @@ int ovn_lb_pool_create(struct backend *b, const struct lb_pool_spec *spec, json_
 					     ext_cond(LB_KIND, "pool", NULL, NULL), "name",
 					     "==", spec->name, "columns", "name", "until",
 					     "==", "rows", "timeout", 0));
-	row = json_pack("{s:s, s:o, s:s, s:O, s:o, s:o}", "name", spec->name, "vips",
-			ovsdb_string_map((const char *const[]){ key, "", NULL }), "protocol",
-			spec->protocol, "selection_fields", fields, "options",
-			ovsdb_string_map((const char *const[]){ "reject", "true", NULL }),
-			"external_ids", ext);
+	if (ext_of(lb, LB_FIP)) {
+		snprintf(fkey, sizeof(fkey), "%s:%u", ext_of(lb, LB_FIP), spec->port);
+		ovn_map_put(ext, LB_FIP, ext_of(lb, LB_FIP));
+	}
+	row = json_pack(
+	    "{s:s, s:o, s:s, s:O, s:o, s:o}", "name", spec->name, "vips",
+	    ovsdb_string_map((const char *const[]){ key, "", *fkey ? fkey : NULL, "", NULL }),
+	    "protocol", spec->protocol, "selection_fields", fields, "options",
+	    ovsdb_string_map((const char *const[]){ "reject", "true", NULL }), "external_ids", ext);
 	if (spec->check) {
 		char interval[12], fail[12];
 
@@ -772,23 +793,6 @@ int ovn_lb_pool_delete(struct backend *b, const char *ref, char **reterr_msg)
 
 /* ---- members ---- */
 
-/* Ops: the VIP entry of @pool becomes @ms, if it is still as read. */
-static void members_ops(json_t *pool, const struct members *ms, json_t *ops)
-{
-	_cleanup_free_ char *value = members_join(ms);
-	char key[80];
-
-	pool_vip_key(pool, key, sizeof(key));
-	json_array_append_new(ops, op_wait_col("Load_Balancer", uuid_of(pool), "vips",
-					       json_object_get(pool, "vips")));
-	json_array_append_new(
-	    ops,
-	    json_pack("{s:s, s:s, s:o, s:[[s, s, [s, [s]]], [s, s, o]]}", "op", "mutate", "table",
-		      "Load_Balancer", "where", where_uuid(uuid_of(pool)), "mutations", "vips",
-		      "delete", "set", key, "vips", "insert",
-		      ovsdb_string_map((const char *const[]){ key, value ? value : "", NULL })));
-}
-
 static json_t *op_map_change(const char *table, const char *uuid, const char *col, const char *key,
 			     const char *value)
 {
@@ -800,6 +804,26 @@ static json_t *op_map_change(const char *table, const char *uuid, const char *co
 				    ovsdb_string_map((const char *const[]){ key, value, NULL })));
 	return json_pack("{s:s, s:s, s:o, s:o}", "op", "mutate", "table", table, "where",
 			 where_uuid(uuid), "mutations", muts);
+}
+
+/* Ops: the VIP entry of @pool (and its floating IP's) becomes @ms, if the
+ * pool's VIPs are still as read. */
+static void members_ops(json_t *pool, const struct members *ms, json_t *ops)
+{
+	_cleanup_free_ char *value = members_join(ms);
+	char key[80];
+
+	json_array_append_new(ops, op_wait_col("Load_Balancer", uuid_of(pool), "vips",
+					       json_object_get(pool, "vips")));
+	pool_vip_key(pool, key, sizeof(key));
+	json_array_append_new(
+	    ops, op_map_change("Load_Balancer", uuid_of(pool), "vips", key, value ? value : ""));
+	if (ext_of(pool, LB_FIP)) {
+		snprintf(key, sizeof(key), "%s:%s", ext_of(pool, LB_FIP),
+			 ext_of(pool, POOL_PORT) ?: "");
+		json_array_append_new(ops, op_map_change("Load_Balancer", uuid_of(pool), "vips",
+							 key, value ? value : ""));
+	}
 }
 
 /* The address member probes on @net come from, held once per network. */
@@ -952,4 +976,62 @@ int ovn_lb_member_remove(struct backend *b, const char *pool_ref, const char *me
 		return -EAGAIN;
 	}
 	return r;
+}
+
+/* ---- floating IPs on a VIP (fip.c) ---- */
+
+int ovn_lb_vip_port(json_t *lsp, struct kuryr_port *p)
+{
+	const char *ip = ext_of(lsp, EXT_IP), *net = ext_of(lsp, LB_NET_NAME);
+
+	if (!ext_of(lsp, LB_ID) || !ip || !net)
+		return -ENOENT;
+	*p = (struct kuryr_port){ 0 };
+	str_copy(p->name, json_object_get_str(lsp, "name") ?: "", sizeof(p->name));
+	str_copy(p->ip, ip, sizeof(p->ip));
+	str_copy(p->network, net, sizeof(p->network));
+	return 0;
+}
+
+int ovn_lb_fip_ops(struct ovn_backend *ob, json_t *lsp, const char *fip, json_t *ops,
+		   char **reterr_msg)
+{
+	_cleanup_json_ json_t *lb = NULL, *pools = NULL;
+	const char *lb_id = ext_of(lsp, LB_ID);
+	size_t i;
+	json_t *p;
+	int r;
+
+	if (!lb_id)
+		return 0;
+	r = find_lb(ob, lb_id, &lb, reterr_msg);
+	if (r == 0)
+		r = pools_of(ob, lb_id, &pools, reterr_msg);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	json_array_append_new(
+	    ops, op_map_change("Load_Balancer", uuid_of(lb), "external_ids", LB_FIP, fip));
+	json_array_foreach(pools, i, p) {
+		char vkey[80], fkey[80];
+		const char *old = ext_of(p, LB_FIP), *members;
+
+		pool_vip_key(p, vkey, sizeof(vkey));
+		members = ovsdb_map_get(json_object_get(p, "vips"), vkey);
+		json_array_append_new(ops, op_wait_col("Load_Balancer", uuid_of(p), "vips",
+						       json_object_get(p, "vips")));
+		if (old) {
+			snprintf(fkey, sizeof(fkey), "%s:%s", old, ext_of(p, POOL_PORT) ?: "");
+			json_array_append_new(
+			    ops, op_map_change("Load_Balancer", uuid_of(p), "vips", fkey, NULL));
+		}
+		json_array_append_new(
+		    ops, op_map_change("Load_Balancer", uuid_of(p), "external_ids", LB_FIP, fip));
+		if (fip) {
+			snprintf(fkey, sizeof(fkey), "%s:%s", fip, ext_of(p, POOL_PORT) ?: "");
+			json_array_append_new(ops,
+					      op_map_change("Load_Balancer", uuid_of(p), "vips",
+							    fkey, members ? members : ""));
+		}
+	}
+	return 0;
 }

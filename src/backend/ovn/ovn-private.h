@@ -232,6 +232,14 @@ int ovn_lb_member_add(struct backend *b, const struct lb_member_spec *spec, json
 int ovn_lb_member_remove(struct backend *b, const char *pool, const char *member,
 			 char **reterr_msg);
 
+/* A load balancer's VIP port (row @lsp) as fip.c sees a port: 0, or
+ * -ENOENT if it is not one. */
+int ovn_lb_vip_port(json_t *lsp, struct kuryr_port *p);
+/* Append to @ops what floating IP @fip (NULL: none any more) on VIP port
+ * @lsp means for its load balancer's pools; 0 for any other port. */
+int ovn_lb_fip_ops(struct ovn_backend *ob, json_t *lsp, const char *fip, json_t *ops,
+		   char **reterr_msg);
+
 /* ---- qos.c: QoS policies, and their QoS rows on ports' switches ---- */
 
 int ovn_qos_create(struct backend *b, const struct qos_spec *spec, json_t **ret, char **reterr_msg);
