@@ -134,7 +134,7 @@ check "member-add http --address ${IP[a]} again" ctl loadbalancer member-add htt
 check_eq "both answer again" "a b" "$(until_eq "a b" 20 who client tcp "$VIP" 80)"
 
 # ---- the health check: a stopped server is taken out, and comes back ----
-# Known to fail now and then (3 runs in 15 here) on Debian 12's OVN 23.03
+# Known to fail now and then (4 runs in 15 here) on Debian 12's OVN 23.03
 # with ML2/OVN: the probes' source address is the network:distributed
 # port's, and OVN's ARP responder answers for it with that port's MAC, not
 # svc_monitor_mac; a member whose neighbour entry took that MAC (seen
