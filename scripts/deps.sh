@@ -21,6 +21,9 @@ PKGS=(
 	neutron-server python3-pymysql mariadb-server python3-openstackclient
 	# test: a real Keystone, and neutron-server's middleware that asks it
 	keystone python3-keystonemiddleware
+	# test: a real Octavia (API and driver agent) with the OVN provider: load
+	# balancers on backend "neutron" (scripts/octavia.sh)
+	octavia-api octavia-driver-agent python3-octavia python3-ovn-octavia-provider
 	# test: a real VM (QEMU, Debian's kernel) beside the containers, socat for its
 	# management NIC's forwards (scripts/vm.sh)
 	qemu-system-x86 linux-image-amd64 cpio socat

@@ -32,6 +32,9 @@ struct neutron_config {
 	char *ovs_bridge;     /* ovs_bridge: "" = [ovs] bridge */
 	char *pod_qos_policy; /* name or id, "" = none */
 	char **resource_tags;
+	/* [octavia] endpoint_override: Octavia's URL; "" = Keystone's
+	 * catalog (service type load-balancer), or none without Keystone. */
+	char *octavia_endpoint;
 };
 
 struct os_auth_config;
@@ -57,6 +60,10 @@ struct neutron_opts {
 	/* [neutron_defaults] resource_tags: on everything created; listings
 	 * of kuryr's ports ask for them. NULL: none. */
 	const char *const *resource_tags;
+	/* Octavia's URL for the load balancers; NULL or "": Keystone's
+	 * catalog, and none without Keystone (the lb_* ops then refuse with
+	 * -EOPNOTSUPP). */
+	const char *octavia_endpoint;
 };
 
 /* Backend "neutron": Neutron API v2.0, found in Keystone's catalog or at

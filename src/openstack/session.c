@@ -42,6 +42,8 @@ struct os_session {
 	bool fetching;
 
 	atomic_bool reachable;
+	/* The last login found no such service in the catalog. */
+	atomic_bool no_service;
 	atomic_ulong requests, retries, token_fetches, waited;
 };
 
@@ -146,7 +148,7 @@ long http_retry_after_ms(const char *v, time_t now)
 }
 
 /* The server's own words for a failure: Neutron's NeutronError, Keystone's
- * error, or a bare message. */
+ * error, Octavia's (WSME's) faultstring, or a bare message. */
 static char *fault_message(const struct reply *b)
 {
 	_cleanup_json_ json_t *j = b->data ? json_loads(b->data, 0, NULL) : NULL;
@@ -154,6 +156,8 @@ static char *fault_message(const struct reply *b)
 
 	if (!m)
 		m = json_object_get_str(json_object_get(j, "error"), "message");
+	if (!m)
+		m = json_object_get_str(j, "faultstring");
 	if (!m)
 		m = json_object_get_str(j, "message");
 	return strdup(m ? m : "no message");
@@ -498,6 +502,7 @@ static int token_fetch(struct os_session *s, bool *ret_permanent, char **reterr_
 		project = strdup(json_object_get_str(json_object_get(tok, "project"), "id") ?: "");
 		r = expires < 0 ? -EBADMSG : !project ? -ENOMEM : 0;
 	}
+	atomic_store(&s->no_service, r == -ENOENT);
 	if (r < 0) {
 		reply_release(&b);
 		/* No such endpoint in the catalog is how this cloud is set up
@@ -737,6 +742,11 @@ void os_session_project_id(struct os_session *s, char *out, size_t size)
 bool os_session_reachable(struct os_session *s)
 {
 	return atomic_load(&s->reachable);
+}
+
+bool os_session_no_service(struct os_session *s)
+{
+	return atomic_load(&s->no_service);
 }
 
 void os_session_stats(struct os_session *s, struct os_session_stats *ret)

@@ -61,6 +61,9 @@ void os_session_project_id(struct os_session *s, char *out, size_t size);
 
 /* true if the last request got an HTTP answer from the service. */
 bool os_session_reachable(struct os_session *s);
+/* true if the last login found Keystone's catalog without the session's
+ * service (its -EACCES then says so): the cloud has no such service. */
+bool os_session_no_service(struct os_session *s);
 
 /* Counters for /metrics. */
 struct os_session_stats {

@@ -172,6 +172,16 @@ env_up() {
 			exit 1
 		}
 	fi
+	# OCTAVIA=true (with NEUTRON=true): Octavia with its OVN provider
+	# (scripts/octavia.sh) for backend neutron's load balancers.
+	if [ "${OCTAVIA:-false}" = true ]; then
+		[ -x /usr/bin/octavia-db-manage ] || skip_all "Octavia is not installed (scripts/deps.sh)"
+		"$SRC/scripts/octavia.sh" up "$RUN" "$HOSTNS" 19876 >"$T/octavia-up.log" 2>&1 || {
+			echo "Bail out! Octavia did not start"
+			diag <"$T/octavia-up.log"
+			exit 1
+		}
+	fi
 	# [DEFAULT] host: KURYR_HOST, the chassis name scripts/ovn.sh gives
 	# by default; KURYR_HOST= (empty) leaves it out for kuryrd to pick.
 	KURYR_HOST=${KURYR_HOST-kuryr-$(hostname)-$HOSTNS}
@@ -199,6 +209,8 @@ env_up() {
 		enabled = ${POOLS:-false}
 		holding_netns = $P-hold
 	CONF
+	[ "${OCTAVIA:-false}" = true ] &&
+		printf '%s\n' "[octavia]" "endpoint_override = http://127.0.0.1:19876" >>"$T/kuryr.conf"
 	# Further config lines from the test (sections may repeat; last wins).
 	[ -n "${KURYR_CONF_EXTRA:-}" ] && printf '%s\n' "$KURYR_CONF_EXTRA" >>"$T/kuryr.conf"
 	start_kuryrd || { echo "Bail out! kuryrd did not start"; exit 1; }
@@ -245,6 +257,7 @@ env_down() {
 		done
 	fi
 	[ -d "$T/vm" ] && "$SRC/scripts/vm.sh" stop "$T/vm" >/dev/null 2>&1
+	[ "${OCTAVIA:-false}" = true ] && "$SRC/scripts/octavia.sh" down "$RUN" >/dev/null 2>&1
 	[ "${NEUTRON:-false}" = true ] && "$SRC/scripts/neutron.sh" down "$RUN" >/dev/null 2>&1
 	[ "${KEYSTONE:-false}" = true ] && "$SRC/scripts/keystone.sh" down "$RUN" >/dev/null 2>&1
 	"$SRC/scripts/ovn.sh" down "$RUN" "$HOSTNS" >/dev/null 2>&1

@@ -563,6 +563,31 @@ static void test_neutron_defaults(void **state)
 		     "unknown key \"pod_security_group\" in [neutron_defaults]");
 }
 
+static void test_octavia(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Default: none given (Keystone's catalog, if any). */
+	assert_string_equal(NC(f->c)->octavia_endpoint, "");
+	assert_int_equal(load(f, "[octavia]\nendpoint_override = http://127.0.0.1:19876\n", NULL),
+			 0);
+	assert_string_equal(NC(f->c)->octavia_endpoint, "http://127.0.0.1:19876");
+	/* [neutron]'s own override is Neutron's, not Octavia's. */
+	assert_string_equal(NC(f->c)->auth.endpoint_override, "");
+	assert_int_equal(load(f, "[octavia]\nendpoint_override = https://lb:9876/\n", NULL), 0);
+	assert_string_equal(NC(f->c)->octavia_endpoint, "https://lb:9876/");
+	/* Empty again: back to the catalog. */
+	assert_int_equal(load(f, "[octavia]\nendpoint_override =\n", NULL), 0);
+	assert_string_equal(NC(f->c)->octavia_endpoint, "");
+	/* A bad URL leaves the old value, with a message naming the key. */
+	assert_int_equal(load(f, "[octavia]\nendpoint_override = http://a:1\n", NULL), 0);
+	expect_error(f, "[octavia]\nendpoint_override = ftp://lb\n", 2,
+		     "[octavia] endpoint_override \"ftp://lb\" is not an http(s) URL");
+	assert_string_equal(NC(f->c)->octavia_endpoint, "http://a:1");
+	expect_error(f, "[octavia]\nendpoint = http://lb\n", 2,
+		     "unknown key \"endpoint\" in [octavia]");
+}
+
 /* ---- [neutron] cloud / OS_CLOUD: clouds.yaml under kuryr.conf ---- */
 
 static const char *const env_vars[] = { "OS_CLOUD", "OS_CLIENT_CONFIG_FILE",
@@ -1020,6 +1045,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_neutron_bad_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_neutron_no_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_neutron_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_octavia, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cloud_file_wins, setup_env, teardown_env),
 		cmocka_unit_test_setup_teardown(test_cloud_from_env, setup_env, teardown_env),
 		cmocka_unit_test_setup_teardown(test_cloud_errors, setup_env, teardown_env),

@@ -18,8 +18,10 @@
  * address pair added or removed is a PUT conditional on the port's
  * revision_number, read and tried again on 412; a port by MAC is the one
  * whose own MAC it is; a port moves between nodes by its binding:profile
- * and binding:host_id, by conditional PUTs too. The real
- * neutron-server is exercised by the e2e suites. */
+ * and binding:host_id, by conditional PUTs too. A load balancer change
+ * waits while Octavia has it locked and repeats what a 409 refused; without
+ * an Octavia the verbs say how to name one. The real neutron-server (and
+ * Octavia) are exercised by the e2e suites. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <setjmp.h>
@@ -1428,6 +1430,150 @@ static void test_routers_and_fips(void **state)
 	world_free(&w, b, &auth);
 }
 
+/* ---- Octavia (lb.c, octavia.c) ---- */
+
+struct octavia_server {
+	struct MHD_Daemon *d;
+	atomic_int lb_gets, member_posts;
+	char member_body[512];
+};
+
+/* A load balancer that is locked (PENDING_UPDATE) for its first two reads,
+ * and a member create that Octavia refuses once because of that lock
+ * (409 "immutable"), as it does when another change came in between. */
+static enum MHD_Result octavia_handler(void *cls, struct MHD_Connection *c, const char *url,
+				       const char *method, const char *version, const char *data,
+				       size_t *data_size, void **con_cls)
+{
+	struct octavia_server *s = cls;
+	struct upload *u = *con_cls;
+
+	if (!u) {
+		*con_cls = calloc(1, sizeof(*u));
+		return *con_cls ? MHD_YES : MHD_NO;
+	}
+	if (*data_size) {
+		char *n = realloc(u->data, u->len + *data_size + 1);
+
+		if (!n)
+			return MHD_NO;
+		memcpy(n + u->len, data, *data_size);
+		u->data = n;
+		u->len += *data_size;
+		u->data[u->len] = 0;
+		*data_size = 0;
+		return MHD_YES;
+	}
+	if (u->data)
+		str_copy(s->member_body, u->data, sizeof(s->member_body));
+	free(u->data);
+	free(u);
+	*con_cls = NULL;
+
+	if (streq(url, "/v2/lbaas/pools") &&
+	    streq_ptr(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name"), "web"))
+		return reply(
+		    c, 200,
+		    strdup("{\"pools\":[{\"id\":\"p-1\",\"name\":\"web\",\"protocol\":"
+			   "\"TCP\",\"loadbalancers\":[{\"id\":\"lb-1\"}],\"listeners\":"
+			   "[{\"id\":\"l-1\"}],\"description\":\"kuryr:member_port=8080\","
+			   "\"healthmonitor_id\":null,\"provisioning_status\":\"ACTIVE\"}]}"));
+	if (streq(url, "/v2/lbaas/pools/p-1/members") && streq(method, "GET"))
+		return reply(c, 200, strdup("{\"members\":[]}"));
+	if (streq(url, "/v2/lbaas/loadbalancers/lb-1"))
+		return reply(c, 200,
+			     strdup_printf("{\"loadbalancer\":{\"id\":\"lb-1\",\"provisioning_"
+					   "status\":\"%s\"}}",
+					   atomic_fetch_add(&s->lb_gets, 1) < 2 ? "PENDING_UPDATE"
+										: "ACTIVE"));
+	if (streq(url, "/v2/lbaas/pools/p-1/members") && streq(method, "POST")) {
+		if (atomic_fetch_add(&s->member_posts, 1) == 0)
+			return reply(
+			    c, 409,
+			    strdup("{\"faultcode\":\"Client\",\"faultstring\":\"Load "
+				   "Balancer lb-1 is immutable and cannot be updated.\"}"));
+		return reply(c, 201,
+			     strdup("{\"member\":{\"id\":\"m-1\",\"address\":\"10.0.0.5\","
+				    "\"protocol_port\":8080,\"name\":\"node-a/c1/eth0\","
+				    "\"operating_status\":\"NO_MONITOR\"}}"));
+	}
+	return reply(c, 404, strdup("{\"faultcode\":\"Client\",\"faultstring\":\"not found\"}"));
+}
+
+static void test_octavia_lock(void **state)
+{
+	struct octavia_server s = { 0 };
+	_cleanup_free_ char *err = NULL;
+	_cleanup_json_ json_t *m = NULL, *body = NULL;
+	struct os_auth_config auth;
+	struct backend *b = NULL;
+	char url[64];
+
+	s.d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,
+			       NULL, NULL, octavia_handler, &s, MHD_OPTION_SOCK_ADDR,
+			       &(struct sockaddr_in){ .sin_family = AF_INET,
+						      .sin_addr.s_addr = htonl(INADDR_LOOPBACK) },
+			       MHD_OPTION_END);
+	assert_non_null(s.d);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u",
+		 MHD_get_daemon_info(s.d, MHD_DAEMON_INFO_BIND_PORT)->port);
+	assert_int_equal(os_auth_config_init(&auth), 0);
+	assert_int_equal(os_auth_config_set(&auth, "endpoint_override", "http://127.0.0.1:1", NULL),
+			 0);
+	assert_int_equal(backend_neutron_new(&(struct neutron_opts){ .auth = &auth,
+								     .host = "node-a",
+								     .timeout_ms = 3000,
+								     .octavia_endpoint = url },
+					     &b, &err),
+			 0);
+	assert_true(b->ops->caps & BACKEND_CAP_LOADBALANCERS);
+	assert_false(b->ops->caps & BACKEND_CAP_LB_FAST);
+	assert_int_equal(b->ops->lb_member_add(
+			     b,
+			     &(struct lb_member_spec){
+				 .pool = "web", .address = "10.0.0.5", .owner = "node-a/c1/eth0" },
+			     &m, &err),
+			 0);
+	/* Waited for ACTIVE, was refused while locked, asked again. */
+	assert_int_equal(atomic_load(&s.member_posts), 2);
+	assert_true(atomic_load(&s.lb_gets) >= 4);
+	/* The pool's member_port, the owner as the member's name. */
+	body = json_loads(s.member_body, 0, NULL);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(body, "member"), "protocol_port")),
+	    8080);
+	assert_string_equal(json_object_get_str(json_object_get(body, "member"), "name"),
+			    "node-a/c1/eth0");
+	assert_string_equal(json_object_get_str(m, "owner"), "node-a/c1/eth0");
+	assert_string_equal(json_object_get_str(m, "health"), "");
+	assert_int_equal(json_integer_value(json_object_get(m, "port")), 8080);
+	backend_free(b);
+	os_auth_config_release(&auth);
+	MHD_stop_daemon(s.d);
+}
+
+/* Without Keystone and without [octavia] endpoint_override there is no
+ * Octavia: the load balancer verbs say so, and how to fix it. */
+static void test_octavia_none(void **state)
+{
+	_cleanup_free_ char *err = NULL;
+	_cleanup_json_ json_t *l = NULL;
+	struct os_auth_config auth;
+	struct backend *b = NULL;
+
+	assert_int_equal(os_auth_config_init(&auth), 0);
+	assert_int_equal(os_auth_config_set(&auth, "endpoint_override", "http://127.0.0.1:1", NULL),
+			 0);
+	assert_int_equal(backend_neutron_new(
+			     &(struct neutron_opts){ .auth = &auth, .host = "node-a" }, &b, &err),
+			 0);
+	assert_int_equal(b->ops->lb_list(b, &l, &err), -EOPNOTSUPP);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "[octavia] endpoint_override"));
+	backend_free(b);
+	os_auth_config_release(&auth);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1454,6 +1600,8 @@ int main(void)
 		cmocka_unit_test(test_vm_port_bind),
 		cmocka_unit_test(test_port_move),
 		cmocka_unit_test(test_routers_and_fips),
+		cmocka_unit_test(test_octavia_lock),
+		cmocka_unit_test(test_octavia_none),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -140,6 +140,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return reply(c, 500, "{\"NeutronError\":{\"type\":\"X\",\"message\":\"it broke\"}}",
 			     NULL, NULL);
 	}
+	if (streq(url, "/v2.0/unsupported"))
+		/* Octavia's (WSME's) fault: a faultstring, no NeutronError. */
+		return reply(c, 501,
+			     "{\"faultcode\":\"Server\",\"faultstring\":\"Provider 'ovn' does "
+			     "not support a requested option: OVN provider does not support HTTP "
+			     "protocol\",\"debuginfo\":null}",
+			     NULL, NULL);
 	if (streq(url, "/v2.0/quota"))
 		return reply(c, 409,
 			     "{\"NeutronError\":{\"type\":\"OverQuota\",\"message\":\"Quota "
@@ -521,6 +528,7 @@ static void test_token_reused_and_connections_kept(void **state)
 	assert_int_equal(atomic_load(&f->srv.connections), 2);
 	os_session_project_id(f->s, project, sizeof(project));
 	assert_string_equal(project, "p1");
+	assert_false(os_session_no_service(f->s));
 }
 
 static void test_revoked_token_renewed(void **state)
@@ -555,6 +563,9 @@ static void test_no_endpoint_in_catalog(void **state)
 	assert_non_null(strstr(err, "catalog"));
 	assert_non_null(strstr(err, "R9"));
 	assert_int_equal(get(f, "GET", "/v2.0/ok", &err2), -EACCES);
+	/* ... which the caller can tell from refused credentials: the cloud
+	 * has no such service (backend neutron: no Octavia). */
+	assert_true(os_session_no_service(f->s));
 }
 
 static void test_wrong_password(void **state)
@@ -616,6 +627,22 @@ static void test_post_not_repeated_after_500(void **state)
 	assert_non_null(strstr(err, "HTTP 500: it broke"));
 	assert_int_equal(get(f, "GET", "/v2.0/fail", NULL), -EIO);
 	assert_int_equal(atomic_load(&f->srv.fail_calls), 1 + 4);
+}
+
+/* Octavia's faults carry their message in "faultstring"; the status tells
+ * a 501 (the provider cannot) from other 5xx. */
+static void test_faultstring(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *err = NULL;
+	_cleanup_json_ json_t *res = NULL;
+	long status = 0;
+
+	assert_int_equal(
+	    os_request(f->s, "POST", "/v2.0/unsupported", NULL, 0, 0, &res, &status, &err), -EIO);
+	assert_int_equal(status, 501);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "HTTP 501: Provider 'ovn' does not support"));
 }
 
 static void test_over_quota(void **state)
@@ -876,6 +903,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retry_after, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_not_repeated_after_500, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_over_quota, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faultstring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_if_match, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrency_cap, setup_cap2, teardown),
 		cmocka_unit_test(test_connection_refused),

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Backend "neutron" as the registry sees it: its kuryr.conf sections,
- * [neutron] (upstream Kuryr's, that is keystoneauth's, keys) and
- * [neutron_defaults], clouds.yaml (OS_CLOUD), and making the backend from
+ * [neutron] (upstream Kuryr's, that is keystoneauth's, keys),
+ * [neutron_defaults] and [octavia], clouds.yaml (OS_CLOUD), and making the backend from
  * them. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +37,7 @@ static void neutron_config_free(void *cfg)
 	free(c->ovs_bridge);
 	free(c->pod_qos_policy);
 	strv_free(c->resource_tags);
+	free(c->octavia_endpoint);
 	free(c);
 }
 
@@ -56,9 +57,11 @@ static int neutron_config_new(void **ret)
 		.ovs_bridge = strdup(""),
 		.pod_qos_policy = strdup(""),
 		.resource_tags = strv_new_empty(),
+		.octavia_endpoint = strdup(""),
 	};
 	if (os_auth_config_init(&c->auth) < 0 || !c->cloud || !c->project || !c->pod_subnet ||
-	    !c->pod_security_groups || !c->ovs_bridge || !c->pod_qos_policy || !c->resource_tags) {
+	    !c->pod_security_groups || !c->ovs_bridge || !c->pod_qos_policy || !c->resource_tags ||
+	    !c->octavia_endpoint) {
 		neutron_config_free(c);
 		return -ENOMEM;
 	}
@@ -99,6 +102,19 @@ static int neutron_config_set(void *cfg, const char *section, const char *key, c
 	struct neutron_config *c = cfg;
 	int r;
 
+	if (streq(section, "octavia")) {
+		if (!streq(key, "endpoint_override"))
+			return -ENOENT;
+		if (*value && strncmp(value, "http://", 7) != 0 &&
+		    strncmp(value, "https://", 8) != 0) {
+			set_errmsg(reterr_msg,
+				   "[octavia] endpoint_override \"%s\" is not an "
+				   "http(s) URL",
+				   value);
+			return -EINVAL;
+		}
+		return conf_set_str(&c->octavia_endpoint, value);
+	}
 	if (streq(section, "neutron_defaults")) {
 		if (streq(key, "project"))
 			return conf_set_str(&c->project, value);
@@ -201,13 +217,14 @@ static int neutron_driver_new(const void *cfg, const struct backend_env *env, st
 		.qos_policy = c->pod_qos_policy,
 		.resource_tags = list_or_null(c->resource_tags),
 		.bridge = env->bridge,
+		.octavia_endpoint = c->octavia_endpoint,
 	    },
 	    ret, reterr_msg);
 }
 
 const struct backend_driver backend_neutron_driver = {
 	.name = "neutron",
-	.sections = (const char *const[]){ "neutron", "neutron_defaults", NULL },
+	.sections = (const char *const[]){ "neutron", "neutron_defaults", "octavia", NULL },
 	.config_new = neutron_config_new,
 	.config_set = neutron_config_set,
 	.config_finish = neutron_config_finish,

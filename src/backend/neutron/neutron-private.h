@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include "backend/neutron.h"
 #include "json-util.h"
@@ -31,6 +32,11 @@ struct neutron_backend {
 	/* Whether a port create may carry its tags (Neutron's extension
 	 * tag-ports-during-bulk-creation): -1 not known yet, 0, 1. */
 	atomic_int tags_in_body;
+	/* Octavia (octavia.c): its own session, on a copy of the
+	 * credentials with its endpoint; NULL when the cloud has none. */
+	struct os_session *lb;
+	struct os_auth_config lb_auth;
+	bool lb_auth_set;
 };
 
 static inline struct neutron_backend *to_neutron(struct backend *b)
@@ -61,6 +67,45 @@ int neutron_tag_after(struct neutron_backend *nb, const char *collection, const 
 bool neutron_tags_in_body(struct neutron_backend *nb);
 int neutron_list_all(struct neutron_backend *nb, const char *path, const char *key, json_t **ret,
 		     char **reterr_msg);
+
+/* ---- octavia.c: the load-balancer API session ---- */
+
+int octavia_new(struct neutron_backend *nb, const struct neutron_opts *o, char **reterr_msg);
+void octavia_free(struct neutron_backend *nb);
+/* One Octavia v2 call (@path under /v2/lbaas) within @deadline_ms (an
+ * absolute now_ms()). Errors as neutron_api()'s, and -EOPNOTSUPP for what
+ * the provider cannot do (HTTP 501) or a cloud without Octavia, -EBUSY
+ * for a load balancer locked by a change in progress (409 "immutable"). */
+int octavia_api(struct neutron_backend *nb, const char *method, const char *path, json_t *body,
+		uint64_t deadline_ms, json_t **ret, char **reterr_msg);
+/* Wait until load balancer @lb_id is ACTIVE (Octavia locks it while a
+ * change is made): -EIO if it went to ERROR, -ETIMEDOUT at @deadline_ms. */
+int octavia_wait_active(struct neutron_backend *nb, const char *lb_id, uint64_t deadline_ms,
+			char **reterr_msg);
+/* A change of load balancer @lb_id's tree: once it is ACTIVE, the call,
+ * again while it is locked (409), then until it is ACTIVE again. *ret is
+ * set when the call succeeded, even if the wait after it failed. */
+int octavia_change(struct neutron_backend *nb, const char *lb_id, const char *method,
+		   const char *path, json_t *body, uint64_t deadline_ms, json_t **ret,
+		   char **reterr_msg);
+/* The deadline of a call that starts now: [neutron] timeout from now. */
+uint64_t octavia_deadline(struct neutron_backend *nb);
+
+/* ---- lb.c: load balancers ---- */
+
+int neutron_lb_create(struct backend *b, const struct lb_spec *spec, json_t **ret,
+		      char **reterr_msg);
+int neutron_lb_get(struct backend *b, const char *lb, json_t **ret, char **reterr_msg);
+int neutron_lb_list(struct backend *b, json_t **ret, char **reterr_msg);
+int neutron_lb_delete(struct backend *b, const char *lb, char **reterr_msg);
+int neutron_lb_pool_create(struct backend *b, const struct lb_pool_spec *spec, json_t **ret,
+			   char **reterr_msg);
+int neutron_lb_pool_get(struct backend *b, const char *pool, json_t **ret, char **reterr_msg);
+int neutron_lb_pool_delete(struct backend *b, const char *pool, char **reterr_msg);
+int neutron_lb_member_add(struct backend *b, const struct lb_member_spec *spec, json_t **ret,
+			  char **reterr_msg);
+int neutron_lb_member_remove(struct backend *b, const char *pool, const char *member,
+			     char **reterr_msg);
 
 /* ---- lookup.c: ids and names ---- */
 

@@ -23,7 +23,8 @@
  *              device_id = the container using it ("" while ready), written
  *              after the fact, off the ADD/DEL path.
  *   router, floating IP -> Neutron's (router.c); an external network is a
- *              flat provider network with router:external. */
+ *              flat provider network with router:external.
+ *   load balancer -> Octavia's, provider ovn (lb.c, octavia.c). */
 #include <stdatomic.h>
 #include <curl/curl.h>
 #include <stdio.h>
@@ -258,6 +259,7 @@ static void neutron_free(struct backend *b)
 	struct neutron_backend *nb = to_neutron(b);
 
 	os_session_free(nb->s);
+	octavia_free(nb);
 	for (char **g = nb->security_groups; g && *g; g++)
 		free(*g);
 	free(nb->security_groups);
@@ -315,12 +317,23 @@ static const struct backend_ops neutron_ops = {
 	.fip_create = neutron_fip_create,
 	.fip_list = neutron_fip_list,
 	.fip_delete = neutron_fip_delete,
+	.lb_create = neutron_lb_create,
+	.lb_get = neutron_lb_get,
+	.lb_list = neutron_lb_list,
+	.lb_delete = neutron_lb_delete,
+	.lb_pool_create = neutron_lb_pool_create,
+	.lb_pool_get = neutron_lb_pool_get,
+	.lb_pool_delete = neutron_lb_pool_delete,
+	.lb_member_add = neutron_lb_member_add,
+	.lb_member_remove = neutron_lb_member_remove,
 	.connected = neutron_connected,
 	.describe = neutron_describe,
 	.write_metrics = neutron_write_metrics,
 	.caps = BACKEND_CAP_PORT_POLICIES | BACKEND_CAP_SECURITY_GROUPS | BACKEND_CAP_QOS |
 		BACKEND_CAP_TRUNKS | BACKEND_CAP_ACTIVE_AFTER_PLUG | BACKEND_CAP_ROUTERS |
-		BACKEND_CAP_VIRTUAL_PAIRS,
+		BACKEND_CAP_VIRTUAL_PAIRS |
+		/* Always: a cloud without Octavia answers -EOPNOTSUPP. */
+		BACKEND_CAP_LOADBALANCERS,
 	.free = neutron_free,
 };
 
@@ -400,6 +413,8 @@ int backend_neutron_new(const struct neutron_opts *o, struct backend **ret, char
 						      .timeout_ms = nb->timeout_ms,
 						      .max_concurrent = o->max_concurrent },
 			   &nb->s, reterr_msg);
+	if (r == 0)
+		r = octavia_new(nb, o, reterr_msg);
 	if (r < 0) {
 		neutron_free(&nb->base);
 		return r;
