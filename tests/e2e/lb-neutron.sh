@@ -194,6 +194,25 @@ diag <<<"udp spread: $(hits client udp "$VIP" 53)"
 check "member-remove dns ${IP[b]}:5353" ctl loadbalancer member-remove dns "${IP[b]}:5353"
 check_eq "UDP: all to a after b's removal" "a:20" "$(until_eq "a:20" 10 hits client udp "$VIP" 53)"
 
+# ---- a container that follows a pool: lb_pools ----
+# Octavia locks the load balancer for each change: ADD records the
+# membership and returns, the janitor makes it beside it.
+before_m=$(members http)
+pod f
+t0=$EPOCHREALTIME
+cni ADD "$P-f" eth0 "$NSPATH" "$(netconf web 1.1.0 '"lb_pools":["http"]')"
+check_eq "ADD f with lb_pools [http]" 0 "$RC"
+IP[f]=$(jget '["ips"][0]["address"]' | cut -d/ -f1)
+want=$(printf '%s\n' $before_m "${IP[f]}:8080" | sort | paste -sd' ')
+got=$(until_eq "$want" 30 members http)
+check_eq "Octavia: f becomes a member of http, owned by its attachment" \
+	"$want $KURYR_HOST/$P-f/eth0" \
+	"$got $(ctl -o json loadbalancer member-list http | pyj '[m["owner"] for m in d if m["address"] == "'"${IP[f]}"'"][0]')"
+diag <<<"lb_pools member in Octavia $(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$EPOCHREALTIME") s after ADD began"
+cni DEL "$P-f" eth0 "/run/netns/$P-f" "$(netconf web 1.1.0 '"lb_pools":["http"]')"
+check_eq "DEL f: out of http (the janitor, beside the DEL)" "$before_m" "$(until_eq "$before_m" 30 members http)"
+check_eq "... and its record is gone" "0" "$(until_eq 0 10 store_sql "select count(*) from records where kind='lb_member'")"
+
 # ---- bad input: one clear line, nothing half-made ----
 before=$(octavia_tree)
 # refused_with WHAT NEEDLE CMD...: CMD fails with one line on stderr that

@@ -14,6 +14,10 @@
                              try every 5 ms until NAME ("*": anyone)
                              answers; print the seconds that took, or
                              "never" after DEADLINE
+  lb-probe.py firstat tcp|udp IP PORT NAME DEADLINE
+                             the same, started ahead: print the wall-clock
+                             time (seconds since the epoch) NAME first
+                             answered
   lb-probe.py names tcp|udp IP PORT N DEADLINE
                              connect until N different NAMEs answered;
                              print the seconds that took, or "never"
@@ -72,12 +76,12 @@ def hits(proto, ip, port, n, timeout):
     print(" ".join("%s:%d" % kv for kv in sorted(got.items())))
 
 
-def first(proto, ip, port, name, deadline):
+def first(proto, ip, port, name, deadline, wall=False):
     start = time.monotonic()
     while time.monotonic() - start < deadline:
         got = ask(proto, ip, port, 0.05)
         if got and (name == "*" or got == name):
-            print("%.3f" % (time.monotonic() - start))
+            print("%.6f" % time.time() if wall else "%.3f" % (time.monotonic() - start))
             return
         time.sleep(0.005)
     print("never")
@@ -103,6 +107,8 @@ if __name__ == "__main__":
         hits(a[1], a[2], int(a[3]), int(a[4]), float(a[5]) if len(a) == 6 else 1.0)
     elif len(a) == 6 and a[0] == "first":
         first(a[1], a[2], int(a[3]), a[4], float(a[5]))
+    elif len(a) == 6 and a[0] == "firstat":
+        first(a[1], a[2], int(a[3]), a[4], float(a[5]), wall=True)
     elif len(a) == 6 and a[0] == "names":
         names(a[1], a[2], int(a[3]), int(a[4]), float(a[5]))
     else:
