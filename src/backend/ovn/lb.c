@@ -638,6 +638,7 @@ static int pool_fields(const struct lb_pool_spec *spec, json_t **ret_fields, cha
 			   "udp-connect: not %s on a %s pool",
 			   spec->check, proto);
 		json_decref(*ret_fields);
+		*ret_fields = NULL;
 		return -EOPNOTSUPP;
 	}
 	return 0;
