@@ -18,12 +18,19 @@
                              the same, started ahead: print the wall-clock
                              time (seconds since the epoch) NAME first
                              answered
+  lb-probe.py txcsum-off DEVICE
+                             turn DEVICE's transmit checksum offload off
+                             (SIOCETHTOOL; no ethtool here): its packets
+                             leave with their TCP/UDP checksum filled in
   lb-probe.py names tcp|udp IP PORT N DEADLINE
                              connect until N different NAMEs answered;
                              print the seconds that took, or "never"
 """
+import array
 import collections
+import fcntl
 import socket
+import struct
 import sys
 import time
 
@@ -87,6 +94,14 @@ def first(proto, ip, port, name, deadline, wall=False):
     print("never")
 
 
+def txcsum_off(dev):
+    ethtool_stxcsum, siocethtool = 0x17, 0x8946
+    value = array.array("B", struct.pack("II", ethtool_stxcsum, 0))
+    ifr = struct.pack("16sP", dev.encode(), value.buffer_info()[0])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        fcntl.ioctl(s.fileno(), siocethtool, ifr)
+
+
 def names(proto, ip, port, n, deadline):
     start, seen = time.monotonic(), set()
     while time.monotonic() - start < deadline:
@@ -109,6 +124,8 @@ if __name__ == "__main__":
         first(a[1], a[2], int(a[3]), a[4], float(a[5]))
     elif len(a) == 6 and a[0] == "firstat":
         first(a[1], a[2], int(a[3]), a[4], float(a[5]), wall=True)
+    elif len(a) == 2 and a[0] == "txcsum-off":
+        txcsum_off(a[1])
     elif len(a) == 6 and a[0] == "names":
         names(a[1], a[2], int(a[3]), int(a[4]), float(a[5]))
     else:
