@@ -10,18 +10,14 @@
 
 #include "ovn-private.h"
 
-static const char *ext_of(json_t *row, const char *key)
-{
-	return ovsdb_map_get(json_object_get(row, "external_ids"), key);
-}
-
 static json_t *fip_json(json_t *nat)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", ext_of(nat, EXT_FIP_ID) ?: "",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", ovn_ext_of(nat, EXT_FIP_ID) ?: "",
 			 "ip", json_object_get_str(nat, "external_ip") ?: "", "network",
-			 ext_of(nat, EXT_FIP_NET) ?: "", "port", ext_of(nat, EXT_FIP_PORT) ?: "",
-			 "fixed_ip", json_object_get_str(nat, "logical_ip") ?: "", "router",
-			 ext_of(nat, EXT_R_ID) ?: "");
+			 ovn_ext_of(nat, EXT_FIP_NET) ?: "", "port",
+			 ovn_ext_of(nat, EXT_FIP_PORT) ?: "", "fixed_ip",
+			 json_object_get_str(nat, "logical_ip") ?: "", "router",
+			 ovn_ext_of(nat, EXT_R_ID) ?: "");
 }
 
 /* Every floating IP's NAT row: a new array. */
@@ -40,7 +36,7 @@ static int all_fips(struct ovn_backend *ob, json_t **ret, char **reterr_msg)
 		return r;
 	out = json_array();
 	json_array_foreach(ovn_first_rows(res), i, nat)
-		if (ext_of(nat, EXT_FIP_ID))
+		if (ovn_ext_of(nat, EXT_FIP_ID))
 			json_array_append(out, nat);
 	*ret = out;
 	return 0;
@@ -119,7 +115,8 @@ int ovn_fip_create(struct backend *b, const char *ext, const char *port, const c
 		if (r < 0)
 			return r;
 		r = ovn_router_of_network(ob, pnet.id, &lr, reterr_msg);
-		if (r == -ENOENT || (r == 0 && !streq_ptr(ext_of(lr, EXT_R_GW_NET), xnet.name))) {
+		if (r == -ENOENT ||
+		    (r == 0 && !streq_ptr(ovn_ext_of(lr, EXT_R_GW_NET), xnet.name))) {
 			set_errmsg(reterr_msg,
 				   "port %s's network %s has no router with a gateway on %s "
 				   "(router add-subnet, router set --external-gateway)",
@@ -132,7 +129,7 @@ int ovn_fip_create(struct backend *b, const char *ext, const char *port, const c
 		if (r < 0)
 			return r;
 		json_array_foreach(mine, i, nat)
-			if (streq_ptr(ext_of(nat, EXT_FIP_PORT), p.name)) {
+			if (streq_ptr(ovn_ext_of(nat, EXT_FIP_PORT), p.name)) {
 				set_errmsg(reterr_msg, "port %s has floating IP %s already", port,
 					   json_object_get_str(nat, "external_ip") ?: "?");
 				return -EEXIST;
@@ -156,14 +153,15 @@ int ovn_fip_create(struct backend *b, const char *ext, const char *port, const c
 						     "wait", "table", "NAT", "where",
 						     ovn_where_ext(EXT_FIP_PORT, p.name), "columns",
 						     "type", "until", "==", "rows", "timeout", 0));
-		json_array_append_new(
-		    ops,
-		    json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}}", "op", "insert", "table",
-			      "NAT", "uuid-name", "fip", "row", "type", "dnat_and_snat",
-			      "external_ip", fip, "logical_ip", p.ip, "external_ids",
-			      ovsdb_string_map((const char *const[]){
-				  EXT_FIP_ID, id, EXT_FIP_NET, xnet.name, EXT_FIP_PORT, p.name,
-				  EXT_NAT_NETID, pnet.id, EXT_R_ID, ext_of(lr, EXT_R_ID), NULL })));
+		json_array_append_new(ops,
+				      json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}}", "op",
+						"insert", "table", "NAT", "uuid-name", "fip", "row",
+						"type", "dnat_and_snat", "external_ip", fip,
+						"logical_ip", p.ip, "external_ids",
+						ovsdb_string_map((const char *const[]){
+						    EXT_FIP_ID, id, EXT_FIP_NET, xnet.name,
+						    EXT_FIP_PORT, p.name, EXT_NAT_NETID, pnet.id,
+						    EXT_R_ID, ovn_ext_of(lr, EXT_R_ID), NULL })));
 		json_array_append_new(
 		    ops, json_pack("{s:s, s:s, s:[o], s:[[s, s, [s, [o]]]]}", "op", "mutate",
 				   "table", "Logical_Router", "where",
@@ -173,7 +171,7 @@ int ovn_fip_create(struct backend *b, const char *ext, const char *port, const c
 		if (r == 0)
 			*ret = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "ip", fip,
 					 "network", xnet.name, "port", p.name, "fixed_ip", p.ip,
-					 "router", ext_of(lr, EXT_R_ID));
+					 "router", ovn_ext_of(lr, EXT_R_ID));
 	}
 	if (r == -ETIMEDOUT)
 		set_errmsg(reterr_msg, "network %s or port %s kept changing; try again", ext, port);
@@ -196,9 +194,9 @@ static int drop_fip(struct ovn_backend *ob, json_t *nat, char **reterr_msg)
 		    "mutations", "nat", "delete", "set", json_object_get(nat, "_uuid"));
 		_cleanup_json_ json_t *lsp = NULL;
 
-		if (ovn_find_switch(ob, ext_of(nat, EXT_FIP_NET), &ext_ls, NULL) == 0)
+		if (ovn_find_switch(ob, ovn_ext_of(nat, EXT_FIP_NET), &ext_ls, NULL) == 0)
 			ovn_extaddr_release(ext_ls, json_object_get_str(nat, "external_ip"), ops);
-		if (ovn_find_lsp(ob, ext_of(nat, EXT_FIP_PORT) ?: "", &lsp, NULL) == 0) {
+		if (ovn_find_lsp(ob, ovn_ext_of(nat, EXT_FIP_PORT) ?: "", &lsp, NULL) == 0) {
 			r = ovn_lb_fip_ops(ob, lsp, NULL, ops, reterr_msg);
 			if (r < 0) {
 				json_decref(ops);
@@ -221,7 +219,7 @@ int ovn_fip_delete(struct backend *b, const char *fip, char **reterr_msg)
 	if (r < 0)
 		return r;
 	json_array_foreach(nats, i, nat)
-		if (streq_ptr(ext_of(nat, EXT_FIP_ID), fip) ||
+		if (streq_ptr(ovn_ext_of(nat, EXT_FIP_ID), fip) ||
 		    streq_ptr(json_object_get_str(nat, "external_ip"), fip))
 			return drop_fip(to_ovn(b), nat, reterr_msg);
 	set_errmsg(reterr_msg, "floating IP \"%s\" does not exist", fip);

@@ -59,21 +59,6 @@
 #define MAX_MEMBERS  256
 #define MEMBER_LEN   64
 
-static const char *ext_of(json_t *row, const char *key)
-{
-	return ovsdb_map_get(json_object_get(row, "external_ids"), key);
-}
-
-static const char *uuid_of(json_t *row)
-{
-	return ovsdb_datum_uuid(json_object_get(row, "_uuid"));
-}
-
-static json_t *where_uuid(const char *uuid)
-{
-	return json_pack("[o]", ovsdb_cond("_uuid", "==", ovsdb_uuid(uuid)));
-}
-
 static json_t *ext_cond(const char *k1, const char *v1, const char *k2, const char *v2)
 {
 	return ovsdb_cond("external_ids", "includes",
@@ -84,8 +69,8 @@ static json_t *ext_cond(const char *k1, const char *v1, const char *k2, const ch
 static json_t *op_wait_col(const char *table, const char *uuid, const char *col, json_t *value)
 {
 	return json_pack("{s:s, s:s, s:o, s:[s], s:s, s:[{s:O}], s:i}", "op", "wait", "table",
-			 table, "where", where_uuid(uuid), "columns", col, "until", "==", "rows",
-			 col, value, "timeout", 0);
+			 table, "where", ovn_where_uuid(uuid), "columns", col, "until",
+			 "==", "rows", col, value, "timeout", 0);
 }
 
 /* The one row of kind @kind whose id (@id_key) or name is @ref. */
@@ -154,7 +139,8 @@ struct members {
 /* The VIP entry of pool row @pool: "VIP:PORT". */
 static void pool_vip_key(json_t *pool, char *out, size_t size)
 {
-	snprintf(out, size, "%s:%s", ext_of(pool, LB_VIP) ?: "", ext_of(pool, POOL_PORT) ?: "");
+	snprintf(out, size, "%s:%s", ovn_ext_of(pool, LB_VIP) ?: "",
+		 ovn_ext_of(pool, POOL_PORT) ?: "");
 }
 
 static void members_read(json_t *pool, struct members *ms)
@@ -274,7 +260,7 @@ static const char *member_health(json_t *monitors, const char *proto, const char
 
 static json_t *pool_json(json_t *pool, json_t *monitors)
 {
-	const char *check = ext_of(pool, POOL_CHECK);
+	const char *check = ovn_ext_of(pool, POOL_CHECK);
 	const char *proto = NULL;
 	struct members *ms = calloc(1, sizeof(*ms));
 	json_t *o, *members, *opts = NULL;
@@ -294,19 +280,20 @@ static json_t *pool_json(json_t *pool, json_t *monitors)
 		json_array_append_new(
 		    members,
 		    json_pack("{s:s, s:s?, s:i, s:s, s:s}", "id", ms->m[i], "address", ip, "port",
-			      colon ? atoi(colon + 1) : 0, "owner", ext_of(pool, key) ?: "",
+			      colon ? atoi(colon + 1) : 0, "owner", ovn_ext_of(pool, key) ?: "",
 			      "health", check ? member_health(monitors, proto, ms->m[i]) : ""));
 	}
 	if (check)
 		opts = json_pack("{s:s, s:i, s:i, s:i}", "type", check, "delay",
-				 atoi(ext_of(pool, POOL_DELAY) ?: "0"), "timeout",
-				 atoi(ext_of(pool, POOL_TIMEOUT) ?: "0"), "max_retries",
-				 atoi(ext_of(pool, POOL_RETRIES) ?: "0"));
-	o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:o, s:o}", "id", ext_of(pool, POOL_ID) ?: "",
-		      "name", json_object_get_str(pool, "name") ?: "", "loadbalancer",
-		      ext_of(pool, LB_ID) ?: "", "protocol", proto ? proto : "tcp", "port",
-		      atoi(ext_of(pool, POOL_PORT) ?: "0"), "member_port",
-		      atoi(ext_of(pool, POOL_MPORT) ?: "0"), "check", opts ? opts : json_null(),
+				 atoi(ovn_ext_of(pool, POOL_DELAY) ?: "0"), "timeout",
+				 atoi(ovn_ext_of(pool, POOL_TIMEOUT) ?: "0"), "max_retries",
+				 atoi(ovn_ext_of(pool, POOL_RETRIES) ?: "0"));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:o, s:o}", "id",
+		      ovn_ext_of(pool, POOL_ID) ?: "", "name",
+		      json_object_get_str(pool, "name") ?: "", "loadbalancer",
+		      ovn_ext_of(pool, LB_ID) ?: "", "protocol", proto ? proto : "tcp", "port",
+		      atoi(ovn_ext_of(pool, POOL_PORT) ?: "0"), "member_port",
+		      atoi(ovn_ext_of(pool, POOL_MPORT) ?: "0"), "check", opts ? opts : json_null(),
 		      "members", members);
 	free(ms);
 	return o;
@@ -320,11 +307,11 @@ static json_t *lb_json(json_t *lb, json_t *pools, json_t *monitors)
 
 	json_array_foreach(pools, i, p)
 		json_array_append_new(arr, pool_json(p, monitors));
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id", ext_of(lb, LB_ID) ?: "",
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id", ovn_ext_of(lb, LB_ID) ?: "",
 		      "name", json_object_get_str(lb, "name") ?: "", "network",
-		      ext_of(lb, LB_NET_NAME) ?: "", "vip", ext_of(lb, LB_VIP) ?: "", "vip_port",
-		      ext_of(lb, LB_VIP_PORT) ?: "", "status", "ACTIVE", "operating_status",
-		      "ONLINE", "pools", arr);
+		      ovn_ext_of(lb, LB_NET_NAME) ?: "", "vip", ovn_ext_of(lb, LB_VIP) ?: "",
+		      "vip_port", ovn_ext_of(lb, LB_VIP_PORT) ?: "", "status", "ACTIVE",
+		      "operating_status", "ONLINE", "pools", arr);
 	return o;
 }
 
@@ -350,16 +337,16 @@ static int targets_of(struct ovn_backend *ob, const char *ls_uuid, struct target
 		return 0;
 	if (r < 0)
 		return r;
-	str_copy(t->lr, uuid_of(lr), sizeof(t->lr));
+	str_copy(t->lr, ovn_uuid_of(lr), sizeof(t->lr));
 	r = ovn_transact(ob,
 			 json_pack("[{s:s, s:s, s:[o]}]", "op", "select", "table",
 				   "Logical_Switch_Port", "where",
-				   ext_cond(EXT_R_ID, ext_of(lr, EXT_R_ID) ?: "", NULL, NULL)),
+				   ext_cond(EXT_R_ID, ovn_ext_of(lr, EXT_R_ID) ?: "", NULL, NULL)),
 			 NB_TIMEOUT_MS, &res, reterr_msg);
 	if (r < 0)
 		return r;
 	json_array_foreach(ovn_first_rows(res), i, row) {
-		const char *ls = ext_of(row, EXT_ROUTED);
+		const char *ls = ovn_ext_of(row, EXT_ROUTED);
 		bool seen = false;
 		size_t k;
 		json_t *s;
@@ -382,13 +369,13 @@ static void targets_ops(const struct targets *t, bool add, json_t *refs, json_t 
 	json_array_foreach(t->switches, i, s)
 		json_array_append_new(ops, json_pack("{s:s, s:s, s:o, s:[[s, s, [s, O]]]}", "op",
 						     "mutate", "table", "Logical_Switch", "where",
-						     where_uuid(json_string_value(s)), "mutations",
-						     "load_balancer", add ? "insert" : "delete",
-						     "set", refs));
+						     ovn_where_uuid(json_string_value(s)),
+						     "mutations", "load_balancer",
+						     add ? "insert" : "delete", "set", refs));
 	if (*t->lr)
 		json_array_append_new(
 		    ops, json_pack("{s:s, s:s, s:o, s:[[s, s, [s, O]]]}", "op", "mutate", "table",
-				   "Logical_Router", "where", where_uuid(t->lr), "mutations",
+				   "Logical_Router", "where", ovn_where_uuid(t->lr), "mutations",
 				   "load_balancer", add ? "insert" : "delete", "set", refs));
 }
 
@@ -470,10 +457,10 @@ int ovn_lb_create(struct backend *b, const struct lb_spec *spec, json_t **ret, c
 			      "external_ids",
 			      ovsdb_string_map((const char *const[]){
 				  EXT_IP, vip, LB_ID, id, LB_NET_NAME, spec->net->name, NULL })));
-		json_array_append_new(ops, json_pack("{s:s, s:s, s:o, s:[[s, s, [s, [o]]]]}", "op",
-						     "mutate", "table", "Logical_Switch", "where",
-						     where_uuid(uuid_of(ls)), "mutations", "ports",
-						     "insert", "set", ovsdb_named_uuid("vip")));
+		json_array_append_new(
+		    ops, json_pack("{s:s, s:s, s:o, s:[[s, s, [s, [o]]]]}", "op", "mutate", "table",
+				   "Logical_Switch", "where", ovn_where_uuid(ovn_uuid_of(ls)),
+				   "mutations", "ports", "insert", "set", ovsdb_named_uuid("vip")));
 		r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
 		if (r == -ETIMEDOUT && spec->vip) {
 			/* The switch changed, or the address was taken: which? */
@@ -509,7 +496,7 @@ int ovn_lb_get(struct backend *b, const char *ref, json_t **ret, char **reterr_m
 
 	r = find_lb(ob, ref, &lb, reterr_msg);
 	if (r == 0)
-		r = pools_of(ob, ext_of(lb, LB_ID) ?: "", &pools, reterr_msg);
+		r = pools_of(ob, ovn_ext_of(lb, LB_ID) ?: "", &pools, reterr_msg);
 	if (r < 0)
 		return r;
 	mon = service_monitors(ob);
@@ -543,7 +530,7 @@ int ovn_lb_list(struct backend *b, json_t **ret, char **reterr_msg)
 		json_t *p;
 
 		json_array_foreach(pools, k, p)
-			if (streq(ext_of(p, LB_ID) ?: "", ext_of(row, LB_ID) ?: "-"))
+			if (streq(ovn_ext_of(p, LB_ID) ?: "", ovn_ext_of(row, LB_ID) ?: "-"))
 				json_array_append(mine, p);
 		json_array_append_new(out, lb_json(row, mine, mon));
 	}
@@ -565,36 +552,38 @@ int ovn_lb_delete(struct backend *b, const char *ref, char **reterr_msg)
 
 		r = find_lb(ob, ref, &lb, reterr_msg);
 		/* Its floating IP first (the NAT row and the address). */
-		if (r == 0 && ext_of(lb, LB_FIP)) {
-			r = ovn_fip_drop_for_port(ob, ext_of(lb, LB_VIP_PORT) ?: "", reterr_msg);
+		if (r == 0 && ovn_ext_of(lb, LB_FIP)) {
+			r = ovn_fip_drop_for_port(ob, ovn_ext_of(lb, LB_VIP_PORT) ?: "",
+						  reterr_msg);
 			json_decref(lb);
 			lb = NULL;
 			if (r == 0)
 				r = find_lb(ob, ref, &lb, reterr_msg);
 		}
 		if (r == 0)
-			r = pools_of(ob, ext_of(lb, LB_ID) ?: "", &pools, reterr_msg);
+			r = pools_of(ob, ovn_ext_of(lb, LB_ID) ?: "", &pools, reterr_msg);
 		if (r < 0)
 			return r;
 		ops = json_array();
 		json_array_foreach(pools, i, p)
-			json_array_append_new(refs, ovsdb_uuid(uuid_of(p)));
-		json_array_append_new(refs, ovsdb_uuid(uuid_of(lb)));
+			json_array_append_new(refs, ovsdb_uuid(ovn_uuid_of(p)));
+		json_array_append_new(refs, ovsdb_uuid(ovn_uuid_of(lb)));
 		detach_all_ops(refs, ops);
 		json_array_foreach(refs, i, p)
 			json_array_append_new(ops, json_pack("{s:s, s:s, s:o}", "op", "delete",
 							     "table", "Load_Balancer", "where",
-							     where_uuid(ovsdb_datum_uuid(p))));
+							     ovn_where_uuid(ovsdb_datum_uuid(p))));
 		/* The VIP goes back to the network. */
-		net = ext_of(lb, LB_NET);
+		net = ovn_ext_of(lb, LB_NET);
 		if (net && ovn_find_switch(ob, net, &ls, NULL) == 0) {
-			if (ovn_find_lsp(ob, ext_of(lb, LB_VIP_PORT) ?: "", &lsp, NULL) == 0)
+			if (ovn_find_lsp(ob, ovn_ext_of(lb, LB_VIP_PORT) ?: "", &lsp, NULL) == 0)
 				json_array_append_new(
-				    ops, json_pack("{s:s, s:s, s:o, s:[[s, s, [s, [o]]]]}", "op",
-						   "mutate", "table", "Logical_Switch", "where",
-						   where_uuid(uuid_of(ls)), "mutations", "ports",
-						   "delete", "set", ovsdb_uuid(uuid_of(lsp))));
-			ovn_extaddr_release(ls, ext_of(lb, LB_VIP) ?: "", ops);
+				    ops,
+				    json_pack("{s:s, s:s, s:o, s:[[s, s, [s, [o]]]]}", "op",
+					      "mutate", "table", "Logical_Switch", "where",
+					      ovn_where_uuid(ovn_uuid_of(ls)), "mutations", "ports",
+					      "delete", "set", ovsdb_uuid(ovn_uuid_of(lsp))));
+			ovn_extaddr_release(ls, ovn_ext_of(lb, LB_VIP) ?: "", ops);
 		}
 		r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
 		if (r != -ETIMEDOUT)
@@ -663,7 +652,7 @@ int ovn_lb_pool_create(struct backend *b, const struct lb_pool_spec *spec, json_
 		return r;
 	r = find_lb(ob, spec->lb, &lb, reterr_msg);
 	if (r == 0)
-		r = pools_of(ob, ext_of(lb, LB_ID) ?: "", &pools, reterr_msg);
+		r = pools_of(ob, ovn_ext_of(lb, LB_ID) ?: "", &pools, reterr_msg);
 	if (r < 0)
 		return r;
 	r = find_pool(ob, spec->name, &existing, &err);
@@ -680,7 +669,7 @@ int ovn_lb_pool_create(struct backend *b, const struct lb_pool_spec *spec, json_
 		const char *pr = NULL;
 
 		ovsdb_datum_strings(json_object_get(p, "protocol"), &pr, 1);
-		if (streq(ext_of(p, POOL_PORT) ?: "", port) &&
+		if (streq(ovn_ext_of(p, POOL_PORT) ?: "", port) &&
 		    streq(pr ? pr : LB_PROTO_TCP, spec->protocol)) {
 			set_errmsg(reterr_msg, "%s port %u of load balancer %s is pool %s's",
 				   spec->protocol, spec->port, json_object_get_str(lb, "name"),
@@ -688,28 +677,28 @@ int ovn_lb_pool_create(struct backend *b, const struct lb_pool_spec *spec, json_
 			return -EEXIST;
 		}
 	}
-	r = targets_of(ob, ext_of(lb, LB_NET) ?: "", &t, reterr_msg);
+	r = targets_of(ob, ovn_ext_of(lb, LB_NET) ?: "", &t, reterr_msg);
 	if (r < 0)
 		return r;
 
 	uuid_random(id);
-	snprintf(key, sizeof(key), "%s:%u", ext_of(lb, LB_VIP) ?: "", spec->port);
+	snprintf(key, sizeof(key), "%s:%u", ovn_ext_of(lb, LB_VIP) ?: "", spec->port);
 	snprintf(mport, sizeof(mport), "%u", spec->member_port ? spec->member_port : spec->port);
 	snprintf(delay, sizeof(delay), "%u", spec->delay);
 	snprintf(timeout, sizeof(timeout), "%u", spec->timeout);
 	snprintf(retries, sizeof(retries), "%u", spec->max_retries);
 	ext = ovsdb_string_map((const char *const[]){
-	    LB_KIND, "pool", POOL_ID, id, LB_ID, ext_of(lb, LB_ID) ?: "", LB_VIP,
-	    ext_of(lb, LB_VIP) ?: "", POOL_PORT, port, POOL_MPORT, mport, NULL });
+	    LB_KIND, "pool", POOL_ID, id, LB_ID, ovn_ext_of(lb, LB_ID) ?: "", LB_VIP,
+	    ovn_ext_of(lb, LB_VIP) ?: "", POOL_PORT, port, POOL_MPORT, mport, NULL });
 	ops = json_array();
 	json_array_append_new(ops, json_pack("{s:s, s:s, s:[o, [s, s, s]], s:[s], s:s, s:[], s:i}",
 					     "op", "wait", "table", "Load_Balancer", "where",
 					     ext_cond(LB_KIND, "pool", NULL, NULL), "name",
 					     "==", spec->name, "columns", "name", "until",
 					     "==", "rows", "timeout", 0));
-	if (ext_of(lb, LB_FIP)) {
-		snprintf(fkey, sizeof(fkey), "%s:%u", ext_of(lb, LB_FIP), spec->port);
-		ovn_map_put(ext, LB_FIP, ext_of(lb, LB_FIP));
+	if (ovn_ext_of(lb, LB_FIP)) {
+		snprintf(fkey, sizeof(fkey), "%s:%u", ovn_ext_of(lb, LB_FIP), spec->port);
+		ovn_map_put(ext, LB_FIP, ovn_ext_of(lb, LB_FIP));
 	}
 	row = json_pack(
 	    "{s:s, s:o, s:s, s:O, s:o, s:o}", "name", spec->name, "vips",
@@ -744,11 +733,11 @@ int ovn_lb_pool_create(struct backend *b, const struct lb_pool_spec *spec, json_
 	}
 	json_decref(t.switches);
 	/* A load balancer deleted meanwhile: nothing is made. */
-	json_array_append_new(ops,
-			      json_pack("{s:s, s:s, s:o, s:[s], s:s, s:[{s:s}], s:i}", "op", "wait",
-					"table", "Load_Balancer", "where", where_uuid(uuid_of(lb)),
-					"columns", "name", "until", "==", "rows", "name",
-					json_object_get_str(lb, "name"), "timeout", 0));
+	json_array_append_new(ops, json_pack("{s:s, s:s, s:o, s:[s], s:s, s:[{s:s}], s:i}", "op",
+					     "wait", "table", "Load_Balancer", "where",
+					     ovn_where_uuid(ovn_uuid_of(lb)), "columns", "name",
+					     "until", "==", "rows", "name",
+					     json_object_get_str(lb, "name"), "timeout", 0));
 	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
 	if (r == -ETIMEDOUT) {
 		set_errmsg(reterr_msg, "pool %s was made, or load balancer %s deleted, meanwhile",
@@ -784,11 +773,12 @@ int ovn_lb_pool_delete(struct backend *b, const char *ref, char **reterr_msg)
 	r = find_pool(ob, ref, &pool, reterr_msg);
 	if (r < 0)
 		return r;
-	refs = json_pack("[o]", ovsdb_uuid(uuid_of(pool)));
+	refs = json_pack("[o]", ovsdb_uuid(ovn_uuid_of(pool)));
 	ops = json_array();
 	detach_all_ops(refs, ops);
-	json_array_append_new(ops, json_pack("{s:s, s:s, s:o}", "op", "delete", "table",
-					     "Load_Balancer", "where", where_uuid(uuid_of(pool))));
+	json_array_append_new(ops,
+			      json_pack("{s:s, s:s, s:o}", "op", "delete", "table", "Load_Balancer",
+					"where", ovn_where_uuid(ovn_uuid_of(pool))));
 	return ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
 }
 
@@ -804,7 +794,7 @@ static json_t *op_map_change(const char *table, const char *uuid, const char *co
 		    muts, json_pack("[s, s, o]", col, "insert",
 				    ovsdb_string_map((const char *const[]){ key, value, NULL })));
 	return json_pack("{s:s, s:s, s:o, s:o}", "op", "mutate", "table", table, "where",
-			 where_uuid(uuid), "mutations", muts);
+			 ovn_where_uuid(uuid), "mutations", muts);
 }
 
 /* Ops: the VIP entry of @pool (and its floating IP's) becomes @ms, if the
@@ -814,15 +804,15 @@ static void members_ops(json_t *pool, const struct members *ms, json_t *ops)
 	_cleanup_free_ char *value = members_join(ms);
 	char key[80];
 
-	json_array_append_new(ops, op_wait_col("Load_Balancer", uuid_of(pool), "vips",
+	json_array_append_new(ops, op_wait_col("Load_Balancer", ovn_uuid_of(pool), "vips",
 					       json_object_get(pool, "vips")));
 	pool_vip_key(pool, key, sizeof(key));
-	json_array_append_new(
-	    ops, op_map_change("Load_Balancer", uuid_of(pool), "vips", key, value ? value : ""));
-	if (ext_of(pool, LB_FIP)) {
-		snprintf(key, sizeof(key), "%s:%s", ext_of(pool, LB_FIP),
-			 ext_of(pool, POOL_PORT) ?: "");
-		json_array_append_new(ops, op_map_change("Load_Balancer", uuid_of(pool), "vips",
+	json_array_append_new(ops, op_map_change("Load_Balancer", ovn_uuid_of(pool), "vips", key,
+						 value ? value : ""));
+	if (ovn_ext_of(pool, LB_FIP)) {
+		snprintf(key, sizeof(key), "%s:%s", ovn_ext_of(pool, LB_FIP),
+			 ovn_ext_of(pool, POOL_PORT) ?: "");
+		json_array_append_new(ops, op_map_change("Load_Balancer", ovn_uuid_of(pool), "vips",
 							 key, value ? value : ""));
 	}
 }
@@ -838,7 +828,7 @@ static int probe_ip(struct ovn_backend *ob, const struct kuryr_network *net, cha
 	r = ovn_find_switch(ob, net->id, &ls, reterr_msg);
 	if (r < 0)
 		return r == -ENOENT ? -ESRCH : r;
-	have = ext_of(ls, LS_PROBE_IP);
+	have = ovn_ext_of(ls, LS_PROBE_IP);
 	if (have) {
 		str_copy(out, have, 48);
 		return 0;
@@ -846,8 +836,8 @@ static int probe_ip(struct ovn_backend *ob, const struct kuryr_network *net, cha
 	r = ovn_extaddr_reserve(ob, ls, NULL, out, ops, reterr_msg);
 	if (r < 0)
 		return r;
-	json_array_append_new(
-	    ops, op_map_change("Logical_Switch", uuid_of(ls), "external_ids", LS_PROBE_IP, out));
+	json_array_append_new(ops, op_map_change("Logical_Switch", ovn_uuid_of(ls), "external_ids",
+						 LS_PROBE_IP, out));
 	return 0;
 }
 
@@ -875,7 +865,8 @@ int ovn_lb_member_add(struct backend *b, const struct lb_member_spec *spec, json
 		r = find_pool(ob, spec->pool, &pool, reterr_msg);
 		if (r < 0)
 			break;
-		port = spec->port ? spec->port : (unsigned)atoi(ext_of(pool, POOL_MPORT) ?: "0");
+		port =
+		    spec->port ? spec->port : (unsigned)atoi(ovn_ext_of(pool, POOL_MPORT) ?: "0");
 		snprintf(m, sizeof(m), "%s:%u", spec->address, port);
 		members_read(pool, ms);
 		if (members_find(ms, m) >= 0) {
@@ -894,10 +885,10 @@ int ovn_lb_member_add(struct backend *b, const struct lb_member_spec *spec, json
 		ops = json_array();
 		members_ops(pool, ms, ops);
 		snprintf(mkey, sizeof(mkey), MEMBER_KEY "%s", m);
-		json_array_append_new(ops,
-				      op_map_change("Load_Balancer", uuid_of(pool), "external_ids",
-						    mkey, spec->owner ? spec->owner : ""));
-		if (ext_of(pool, POOL_CHECK) && spec->backend_port && spec->net) {
+		json_array_append_new(ops, op_map_change("Load_Balancer", ovn_uuid_of(pool),
+							 "external_ids", mkey,
+							 spec->owner ? spec->owner : ""));
+		if (ovn_ext_of(pool, POOL_CHECK) && spec->backend_port && spec->net) {
 			_cleanup_free_ char *map = NULL;
 
 			r = probe_ip(ob, spec->net, src, ops, reterr_msg);
@@ -906,7 +897,7 @@ int ovn_lb_member_add(struct backend *b, const struct lb_member_spec *spec, json
 				break;
 			}
 			map = strdup_printf("%s:%s", spec->backend_port, src);
-			json_array_append_new(ops, op_map_change("Load_Balancer", uuid_of(pool),
+			json_array_append_new(ops, op_map_change("Load_Balancer", ovn_uuid_of(pool),
 								 "ip_port_mappings", spec->address,
 								 map));
 		}
@@ -917,7 +908,7 @@ int ovn_lb_member_add(struct backend *b, const struct lb_member_spec *spec, json
 			*ret = json_pack("{s:s, s:s, s:i, s:s, s:s}", "id", m, "address",
 					 spec->address, "port", port, "owner",
 					 spec->owner ? spec->owner : "", "health",
-					 ext_of(pool, POOL_CHECK) ? "unknown" : "");
+					 ovn_ext_of(pool, POOL_CHECK) ? "unknown" : "");
 		break;
 	}
 	free(ms);
@@ -962,10 +953,10 @@ int ovn_lb_member_remove(struct backend *b, const char *pool_ref, const char *me
 		ops = json_array();
 		members_ops(pool, ms, ops);
 		snprintf(mkey, sizeof(mkey), MEMBER_KEY "%s", m);
-		json_array_append_new(
-		    ops, op_map_change("Load_Balancer", uuid_of(pool), "external_ids", mkey, NULL));
+		json_array_append_new(ops, op_map_change("Load_Balancer", ovn_uuid_of(pool),
+							 "external_ids", mkey, NULL));
 		if (!ip_left)
-			json_array_append_new(ops, op_map_change("Load_Balancer", uuid_of(pool),
+			json_array_append_new(ops, op_map_change("Load_Balancer", ovn_uuid_of(pool),
 								 "ip_port_mappings", ip, NULL));
 		r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
 		if (r != -ETIMEDOUT)
@@ -983,9 +974,9 @@ int ovn_lb_member_remove(struct backend *b, const char *pool_ref, const char *me
 
 int ovn_lb_vip_port(json_t *lsp, struct kuryr_port *p)
 {
-	const char *ip = ext_of(lsp, EXT_IP), *net = ext_of(lsp, LB_NET_NAME);
+	const char *ip = ovn_ext_of(lsp, EXT_IP), *net = ovn_ext_of(lsp, LB_NET_NAME);
 
-	if (!ext_of(lsp, LB_ID) || !ip || !net)
+	if (!ovn_ext_of(lsp, LB_ID) || !ip || !net)
 		return -ENOENT;
 	*p = (struct kuryr_port){ 0 };
 	str_copy(p->name, json_object_get_str(lsp, "name") ?: "", sizeof(p->name));
@@ -998,7 +989,7 @@ int ovn_lb_fip_ops(struct ovn_backend *ob, json_t *lsp, const char *fip, json_t 
 		   char **reterr_msg)
 {
 	_cleanup_json_ json_t *lb = NULL, *pools = NULL;
-	const char *lb_id = ext_of(lsp, LB_ID);
+	const char *lb_id = ovn_ext_of(lsp, LB_ID);
 	size_t i;
 	json_t *p;
 	int r;
@@ -1011,26 +1002,26 @@ int ovn_lb_fip_ops(struct ovn_backend *ob, json_t *lsp, const char *fip, json_t 
 	if (r < 0)
 		return r == -ENOENT ? 0 : r;
 	json_array_append_new(
-	    ops, op_map_change("Load_Balancer", uuid_of(lb), "external_ids", LB_FIP, fip));
+	    ops, op_map_change("Load_Balancer", ovn_uuid_of(lb), "external_ids", LB_FIP, fip));
 	json_array_foreach(pools, i, p) {
 		char vkey[80], fkey[80];
-		const char *old = ext_of(p, LB_FIP), *members;
+		const char *old = ovn_ext_of(p, LB_FIP), *members;
 
 		pool_vip_key(p, vkey, sizeof(vkey));
 		members = ovsdb_map_get(json_object_get(p, "vips"), vkey);
-		json_array_append_new(ops, op_wait_col("Load_Balancer", uuid_of(p), "vips",
+		json_array_append_new(ops, op_wait_col("Load_Balancer", ovn_uuid_of(p), "vips",
 						       json_object_get(p, "vips")));
 		if (old) {
-			snprintf(fkey, sizeof(fkey), "%s:%s", old, ext_of(p, POOL_PORT) ?: "");
-			json_array_append_new(
-			    ops, op_map_change("Load_Balancer", uuid_of(p), "vips", fkey, NULL));
+			snprintf(fkey, sizeof(fkey), "%s:%s", old, ovn_ext_of(p, POOL_PORT) ?: "");
+			json_array_append_new(ops, op_map_change("Load_Balancer", ovn_uuid_of(p),
+								 "vips", fkey, NULL));
 		}
-		json_array_append_new(
-		    ops, op_map_change("Load_Balancer", uuid_of(p), "external_ids", LB_FIP, fip));
+		json_array_append_new(ops, op_map_change("Load_Balancer", ovn_uuid_of(p),
+							 "external_ids", LB_FIP, fip));
 		if (fip) {
-			snprintf(fkey, sizeof(fkey), "%s:%s", fip, ext_of(p, POOL_PORT) ?: "");
+			snprintf(fkey, sizeof(fkey), "%s:%s", fip, ovn_ext_of(p, POOL_PORT) ?: "");
 			json_array_append_new(ops,
-					      op_map_change("Load_Balancer", uuid_of(p), "vips",
+					      op_map_change("Load_Balancer", ovn_uuid_of(p), "vips",
 							    fkey, members ? members : ""));
 		}
 	}

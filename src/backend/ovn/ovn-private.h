@@ -260,6 +260,23 @@ bool ovn_qos_gone(struct ovn_backend *ob, const char *id);
 int ovn_qos_port_delete_ops(struct ovn_backend *ob, const char *lsp, json_t *ops,
 			    char **reterr_msg);
 
+/* A row's external_ids value of @key (NULL if none), its _uuid, and a
+ * "where" matching the row of _uuid @uuid. */
+static inline const char *ovn_ext_of(json_t *row, const char *key)
+{
+	return ovsdb_map_get(json_object_get(row, "external_ids"), key);
+}
+
+static inline const char *ovn_uuid_of(json_t *row)
+{
+	return ovsdb_datum_uuid(json_object_get(row, "_uuid"));
+}
+
+static inline json_t *ovn_where_uuid(const char *uuid)
+{
+	return json_pack("[o]", ovsdb_cond("_uuid", "==", ovsdb_uuid(uuid)));
+}
+
 /* Add @key=@value to OVSDB string map @map. */
 static inline void ovn_map_put(json_t *map, const char *key, const char *value)
 {

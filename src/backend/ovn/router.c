@@ -51,27 +51,12 @@ int ovn_find_router(struct ovn_backend *ob, const char *ref, json_t **ret, char 
 	return 0;
 }
 
-static const char *ext_of(json_t *row, const char *key)
-{
-	return ovsdb_map_get(json_object_get(row, "external_ids"), key);
-}
-
-static const char *uuid_of(json_t *row)
-{
-	return ovsdb_datum_uuid(json_object_get(row, "_uuid"));
-}
-
-static json_t *where_uuid(const char *uuid)
-{
-	return json_pack("[o]", ovsdb_cond("_uuid", "==", ovsdb_uuid(uuid)));
-}
-
 /* An op mutating set column @col of the row @uuid of @table. */
 static json_t *op_set(const char *table, const char *uuid, const char *col, const char *how,
 		      json_t *value)
 {
 	return json_pack("{s:s, s:s, s:o, s:[[s, s, o]]}", "op", "mutate", "table", table, "where",
-			 where_uuid(uuid), "mutations", col, how, value);
+			 ovn_where_uuid(uuid), "mutations", col, how, value);
 }
 
 /* The router's Logical_Router_Ports, a new array. */
@@ -85,7 +70,7 @@ static json_t *router_json(struct ovn_backend *ob, json_t *lr, char **reterr_msg
 {
 	_cleanup_json_ json_t *lrps = NULL;
 	json_t *ifs = json_array(), *p, *gw = json_null();
-	const char *gw_net = ext_of(lr, EXT_R_GW_NET);
+	const char *gw_net = ovn_ext_of(lr, EXT_R_GW_NET);
 	size_t i;
 
 	if (router_ports(ob, lr, &lrps, reterr_msg) < 0) {
@@ -96,20 +81,21 @@ static json_t *router_json(struct ovn_backend *ob, json_t *lr, char **reterr_msg
 		const char *net[1] = { NULL };
 		char ip[48] = "";
 
-		if (ext_of(p, EXT_GW_PORT))
+		if (ovn_ext_of(p, EXT_GW_PORT))
 			continue;
 		if (ovsdb_datum_strings(json_object_get(p, "networks"), net, 1) == 1)
 			sscanf(net[0], "%47[^/]", ip);
 		json_array_append_new(ifs, json_pack("{s:s, s:s, s:s}", "network",
-						     ext_of(p, EXT_RP_NET) ?: "", "subnet",
-						     ext_of(p, EXT_RP_CIDR) ?: "", "ip", ip));
+						     ovn_ext_of(p, EXT_RP_NET) ?: "", "subnet",
+						     ovn_ext_of(p, EXT_RP_CIDR) ?: "", "ip", ip));
 	}
 	if (gw_net)
 		gw = json_pack("{s:s, s:s, s:b}", "network", gw_net, "ip",
-			       ext_of(lr, EXT_R_GW_IP) ?: "", "snat",
-			       streq_ptr(ext_of(lr, EXT_R_SNAT), "true"));
-	return json_pack("{s:s, s:s, s:o, s:o}", "id", ext_of(lr, EXT_R_ID) ?: "", "name",
-			 ext_of(lr, EXT_R_NAME) ?: "", "interfaces", ifs, "external_gateway", gw);
+			       ovn_ext_of(lr, EXT_R_GW_IP) ?: "", "snat",
+			       streq_ptr(ovn_ext_of(lr, EXT_R_SNAT), "true"));
+	return json_pack("{s:s, s:s, s:o, s:o}", "id", ovn_ext_of(lr, EXT_R_ID) ?: "", "name",
+			 ovn_ext_of(lr, EXT_R_NAME) ?: "", "interfaces", ifs, "external_gateway",
+			 gw);
 }
 
 int ovn_router_get(struct backend *b, const char *router, json_t **ret, char **reterr_msg)
@@ -141,7 +127,7 @@ int ovn_router_list(struct backend *b, json_t **ret, char **reterr_msg)
 	json_array_foreach(ovn_first_rows(res), i, lr) {
 		json_t *j;
 
-		if (!ext_of(lr, EXT_R_ID))
+		if (!ovn_ext_of(lr, EXT_R_ID))
 			continue;
 		j = router_json(to_ovn(b), lr, reterr_msg);
 		if (!j) {
@@ -217,7 +203,7 @@ static int router_nats(struct ovn_backend *ob, json_t *lr, const char *type, con
 	json_array_foreach(all, i, n) {
 		if (type && !streq_ptr(json_object_get_str(n, "type"), type))
 			continue;
-		if (net_id && !streq_ptr(ext_of(n, EXT_NAT_NETID), net_id))
+		if (net_id && !streq_ptr(ovn_ext_of(n, EXT_NAT_NETID), net_id))
 			continue;
 		json_array_append(out, n);
 	}
@@ -295,8 +281,8 @@ static void interface_ops(const char *rid, const char *lr_uuid, const struct kur
 static int add_interface(struct ovn_backend *ob, json_t *lr, const char *network, char **reterr_msg)
 {
 	_cleanup_json_ json_t *ls = NULL, *res = NULL;
-	const char *rid = ext_of(lr, EXT_R_ID), *lr_uuid = uuid_of(lr);
-	const char *gw_ip = ext_of(lr, EXT_R_GW_IP);
+	const char *rid = ovn_ext_of(lr, EXT_R_ID), *lr_uuid = ovn_uuid_of(lr);
+	const char *gw_ip = ovn_ext_of(lr, EXT_R_GW_IP);
 	struct kuryr_network net;
 	json_t *ops;
 	size_t i, n;
@@ -307,7 +293,7 @@ static int add_interface(struct ovn_backend *ob, json_t *lr, const char *network
 		r = -ESRCH;
 	if (r < 0)
 		return r;
-	r = ovn_network_get(&ob->base, uuid_of(ls), &net, reterr_msg);
+	r = ovn_network_get(&ob->base, ovn_uuid_of(ls), &net, reterr_msg);
 	if (r < 0)
 		return r;
 	if (net.external) {
@@ -334,7 +320,7 @@ static int add_interface(struct ovn_backend *ob, json_t *lr, const char *network
 		interface_ops(rid, lr_uuid, &net, net.cidr6, net.gateway6, 1, ops);
 	n = json_array_size(ops);
 	/* SNAT is IPv4's: IPv6 is routed as it is. */
-	if (gw_ip && *net.cidr && streq_ptr(ext_of(lr, EXT_R_SNAT), "true"))
+	if (gw_ip && *net.cidr && streq_ptr(ovn_ext_of(lr, EXT_R_SNAT), "true"))
 		snat_ops(lr_uuid, rid, gw_ip, net.cidr, net.id, "snat", ops);
 	r = ovn_transact(ob, ops, NB_TIMEOUT_MS, &res, reterr_msg);
 	if (r == -ETIMEDOUT) {
@@ -383,7 +369,7 @@ static int find_interfaces(struct ovn_backend *ob, json_t *lr, const char *ls_uu
 		const char *lrp_name =
 		    ovsdb_map_get(json_object_get(lsp, "options"), "router-port");
 
-		if (!streq_ptr(ext_of(lsp, EXT_R_ID), ext_of(lr, EXT_R_ID)))
+		if (!streq_ptr(ovn_ext_of(lsp, EXT_R_ID), ovn_ext_of(lr, EXT_R_ID)))
 			continue;
 		json_array_foreach(lrps, j, p)
 			if (streq_ptr(json_object_get_str(p, "name"), lrp_name)) {
@@ -404,7 +390,7 @@ static int remove_interface(struct ovn_backend *ob, json_t *lr, const char *netw
 {
 	_cleanup_json_ json_t *ls = NULL, *lsps = NULL, *lrps = NULL, *nats = NULL, *fips = NULL,
 			      *res = NULL;
-	const char *lr_uuid = uuid_of(lr), *ls_uuid;
+	const char *lr_uuid = ovn_uuid_of(lr), *ls_uuid;
 	json_t *ops, *op;
 	int r;
 
@@ -413,11 +399,11 @@ static int remove_interface(struct ovn_backend *ob, json_t *lr, const char *netw
 		r = -ESRCH;
 	if (r < 0)
 		return r;
-	ls_uuid = uuid_of(ls);
+	ls_uuid = ovn_uuid_of(ls);
 	r = find_interfaces(ob, lr, ls_uuid, &lsps, &lrps, reterr_msg);
 	if (r == -ENOENT)
 		set_errmsg(reterr_msg, "network %s is not on router %s", network,
-			   ext_of(lr, EXT_R_NAME));
+			   ovn_ext_of(lr, EXT_R_NAME));
 	if (r < 0)
 		return r;
 	r = router_nats(ob, lr, "dnat_and_snat", ls_uuid, &fips, reterr_msg);
@@ -426,7 +412,7 @@ static int remove_interface(struct ovn_backend *ob, json_t *lr, const char *netw
 	if (json_array_size(fips)) {
 		set_errmsg(reterr_msg,
 			   "network %s cannot leave router %s: floating IPs reach %zu of its ports",
-			   network, ext_of(lr, EXT_R_NAME), json_array_size(fips));
+			   network, ovn_ext_of(lr, EXT_R_NAME), json_array_size(fips));
 		return -EBUSY;
 	}
 	r = router_nats(ob, lr, "snat", ls_uuid, &nats, reterr_msg);
@@ -458,8 +444,8 @@ int ovn_router_interface(struct backend *b, const char *router, bool add, const 
  * IPs use it. */
 static int clear_gateway(struct ovn_backend *ob, json_t *lr, char **reterr_msg)
 {
-	const char *lr_uuid = uuid_of(lr), *gw_net = ext_of(lr, EXT_R_GW_NET);
-	const char *gw_ip = ext_of(lr, EXT_R_GW_IP);
+	const char *lr_uuid = ovn_uuid_of(lr), *gw_net = ovn_ext_of(lr, EXT_R_GW_NET);
+	const char *gw_ip = ovn_ext_of(lr, EXT_R_GW_IP);
 	int r = -ETIMEDOUT;
 
 	if (!gw_net)
@@ -477,7 +463,7 @@ static int clear_gateway(struct ovn_backend *ob, json_t *lr, char **reterr_msg)
 			set_errmsg(
 			    reterr_msg,
 			    "router %s's gateway carries %zu floating IPs (delete them first)",
-			    ext_of(lr, EXT_R_NAME), json_array_size(fips));
+			    ovn_ext_of(lr, EXT_R_NAME), json_array_size(fips));
 			return -EBUSY;
 		}
 		r = router_nats(ob, lr, "snat", NULL, &snats, reterr_msg);
@@ -498,18 +484,18 @@ static int clear_gateway(struct ovn_backend *ob, json_t *lr, char **reterr_msg)
 			return r;
 		ops = json_array();
 		json_array_foreach(lrps, i, p)
-			if (ext_of(p, EXT_GW_PORT))
+			if (ovn_ext_of(p, EXT_GW_PORT))
 				json_array_append_new(
 				    ops, op_set("Logical_Router", lr_uuid, "ports", "delete",
 						json_pack("[s, [O]]", "set",
 							  json_object_get(p, "_uuid"))));
 		json_array_foreach(lsps, i, p)
-			if (ext_of(p, EXT_GW_PORT) &&
-			    streq_ptr(ext_of(p, EXT_R_ID), ext_of(lr, EXT_R_ID)))
+			if (ovn_ext_of(p, EXT_GW_PORT) &&
+			    streq_ptr(ovn_ext_of(p, EXT_R_ID), ovn_ext_of(lr, EXT_R_ID)))
 				json_array_append_new(
 				    ops,
 				    op_set(
-					"Logical_Switch", uuid_of(ext_ls), "ports", "delete",
+					"Logical_Switch", ovn_uuid_of(ext_ls), "ports", "delete",
 					json_pack("[s, [O]]", "set", json_object_get(p, "_uuid"))));
 		if ((op = op_remove_rows("Logical_Router", lr_uuid, "nat", snats)))
 			json_array_append_new(ops, op);
@@ -517,7 +503,7 @@ static int clear_gateway(struct ovn_backend *ob, json_t *lr, char **reterr_msg)
 			json_array_append_new(ops, op);
 		json_array_append_new(ops, json_pack("{s:s, s:s, s:o, s:[[s, s, [s, [s, s, s]]]]}",
 						     "op", "mutate", "table", "Logical_Router",
-						     "where", where_uuid(lr_uuid), "mutations",
+						     "where", ovn_where_uuid(lr_uuid), "mutations",
 						     "external_ids", "delete", "set", EXT_R_GW_NET,
 						     EXT_R_GW_IP, EXT_R_SNAT));
 		if (ext_ls && gw_ip)
@@ -530,7 +516,7 @@ static int clear_gateway(struct ovn_backend *ob, json_t *lr, char **reterr_msg)
 static int set_gateway(struct ovn_backend *ob, json_t *lr, const char *ext, bool snat,
 		       char **reterr_msg)
 {
-	const char *rid = ext_of(lr, EXT_R_ID), *lr_uuid = uuid_of(lr);
+	const char *rid = ovn_ext_of(lr, EXT_R_ID), *lr_uuid = ovn_uuid_of(lr);
 	int r = -ETIMEDOUT;
 
 	if (!*ob->host) {
@@ -550,7 +536,7 @@ static int set_gateway(struct ovn_backend *ob, json_t *lr, const char *ext, bool
 		if (r == -ENOENT)
 			r = -ESRCH;
 		if (r == 0)
-			r = ovn_network_get(&ob->base, uuid_of(ls), &net, reterr_msg);
+			r = ovn_network_get(&ob->base, ovn_uuid_of(ls), &net, reterr_msg);
 		if (r < 0)
 			return r;
 		if (!net.external) {
@@ -614,16 +600,16 @@ static int set_gateway(struct ovn_backend *ob, json_t *lr, const char *ext, bool
 		json_array_foreach(lrps, i, p) {
 			char uname[16];
 
-			if (!snat || ext_of(p, EXT_GW_PORT) || !ext_of(p, EXT_RP_CIDR) ||
-			    strchr(ext_of(p, EXT_RP_CIDR), ':'))
+			if (!snat || ovn_ext_of(p, EXT_GW_PORT) || !ovn_ext_of(p, EXT_RP_CIDR) ||
+			    strchr(ovn_ext_of(p, EXT_RP_CIDR), ':'))
 				continue;
 			snprintf(uname, sizeof(uname), "snat%zu", k++);
-			snat_ops(lr_uuid, rid, ip, ext_of(p, EXT_RP_CIDR),
-				 ext_of(p, EXT_NAT_NETID) ?: "", uname, ops);
+			snat_ops(lr_uuid, rid, ip, ovn_ext_of(p, EXT_RP_CIDR),
+				 ovn_ext_of(p, EXT_NAT_NETID) ?: "", uname, ops);
 		}
 		json_array_append_new(
 		    ops, json_pack("{s:s, s:s, s:o, s:[[s, s, o]]}", "op", "mutate", "table",
-				   "Logical_Router", "where", where_uuid(lr_uuid), "mutations",
+				   "Logical_Router", "where", ovn_where_uuid(lr_uuid), "mutations",
 				   "external_ids", "insert",
 				   ovsdb_string_map((const char *const[]){
 				       EXT_R_GW_NET, net.name, EXT_R_GW_IP, ip, EXT_R_SNAT,
@@ -649,7 +635,7 @@ int ovn_router_gateway(struct backend *b, const char *router, const char *ext, b
 	r = clear_gateway(ob, lr, reterr_msg);
 	if (r < 0 || !ext)
 		return r;
-	r = ovn_find_router(ob, ext_of(lr, EXT_R_ID), &lr2, reterr_msg);
+	r = ovn_find_router(ob, ovn_ext_of(lr, EXT_R_ID), &lr2, reterr_msg);
 	if (r < 0)
 		return r;
 	return set_gateway(ob, lr2, ext, snat, reterr_msg);
@@ -669,7 +655,7 @@ int ovn_router_delete(struct backend *b, const char *router, char **reterr_msg)
 	if (r < 0)
 		return r;
 	json_array_foreach(lrps, i, p)
-		n += !ext_of(p, EXT_GW_PORT);
+		n += !ovn_ext_of(p, EXT_GW_PORT);
 	if (n) {
 		set_errmsg(reterr_msg, "router %s still has %zu subnet%s (router remove-subnet)",
 			   router, n, n == 1 ? "" : "s");
@@ -681,7 +667,7 @@ int ovn_router_delete(struct backend *b, const char *router, char **reterr_msg)
 	/* Logical_Router is a root table; what it holds goes with it. */
 	return ovn_transact(ob,
 			    json_pack("[{s:s, s:s, s:o}]", "op", "delete", "table",
-				      "Logical_Router", "where", where_uuid(uuid_of(lr))),
+				      "Logical_Router", "where", ovn_where_uuid(ovn_uuid_of(lr))),
 			    NB_TIMEOUT_MS, &res, reterr_msg);
 }
 
@@ -700,7 +686,7 @@ int ovn_router_of_network(struct ovn_backend *ob, const char *ls_uuid, json_t **
 	if (r < 0)
 		return r;
 	lsp = json_array_get(ovn_first_rows(res), 0);
-	if (!lsp || !ext_of(lsp, EXT_R_ID))
+	if (!lsp || !ovn_ext_of(lsp, EXT_R_ID))
 		return -ENOENT;
-	return ovn_find_router(ob, ext_of(lsp, EXT_R_ID), ret, reterr_msg);
+	return ovn_find_router(ob, ovn_ext_of(lsp, EXT_R_ID), ret, reterr_msg);
 }
