@@ -103,17 +103,26 @@ struct binding_state {
 };
 
 /* What a driver is made with. */
+/* [binding] veth_tx_checksum: whether a veth's container end leaves TCP and
+ * UDP checksums to offload. */
+enum binding_tx_csum {
+	BINDING_TX_CSUM_AUTO, /* off on a userspace (netdev) bridge, else on */
+	BINDING_TX_CSUM_ON,
+	BINDING_TX_CSUM_OFF,
+};
+
 struct binding_env {
-	struct bridge *bridge;	   /* the integration bridge (ovs, tap, prewire) */
-	struct backend *backend;   /* nested drivers: the VM's trunk */
-	const char *link_iface;	   /* nested drivers: the VM's NIC (NULL: the
-				    * interface of the default route) */
-	struct binding *lower;	   /* prewire: the driver that plugs its stubs */
-	const char *holding_netns; /* prewire: where stubs wait */
-	bool park;		   /* prewire: this node parks entries (pools with
-				    * prewire): create the holding netns now */
-	const char *host;	   /* this node: the vm-uuid of parked stubs */
-	int port_up_timeout_ms;	   /* how long ready may take */
+	struct bridge *bridge;		   /* the integration bridge (ovs, tap, prewire) */
+	struct backend *backend;	   /* nested drivers: the VM's trunk */
+	const char *link_iface;		   /* nested drivers: the VM's NIC (NULL: the
+					    * interface of the default route) */
+	struct binding *lower;		   /* prewire: the driver that plugs its stubs */
+	const char *holding_netns;	   /* prewire: where stubs wait */
+	bool park;			   /* prewire: this node parks entries (pools with
+					    * prewire): create the holding netns now */
+	const char *host;		   /* this node: the vm-uuid of parked stubs */
+	int port_up_timeout_ms;		   /* how long ready may take */
+	enum binding_tx_csum veth_tx_csum; /* ovs: the veth's container end */
 };
 
 struct binding_ops {

@@ -23,6 +23,7 @@ struct bridge {
 	pthread_mutex_t lock; /* guards watches */
 	pthread_cond_t cond;
 	struct bridge_watch *watches;
+	bool userspace; /* datapath_type netdev: OVS forwards in userspace */
 };
 
 /* Reader thread: an Interface row changed. Wake whoever waits for it. */
@@ -65,7 +66,8 @@ int bridge_new(const char *db, const char *name, struct bridge **ret, char **ret
 {
 	_cleanup_json_ json_t *res = NULL;
 	struct bridge *br = calloc(1, sizeof(*br));
-	json_t *ops;
+	const char *dp_type;
+	json_t *ops, *rows;
 	int r;
 
 	if (!br)
@@ -81,15 +83,18 @@ int bridge_new(const char *db, const char *name, struct bridge **ret, char **ret
 	if (r < 0)
 		goto fail;
 	ops = json_pack("[{s:s, s:s, s:[o], s:[s]}]", "op", "select", "table", "Bridge", "where",
-			ovsdb_cond("name", "==", json_string(name)), "columns", "name");
+			ovsdb_cond("name", "==", json_string(name)), "columns", "datapath_type");
 	r = bridge_transact(br, ops, &res, reterr_msg);
 	if (r < 0)
 		goto fail;
-	if (json_array_size(json_object_get(json_array_get(res, 0), "rows")) != 1) {
+	rows = json_object_get(json_array_get(res, 0), "rows");
+	if (json_array_size(rows) != 1) {
 		set_errmsg(reterr_msg, "bridge %s does not exist in %s", name, db);
 		r = -ENOENT;
 		goto fail;
 	}
+	dp_type = json_object_get_str(json_array_get(rows, 0), "datapath_type");
+	br->userspace = dp_type && streq(dp_type, "netdev");
 	r = ovsdb_session_monitor(br->db, "kuryr-interfaces",
 				  json_pack("{s:{s:[s, s], s:{s:b, s:b, s:b, s:b}}}", "Interface",
 					    "columns", "name", "external_ids", "select", "initial",
@@ -125,6 +130,11 @@ void bridge_free(struct bridge *br)
 const char *bridge_name(const struct bridge *br)
 {
 	return br->name;
+}
+
+bool bridge_userspace(const struct bridge *br)
+{
+	return br->userspace;
 }
 
 const char *bridge_db(const struct bridge *br)
@@ -401,6 +411,8 @@ int bridge_binding_new(const struct binding_ops *ops, const struct binding_env *
 		return -ENOMEM;
 	bb->base.ops = ops;
 	bb->br = env->bridge;
+	bb->veth_csum_off = env->veth_tx_csum == BINDING_TX_CSUM_OFF ||
+			    (env->veth_tx_csum == BINDING_TX_CSUM_AUTO && bridge_userspace(bb->br));
 	*ret = &bb->base;
 	return 0;
 }

@@ -21,6 +21,8 @@ void bridge_free(struct bridge *br);
 const char *bridge_name(const struct bridge *br);
 const char *bridge_db(const struct bridge *br);
 bool bridge_connected(struct bridge *br);
+/* The bridge's datapath_type is netdev (read when it was opened). */
+bool bridge_userspace(const struct bridge *br);
 /* The switch's external_ids:hostname (Open_vSwitch table): the name
  * ovn-controller registers its chassis with, and so the one Neutron's
  * ML2/OVN binds ports to. Copied into @buf of @size bytes. -ENOENT if unset

@@ -20,6 +20,7 @@ extern const struct binding_ops binding_nested_macvlan_ops;
 struct bridge_binding {
 	struct binding base;
 	struct bridge *br;
+	bool veth_csum_off; /* a veth's container end fills in its checksums */
 };
 
 static inline struct bridge *bridge_of(struct binding *b)

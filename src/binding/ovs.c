@@ -3,8 +3,9 @@
  * pod end is created directly inside the pod's netns, named CNI_IFNAME,
  * with the port's MAC and the network's MTU; whose host end (kc + the
  * port's id) goes on the integration bridge with iface-id = the port, in
- * one OVSDB transaction. Ready once ovn-controller has installed the
- * port's flows (ovn-installed on the Interface). */
+ * one OVSDB transaction. On a userspace datapath the pod end computes its
+ * own checksums. Ready once ovn-controller has installed the port's flows
+ * (ovn-installed on the Interface). */
 #include <stdio.h>
 
 #include "bridge.h"
@@ -76,6 +77,17 @@ static int ovs_plug(struct binding *b, const struct binding_req *req, struct bin
 		goto fail;
 	}
 	st->ifindex = li.ifindex;
+	/* OVS's userspace datapath (3.1) sends a packet whose TCP or UDP
+	 * checksum a veth left to offload into a tunnel unfilled, and NATs
+	 * it (OVN's load balancers, floating IPs) into a wrong one: dropped
+	 * by whatever checks (the far node, a VM's NIC). Unless told
+	 * otherwise, on such a bridge the pod end fills in its own, and
+	 * gives up segmentation offload with it (bench/veth-csum.sh). */
+	if (((struct bridge_binding *)b)->veth_csum_off) {
+		r = nl_link_set_tx_csum(pod, req->ifname, false, reterr_msg);
+		if (r < 0)
+			goto fail;
+	}
 	r = pod_setup(pod, li.ifindex, req, false, reterr_msg);
 	if (r < 0)
 		goto fail;

@@ -220,6 +220,17 @@ static int handler(void *user, const char *section, const char *name, const char
 			r = *value && strlen(value) < IF_NAMESIZE
 				? conf_set_str(&c->link_iface, value)
 				: -EINVAL;
+		else if (streq(name, "veth_tx_checksum")) {
+			r = 0;
+			if (streq(value, "auto"))
+				c->veth_tx_csum = BINDING_TX_CSUM_AUTO;
+			else if (streq(value, "on"))
+				c->veth_tx_csum = BINDING_TX_CSUM_ON;
+			else if (streq(value, "off"))
+				c->veth_tx_csum = BINDING_TX_CSUM_OFF;
+			else
+				r = -EINVAL;
+		}
 	} else if (streq(section, "ovs")) {
 		if (streq(name, "db_connection"))
 			r = conf_set_str(&c->ovs_db, value);

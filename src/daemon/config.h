@@ -23,6 +23,7 @@ struct kuryr_config {
 	/* [binding] link_iface: a VM guest's NIC that is its trunk's parent
 	 * (nested drivers); NULL: the interface of the default route */
 	char *link_iface;
+	int veth_tx_csum; /* [binding] veth_tx_checksum: enum binding_tx_csum */
 	char *ovs_db;	  /* [ovs] db_connection */
 	char *ovs_bridge; /* [ovs] bridge */
 	/* [ovs] bridge_mappings: "PHYSNET:BRIDGE" items, the provider

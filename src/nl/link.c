@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Links: reading them (one by name, or a dump of all), setting them up,
- * renaming them, putting them in a group, deleting one or a whole group, and
- * the RTM_NEWLINK every link kind (link-*.c) is created with. */
+ * renaming them, putting them in a group, their checksum offload, deleting
+ * one or a whole group, and the RTM_NEWLINK every link kind (link-*.c) is
+ * created with. */
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "macro.h"
@@ -237,6 +243,26 @@ int nl_link_set_name(struct nl_sock *s, int ifindex, const char *name, char **re
 int nl_link_set_group(struct nl_sock *s, int ifindex, uint32_t group, char **reterr_msg)
 {
 	return link_set(s, ifindex, 0, 0, IFLA_GROUP, NULL, group, reterr_msg);
+}
+
+int nl_link_set_tx_csum(struct nl_sock *s, const char *name, bool on, char **reterr_msg)
+{
+	struct ethtool_value v = { .cmd = ETHTOOL_STXCSUM, .data = on };
+	struct ifreq ifr = { .ifr_data = (void *)&v };
+
+	if (!s || !nl_ifname_valid(name))
+		return -EINVAL;
+	memcpy(ifr.ifr_name, name, strlen(name) + 1);
+	/* Any socket's ioctl reaches the devices of the socket's namespace:
+	 * the netlink socket's own does, with no thread sent into it. */
+	if (ioctl(mnl_socket_get_fd(s->mnl), SIOCETHTOOL, &ifr) < 0) {
+		int r = -errno;
+
+		set_errmsg(reterr_msg, "cannot turn %s's transmit checksum offload %s: %s", name,
+			   on ? "on" : "off", strerror(-r));
+		return r;
+	}
+	return 0;
 }
 
 int nl_link_del(struct nl_sock *s, const char *name, char **reterr_msg)

@@ -160,6 +160,12 @@ int nl_link_set_name(struct nl_sock *s, int ifindex, const char *name, char **re
  * none): whoever sets the device up adds one of its own. */
 int nl_link_set_addr_gen_none(struct nl_sock *s, int ifindex, char **reterr_msg);
 
+/* Turn @name's transmit checksum offload on or off (what ethtool -K NAME
+ * tx on|off does), in @s's namespace. Off, the kernel fills in every TCP
+ * and UDP checksum before the packet leaves, and segmentation offload goes
+ * with it. */
+int nl_link_set_tx_csum(struct nl_sock *s, const char *name, bool on, char **reterr_msg);
+
 /* Put @ifindex into link group @group (IFLA_GROUP). */
 int nl_link_set_group(struct nl_sock *s, int ifindex, uint32_t group, char **reterr_msg);
 

@@ -43,6 +43,8 @@ for i in 1 2 3; do
 	ns=${NS[$i]##*/}
 	check_eq "netlink $i: eth0 has the result's MAC and MTU, is up" "${MAC[$i]} 1400 UP" \
 		"$(ip -n "$ns" -j link show eth0 | python3 -c 'import json,sys; l=json.load(sys.stdin)[0]; print(l["address"], l["mtu"], "UP" if "UP" in l["flags"] else "DOWN")')"
+	check_eq "ethtool $i: eth0 fills in its own checksums (br-int is netdev; veth_tx_checksum auto)" off \
+		"$(ip netns exec "$ns" python3 "$SRC/tests/e2e/lb-probe.py" txcsum eth0)"
 	check_eq "netlink $i: eth0 has the result's address" "${IP[$i]}" \
 		"$(ip -n "$ns" -o -4 addr show dev eth0 | awk '{print $4}')"
 	check_eq "netlink $i: default route via the gateway" "default via 10.77.0.1 dev eth0" \
@@ -241,3 +243,14 @@ check_eq "OVN NB: the pool port is marked with OVS's hostname" "$ovs_host" \
 	"$(nbctl get Logical_Switch_Port "$lsp" external_ids:\"kuryr:device_id\" | tr -d '"')"
 check "kuryrctl pool free" ctl pool free net2
 check "kuryrctl deletes net2" ctl network delete net2
+
+# [binding] veth_tx_checksum = on: the veth keeps its offload, even here.
+stop_kuryrd
+printf '[binding]\nveth_tx_checksum = on\n' >>"$T/kuryr.conf"
+start_kuryrd
+ctl network create net3 --subnet 10.79.0.0/24 >/dev/null
+pod csum
+cni ADD "$P-csum" eth0 "$NSPATH" "$(netconf net3)"
+check_eq "veth_tx_checksum = on: ADD succeeds, eth0 leaves its checksums to offload" "0 on" \
+	"$RC $(ip netns exec "$P-csum" python3 "$SRC/tests/e2e/lb-probe.py" txcsum eth0)"
+cni DEL "$P-csum" eth0 "$NSPATH" "$(netconf net3)"

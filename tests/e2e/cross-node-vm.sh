@@ -60,7 +60,7 @@ ifaces() {
 		find Interface external_ids:iface-id="$2" | grep .
 }
 # add NAME NODE: container NAME through node NODE's kuryr-cni; IP[NAME],
-# PORT[NAME]; its offloads off (TCP through the userspace tunnels).
+# PORT[NAME].
 declare -A IP PORT
 add() {
 	pod "$1"
@@ -69,7 +69,6 @@ add() {
 	[ "$RC" = 0 ] || { diag <<<"$OUT"; return 1; }
 	IP[$1]=$(jget '["ips"][0]["address"]' | cut -d/ -f1)
 	PORT[$1]=$(mnb --bare --columns=name find Logical_Switch_Port "external_ids:\"kuryr:device_id\"=\"$P-$1\"")
-	"$SRC/scripts/multinode.sh" tx-off "$P-$1" eth0
 }
 del() { # NAME NODE
 	SOCK=$T/k$2.sock cni DEL "$P-$1" eth0 "/run/netns/$P-$1" "$(SOCK=$T/k$2.sock netconf xnet)"
@@ -168,7 +167,8 @@ _bg=() caps=()
 check_eq "on the underlay: Geneve from node 1 to node 2 and back, and no packet of the VM's address outside it" \
 	"yes yes 0" "$(geneve 1 2) $(geneve 2 1) $(cat "$T/ul1.out" "$T/ul2.out" | grep -cE "(src|dst)=$VM_IP ")"
 # TCP, with data, the VM to c1 and c1 to the VM (the guest's NIC and the
-# containers' veths fill in their checksums: QEMU's csum=off and tx-off).
+# containers' veths fill in their checksums: QEMU's csum=off, and the
+# binding's transmit checksum offload off on a netdev bridge).
 ip netns exec "$P-c1" timeout 20 busybox nc -l -p 5559 >"$T/c1tcp.out" 2>/dev/null &
 ncpid=$!
 for _ in $(seq 50); do ip netns exec "$P-c1" ss -Hltn "sport = :5559" | grep -q . && break; sleep 0.1; done

@@ -18,10 +18,11 @@
                              the same, started ahead: print the wall-clock
                              time (seconds since the epoch) NAME first
                              answered
-  lb-probe.py txcsum-off DEVICE
-                             turn DEVICE's transmit checksum offload off
-                             (SIOCETHTOOL; no ethtool here): its packets
-                             leave with their TCP/UDP checksum filled in
+  lb-probe.py txcsum DEVICE [on|off]
+                             print DEVICE's transmit checksum offload
+                             ("on" or "off"), or set it (SIOCETHTOOL; no
+                             ethtool here); off, its packets leave with
+                             their TCP/UDP checksum filled in
   lb-probe.py names tcp|udp IP PORT N DEADLINE
                              connect until N different NAMEs answered;
                              print the seconds that took, or "never"
@@ -94,12 +95,15 @@ def first(proto, ip, port, name, deadline, wall=False):
     print("never")
 
 
-def txcsum_off(dev):
-    ethtool_stxcsum, siocethtool = 0x17, 0x8946
-    value = array.array("B", struct.pack("II", ethtool_stxcsum, 0))
+def txcsum(dev, want=None):
+    ethtool_gtxcsum, ethtool_stxcsum, siocethtool = 0x16, 0x17, 0x8946
+    cmd = ethtool_gtxcsum if want is None else ethtool_stxcsum
+    value = array.array("B", struct.pack("II", cmd, want == "on"))
     ifr = struct.pack("16sP", dev.encode(), value.buffer_info()[0])
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         fcntl.ioctl(s.fileno(), siocethtool, ifr)
+    if want is None:
+        print("on" if struct.unpack("II", value.tobytes())[1] else "off")
 
 
 def names(proto, ip, port, n, deadline):
@@ -124,8 +128,10 @@ if __name__ == "__main__":
         first(a[1], a[2], int(a[3]), a[4], float(a[5]))
     elif len(a) == 6 and a[0] == "firstat":
         first(a[1], a[2], int(a[3]), a[4], float(a[5]), wall=True)
-    elif len(a) == 2 and a[0] == "txcsum-off":
-        txcsum_off(a[1])
+    elif len(a) == 2 and a[0] == "txcsum":
+        txcsum(a[1])
+    elif len(a) == 3 and a[0] == "txcsum" and a[2] in ("on", "off"):
+        txcsum(a[1], a[2])
     elif len(a) == 6 and a[0] == "names":
         names(a[1], a[2], int(a[3]), int(a[4]), float(a[5]))
     else:

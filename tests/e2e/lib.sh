@@ -644,6 +644,8 @@ mn_kuryrd_start() {
 		holding_netns = $P-hold$i
 		ports_pool_min = 2
 		ports_pool_batch = 2
+		[binding]
+		veth_tx_checksum = ${MN_VETH_TX_CSUM:-auto}
 	CONF
 	_pods+=("$P-hold$i") # where its pre-wired stubs wait: the test's to delete
 	nsenter --net=/run/netns/"$(nsv NODE_NS "$i")" "$KURYRD_BIN" -c "$T/kuryr$i.conf" \

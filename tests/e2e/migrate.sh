@@ -22,9 +22,7 @@
 
 mn_up
 
-# Port-only pool entries: a veth per ADD, whose offloads can be turned off
-# (TCP through the userspace tunnels needs that; a pre-wired macvlan's
-# cannot be).
+# Port-only pool entries: a veth per ADD.
 MN_POOL=true MN_PREWIRE=false
 for i in 1 2 3; do
 	check "kuryrd starts on node $i (pools on, port-only entries)" mn_kuryrd_start "$i"
@@ -60,7 +58,6 @@ added() { # NAME NODE: record what the ADD gave
 	IP[$1]=$(jget '["ips"][0]["address"]' | cut -d/ -f1)
 	MAC[$1]=$(jget '["interfaces"][1]["mac"]')
 	PORT[$1]=$(sqlite3 -cmd '.timeout 5000' "$T/state$2/kuryr.db" "select port from attachments where container_id = '$P-$1'")
-	"$SRC/scripts/multinode.sh" tx-off "$P-$1" eth0
 }
 add c1 1
 check_eq "ADD c1 on node 1" 0 "$RC"
@@ -103,7 +100,6 @@ add c1b 2 "\"runtimeConfig\":{\"port\":\"${PORT[c1]}\"}"
 t1=$EPOCHREALTIME
 check_eq "ADD c1b on node 2 naming c1's port" 0 "$RC"
 [ "$RC" = 0 ] || diag <<<"$OUT"
-"$SRC/scripts/multinode.sh" tx-off "$P-c1b" eth0
 ip netns exec "$P-c1b" python3 "$SRC/tests/e2e/tcp-move.py" restore "$T/tcp.state" >"$T/rst.log" 2>&1 &
 _bg+=($!)
 for _ in $(seq 100); do grep -q restored "$T/rst.log" && break; sleep 0.01; done
@@ -195,7 +191,6 @@ ip -n "$P-c1b" link set eth0 down
 pod c1c
 add c1c 1 "\"runtimeConfig\":{\"port\":\"$P1\"}"
 check_eq "ADD c1c on node 1 finishes the move" 0 "$RC"
-"$SRC/scripts/multinode.sh" tx-off "$P-c1c" eth0
 check_eq "NB: node 1's alone" "$N1 $N1 - -" \
 	"$(lsp_ext "$P1" kuryr:host) $(lsp_opt "$P1" requested-chassis) $(lsp_opt "$P1" activation-strategy)- $(lsp_ext "$P1" kuryr:migrating_to)-"
 check_eq "SB: bound on node 1's chassis" "$N1" "$(eventually "$N1" sb_chassis "$P1")"

@@ -28,8 +28,7 @@
 
 mn_up
 
-# Port-only pool entries: a veth per ADD, whose offloads can be turned off
-# (TCP through the userspace tunnels needs that).
+# Port-only pool entries: a veth per ADD.
 MN_POOL=true MN_PREWIRE=false
 for i in 1 2 3; do
 	check "kuryrd starts on node $i (pools on, port-only entries)" mn_kuryrd_start "$i"
@@ -50,7 +49,7 @@ check_eq "NB: web's 8080 rule matches client's address set" 1 \
 	"$(mnb --bare --columns=match find ACL direction=to-lport | grep -c "ip4.src == \$${CPG}_ip4 && tcp && tcp.dst == 8080")"
 
 # add NAME NODE [SG_JSON_LIST]: container NAME through node NODE's
-# kuryr-cni; IP[NAME], PORT[NAME]; TCP offloads off in it.
+# kuryr-cni; IP[NAME], PORT[NAME].
 declare -A IP PORT
 add() {
 	pod "$1"
@@ -60,7 +59,6 @@ add() {
 	[ "$RC" = 0 ] || { diag <<<"$OUT"; return; }
 	IP[$1]=$(jget '["ips"][0]["address"]' | cut -d/ -f1)
 	PORT[$1]=$(mnb --bare --columns=name find Logical_Switch_Port "external_ids:\"kuryr:device_id\"=\"$P-$1\"")
-	"$SRC/scripts/multinode.sh" tx-off "$P-$1" eth0
 }
 del() { # NAME NODE [SG_JSON_LIST]
 	SOCK=$T/k$2.sock cni DEL "$P-$1" eth0 "/run/netns/$P-$1" \

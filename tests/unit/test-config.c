@@ -21,6 +21,7 @@
 #include "build-config.h"
 #include "backend/neutron.h"
 #include "backend/ovn.h"
+#include "binding/binding.h"
 #include "conf-value.h"
 #include "daemon/config.h"
 #include "macro.h"
@@ -813,6 +814,16 @@ static void test_binding_driver(void **state)
 	expect_error(f, "[binding]\ndriver = nested-tunnel\n", 2, "\"nested-tunnel\"");
 	assert_string_equal(f->c.binding_driver, "ovs");
 	expect_error(f, "[binding]\nlink_ifac = eth0\n", 2, "link_ifac");
+
+	/* veth_tx_checksum: auto unless told. */
+	assert_int_equal(f->c.veth_tx_csum, BINDING_TX_CSUM_AUTO);
+	assert_int_equal(load(f, "[binding]\nveth_tx_checksum = off\n", NULL), 0);
+	assert_int_equal(f->c.veth_tx_csum, BINDING_TX_CSUM_OFF);
+	assert_int_equal(load(f, "[binding]\nveth_tx_checksum = on\n", NULL), 0);
+	assert_int_equal(f->c.veth_tx_csum, BINDING_TX_CSUM_ON);
+	assert_int_equal(load(f, "[binding]\nveth_tx_checksum = auto\n", NULL), 0);
+	assert_int_equal(f->c.veth_tx_csum, BINDING_TX_CSUM_AUTO);
+	expect_error(f, "[binding]\nveth_tx_checksum = maybe\n", 2, "veth_tx_checksum");
 }
 
 /* [ovs] bridge_mappings: PHYSNET:BRIDGE items; none by default. */

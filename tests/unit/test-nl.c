@@ -11,11 +11,15 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
 #include <linux/rtnetlink.h>
+#include <linux/sockios.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -453,6 +457,64 @@ static void test_link_set_up(void **state)
 
 	/* An ifindex that does not exist. */
 	assert_int_equal(nl_link_set_up(tb.sk[NS_A], 0x7ffffff0, true, NULL), -ENODEV);
+}
+
+/* Transmit checksum offload of @name in namespace @ns, read with
+ * ETHTOOL_GTXCSUM by a thread sent into it: 1, 0, or -errno. */
+struct txcsum_read {
+	int netns_fd;
+	const char *name;
+	int r;
+};
+
+static void *txcsum_read_thread(void *arg)
+{
+	struct txcsum_read *t = arg;
+	struct ethtool_value v = { .cmd = ETHTOOL_GTXCSUM };
+	struct ifreq ifr = { .ifr_data = (void *)&v };
+	int fd;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t->name);
+	if (setns(t->netns_fd, CLONE_NEWNET) < 0 || (fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0) {
+		t->r = -errno;
+		return NULL;
+	}
+	t->r = ioctl(fd, SIOCETHTOOL, &ifr) < 0 ? -errno : (int)v.data;
+	close(fd);
+	return NULL;
+}
+
+static int txcsum_of(int ns, const char *name)
+{
+	struct txcsum_read t = { .netns_fd = tb.fd[ns], .name = name, .r = -EIO };
+	pthread_t th;
+
+	assert_int_equal(pthread_create(&th, NULL, txcsum_read_thread, &t), 0);
+	pthread_join(th, NULL);
+	return t.r;
+}
+
+static void test_link_tx_csum(void **state)
+{
+	char *err = NULL;
+
+	need_testbed();
+	veth_ab("kct6a", "kct6b", NULL, 0);
+	assert_int_equal(txcsum_of(NS_B, "kct6b"), 1);
+
+	/* Through the socket of the device's namespace, with no thread sent
+	 * there; the peer keeps its own. */
+	assert_int_equal(nl_link_set_tx_csum(tb.sk[NS_B], "kct6b", false, NULL), 0);
+	assert_int_equal(txcsum_of(NS_B, "kct6b"), 0);
+	assert_int_equal(txcsum_of(NS_A, "kct6a"), 1);
+	assert_int_equal(nl_link_set_tx_csum(tb.sk[NS_B], "kct6b", true, NULL), 0);
+	assert_int_equal(txcsum_of(NS_B, "kct6b"), 1);
+
+	/* A name only the other namespace has. */
+	assert_int_equal(nl_link_set_tx_csum(tb.sk[NS_A], "kct6b", false, &err), -ENODEV);
+	assert_non_null(strstr(err, "kct6b"));
+	free(err);
+	assert_int_equal(nl_link_set_tx_csum(tb.sk[NS_A], "", false, NULL), -EINVAL);
 }
 
 static void test_link_rename_and_group(void **state)
@@ -971,6 +1033,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_veth_duplicate_is_eexist, flush_links,
 						flush_links),
 		cmocka_unit_test_setup_teardown(test_link_set_up, flush_links, flush_links),
+		cmocka_unit_test_setup_teardown(test_link_tx_csum, flush_links, flush_links),
 		cmocka_unit_test_setup_teardown(test_link_rename_and_group, flush_links,
 						flush_links),
 		cmocka_unit_test_setup_teardown(test_addr_add_and_dump, flush_links, flush_links),
