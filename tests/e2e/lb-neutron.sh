@@ -16,46 +16,9 @@ BACKEND=neutron
 . "$(dirname "$0")/lib.sh"
 env_up
 
-declare -A IP SRV
+declare -A IP
 # oq PATH: Octavia's JSON answer (GET), asked from the host netns.
 oq() { hostns curl -s --max-time 10 "http://127.0.0.1:19876/v2/lbaas$1"; }
-# add NAME NET: container NAME on network NET.
-add() {
-	pod "$1"
-	cni ADD "$P-$1" eth0 "$NSPATH" "$(netconf "$2")"
-	check_eq "ADD $1 on $2" 0 "$RC"
-	[ "$RC" = 0 ] || { echo "$OUT" | diag; return; }
-	IP[$1]=$(jget '["ips"][0]["address"]' | cut -d/ -f1)
-}
-# lbserve NAME PROTO PORT: NAME's server answering with its name.
-lbserve() {
-	ip netns exec "$P-$1" python3 "$SRC/tests/e2e/lb-probe.py" serve "$2" "$3" "$1" \
-		>"$T/lbserve-$1-$2" 2>&1 &
-	SRV[$1-$2]=$!
-	_probe_servers+=($!)
-	for _ in $(seq 50); do grep -q ready "$T/lbserve-$1-$2" && return; sleep 0.05; done
-}
-lbstop() { kill "${SRV[$1-$2]}" 2>/dev/null; wait "${SRV[$1-$2]}" 2>/dev/null; }
-# hits FROM PROTO IP PORT [N]: who answered N (20) connections.
-hits() { ip netns exec "$P-$1" python3 "$SRC/tests/e2e/lb-probe.py" hits "$2" "$3" "$4" "${5:-20}"; }
-# spread "a:9 b:11": the names that answered, without "none".
-spread() { tr ' ' '\n' <<<"$1" | grep -v '^none:' | cut -d: -f1 | paste -sd' '; }
-who() { spread "$(hits "$@")"; }
-# until WANT SECONDS CMD...: CMD's output once it is WANT, trying for
-# SECONDS; else its last output.
-until_eq() {
-	local want=$1 end=$((SECONDS + $2)) got
-	shift 2
-	while :; do
-		got=$("$@")
-		[ "$got" = "$want" ] || [ $SECONDS -ge $end ] && break
-		sleep 0.2
-	done
-	echo "$got"
-}
-lbj() { ctl -o json loadbalancer show "$1" | pyj "$2"; }
-members() { ctl -o json loadbalancer member-list "$1" | pyj '" ".join(sorted("%s:%s" % (m["address"], m["port"]) for m in d))'; }
-health() { ctl -o json loadbalancer member-list "$1" | pyj '" ".join(m["health"] for m in d if m["address"] == "'"$2"'")'; }
 # octavia_tree: Octavia's load balancers, listeners and pools (name and
 # status), for "nothing half-made".
 octavia_tree() {
@@ -70,9 +33,9 @@ ctl network create web --subnet 10.61.0.0/24 >/dev/null
 # answers ARP for it, so the network needs a router.
 ctl router create r1 >/dev/null
 ctl router add-subnet r1 web >/dev/null
-add a web
-add b web
-add client web
+lb_add a web
+lb_add b web
+lb_add client web
 NET_ID=$(nq GET "/networks?name=web" | pyj 'd["networks"][0]["id"]')
 
 # ---- a load balancer in Octavia, provider ovn ----
@@ -175,7 +138,7 @@ fi
 # Its checks need a source port on its own subnet too.
 ctl network create back --subnet 10.63.0.0/24 >/dev/null
 ctl router add-subnet r1 back >/dev/null
-add c back
+lb_add c back
 BACK_ID=$(nq GET "/networks?name=back" | pyj 'd["networks"][0]["id"]')
 lbserve c tcp 8080
 check "member-add http --container $P-c (network back, routed by r1)" \

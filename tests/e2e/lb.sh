@@ -11,34 +11,7 @@ KURYR_CONF_EXTRA=$'[ovs]\nbridge_mappings = physnet1:br-ex'
 . "$(dirname "$0")/lib.sh"
 env_up
 
-declare -A IP PORT
-# add NAME NET [EXTRA_NETCONF]: container NAME on network NET.
-add() {
-	pod "$1"
-	cni ADD "$P-$1" eth0 "$NSPATH" "$(netconf "$2" 1.1.0 "${3:-}")"
-	check_eq "ADD $1 on $2" 0 "$RC"
-	[ "$RC" = 0 ] || { echo "$OUT" | diag; return; }
-	IP[$1]=$(jget '["ips"][0]["address"]' | cut -d/ -f1)
-}
-# lbserve NAME PROTO PORT: NAME's server answering with its name.
-declare -A SRV
-lbserve() {
-	ip netns exec "$P-$1" python3 "$SRC/tests/e2e/lb-probe.py" serve "$2" "$3" "$1" \
-		>"$T/lbserve-$1-$2" 2>&1 &
-	SRV[$1-$2]=$!
-	_probe_servers+=($!)
-	for _ in $(seq 50); do grep -q ready "$T/lbserve-$1-$2" && return; sleep 0.05; done
-}
-lbstop() { kill "${SRV[$1-$2]}" 2>/dev/null; wait "${SRV[$1-$2]}" 2>/dev/null; }
-# hits FROM PROTO IP PORT [N]: who answered N (20) connections.
-hits() { ip netns exec "$P-$1" python3 "$SRC/tests/e2e/lb-probe.py" hits "$2" "$3" "$4" "${5:-20}"; }
-# spread "a:9 b:11": "a b" if each answered at least once and nobody failed.
-spread() { tr ' ' '\n' <<<"$1" | grep -v '^none:' | cut -d: -f1 | paste -sd' '; }
-# who FROM PROTO IP PORT: the names that answered 20 connections.
-who() { spread "$(hits "$@")"; }
-lbj() { ctl -o json loadbalancer show "$1" | pyj "$2"; }
-members() { ctl -o json loadbalancer member-list "$1" | pyj '" ".join(sorted("%s:%s" % (m["address"], m["port"]) for m in d))'; }
-health() { ctl -o json loadbalancer member-list "$1" | pyj '" ".join(m["health"] for m in sorted(d, key=lambda m: m["address"]) if m["address"] == "'"$2"'")'; }
+declare -A IP
 # healths POOL: a's and b's health in POOL.
 healths() { echo "$(health "$1" "${IP[a]}") $(health "$1" "${IP[b]}")"; }
 nb_lbs() { nbctl --bare --columns=name list Load_Balancer | grep . | sort | paste -sd' '; }
@@ -46,9 +19,9 @@ nb_lbs() { nbctl --bare --columns=name list Load_Balancer | grep . | sort | past
 ctl network create web --subnet 10.51.0.0/24 >/dev/null
 ctl router create r1 >/dev/null
 ctl router add-subnet r1 web >/dev/null
-add a web
-add b web
-add client web
+lb_add a web
+lb_add b web
+lb_add client web
 
 # ---- a VIP, a pool, two members ----
 check "loadbalancer create lb1 --network web" ctl loadbalancer create lb1 --network web
@@ -104,13 +77,13 @@ check_eq "... and it answers again" "a b" "$(eventually "a b" who client tcp "$V
 # ---- containers that follow a pool: lb_pools ----
 check "pool-create lb1 app --protocol tcp --port 8000 --member-port 8080" \
 	ctl loadbalancer pool-create lb1 app --protocol tcp --port 8000 --member-port 8080
-add c web '"lb_pools":["app"]'
+lb_add c web '"lb_pools":["app"]'
 lbserve c tcp 8080
 check_eq "ADD with lb_pools [app]: c is app's member when ADD returns, owned by its attachment" \
 	"${IP[c]}:8080 $KURYR_HOST/$P-c/eth0" \
 	"$(members app) $(ctl -o json loadbalancer member-list app | pyj 'd[0]["owner"]')"
 check_eq "... and the VIP sends it traffic" "c:20" "$(hits client tcp "$VIP" 8000)"
-add d web '"lb_pools":["app", "http"]'
+lb_add d web '"lb_pools":["app", "http"]'
 lbserve d tcp 8080
 check_eq "d in two pools" "$(printf '%s\n' "${IP[c]}:8080" "${IP[d]}:8080" | sort | paste -sd' ') $(printf '%s\n' "${IP[a]}:8080" "${IP[d]}:8080" | sort | paste -sd' ')" \
 	"$(members app) $(members http)"

@@ -511,6 +511,51 @@ tcp() { ip netns exec "$1" python3 "$SRC/tests/e2e/tcp-probe.py" connect "$2" "$
 last_peer() { grep '^peer' "$T/serve-$1" | tail -n 1 | cut -d' ' -f2; }
 # ping1 NS IP: "pass" or "drop", one echo of either family.
 ping1() { ip netns exec "$1" busybox ping -c 1 -W 1 "$2" >/dev/null 2>&1 && echo pass || echo drop; }
+# ---- load balancers (lb.sh, lb-neutron.sh) ----
+# lb_add NAME NET [EXTRA_NETCONF]: container NAME on network NET; its
+# address in IP[NAME] (an associative array the test declares).
+lb_add() {
+	pod "$1"
+	cni ADD "$P-$1" eth0 "$NSPATH" "$(netconf "$2" 1.1.0 "${3:-}")"
+	check_eq "ADD $1 on $2" 0 "$RC"
+	[ "$RC" = 0 ] || { echo "$OUT" | diag; return; }
+	IP[$1]=$(jget '["ips"][0]["address"]' | cut -d/ -f1)
+}
+# lbserve NAME PROTO PORT: NAME's server answering with its name
+# (tests/e2e/lb-probe.py); its pid in LBSRV[NAME-PROTO].
+declare -A LBSRV
+lbserve() {
+	ip netns exec "$P-$1" python3 "$SRC/tests/e2e/lb-probe.py" serve "$2" "$3" "$1" \
+		>"$T/lbserve-$1-$2" 2>&1 &
+	LBSRV[$1-$2]=$!
+	_probe_servers+=($!)
+	for _ in $(seq 50); do grep -q ready "$T/lbserve-$1-$2" && return; sleep 0.05; done
+}
+lbstop() { kill "${LBSRV[$1-$2]}" 2>/dev/null; wait "${LBSRV[$1-$2]}" 2>/dev/null; }
+# hits FROM PROTO IP PORT [N] [TIMEOUT]: who answered N (20) connections
+# from FROM, "a:9 b:11" and "none:K" for the unanswered.
+hits() { ip netns exec "$P-$1" python3 "$SRC/tests/e2e/lb-probe.py" hits "$2" "$3" "$4" "${5:-20}" ${6:+"$6"}; }
+# spread "a:9 b:11": the names that answered ("a b"), without "none".
+spread() { tr ' ' '\n' <<<"$1" | grep -v '^none:' | cut -d: -f1 | paste -sd' '; }
+# who FROM PROTO IP PORT [N]: the names that answered.
+who() { spread "$(hits "$@")"; }
+# lbj LB EXPR: EXPR over kuryrctl's JSON of load balancer LB.
+lbj() { ctl -o json loadbalancer show "$1" | pyj "$2"; }
+# members POOL: "IP:PORT ..." sorted; health POOL IP: that member's health.
+members() { ctl -o json loadbalancer member-list "$1" | pyj '" ".join(sorted("%s:%s" % (m["address"], m["port"]) for m in d))'; }
+health() { ctl -o json loadbalancer member-list "$1" | pyj '" ".join(m["health"] for m in sorted(d, key=lambda m: m["address"]) if m["address"] == "'"$2"'")'; }
+# until_eq WANT SECONDS CMD...: CMD's output once it is WANT, trying for
+# SECONDS; else its last output.
+until_eq() {
+	local want=$1 end=$((SECONDS + $2)) got
+	shift 2
+	while :; do
+		got=$("$@")
+		[ "$got" = "$want" ] || [ $SECONDS -ge $end ] && break
+		sleep 0.2
+	done
+	echo "$got"
+}
 # eventually WANT CMD...: CMD's output once it is WANT (northd and
 # ovn-controller take a moment), trying for 10 s; else its last output.
 eventually() {
