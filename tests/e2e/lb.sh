@@ -4,9 +4,9 @@
 # the members (each answers with its name), a member removed gets no more,
 # a health check takes a member whose server stopped out and brings it back,
 # containers with "lb_pools" join on ADD and leave on DEL (also across a
-# SIGKILL of kuryrd), UDP as well as TCP, a member behind the router, the
-# VIP from outside through a floating IP; and bad input refused with
-# nothing half-made.
+# SIGKILL of kuryrd), UDP as well as TCP, a member behind the router, a
+# network the router takes on later reaching the VIP, the VIP from outside
+# through a floating IP; and bad input refused with nothing half-made.
 KURYR_CONF_EXTRA=$'[ovs]\nbridge_mappings = physnet1:br-ex'
 . "$(dirname "$0")/lib.sh"
 env_up
@@ -73,6 +73,30 @@ check_eq "20 connections to VIP:81: all to a" "a:20" "$(hits client tcp "$VIP" 8
 lbserve b tcp 8080
 check_eq "b's server back: online again" "online online" "$(eventually "online online" healths checked)"
 check_eq "... and it answers again" "a b" "$(eventually "a b" who client tcp "$VIP" 81)"
+
+# ---- a network the router takes on after the pools ----
+# lbs_on SWITCH: the names of the Load_Balancer rows on SWITCH.
+lbs_on() {
+	local u
+	for u in $(nbctl get Logical_Switch "$1" load_balancer | tr -d '[],'); do
+		nbctl get Load_Balancer "$u" name | tr -d '"'
+	done | sort | paste -sd' '
+}
+ctl network create late --subnet 10.52.0.0/24 >/dev/null
+check "router add-subnet r1 late, after the pools were made" ctl router add-subnet r1 late
+lb_add e late
+check_eq "OVN NB: late's switch has r1's pools, as web's has" "$(lbs_on web)" "$(lbs_on late)"
+check_eq "a client on late: 20 connections to VIP:81, both members answer" "a b" \
+	"$(eventually "a b" who e tcp "$VIP" 81)"
+got=$(refused ctl router remove-subnet r1 web)
+check_eq "router remove-subnet r1 web, where lb1's VIP is: refused with one line" "1 1" \
+	"$([ "${got% *}" != 0 ] && echo 1) ${got#* }"
+check "... which names the load balancer" grep -q "load balancer lb1" "$T/ctl.err"
+check_eq "... and web's clients still reach the VIP" "a b" "$(who client tcp "$VIP" 81)"
+check "router remove-subnet r1 late" ctl router remove-subnet r1 late
+check_eq "OVN NB: late's switch has no pool any more" "" "$(lbs_on late)"
+cni DEL "$P-e" eth0 "/run/netns/$P-e" "$(netconf late)"
+ctl network delete late >/dev/null
 
 # ---- containers that follow a pool: lb_pools ----
 check "pool-create lb1 app --protocol tcp --port 8000 --member-port 8080" \

@@ -392,6 +392,44 @@ static void detach_all_ops(json_t *refs, json_t *ops)
 						"load_balancer", "delete", "set", refs));
 }
 
+int ovn_lb_router_switch_ops(struct ovn_backend *ob, json_t *lr, const char *ls_uuid, bool join,
+			     json_t *ops, char **reterr_msg)
+{
+	_cleanup_json_ json_t *res = NULL;
+	json_t *pools = json_object_get(lr, "load_balancer");
+	int r;
+
+	if (!join) {
+		r = ovn_transact(ob,
+				 json_pack("[{s:s, s:s, s:[o], s:[s]}]", "op", "select", "table",
+					   "Load_Balancer", "where",
+					   ext_cond(LB_KIND, "lb", LB_NET, ls_uuid), "columns",
+					   "name"),
+				 NB_TIMEOUT_MS, &res, reterr_msg);
+		if (r < 0)
+			return r;
+		if (json_array_size(ovn_first_rows(res))) {
+			set_errmsg(
+			    reterr_msg,
+			    "the network cannot leave router %s: load balancer %s has its "
+			    "VIP on it (loadbalancer delete first)",
+			    ovn_ext_of(lr, EXT_R_NAME) ?: "?",
+			    json_object_get_str(json_array_get(ovn_first_rows(res), 0), "name")
+				?: "?");
+			return -EBUSY;
+		}
+	}
+	/* A set of one is written as its one uuid. */
+	if (!pools || (streq_ptr(json_string_value(json_array_get(pools, 0)), "set") &&
+		       !json_array_size(json_array_get(pools, 1))))
+		return 0;
+	json_array_append_new(ops, json_pack("{s:s, s:s, s:o, s:[[s, s, O]]}", "op", "mutate",
+					     "table", "Logical_Switch", "where",
+					     ovn_where_uuid(ls_uuid), "mutations", "load_balancer",
+					     join ? "insert" : "delete", pools));
+	return 0;
+}
+
 /* ---- load balancers ---- */
 
 int ovn_lb_create(struct backend *b, const struct lb_spec *spec, json_t **ret, char **reterr_msg)

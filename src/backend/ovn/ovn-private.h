@@ -219,6 +219,13 @@ int ovn_extaddr_reserve(struct ovn_backend *ob, json_t *ls, const char *want, ch
 void ovn_extaddr_release(json_t *ls, const char *ip, json_t *ops);
 /* ---- lb.c: load balancers ---- */
 
+/* Switch @ls_uuid joins (@join) or leaves router @lr: ops for @ops that
+ * put the router's pools on the switch too, or take them off, so that
+ * clients there reach (or stop reaching) the VIPs. Leaving is refused
+ * (-EBUSY) while a load balancer's VIP is on the switch. */
+int ovn_lb_router_switch_ops(struct ovn_backend *ob, json_t *lr, const char *ls_uuid, bool join,
+			     json_t *ops, char **reterr_msg);
+
 int ovn_lb_create(struct backend *b, const struct lb_spec *spec, json_t **ret, char **reterr_msg);
 int ovn_lb_get(struct backend *b, const char *lb, json_t **ret, char **reterr_msg);
 int ovn_lb_list(struct backend *b, json_t **ret, char **reterr_msg);

@@ -319,6 +319,11 @@ static int add_interface(struct ovn_backend *ob, json_t *lr, const char *network
 	if (*net.cidr6)
 		interface_ops(rid, lr_uuid, &net, net.cidr6, net.gateway6, 1, ops);
 	n = json_array_size(ops);
+	r = ovn_lb_router_switch_ops(ob, lr, ovn_uuid_of(ls), true, ops, reterr_msg);
+	if (r < 0) {
+		json_decref(ops);
+		return r;
+	}
 	/* SNAT is IPv4's: IPv6 is routed as it is. */
 	if (gw_ip && *net.cidr && streq_ptr(ovn_ext_of(lr, EXT_R_SNAT), "true"))
 		snat_ops(lr_uuid, rid, gw_ip, net.cidr, net.id, "snat", ops);
@@ -419,6 +424,11 @@ static int remove_interface(struct ovn_backend *ob, json_t *lr, const char *netw
 	if (r < 0)
 		return r;
 	ops = json_array();
+	r = ovn_lb_router_switch_ops(ob, lr, ls_uuid, false, ops, reterr_msg);
+	if (r < 0) {
+		json_decref(ops);
+		return r;
+	}
 	json_array_append_new(ops, op_remove_rows("Logical_Switch", ls_uuid, "ports", lsps));
 	json_array_append_new(ops, op_remove_rows("Logical_Router", lr_uuid, "ports", lrps));
 	if ((op = op_remove_rows("Logical_Router", lr_uuid, "nat", nats)))
