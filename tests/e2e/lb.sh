@@ -26,7 +26,8 @@ lb_add client web
 # ---- a VIP, a pool, two members ----
 check "loadbalancer create lb1 --network web" ctl loadbalancer create lb1 --network web
 VIP=$(lbj lb1 'd["vip"]')
-check_eq "its VIP is an address of web" "10.51.0" "${VIP%.*}"
+check_eq "its VIP is web's last free address (ovn-northd's IPAM hands out the first)" \
+	"10.51.0.254" "$VIP"
 check_eq "OVN NB: the VIP is held off the switch's IPAM" "yes" \
 	"$(nbctl get Logical_Switch web other_config:exclude_ips | tr -d '"' | tr ' ' '\n' | grep -qx "$VIP" && echo yes)"
 check "pool-create lb1 http --protocol tcp --port 80 --member-port 8080" \
@@ -191,10 +192,16 @@ check_eq "a VIP outside the network: refused" "1 1" \
 	"$(refused ctl loadbalancer create lb2 --network web --vip 10.59.0.9)"
 check_eq "a VIP in use (a's address): refused" "1 1" \
 	"$(refused ctl loadbalancer create lb2 --network web --vip "${IP[a]}")"
+check_eq "a port with the VIP as its fixed address: refused" "1 1" \
+	"$(refused ctl port create --network web --name vipthief --ip "$VIP")"
+check_eq "a port with the health checks' source address as its fixed address: refused" "1 1" \
+	"$(refused ctl port create --network web --name probethief --ip "$HC_SRC")"
+check "... saying it is in use" grep -q "in use" "$T/ctl.err"
 check_eq "a load balancer name taken: refused" "1 1" \
 	"$(refused ctl loadbalancer create lb1 --network web)"
 check_eq "... and nothing was made: the same Load_Balancer rows, http's members" \
 	"$n_nb ${IP[a]}:8080" "$(nb_lbs) $(members http)"
+check_eq "... nor a port" "" "$(nbctl --bare --columns=name find Logical_Switch_Port name=vipthief; nbctl --bare --columns=name find Logical_Switch_Port name=probethief)"
 
 # ---- delete cascades ----
 check "loadbalancer delete lb1" ctl loadbalancer delete lb1

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Backend "ovn": the addresses routers' gateways and floating IPs hold on an
- * external network. OVN's IPAM only serves switch ports, so they are held
+ * external network, and load balancers' VIPs and health-check sources on
+ * theirs. OVN's IPAM only serves switch ports, so they are held
  * where it will not hand them out: in the switch's other_config:exclude_ips,
  * next to the gateway. A reservation is a "wait" that exclude_ips is still
  * what was read, then its new value, in the caller's transaction; a caller
@@ -137,8 +138,8 @@ static void exclude_ops(json_t *ls, const char *value, json_t *ops)
 			   ovsdb_string_map((const char *const[]){ "exclude_ips", value, NULL })));
 }
 
-int ovn_extaddr_reserve(struct ovn_backend *ob, json_t *ls, const char *want, char out[48],
-			json_t *ops, char **reterr_msg)
+int ovn_extaddr_reserve(struct ovn_backend *ob, json_t *ls, const char *want, bool from_top,
+			char out[48], json_t *ops, char **reterr_msg)
 {
 	json_t *other = json_object_get(ls, "other_config");
 	const char *cidr = ovsdb_map_get(other, "subnet");
@@ -150,7 +151,7 @@ int ovn_extaddr_reserve(struct ovn_backend *ob, json_t *ls, const char *want, ch
 	int r;
 
 	if (!cidr || cidr4_parse(cidr, &net, &len) < 0) {
-		set_errmsg(reterr_msg, "external network %s has no subnet",
+		set_errmsg(reterr_msg, "network %s has no IPv4 subnet",
 			   json_object_get_str(ls, "name") ?: "?");
 		return -EINVAL;
 	}
@@ -171,10 +172,16 @@ int ovn_extaddr_reserve(struct ovn_backend *ob, json_t *ls, const char *want, ch
 	} else {
 		uint32_t last = net | (0xffffffffu >> len);
 
-		for (ip = net + 1; ip < last && used_has(&u, ip); ip++)
-			;
+		if (from_top) {
+			for (ip = last - 1; ip > net && used_has(&u, ip); ip--)
+				;
+			if (ip <= net)
+				ip = last;
+		} else
+			for (ip = net + 1; ip < last && used_has(&u, ip); ip++)
+				;
 		if (ip >= last) {
-			set_errmsg(reterr_msg, "external network %s has no free address",
+			set_errmsg(reterr_msg, "network %s has no free address",
 				   json_object_get_str(ls, "name") ?: "?");
 			r = -EDQUOT;
 		}
@@ -191,6 +198,23 @@ int ovn_extaddr_reserve(struct ovn_backend *ob, json_t *ls, const char *want, ch
 out:
 	free(u.ip);
 	return r;
+}
+
+bool ovn_extaddr_excluded(json_t *ls, const char *ip)
+{
+	struct used u = { 0 };
+	uint32_t a;
+	bool in;
+
+	if (parse_ip4(ip, &a) < 0 ||
+	    used_add_excludes(
+		&u, ovsdb_map_get(json_object_get(ls, "other_config"), "exclude_ips")) < 0) {
+		free(u.ip);
+		return false;
+	}
+	in = used_has(&u, a);
+	free(u.ip);
+	return in;
 }
 
 void ovn_extaddr_release(json_t *ls, const char *ip, json_t *ops)

@@ -136,7 +136,7 @@ int ovn_fip_create(struct backend *b, const char *ext, const char *port, const c
 			}
 		lr_uuid = ovsdb_datum_uuid(json_object_get(lr, "_uuid"));
 		ops = json_array();
-		r = ovn_extaddr_reserve(ob, ext_ls, ip, fip, ops, reterr_msg);
+		r = ovn_extaddr_reserve(ob, ext_ls, ip, false, fip, ops, reterr_msg);
 		if (r < 0) {
 			json_decref(ops);
 			return r;

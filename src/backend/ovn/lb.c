@@ -392,6 +392,14 @@ static void detach_all_ops(json_t *refs, json_t *ops)
 						"load_balancer", "delete", "set", refs));
 }
 
+json_t *ovn_lb_probe_ip_wait_op(const char *ls_uuid, const char *ip)
+{
+	return json_pack("{s:s, s:s, s:[o, o], s:[s], s:s, s:[], s:i}", "op", "wait", "table",
+			 "Logical_Switch", "where", ovsdb_cond("_uuid", "==", ovsdb_uuid(ls_uuid)),
+			 ext_cond(LS_PROBE_IP, ip, NULL, NULL), "columns", "name", "until",
+			 "==", "rows", "timeout", 0);
+}
+
 int ovn_lb_router_switch_ops(struct ovn_backend *ob, json_t *lr, const char *ls_uuid, bool join,
 			     json_t *ops, char **reterr_msg)
 {
@@ -465,7 +473,7 @@ int ovn_lb_create(struct backend *b, const struct lb_spec *spec, json_t **ret, c
 		if (r < 0)
 			return r;
 		ops = json_array();
-		r = ovn_extaddr_reserve(ob, ls, spec->vip, vip, ops, reterr_msg);
+		r = ovn_extaddr_reserve(ob, ls, spec->vip, true, vip, ops, reterr_msg);
 		if (r < 0) {
 			json_decref(ops);
 			return r;
@@ -508,7 +516,7 @@ int ovn_lb_create(struct backend *b, const struct lb_spec *spec, json_t **ret, c
 
 			r = ovn_find_switch(ob, spec->net->id, &again, reterr_msg);
 			if (r == 0)
-				r = ovn_extaddr_reserve(ob, again, spec->vip, other, probe,
+				r = ovn_extaddr_reserve(ob, again, spec->vip, true, other, probe,
 							reterr_msg);
 			json_decref(probe);
 			if (r < 0)
@@ -871,7 +879,7 @@ static int probe_ip(struct ovn_backend *ob, const struct kuryr_network *net, cha
 		str_copy(out, have, 48);
 		return 0;
 	}
-	r = ovn_extaddr_reserve(ob, ls, NULL, out, ops, reterr_msg);
+	r = ovn_extaddr_reserve(ob, ls, NULL, true, out, ops, reterr_msg);
 	if (r < 0)
 		return r;
 	json_array_append_new(ops, op_map_change("Logical_Switch", ovn_uuid_of(ls), "external_ids",

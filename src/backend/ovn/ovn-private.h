@@ -209,12 +209,17 @@ int ovn_fip_drop_for_port(struct ovn_backend *ob, const char *port, char **reter
 
 /* ---- extaddr.c: addresses held on external networks ---- */
 
-/* Hold @want (NULL: the first free host address) of external switch row
- * @ls: 0 with the address in @out and, appended to @ops, a wait that the
- * switch's exclude_ips is as read and its update; -EEXIST (in use),
- * -EINVAL (not in the subnet), -EDQUOT (none free). */
-int ovn_extaddr_reserve(struct ovn_backend *ob, json_t *ls, const char *want, char out[48],
-			json_t *ops, char **reterr_msg);
+/* Hold @want (NULL: the first free host address, or with @from_top the
+ * last: ovn-northd's IPAM hands out the first ones, so on a switch with
+ * dynamic ports the last is least likely to be one it is about to give)
+ * of switch row @ls: 0 with the address in @out and, appended to @ops, a
+ * wait that the switch's exclude_ips is as read and its update; -EEXIST
+ * (in use), -EINVAL (not in the subnet), -EDQUOT (none free). */
+int ovn_extaddr_reserve(struct ovn_backend *ob, json_t *ls, const char *want, bool from_top,
+			char out[48], json_t *ops, char **reterr_msg);
+/* @ip is in switch row @ls's exclude_ips (its gateway, or an address held
+ * as above). */
+bool ovn_extaddr_excluded(json_t *ls, const char *ip);
 /* Append to @ops the release of @ip on switch row @ls, likewise. */
 void ovn_extaddr_release(json_t *ls, const char *ip, json_t *ops);
 /* ---- lb.c: load balancers ---- */
@@ -223,6 +228,9 @@ void ovn_extaddr_release(json_t *ls, const char *ip, json_t *ops);
  * put the router's pools on the switch too, or take them off, so that
  * clients there reach (or stop reaching) the VIPs. Leaving is refused
  * (-EBUSY) while a load balancer's VIP is on the switch. */
+/* An op that fails the transaction (-ETIMEDOUT) if @ip is the address
+ * switch @ls_uuid's health checks probe from. */
+json_t *ovn_lb_probe_ip_wait_op(const char *ls_uuid, const char *ip);
 int ovn_lb_router_switch_ops(struct ovn_backend *ob, json_t *lr, const char *ls_uuid, bool join,
 			     json_t *ops, char **reterr_msg);
 

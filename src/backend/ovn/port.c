@@ -521,8 +521,11 @@ int ovn_port_create(struct backend *b, const struct port_spec *spec, struct kury
 	/* No other port of ours may hold a fixed address: one it was given
 	 * (kuryr:ip, kuryr:ip6), or the IPv6 one ovn-northd makes from a
 	 * dynamic port's MAC. */
-	if (spec->ip)
+	if (spec->ip) {
 		json_array_insert_new(ops, nwait++, op_wait_none(EXT_IP, spec->ip, NULL));
+		/* Nor the address the network's health checks probe from. */
+		json_array_insert_new(ops, nwait++, ovn_lb_probe_ip_wait_op(net.id, spec->ip));
+	}
 	if (spec->ip6) {
 		char owner[MAC_STR_LEN + 8];
 

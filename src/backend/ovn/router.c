@@ -558,7 +558,7 @@ static int set_gateway(struct ovn_backend *ob, json_t *lr, const char *ext, bool
 		if (cidr4_parse(net.cidr, &subnet, &len) < 0)
 			return -EIO;
 		ops = json_array();
-		r = ovn_extaddr_reserve(ob, ls, NULL, ip, ops, reterr_msg);
+		r = ovn_extaddr_reserve(ob, ls, NULL, false, ip, ops, reterr_msg);
 		if (r == 0)
 			r = router_ports(ob, lr, &lrps, reterr_msg);
 		if (r < 0) {
