@@ -84,17 +84,25 @@ static int leave_pool(struct kuryrd *d, const char *pool, const char *owner, cha
 	return 0;
 }
 
-/* Whether @pool has a member of @owner's (-errno if it cannot be read). */
-static int has_member(struct kuryrd *d, const char *pool, const char *owner, char **reterr_msg)
+/* Whether @pool has a member of @owner's (-errno if it cannot be read).
+ * @seen (an object, or NULL) keeps the pools read so far by their
+ * reference: one sweep reads each pool once, however many containers
+ * follow it. */
+static int has_member(struct kuryrd *d, json_t *seen, const char *pool, const char *owner,
+		      char **reterr_msg)
 {
-	_cleanup_json_ json_t *p = NULL;
+	_cleanup_json_ json_t *p = json_incref(seen ? json_object_get(seen, pool) : NULL);
 	size_t i;
 	json_t *m;
 	int r;
 
-	r = d->backend->ops->lb_pool_get(d->backend, pool, &p, reterr_msg);
-	if (r < 0)
-		return r;
+	if (!p) {
+		r = d->backend->ops->lb_pool_get(d->backend, pool, &p, reterr_msg);
+		if (r < 0)
+			return r;
+		if (seen)
+			json_object_set(seen, pool, p);
+	}
 	json_array_foreach(json_object_get(p, "members"), i, m)
 		if (streq(json_object_get_str(m, "owner") ?: "", owner))
 			return 1;
@@ -102,16 +110,18 @@ static int has_member(struct kuryrd *d, const char *pool, const char *owner, cha
 }
 
 /* Make @a (on @net) a member of @pool unless it is one (@look: ask the
- * backend first, where adding again costs): 0 or -errno. */
+ * backend first, where adding again costs; through @seen, as above):
+ * 0 or -errno. */
 static int join_pool(struct kuryrd *d, const struct attachment *a, const struct kuryr_network *net,
-		     const char *pool, const char *owner, bool look, char **reterr_msg)
+		     const char *pool, const char *owner, bool look, json_t *seen,
+		     char **reterr_msg)
 {
 	char ip[48];
 	_cleanup_json_ json_t *m = NULL;
 	int r;
 
 	if (look) {
-		r = has_member(d, pool, owner, reterr_msg);
+		r = has_member(d, seen, pool, owner, reterr_msg);
 		if (r != 0)
 			return r < 0 ? r : 0;
 	}
@@ -176,7 +186,7 @@ int lb_follow_join(struct kuryrd *d, const struct attachment *a, const struct ku
 		return 0;
 	}
 	json_array_foreach(pools, i, p) {
-		r = join_pool(d, a, net, json_string_value(p), owner, false, reterr_msg);
+		r = join_pool(d, a, net, json_string_value(p), owner, false, NULL, reterr_msg);
 		if (r < 0)
 			break;
 	}
@@ -235,7 +245,7 @@ void lb_follow_leave(struct kuryrd *d, const struct attachment *a)
 
 /* One record: its attachment's members added if it is there, removed (and
  * the record dropped) if it is gone. */
-static void sweep_one(struct kuryrd *d, const struct store_record *rec)
+static void sweep_one(struct kuryrd *d, const struct store_record *rec, json_t *seen)
 {
 	_cleanup_json_ json_t *v = json_loads(rec->value, 0, NULL);
 	_cleanup_free_ char *err = NULL;
@@ -261,7 +271,7 @@ static void sweep_one(struct kuryrd *d, const struct store_record *rec)
 			json_array_foreach(json_object_get(v, "pools"), i, p) {
 				free(err);
 				err = NULL;
-				if (join_pool(d, &a, &net, json_string_value(p), owner, true,
+				if (join_pool(d, &a, &net, json_string_value(p), owner, true, seen,
 					      &err) < 0)
 					log_warn("event=lb-join-failed container=%.12s pool=%s: %s",
 						 cid, json_string_value(p), err ? err : "");
@@ -278,14 +288,15 @@ static void sweep_one(struct kuryrd *d, const struct store_record *rec)
 
 void lb_follow_sweep(struct kuryrd *d)
 {
+	_cleanup_json_ json_t *seen = json_object();
 	struct store_record *recs = NULL;
 	size_t n = 0;
 
-	if (!(d->backend->ops->caps & BACKEND_CAP_LOADBALANCERS) ||
+	if (!(d->backend->ops->caps & BACKEND_CAP_LOADBALANCERS) || !seen ||
 	    store_record_list(d->store, LB_RECORD, &recs, &n) < 0)
 		return;
 	for (size_t i = 0; i < n; i++)
-		sweep_one(d, &recs[i]);
+		sweep_one(d, &recs[i], seen);
 	store_records_free(recs, n);
 }
 
