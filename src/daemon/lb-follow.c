@@ -109,6 +109,39 @@ static int has_member(struct kuryrd *d, json_t *seen, const char *pool, const ch
 	return 0;
 }
 
+/* @pool has a member at @ip already. If it is another follower's (a port
+ * that moved here from another node keeps its address, and its member the
+ * old node's owner), take it over: that node's DEL would take it out from
+ * under the container. An operator's member (no owner) stays theirs. */
+static int take_over(struct kuryrd *d, const struct lb_member_spec *spec, char **reterr_msg)
+{
+	const struct backend_ops *ops = d->backend->ops;
+	_cleanup_json_ json_t *p = NULL, *m2 = NULL;
+	const char *old = NULL, *mid = NULL;
+	size_t i;
+	json_t *m;
+	int r;
+
+	r = ops->lb_pool_get(d->backend, spec->pool, &p, reterr_msg);
+	if (r < 0)
+		return r;
+	json_array_foreach(json_object_get(p, "members"), i, m)
+		if (streq(json_object_get_str(m, "address") ?: "", spec->address)) {
+			old = json_object_get_str(m, "owner") ?: "";
+			mid = json_object_get_str(m, "id");
+			break;
+		}
+	if (!old || !mid || streq(old, spec->owner) || !strchr(old, '/'))
+		return 0;
+	r = ops->lb_member_remove(d->backend, json_object_get_str(p, "id"), mid, reterr_msg);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	log_info("event=lb-take-over pool=%s address=%s from=%s to=%s", spec->pool, spec->address,
+		 old, spec->owner);
+	r = ops->lb_member_add(d->backend, spec, &m2, reterr_msg);
+	return r == -EEXIST ? 0 : r;
+}
+
 /* Make @a (on @net) a member of @pool unless it is one (@look: ask the
  * backend first, where adding again costs; through @seen, as above):
  * 0 or -errno. */
@@ -118,6 +151,7 @@ static int join_pool(struct kuryrd *d, const struct attachment *a, const struct 
 {
 	char ip[48];
 	_cleanup_json_ json_t *m = NULL;
+	struct lb_member_spec spec;
 	int r;
 
 	if (look) {
@@ -129,13 +163,12 @@ static int join_pool(struct kuryrd *d, const struct attachment *a, const struct 
 		set_errmsg(reterr_msg, "the container has no IPv4 address for pool %s", pool);
 		return -EINVAL;
 	}
-	r = d->backend->ops->lb_member_add(
-	    d->backend,
-	    &(struct lb_member_spec){
-		.pool = pool, .address = ip, .net = net, .backend_port = a->port, .owner = owner },
-	    &m, reterr_msg);
-	/* There already: a retried ADD's, or an operator's (theirs stays). */
-	return r == -EEXIST ? 0 : r;
+	spec = (struct lb_member_spec){
+		.pool = pool, .address = ip, .net = net, .backend_port = a->port, .owner = owner
+	};
+	r = d->backend->ops->lb_member_add(d->backend, &spec, &m, reterr_msg);
+	/* There already: a retried ADD's, an operator's, or a moved port's. */
+	return r == -EEXIST ? take_over(d, &spec, reterr_msg) : r;
 }
 
 static bool fast(struct kuryrd *d)

@@ -118,11 +118,13 @@ static int give_back(struct kuryrd *d, const struct attachment *a, int netns_fd,
 	return store_delete(d->store, a->container_id, a->ifname);
 }
 
-/* A port gone to another node: this node's devices and row go. */
+/* A port gone to another node: this node's devices and row go, and the
+ * members this node still owns (those the new node took over are its). */
 static int let_go(struct kuryrd *d, const struct attachment *a, int netns_fd, char **reterr_msg)
 {
 	int r;
 
+	lb_follow_leave(d, a);
 	if (a->pooled == ATTACH_POOL_PREWIRED && d->pool) {
 		pool_forget(d->pool, a);
 		return store_delete(d->store, a->container_id, a->ifname);

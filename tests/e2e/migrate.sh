@@ -17,7 +17,9 @@
 #   - kuryrctl port migrate binds a port on a second node (requested-chassis
 #     both, activation-strategy rarp), --cancel takes it back, and an ADD
 #     on the target finishes a move begun so;
-#   - two nodes' pools never hold the same port or address.
+#   - two nodes' pools never hold the same port or address;
+#   - a container that follows a load balancer pool (lb_pools) and moves:
+#     the new node takes its member over, the old node's DEL leaves it.
 . "$(dirname "$0")/lib.sh"
 
 mn_up
@@ -229,6 +231,34 @@ while i < len(s):
     for p in d:
         if p["owner"] == "pool": seen.setdefault(p["name"], set()).add(p["host"])
 print("ok" if seen and all(len(h) == 1 for h in seen.values()) else seen)')"
+
+# ---- a pool's follower moves with its port ----
+# The member keeps the port's address: the node the port moved to takes
+# it over, so that the old node's DEL cannot take it out.
+mctl 1 router create rmv >/dev/null
+mctl 1 router add-subnet rmv mvnet >/dev/null
+check "loadbalancer create lbm --network mvnet" mctl 1 loadbalancer create lbm --network mvnet
+check "pool-create lbm pm" mctl 1 loadbalancer pool-create lbm pm --protocol tcp --port 80 --member-port 8080
+# pm_members: "IP:PORT=OWNER ..." of pool pm.
+pm_members() { mctl 1 -o json loadbalancer member-list pm | pyj '" ".join(sorted("%s:%s=%s" % (m["address"], m["port"], m["owner"]) for m in d))'; }
+add f1 1 '"lb_pools":["pm"]'
+check_eq "ADD f1 on node 1 with lb_pools [pm]" 0 "$RC"
+added f1 1
+check_eq "f1 is pm's member, owned by its attachment on node 1" "${IP[f1]}:8080=$N1/$P-f1/eth0" "$(pm_members)"
+add f1b 2 "\"runtimeConfig\":{\"port\":\"${PORT[f1]}\"},\"lb_pools\":[\"pm\"]"
+check_eq "ADD f1b on node 2 naming f1's port, lb_pools [pm]" 0 "$RC"
+[ "$RC" = 0 ] || diag <<<"$OUT"
+check_eq "node 2 took the member over: one member, its owner f1b's attachment" \
+	"${IP[f1]}:8080=$N2/$P-f1b/eth0" "$(pm_members)"
+SOCK=$T/k1.sock cni DEL "$P-f1" eth0 "/run/netns/$P-f1" "$(SOCK=$T/k1.sock netconf mvnet 1.1.0 '"lb_pools":["pm"]')"
+check_eq "DEL f1 on node 1: the member stays, node 2's" "0 ${IP[f1]}:8080=$N2/$P-f1b/eth0" "$RC $(pm_members)"
+check_eq "... and node 1 keeps no record of it" 0 \
+	"$(sqlite3 -cmd '.timeout 5000' "$T/state1/kuryr.db" "select count(*) from records where kind='lb_member'")"
+SOCK=$T/k2.sock cni DEL "$P-f1b" eth0 "/run/netns/$P-f1b" "$(SOCK=$T/k2.sock netconf mvnet 1.1.0 '"lb_pools":["pm"]')"
+check_eq "DEL f1b on node 2: out of pm" "0 " "$RC $(pm_members)"
+mctl 1 loadbalancer delete lbm >/dev/null
+mctl 1 router remove-subnet rmv mvnet >/dev/null
+mctl 1 router delete rmv >/dev/null
 
 # ---- the end: the workload's last DEL deletes its port ----
 SOCK=$T/k1.sock cni DEL "$P-c1c" eth0 "/run/netns/$P-c1c" "$(SOCK=$T/k1.sock netconf mvnet)"
