@@ -43,37 +43,33 @@ ip -n "$P-fa" link add kcbfa type veth peer name kcbfb netns "$P-fb"
 ip -n "$P-fa" addr add 10.72.0.1/24 dev kcbfa && ip -n "$P-fa" link set kcbfa up
 ip -n "$P-fb" addr add 10.72.0.2/24 dev kcbfb && ip -n "$P-fb" link set kcbfb up
 
-# pump FROM_NS TO_NS TO_IP: MiB/s of one MB MiB transfer; then rr's
-# median round trip in µs.
+# pump SERVER CLIENT ARG FROM_NS TO_NS TO_IP: tcp-pump SERVER in TO_NS,
+# tcp-pump CLIENT TO_IP PORT ARG from FROM_NS; prints the client's line.
 pump() {
-	local port=$((20000 + RANDOM % 20000)) sink out
-	ip netns exec "$2" "$PUMP" sink "$port" >/dev/null 2>&1 &
-	sink=$!
-	out=$(ip netns exec "$1" "$PUMP" send "$3" "$port" "$MB")
-	wait "$sink"
-	awk '{printf "%.0f", $3 / 1048576}' <<<"$out"
+	local port=$((20000 + RANDOM % 20000)) srv out
+	ip netns exec "$5" "$PUMP" "$1" "$port" >/dev/null 2>&1 &
+	srv=$!
+	out=$(ip netns exec "$4" "$PUMP" "$2" "$6" "$port" "$3")
+	wait "$srv"
+	echo "$out"
 }
-rr() {
-	local port=$((20000 + RANDOM % 20000)) echo out
-	ip netns exec "$2" "$PUMP" echo "$port" >/dev/null 2>&1 &
-	echo=$!
-	out=$(ip netns exec "$1" "$PUMP" rr "$3" "$port" "$RR")
-	wait "$echo"
-	awk '{print $2}' <<<"$out"
-}
+# mibs FROM TO IP: MiB/s of one MB MiB transfer; rtt FROM TO IP: the median
+# of RR one-byte round trips, in µs.
+mibs() { pump sink send "$MB" "$@" | awk '{printf "%.0f", $3 / 1048576}'; }
+rtt() { pump echo rr "$RR" "$@" | awk '{print $2}'; }
 txcsum() { for c in a b; do ip netns exec "$P-$c" python3 "$PROBE" txcsum eth0 "$1"; done; }
 left=$(ip netns exec "$P-a" python3 "$PROBE" txcsum eth0)
 
 declare -a t_off t_on t_floor r_off r_on r_floor
 for i in $(seq "$ROUNDS"); do
 	txcsum off
-	t_off+=("$(pump "$P-a" "$P-b" "${IP[b]}")")
-	r_off+=("$(rr "$P-a" "$P-b" "${IP[b]}")")
+	t_off+=("$(mibs "$P-a" "$P-b" "${IP[b]}")")
+	r_off+=("$(rtt "$P-a" "$P-b" "${IP[b]}")")
 	txcsum on
-	t_on+=("$(pump "$P-a" "$P-b" "${IP[b]}")")
-	r_on+=("$(rr "$P-a" "$P-b" "${IP[b]}")")
-	t_floor+=("$(pump "$P-fa" "$P-fb" 10.72.0.2)")
-	r_floor+=("$(rr "$P-fa" "$P-fb" 10.72.0.2)")
+	t_on+=("$(mibs "$P-a" "$P-b" "${IP[b]}")")
+	r_on+=("$(rtt "$P-a" "$P-b" "${IP[b]}")")
+	t_floor+=("$(mibs "$P-fa" "$P-fb" 10.72.0.2)")
+	r_floor+=("$(rtt "$P-fa" "$P-fb" 10.72.0.2)")
 done
 txcsum off
 
