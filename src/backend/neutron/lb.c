@@ -328,9 +328,10 @@ static int lb_json(struct neutron_backend *nb, json_t *lb, json_t **ret, char **
 			return r;
 		json_array_append(pools, p);
 	}
-	out = json_pack("{s:s?, s:s?, s:s, s:s?, s:s?, s:s?, s:O}", "id",
+	out = json_pack("{s:s?, s:s?, s:s, s:s?, s:s?, s:s?, s:s?, s:O}", "id",
 			json_object_get_str(lb, "id"), "name", name, "network", net, "vip",
-			json_object_get_str(lb, "vip_address"), "status",
+			json_object_get_str(lb, "vip_address"), "vip_port",
+			json_object_get_str(lb, "vip_port_id"), "status",
 			json_object_get_str(lb, "provisioning_status"), "operating_status",
 			json_object_get_str(lb, "operating_status"), "pools", pools);
 	if (!out)
