@@ -6,13 +6,21 @@
 # name), a member removed gets no more, a TCP health check takes a member
 # whose server stopped out within 3x its delay and brings it back once it
 # answers again, a member on another network behind the router (probed
-# from a source port of its own subnet), UDP as well as TCP; bad input (an unknown load balancer,
-# a port out of range, protocol http and an algorithm the provider lacks,
-# Octavia's 501) is refused with one clear line and leaves Octavia's load
-# balancers, listeners and pools as they were; delete takes it all away.
+# from a source port of its own subnet), UDP as well as TCP; containers
+# with "lb_pools" join on ADD and leave on DEL, also when kuryrd was
+# SIGKILLed between ADD and DEL, or as soon as ADD answered (before the
+# janitor made the member: the restarted one's makes it); the outside
+# reaches the members through a floating IP on the VIP (the provider's
+# agent adds FIP:port to its Load_Balancer rows), and no more once it is
+# deleted; bad input (an unknown load balancer, a port out
+# of range, protocol http and an algorithm the provider lacks, Octavia's
+# 501) is refused with one clear line and leaves Octavia's load balancers,
+# listeners and pools as they were; delete takes it all away.
 NEUTRON=true
 OCTAVIA=true
 BACKEND=neutron
+# The outside world for the floating IP section (neutron-router.sh's).
+KURYR_CONF_EXTRA=$'[ovs]\nbridge_mappings = physnet1:br-ex'
 . "$(dirname "$0")/lib.sh"
 env_up
 
@@ -186,6 +194,91 @@ diag <<<"lb_pools member in Octavia $(python3 -c "import sys; print('%.1f' % (fl
 cni DEL "$P-f" eth0 "/run/netns/$P-f" "$(netconf web 1.1.0 '"lb_pools":["http"]')"
 check_eq "DEL f: out of http (the janitor, beside the DEL)" "$before_m" "$(until_eq "$before_m" 30 members http)"
 check_eq "... and its record is gone" "0" "$(until_eq 0 10 store_sql "select count(*) from records where kind='lb_member'")"
+
+# ---- kuryrd SIGKILLed between an lb_pools ADD and DEL ----
+# lb_follow_del NAME WHAT: DEL container NAME (lb_pools [http]); it
+# leaves http, and no lb_member record is left.
+lb_follow_del() {
+	cni DEL "$P-$1" eth0 "/run/netns/$P-$1" "$(netconf web 1.1.0 '"lb_pools":["http"]')"
+	check_eq "$2: DEL $1 answers 0 and takes it out of http" "0 $before_m" \
+		"$RC $(until_eq "$before_m" 30 members http)"
+	check_eq "... and no lb_member record is left" "0" \
+		"$(until_eq 0 10 store_sql "select count(*) from records where kind='lb_member'")"
+}
+pod g
+cni ADD "$P-g" eth0 "$NSPATH" "$(netconf web 1.1.0 '"lb_pools":["http"]')"
+check_eq "ADD g with lb_pools [http]" 0 "$RC"
+IP[g]=$(jget '["ips"][0]["address"]' | cut -d/ -f1)
+want=$(printf '%s\n' $before_m "${IP[g]}:8080" | sort | paste -sd' ')
+check_eq "g becomes a member of http" "$want" "$(until_eq "$want" 30 members http)"
+stop_kuryrd KILL
+start_kuryrd
+lb_follow_del g "kuryrd SIGKILLed between ADD and DEL"
+
+# The other order: SIGKILL as soon as ADD answered, when the janitor has
+# at most begun to make the member; the restarted one's janitor makes it.
+pod h
+cni ADD "$P-h" eth0 "$NSPATH" "$(netconf web 1.1.0 '"lb_pools":["http"]')"
+stop_kuryrd KILL
+check_eq "ADD h with lb_pools [http], then kuryrd SIGKILLed at once" 0 "$RC"
+IP[h]=$(jget '["ips"][0]["address"]' | cut -d/ -f1)
+diag <<<"Octavia's members of http when kuryrd was killed: $(oq "/pools/$POOL_ID/members" | pyj '" ".join(sorted(m["address"] for m in d["members"]))') (h is ${IP[h]})"
+start_kuryrd
+want=$(printf '%s\n' $before_m "${IP[h]}:8080" | sort | paste -sd' ')
+check_eq "kuryrd restarted: its janitor makes h a member of http, owned by its attachment" \
+	"$want $KURYR_HOST/$P-h/eth0" \
+	"$(until_eq "$want" 30 members http) $(ctl -o json loadbalancer member-list http | pyj '([m["owner"] for m in d if m["address"] == "'"${IP[h]}"'"] + ["none"])[0]')"
+check_eq "... once: one member of h's in Octavia" "1" \
+	"$(oq "/pools/$POOL_ID/members" | pyj 'len([m for m in d["members"] if m["address"] == "'"${IP[h]}"'"])')"
+lb_follow_del h "kuryrd SIGKILLed as soon as ADD answered"
+
+# ---- a floating IP on the Octavia VIP brings outside traffic ----
+check "the outside world is behind br-ex" outside_up 172.24.0.1/24
+check "network create ext --external --physical-network physnet1" \
+	ctl network create ext --subnet 172.24.0.0/24 --gateway 172.24.0.1 --external \
+	--physical-network physnet1
+check "router set r1 --external-gateway ext" ctl router set r1 --external-gateway ext
+# The members' ports are in Neutron's default group of kuryr's project:
+# the outside may reach their servers.
+SG=$(nq GET "/ports?device_id=$P-a" | pyj 'd["ports"][0]["security_groups"][0]')
+diag <<<"a's security group $SG; security-group list: $(ctl -o json security-group list | pyj '" ".join("%s=%s" % (g.get("name"), g.get("id")) for g in d)')"
+check "security-group rule-add (a's and b's group): TCP 8080 from the outside" \
+	ctl security-group rule-add "$SG" --protocol tcp --port 8080 --remote-ip 172.24.0.0/24
+VIP_PORT=$(lbj lb1 'd.get("vip_port", "")')
+check_eq "loadbalancer show lb1: vip_port is Octavia's VIP port" \
+	"$(oq "/loadbalancers/$LB_ID" | pyj 'd["loadbalancer"]["vip_port_id"]')" "$VIP_PORT"
+check "floating-ip create ext --port the VIP's port" ctl floating-ip create ext --port "$VIP_PORT"
+fipj() { ctl -o json floating-ip list | pyj '" ".join(f["'"$1"'"] for f in d if f["port"] == "'"$VIP_PORT"'")'; }
+FIP=$(fipj ip)
+check_eq "floating-ip list: one on ext, to the VIP" "172.24.0 $VIP" "${FIP%.*} $(fipj fixed_ip)"
+# nb_vips ADDR: the ADDR:port=backends vips of the provider's
+# Load_Balancer rows (one per protocol), ADDR written as "IP", sorted.
+nb_vips() {
+	nbctl --bare --columns=vips find Load_Balancer name="$LB_ID" | tr ' ' '\n' |
+		awk -v a="${1:-none}:" 'index($0, a) == 1 { print "IP:" substr($0, length(a) + 1) }' |
+		sort | paste -sd' '
+}
+nb_fip_vips() { nb_vips "$FIP"; }
+got=$(until_eq "$(nb_vips "$VIP")" 30 nb_fip_vips)
+if [ -z "$got" ]; then
+	# No FIP vip ever came: the provider's agent did not see the
+	# floating IP on the VIP's port (neutron:port_fip, ML2/OVN's).
+	diag <<<"VIP port's external_ids: $(nbctl get Logical_Switch_Port "$VIP_PORT" external_ids)"
+	lb_state 2>&1 | diag
+fi
+check_eq "OVN NB: the provider's Load_Balancer rows balance FIP:80 and FIP:53 too, to VIP:80's and VIP:53's members" \
+	"$(nb_vips "$VIP") 2" "$got $(grep -o 'IP:\(53\|80\)=' <<<"$got" | wc -l)"
+got=$(until_eq "a b" 30 who out tcp "$FIP" 80)
+if [ "$got" != "a b" ] && [ -n "$got" ] && [ "$(healths)" != "online online" ]; then
+	ok "20 connections from outside to FIP:80: both members answer # SKIP a member went offline through OVN 23.03's ARP answer for the probes' source ($(healths))"
+else
+	check_eq "20 connections from outside to FIP:80: both members answer" "a b" "$got"
+fi
+[ "$got" = "a b" ] || { diag <<<"from outside: $(hits out tcp "$FIP" 80)"; lb_state 2>&1 | diag; }
+check "floating-ip delete" ctl floating-ip delete "$FIP"
+check_eq "OVN NB: no vip of the provider's rows mentions the floating IP any more" "" \
+	"$(until_eq "" 30 nb_fip_vips)"
+check_eq "... and the outside gets no answer at FIP:80" "none:3" "$(hits out tcp "$FIP" 80 3 0.5)"
 
 # ---- bad input: one clear line, nothing half-made ----
 before=$(octavia_tree)
