@@ -16,8 +16,14 @@
 # without a trunk, a network MTU above the guest NIC's and an unreachable
 # Neutron fail ADD and leave nothing behind, in Neutron or in the guest;
 # the guest's kuryrd SIGKILLed in the middle of an ADD leaves nothing on
-# the trunk once it is back.
+# the trunk once it is back. A load balancer on Octavia (provider ovn) on
+# the VM's network, its pool's members a bare-metal container, the VM's
+# own port (the trunk's parent) and a nested container (a subport): a
+# client container's 30 connections to the VIP are answered by all three,
+# Octavia has the three addresses, and once it is deleted no load balancer
+# is left and the VIP answers no more.
 NEUTRON=true
+OCTAVIA=true
 BACKEND=neutron
 . "$(dirname "$0")/lib.sh"
 env_up
@@ -438,6 +444,53 @@ check_eq "... and Neutron and the trunk are as before the ADD" "$before $trunk_b
 check "kuryrctl vm plug the VM's tap again" ctl vm plug "$TAP" "$VM_PORT"
 check "after the restarts nested n3 still reaches the bare-metal container" \
 	gx "for i in 1 2 3; do ip netns exec $P-n3 ping -c 1 -W 3 $C1_IP && exit 0; done; exit 1"
+
+# ---- one service on Octavia: a container, the VM and a nested container behind one VIP ----
+# Octavia's OVN provider; NET1 is on router $P-r1 already (a router's port
+# answers ARP for the VIP).
+# oq PATH: Octavia's JSON answer (GET), asked from the host netns.
+oq() { hostns curl -s --max-time 10 "http://127.0.0.1:19876/v2/lbaas$1"; }
+check "loadbalancer create lb1 --network $NET1 (Octavia, provider ovn)" ctl loadbalancer create lb1 --network "$NET1"
+VIP=$(lbj lb1 'd["vip"]')
+LB_ID=$(lbj lb1 'd["id"]')
+check_eq "Octavia: lb1, provider ovn, ACTIVE, its VIP on $NET1's subnet" \
+	"lb1 ovn ACTIVE 10.94.0" \
+	"$(oq "/loadbalancers/$LB_ID" | pyj '" ".join(d["loadbalancer"][k] for k in ("name", "provider", "provisioning_status"))') ${VIP%.*}"
+check "pool-create lb1 web --protocol tcp --port 8080" \
+	ctl loadbalancer pool-create lb1 web --protocol tcp --port 8080
+POOL_ID=$(ctl -o json loadbalancer pool-show web | pyj 'd["id"]')
+lbserve c1 tcp 8080
+gx "printf '#!/bin/sh\nread l; echo vm\n' >/tmp/vm.sh && printf '#!/bin/sh\nread l; echo n3\n' >/tmp/n3.sh &&
+	chmod +x /tmp/vm.sh /tmp/n3.sh
+	timeout 300 nc -ll -p 8080 -e /tmp/vm.sh >/dev/null 2>&1 </dev/null &
+	ip netns exec $P-n3 timeout 300 nc -ll -p 8080 -e /tmp/n3.sh >/dev/null 2>&1 </dev/null &"
+check "member-add web --container $P-c1 (bare metal)" ctl loadbalancer member-add web --container "$P-c1"
+check "member-add web --port $P-vm1 (the VM, a trunk's parent)" ctl loadbalancer member-add web --port "$P-vm1"
+check "member-add web --address ${IPS[n3]} (the nested container, a subport)" \
+	ctl loadbalancer member-add web --address "${IPS[n3]}"
+NET1_SUBNET=$(nq GET "/subnets?network_id=$net1_id" | pyj 'd["subnets"][0]["id"]')
+check_eq "Octavia: the pool has three members, the container's, the VM's and the nested container's addresses, on port 8080 of $NET1's subnet" \
+	"$(printf '%s:8080\n' "$C1_IP" "$VM_IP" "${IPS[n3]}" | LC_ALL=C sort | paste -sd' ') $NET1_SUBNET" \
+	"$(oq "/pools/$POOL_ID/members" | pyj '" ".join(sorted("%s:%d" % (m["address"], m["protocol_port"]) for m in d["members"])) + " " + " ".join(sorted(set(m["subnet_id"] for m in d["members"])))')"
+pod c3
+cni ADD "$P-c3" eth0 "$NSPATH" "$(netconf "$NET1")"
+check_eq "a client container joins $NET1" 0 "$RC"
+# A veth left to offload its TCP checksums would have the userspace
+# datapath NAT them into wrong ones, which the VM's NIC drops.
+check_eq "the client's eth0 does not offload transmit checksums" off \
+	"$(ip netns exec "$P-c3" python3 "$SRC/tests/e2e/lb-probe.py" txcsum eth0)"
+# The provider programs OVN after Octavia's ACTIVE: a moment more.
+until_eq "c1 n3 vm" 60 who c3 tcp "$VIP" 8080 10 1 >/dev/null
+got=$(hits c3 tcp "$VIP" 8080 30 2)
+check_eq "30 connections from a client to VIP:8080: the container, the VM and the nested container all answer" \
+	"c1 n3 vm" "$(spread "$got")"
+diag <<<"spread: $got"
+check "loadbalancer delete lb1" ctl loadbalancer delete lb1
+check_eq "Octavia: no load balancer left" "0" "$(oq /loadbalancers | pyj 'len(d["loadbalancers"])')"
+check_eq "the VIP answers no more" "none:3" "$(hits c3 tcp "$VIP" 8080 3 0.5)"
+lbstop c1 tcp
+cni DEL "$P-c3" eth0 "/run/netns/$P-c3" "$(netconf "$NET1")" >/dev/null
+check_eq "DEL of the client container" 0 "$RC"
 
 # ---- all gone ----
 for n in n2 n3; do
