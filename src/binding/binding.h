@@ -102,7 +102,6 @@ struct binding_state {
 	bool announced;		    /* not kept: the pod's address was announced */
 };
 
-/* What a driver is made with. */
 /* [binding] veth_tx_checksum: whether a veth's container end leaves TCP and
  * UDP checksums to offload. */
 enum binding_tx_csum {
@@ -111,6 +110,7 @@ enum binding_tx_csum {
 	BINDING_TX_CSUM_OFF,
 };
 
+/* What a driver is made with. */
 struct binding_env {
 	struct bridge *bridge;		   /* the integration bridge (ovs, tap, prewire) */
 	struct backend *backend;	   /* nested drivers: the VM's trunk */

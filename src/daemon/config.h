@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "backend/backend.h"
+#include "binding/binding.h"
 
 #define CONFIG_MAX_BACKENDS 8
 
@@ -23,9 +24,9 @@ struct kuryr_config {
 	/* [binding] link_iface: a VM guest's NIC that is its trunk's parent
 	 * (nested drivers); NULL: the interface of the default route */
 	char *link_iface;
-	int veth_tx_csum; /* [binding] veth_tx_checksum: enum binding_tx_csum */
-	char *ovs_db;	  /* [ovs] db_connection */
-	char *ovs_bridge; /* [ovs] bridge */
+	enum binding_tx_csum veth_tx_csum; /* [binding] veth_tx_checksum */
+	char *ovs_db;			   /* [ovs] db_connection */
+	char *ovs_bridge;		   /* [ovs] bridge */
 	/* [ovs] bridge_mappings: "PHYSNET:BRIDGE" items, the provider
 	 * bridges external networks leave the node by (ovn-bridge-mappings) */
 	char **bridge_mappings;

@@ -69,7 +69,7 @@ static int make_bindings(struct kuryrd *d, char **reterr_msg)
 		.port_up_timeout_ms = cfg->port_up_timeout_ms,
 		.backend = d->backend,
 		.link_iface = cfg->link_iface,
-		.veth_tx_csum = (enum binding_tx_csum)cfg->veth_tx_csum,
+		.veth_tx_csum = cfg->veth_tx_csum,
 	};
 	int r;
 

@@ -25,8 +25,6 @@ KURYR_CONF_EXTRA=$'[ovs]\nbridge_mappings = physnet1:br-ex'
 env_up
 
 declare -A IP
-# oq PATH: Octavia's JSON answer (GET), asked from the host netns.
-oq() { hostns curl -s --max-time 10 "http://127.0.0.1:19876/v2/lbaas$1"; }
 # octavia_tree: Octavia's load balancers, listeners and pools (name and
 # status), for "nothing half-made".
 octavia_tree() {

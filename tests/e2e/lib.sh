@@ -544,6 +544,9 @@ lbj() { ctl -o json loadbalancer show "$1" | pyj "$2"; }
 # members POOL: "IP:PORT ..." sorted; health POOL IP: that member's health.
 members() { ctl -o json loadbalancer member-list "$1" | pyj '" ".join(sorted("%s:%s" % (m["address"], m["port"]) for m in d))'; }
 health() { ctl -o json loadbalancer member-list "$1" | pyj '" ".join(m["health"] for m in sorted(d, key=lambda m: m["address"]) if m["address"] == "'"$2"'")'; }
+# oq PATH: Octavia's JSON answer (GET /v2/lbaas PATH), asked from the host
+# netns (OCTAVIA=true).
+oq() { hostns curl -s --max-time 10 "http://127.0.0.1:19876/v2/lbaas$1"; }
 # until_eq WANT SECONDS CMD...: CMD's output once it is WANT, trying for
 # SECONDS; else its last output.
 until_eq() {

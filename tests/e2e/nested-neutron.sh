@@ -448,8 +448,6 @@ check "after the restarts nested n3 still reaches the bare-metal container" \
 # ---- one service on Octavia: a container, the VM and a nested container behind one VIP ----
 # Octavia's OVN provider; NET1 is on router $P-r1 already (a router's port
 # answers ARP for the VIP).
-# oq PATH: Octavia's JSON answer (GET), asked from the host netns.
-oq() { hostns curl -s --max-time 10 "http://127.0.0.1:19876/v2/lbaas$1"; }
 check "loadbalancer create lb1 --network $NET1 (Octavia, provider ovn)" ctl loadbalancer create lb1 --network "$NET1"
 VIP=$(lbj lb1 'd["vip"]')
 LB_ID=$(lbj lb1 'd["id"]')

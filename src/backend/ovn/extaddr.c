@@ -200,23 +200,6 @@ out:
 	return r;
 }
 
-bool ovn_extaddr_excluded(json_t *ls, const char *ip)
-{
-	struct used u = { 0 };
-	uint32_t a;
-	bool in;
-
-	if (parse_ip4(ip, &a) < 0 ||
-	    used_add_excludes(
-		&u, ovsdb_map_get(json_object_get(ls, "other_config"), "exclude_ips")) < 0) {
-		free(u.ip);
-		return false;
-	}
-	in = used_has(&u, a);
-	free(u.ip);
-	return in;
-}
-
 void ovn_extaddr_release(json_t *ls, const char *ip, json_t *ops)
 {
 	const char *excl = ovsdb_map_get(json_object_get(ls, "other_config"), "exclude_ips");

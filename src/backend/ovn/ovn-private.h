@@ -217,20 +217,17 @@ int ovn_fip_drop_for_port(struct ovn_backend *ob, const char *port, char **reter
  * (in use), -EINVAL (not in the subnet), -EDQUOT (none free). */
 int ovn_extaddr_reserve(struct ovn_backend *ob, json_t *ls, const char *want, bool from_top,
 			char out[48], json_t *ops, char **reterr_msg);
-/* @ip is in switch row @ls's exclude_ips (its gateway, or an address held
- * as above). */
-bool ovn_extaddr_excluded(json_t *ls, const char *ip);
 /* Append to @ops the release of @ip on switch row @ls, likewise. */
 void ovn_extaddr_release(json_t *ls, const char *ip, json_t *ops);
 /* ---- lb.c: load balancers ---- */
 
+/* An op that fails the transaction (-ETIMEDOUT) if @ip is the address
+ * switch @ls_uuid's health checks probe from. */
+json_t *ovn_lb_probe_ip_wait_op(const char *ls_uuid, const char *ip);
 /* Switch @ls_uuid joins (@join) or leaves router @lr: ops for @ops that
  * put the router's pools on the switch too, or take them off, so that
  * clients there reach (or stop reaching) the VIPs. Leaving is refused
  * (-EBUSY) while a load balancer's VIP is on the switch. */
-/* An op that fails the transaction (-ETIMEDOUT) if @ip is the address
- * switch @ls_uuid's health checks probe from. */
-json_t *ovn_lb_probe_ip_wait_op(const char *ls_uuid, const char *ip);
 int ovn_lb_router_switch_ops(struct ovn_backend *ob, json_t *lr, const char *ls_uuid, bool join,
 			     json_t *ops, char **reterr_msg);
 
